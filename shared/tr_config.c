@@ -1,0 +1,372 @@
+#include "tr_config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#ifndef TR_VERSION
+#define TR_VERSION "1.0.0"
+#endif
+
+typedef enum opt_type { OPT_STR, OPT_INT, OPT_INT64, OPT_FLAG } opt_type;
+
+typedef struct opt_def {
+    const char *name;     /* long name, without dashes; also the config file key */
+    char short_name;      /* 0 when none */
+    opt_type type;
+    size_t offset;        /* into tr_config */
+    size_t size;          /* of the field, for strings */
+    int64_t min, max;     /* bounds for numbers */
+    const char *def;      /* default, as text */
+    unsigned programs;    /* TR_PROG_* mask */
+    const char *help;
+} opt_def;
+
+#define F(field) offsetof(tr_config, field), sizeof(((tr_config *)0)->field)
+#define FC TR_PROG_FCGI
+#define SC TR_PROG_SCHEDULER
+#define LA TR_PROG_LAUNCHER
+#define ALL TR_PROG_ALL
+
+/* The one table of options and defaults. */
+static const opt_def opt_table[] = {
+    {"host", 0, OPT_STR, F(host), 0, 0, "127.0.0.1", ALL, "Redis host"},
+    {"port", 0, OPT_INT, F(port), 0, 65535, "6379", ALL, "Redis port"},
+    {"redis-socket", 0, OPT_STR, F(redis_socket), 0, 0, "", ALL,
+     "Redis unix socket (instead of host and port)"},
+    {"db", 0, OPT_INT, F(db), 0, 65535, "0", ALL, "Redis database number"},
+    {"key", 0, OPT_STR, F(key), 0, 0, "_timerush_redis_data_", ALL,
+     "Redis key prefix (keys are {KEY}:due, {KEY}:timers, ...)"},
+    {"redis-password", 0, OPT_STR, F(redis_password), 0, 0, "", ALL,
+     "Redis AUTH password (never logged)"},
+    {"redis-timeout-ms", 0, OPT_INT, F(redis_timeout_ms), 10, 600000, "1000", ALL,
+     "Redis connect and command timeout, ms"},
+    {"interval", 0, OPT_INT, F(interval_s), 1, 86400, "60", ALL,
+     "seconds between status log lines"},
+    {"level", 0, OPT_STR, F(level), 0, 0, "INFO", ALL, "log level: DEBUG INFO WARNING ERROR"},
+    {"daemonize", 'd', OPT_FLAG, F(daemonize), 0, 1, "false", ALL,
+     "run in the background (needs --logpath)"},
+    {"logpath", 0, OPT_STR, F(logpath), 0, 0, "", ALL, "log file (absolute); default stderr"},
+    {"check", 'n', OPT_FLAG, F(check_only), 0, 1, "false", ALL,
+     "check the configuration, print OK and exit"},
+
+    {"max-body", 0, OPT_INT, F(max_body_bytes), 256, 16 * 1024 * 1024, "65536", FC | LA,
+     "largest request body accepted, bytes"},
+    {"max-seconds", 0, OPT_INT64, F(max_delay_s), 1, 3153600000LL, "315360000", FC,
+     "largest `seconds` accepted (default 10 years)"},
+
+    {"pem", 0, OPT_STR, F(pem), 0, 0, "", SC,
+     "client certificate and key (PEM) for https callbacks"},
+    {"cacert", 0, OPT_STR, F(cacert), 0, 0, "", SC,
+     "CA bundle to verify https callbacks; default the system store"},
+    {"insecure", 0, OPT_FLAG, F(insecure), 0, 1, "false", SC,
+     "do not verify https peers (the original's mode; logged as a warning)"},
+    {"max-inflight", 0, OPT_INT, F(max_inflight), 1, 100000, "256", SC,
+     "deliveries in flight at once, in all"},
+    {"max-per-host", 0, OPT_INT, F(max_per_host), 1, 100000, "64", SC,
+     "connections to one callback host at once"},
+    {"connect-timeout-ms", 0, OPT_INT, F(connect_timeout_ms), 1, 600000, "5000", SC,
+     "connect timeout of a delivery, ms"},
+    {"timeout-ms", 0, OPT_INT, F(timeout_ms), 1, 3600000, "10000", SC,
+     "total timeout of a delivery, ms"},
+    {"lease-margin-ms", 0, OPT_INT, F(lease_margin_ms), 1000, 3600000, "30000", SC,
+     "lease = timeout-ms + this; a dead scheduler's timers return after the lease"},
+    {"max-attempts", 0, OPT_INT, F(max_attempts), 1, 100000, "20", SC,
+     "deliveries tried before a timer moves to the dead-letter set"},
+    {"backoff-min-ms", 0, OPT_INT, F(backoff_min_ms), 1, 86400000, "1000", SC,
+     "first retry delay, ms (doubles each attempt, full jitter)"},
+    {"backoff-max-ms", 0, OPT_INT, F(backoff_max_ms), 1, 86400000, "600000", SC,
+     "largest retry delay, ms"},
+    {"max-response", 0, OPT_INT, F(max_response_bytes), 64, 16 * 1024 * 1024, "65536", SC,
+     "callback answer body read at most, bytes"},
+    {"drain-ms", 0, OPT_INT, F(drain_ms), 0, 3600000, "10000", SC,
+     "on SIGTERM, time given to deliveries in flight, ms"},
+
+    {"listen-host", 0, OPT_STR, F(listen_host), 0, 0, "127.0.0.1", LA, "where nginx listens"},
+    {"listen-port", 0, OPT_INT, F(listen_port), 1, 65535, "8080", LA, "where nginx listens"},
+    {"workers", 0, OPT_INT, F(workers), 1, 256, "4", LA, "timerush-fcgi processes"},
+    {"run-dir", 0, OPT_STR, F(run_dir), 0, 0, "", LA, "sockets, pid files, generated configs"},
+};
+
+#define OPT_COUNT (sizeof opt_table / sizeof opt_table[0])
+
+static const opt_def *find_long(const char *name, size_t len)
+{
+    for (size_t i = 0; i < OPT_COUNT; i++)
+        if (strlen(opt_table[i].name) == len && strncmp(opt_table[i].name, name, len) == 0)
+            return &opt_table[i];
+    return NULL;
+}
+
+static const opt_def *find_short(char c)
+{
+    for (size_t i = 0; i < OPT_COUNT; i++)
+        if (opt_table[i].short_name == c)
+            return &opt_table[i];
+    return NULL;
+}
+
+static int parse_flag(const char *text, int *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(text, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcasecmp(text, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Stores `text` into the field of `def`. Returns 0, or -1 with err set. */
+static int set_value(tr_config *cfg, const opt_def *def, const char *text, char *err, size_t errlen)
+{
+    char *field = (char *)cfg + def->offset;
+    switch (def->type) {
+    case OPT_STR:
+        if (strlen(text) >= def->size) {
+            snprintf(err, errlen, "--%s: value longer than %zu bytes", def->name, def->size - 1);
+            return -1;
+        }
+        memcpy(field, text, strlen(text) + 1);
+        return 0;
+    case OPT_FLAG: {
+        int v;
+        if (parse_flag(text, &v) != 0) {
+            snprintf(err, errlen, "--%s: expected true or false, got '%s'", def->name, text);
+            return -1;
+        }
+        memcpy(field, &v, sizeof v);
+        return 0;
+    }
+    case OPT_INT:
+    case OPT_INT64: {
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(text, &end, 10);
+        if (errno != 0 || end == text || *end != '\0') {
+            snprintf(err, errlen, "--%s: '%s' is not a whole number", def->name, text);
+            return -1;
+        }
+        if (v < def->min || v > def->max) {
+            snprintf(err, errlen, "--%s: %lld is outside %lld..%lld", def->name, v,
+                     (long long)def->min, (long long)def->max);
+            return -1;
+        }
+        if (def->type == OPT_INT) {
+            int iv = (int)v;
+            memcpy(field, &iv, sizeof iv);
+        } else {
+            int64_t lv = v;
+            memcpy(field, &lv, sizeof lv);
+        }
+        return 0;
+    }
+    }
+    return -1;
+}
+
+void tr_config_defaults(tr_config *cfg)
+{
+    char err[256];
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < OPT_COUNT; i++)
+        (void)set_value(cfg, &opt_table[i], opt_table[i].def, err, sizeof err); /* defaults are valid */
+    (void)tr_log_level_parse(cfg->level, &cfg->log_level);
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+static int load_file(tr_config *cfg, unsigned program, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "-c %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[TR_CONFIG_STR_MAX + 128];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        lineno++;
+        if (strchr(line, '\n') == NULL && !feof(f)) {
+            snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+            rc = -1;
+            break;
+        }
+        char *hash = strchr(line, '#');
+        if (hash != NULL)
+            *hash = '\0';
+        char *s = trim(line);
+        if (*s == '\0')
+            continue;
+        char *eq = strchr(s, '=');
+        if (eq == NULL) {
+            snprintf(err, errlen, "%s:%d: expected 'name = value'", path, lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(s), *value = trim(eq + 1);
+        const opt_def *def = find_long(name, strlen(name));
+        if (def == NULL || strcmp(name, "check") == 0) {
+            snprintf(err, errlen, "%s:%d: unknown option '%s'", path, lineno, name);
+            rc = -1;
+            break;
+        }
+        if ((def->programs & program) == 0)
+            continue; /* another program's option */
+        char msg[256];
+        if (set_value(cfg, def, value, msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+/* Finds -c/--config in argv without applying anything else. */
+static const char *find_config_arg(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            return argv[i] + 9;
+    }
+    return NULL;
+}
+
+tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *progname,
+                                 int argc, char **argv, char *err, size_t errlen)
+{
+    tr_config_defaults(cfg);
+    const char *file = find_config_arg(argc, argv);
+    if (file != NULL) {
+        if (set_value(cfg, &(opt_def){"config", 0, OPT_STR, F(config_path), 0, 0, "", ALL, ""},
+                      file, err, errlen) != 0)
+            return TR_CONFIG_ERROR;
+        if (load_file(cfg, program, file, err, errlen) != 0)
+            return TR_CONFIG_ERROR;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            tr_config_usage(stdout, program, progname);
+            return TR_CONFIG_EXIT;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            printf("%s %s\n", progname, TR_VERSION);
+            return TR_CONFIG_EXIT;
+        }
+        if (strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0) {
+            i++; /* already loaded */
+            continue;
+        }
+        if (strncmp(arg, "--config=", 9) == 0)
+            continue;
+        const opt_def *def = NULL;
+        const char *value = NULL;
+        if (arg[0] == '-' && arg[1] == '-') {
+            const char *name = arg + 2;
+            const char *eq = strchr(name, '=');
+            def = find_long(name, eq ? (size_t)(eq - name) : strlen(name));
+            if (eq != NULL)
+                value = eq + 1;
+        } else if (arg[0] == '-' && arg[1] != '\0' && arg[2] == '\0') {
+            def = find_short(arg[1]);
+        }
+        if (def == NULL || (def->programs & program) == 0) {
+            snprintf(err, errlen, "unknown option '%s' (see --help)", arg);
+            return TR_CONFIG_ERROR;
+        }
+        if (value == NULL) {
+            if (def->type == OPT_FLAG) {
+                value = "true";
+            } else if (i + 1 < argc) {
+                value = argv[++i];
+            } else {
+                snprintf(err, errlen, "--%s needs a value", def->name);
+                return TR_CONFIG_ERROR;
+            }
+        }
+        if (set_value(cfg, def, value, err, errlen) != 0)
+            return TR_CONFIG_ERROR;
+    }
+    if (tr_log_level_parse(cfg->level, &cfg->log_level) != 0) {
+        snprintf(err, errlen, "--level: unknown level '%s' (DEBUG INFO WARNING ERROR)", cfg->level);
+        return TR_CONFIG_ERROR;
+    }
+    if (cfg->daemonize && cfg->logpath[0] == '\0') {
+        snprintf(err, errlen, "-d needs --logpath (the original's rule)");
+        return TR_CONFIG_ERROR;
+    }
+    if (cfg->logpath[0] != '\0' && cfg->logpath[0] != '/') {
+        snprintf(err, errlen, "--logpath must be an absolute path");
+        return TR_CONFIG_ERROR;
+    }
+    if (cfg->key[0] == '\0' || strpbrk(cfg->key, "{}") != NULL) {
+        snprintf(err, errlen, "--key must be non-empty and hold no braces");
+        return TR_CONFIG_ERROR;
+    }
+    if (cfg->backoff_min_ms > cfg->backoff_max_ms) {
+        snprintf(err, errlen, "--backoff-min-ms is larger than --backoff-max-ms");
+        return TR_CONFIG_ERROR;
+    }
+    if (cfg->connect_timeout_ms > cfg->timeout_ms) {
+        snprintf(err, errlen, "--connect-timeout-ms is larger than --timeout-ms");
+        return TR_CONFIG_ERROR;
+    }
+    if (cfg->port == 0 && cfg->redis_socket[0] == '\0') {
+        snprintf(err, errlen, "--port 0 needs --redis-socket");
+        return TR_CONFIG_ERROR;
+    }
+    return TR_CONFIG_OK;
+}
+
+void tr_config_usage(FILE *out, unsigned program, const char *progname)
+{
+    fprintf(out, "Usage: %s [options]\n\nOptions (default in brackets):\n", progname);
+    fprintf(out, "  -c, --config FILE          read 'name = value' lines from FILE first\n");
+    for (size_t i = 0; i < OPT_COUNT; i++) {
+        const opt_def *d = &opt_table[i];
+        if ((d->programs & program) == 0)
+            continue;
+        char names[64];
+        if (d->short_name)
+            snprintf(names, sizeof names, "-%c, --%s", d->short_name, d->name);
+        else
+            snprintf(names, sizeof names, "    --%s", d->name);
+        const char *arg = d->type == OPT_FLAG ? "" : d->type == OPT_STR ? " S" : " N";
+        char left[80];
+        snprintf(left, sizeof left, "%s%s", names, arg);
+        fprintf(out, "  %-26s %s", left, d->help);
+        if (d->type != OPT_FLAG && d->def[0] != '\0')
+            fprintf(out, " [%s]", d->def);
+        fputc('\n', out);
+    }
+    fprintf(out, "  -h, --help                 print this and exit\n"
+                 "      --version              print the version and exit\n");
+}
+
+int tr_config_redis_key(const tr_config *cfg, const char *suffix, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "{%s}:%s", cfg->key, suffix);
+    return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}

@@ -1,0 +1,99 @@
+/* tr_config.h - options for every TimeRush program, from one table.
+ *
+ * The original TimeRush's options are kept with their names and defaults
+ * (--host --port --db --key --interval --listen-host --listen-port --pem --level -d
+ * --logpath); the rest are ours. Every option can also be written in a config file
+ * given with -c/--config FILE, one "name = value" per line ('#' starts a comment,
+ * flags take true/false/yes/no/1/0); the command line wins over the file.
+ *
+ * Each option belongs to one or more programs. A program refuses, on its command
+ * line, an option that is not its own, but skips in a config file the options that
+ * belong to the other programs, so one file can configure the whole stack.
+ */
+#ifndef TR_CONFIG_H
+#define TR_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tr_log.h"
+
+/* Which program an option belongs to (a bit mask). */
+#define TR_PROG_FCGI 1u
+#define TR_PROG_SCHEDULER 2u
+#define TR_PROG_LAUNCHER 4u
+#define TR_PROG_ALL (TR_PROG_FCGI | TR_PROG_SCHEDULER | TR_PROG_LAUNCHER)
+
+#define TR_CONFIG_STR_MAX 1024
+
+/* All settings, with units in the names. Filled with defaults by
+ * tr_config_defaults(); strings are NUL-terminated and owned by the struct. */
+typedef struct tr_config {
+    /* Redis */
+    char host[TR_CONFIG_STR_MAX];        /* Redis host name or address */
+    int port;                            /* Redis TCP port; 0 with redis_socket set */
+    char redis_socket[TR_CONFIG_STR_MAX];/* Redis unix socket path; empty for TCP */
+    int db;                              /* Redis database number */
+    char key[TR_CONFIG_STR_MAX];         /* key prefix; keys are "{<key>}:due" etc. */
+    char redis_password[TR_CONFIG_STR_MAX]; /* AUTH password; empty for none; never logged */
+    int redis_timeout_ms;                /* connect and command timeout */
+
+    /* Logging and process */
+    int interval_s;                      /* seconds between status lines */
+    char level[16];                      /* log level name as given */
+    tr_log_level log_level;              /* parsed from level */
+    int daemonize;                       /* -d: detach; needs logpath */
+    char logpath[TR_CONFIG_STR_MAX];     /* log file; empty for stderr */
+    char config_path[TR_CONFIG_STR_MAX]; /* -c FILE, empty when none */
+    int check_only;                      /* -n/--check: validate, print OK, exit */
+
+    /* timerush-fcgi */
+    int max_body_bytes;                  /* largest request body accepted */
+    int64_t max_delay_s;                 /* largest `seconds` accepted */
+
+    /* timerush-scheduler */
+    char pem[TR_CONFIG_STR_MAX];         /* client certificate + key (PEM); empty: none */
+    char cacert[TR_CONFIG_STR_MAX];      /* CA bundle for https peers; empty: system store */
+    int insecure;                        /* skip peer verification (the original's mode) */
+    int max_inflight;                    /* global cap on concurrent deliveries */
+    int max_per_host;                    /* cap on concurrent connections to one host */
+    int connect_timeout_ms;              /* connect phase of a delivery */
+    int timeout_ms;                      /* whole delivery, connect included */
+    int lease_margin_ms;                 /* lease = timeout_ms + lease_margin_ms */
+    int max_attempts;                    /* deliveries tried before the dead-letter set */
+    int backoff_min_ms;                  /* first retry delay (before jitter) */
+    int backoff_max_ms;                  /* cap on the retry delay */
+    int max_response_bytes;              /* answer body read at most */
+    int drain_ms;                        /* on SIGTERM, time to finish deliveries */
+
+    /* the launcher (./timerush), kept here so config files are checked */
+    char listen_host[TR_CONFIG_STR_MAX]; /* where nginx listens */
+    int listen_port;
+    int workers;                         /* timerush-fcgi processes */
+    char run_dir[TR_CONFIG_STR_MAX];     /* sockets, pid files, generated configs */
+} tr_config;
+
+/* Fills every field with its default. */
+void tr_config_defaults(tr_config *cfg);
+
+/* Result of tr_config_parse(). */
+typedef enum tr_config_result {
+    TR_CONFIG_OK = 0,    /* run */
+    TR_CONFIG_EXIT = 1,  /* --help or --version was printed to stdout: exit 0 */
+    TR_CONFIG_ERROR = -1 /* err holds the reason: print it and exit 2 */
+} tr_config_result;
+
+/* Fills cfg with defaults, then the -c file, then argv (argv[0] skipped), keeping
+ * only the options of `program` (a TR_PROG_* bit). Writes a one-line reason to err
+ * on TR_CONFIG_ERROR. `progname` is used for --help. */
+tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *progname,
+                                 int argc, char **argv, char *err, size_t errlen);
+
+/* Prints usage with every option of `program` and its default. */
+void tr_config_usage(FILE *out, unsigned program, const char *progname);
+
+/* Redis key names: writes "{<key>}:<suffix>" into buf. Returns 0, or -1 when it
+ * does not fit. */
+int tr_config_redis_key(const tr_config *cfg, const char *suffix, char *buf, size_t len);
+
+#endif

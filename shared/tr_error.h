@@ -1,0 +1,31 @@
+/* tr_error.h - the `ret` codes TimeRush answers on its compatible endpoints.
+ *
+ * 0 is success, as in the original. Every other code names one kind of failure so a
+ * client can act on it without parsing `msg`. docs/PROTOCOL.md has the table; keep it
+ * in step with this enum. The HTTP status next to each code is what the REST API
+ * (/v1/) answers for the same failure; the compatible endpoints always answer 200,
+ * as the original did, except for the transport-level errors nginx itself gives.
+ */
+#ifndef TR_ERROR_H
+#define TR_ERROR_H
+
+typedef enum tr_ret {
+    TR_RET_OK = 0,
+    TR_RET_BAD_JSON = 1,        /* body is not JSON, or not a JSON object      (400) */
+    TR_RET_BAD_FIELD = 2,       /* a field is missing or has the wrong type    (400) */
+    TR_RET_BAD_SECONDS = 3,     /* seconds <= 0, not an integer, or too large  (400) */
+    TR_RET_BAD_URL = 4,         /* callback_cmd not an absolute http(s) URL    (400) */
+    TR_RET_TOO_LARGE = 5,       /* body or a field over its documented limit   (413) */
+    TR_RET_BAD_METHOD = 6,      /* not POST                                    (405) */
+    TR_RET_NOT_FOUND = 7,       /* no such endpoint                            (404) */
+    TR_RET_STORE_DOWN = 10,     /* Redis unreachable or timed out              (503) */
+    TR_RET_INTERNAL = 11        /* anything else; logged with details          (500) */
+} tr_ret;
+
+/* A short stable name for `ret`, e.g. "bad_json"; never NULL. */
+const char *tr_ret_name(tr_ret ret);
+
+/* The HTTP status the REST API pairs with `ret` (200 for TR_RET_OK). */
+int tr_ret_http_status(tr_ret ret);
+
+#endif

@@ -1,0 +1,119 @@
+/* tr_store.h - every TimeRush state change, as one server-side script in Redis.
+ *
+ * Owns one blocking hiredis connection and the Lua scripts (shared/lua/NAME.lua,
+ * embedded at build time, loaded with SCRIPT LOAD, called with EVALSHA; a NOSCRIPT
+ * answer after a Redis restart reloads them and repeats the call once). Free of any
+ * event loop: the FastCGI handlers and the scheduler both call it.
+ *
+ * The connection is made lazily and remade after any I/O error: a call that finds
+ * it broken reconnects first (bounded by --redis-timeout-ms), so a handler answers
+ * TR_RET_STORE_DOWN within about two timeouts while Redis is away and recovers by
+ * itself when Redis returns.
+ *
+ * Data model (prefix P from --key; every key holds the hash tag {P}):
+ *   {P}:due       ZSET  id -> due time, ms on the Redis clock
+ *   {P}:timers    HASH  id -> record (tr_timer.h), present while the timer lives
+ *   {P}:inflight  ZSET  id -> lease deadline, ms; claimed and not yet finished
+ *   {P}:attempts  HASH  id -> deliveries started (claims); the fencing token
+ *   {P}:meta      HASH  id -> JSON from the last failure (tr_finish.meta)
+ *   {P}:dead      ZSET  id -> when it was given up, ms
+ *   {P}:stats     HASH  counter -> value (created, cancelled, delivered, chained,
+ *                       retried, dead, reaped, released)
+ *   {P}:wake      pub/sub channel: "<due ms>" whenever a script makes a timer the
+ *                       earliest in {P}:due
+ * docs/DATA_MODEL.md describes each script.
+ */
+#ifndef TR_STORE_H
+#define TR_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tr_config.h"
+#include "tr_error.h"
+
+typedef struct tr_store tr_store;
+
+/* Makes a store for cfg (which must outlive it). No I/O. NULL when out of memory. */
+tr_store *tr_store_new(const tr_config *cfg);
+
+/* Closes the connection and frees. Takes NULL. */
+void tr_store_free(tr_store *store);
+
+/* Connects (when not connected), selects --db, authenticates, loads the scripts.
+ * 0, or -1 with the reason in tr_store_error(). Every operation below calls it. */
+int tr_store_connect(tr_store *store);
+
+/* The last failure: a tr_ret (TR_RET_STORE_DOWN when Redis could not be reached or
+ * timed out, TR_RET_INTERNAL for an unexpected reply) and a message, valid until
+ * the next call on this store. */
+tr_ret tr_store_error_code(const tr_store *store);
+const char *tr_store_error(const tr_store *store);
+
+/* Stores a new timer `id` with `record`, due `delay_ms` after Redis's TIME (>= 0).
+ * Returns 0 and sets *due_ms; 1 when `id` already exists (nothing changed, *due_ms
+ * is its current due time or -1 when it is in flight or dead); -1 on failure. */
+int tr_store_add(tr_store *store, const char *id, const char *record, size_t record_len,
+                 int64_t delay_ms, int64_t *due_ms);
+
+/* Cancels `id` in any state (pending, in flight, dead). Returns 0 and sets *ttl_ms
+ * to the time that was left (0 when in flight or dead, -1 when unknown); -1 on
+ * failure. */
+int tr_store_cancel(tr_store *store, const char *id, int64_t *ttl_ms);
+
+/* One claimed timer. Strings are owned by the batch. */
+typedef struct tr_claimed {
+    char *id;            /* NUL-terminated */
+    int64_t due_ms;      /* when this timer was due (the retry time for a retry) */
+    int64_t attempt;     /* 1 for the first delivery: the fencing token for finish */
+    char *record;        /* record_len bytes, NUL-terminated */
+    size_t record_len;
+    char *meta;          /* meta_len bytes, NUL-terminated; NULL before any failure */
+    size_t meta_len;
+} tr_claimed;
+
+typedef struct tr_claim_batch {
+    int64_t now_ms;      /* Redis TIME when the claim ran */
+    int64_t next_ms;     /* earliest due time or lease deadline left, -1 when none */
+    size_t count;
+    tr_claimed *items;   /* count items, owned */
+} tr_claim_batch;
+
+/* Atomically: returns leases that ran out to {P}:due (the reaper), then moves up
+ * to `limit` due timers (score <= now) into {P}:inflight with deadline now +
+ * lease_ms, increments their attempts, and returns them. Fills *out (clear it with
+ * tr_claim_batch_clear() even after -1). 0 or -1. */
+int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, tr_claim_batch *out);
+
+/* Frees the items and zeroes the batch. Safe on a zeroed batch. */
+void tr_claim_batch_clear(tr_claim_batch *batch);
+
+typedef enum tr_finish_kind {
+    TR_FINISH_ACK = 0,     /* delivered: remove it, optionally create a chained timer */
+    TR_FINISH_RETRY = 1,   /* failed: due again delay_ms from now, meta stored */
+    TR_FINISH_DEAD = 2,    /* failed for the last time: into {P}:dead, meta stored */
+    TR_FINISH_RELEASE = 3  /* not delivered (shutdown): due again at once, attempt undone */
+} tr_finish_kind;
+
+/* The outcome of one delivery. Strings are borrowed for the call. */
+typedef struct tr_finish {
+    tr_finish_kind kind;
+    const char *id;
+    int64_t attempt;             /* from the claim; RETRY/DEAD/RELEASE apply only when
+                                  * it still matches (no other scheduler took over) */
+    int64_t delay_ms;            /* RETRY: from Redis's now */
+    const char *meta;            /* RETRY/DEAD: JSON kept with the timer, e.g.
+                                  * {"due":..,"attempts":..,"status":..,"error":".."} */
+    const char *chain_id;        /* ACK: the chained timer's key, or NULL for none */
+    const char *chain_record;    /* ACK: its record */
+    size_t chain_record_len;
+    int64_t chain_delay_ms;      /* ACK: its delay from Redis's now, > 0 */
+} tr_finish;
+
+/* Applies n outcomes in one pipelined round trip. results[i] is 1 when applied, 0
+ * when stale (the timer was cancelled, or another claim owns it now). Returns 0
+ * when every answer arrived; -1 on failure, and then no result is known: keep the
+ * outcomes and call again once connected (each is safe to apply twice). */
+int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *results);
+
+#endif

@@ -1,0 +1,62 @@
+/* tr_timer.h - a timer: its key, what to deliver where, and its stored record.
+ *
+ * A timer's record is the compact JSON stored in the Redis hash {P}:timers:
+ *   {"u":"<callback url>","d":"<body to POST>"}
+ * Later fields (per-timer headers, retry policy, recurrence) are added as new short
+ * keys; decoders ignore keys they do not know. The due time is not in the record:
+ * it is the timer's score in {P}:due, computed by the scripts from Redis TIME.
+ */
+#ifndef TR_TIMER_H
+#define TR_TIMER_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tr_error.h"
+
+#define TR_KEY_LEN 36   /* a generated key: a UUID v4 in its 36-character text form */
+#define TR_KEY_MAX 128  /* longest key accepted from a client (unregister, REST) */
+
+/* Writes a new random key (UUID v4 text, from OpenSSL RAND_bytes) and a NUL into
+ * out[TR_KEY_LEN + 1]. Returns 0, or -1 when the random source fails. */
+int tr_timer_new_key(char out[TR_KEY_LEN + 1]);
+
+/* Returns 0 when `key` is acceptable from a client: 1..TR_KEY_MAX bytes of
+ * [A-Za-z0-9._:-]; -1 otherwise. */
+int tr_timer_key_check(const char *key);
+
+/* What to deliver where. Owns its strings; clear with tr_timer_spec_clear(). */
+typedef struct tr_timer_spec {
+    char *url;          /* callback URL, absolute http(s), NUL-terminated */
+    char *data;         /* body to POST: data_len bytes, then a NUL (may hold NULs) */
+    size_t data_len;
+    int64_t delay_ms;   /* from the moment Redis stores it; > 0 for new timers */
+} tr_timer_spec;
+
+/* Frees the strings and zeroes the spec. Safe on a zeroed spec. */
+void tr_timer_spec_clear(tr_timer_spec *spec);
+
+/* Reads the compatible register object {"callback_cmd","callback_data","seconds"}:
+ * callback_data is a string (sent byte for byte) or an object/array (sent in its
+ * compact JSON form); seconds is a positive integer or a string of one, at most
+ * max_delay_s. On TR_RET_OK fills *out (caller clears it); otherwise *out is left
+ * zeroed and msg names the field and what is wrong. */
+tr_ret tr_timer_spec_from_compat(json_object *obj, int64_t max_delay_s, tr_timer_spec *out,
+                                 char *msg, size_t msglen);
+
+/* Parses a whole /register/ body (len bytes, need not be NUL-terminated) with
+ * json-c's tokener and calls tr_timer_spec_from_compat(). TR_RET_BAD_JSON when it
+ * is not one JSON object (trailing bytes included). */
+tr_ret tr_timer_spec_parse_compat(const char *body, size_t len, int64_t max_delay_s,
+                                  tr_timer_spec *out, char *msg, size_t msglen);
+
+/* Encodes the record of `spec` into *out (malloc'd, NUL-terminated, *out_len bytes
+ * without the NUL; caller frees). Returns 0 or -1 (out of memory). */
+int tr_timer_record_encode(const tr_timer_spec *spec, char **out, size_t *out_len);
+
+/* Decodes a record into *out (delay_ms set to 0; caller clears it). Returns 0, or
+ * -1 when the record is not valid. */
+int tr_timer_record_decode(const char *rec, size_t len, tr_timer_spec *out);
+
+#endif
