@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# Placeholder: replaced by the store work (starts a private redis-server).
+exec "$@"
