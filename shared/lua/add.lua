@@ -1,0 +1,22 @@
+-- add: stores a new timer, due delay_ms after Redis TIME.
+-- KEYS: 1 timers, 2 due, 3 stats
+-- ARGV: 1 id, 2 record, 3 delay_ms, 4 wake channel
+-- Answer: {0, due_ms} when created; {1, due_ms or -1} when the id already exists
+-- (-1: it is in flight or dead). Publishes "<due_ms>" on the wake channel when the
+-- new timer is the earliest one, so a sleeping scheduler wakes up for it.
+local id = ARGV[1]
+if redis.call('HEXISTS', KEYS[1], id) == 1 then
+  local s = redis.call('ZSCORE', KEYS[2], id)
+  if s then return {1, tonumber(s)} end
+  return {1, -1}
+end
+local t = redis.call('TIME')
+local due = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[3])
+local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+redis.call('HSET', KEYS[1], id, ARGV[2])
+redis.call('ZADD', KEYS[2], due, id)
+redis.call('HINCRBY', KEYS[3], 'created', 1)
+if first[2] == nil or due < tonumber(first[2]) then
+  redis.call('PUBLISH', ARGV[4], due)
+end
+return {0, due}

@@ -1,0 +1,54 @@
+-- claim: the reaper, then up to `limit` due timers moved into flight.
+-- KEYS: 1 due, 2 inflight, 3 timers, 4 attempts, 5 meta, 6 stats
+-- ARGV: 1 limit, 2 lease_ms, 3 reap_limit, 4 wake channel
+-- Answer: {now, next, id1, due1, attempt1, record1, meta1 or false, id2, ...}
+-- next: the earliest due time or lease deadline left, -1 when there is none.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+-- Leases that ran out belong to a scheduler that died or stalled: due again now.
+-- The attempt counter stays, so the next delivery carries a higher attempt.
+local late = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+for i = 1, #late do
+  redis.call('ZREM', KEYS[2], late[i])
+  redis.call('ZADD', KEYS[1], now, late[i])
+end
+if #late > 0 then redis.call('HINCRBY', KEYS[6], 'reaped', #late) end
+
+local out = {now, -1}
+local limit = tonumber(ARGV[1])
+if limit > 0 then
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit, 'WITHSCORES')
+  local deadline = now + tonumber(ARGV[2])
+  local n = 2
+  for i = 1, #due, 2 do
+    local id = due[i]
+    redis.call('ZREM', KEYS[1], id)
+    local rec = redis.call('HGET', KEYS[3], id)
+    if rec then
+      redis.call('ZADD', KEYS[2], deadline, id)
+      out[n + 1] = id
+      out[n + 2] = tonumber(due[i + 1])
+      out[n + 3] = redis.call('HINCRBY', KEYS[4], id, 1)
+      out[n + 4] = rec
+      out[n + 5] = redis.call('HGET', KEYS[5], id)
+      n = n + 5
+    else
+      -- An orphan (no record): drop what is left of it instead of delivering nothing.
+      redis.call('HDEL', KEYS[4], id)
+      redis.call('HDEL', KEYS[5], id)
+    end
+  end
+end
+
+local d = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local f = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+local nxt = -1
+if d[2] then nxt = tonumber(d[2]) end
+if f[2] and (nxt < 0 or tonumber(f[2]) < nxt) then nxt = tonumber(f[2]) end
+out[2] = nxt
+-- Reaped timers this claim could not take: tell the other schedulers.
+if #late > 0 and d[2] and tonumber(d[2]) <= now then
+  redis.call('PUBLISH', ARGV[4], now)
+end
+return out

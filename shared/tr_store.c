@@ -1,0 +1,552 @@
+#include "tr_store.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "tr_log.h"
+#include "tr_redis.h"
+
+/* The scripts, embedded from shared/lua/NAME.lua by shared/embed_lua.cmake. */
+extern const char tr_lua_add[];
+extern const char tr_lua_cancel[];
+extern const char tr_lua_claim[];
+extern const char tr_lua_ack[];
+extern const char tr_lua_retry[];
+extern const char tr_lua_dead[];
+extern const char tr_lua_release[];
+
+enum { S_ADD, S_CANCEL, S_CLAIM, S_ACK, S_RETRY, S_DEAD, S_RELEASE, S_COUNT };
+
+static const struct {
+    const char *name;
+    const char *source;
+} scripts[S_COUNT] = {
+    {"add", tr_lua_add},     {"cancel", tr_lua_cancel}, {"claim", tr_lua_claim},
+    {"ack", tr_lua_ack},     {"retry", tr_lua_retry},   {"dead", tr_lua_dead},
+    {"release", tr_lua_release},
+};
+
+/* Leases reaped per claim at most: bounds the time one script holds Redis. */
+#define TR_STORE_REAP_LIMIT 256
+/* Claimed per call at most, for the same reason. */
+#define TR_STORE_CLAIM_MAX 10000
+
+#define KEY_MAX (TR_CONFIG_STR_MAX + 16)
+
+/* Longest argv of a script call: EVALSHA sha numkeys + 7 keys + 5 args. */
+#define ARGV_MAX 16
+
+enum { K_DUE, K_TIMERS, K_INFLIGHT, K_ATTEMPTS, K_META, K_DEAD, K_STATS, K_WAKE, K_COUNT };
+static const char *const key_suffix[K_COUNT] = {"due",  "timers", "inflight", "attempts",
+                                                "meta", "dead",   "stats",    "wake"};
+
+struct tr_store {
+    const tr_config *cfg;          /* borrowed, outlives the store */
+    redisContext *ctx;             /* NULL while disconnected */
+    char sha[S_COUNT][41];         /* SCRIPT LOAD answers, valid while ctx is */
+    char key[K_COUNT][KEY_MAX];    /* "{P}:due" ...; K_WAKE is the channel */
+    tr_ret err_code;
+    char err[256];
+};
+
+static void set_error(tr_store *s, tr_ret code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_error(tr_store *s, tr_ret code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+    s->err_code = code;
+    tr_log_debug("store: %s", s->err);
+}
+
+static void disconnect(tr_store *s)
+{
+    if (s->ctx != NULL) {
+        redisFree(s->ctx);
+        s->ctx = NULL;
+    }
+}
+
+/* After a NULL reply: the connection is unusable, so drop it (the next call
+ * reconnects) and report Redis as down. */
+static void io_failed(tr_store *s, const char *what)
+{
+    set_error(s, TR_RET_STORE_DOWN, "redis %s: %s", what,
+              s->ctx != NULL && s->ctx->errstr[0] ? s->ctx->errstr : "connection lost");
+    disconnect(s);
+}
+
+/* An error reply from a script call: transient server state or our bug. */
+static void reply_failed(tr_store *s, const char *what, const redisReply *r)
+{
+    tr_ret code = tr_redis_error_is_down(r->str, r->len) ? TR_RET_STORE_DOWN : TR_RET_INTERNAL;
+    set_error(s, code, "redis %s: %.*s", what, (int)(r->len > 200 ? 200 : r->len), r->str);
+}
+
+static int is_noscript(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+tr_store *tr_store_new(const tr_config *cfg)
+{
+    tr_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    s->cfg = cfg;
+    for (int k = 0; k < K_COUNT; k++) {
+        if (tr_config_redis_key(cfg, key_suffix[k], s->key[k], sizeof s->key[k]) != 0) {
+            free(s); /* cannot happen: --key is at most TR_CONFIG_STR_MAX - 1 bytes */
+            return NULL;
+        }
+    }
+    return s;
+}
+
+void tr_store_free(tr_store *store)
+{
+    if (store == NULL)
+        return;
+    disconnect(store);
+    free(store);
+}
+
+tr_ret tr_store_error_code(const tr_store *store)
+{
+    return store->err_code;
+}
+
+const char *tr_store_error(const tr_store *store)
+{
+    return store->err;
+}
+
+/* SCRIPT LOAD of every script in one round trip. 0, or -1 (disconnected on I/O). */
+static int load_scripts(tr_store *s)
+{
+    for (int i = 0; i < S_COUNT; i++) {
+        const char *argv[] = {"SCRIPT", "LOAD", scripts[i].source};
+        if (redisAppendCommandArgv(s->ctx, 3, argv, NULL) != REDIS_OK) {
+            io_failed(s, "SCRIPT LOAD");
+            return -1;
+        }
+    }
+    int rc = 0;
+    for (int i = 0; i < S_COUNT; i++) {
+        void *v = NULL;
+        if (redisGetReply(s->ctx, &v) != REDIS_OK || v == NULL) {
+            io_failed(s, "SCRIPT LOAD");
+            return -1;
+        }
+        redisReply *r = v;
+        if (r->type == REDIS_REPLY_STRING && r->len == 40) {
+            memcpy(s->sha[i], r->str, 41);
+        } else if (rc == 0) {
+            if (r->type == REDIS_REPLY_ERROR)
+                reply_failed(s, scripts[i].name, r);
+            else
+                set_error(s, TR_RET_INTERNAL, "SCRIPT LOAD %s: unexpected reply type %d",
+                          scripts[i].name, r->type);
+            rc = -1;
+        }
+        freeReplyObject(r);
+    }
+    if (rc != 0)
+        disconnect(s); /* scripts missing: start over next time */
+    return rc;
+}
+
+int tr_store_connect(tr_store *store)
+{
+    if (store->ctx != NULL && tr_redis_is_stale(store->ctx)) {
+        tr_log_debug("store: connection closed by redis, reconnecting");
+        disconnect(store);
+    }
+    if (store->ctx != NULL)
+        return 0;
+    tr_ret code = TR_RET_INTERNAL;
+    store->ctx = tr_redis_connect(store->cfg, &code, store->err, sizeof store->err);
+    if (store->ctx == NULL) {
+        store->err_code = code;
+        tr_log_debug("store: %s", store->err);
+        return -1;
+    }
+    return load_scripts(store);
+}
+
+/* The argv of one EVALSHA: slots 0..2 (EVALSHA sha numkeys) are filled by
+ * run_script()/append_script(); keys then arguments follow. Borrowed strings. */
+typedef struct call_args {
+    int which;                 /* S_* */
+    int argc;
+    const char *argv[ARGV_MAX];
+    size_t len[ARGV_MAX];
+    char nkeys[8];
+    char num[4][24];           /* room for the numbers among the arguments */
+    int nnum;
+} call_args;
+
+static void args_init(call_args *a, int which)
+{
+    a->which = which;
+    a->argc = 3;
+    a->nnum = 0;
+}
+
+static void arg_bin(call_args *a, const char *str, size_t len)
+{
+    a->argv[a->argc] = str;
+    a->len[a->argc++] = len;
+}
+
+static void arg_str(call_args *a, const char *str)
+{
+    arg_bin(a, str, strlen(str));
+}
+
+static void arg_i64(call_args *a, int64_t v)
+{
+    char *buf = a->num[a->nnum++];
+    int n = snprintf(buf, sizeof a->num[0], "%" PRId64, v);
+    arg_bin(a, buf, (size_t)n);
+}
+
+/* Appends the keys, in the order the script's header lists them. */
+static void arg_keys(call_args *a, const tr_store *s, int nkeys, const int *keys)
+{
+    snprintf(a->nkeys, sizeof a->nkeys, "%d", nkeys);
+    for (int i = 0; i < nkeys; i++)
+        arg_str(a, s->key[keys[i]]);
+}
+
+static void args_finish(call_args *a, const tr_store *s)
+{
+    a->argv[0] = "EVALSHA";
+    a->len[0] = 7;
+    a->argv[1] = s->sha[a->which];
+    a->len[1] = 40;
+    a->argv[2] = a->nkeys;
+    a->len[2] = strlen(a->nkeys);
+}
+
+/* Runs one script call. A NOSCRIPT answer reloads the scripts and repeats the
+ * call once. Returns the reply (caller frees; never an error reply), or NULL with
+ * the error set. */
+static redisReply *run_script(tr_store *s, call_args *a)
+{
+    const char *name = scripts[a->which].name;
+    if (tr_store_connect(s) != 0)
+        return NULL;
+    for (int tries = 0; tries < 2; tries++) {
+        args_finish(a, s);
+        redisReply *r = redisCommandArgv(s->ctx, a->argc, a->argv, a->len);
+        if (r == NULL) {
+            io_failed(s, name);
+            return NULL;
+        }
+        if (is_noscript(r) && tries == 0) {
+            freeReplyObject(r);
+            tr_log_debug("store: NOSCRIPT for %s, reloading", name);
+            if (load_scripts(s) != 0)
+                return NULL;
+            continue;
+        }
+        if (r->type == REDIS_REPLY_ERROR) {
+            reply_failed(s, name, r);
+            freeReplyObject(r);
+            return NULL;
+        }
+        return r;
+    }
+    set_error(s, TR_RET_INTERNAL, "redis %s: NOSCRIPT after reload", name);
+    return NULL;
+}
+
+static int bad_reply(tr_store *s, const char *name, const redisReply *r)
+{
+    set_error(s, TR_RET_INTERNAL, "redis %s: unexpected reply (type %d)", name, r->type);
+    return -1;
+}
+
+int tr_store_add(tr_store *store, const char *id, const char *record, size_t record_len,
+                 int64_t delay_ms, int64_t *due_ms)
+{
+    static const int keys[] = {K_TIMERS, K_DUE, K_STATS};
+    call_args a;
+    args_init(&a, S_ADD);
+    arg_keys(&a, store, 3, keys);
+    arg_str(&a, id);
+    arg_bin(&a, record, record_len);
+    arg_i64(&a, delay_ms < 0 ? 0 : delay_ms);
+    arg_str(&a, store->key[K_WAKE]);
+    redisReply *r = run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER) {
+        rc = bad_reply(store, "add", r);
+    } else {
+        rc = r->element[0]->integer == 0 ? 0 : 1;
+        *due_ms = r->element[1]->integer;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int tr_store_cancel(tr_store *store, const char *id, int64_t *ttl_ms)
+{
+    static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META, K_STATS};
+    call_args a;
+    args_init(&a, S_CANCEL);
+    arg_keys(&a, store, 7, keys);
+    arg_str(&a, id);
+    redisReply *r = run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc = 0;
+    if (r->type != REDIS_REPLY_INTEGER)
+        rc = bad_reply(store, "cancel", r);
+    else
+        *ttl_ms = r->integer;
+    freeReplyObject(r);
+    return rc;
+}
+
+void tr_claim_batch_clear(tr_claim_batch *batch)
+{
+    for (size_t i = 0; i < batch->count; i++) {
+        free(batch->items[i].id);
+        free(batch->items[i].record);
+        free(batch->items[i].meta);
+    }
+    free(batch->items);
+    memset(batch, 0, sizeof *batch);
+}
+
+static char *dup_bytes(const char *p, size_t len)
+{
+    char *out = malloc(len + 1);
+    if (out != NULL) {
+        memcpy(out, p, len);
+        out[len] = '\0';
+    }
+    return out;
+}
+
+/* Fills *out from the claim answer. 0, or -1 with the error set. */
+static int parse_claim(tr_store *s, const redisReply *r, tr_claim_batch *out)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || (r->elements - 2) % 5 != 0 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER)
+        return bad_reply(s, "claim", r);
+    out->now_ms = r->element[0]->integer;
+    out->next_ms = r->element[1]->integer;
+    size_t n = (r->elements - 2) / 5;
+    if (n == 0)
+        return 0;
+    out->items = calloc(n, sizeof *out->items);
+    if (out->items == NULL) {
+        set_error(s, TR_RET_INTERNAL, "claim: out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply **e = r->element + 2 + 5 * i;
+        if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_INTEGER ||
+            e[2]->type != REDIS_REPLY_INTEGER || e[3]->type != REDIS_REPLY_STRING ||
+            (e[4]->type != REDIS_REPLY_STRING && e[4]->type != REDIS_REPLY_NIL))
+            return bad_reply(s, "claim item", e[0]);
+        tr_claimed *c = &out->items[out->count++]; /* counted now, so clear frees it */
+        c->id = dup_bytes(e[0]->str, e[0]->len);
+        c->due_ms = e[1]->integer;
+        c->attempt = e[2]->integer;
+        c->record = dup_bytes(e[3]->str, e[3]->len);
+        c->record_len = e[3]->len;
+        if (e[4]->type == REDIS_REPLY_STRING) {
+            c->meta = dup_bytes(e[4]->str, e[4]->len);
+            c->meta_len = e[4]->len;
+            if (c->meta == NULL)
+                goto oom;
+        }
+        if (c->id == NULL || c->record == NULL)
+            goto oom;
+    }
+    return 0;
+oom:
+    /* The timers are in flight already: their lease returns them to due. */
+    set_error(s, TR_RET_INTERNAL, "claim: out of memory");
+    return -1;
+}
+
+int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, tr_claim_batch *out)
+{
+    static const int keys[] = {K_DUE, K_INFLIGHT, K_TIMERS, K_ATTEMPTS, K_META, K_STATS};
+    memset(out, 0, sizeof *out);
+    out->next_ms = -1;
+    call_args a;
+    args_init(&a, S_CLAIM);
+    arg_keys(&a, store, 6, keys);
+    arg_i64(&a, (int64_t)(limit > TR_STORE_CLAIM_MAX ? TR_STORE_CLAIM_MAX : limit));
+    arg_i64(&a, lease_ms < 1 ? 1 : lease_ms);
+    arg_i64(&a, TR_STORE_REAP_LIMIT);
+    arg_str(&a, store->key[K_WAKE]);
+    redisReply *r = run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc = parse_claim(store, r, out);
+    freeReplyObject(r);
+    return rc;
+}
+
+/* The script of a finish kind, or -1 for an unknown kind. */
+static int kind_script(tr_finish_kind kind)
+{
+    switch (kind) {
+    case TR_FINISH_ACK:
+        return S_ACK;
+    case TR_FINISH_RETRY:
+        return S_RETRY;
+    case TR_FINISH_DEAD:
+        return S_DEAD;
+    case TR_FINISH_RELEASE:
+        return S_RELEASE;
+    }
+    return -1;
+}
+
+/* The EVALSHA call that applies one outcome. 0, or -1 for an unknown kind. */
+static int finish_args(const tr_store *s, const tr_finish *f, call_args *a)
+{
+    static const int ack_keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META, K_STATS};
+    static const int retry_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DUE, K_META, K_STATS};
+    static const int dead_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DEAD, K_META, K_STATS};
+    static const int release_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DUE, K_STATS};
+    a->argc = 0;
+    switch (f->kind) {
+    case TR_FINISH_ACK:
+        args_init(a, S_ACK);
+        arg_keys(a, s, 7, ack_keys);
+        arg_str(a, f->id);
+        arg_str(a, s->key[K_WAKE]);
+        if (f->chain_id != NULL) {
+            arg_str(a, f->chain_id);
+            arg_bin(a, f->chain_record, f->chain_record_len);
+            arg_i64(a, f->chain_delay_ms < 0 ? 0 : f->chain_delay_ms);
+        }
+        return 0;
+    case TR_FINISH_RETRY:
+        args_init(a, S_RETRY);
+        arg_keys(a, s, 5, retry_keys);
+        arg_str(a, f->id);
+        arg_i64(a, f->attempt);
+        arg_i64(a, f->delay_ms < 0 ? 0 : f->delay_ms);
+        arg_str(a, f->meta != NULL ? f->meta : "");
+        arg_str(a, s->key[K_WAKE]);
+        return 0;
+    case TR_FINISH_DEAD:
+        args_init(a, S_DEAD);
+        arg_keys(a, s, 5, dead_keys);
+        arg_str(a, f->id);
+        arg_i64(a, f->attempt);
+        arg_str(a, f->meta != NULL ? f->meta : "");
+        return 0;
+    case TR_FINISH_RELEASE:
+        args_init(a, S_RELEASE);
+        arg_keys(a, s, 4, release_keys);
+        arg_str(a, f->id);
+        arg_i64(a, f->attempt);
+        arg_str(a, s->key[K_WAKE]);
+        return 0;
+    }
+    return -1;
+}
+
+/* Sends items[idx[0..n)] in one pipeline and reads the answers into results.
+ * Items answered NOSCRIPT are written back to idx (their count in *noscript).
+ * 0 when every answer arrived (results set for the others), -1 on failure. */
+static int finish_round(tr_store *s, const tr_finish *items, size_t *idx, size_t n, int *results,
+                        size_t *noscript)
+{
+    for (size_t i = 0; i < n; i++) {
+        call_args a;
+        finish_args(s, &items[idx[i]], &a); /* kinds were checked by the caller */
+        args_finish(&a, s);
+        if (redisAppendCommandArgv(s->ctx, a.argc, a.argv, a.len) != REDIS_OK) {
+            io_failed(s, "finish");
+            return -1;
+        }
+    }
+    int rc = 0;
+    size_t again = 0;
+    for (size_t i = 0; i < n; i++) {
+        void *v = NULL;
+        if (redisGetReply(s->ctx, &v) != REDIS_OK || v == NULL) {
+            io_failed(s, "finish");
+            return -1;
+        }
+        redisReply *r = v;
+        const char *name = scripts[kind_script(items[idx[i]].kind)].name;
+        if (is_noscript(r)) {
+            idx[again++] = idx[i]; /* again <= i: the slot was read already */
+        } else if (r->type == REDIS_REPLY_INTEGER) {
+            results[idx[i]] = r->integer != 0;
+        } else if (rc == 0) {
+            /* Keep reading: every answer must be consumed to stay in step. */
+            if (r->type == REDIS_REPLY_ERROR)
+                reply_failed(s, name, r);
+            else
+                bad_reply(s, name, r);
+            rc = -1;
+        }
+        freeReplyObject(r);
+    }
+    *noscript = again;
+    return rc;
+}
+
+int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *results)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (kind_script(items[i].kind) < 0 || items[i].id == NULL) {
+            set_error(store, TR_RET_INTERNAL, "finish: item %zu has an unknown kind or no id", i);
+            return -1;
+        }
+    }
+    if (tr_store_connect(store) != 0)
+        return -1;
+    size_t *idx = malloc(n * sizeof *idx);
+    if (idx == NULL) {
+        set_error(store, TR_RET_INTERNAL, "finish: out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        idx[i] = i;
+        results[i] = 0;
+    }
+    size_t todo = n, noscript = 0;
+    int rc = finish_round(store, items, idx, todo, results, &noscript);
+    if (rc == 0 && noscript > 0) {
+        tr_log_debug("store: NOSCRIPT in finish, reloading");
+        rc = load_scripts(store);
+        if (rc == 0) {
+            todo = noscript;
+            rc = finish_round(store, items, idx, todo, results, &noscript);
+            if (rc == 0 && noscript > 0) {
+                set_error(store, TR_RET_INTERNAL, "redis finish: NOSCRIPT after reload");
+                rc = -1;
+            }
+        }
+    }
+    free(idx);
+    return rc;
+}
