@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# test_retry_backoff.sh - failed deliveries are retried with growing, documented
+# back-off until the receiver accepts, then never again.
+#
+# Receiver A answers HTTP 500, then {"ret":1}, then never (timeout, --timeout-ms
+# 1000); then it is stopped (connection refused); then it comes back on the same port
+# and answers ok. Attempts 1,2,3,4,5: 1-3 and 5 reach the receiver, 4 is refused
+# (seen in {P}:meta). With --backoff-min-ms 200 --backoff-max-ms 5000 the documented
+# delay after attempt n (docs/SCHEDULER.md, scheduler/tr_backoff.h) is uniform in
+# [base(n)/2, base(n)], base(n) = min(5000, 200 * 2^(n-1)): at least 100, 200, 400,
+# 800 ms after attempts 1..4, counted from when the attempt finished.
+# Receiver B answers 503 with "Retry-After: 2", then ok: attempt 2 comes >= 2 s later.
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$here/lib.sh"
+source "$here/lib_sched.sh"
+ts_setup
+
+tr_start_sink A --answer status:500 --answer ret:1 --answer timeout
+tr_start_sink B --answer retry-after:503:2 --answer ok
+tr_start_stack --timeout-ms 1000 --backoff-min-ms 200 --backoff-max-ms 5000
+port_a=${SINK_A_URL##*:}
+
+key=$(ts_register "$SINK_A_URL/retry" "retry-payload" 1)
+key_ra=$(ts_register "$SINK_B_URL/retry-after" "retry-after-payload" 1)
+check "timers registered" test -n "$key" -a -n "$key_ra"
+
+meta_attempts() { ts_meta "$key" | jq -r '.attempts // empty' 2>/dev/null; }
+meta_is() { [[ $(meta_attempts) == "$1" ]]; }
+arrived() { (($(ts_sink_count_key "$1" "$2") >= $3)); }
+
+# Attempt 3 hangs until the scheduler's 1 s timeout; stop A only once that failure is
+# recorded, so attempt 3 stays a timeout and attempt 4 finds the port closed.
+tr_wait_for "attempt 3 reached A" 20 arrived "$SINK_A_LOG" "$key" 3
+tr_wait_for "attempt 3 failed and is scheduled again" 10 meta_is 3
+meta3=$(ts_meta "$key")
+echo "# meta after attempt 3: $meta3"
+check "attempt 3 failed by timeout" jq -e '.error | test("time"; "i")' <<<"$meta3"
+cp "$SINK_A_LOG" "$TR_TMP/a1.log"
+tr_stop_sink A
+
+tr_wait_for "attempt 4 was refused" 10 meta_is 4
+meta4=$(ts_meta "$key")
+echo "# meta after attempt 4: $meta4"
+check "attempt 4 failed to connect" jq -e '.error | test("connect|refused"; "i")' <<<"$meta4"
+check_eq "attempt 4 got no status" 0 "$(jq -r '.status // 0' <<<"$meta4")"
+
+tr_start_sink A2 --listen "127.0.0.1:$port_a" --answer ok
+tr_wait_for "attempt 5 reached A again" 15 arrived "$SINK_A2_LOG" "$key" 1
+gone() { [[ $(tr_redis HEXISTS "$(ts_k timers)" "$key") == 0 ]]; }
+tr_wait_for "timer is done (record removed)" 5 gone
+
+check_eq "attempts seen by A before the stop: 1,2,3" "1,2,3" \
+    "$(jq -r --arg k "$key" 'select(.key == $k) | .attempt' "$TR_TMP/a1.log" | paste -sd,)"
+check_eq "attempt seen by A after the restart: 5" "5" \
+    "$(jq -r --arg k "$key" 'select(.key == $k) | .attempt' "$SINK_A2_LOG" | paste -sd,)"
+
+# Arrival times (ms) of attempts 1,2,3 and 5; due time of attempts 4 and 5.
+mapfile -t t < <(jq -r --arg k "$key" 'select(.key == $k) | (.t_us / 1000 | floor)' \
+    "$TR_TMP/a1.log" "$SINK_A2_LOG")
+due4=$(jq -r '.due' <<<"$meta4")
+due5=$(jq -r --arg k "$key" 'select(.key == $k) | .due_ms' "$SINK_A2_LOG")
+g12=$((t[1] - t[0]))
+g23=$((t[2] - t[1]))
+g34=$((due4 - t[2]))
+g45=$((due5 - due4))
+g35=$((t[3] - t[2]))
+echo "# gaps: 1->2 ${g12} ms, 2->3 ${g23} ms, 3->4 ${g34} ms (1000 ms timeout included)," \
+    "4->5 ${g45} ms; 3->5 ${g35} ms"
+check "gap 1->2 >= 100 ms" test "$g12" -ge 100
+check "gap 2->3 >= 200 ms" test "$g23" -ge 200
+# Attempt 3's 1 s timeout runs from the transfer's start, a little before A saw it.
+check "gap 3->4 >= 1000 + 400 ms (50 ms for the request's way in)" test "$g34" -ge 1350
+check "gap 4->5 >= 800 ms" test "$g45" -ge 800
+# The documented maximum plus 1 s of scheduling slack on a busy machine.
+check "gap 1->2 <= 200 ms + 1 s" test "$g12" -le 1200
+check "gap 2->3 <= 400 ms + 1 s" test "$g23" -le 1400
+check "gap 3->5 <= 1000 + 800 + 1600 ms + 1 s" test "$g35" -le 4400
+check "the last gaps are larger than the first (4->5 > 1->2)" test "$g45" -gt "$g12"
+check "the last gaps are larger than the first (3->5 > 2->3)" test "$g35" -gt "$g23"
+check "attempt 5 not before its due time" test "${t[3]}" -ge $((due5 - 5))
+
+# Retry-After on B.
+tr_wait_for "B's timer delivered on attempt 2" 15 arrived "$SINK_B_LOG" "$key_ra" 2
+mapfile -t tb < <(jq -r --arg k "$key_ra" 'select(.key == $k) | (.t_us / 1000 | floor)' \
+    "$SINK_B_LOG")
+echo "# Retry-After: attempt 2 came $((tb[1] - tb[0])) ms after attempt 1"
+check "Retry-After honoured: attempt 2 >= 2000 ms after attempt 1" \
+    test $((tb[1] - tb[0])) -ge 2000
+check "Retry-After: not much later either (< 2000 + 1000 ms)" test $((tb[1] - tb[0])) -lt 3000
+
+# Delivered once with ret 0: nothing more may arrive, for either timer.
+once() {
+    (($(ts_sink_count_key "$SINK_A2_LOG" "$key") == 1 &&
+        $(ts_sink_count_key "$SINK_B_LOG" "$key_ra") == 2))
+}
+ts_true_for "delivered exactly once, then never again" 1500 once
+check_eq "A's timer not due, in flight or dead" "::" \
+    "$(tr_redis ZSCORE "$(ts_k due)" "$key"):$(tr_redis ZSCORE "$(ts_k inflight)" "$key"):$(tr_redis ZSCORE "$(ts_k dead)" "$key")"
+
+tr_finish
