@@ -1,0 +1,321 @@
+# lib.sh - sourced by every integration test (bash).
+#
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+#   tr_setup
+#   tr_start_sink A --answer ok
+#   tr_start_stack --backoff-min-ms 100
+#   check_eq "register answers ret 0" 0 "$(tr_post /register/ "$json" | jq .ret)"
+#   tr_finish
+#
+# Environment: TR_SOURCE_DIR (the checkout) and TR_BUILD_DIR (the build with
+# timerush-fcgi, timerush-scheduler and tests/sink/timerush-sink); ctest sets both,
+# run by hand they default to this checkout and its ./build. TR_KEEP=1 keeps the
+# temp dir. Every process a test starts is stopped by PID in the cleanup trap, also
+# when the test fails; the stack's own children are found in its pid files.
+
+: "${TR_SOURCE_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${TR_BUILD_DIR:=$TR_SOURCE_DIR/build}"
+: "${TR_KEY:=_timerush_redis_data_}"
+export TR_SOURCE_DIR TR_BUILD_DIR
+
+TR_PASSED=0
+TR_FAILED=0
+TR_PIDS=()            # processes this test started itself (sinks, a hand-started redis)
+TR_LAUNCHER_PID=""
+TR_STACK_N=0
+
+# --- results -------------------------------------------------------------------
+
+tr_pass() { TR_PASSED=$((TR_PASSED + 1)); echo "ok - $1"; }
+tr_fail() { TR_FAILED=$((TR_FAILED + 1)); echo "not ok - $1${2:+ ($2)}"; }
+
+# check DESC CMD...: passes when CMD exits 0.
+check() {
+    local desc=$1
+    shift
+    if "$@" >/dev/null 2>&1; then
+        tr_pass "$desc"
+    else
+        tr_fail "$desc" "command failed: $*"
+        return 1
+    fi
+}
+
+# check_eq DESC EXPECTED ACTUAL
+check_eq() {
+    if [[ "$2" == "$3" ]]; then
+        tr_pass "$1"
+    else
+        tr_fail "$1" "expected '$2', got '$3'"
+        return 1
+    fi
+}
+
+# tr_finish: the last line is "N passed, N failed"; exit 1 if any failed or none ran.
+tr_finish() {
+    echo "$TR_PASSED passed, $TR_FAILED failed"
+    if ((TR_FAILED > 0 || TR_PASSED == 0)); then
+        exit 1
+    fi
+    exit 0
+}
+
+# --- time and waiting ----------------------------------------------------------
+
+# Wall clock in ms / µs, from bash itself (no fork).
+tr_now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+tr_now_us() { echo "${EPOCHREALTIME/./}"; }
+
+# Seconds (whole or with a fraction, e.g. 2.5) to µs.
+tr_s_to_us() {
+    local s=$1 int frac
+    int=${s%%.*}
+    [[ "$s" == *.* ]] && frac=${s#*.} || frac=""
+    frac=${frac}000000
+    echo $(( ${int:-0} * 1000000 + 10#${frac:0:6} ))
+}
+
+# tr_wait_for DESC TIMEOUT_S CMD...: polls CMD every 20 ms until it succeeds (ok) or
+# the deadline passes (not ok, returns 1).
+tr_wait_for() {
+    local desc=$1 timeout_s=$2
+    shift 2
+    local start=${EPOCHREALTIME/./}
+    local deadline=$((start + $(tr_s_to_us "$timeout_s")))
+    while :; do
+        if "$@" >/dev/null 2>&1; then
+            tr_pass "$desc"
+            return 0
+        fi
+        if ((${EPOCHREALTIME/./} >= deadline)); then
+            tr_fail "$desc" "not true after ${timeout_s}s: $*"
+            return 1
+        fi
+        sleep 0.02
+    done
+}
+
+# tr_poll TIMEOUT_S CMD...: like tr_wait_for but records nothing (for helpers).
+tr_poll() {
+    local timeout_s=$1
+    shift
+    local deadline=$((${EPOCHREALTIME/./} + $(tr_s_to_us "$timeout_s")))
+    until "$@" >/dev/null 2>&1; do
+        ((${EPOCHREALTIME/./} >= deadline)) && return 1
+        sleep 0.02
+    done
+    return 0
+}
+
+# --- setup and cleanup ---------------------------------------------------------
+
+tr_setup() {
+    TR_TMP=$(mktemp -d "${TMPDIR:-/tmp}/timerush-it.XXXXXX") || exit 1
+    trap tr_cleanup EXIT
+    trap 'tr_cleanup; trap - EXIT; exit 130' INT
+    trap 'tr_cleanup; trap - EXIT; exit 143' TERM
+    local tool
+    for tool in curl jq redis-cli; do
+        command -v "$tool" >/dev/null || { echo "not ok - $tool is not installed"; exit 1; }
+    done
+}
+
+# Is PID alive (and not a zombie)?
+tr_alive() {
+    local state
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ -n "$state" && "$state" != Z ]]
+}
+
+# tr_kill_wait SIG DEADLINE_S PID...: signals each PID, waits until all are gone.
+# Returns 1 when some still lives at the deadline.
+tr_kill_wait() {
+    local sig=$1 timeout_s=$2 pid
+    shift 2
+    for pid in "$@"; do kill "-$sig" "$pid" 2>/dev/null; done
+    local deadline=$((${EPOCHREALTIME/./} + $(tr_s_to_us "$timeout_s")))
+    while :; do
+        local left=0
+        for pid in "$@"; do tr_alive "$pid" && left=1; done
+        ((left == 0)) && return 0
+        ((${EPOCHREALTIME/./} >= deadline)) && return 1
+        sleep 0.02
+    done
+}
+
+# Every pid the stack recorded in its pid files (one per line), launcher's excluded.
+tr_stack_pids() {
+    [[ -n "${TR_RUN:-}" && -d "$TR_RUN/pids" ]] || return 0
+    local f
+    for f in "$TR_RUN"/pids/*.pid; do
+        [[ -f "$f" && "$(basename "$f")" != launcher.pid ]] || continue
+        grep -E '^[0-9]+$' "$f"
+    done
+}
+
+tr_cleanup() {
+    local pids=() pid
+    if [[ -n "$TR_LAUNCHER_PID" ]] && tr_alive "$TR_LAUNCHER_PID"; then
+        tr_kill_wait TERM 15 "$TR_LAUNCHER_PID" || tr_kill_wait KILL 5 "$TR_LAUNCHER_PID"
+    fi
+    # Whatever the launcher left behind (it was killed, or it failed to stop them).
+    for pid in $(tr_stack_pids); do tr_alive "$pid" && pids+=("$pid"); done
+    for pid in "${TR_PIDS[@]}"; do tr_alive "$pid" && pids+=("$pid"); done
+    if ((${#pids[@]} > 0)); then
+        tr_kill_wait TERM 5 "${pids[@]}" || tr_kill_wait KILL 5 "${pids[@]}"
+    fi
+    if ((TR_FAILED > 0)) && [[ -n "${TR_RUN:-}" && -d "$TR_RUN/log" ]]; then
+        local f
+        for f in "$TR_TMP"/launcher.*.err "$TR_RUN"/log/*.log; do
+            [[ -s "$f" ]] || continue
+            echo "--- last lines of $f" >&2
+            tail -n 15 "$f" >&2
+        done
+    fi
+    if [[ -n "${TR_TMP:-}" && -d "$TR_TMP" ]]; then
+        if [[ "${TR_KEEP:-0}" == 1 ]]; then
+            echo "# kept $TR_TMP" >&2
+        else
+            rm -rf "$TR_TMP"
+        fi
+    fi
+}
+
+# tr_track_pid PID: stop PID in the cleanup trap (for processes a test starts itself).
+tr_track_pid() { TR_PIDS+=("$1"); }
+
+# --- ports ---------------------------------------------------------------------
+
+# Prints a TCP port on 127.0.0.1 that nobody listens on.
+tr_free_port() {
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])' && return 0
+    fi
+    local port i
+    for i in $(seq 1 200); do
+        port=$((20000 + RANDOM % 30000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# --- the stack -----------------------------------------------------------------
+
+# tr_start_stack [launcher options...]: starts ./timerush in the background on
+# $TR_TMP/stack (kept across restarts, as is the port) and waits for its ready line.
+# Sets TR_URL, TR_RUN, TR_REDIS_SOCK, TR_LAUNCHER_PID. Returns 1 (after a not ok)
+# when it does not get ready within 30 s.
+tr_start_stack() {
+    : "${TR_RUN:=$TR_TMP/stack}"
+    : "${TR_LISTEN_PORT:=$(tr_free_port)}"
+    TR_STACK_N=$((TR_STACK_N + 1))
+    local out="$TR_TMP/launcher.$TR_STACK_N.out" err="$TR_TMP/launcher.$TR_STACK_N.err"
+    "$TR_SOURCE_DIR/timerush" --no-build --no-install --build-dir "$TR_BUILD_DIR" \
+        --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" "$@" >"$out" 2>"$err" </dev/null &
+    TR_LAUNCHER_PID=$!
+    TR_URL="http://127.0.0.1:$TR_LISTEN_PORT"
+    TR_REDIS_SOCK="$TR_RUN/run/redis.sock"
+    local deadline=$((${EPOCHREALTIME/./} + 30 * 1000000))
+    until grep -q '^TimeRush ready:' "$out" 2>/dev/null; do
+        if ! tr_alive "$TR_LAUNCHER_PID"; then
+            tr_fail "stack $TR_STACK_N starts" "launcher exited; stderr: $(tail -n 5 "$err" | tr '\n' ' ')"
+            return 1
+        fi
+        if ((${EPOCHREALTIME/./} >= deadline)); then
+            tr_fail "stack $TR_STACK_N starts" "no ready line after 30 s"
+            return 1
+        fi
+        sleep 0.02
+    done
+    return 0
+}
+
+# tr_stop_stack: SIGTERM to the launcher; not ok when it or any process it started
+# is still there after 20 s (those are then killed).
+tr_stop_stack() {
+    [[ -n "$TR_LAUNCHER_PID" ]] || return 0
+    local pid=$TR_LAUNCHER_PID children=() left=() p
+    for p in $(tr_stack_pids); do children+=("$p"); done
+    if ! tr_kill_wait TERM 20 "$pid"; then
+        tr_fail "launcher stops on SIGTERM" "pid $pid still running after 20 s"
+        tr_kill_wait KILL 5 "$pid"
+    fi
+    wait "$pid" 2>/dev/null
+    TR_LAUNCHER_PID=""
+    for p in "${children[@]}"; do tr_alive "$p" && left+=("$p"); done
+    if ((${#left[@]} > 0)); then
+        tr_fail "launcher stops every process" "still running: ${left[*]}"
+        tr_kill_wait TERM 5 "${left[@]}" || tr_kill_wait KILL 5 "${left[@]}"
+        return 1
+    fi
+    return 0
+}
+
+# tr_redis CMD...: redis-cli on the stack's unix socket.
+tr_redis() { redis-cli -s "$TR_REDIS_SOCK" "$@"; }
+
+# Timers waiting in the due set.
+tr_due_count() { tr_redis ZCARD "{$TR_KEY}:due"; }
+
+# tr_post PATH JSON: POSTs JSON to the stack, prints the answer body.
+tr_post() {
+    curl -sS --max-time "${TR_POST_MAX_TIME:-5}" -X POST -H 'Content-Type: application/json' \
+        --data-binary "$2" "$TR_URL$1"
+}
+
+# tr_register URL DATA_JSON SECONDS: prints the key of a new timer (empty on error).
+# DATA_JSON is the JSON value of callback_data (a string "..." or an object).
+tr_register() {
+    local body
+    body=$(jq -cn --arg u "$1" --argjson d "$2" --argjson s "$3" \
+        '{callback_cmd: $u, callback_data: $d, seconds: $s}') || return 1
+    tr_post /register/ "$body" | jq -r '.data.key // empty'
+}
+
+# --- the sink ------------------------------------------------------------------
+
+# tr_start_sink NAME [sink options...]: sets SINK_<NAME>_URL, SINK_<NAME>_LOG and
+# SINK_<NAME>_PID once it listens.
+tr_start_sink() {
+    local name=$1
+    shift
+    local pf="$TR_TMP/sink.$name.port" log="$TR_TMP/sink.$name.log"
+    rm -f "$pf"
+    : >"$log"
+    "$TR_BUILD_DIR/tests/sink/timerush-sink" --listen 127.0.0.1:0 --port-file "$pf" \
+        --log "$log" "$@" 2>>"$TR_TMP/sink.$name.err" &
+    local pid=$!
+    tr_track_pid "$pid"
+    declare -g "SINK_${name}_PID=$pid" "SINK_${name}_LOG=$log"
+    if ! tr_poll 10 test -s "$pf"; then
+        tr_fail "sink $name starts" "$(cat "$TR_TMP/sink.$name.err" 2>/dev/null)"
+        return 1
+    fi
+    declare -g "SINK_${name}_URL=http://127.0.0.1:$(cat "$pf")"
+}
+
+# tr_stop_sink NAME
+tr_stop_sink() {
+    local var="SINK_$1_PID"
+    local pid=${!var:-}
+    [[ -n "$pid" ]] || return 0
+    tr_kill_wait TERM 5 "$pid" || tr_kill_wait KILL 5 "$pid"
+    wait "$pid" 2>/dev/null
+    declare -g "SINK_$1_PID="
+}
+
+# tr_sink_count NAME [JQ_SELECT]: how many logged requests match (all by default),
+# e.g. tr_sink_count A 'select(.key == "k")'.
+tr_sink_count() {
+    local var="SINK_$1_LOG"
+    jq -c "${2:-.}" "${!var}" | wc -l
+}
+
+# tr_sink_has NAME N [JQ_SELECT]: succeeds when at least N requests match.
+tr_sink_has() { (($(tr_sink_count "$1" "${3:-.}") >= $2)); }
