@@ -1,0 +1,395 @@
+/* tr_timer.c - timer keys, the compatible register object, and the stored record.
+ *
+ * Parsing rules (docs/PROTOCOL.md has the table):
+ *  - the body is one JSON object (json-c tokener, strict mode), only whitespace
+ *    after it, no NUL byte in the text;
+ *  - a field of the wrong JSON type is TR_RET_BAD_FIELD; a `seconds` of the right
+ *    type whose value is not a whole number in 1..max is TR_RET_BAD_SECONDS;
+ *  - callback_cmd longer than TR_URL_MAX is TR_RET_TOO_LARGE, any other URL
+ *    problem TR_RET_BAD_URL.
+ */
+#include "tr_timer.h"
+
+#include <limits.h>
+#include <math.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tr_url.h"
+
+int tr_timer_new_key(char out[TR_KEY_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[16];
+    if (RAND_bytes(b, (int)sizeof b) != 1)
+        return -1;
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    size_t o = 0;
+    for (size_t i = 0; i < sizeof b; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 0x0f];
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static int key_char_ok(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == ':' || c == '-';
+}
+
+int tr_timer_key_check(const char *key)
+{
+    if (key == NULL)
+        return -1;
+    size_t n = 0;
+    for (; key[n] != '\0'; n++) {
+        if (n >= TR_KEY_MAX || !key_char_ok((unsigned char)key[n]))
+            return -1;
+    }
+    return n == 0 ? -1 : 0;
+}
+
+void tr_timer_spec_clear(tr_timer_spec *spec)
+{
+    if (spec == NULL)
+        return;
+    free(spec->url);
+    free(spec->data);
+    memset(spec, 0, sizeof *spec);
+}
+
+/* Copies len bytes and a NUL into a new buffer; NULL when out of memory. */
+static char *dup_bytes(const char *s, size_t len)
+{
+    char *p = malloc(len + 1);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Python's int() on a str: optional surrounding whitespace, optional sign, ASCII
+ * digits. Returns 0 with *out (saturated at INT64_MAX/INT64_MIN), -1 when the
+ * text is not an integer at all. */
+static int parse_int_text(const char *s, size_t len, int64_t *out)
+{
+    size_t i = 0, end = len;
+    while (i < end && is_space(s[i]))
+        i++;
+    while (end > i && is_space(s[end - 1]))
+        end--;
+    int neg = 0;
+    if (i < end && (s[i] == '+' || s[i] == '-'))
+        neg = s[i++] == '-';
+    if (i == end)
+        return -1;
+    uint64_t v = 0;
+    for (; i < end; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > ((uint64_t)INT64_MAX - d) / 10)
+            v = (uint64_t)INT64_MAX; /* saturate: it is out of range either way */
+        else
+            v = v * 10 + d;
+    }
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
+/* Reads `seconds` into *out (any integer value; the caller checks the range).
+ * Returns TR_RET_OK, TR_RET_BAD_FIELD (wrong type) or TR_RET_BAD_SECONDS (right
+ * type, not a whole number), with msg set on failure. */
+static tr_ret read_seconds(json_object *v, int64_t *out, char *msg, size_t msglen)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_int:
+        /* json-c saturates integers beyond int64 to INT64_MAX/MIN: still out of range. */
+        *out = json_object_get_int64(v);
+        return TR_RET_OK;
+    case json_type_double: {
+        double d = json_object_get_double(v);
+        /* 5.0 and 1e3 are whole numbers (Python's int() takes them); 1.5 is not. */
+        if (!isfinite(d) || trunc(d) != d) {
+            snprintf(msg, msglen, "seconds: must be a whole number");
+            return TR_RET_BAD_SECONDS;
+        }
+        if (d >= 9.2e18 || d <= -9.2e18)
+            *out = d > 0 ? INT64_MAX : INT64_MIN;
+        else
+            *out = (int64_t)d;
+        return TR_RET_OK;
+    }
+    case json_type_string: {
+        const char *s = json_object_get_string(v);
+        int len = json_object_get_string_len(v);
+        if (s == NULL || len < 0 || parse_int_text(s, (size_t)len, out) != 0) {
+            snprintf(msg, msglen, "seconds: string is not a whole number");
+            return TR_RET_BAD_SECONDS;
+        }
+        return TR_RET_OK;
+    }
+    default:
+        snprintf(msg, msglen, "seconds: must be an integer or a string holding one");
+        return TR_RET_BAD_FIELD;
+    }
+}
+
+/* Fills *data and *len from callback_data: a string's bytes, or the compact JSON of an
+ * object or array. */
+static tr_ret read_data(json_object *v, char **data, size_t *len, char *msg, size_t msglen)
+{
+    const char *s = NULL;
+    size_t n = 0;
+    switch (json_object_get_type(v)) {
+    case json_type_string: {
+        int sl = json_object_get_string_len(v);
+        s = json_object_get_string(v);
+        if (s == NULL || sl < 0)
+            goto bad_type;
+        n = (size_t)sl;
+        break;
+    }
+    case json_type_object:
+    case json_type_array:
+        s = json_object_to_json_string_length(
+            v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        if (s == NULL) {
+            snprintf(msg, msglen, "out of memory");
+            return TR_RET_INTERNAL;
+        }
+        break;
+    default:
+        goto bad_type;
+    }
+    *data = dup_bytes(s, n);
+    if (*data == NULL) {
+        snprintf(msg, msglen, "out of memory");
+        return TR_RET_INTERNAL;
+    }
+    *len = n;
+    return TR_RET_OK;
+bad_type:
+    snprintf(msg, msglen, "callback_data: must be a string, object or array");
+    return TR_RET_BAD_FIELD;
+}
+
+tr_ret tr_timer_spec_from_compat(json_object *obj, int64_t max_delay_s, tr_timer_spec *out,
+                                 char *msg, size_t msglen)
+{
+    tr_timer_spec spec = {0};
+    json_object *cmd = NULL, *data = NULL, *secs = NULL;
+    tr_ret ret = TR_RET_OK;
+    memset(out, 0, sizeof *out);
+    if (msglen > 0)
+        msg[0] = '\0';
+
+    if (!json_object_is_type(obj, json_type_object)) {
+        snprintf(msg, msglen, "body must be a JSON object");
+        return TR_RET_BAD_JSON;
+    }
+    if (!json_object_object_get_ex(obj, "callback_cmd", &cmd)) {
+        snprintf(msg, msglen, "callback_cmd: missing");
+        return TR_RET_BAD_FIELD;
+    }
+    if (!json_object_object_get_ex(obj, "callback_data", &data)) {
+        snprintf(msg, msglen, "callback_data: missing");
+        return TR_RET_BAD_FIELD;
+    }
+    if (!json_object_object_get_ex(obj, "seconds", &secs)) {
+        snprintf(msg, msglen, "seconds: missing");
+        return TR_RET_BAD_FIELD;
+    }
+
+    /* callback_cmd */
+    if (!json_object_is_type(cmd, json_type_string)) {
+        snprintf(msg, msglen, "callback_cmd: must be a string");
+        return TR_RET_BAD_FIELD;
+    }
+    const char *url = json_object_get_string(cmd);
+    int url_len = json_object_get_string_len(cmd);
+    if (url == NULL || url_len < 0) {
+        snprintf(msg, msglen, "callback_cmd: must be a string");
+        return TR_RET_BAD_FIELD;
+    }
+    if ((size_t)url_len > TR_URL_MAX) {
+        snprintf(msg, msglen, "callback_cmd: longer than %d bytes", TR_URL_MAX);
+        return TR_RET_TOO_LARGE;
+    }
+    if (strlen(url) != (size_t)url_len) {
+        snprintf(msg, msglen, "callback_cmd: holds a NUL character");
+        return TR_RET_BAD_URL;
+    }
+    if (tr_url_check(url, "callback_cmd", msg, msglen) != 0)
+        return TR_RET_BAD_URL;
+
+    /* seconds */
+    int64_t s = 0;
+    ret = read_seconds(secs, &s, msg, msglen);
+    if (ret != TR_RET_OK)
+        return ret;
+    if (s <= 0) {
+        snprintf(msg, msglen, "seconds: must be greater than 0");
+        return TR_RET_BAD_SECONDS;
+    }
+    if (s > max_delay_s) {
+        snprintf(msg, msglen, "seconds: at most %lld", (long long)max_delay_s);
+        return TR_RET_BAD_SECONDS;
+    }
+
+    /* callback_data */
+    ret = read_data(data, &spec.data, &spec.data_len, msg, msglen);
+    if (ret != TR_RET_OK)
+        goto fail;
+    spec.url = dup_bytes(url, (size_t)url_len);
+    if (spec.url == NULL) {
+        snprintf(msg, msglen, "out of memory");
+        ret = TR_RET_INTERNAL;
+        goto fail;
+    }
+    spec.delay_ms = s * 1000; /* s <= max_delay_s (bounded by tr_config), no overflow */
+    *out = spec;
+    return TR_RET_OK;
+fail:
+    tr_timer_spec_clear(&spec);
+    return ret;
+}
+
+/* Parses exactly one JSON value from body[0..len): strict json-c, nothing but
+ * whitespace after it, no NUL in the text. Returns the value (caller puts it) or
+ * NULL with a reason in msg. */
+static json_object *parse_whole(const char *body, size_t len, char *msg, size_t msglen)
+{
+    if (len == 0) {
+        snprintf(msg, msglen, "body is empty");
+        return NULL;
+    }
+    if (len > INT_MAX - 1) {
+        snprintf(msg, msglen, "body too large to parse");
+        return NULL;
+    }
+    if (memchr(body, '\0', len) != NULL) {
+        snprintf(msg, msglen, "body holds a NUL byte");
+        return NULL;
+    }
+    json_tokener *tok = json_tokener_new();
+    if (tok == NULL) {
+        snprintf(msg, msglen, "out of memory");
+        return NULL;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    json_object *obj = json_tokener_parse_ex(tok, body, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    if (obj == NULL) {
+        if (jerr == json_tokener_continue)
+            snprintf(msg, msglen, "body is not valid JSON: unexpected end");
+        else
+            snprintf(msg, msglen, "body is not valid JSON: %s at byte %zu",
+                     json_tokener_error_desc(jerr), json_tokener_get_parse_end(tok));
+        json_tokener_free(tok);
+        return NULL;
+    }
+    for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
+        if (!is_space(body[i])) {
+            snprintf(msg, msglen, "body is not valid JSON: extra data at byte %zu", i);
+            json_object_put(obj);
+            obj = NULL;
+            break;
+        }
+    }
+    json_tokener_free(tok);
+    return obj;
+}
+
+tr_ret tr_timer_spec_parse_compat(const char *body, size_t len, int64_t max_delay_s,
+                                  tr_timer_spec *out, char *msg, size_t msglen)
+{
+    memset(out, 0, sizeof *out);
+    json_object *obj = parse_whole(body, len, msg, msglen);
+    if (obj == NULL)
+        return TR_RET_BAD_JSON;
+    tr_ret ret = tr_timer_spec_from_compat(obj, max_delay_s, out, msg, msglen);
+    json_object_put(obj);
+    return ret;
+}
+
+int tr_timer_record_encode(const tr_timer_spec *spec, char **out, size_t *out_len)
+{
+    int rc = -1;
+    json_object *obj = NULL, *u = NULL, *d = NULL;
+    *out = NULL;
+    *out_len = 0;
+    if (spec->url == NULL || spec->data_len > INT_MAX)
+        return -1;
+    obj = json_object_new_object();
+    u = json_object_new_string(spec->url);
+    d = json_object_new_string_len(spec->data ? spec->data : "", (int)spec->data_len);
+    if (obj == NULL || u == NULL || d == NULL)
+        goto done;
+    /* json_object_object_add leaves the value with the caller when it fails
+     * (json-c 0.16), so each is put below unless handed over. */
+    if (json_object_object_add(obj, "u", u) != 0)
+        goto done;
+    u = NULL;
+    if (json_object_object_add(obj, "d", d) != 0)
+        goto done;
+    d = NULL;
+    size_t n = 0;
+    const char *s = json_object_to_json_string_length(
+        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    if (s == NULL)
+        goto done;
+    *out = dup_bytes(s, n);
+    if (*out == NULL)
+        goto done;
+    *out_len = n;
+    rc = 0;
+done:
+    json_object_put(u);
+    json_object_put(d);
+    json_object_put(obj);
+    return rc;
+}
+
+int tr_timer_record_decode(const char *rec, size_t len, tr_timer_spec *out)
+{
+    char msg[160];
+    json_object *u = NULL, *d = NULL;
+    int rc = -1;
+    memset(out, 0, sizeof *out);
+    json_object *obj = parse_whole(rec, len, msg, sizeof msg);
+    if (obj == NULL)
+        return -1;
+    if (!json_object_is_type(obj, json_type_object) ||
+        !json_object_object_get_ex(obj, "u", &u) || !json_object_is_type(u, json_type_string) ||
+        !json_object_object_get_ex(obj, "d", &d) || !json_object_is_type(d, json_type_string))
+        goto done;
+    int ul = json_object_get_string_len(u), dl = json_object_get_string_len(d);
+    if (ul < 0 || dl < 0)
+        goto done;
+    out->url = dup_bytes(json_object_get_string(u), (size_t)ul);
+    out->data = dup_bytes(json_object_get_string(d), (size_t)dl);
+    if (out->url == NULL || out->data == NULL) {
+        tr_timer_spec_clear(out);
+        goto done;
+    }
+    out->data_len = (size_t)dl;
+    out->delay_ms = 0;
+    rc = 0;
+done:
+    json_object_put(obj);
+    return rc;
+}

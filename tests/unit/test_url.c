@@ -1,0 +1,127 @@
+/* test_url.c - tr_url_check: which callback URLs are accepted. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tr_url.h"
+
+static void expect_ok(const char *url)
+{
+    char msg[256] = "unset";
+    int rc = tr_url_check(url, "callback_cmd", msg, sizeof msg);
+    if (rc != 0)
+        print_error("url '%s' rejected: %s\n", url, msg);
+    assert_int_equal(rc, 0);
+    assert_string_equal(msg, "");
+}
+
+/* Rejected, with a reason naming the field and containing `why`. */
+static void expect_bad(const char *url, const char *why)
+{
+    char msg[256] = "";
+    int rc = tr_url_check(url, "callback_cmd", msg, sizeof msg);
+    if (rc != -1 || strncmp(msg, "callback_cmd: ", 14) != 0 || strstr(msg, why) == NULL)
+        print_error("url '%s': rc %d msg '%s', want -1 with '%s'\n", url ? url : "(null)", rc,
+                    msg, why);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(msg, why));
+}
+
+static void test_accepted(void **state)
+{
+    (void)state;
+    expect_ok("http://127.0.0.1/cb");
+    expect_ok("http://127.0.0.1:8080/cb?a=1&b=2#frag");
+    expect_ok("https://example.test/");
+    expect_ok("https://example.test");
+    expect_ok("HTTP://EXAMPLE.TEST/X");
+    expect_ok("http://[::1]:9000/x");
+    expect_ok("http://h/%41%42");
+}
+
+static void test_scheme(void **state)
+{
+    (void)state;
+    expect_bad("ftp://h/x", "scheme must be http or https");
+    expect_bad("file:///etc/passwd", "scheme must be http or https");
+    expect_bad("gopher://h/", "scheme must be http or https");
+    expect_bad("ws://h/", "scheme must be http or https");
+    expect_bad("foo://h/", "scheme must be http or https");
+}
+
+static void test_relative_and_hostless(void **state)
+{
+    (void)state;
+    expect_bad("/cb", "not an absolute URL");
+    expect_bad("h/cb", "not an absolute URL");
+    expect_bad("//h/cb", "not an absolute URL");
+    expect_bad("http://", "");
+    expect_bad("http:///x", "has no host");
+    expect_bad("http:/x", "has no host");
+    expect_bad("http://?x", "");
+    expect_bad("", "empty");
+    expect_bad(NULL, "empty");
+}
+
+static void test_credentials(void **state)
+{
+    (void)state;
+    expect_bad("http://user:pass@h/", "user:password");
+    expect_bad("http://user@h/", "user:password");
+    expect_bad("https://:secret@h/", "user:password");
+}
+
+static void test_spaces_and_controls(void **state)
+{
+    (void)state;
+    expect_bad("http://h/a b", "space or control");
+    expect_bad(" http://h/", "space or control");
+    expect_bad("http://h/\n", "space or control");
+    expect_bad("http://h/\t", "space or control");
+    expect_bad("http://h/\x7f", "space or control");
+}
+
+static void test_length(void **state)
+{
+    (void)state;
+    char *url = malloc(TR_URL_MAX + 2);
+    assert_non_null(url);
+    memset(url, 'a', TR_URL_MAX + 1);
+    memcpy(url, "http://h/", 9);
+    url[TR_URL_MAX] = '\0';
+    expect_ok(url);
+    url[TR_URL_MAX] = 'a';
+    url[TR_URL_MAX + 1] = '\0';
+    expect_bad(url, "longer than 2048 bytes");
+    free(url);
+}
+
+static void test_field_name_and_small_buffer(void **state)
+{
+    (void)state;
+    char msg[8];
+    assert_int_equal(tr_url_check("ftp://h/", "url", msg, sizeof msg), -1);
+    assert_int_equal(strlen(msg), 7); /* cut, still terminated */
+    char big[128];
+    assert_int_equal(tr_url_check("ftp://h/", "data.callback_cmd", big, sizeof big), -1);
+    assert_int_equal(strncmp(big, "data.callback_cmd: ", 19), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accepted),
+        cmocka_unit_test(test_scheme),
+        cmocka_unit_test(test_relative_and_hostless),
+        cmocka_unit_test(test_credentials),
+        cmocka_unit_test(test_spaces_and_controls),
+        cmocka_unit_test(test_length),
+        cmocka_unit_test(test_field_name_and_small_buffer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
