@@ -3,54 +3,24 @@
 # What lib.sh does not have and these tests share: extra timerush-scheduler processes
 # started and stopped by PID, bulk registration, reading the sink's log, Redis keys
 # of the store's data model (shared/tr_store.h), and a wall clock in ms without a fork.
-# Every process started here is stopped by PID on exit, before lib.sh's own cleanup
-# runs (ts_setup chains the traps), also when a test fails half-way.
+# Every process started here is stopped by PID in lib.sh's cleanup trap, also when a
+# test fails half-way.
 
-TS_KEY=${TS_KEY:-_timerush_redis_data_}   # the launcher's default --key
-TS_PIDS=()                                # pids to stop on exit
-declare -A TS_SCHED_PID=()                # NAME -> pid of a scheduler started here
-TS_RC=                                    # exit status from ts_stop_scheduler
+TS_KEY=${TR_KEY:-_timerush_redis_data_}   # the stack's --key (lib.sh's TR_KEY)
+declare -A TS_SCHED_PID=()                 # NAME -> pid of a scheduler started here
+TS_RC=                                     # exit status from ts_stop_scheduler
+TS_STOP_MS=                                # how long ts_stop_scheduler waited
 
 # Wall clock, ms and µs, from bash itself (a fork would add noise to timing checks).
-ts_now_ms() { local t=${EPOCHREALTIME/./}; printf '%s\n' $((10#$t / 1000)); }
-ts_now_us() { local t=${EPOCHREALTIME/./}; printf '%s\n' $((10#$t)); }
+ts_now_ms() { tr_now_ms; }
+ts_now_us() { tr_now_us; }
 
 # Redis key of the data model: ts_k due -> {P}:due
 ts_k() { printf '{%s}:%s' "$TS_KEY" "$1"; }
 
-ts_track_pid() { TS_PIDS+=("$1"); }
-
-# Stops every tracked pid: SIGTERM, a short deadline, then SIGKILL. Never by name.
-ts_cleanup() {
-    local pid i
-    for pid in "${TS_PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${TS_PIDS[@]}"; do
-        for ((i = 0; i < 250; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.02
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
-    TS_PIDS=()
-}
-
-# tr_setup, then puts ts_cleanup in front of whatever lib.sh trapped, so our extra
-# processes are gone before lib.sh stops the stack and removes TR_TMP.
-ts_setup() {
-    tr_setup
-    local sig old
-    for sig in EXIT INT TERM; do
-        old=$(trap -p "$sig")
-        if [[ -n $old ]]; then
-            eval "set -- $old"
-            trap "ts_cleanup; $3" "$sig"
-        else
-            trap ts_cleanup "$sig"
-        fi
-    done
-}
+# Processes started here are stopped by PID in lib.sh's cleanup trap.
+ts_track_pid() { tr_track_pid "$1"; }
+ts_setup() { tr_setup; }
 
 ts_sched_bin() { printf '%s\n' "$TR_BUILD_DIR/scheduler/timerush-scheduler"; }
 
@@ -65,7 +35,7 @@ ts_start_scheduler() {
     ts_track_pid $!
 }
 
-ts_sched_alive() { kill -0 "${TS_SCHED_PID[$1]}" 2>/dev/null; }
+ts_sched_alive() { tr_alive "${TS_SCHED_PID[$1]}"; }
 
 # ts_stop_scheduler NAME [DEADLINE_S] [SIGNAL]: signals it and waits for it to exit.
 # Returns 0 when it exited within the deadline (its status in TS_RC), 1 otherwise
@@ -76,7 +46,7 @@ ts_stop_scheduler() {
     t0=$(ts_now_ms)
     limit=$((t0 + deadline_s * 1000))
     kill -"$sig" "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do
+    while tr_alive "$pid"; do
         if (($(ts_now_ms) > limit)); then
             kill -KILL "$pid" 2>/dev/null || true
             wait "$pid" 2>/dev/null

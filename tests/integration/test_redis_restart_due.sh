@@ -16,15 +16,15 @@ tr_start_stack
 
 sched_pid=$(head -n1 "$TR_RUN/pids/scheduler.1.pid")
 redis_pid=$(head -n1 "$TR_RUN/pids/redis.pid")
-check "the scheduler runs" kill -0 "$sched_pid"
-check "the embedded redis runs" kill -0 "$redis_pid"
+check "the scheduler runs" tr_alive "$sched_pid"
+check "the embedded redis runs" tr_alive "$redis_pid"
 
 for ((i = 1; i <= n; i++)); do echo "$((i % 3 + 2)) rr-$i"; done >"$TR_TMP/specs"
 check "$n timers registered" ts_register_bulk "$TR_TMP/keys" "$SINK_A_URL/rr" 16 <"$TR_TMP/specs"
 t_reg=$(ts_now_ms)
 
 kill -TERM "$redis_pid"
-redis_gone() { ! kill -0 "$redis_pid" 2>/dev/null; }
+redis_gone() { ! tr_alive "$redis_pid" 2>/dev/null; }
 tr_wait_for "redis stopped" 10 redis_gone
 t_down=$(ts_now_ms)
 echo "# redis down $((t_down - t_reg)) ms after the registrations"
@@ -32,7 +32,7 @@ check_eq "no timer was delivered before redis stopped" 0 "$(ts_sink_lines "$SINK
 
 # Stay down until every timer is past due (4 s) and a little more: ~5 s in all.
 until (($(ts_now_ms) >= t_reg + 5000)); do sleep 0.05; done
-check "the scheduler is still running while redis is away" kill -0 "$sched_pid"
+check "the scheduler is still running while redis is away" tr_alive "$sched_pid"
 
 # Restart as the launcher documents it: redis-server DIR/conf/redis.conf.
 (cd "$TR_RUN" && exec redis-server "$TR_RUN/conf/redis.conf") >"$TR_TMP/redis-restart.out" 2>&1 &
@@ -52,7 +52,7 @@ check "all delivered within 2 s of the restart" test $((last - t_up)) -le 2000
 check_eq "none lost" "" "$(ts_missing "$TR_TMP/keys" "$SINK_A_LOG" | head -3)"
 check_eq "none doubled" "" "$(ts_duplicates "$SINK_A_LOG" | head -3)"
 check_eq "each on its first attempt" "1" "$(ts_sink_field "$SINK_A_LOG" attempt | sort -u | paste -sd,)"
-check "the scheduler never exited (same pid)" kill -0 "$sched_pid"
+check "the scheduler never exited (same pid)" tr_alive "$sched_pid"
 check_eq "the scheduler's pid file is unchanged" "$sched_pid" \
     "$(head -n1 "$TR_RUN/pids/scheduler.1.pid")"
 
