@@ -1,0 +1,359 @@
+#include "tr_deliver.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tr_clock.h"
+
+struct tr_deliver {
+    const tr_config *cfg;
+    CURLM *multi;
+    tr_xfer *active;  /* doubly linked: transfers in the multi handle */
+    tr_xfer *free;    /* singly linked through next: ready for reuse */
+    int running;      /* length of active */
+    int free_count;
+};
+
+tr_deliver *tr_deliver_new(const tr_config *cfg)
+{
+    tr_deliver *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return NULL;
+    d->cfg = cfg;
+    d->multi = curl_multi_init();
+    if (d->multi == NULL)
+        goto fail;
+    if (curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)cfg->max_per_host) != CURLM_OK ||
+        curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)cfg->max_inflight) != CURLM_OK ||
+        curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, (long)cfg->max_inflight) != CURLM_OK)
+        goto fail;
+    return d;
+fail:
+    if (d->multi != NULL)
+        curl_multi_cleanup(d->multi);
+    free(d);
+    return NULL;
+}
+
+static void xfer_destroy(tr_xfer *x)
+{
+    if (x->easy != NULL)
+        curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->headers);
+    tr_timer_spec_clear(&x->spec);
+    free(x->id);
+    free(x->body);
+    free(x);
+}
+
+void tr_deliver_free(tr_deliver *d)
+{
+    if (d == NULL)
+        return;
+    while (d->active != NULL) {
+        tr_xfer *x = d->active;
+        d->active = x->next;
+        (void)curl_multi_remove_handle(d->multi, x->easy); /* freeing anyway */
+        xfer_destroy(x);
+    }
+    while (d->free != NULL) {
+        tr_xfer *x = d->free;
+        d->free = x->next;
+        xfer_destroy(x);
+    }
+    /* Easy handles go first: curl_multi_cleanup needs none attached. */
+    curl_multi_cleanup(d->multi);
+    free(d);
+}
+
+tr_xfer *tr_deliver_xfer_get(tr_deliver *d)
+{
+    tr_xfer *x = d->free;
+    if (x != NULL) {
+        d->free = x->next;
+        d->free_count--;
+        x->next = x->prev = NULL;
+        return x;
+    }
+    x = calloc(1, sizeof *x);
+    if (x == NULL)
+        return NULL;
+    x->easy = curl_easy_init();
+    if (x->easy == NULL) {
+        free(x);
+        return NULL;
+    }
+    return x;
+}
+
+/* Forgets everything of the last delivery but the easy handle and body buffer. */
+static void xfer_reset(tr_xfer *x)
+{
+    curl_slist_free_all(x->headers);
+    x->headers = NULL;
+    tr_timer_spec_clear(&x->spec);
+    free(x->id);
+    x->id = NULL;
+    x->attempt = x->due_ms = x->fire_due_ms = 0;
+    x->start_mono_ms = x->end_mono_ms = 0;
+    x->result = CURLE_OK;
+    x->status = 0;
+    x->body_len = 0;
+    x->body_dropped = 0;
+    x->retry_after[0] = '\0';
+    x->errbuf[0] = '\0';
+    x->prev = x->next = NULL;
+}
+
+void tr_deliver_xfer_put(tr_deliver *d, tr_xfer *x)
+{
+    if (x == NULL)
+        return;
+    xfer_reset(x);
+    /* Keep about as many idle transfers as can be in flight; free the rest. */
+    if (d->free_count >= d->cfg->max_inflight) {
+        xfer_destroy(x);
+        return;
+    }
+    x->next = d->free;
+    d->free = x;
+    d->free_count++;
+}
+
+struct curl_slist *tr_deliver_headers(const char *id, int64_t attempt, int64_t due_ms)
+{
+    char line[TR_KEY_MAX + 64];
+    struct curl_slist *list = NULL, *t;
+    const char *fixed[] = {"Content-Type: application/json", "User-Agent: TimeRush/1.0",
+                           "Expect:"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        if ((t = curl_slist_append(list, fixed[i])) == NULL)
+            goto fail;
+        list = t;
+    }
+    /* The key can be longer than `line` only if Redis holds a key the API never
+     * accepts; curl_slist_append copies, so use a heap line for those. */
+    size_t need = strlen(id) + sizeof "X-TimeRush-Key: ";
+    char *kline = malloc(need);
+    if (kline == NULL)
+        goto fail;
+    snprintf(kline, need, "X-TimeRush-Key: %s", id);
+    t = curl_slist_append(list, kline);
+    free(kline);
+    if (t == NULL)
+        goto fail;
+    list = t;
+    snprintf(line, sizeof line, "X-TimeRush-Attempt: %" PRId64, attempt);
+    if ((t = curl_slist_append(list, line)) == NULL)
+        goto fail;
+    list = t;
+    snprintf(line, sizeof line, "X-TimeRush-Due-Ms: %" PRId64, due_ms);
+    if ((t = curl_slist_append(list, line)) == NULL)
+        goto fail;
+    return t;
+fail:
+    curl_slist_free_all(list);
+    return NULL;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    tr_xfer *x = userdata;
+    size_t n = size * nmemb;
+    size_t room = x->max_body > x->body_len ? x->max_body - x->body_len : 0;
+    size_t keep = n < room ? n : room;
+    if (keep > 0) {
+        if (x->body_len + keep + 1 > x->body_cap) {
+            size_t cap = x->body_cap ? x->body_cap : 1024;
+            while (cap < x->body_len + keep + 1)
+                cap *= 2;
+            if (cap > x->max_body + 1)
+                cap = x->max_body + 1;
+            char *b = realloc(x->body, cap);
+            if (b == NULL)
+                return 0; /* aborts the transfer: CURLE_WRITE_ERROR, retried later */
+            x->body = b;
+            x->body_cap = cap;
+        }
+        memcpy(x->body + x->body_len, ptr, keep);
+        x->body_len += keep;
+        x->body[x->body_len] = '\0';
+    }
+    /* Past the cap: keep reading (the connection stays reusable), stop storing. */
+    x->body_dropped += n - keep;
+    return n;
+}
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata)
+{
+    tr_xfer *x = userdata;
+    size_t n = size * nitems;
+    static const char name[] = "Retry-After:";
+    if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+        x->retry_after[0] = '\0'; /* a new response (after a 1xx) starts afresh */
+    } else if (n > sizeof name - 1 && strncasecmp(buf, name, sizeof name - 1) == 0) {
+        const char *v = buf + sizeof name - 1;
+        size_t len = n - (sizeof name - 1);
+        while (len > 0 && (*v == ' ' || *v == '\t')) {
+            v++;
+            len--;
+        }
+        while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+            len--;
+        if (len >= sizeof x->retry_after)
+            len = sizeof x->retry_after - 1; /* too long to be valid; parsing rejects it */
+        memcpy(x->retry_after, v, len);
+        x->retry_after[len] = '\0';
+    }
+    return n;
+}
+
+#define SET(opt, val)                                                        \
+    do {                                                                     \
+        if ((rc = curl_easy_setopt(e, opt, val)) != CURLE_OK) {              \
+            what = #opt;                                                     \
+            goto fail;                                                       \
+        }                                                                    \
+    } while (0)
+
+int tr_deliver_start(tr_deliver *d, tr_xfer *x)
+{
+    const tr_config *cfg = d->cfg;
+    CURL *e = x->easy;
+    CURLcode rc = CURLE_OK;
+    const char *what = "";
+    x->errbuf[0] = '\0';
+    x->max_body = (size_t)cfg->max_response_bytes;
+    curl_easy_reset(e);
+    if (x->id == NULL || x->spec.url == NULL) {
+        snprintf(x->errbuf, sizeof x->errbuf, "transfer without key or url");
+        return -1;
+    }
+    x->headers = tr_deliver_headers(x->id, x->attempt, x->fire_due_ms);
+    if (x->headers == NULL) {
+        snprintf(x->errbuf, sizeof x->errbuf, "out of memory for headers");
+        return -1;
+    }
+    SET(CURLOPT_URL, x->spec.url);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->spec.data_len);
+    SET(CURLOPT_POSTFIELDS, x->spec.data);
+    SET(CURLOPT_HTTPHEADER, x->headers);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
+    SET(CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, x);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, x);
+    SET(CURLOPT_PRIVATE, x);
+    SET(CURLOPT_ERRORBUFFER, x->errbuf);
+    if (cfg->cacert[0] != '\0')
+        SET(CURLOPT_CAINFO, cfg->cacert);
+    if (cfg->pem[0] != '\0') {
+        SET(CURLOPT_SSLCERT, cfg->pem);
+        SET(CURLOPT_SSLCERTTYPE, "PEM");
+        SET(CURLOPT_SSLKEY, cfg->pem);
+        SET(CURLOPT_SSLKEYTYPE, "PEM");
+    }
+    if (cfg->insecure) {
+        SET(CURLOPT_SSL_VERIFYPEER, 0L);
+        SET(CURLOPT_SSL_VERIFYHOST, 0L);
+    } else {
+        SET(CURLOPT_SSL_VERIFYPEER, 1L);
+        SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    }
+    CURLMcode mc = curl_multi_add_handle(d->multi, e);
+    if (mc != CURLM_OK) {
+        snprintf(x->errbuf, sizeof x->errbuf, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+        return -1;
+    }
+    x->prev = NULL;
+    x->next = d->active;
+    if (d->active != NULL)
+        d->active->prev = x;
+    d->active = x;
+    x->start_mono_ms = tr_clock_mono_ms();
+    d->running++;
+    return 0;
+fail:
+    snprintf(x->errbuf, sizeof x->errbuf, "%s: %s", what, curl_easy_strerror(rc));
+    return -1;
+}
+
+#undef SET
+
+int tr_deliver_running(const tr_deliver *d)
+{
+    return d->running;
+}
+
+int tr_deliver_wait(tr_deliver *d, int extra_fd, int timeout_ms, int *extra_ready)
+{
+    struct curl_waitfd wfd = {.fd = extra_fd, .events = CURL_WAIT_POLLIN, .revents = 0};
+    int numfds = 0;
+    CURLMcode mc = curl_multi_poll(d->multi, extra_fd >= 0 ? &wfd : NULL, extra_fd >= 0 ? 1 : 0,
+                                   timeout_ms, &numfds);
+    *extra_ready = extra_fd >= 0 && (wfd.revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)) != 0;
+    return mc == CURLM_OK ? 0 : -1;
+}
+
+int tr_deliver_perform(tr_deliver *d)
+{
+    int still = 0;
+    return curl_multi_perform(d->multi, &still) == CURLM_OK ? 0 : -1;
+}
+
+static void unlink_active(tr_deliver *d, tr_xfer *x)
+{
+    if (x->prev != NULL)
+        x->prev->next = x->next;
+    else
+        d->active = x->next;
+    if (x->next != NULL)
+        x->next->prev = x->prev;
+    x->prev = x->next = NULL;
+    d->running--;
+}
+
+tr_xfer *tr_deliver_done(tr_deliver *d)
+{
+    int left = 0;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(d->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURL *e = msg->easy_handle;
+        CURLcode result = msg->data.result; /* msg is invalid after remove_handle */
+        char *priv = NULL;
+        if (curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv) != CURLE_OK || priv == NULL)
+            continue; /* cannot happen: every handle we add carries its transfer */
+        tr_xfer *x = (tr_xfer *)(void *)priv;
+        x->result = result;
+        x->end_mono_ms = tr_clock_mono_ms();
+        long status = 0;
+        if (curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
+            status = 0;
+        x->status = status;
+        (void)curl_multi_remove_handle(d->multi, e); /* only fails for a handle not added */
+        unlink_active(d, x);
+        return x;
+    }
+    return NULL;
+}
+
+tr_xfer *tr_deliver_abort_one(tr_deliver *d)
+{
+    tr_xfer *x = d->active;
+    if (x == NULL)
+        return NULL;
+    (void)curl_multi_remove_handle(d->multi, x->easy);
+    unlink_active(d, x);
+    return x;
+}

@@ -1,0 +1,93 @@
+/* tr_deliver.h - the deliveries in flight: one libcurl multi handle, one easy
+ * handle per transfer, per-transfer state hung off CURLOPT_PRIVATE.
+ *
+ * Connections are kept alive in the multi handle's pool and reused across
+ * transfers; finished transfers go to a free list and their easy handles are
+ * recycled (curl_easy_reset keeps nothing of the last request but its buffers).
+ * Caps: CURLMOPT_MAX_HOST_CONNECTIONS = --max-per-host,
+ * CURLMOPT_MAX_TOTAL_CONNECTIONS = --max-inflight.
+ *
+ * Ownership: a tr_xfer comes from tr_deliver_xfer_get() and belongs to the caller
+ * until tr_deliver_start() succeeds; then to the multi handle until
+ * tr_deliver_done() or tr_deliver_abort_one() hands it back; the caller returns it
+ * with tr_deliver_xfer_put(). tr_deliver_free() frees every transfer still in flight.
+ */
+#ifndef TR_DELIVER_H
+#define TR_DELIVER_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tr_config.h"
+#include "tr_timer.h"
+
+typedef struct tr_deliver tr_deliver;
+
+typedef struct tr_xfer {
+    /* Set by the caller before tr_deliver_start(). */
+    char *id;                /* timer key, NUL-terminated; owned (malloc), freed by put */
+    int64_t attempt;         /* from the claim: X-TimeRush-Attempt and the fencing token */
+    int64_t due_ms;          /* claim's due time, Redis clock ms (lateness) */
+    int64_t fire_due_ms;     /* due time of this firing (X-TimeRush-Due-Ms, meta "due") */
+    tr_timer_spec spec;      /* url and body; owned, cleared by tr_deliver_xfer_put() */
+
+    /* Filled by tr_deliver. */
+    int64_t start_mono_ms;   /* when it was added */
+    int64_t end_mono_ms;     /* when it finished */
+    CURLcode result;         /* CURLE_OK when an answer arrived */
+    long status;             /* HTTP status, 0 when none */
+    char *body;              /* answer body, body_len bytes + NUL; at most --max-response */
+    size_t body_len, body_cap;
+    size_t body_dropped;     /* bytes beyond --max-response, read but not kept */
+    char retry_after[64];    /* Retry-After value, NUL-terminated; empty when none */
+    char errbuf[CURL_ERROR_SIZE]; /* curl's detailed error text; may be empty */
+
+    /* Private to tr_deliver. */
+    CURL *easy;
+    struct curl_slist *headers;
+    struct tr_xfer *prev, *next; /* the list of active transfers, or the free list */
+    size_t max_body;
+} tr_xfer;
+
+/* Makes the multi handle with the caps from cfg (which must outlive it). NULL on
+ * failure. curl_global_init() must have run. */
+tr_deliver *tr_deliver_new(const tr_config *cfg);
+
+/* Removes and frees every transfer (in flight or free) and the multi handle. Takes NULL. */
+void tr_deliver_free(tr_deliver *d);
+
+/* A clean transfer to fill in; NULL when out of memory. */
+tr_xfer *tr_deliver_xfer_get(tr_deliver *d);
+
+/* Returns a transfer (not in flight) for reuse: frees its spec and headers. */
+void tr_deliver_xfer_put(tr_deliver *d, tr_xfer *x);
+
+/* Sets every option on x and adds it to the multi handle. 0, or -1 with a reason in
+ * x->errbuf (x still belongs to the caller). */
+int tr_deliver_start(tr_deliver *d, tr_xfer *x);
+
+/* Transfers added and not yet handed back. */
+int tr_deliver_running(const tr_deliver *d);
+
+/* curl_multi_poll() for up to timeout_ms, also watching extra_fd (-1: none) for
+ * reading; *extra_ready is set nonzero when it is readable. 0 or -1. */
+int tr_deliver_wait(tr_deliver *d, int extra_fd, int timeout_ms, int *extra_ready);
+
+/* curl_multi_perform(). 0 or -1. */
+int tr_deliver_perform(tr_deliver *d);
+
+/* The next finished transfer, removed from the multi handle (result, status, body
+ * filled), or NULL when none is left. */
+tr_xfer *tr_deliver_done(tr_deliver *d);
+
+/* Removes any one transfer still in flight (unfinished: for shutdown) and hands it
+ * back, or NULL when none is. */
+tr_xfer *tr_deliver_abort_one(tr_deliver *d);
+
+/* The request headers of one delivery (caller frees with curl_slist_free_all()):
+ * Content-Type, X-TimeRush-Key, X-TimeRush-Attempt, X-TimeRush-Due-Ms, User-Agent,
+ * and an empty "Expect:" that turns off 100-continue. NULL when out of memory. */
+struct curl_slist *tr_deliver_headers(const char *id, int64_t attempt, int64_t due_ms);
+
+#endif

@@ -1,0 +1,195 @@
+#include "tr_outcome.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tr_answer.h"
+#include "tr_clock.h"
+#include "tr_log.h"
+#include "tr_timer.h"
+
+/* Adds v (which may be NULL after a failed allocation) under key; frees v on failure. */
+static int add(json_object *o, const char *key, json_object *v)
+{
+    if (v == NULL)
+        return -1;
+    if (json_object_object_add(o, key, v) != 0) {
+        json_object_put(v);
+        return -1;
+    }
+    return 0;
+}
+
+int tr_outcome_meta(int64_t fire_due_ms, int64_t attempt, long status, const char *error,
+                    int64_t at_wall_ms, char **out)
+{
+    int rc = -1;
+    *out = NULL;
+    json_object *o = json_object_new_object();
+    if (o == NULL)
+        return -1;
+    if (add(o, "due", json_object_new_int64(fire_due_ms)) != 0 ||
+        add(o, "attempts", json_object_new_int64(attempt)) != 0 ||
+        add(o, "status", json_object_new_int64(status)) != 0 ||
+        add(o, "error", json_object_new_string(error ? error : "")) != 0 ||
+        add(o, "at", json_object_new_int64(at_wall_ms)) != 0)
+        goto done;
+    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    if (text != NULL && (*out = strdup(text)) != NULL)
+        rc = 0;
+done:
+    json_object_put(o);
+    return rc;
+}
+
+int64_t tr_outcome_fire_due(const char *meta, size_t meta_len, int64_t claim_due_ms)
+{
+    if (meta == NULL || meta_len == 0)
+        return claim_due_ms;
+    json_tokener *tok = json_tokener_new();
+    if (tok == NULL)
+        return claim_due_ms;
+    int64_t due = claim_due_ms;
+    json_object *o = json_tokener_parse_ex(tok, meta, (int)meta_len);
+    json_object *v;
+    if (o != NULL && json_object_is_type(o, json_type_object) &&
+        json_object_object_get_ex(o, "due", &v) && json_object_is_type(v, json_type_int))
+        due = json_object_get_int64(v);
+    json_object_put(o);
+    json_tokener_free(tok);
+    return due;
+}
+
+static int queue(tr_pending *p, const tr_finish *f)
+{
+    if (tr_pending_add(p, f) == 0)
+        return 0;
+    tr_log_error("key=%s outcome lost: out of memory (the timer returns after its lease)", f->id);
+    return -1;
+}
+
+int tr_outcome_dead(const char *id, int64_t attempt, int64_t fire_due_ms, const char *error,
+                    tr_pending *p, tr_sched_stats *st)
+{
+    char *meta = NULL;
+    if (tr_outcome_meta(fire_due_ms, attempt, 0, error, tr_clock_wall_ms(), &meta) != 0) {
+        tr_log_error("key=%s outcome lost: out of memory (the timer returns after its lease)", id);
+        return -1;
+    }
+    tr_log_error("key=%s dead attempts=%lld error=%s", id, (long long)attempt, error);
+    tr_finish f = {.kind = TR_FINISH_DEAD, .id = id, .attempt = attempt, .meta = meta};
+    int rc = queue(p, &f);
+    free(meta);
+    if (rc == 0)
+        st->dead++;
+    return rc;
+}
+
+int tr_outcome_failed(const tr_config *cfg, tr_rng *rng, const char *id, int64_t attempt,
+                      int64_t fire_due_ms, long status, const char *error,
+                      int64_t retry_after_ms, tr_pending *p, tr_sched_stats *st)
+{
+    char *meta = NULL;
+    if (tr_outcome_meta(fire_due_ms, attempt, status, error, tr_clock_wall_ms(), &meta) != 0) {
+        tr_log_error("key=%s outcome lost: out of memory (the timer returns after its lease)", id);
+        return -1;
+    }
+    tr_finish f = {.id = id, .attempt = attempt, .meta = meta};
+    if (attempt >= cfg->max_attempts) {
+        f.kind = TR_FINISH_DEAD;
+        tr_log_warning("key=%s failed attempt=%lld status=%ld error=%s retry_in_ms=-1", id,
+                       (long long)attempt, status, error);
+        tr_log_error("key=%s dead attempts=%lld error=%s", id, (long long)attempt, error);
+    } else {
+        f.kind = TR_FINISH_RETRY;
+        f.delay_ms = tr_backoff_retry_delay_ms(cfg->backoff_min_ms, cfg->backoff_max_ms, attempt,
+                                               tr_rng_next(rng), retry_after_ms);
+        tr_log_warning("key=%s failed attempt=%lld status=%ld error=%s retry_in_ms=%lld", id,
+                       (long long)attempt, status, error, (long long)f.delay_ms);
+    }
+    int rc = queue(p, &f);
+    free(meta);
+    if (rc == 0) {
+        if (f.kind == TR_FINISH_DEAD)
+            st->dead++;
+        else
+            st->retried++;
+    }
+    return rc;
+}
+
+/* Acks a delivered timer, creating the chained one when the answer asked for it. */
+static int ack(const tr_xfer *x, tr_timer_spec *chain, tr_pending *p, tr_sched_stats *st)
+{
+    tr_finish f = {.kind = TR_FINISH_ACK, .id = x->id, .attempt = x->attempt};
+    char new_key[TR_KEY_LEN + 1];
+    char *record = NULL;
+    size_t record_len = 0;
+    if (chain != NULL) {
+        if (tr_timer_new_key(new_key) != 0 ||
+            tr_timer_record_encode(chain, &record, &record_len) != 0) {
+            /* The delivery itself succeeded: ack it rather than deliver twice. */
+            tr_log_error("key=%s chain not created: no random key or out of memory", x->id);
+        } else {
+            f.chain_id = new_key;
+            f.chain_record = record;
+            f.chain_record_len = record_len;
+            f.chain_delay_ms = chain->delay_ms;
+        }
+    }
+    int rc = queue(p, &f);
+    if (rc == 0) {
+        st->delivered++;
+        if (f.chain_id != NULL) {
+            st->chained++;
+            tr_log_info("key=%s chained new_key=%s delay_ms=%lld", x->id, new_key,
+                        (long long)f.chain_delay_ms);
+        }
+    }
+    free(record);
+    return rc;
+}
+
+int tr_outcome_finished(const tr_config *cfg, tr_rng *rng, const tr_xfer *x, tr_pending *p,
+                        tr_sched_stats *st)
+{
+    long long ms = (long long)(x->end_mono_ms - x->start_mono_ms);
+    if (x->body_dropped > 0)
+        tr_log_warning("key=%s answer truncated: kept %zu bytes, dropped %zu (--max-response)",
+                       x->id, x->body_len, x->body_dropped);
+    if (x->result != CURLE_OK) {
+        const char *err = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(x->result);
+        return tr_outcome_failed(cfg, rng, x->id, x->attempt, x->fire_due_ms, x->status, err, -1,
+                                 p, st);
+    }
+    tr_timer_spec chain = {0};
+    char why[256] = "";
+    tr_answer_kind kind = tr_answer_parse(x->status, x->body ? x->body : "", x->body_len,
+                                          cfg->max_delay_s, &chain, why, sizeof why);
+    int rc;
+    switch (kind) {
+    case TR_ANSWER_DONE:
+    case TR_ANSWER_CHAIN:
+        tr_log_info("key=%s delivered status=%ld ms=%lld attempt=%lld", x->id, x->status, ms,
+                    (long long)x->attempt);
+        if (why[0] != '\0')
+            tr_log_warning("key=%s chain rejected: %s", x->id, why);
+        rc = ack(x, kind == TR_ANSWER_CHAIN ? &chain : NULL, p, st);
+        break;
+    case TR_ANSWER_RETRY:
+    default: {
+        int64_t ra = -1;
+        if ((x->status == 429 || x->status == 503) && x->retry_after[0] != '\0' &&
+            tr_backoff_parse_retry_after(x->retry_after, tr_clock_wall_ms(), &ra) != 0) {
+            tr_log_debug("key=%s ignoring Retry-After '%s'", x->id, x->retry_after);
+            ra = -1;
+        }
+        rc = tr_outcome_failed(cfg, rng, x->id, x->attempt, x->fire_due_ms, x->status,
+                               why[0] != '\0' ? why : "not accepted", ra, p, st);
+        break;
+    }
+    }
+    tr_timer_spec_clear(&chain);
+    return rc;
+}

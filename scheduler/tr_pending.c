@@ -1,0 +1,136 @@
+#include "tr_pending.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tr_log.h"
+
+/* The copies behind one tr_finish, freed when it leaves the list. */
+typedef struct owned {
+    char *id, *meta, *chain_id, *chain_record;
+} owned;
+
+struct tr_pending {
+    tr_finish *fin; /* n entries, strings point into own[i] */
+    owned *own;
+    int *results;   /* cap entries, for tr_store_finish */
+    size_t n, cap;
+};
+
+tr_pending *tr_pending_new(void)
+{
+    return calloc(1, sizeof(tr_pending));
+}
+
+static void clear_owned(owned *o)
+{
+    free(o->id);
+    free(o->meta);
+    free(o->chain_id);
+    free(o->chain_record);
+    memset(o, 0, sizeof *o);
+}
+
+static void clear_all(tr_pending *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        clear_owned(&p->own[i]);
+    p->n = 0;
+}
+
+void tr_pending_free(tr_pending *p)
+{
+    if (p == NULL)
+        return;
+    clear_all(p);
+    free(p->fin);
+    free(p->own);
+    free(p->results);
+    free(p);
+}
+
+static char *dup_bytes(const char *s, size_t len)
+{
+    char *d = malloc(len + 1);
+    if (d == NULL)
+        return NULL;
+    memcpy(d, s, len);
+    d[len] = '\0';
+    return d;
+}
+
+static int grow(tr_pending *p)
+{
+    size_t cap = p->cap ? p->cap * 2 : 64;
+    tr_finish *fin = realloc(p->fin, cap * sizeof *fin);
+    if (fin == NULL)
+        return -1;
+    p->fin = fin;
+    owned *own = realloc(p->own, cap * sizeof *own);
+    if (own == NULL)
+        return -1;
+    p->own = own;
+    int *res = realloc(p->results, cap * sizeof *res);
+    if (res == NULL)
+        return -1;
+    p->results = res;
+    p->cap = cap;
+    return 0;
+}
+
+int tr_pending_add(tr_pending *p, const tr_finish *f)
+{
+    if (p->n == p->cap && grow(p) != 0)
+        return -1;
+    owned o = {0};
+    o.id = dup_bytes(f->id, strlen(f->id));
+    if (o.id == NULL)
+        goto fail;
+    if (f->meta != NULL && (o.meta = dup_bytes(f->meta, strlen(f->meta))) == NULL)
+        goto fail;
+    if (f->chain_id != NULL) {
+        o.chain_id = dup_bytes(f->chain_id, strlen(f->chain_id));
+        o.chain_record = dup_bytes(f->chain_record, f->chain_record_len);
+        if (o.chain_id == NULL || o.chain_record == NULL)
+            goto fail;
+    }
+    tr_finish *dst = &p->fin[p->n];
+    *dst = *f;
+    dst->id = o.id;
+    dst->meta = o.meta;
+    dst->chain_id = o.chain_id;
+    dst->chain_record = o.chain_record;
+    p->own[p->n] = o;
+    p->n++;
+    return 0;
+fail:
+    clear_owned(&o);
+    return -1;
+}
+
+size_t tr_pending_count(const tr_pending *p)
+{
+    return p->n;
+}
+
+const tr_finish *tr_pending_item(const tr_pending *p, size_t i)
+{
+    return &p->fin[i];
+}
+
+int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st)
+{
+    if (p->n == 0)
+        return 0;
+    if (tr_store_finish(store, p->fin, p->n, p->results) != 0)
+        return -1;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->results[i] == 0) {
+            st->stale++;
+            tr_log_debug("key=%s stale outcome kind=%d attempt=%lld (cancelled or taken over)",
+                         p->fin[i].id, (int)p->fin[i].kind, (long long)p->fin[i].attempt);
+        }
+    }
+    clear_all(p);
+    return 0;
+}

@@ -1,0 +1,39 @@
+/* tr_pending.h - delivery outcomes decided but not yet written to Redis.
+ *
+ * The loop adds every outcome of a round here, then writes them all with one
+ * pipelined tr_store_finish(). When that fails (Redis away) they stay, and are
+ * written again after the reconnect, before anything new is claimed: an outcome is
+ * never dropped while the process lives (each is safe to apply twice).
+ * The list owns copies of every string it is given.
+ */
+#ifndef TR_PENDING_H
+#define TR_PENDING_H
+
+#include <stddef.h>
+
+#include "tr_sched_stats.h"
+#include "tr_store.h"
+
+typedef struct tr_pending tr_pending;
+
+/* NULL when out of memory. */
+tr_pending *tr_pending_new(void);
+
+/* Frees everything still held. Takes NULL. */
+void tr_pending_free(tr_pending *p);
+
+/* Copies `f` and its strings (f->meta, chain fields may be NULL). 0 or -1 (out of
+ * memory: nothing added). */
+int tr_pending_add(tr_pending *p, const tr_finish *f);
+
+size_t tr_pending_count(const tr_pending *p);
+
+/* The i-th outcome held (i < count); borrowed until the next add or flush. */
+const tr_finish *tr_pending_item(const tr_pending *p, size_t i);
+
+/* Writes every held outcome with one tr_store_finish() call. On success counts
+ * stale ones into st->stale (logged at DEBUG), empties the list and returns 0; on
+ * failure keeps them all and returns -1 (tr_store_error() says why). 0 when empty. */
+int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st);
+
+#endif

@@ -1,0 +1,370 @@
+#include "tr_sched_loop.h"
+
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tr_backoff.h"
+#include "tr_clock.h"
+#include "tr_deliver.h"
+#include "tr_log.h"
+#include "tr_outcome.h"
+#include "tr_pending.h"
+#include "tr_sched_stats.h"
+#include "tr_store.h"
+#include "tr_wake.h"
+
+#define RECONNECT_MIN_MS 100   /* first retry after Redis went away */
+#define RECONNECT_MAX_MS 5000  /* back-off cap while it stays away */
+#define IDLE_CLAIM_MS 1000     /* safety claim when nothing else wakes us */
+#define NO_WAKE_CLAIM_MS 100   /* claim period while the wake line is down */
+#define MAX_SLEEP_MS 1000      /* bounds the signal-vs-poll race (see docs) */
+#define LATE_SAMPLE 8192       /* lateness values kept per status interval */
+#define FINAL_FLUSH_MS 5000    /* at exit, time given to write the last outcomes */
+
+typedef struct sched {
+    const tr_config *cfg;
+    tr_sched_flags flags;
+    tr_store *store;
+    tr_wake *wake;
+    tr_deliver *dl;
+    tr_pending *pending;
+    tr_sched_stats st;
+    tr_rng rng;
+
+    int64_t offset_ms;       /* Redis clock - local monotonic clock, ms */
+    int have_offset;
+    int64_t next_due_ms;     /* Redis clock: next due time or lease deadline; -1 none */
+    int need_claim;          /* claim as soon as a slot is free (more may be due) */
+    int64_t last_claim_mono; /* local monotonic ms */
+
+    int down;                /* Redis unreachable: store calls wait for retry_at */
+    int64_t down_since_mono, retry_at_mono, backoff_ms;
+
+    int wake_down_logged;
+    int64_t wake_retry_at_mono, wake_backoff_ms;
+
+    int stopping;
+    int64_t drain_deadline_mono;
+    uint64_t drained;        /* finished while draining */
+    int64_t next_status_mono;
+} sched;
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+static void store_failed(sched *s, const char *what)
+{
+    int64_t now = tr_clock_mono_ms();
+    if (!s->down) {
+        s->down = 1;
+        s->down_since_mono = now;
+        s->backoff_ms = RECONNECT_MIN_MS;
+        tr_log_error("redis unavailable (%s: %s): deliveries in flight go on, retrying from %d ms "
+                     "to %d ms apart",
+                     what, tr_store_error(s->store), RECONNECT_MIN_MS, RECONNECT_MAX_MS);
+    } else {
+        s->backoff_ms = min64(s->backoff_ms * 2, RECONNECT_MAX_MS);
+    }
+    s->retry_at_mono = now + s->backoff_ms;
+}
+
+static void store_ok(sched *s)
+{
+    if (!s->down)
+        return;
+    int64_t now = tr_clock_mono_ms();
+    s->down = 0;
+    s->need_claim = 1; /* timers that fell due meanwhile fire at once */
+    s->wake_retry_at_mono = now;
+    tr_log_info("redis back after %lld ms", (long long)(now - s->down_since_mono));
+}
+
+/* Writes the outcomes held, unless Redis is down and its retry time is not here. */
+static void flush(sched *s)
+{
+    if (tr_pending_count(s->pending) == 0)
+        return;
+    if (s->down && tr_clock_mono_ms() < s->retry_at_mono)
+        return;
+    if (tr_pending_flush(s->pending, s->store, &s->st) == 0) {
+        store_ok(s);
+        s->need_claim = 1; /* a retry or a chain may now be the earliest timer */
+    } else {
+        store_failed(s, "finish");
+    }
+}
+
+static void wake_connect(sched *s)
+{
+    int64_t now = tr_clock_mono_ms();
+    if (tr_wake_fd(s->wake) >= 0 || now < s->wake_retry_at_mono || s->down)
+        return;
+    if (tr_wake_connect(s->wake) == 0) {
+        if (s->wake_down_logged)
+            tr_log_info("wake line subscribed again");
+        s->wake_down_logged = 0;
+        s->wake_backoff_ms = RECONNECT_MIN_MS;
+        s->need_claim = 1; /* announcements may have been missed meanwhile */
+        return;
+    }
+    if (!s->wake_down_logged)
+        tr_log_warning("wake line down (%s): claiming every %d ms until it is back",
+                       tr_wake_error(s->wake), NO_WAKE_CLAIM_MS);
+    s->wake_down_logged = 1;
+    s->wake_backoff_ms = s->wake_backoff_ms ? min64(s->wake_backoff_ms * 2, RECONNECT_MAX_MS)
+                                            : RECONNECT_MIN_MS;
+    s->wake_retry_at_mono = now + s->wake_backoff_ms;
+}
+
+/* Starts the delivery of one claimed timer, or queues its outcome at once. */
+static void start_one(sched *s, const tr_claimed *c)
+{
+    int64_t fire_due = tr_outcome_fire_due(c->meta, c->meta_len, c->due_ms);
+    int64_t late = tr_clock_mono_ms() + s->offset_ms - c->due_ms;
+    s->st.claimed++;
+    tr_sched_stats_late(&s->st, late, tr_rng_next(&s->rng));
+    tr_log_info("key=%s claimed attempt=%lld due_ms=%lld late_ms=%lld", c->id,
+                (long long)c->attempt, (long long)c->due_ms, (long long)late);
+
+    tr_xfer *x = tr_deliver_xfer_get(s->dl);
+    if (x == NULL || (x->id = strdup(c->id)) == NULL) {
+        (void)tr_outcome_failed(s->cfg, &s->rng, c->id, c->attempt, fire_due, 0,
+                                "out of memory", -1, s->pending, &s->st);
+        tr_deliver_xfer_put(s->dl, x);
+        return;
+    }
+    if (tr_timer_record_decode(c->record, c->record_len, &x->spec) != 0) {
+        (void)tr_outcome_dead(c->id, c->attempt, fire_due, "bad record", s->pending, &s->st);
+        tr_deliver_xfer_put(s->dl, x);
+        return;
+    }
+    x->attempt = c->attempt;
+    x->due_ms = c->due_ms;
+    x->fire_due_ms = fire_due;
+    if (tr_deliver_start(s->dl, x) != 0) {
+        (void)tr_outcome_failed(s->cfg, &s->rng, c->id, c->attempt, fire_due, 0, x->errbuf, -1,
+                                s->pending, &s->st);
+        tr_deliver_xfer_put(s->dl, x);
+    }
+}
+
+static void claim(sched *s, int free_slots)
+{
+    tr_claim_batch b = {0};
+    int64_t lease = (int64_t)s->cfg->timeout_ms + s->cfg->lease_margin_ms;
+    int64_t t0 = tr_clock_mono_us();
+    int rc = tr_store_claim(s->store, (size_t)free_slots, lease, &b);
+    int64_t t1 = tr_clock_mono_us();
+    s->last_claim_mono = t1 / 1000;
+    if (rc != 0) {
+        tr_claim_batch_clear(&b);
+        store_failed(s, "claim");
+        return;
+    }
+    store_ok(s);
+    s->need_claim = 0;
+    /* Redis read its TIME about half-way through the round trip. */
+    s->offset_ms = b.now_ms - (t0 + t1) / 2000;
+    s->have_offset = 1;
+    s->next_due_ms = b.next_ms;
+    if (b.count >= (size_t)free_slots)
+        s->need_claim = 1; /* the batch was cut by the free slots: more may be due */
+    for (size_t i = 0; i < b.count; i++)
+        start_one(s, &b.items[i]);
+    tr_claim_batch_clear(&b);
+}
+
+static void collect(sched *s)
+{
+    tr_xfer *x;
+    while ((x = tr_deliver_done(s->dl)) != NULL) {
+        (void)tr_outcome_finished(s->cfg, &s->rng, x, s->pending, &s->st);
+        if (s->stopping)
+            s->drained++;
+        tr_deliver_xfer_put(s->dl, x);
+    }
+}
+
+/* Takes every unfinished delivery out of curl and gives it back to Redis. */
+static void release_all(sched *s)
+{
+    tr_xfer *x;
+    while ((x = tr_deliver_abort_one(s->dl)) != NULL) {
+        tr_finish f = {.kind = TR_FINISH_RELEASE, .id = x->id, .attempt = x->attempt};
+        if (tr_pending_add(s->pending, &f) == 0) {
+            s->st.released++;
+            tr_log_info("key=%s released attempt=%lld (shutdown)", x->id, (long long)x->attempt);
+        } else {
+            tr_log_error("key=%s not released: out of memory (returns after its lease)", x->id);
+        }
+        tr_deliver_xfer_put(s->dl, x);
+    }
+}
+
+static int want_claim(sched *s, int64_t now, int free_slots)
+{
+    if (s->stopping || free_slots <= 0 || tr_pending_count(s->pending) > 0)
+        return 0;
+    if (s->down && now < s->retry_at_mono)
+        return 0;
+    if (s->need_claim || s->down || !s->have_offset)
+        return 1;
+    if (s->next_due_ms >= 0 && now + s->offset_ms >= s->next_due_ms)
+        return 1;
+    int period = tr_wake_fd(s->wake) >= 0 ? IDLE_CLAIM_MS : NO_WAKE_CLAIM_MS;
+    return now - s->last_claim_mono >= period;
+}
+
+/* How long the poll may sleep: until the next due time (mapped to the local clock),
+ * a reconnect, the status line or the drain deadline, whichever comes first. */
+static int sleep_ms(sched *s, int64_t now, int free_slots)
+{
+    int64_t target = now + MAX_SLEEP_MS;
+    if (!s->stopping && free_slots > 0) {
+        int period = tr_wake_fd(s->wake) >= 0 ? IDLE_CLAIM_MS : NO_WAKE_CLAIM_MS;
+        target = min64(target, s->last_claim_mono + period);
+        if (s->need_claim)
+            target = now;
+        else if (s->have_offset && s->next_due_ms >= 0)
+            target = min64(target, s->next_due_ms - s->offset_ms);
+    }
+    if (s->down)
+        target = min64(target, s->retry_at_mono);
+    if (tr_wake_fd(s->wake) < 0 && !s->down)
+        target = min64(target, s->wake_retry_at_mono);
+    target = min64(target, s->next_status_mono);
+    if (s->stopping)
+        target = min64(target, s->drain_deadline_mono);
+    int64_t t = target - now;
+    return t < 0 ? 0 : (int)t;
+}
+
+static void status_line(sched *s)
+{
+    char line[512];
+    tr_sched_stats_line(&s->st, tr_deliver_running(s->dl), tr_pending_count(s->pending), line,
+                        sizeof line);
+    tr_log_info("%s redis=%s wake=%s", line, s->down ? "down" : "up",
+                tr_wake_fd(s->wake) >= 0 ? "up" : "down");
+}
+
+/* Gives the last outcomes a bounded time to reach Redis. */
+static void final_flush(sched *s)
+{
+    int64_t deadline = tr_clock_mono_ms() + FINAL_FLUSH_MS;
+    while (tr_pending_count(s->pending) > 0 && tr_clock_mono_ms() < deadline) {
+        s->down = 0; /* try now; each failed call is bounded by --redis-timeout-ms */
+        if (tr_pending_flush(s->pending, s->store, &s->st) == 0)
+            break;
+        /* Waiting on the clock, not sleeping on a guess: poll() on nothing. */
+        int dummy = 0;
+        (void)tr_deliver_wait(s->dl, -1, RECONNECT_MIN_MS * 2, &dummy);
+    }
+    size_t left = tr_pending_count(s->pending);
+    for (size_t i = 0; i < left; i++)
+        tr_log_error("key=%s outcome not written (redis away): the timer returns after its lease",
+                     tr_pending_item(s->pending, i)->id);
+}
+
+static int loop(sched *s)
+{
+    int rc = 0;
+    for (;;) {
+        int64_t now = tr_clock_mono_ms();
+        if (*s->flags.hup) {
+            *s->flags.hup = 0;
+            if (tr_log_reopen() != 0)
+                tr_log_error("could not reopen the log file");
+            tr_log_info("log reopened (SIGHUP)");
+        }
+        if (*s->flags.stop && !s->stopping) {
+            s->stopping = 1;
+            s->drain_deadline_mono = now + s->cfg->drain_ms;
+            tr_log_info("stopping: no more claims; %d deliveries in flight get up to %d ms",
+                        tr_deliver_running(s->dl), s->cfg->drain_ms);
+        }
+        flush(s);
+        int free_slots = s->cfg->max_inflight - tr_deliver_running(s->dl);
+        if (want_claim(s, now, free_slots))
+            claim(s, free_slots);
+        wake_connect(s);
+
+        now = tr_clock_mono_ms();
+        if (s->stopping && tr_deliver_running(s->dl) == 0)
+            break;
+        if (s->stopping && now >= s->drain_deadline_mono) {
+            release_all(s);
+            break;
+        }
+        if (now >= s->next_status_mono) {
+            status_line(s);
+            s->next_status_mono = now + (int64_t)s->cfg->interval_s * 1000;
+        }
+
+        free_slots = s->cfg->max_inflight - tr_deliver_running(s->dl);
+        int fd = tr_wake_fd(s->wake), woken = 0;
+        if (tr_deliver_wait(s->dl, fd, sleep_ms(s, now, free_slots), &woken) != 0 ||
+            tr_deliver_perform(s->dl) != 0) {
+            tr_log_error("libcurl multi failed; stopping");
+            collect(s);
+            release_all(s);
+            rc = -1;
+            break;
+        }
+        if (woken) {
+            int64_t due = -1;
+            int n = tr_wake_drain(s->wake, &due);
+            if (n < 0) {
+                tr_log_warning("wake line lost: %s", tr_wake_error(s->wake));
+                s->wake_down_logged = 1;
+                s->wake_backoff_ms = RECONNECT_MIN_MS;
+                s->wake_retry_at_mono = tr_clock_mono_ms() + RECONNECT_MIN_MS;
+                s->need_claim = 1;
+            } else if (n > 0 && due >= 0 &&
+                       (s->next_due_ms < 0 || due < s->next_due_ms)) {
+                s->next_due_ms = due;
+            }
+        }
+        collect(s);
+        flush(s); /* this round's outcomes: one pipelined finish */
+    }
+    final_flush(s);
+    status_line(s);
+    tr_log_info("stopped: %llu finished while draining, %llu released, %zu outcomes unwritten",
+                (unsigned long long)s->drained, (unsigned long long)s->st.released,
+                tr_pending_count(s->pending));
+    return rc;
+}
+
+int tr_sched_run(const tr_config *cfg, tr_sched_flags flags)
+{
+    int rc = -1;
+    sched s;
+    memset(&s, 0, sizeof s);
+    s.cfg = cfg;
+    s.flags = flags;
+    s.next_due_ms = -1;
+    uint64_t seed = 0;
+    if (RAND_bytes((unsigned char *)&seed, sizeof seed) != 1)
+        seed = (uint64_t)tr_clock_mono_us() ^ ((uint64_t)getpid() << 32);
+    tr_rng_seed(&s.rng, seed);
+    if (tr_sched_stats_init(&s.st, LATE_SAMPLE) != 0 || (s.store = tr_store_new(cfg)) == NULL ||
+        (s.wake = tr_wake_new(cfg)) == NULL || (s.dl = tr_deliver_new(cfg)) == NULL ||
+        (s.pending = tr_pending_new()) == NULL) {
+        tr_log_error("cannot start: out of memory or libcurl multi init failed");
+        goto done;
+    }
+    s.need_claim = 1;
+    s.next_status_mono = tr_clock_mono_ms() + (int64_t)cfg->interval_s * 1000;
+    if (tr_store_connect(s.store) != 0)
+        store_failed(&s, "connect");
+    rc = loop(&s);
+done:
+    tr_pending_free(s.pending);
+    tr_deliver_free(s.dl);
+    tr_wake_free(s.wake);
+    tr_store_free(s.store);
+    tr_sched_stats_free(&s.st);
+    return rc;
+}
