@@ -86,31 +86,36 @@ ts_register() {
 
 # ts_register_bulk KEYS_FILE URL PARALLEL < lines "SECONDS DATA": registers every line
 # with curl --parallel (one process, kept-alive connections), writes the keys (in no
-# particular order) to KEYS_FILE. DATA must not contain blanks. Fails unless every
-# answer had ret 0.
+# particular order) to KEYS_FILE. URL and DATA hold no blank, quote or backslash (so
+# no escaping is needed: one awk pass writes curl's config, even for thousands).
+# Fails unless every answer had ret 0.
 ts_register_bulk() {
-    local keys=$1 url=$2 par=${3:-32} dir cfg n=0 secs data got
+    local keys=$1 url=$2 par=${3:-32} dir n got
     dir=$(mktemp -d "$TR_TMP/bulk.XXXXXX")
-    cfg=$dir/curl.cfg
-    {
-        while read -r secs data; do
-            n=$((n + 1))
-            printf 'url = "%s/register/"\n' "$TR_URL"
-            printf 'header = "Content-Type: application/json"\n'
-            # curl's config quoting: a backslash and a quote need a backslash.
-            printf 'data = "%s"\n' "$(ts_json_escape "$(printf \
-                '{"callback_cmd":"%s","callback_data":"%s","seconds":%s}' \
-                "$(ts_json_escape "$url")" "$(ts_json_escape "$data")" "$secs")")"
-            printf 'output = "%s/r.%d"\nnext\n' "$dir" "$n"
-        done
-    } >"$cfg"
-    curl -sS --parallel --parallel-immediate --parallel-max "$par" -K "$cfg" \
+    cat >"$dir/specs"
+    n=$(wc -l <"$dir/specs")
+    if [[ $url == *[\"\\\ ]* ]] || grep -q '["\\]' "$dir/specs"; then
+        echo "ts_register_bulk: quotes or backslashes in the input" >&2
+        return 1
+    fi
+    # curl's config: one block per transfer, separated by "next" (a trailing "next"
+    # would fail every transfer); inside quotes a quote needs a backslash.
+    awk -v u="$TR_URL" -v cb="$url" -v dir="$dir" '{
+        if (NR > 1) print "next"
+        print "url = \"" u "/register/\""
+        print "header = \"Content-Type: application/json\""
+        printf "data = \"{\\\"callback_cmd\\\":\\\"%s\\\",\\\"callback_data\\\":\\\"%s\\\",\\\"seconds\\\":%s}\"\n", cb, $2, $1
+        printf "output = \"%s/r.%d\"\n", dir, NR
+    }' "$dir/specs" >"$dir/curl.cfg"
+    curl -sS --parallel --parallel-immediate --parallel-max "$par" -K "$dir/curl.cfg" \
         2>"$dir/curl.err" || true
     # The answers are JSON objects one after another; jq reads them as a stream.
-    cat "$dir"/r.* 2>/dev/null | jq -r 'select(.ret == 0) | .data.key' >"$keys" 2>"$dir/jq.err"
-    got=$(wc -l <"$keys")
+    cat "$dir"/r.* 2>/dev/null | jq -r 'select(.ret == 0) | .data.key // empty' >"$keys" \
+        2>"$dir/jq.err"
+    got=$(sort -u "$keys" | wc -l)
     if ((got != n)); then
-        echo "bulk register: $got of $n answered ret 0; curl: $(head -c 300 "$dir/curl.err")" >&2
+        echo "bulk register: $got of $n answered ret 0 with a key;" \
+            "curl: $(head -c 300 "$dir/curl.err"); an answer: $(cat "$dir"/r.1 2>/dev/null)" >&2
         return 1
     fi
     rm -rf "$dir"
