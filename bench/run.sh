@@ -1,0 +1,536 @@
+#!/usr/bin/env bash
+# bench/run.sh - TimeRush's benchmarks, one command.
+#
+#   bench/run.sh --smoke   a few seconds: 200 timers over 1-2 s through the whole
+#                          stack; fails (exit 1) unless every timer arrived exactly once
+#   bench/run.sh --full    every scenario of docs/BENCHMARKS.md; writes
+#                          bench/results/<date>/ and docs/img/lateness-*.png and prints
+#                          the markdown tables
+#
+# Options:
+#   --build-dir DIR   main project build (default build-bench/main, Release)
+#   --no-build        use the binaries already in --build-dir
+#   --no-install      never apt-get (gnuplot); plots are skipped when it is missing
+#   --out DIR         results folder (default bench/results/<UTC date>)
+#   --work DIR        raw data and run dirs (default a fresh mktemp -d; kept)
+#   --only LIST       comma-separated scenario names to run (default: all)
+#   --reps N          repetitions of the cheap wrk measurements (default 3; median quoted)
+#   --mem-count N     pending timers for the memory scenario (default 1000000)
+#
+# Scenarios (--full, in this order; the short ones first):
+#   sink_capacity create redis_baseline orig_100_60 orig_10k_60 orig_10k_60_4sched
+#   t100k_60 burst_100k memory_1m orig_10k_600
+#
+# Every stack is started by ./timerush (--no-install --no-build) in its own run dir on
+# free ports and stopped by PID (SIGTERM to the launcher); every other process this
+# script starts is stopped by PID in the EXIT trap.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MODE=""
+BUILD="$SRC/build-bench/main"
+DO_BUILD=1
+DO_INSTALL=1
+OUT=""
+WORK=""
+ONLY=""
+REPS=3
+MEM_COUNT=1000000
+
+die() { echo "bench: $*" >&2; exit 1; }
+say() { echo "bench: $*" >&2; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --smoke) MODE=smoke ;;
+        --full) MODE=full ;;
+        --build-dir) BUILD=$2; shift ;;
+        --no-build) DO_BUILD=0 ;;
+        --no-install) DO_INSTALL=0 ;;
+        --out) OUT=$2; shift ;;
+        --work) WORK=$2; shift ;;
+        --only) ONLY=$2; shift ;;
+        --reps) REPS=$2; shift ;;
+        --mem-count) MEM_COUNT=$2; shift ;;
+        -h|--help) sed -n '2,30p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        *) die "unknown option: $1 (see --help)" ;;
+    esac
+    shift
+done
+[ -n "$MODE" ] || die "say --smoke or --full (see --help)"
+case "$BUILD" in /*) ;; *) BUILD="$PWD/$BUILD" ;; esac
+
+# Many connections at once: the driver, wrk, nginx and the sink each hold hundreds.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
+
+for cmd in curl python3 redis-cli nginx; do
+    command -v "$cmd" >/dev/null || die "$cmd not found"
+done
+
+# --- processes started here, stopped by PID -------------------------------------
+PIDS=()
+LAUNCHER_PID=""
+cleanup() {
+    local p
+    if [ -n "$LAUNCHER_PID" ]; then stop_stack || true; fi
+    for p in "${PIDS[@]:-}"; do
+        [ -n "$p" ] && kill "$p" 2>/dev/null || true
+    done
+    for p in "${PIDS[@]:-}"; do
+        [ -n "$p" ] && wait "$p" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now_us() { date +%s%6N; }
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_for DESC TIMEOUT_S CMD...: polls CMD every 50 ms until it succeeds.
+wait_for() {
+    local desc=$1 timeout=$2; shift 2
+    local deadline=$(( $(date +%s) + timeout ))
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$deadline" ] || { say "timed out after ${timeout}s: $desc"; return 1; }
+        sleep 0.05
+    done
+}
+
+# --- build ------------------------------------------------------------------------
+if [ "$DO_BUILD" = 1 ]; then
+    say "building the main project (Release) in $BUILD"
+    cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$BUILD" -j2 >/dev/null
+fi
+SINK="$BUILD/tests/sink/timerush-sink"
+[ -x "$SINK" ] || die "no $SINK (build the main project, or drop --no-build)"
+# The driver: from the main build when it includes bench/, else built on its own.
+DRIVER="$BUILD/bench/tr_bench_register"
+if [ ! -x "$DRIVER" ]; then
+    DRIVER="$BUILD/bench-tools/tr_bench_register"
+    if [ ! -x "$DRIVER" ] || [ "$SRC/bench/tr_bench_register.c" -nt "$DRIVER" ]; then
+        cmake -S "$SRC/bench" -B "$BUILD/bench-tools" -DCMAKE_BUILD_TYPE=Release >/dev/null
+        cmake --build "$BUILD/bench-tools" -j2 >/dev/null
+    fi
+fi
+[ -x "$DRIVER" ] || die "cannot build tr_bench_register"
+ANALYZE="$SRC/bench/analyze.py"
+
+if [ -z "$WORK" ]; then WORK=$(mktemp -d "${TMPDIR:-/tmp}/timerush-bench.XXXXXX"); fi
+mkdir -p "$WORK"
+say "raw data in $WORK"
+
+# --- the stack --------------------------------------------------------------------
+STACK_URL=""
+STACK_RUN=""
+REDIS_SOCK=""
+KEY_PREFIX="_timerush_redis_data_"
+
+# start_stack NAME [launcher options...]
+start_stack() {
+    local name=$1; shift
+    STACK_RUN="$WORK/$name/stack"
+    mkdir -p "$WORK/$name"
+    local port; port=$(free_port)
+    "$SRC/timerush" --no-build --no-install --build-dir "$BUILD" --run-dir "$STACK_RUN" \
+        --listen-host 127.0.0.1 --listen-port "$port" "$@" >"$WORK/$name/launcher.out" 2>&1 &
+    LAUNCHER_PID=$!
+    if ! wait_for "stack $name ready" 60 grep -q "^TimeRush ready:" "$WORK/$name/launcher.out"; then
+        tail -20 "$WORK/$name/launcher.out" >&2
+        return 1
+    fi
+    STACK_URL="http://127.0.0.1:$port"
+    REDIS_SOCK="$STACK_RUN/run/redis.sock"
+    say "stack $name: $(grep '^TimeRush ready:' "$WORK/$name/launcher.out")"
+}
+
+stop_stack() {
+    [ -n "$LAUNCHER_PID" ] || return 0
+    kill -TERM "$LAUNCHER_PID" 2>/dev/null || true
+    local deadline=$(( $(date +%s) + 40 ))
+    while kill -0 "$LAUNCHER_PID" 2>/dev/null; do
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            say "launcher $LAUNCHER_PID still running 40 s after SIGTERM: SIGKILL"
+            kill -KILL "$LAUNCHER_PID" 2>/dev/null || true
+            break
+        fi
+        sleep 0.1
+    done
+    wait "$LAUNCHER_PID" 2>/dev/null || true
+    LAUNCHER_PID=""
+}
+
+rcli() { redis-cli -s "$REDIS_SOCK" "$@"; }
+
+# Keeps what explains a figure: Redis's own view and the scheduler's status lines.
+save_diagnostics() {
+    local name=$1 dst=$2
+    mkdir -p "$dst"
+    {
+        echo "## SLOWLOG GET 20"; rcli SLOWLOG GET 20 || true
+        echo "## LATENCY LATEST"; rcli LATENCY LATEST || true
+        echo "## INFO stats"; rcli INFO stats || true
+        echo "## INFO memory"; rcli INFO memory | grep -E '^used_memory(_human)?:|^mem_fragmentation_ratio:' || true
+        echo "## HGETALL {$KEY_PREFIX}:stats"; rcli HGETALL "{$KEY_PREFIX}:stats" || true
+    } >"$dst/$name.redis.txt" 2>&1
+    local f
+    for f in "$STACK_RUN"/log/scheduler.*.log; do
+        [ -f "$f" ] || continue
+        # Status lines only: every timer's own lines would be megabytes.
+        grep -iE 'status|stat ' "$f" | tail -40 >"$dst/$name.$(basename "$f" .log).status.txt" || true
+    done
+}
+
+# --- the sink ---------------------------------------------------------------------
+SINK_URL=""
+SINK_LOG=""
+SINK_PID=""
+start_sink() {
+    local dir=$1
+    mkdir -p "$dir"
+    SINK_LOG="$dir/sink.log"
+    rm -f "$dir/sink.port" "$SINK_LOG"
+    "$SINK" --listen 127.0.0.1:0 --port-file "$dir/sink.port" --log "$SINK_LOG" \
+        >"$dir/sink.out" 2>&1 &
+    SINK_PID=$!
+    PIDS+=("$SINK_PID")
+    wait_for "sink listening" 10 test -s "$dir/sink.port" || return 1
+    SINK_URL="http://127.0.0.1:$(cat "$dir/sink.port")"
+}
+stop_sink() {
+    [ -n "$SINK_PID" ] || return 0
+    kill -TERM "$SINK_PID" 2>/dev/null || true
+    wait "$SINK_PID" 2>/dev/null || true
+    SINK_PID=""
+}
+
+lines_at_least() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print 0; else print a[int((NR+1)/2)]}'; }
+
+# wrk_rate URL LUA SECONDS: prints Requests/sec.
+wrk_rate() {
+    local url=$1 lua=$2 secs=$3 log=$4
+    wrk -t2 -c64 -d"${secs}s" -s "$lua" "$url" >"$log" 2>&1
+    awk '/^Requests\/sec:/ {print $2}' "$log"
+}
+
+# --- results ----------------------------------------------------------------------
+DATE=$(date -u +%Y-%m-%d)
+if [ "$MODE" = smoke ]; then
+    OUT=${OUT:-$WORK/results}
+else
+    OUT=${OUT:-$SRC/bench/results/$DATE}
+fi
+mkdir -p "$OUT"
+TABLES="$OUT/tables.md"
+: >"$TABLES"
+FAILED_FLOORS=()
+
+want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+
+plot() {
+    local name=$1 prefix=$2 title=$3
+    command -v gnuplot >/dev/null || return 0
+    mkdir -p "$SRC/docs/img"
+    cp "$prefix.hist" "$OUT/$name.hist"
+    cp "$prefix.cdf" "$OUT/$name.cdf"
+    gnuplot <<EOF || say "gnuplot failed for $name"
+set terminal pngcairo size 900,700 font ",10"
+set output "$SRC/docs/img/lateness-$name.png"
+set multiplot layout 2,1 title "$title"
+set xlabel "lateness at the receiver (ms)"
+set ylabel "% of timers"
+set style fill solid 0.6
+set grid
+plot "$prefix.hist" using 1:3 with boxes lc rgb "#3366aa" title "histogram"
+set ylabel "cumulative %"
+set yrange [0:100]
+set key bottom right
+plot "$prefix.cdf" using 1:2 with lines lw 2 lc rgb "#aa3333" title "CDF"
+unset multiplot
+EOF
+}
+
+# timers NAME N LO HI "FLOORS" [launcher options...]: one lateness scenario.
+timers_scenario() {
+    local name=$1 n=$2 lo=$3 hi=$4 floors=$5; shift 5
+    local dir="$WORK/$name"
+    say "== $name: $n timers over $lo-$hi s $*"
+    start_stack "$name" "$@" || return 1
+    start_sink "$dir" || return 1
+    local t_start; t_start=$(now_us)
+    "$DRIVER" --url "$STACK_URL" --callback "$SINK_URL/cb" -n "$n" --lo "$lo" --hi "$hi" \
+        --out "$dir/driver.tsv" 2>"$dir/driver.err" || say "$name: some registrations failed"
+    cat "$dir/driver.err" >&2
+    local ok; ok=$(awk -F'\t' 'NR>1 && $6==0 && $7!="-"' "$dir/driver.tsv" | wc -l)
+    # Wait for every callback: the last is due hi seconds after its registration.
+    wait_for "$name: $ok callbacks" $(( hi + 30 + n / 2000 )) lines_at_least "$SINK_LOG" "$ok" || true
+    # Give a duplicate the chance to show up before counting.
+    sleep 1
+    save_diagnostics "$name" "$OUT"
+    stop_stack
+    stop_sink
+    local fl=() f
+    for f in $floors; do fl+=(--floor "$f"); done
+    local rc=0
+    python3 "$ANALYZE" --driver "$dir/driver.tsv" --sink "$SINK_LOG" --label "$name" \
+        --json "$OUT/$name.json" --dat-prefix "$dir/lateness" "${fl[@]}" \
+        ${REQUIRE_COMPLETE:+--require-complete} >"$dir/table.md" || rc=$?
+    cat "$dir/table.md" | tee -a "$TABLES"
+    grep -q MISSED "$dir/table.md" && FAILED_FLOORS+=("$name")
+    plot "$name" "$dir/lateness" "TimeRush: $n timers over $lo-$hi s ($name)"
+    return $rc
+}
+
+# ==================================================================================
+if [ "$MODE" = smoke ]; then
+    REQUIRE_COMPLETE=1
+    rc=0
+    timers_scenario smoke 200 1 2 "lost<=0 duplicates<=0" --workers 2 || rc=$?
+    [ $rc -eq 0 ] && echo "bench smoke: ok" || echo "bench smoke: FAILED ($rc)"
+    exit $rc
+fi
+
+REQUIRE_COMPLETE=""
+ORIG_FLOORS="zero_bucket_pct>=100 p99_ms<=5 max_ms<=50 lost<=0 duplicates<=0"
+
+{
+    echo "date_utc: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "git: $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "nproc: $(nproc)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+    echo "memory: $(free -m | awk '/^Mem:/ {print $2 " MiB"}')"
+    echo "kernel: $(uname -sr)"
+    echo "redis: $(redis-server --version | awk '{print $3}')"
+    echo "nginx: $(nginx -v 2>&1 | cut -d/ -f2)"
+    echo "libcurl: $(curl --version | head -1 | awk '{print $2}')"
+    echo "gcc: $(gcc -dumpfullversion 2>/dev/null || echo unknown)"
+    echo "wrk: $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
+    echo "loadavg_at_start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$OUT/machine.txt"
+
+if ! command -v gnuplot >/dev/null && [ "$DO_INSTALL" = 1 ]; then
+    apt-get install -y gnuplot-nox >/dev/null || say "could not install gnuplot-nox: no plots"
+fi
+command -v wrk >/dev/null || { [ "$DO_INSTALL" = 1 ] && apt-get install -y wrk >/dev/null; } ||
+    die "wrk not found"
+
+# POST bodies for wrk.
+SINK_LUA="$WORK/sink_post.lua"
+cat >"$SINK_LUA" <<'EOF'
+wrk.method = "POST"
+wrk.body = '{"id":1,"p":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}'
+wrk.headers["Content-Type"] = "application/json"
+EOF
+
+SINK_CAP=0
+if want sink_capacity; then
+    say "== sink_capacity: wrk -t2 -c64 -d5s POST against timerush-sink, $REPS runs"
+    start_sink "$WORK/sink_capacity"
+    for i in $(seq "$REPS"); do
+        wrk_rate "$SINK_URL/cb" "$SINK_LUA" 5 "$WORK/sink_capacity/wrk.$i.txt"
+    done >"$WORK/sink_capacity/rates"
+    stop_sink
+    SINK_CAP=$(median <"$WORK/sink_capacity/rates")
+    echo "{\"label\":\"sink_capacity\",\"runs\":[$(paste -sd, "$WORK/sink_capacity/rates")],\"median_rps\":$SINK_CAP}" >"$OUT/sink_capacity.json"
+    {
+        echo "### sink_capacity"; echo
+        echo "timerush-sink with wrk -t2 -c64 -d5s (POST, 85-byte body), $REPS runs: $(paste -sd' ' "$WORK/sink_capacity/rates") requests/s; median **$SINK_CAP/s**."
+        echo
+    } | tee -a "$TABLES"
+fi
+
+CREATE_RATE=0
+if want create || want redis_baseline; then
+    start_stack create
+    start_sink "$WORK/create"
+    REG_LUA="$WORK/create/register.lua"
+    # seconds far in the future: nothing fires while wrk runs.
+    cat >"$REG_LUA" <<EOF
+wrk.method = "POST"
+wrk.body = '{"callback_cmd":"$SINK_URL/cb","callback_data":"{\\\\"id\\\\":1}","seconds":864000}'
+wrk.headers["Content-Type"] = "application/json"
+EOF
+    # Check the body is accepted before timing it.
+    curl -sS -X POST --data-binary "$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$REG_LUA" | sed 's/\\\\/\\/g')" \
+        "$STACK_URL/register/" >"$WORK/create/probe.json"
+    cat "$WORK/create/probe.json" >&2; echo >&2
+    grep -Eq '"ret" *: *0' "$WORK/create/probe.json" || die "create: /register/ refused the wrk body"
+
+    # The baseline: a second nginx with the launcher's worker settings, return 200.
+    NGX="$WORK/create/nginx-static"
+    mkdir -p "$NGX/conf" "$NGX/log" "$NGX/tmp"
+    NGX_PORT=$(free_port)
+    workers=$(awk '/^ *worker_processes/ {gsub(";",""); print $2; exit}' "$STACK_RUN/conf/nginx.conf" 2>/dev/null || true)
+    cat >"$NGX/conf/nginx.conf" <<EOF
+worker_processes ${workers:-auto};
+worker_rlimit_nofile 16384;
+pid $NGX/nginx.pid;
+error_log $NGX/log/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log $NGX/log/access.log;
+    client_body_temp_path $NGX/tmp;
+    client_body_buffer_size 64k;
+    keepalive_timeout 65s;
+    keepalive_requests 100000;
+    tcp_nodelay on;
+    server {
+        listen 127.0.0.1:$NGX_PORT;
+        location / { default_type application/json; return 200 '{"ret":0}'; }
+    }
+}
+EOF
+    nginx -p "$NGX" -c "$NGX/conf/nginx.conf" -g 'daemon off;' 2>"$NGX/log/stderr" &
+    NGX_PID=$!
+    PIDS+=("$NGX_PID")
+    wait_for "static nginx" 10 curl -sf "http://127.0.0.1:$NGX_PORT/"
+
+    if want create; then
+        say "== create: wrk -t2 -c64 -d10s POST /register/ vs nginx return 200, $REPS runs each"
+        due_key="{$KEY_PREFIX}:due"
+        : >"$WORK/create/reg_rates"; : >"$WORK/create/ngx_rates"; : >"$WORK/create/created"
+        for i in $(seq "$REPS"); do
+            before=$(rcli ZCARD "$due_key")
+            wrk_rate "$STACK_URL/register/" "$REG_LUA" 10 "$WORK/create/wrk_reg.$i.txt" >>"$WORK/create/reg_rates"
+            after=$(rcli ZCARD "$due_key")
+            echo "$(( after - before ))" >>"$WORK/create/created"
+            wrk_rate "http://127.0.0.1:$NGX_PORT/register/" "$REG_LUA" 10 "$WORK/create/wrk_ngx.$i.txt" >>"$WORK/create/ngx_rates"
+        done
+        cp "$WORK"/create/wrk_*.txt "$OUT/" 2>/dev/null || true
+        CREATE_RATE=$(median <"$WORK/create/reg_rates")
+        NGX_RATE=$(median <"$WORK/create/ngx_rates")
+        RATIO=$(python3 -c "print(f'{$CREATE_RATE/$NGX_RATE:.3f}')")
+        errs=$(grep -h "Non-2xx" "$WORK"/create/wrk_reg.*.txt | paste -sd' ' || true)
+        echo "{\"label\":\"create\",\"register_rps\":[$(paste -sd, "$WORK/create/reg_rates")],\"nginx_return200_rps\":[$(paste -sd, "$WORK/create/ngx_rates")],\"created_in_redis\":[$(paste -sd, "$WORK/create/created")],\"median_register_rps\":$CREATE_RATE,\"median_nginx_rps\":$NGX_RATE,\"ratio\":$RATIO}" >"$OUT/create.json"
+        ok=$(python3 -c "print('ok' if $RATIO >= 0.3 else 'MISSED')")
+        [ "$ok" = ok ] || FAILED_FLOORS+=(create)
+        {
+            echo "### create"; echo
+            echo "| wrk -t2 -c64 -d10s, POST | runs (requests/s) | median |"
+            echo "| --- | --- | ---: |"
+            echo "| /register/ (nginx + timerush-fcgi + Redis) | $(paste -sd' ' "$WORK/create/reg_rates") | $CREATE_RATE |"
+            echo "| nginx \`return 200\`, same workers | $(paste -sd' ' "$WORK/create/ngx_rates") | $NGX_RATE |"
+            echo
+            echo "Ratio /register/ : nginx = **$RATIO** (floor 0.3: $ok). Timers created in Redis per run (ZCARD delta): $(paste -sd' ' "$WORK/create/created"). ${errs:+wrk: $errs}"
+            echo
+        } | tee -a "$TABLES"
+    fi
+
+    if want redis_baseline; then
+        say "== redis_baseline: redis-benchmark SET/GET on the stack's Redis"
+        redis-benchmark -s "$REDIS_SOCK" -t set,get -n 200000 -c 50 -q 2>&1 | tr '\r' '\n' |
+            grep -E '^(SET|GET):' | tail -2 >"$WORK/create/redis-bench.txt" || true
+        # Timer-sized values and pipelining off: the shape of one script call per request.
+        SET_RPS=$(awk '/^SET:/ {print $2}' "$WORK/create/redis-bench.txt")
+        GET_RPS=$(awk '/^GET:/ {print $2}' "$WORK/create/redis-bench.txt")
+        echo "{\"label\":\"redis_baseline\",\"set_rps\":${SET_RPS:-0},\"get_rps\":${GET_RPS:-0}}" >"$OUT/redis_baseline.json"
+        {
+            echo "### redis_baseline"; echo
+            echo "redis-benchmark -s <stack's socket> -t set,get -n 200000 -c 50: SET **${SET_RPS:-?}/s**, GET **${GET_RPS:-?}/s**."
+            [ "$CREATE_RATE" != 0 ] && echo "/register/ runs one script call per request: $CREATE_RATE/s is $(python3 -c "print(f'{$CREATE_RATE/${SET_RPS:-1}:.2f}')") of Redis's SET rate."
+            echo
+        } | tee -a "$TABLES"
+    fi
+    save_diagnostics create "$OUT"
+    kill "$NGX_PID" 2>/dev/null || true
+    wait "$NGX_PID" 2>/dev/null || true
+    stop_stack
+    stop_sink
+fi
+
+if want orig_100_60; then
+    timers_scenario orig_100_60 100 1 60 "$ORIG_FLOORS" || true
+fi
+if want orig_10k_60; then
+    timers_scenario orig_10k_60 10000 1 60 "$ORIG_FLOORS" || true
+fi
+if want orig_10k_60_4sched; then
+    timers_scenario orig_10k_60_4sched 10000 1 60 "$ORIG_FLOORS" --schedulers 4 || true
+fi
+if want t100k_60; then
+    timers_scenario t100k_60 100000 1 60 "p99_ms<=10 lost<=0 duplicates<=0" || true
+fi
+
+if want burst_100k; then
+    name=burst_100k; n=100000; dir="$WORK/$name"
+    say "== $name: $n timers due at one instant"
+    start_stack "$name"
+    start_sink "$dir"
+    # Registration must end before the instant: allow for the measured create rate.
+    rate=${CREATE_RATE%.*}; [ "${rate:-0}" -gt 500 ] 2>/dev/null || rate=3000
+    lead_s=$(( n / rate * 3 / 2 + 5 ))
+    due_at_us=$(( ( $(date +%s) + lead_s ) * 1000000 ))
+    "$DRIVER" --url "$STACK_URL" --callback "$SINK_URL/cb" -n "$n" --due-at-us "$due_at_us" \
+        --out "$dir/driver.tsv" 2>"$dir/driver.err" || say "$name: some registrations failed"
+    cat "$dir/driver.err" >&2
+    ok=$(awk -F'\t' 'NR>1 && $6==0 && $7!="-"' "$dir/driver.tsv" | wc -l)
+    [ "$(now_us)" -lt "$due_at_us" ] || say "$name: registration ran past the instant"
+    wait_for "$name: $ok callbacks" $(( lead_s + 120 )) lines_at_least "$SINK_LOG" "$ok" || true
+    sleep 1
+    save_diagnostics "$name" "$OUT"
+    stop_stack
+    stop_sink
+    cap_half=$(python3 -c "print(int(${SINK_CAP:-0} * 0.5))")
+    floor=$(( cap_half < 20000 ? cap_half : 20000 ))
+    [ "$floor" -gt 0 ] || floor=20000
+    python3 "$ANALYZE" --driver "$dir/driver.tsv" --sink "$SINK_LOG" --label "$name" \
+        --json "$OUT/$name.json" --dat-prefix "$dir/lateness" --due-at-us "$due_at_us" \
+        --floor "callbacks_per_s>=$floor" --floor "lost<=0" --floor "duplicates<=0" \
+        >"$dir/table.md" || true
+    cat "$dir/table.md" | tee -a "$TABLES"
+    echo "(burst floor: >= 20,000 callbacks/s or >= 0.5 x sink capacity ${SINK_CAP}/s, i.e. >= $floor/s)" | tee -a "$TABLES"
+    echo | tee -a "$TABLES"
+    grep -q MISSED "$dir/table.md" && FAILED_FLOORS+=("$name")
+    plot "$name" "$dir/lateness" "TimeRush: $n timers due at one instant"
+fi
+
+if want memory_1m; then
+    name=memory_1m; dir="$WORK/$name"
+    say "== $name: $MEM_COUNT pending timers, 100-byte callback_data, through /register/"
+    start_stack "$name"
+    start_sink "$dir"
+    mem() { rcli INFO memory | awk -F: '/^used_memory:/ {gsub("\r",""); print $2}'; }
+    # The empty figure: the stack is up (scripts loaded), no timer stored yet.
+    empty=$(mem)
+    "$DRIVER" --url "$STACK_URL" --callback "$SINK_URL/cb" -n "$MEM_COUNT" --lo 8640000 --hi 8640000 \
+        --pad 100 --out "$dir/driver.tsv" 2>"$dir/driver.err" || say "$name: some registrations failed"
+    cat "$dir/driver.err" >&2
+    full=$(mem)
+    pending=$(rcli ZCARD "{$KEY_PREFIX}:due")
+    keys=$(rcli DBSIZE)
+    rcli MEMORY STATS >"$OUT/$name.memory-stats.txt" 2>&1 || true
+    save_diagnostics "$name" "$OUT"
+    stop_stack
+    stop_sink
+    per=$(python3 -c "print(f'{($full-$empty)/max(1,$pending):.1f}')")
+    beyond=$(python3 -c "print(f'{($full-$empty)/max(1,$pending)-100:.1f}')")
+    ok=$(python3 -c "print('ok' if $beyond <= 200 else 'MISSED')")
+    [ "$ok" = ok ] || FAILED_FLOORS+=("$name")
+    rate=$(grep -o '[0-9]*/s;' "$dir/driver.err" | tr -d '/s;' | head -1)
+    echo "{\"label\":\"$name\",\"pending\":$pending,\"used_memory_empty\":$empty,\"used_memory_full\":$full,\"bytes_per_timer\":$per,\"beyond_callback_data\":$beyond,\"redis_keys\":$keys,\"register_rate\":\"${rate:-}\"}" >"$OUT/$name.json"
+    {
+        echo "### $name"; echo
+        echo "| pending timers | used_memory empty | used_memory full | bytes / timer | beyond the 100-byte callback_data |"
+        echo "| ---: | ---: | ---: | ---: | ---: |"
+        echo "| $pending | $empty | $full | $per | **$beyond** (floor 200: $ok) |"
+        echo
+        echo "Written through /register/ with tr_bench_register (-c 200) at ${rate:-?}/s; $keys Redis keys in the database."
+        echo
+    } | tee -a "$TABLES"
+fi
+
+if want orig_10k_600; then
+    timers_scenario orig_10k_600 10000 1 600 "$ORIG_FLOORS" || true
+fi
+
+echo "loadavg_at_end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+say "results in $OUT; tables in $TABLES"
+if [ ${#FAILED_FLOORS[@]} -gt 0 ]; then
+    say "floors missed: ${FAILED_FLOORS[*]}"
+fi
+exit 0
