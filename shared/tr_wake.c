@@ -1,0 +1,160 @@
+#include "tr_wake.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "tr_log.h"
+#include "tr_redis.h"
+
+/* Reads per drain at most, so a flood of messages cannot starve the caller. */
+#define TR_WAKE_READS_MAX 64
+
+struct tr_wake {
+    const tr_config *cfg;                  /* borrowed, outlives the wake */
+    redisContext *ctx;                     /* NULL while disconnected; non-blocking once subscribed */
+    char channel[TR_CONFIG_STR_MAX + 16];  /* "{P}:wake" */
+    char err[256];
+};
+
+tr_wake *tr_wake_new(const tr_config *cfg)
+{
+    tr_wake *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return NULL;
+    w->cfg = cfg;
+    if (tr_config_redis_key(cfg, "wake", w->channel, sizeof w->channel) != 0) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static void wake_close(tr_wake *w)
+{
+    if (w->ctx != NULL) {
+        redisFree(w->ctx);
+        w->ctx = NULL;
+    }
+}
+
+void tr_wake_free(tr_wake *wake)
+{
+    if (wake == NULL)
+        return;
+    wake_close(wake);
+    free(wake);
+}
+
+const char *tr_wake_error(const tr_wake *wake)
+{
+    return wake->err;
+}
+
+int tr_wake_fd(const tr_wake *wake)
+{
+    return wake->ctx != NULL ? wake->ctx->fd : -1;
+}
+
+int tr_wake_connect(tr_wake *wake)
+{
+    if (wake->ctx != NULL)
+        return 0;
+    tr_ret code;
+    redisContext *ctx = tr_redis_connect(wake->cfg, &code, wake->err, sizeof wake->err);
+    if (ctx == NULL)
+        return -1;
+    /* Wait for the confirmation (still blocking, bounded by the timeout): once this
+     * returns, every later publish reaches us. */
+    const char *argv[] = {"SUBSCRIBE", wake->channel};
+    redisReply *r = redisCommandArgv(ctx, 2, argv, NULL);
+    if (r == NULL) {
+        snprintf(wake->err, sizeof wake->err, "redis SUBSCRIBE: %s", ctx->errstr);
+        goto fail;
+    }
+    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+             r->element[0]->type == REDIS_REPLY_STRING &&
+             strcmp(r->element[0]->str, "subscribe") == 0;
+    if (!ok)
+        snprintf(wake->err, sizeof wake->err, "redis SUBSCRIBE: unexpected reply (type %d)",
+                 r->type);
+    freeReplyObject(r);
+    if (!ok)
+        goto fail;
+    int flags = fcntl(ctx->fd, F_GETFL);
+    if (flags < 0 || fcntl(ctx->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        snprintf(wake->err, sizeof wake->err, "wake: fcntl: %s", strerror(errno));
+        goto fail;
+    }
+    /* hiredis 0.14 treats EAGAIN as an error in blocking mode only: clear the flag
+     * so redisBufferRead() reports "no data yet" as success. */
+    ctx->flags &= ~REDIS_BLOCK;
+    wake->ctx = ctx;
+    tr_log_debug("wake: subscribed to %s", wake->channel);
+    return 0;
+fail:
+    redisFree(ctx);
+    return -1;
+}
+
+/* Takes one pub/sub reply: 1 for a "message" (and *earliest lowered to its due
+ * time when it parses), 0 for anything else (subscribe confirmations). */
+static int take_reply(const redisReply *r, int64_t *earliest)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "message") != 0 ||
+        r->element[2]->type != REDIS_REPLY_STRING)
+        return 0;
+    const redisReply *p = r->element[2];
+    char buf[32];
+    if (p->len == 0 || p->len >= sizeof buf)
+        return 1; /* a wake without a usable time still counts: claim again */
+    memcpy(buf, p->str, p->len);
+    buf[p->len] = '\0';
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    if (errno == 0 && end != buf && *end == '\0' && v >= 0 && v < *earliest)
+        *earliest = v;
+    return 1;
+}
+
+int tr_wake_drain(tr_wake *wake, int64_t *earliest_due_ms)
+{
+    if (wake->ctx == NULL) {
+        snprintf(wake->err, sizeof wake->err, "wake: not connected");
+        return -1;
+    }
+    int64_t earliest = INT64_MAX;
+    int count = 0;
+    for (int reads = 0; reads < TR_WAKE_READS_MAX; reads++) {
+        errno = 0;
+        if (redisBufferRead(wake->ctx) != REDIS_OK) {
+            snprintf(wake->err, sizeof wake->err, "wake: %s", wake->ctx->errstr);
+            wake_close(wake);
+            return -1;
+        }
+        int again = errno == EAGAIN || errno == EWOULDBLOCK; /* nothing more to read */
+        void *v = NULL;
+        for (;;) {
+            if (redisGetReplyFromReader(wake->ctx, &v) != REDIS_OK) {
+                snprintf(wake->err, sizeof wake->err, "wake: %s", wake->ctx->errstr);
+                wake_close(wake);
+                return -1;
+            }
+            if (v == NULL)
+                break;
+            count += take_reply(v, &earliest);
+            freeReplyObject(v);
+        }
+        if (again)
+            break;
+    }
+    if (earliest != INT64_MAX)
+        *earliest_due_ms = earliest;
+    return count;
+}

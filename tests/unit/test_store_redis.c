@@ -1,0 +1,680 @@
+/* test_store_redis.c - tr_store and tr_wake against a real redis-server.
+ *
+ * Run by tests/with_redis.sh, which exports TR_TEST_REDIS_PORT, _SOCKET, _CONF and
+ * _PIDFILE. Every test starts from an empty database (FLUSHALL; the script cache
+ * survives it, as it would in production). Waits poll a condition with a
+ * deadline; nothing sleeps for a fixed time to let something happen.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <hiredis/hiredis.h>
+
+#include "tr_clock.h"
+#include "tr_config.h"
+#include "tr_store.h"
+#include "tr_wake.h"
+
+static tr_config cfg_sock; /* over the unix socket */
+static tr_config cfg_tcp;  /* over TCP */
+
+static void poll_pause(void)
+{
+    /* The poll interval of a deadline loop, not a wait for an event. */
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+static redisContext *raw_connect(void)
+{
+    struct timeval tv = {2, 0};
+    redisContext *c = redisConnectUnixWithTimeout(cfg_sock.redis_socket, tv);
+    assert_non_null(c);
+    assert_int_equal(c->err, 0);
+    return c;
+}
+
+/* Runs a command on a fresh raw connection; returns the reply (caller frees). */
+static redisReply *raw(const char *fmt, ...)
+{
+    redisContext *c = raw_connect();
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    assert_non_null(r);
+    redisFree(c);
+    return r;
+}
+
+static long long raw_int(const char *fmt, const char *a, const char *b)
+{
+    redisReply *r = raw(fmt, a, b);
+    long long v = -999;
+    if (r->type == REDIS_REPLY_INTEGER)
+        v = r->integer;
+    else if (r->type == REDIS_REPLY_STRING)
+        v = strtoll(r->str, NULL, 10);
+    else if (r->type == REDIS_REPLY_NIL)
+        v = -1;
+    freeReplyObject(r);
+    return v;
+}
+
+static const char *key(const char *suffix)
+{
+    static char buf[8][TR_CONFIG_STR_MAX + 16];
+    static int next;
+    char *b = buf[next++ % 8];
+    assert_int_equal(tr_config_redis_key(&cfg_sock, suffix, b, TR_CONFIG_STR_MAX + 16), 0);
+    return b;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    freeReplyObject(raw("FLUSHALL"));
+    return 0;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *port = getenv("TR_TEST_REDIS_PORT");
+    const char *sock = getenv("TR_TEST_REDIS_SOCKET");
+    if (port == NULL || sock == NULL) {
+        fprintf(stderr, "run me through tests/with_redis.sh\n");
+        return -1;
+    }
+    signal(SIGPIPE, SIG_IGN); /* as the programs do: a dead Redis must not kill us */
+    tr_config_defaults(&cfg_tcp);
+    snprintf(cfg_tcp.key, sizeof cfg_tcp.key, "test");
+    cfg_tcp.port = (int)strtol(port, NULL, 10);
+    cfg_tcp.redis_timeout_ms = 500;
+    cfg_sock = cfg_tcp;
+    snprintf(cfg_sock.redis_socket, sizeof cfg_sock.redis_socket, "%s", sock);
+    cfg_sock.port = 0;
+    return 0;
+}
+
+#define REC "{\"u\":\"http://x/\",\"d\":\"hi\"}"
+
+static void add_ok(tr_store *s, const char *id, int64_t delay_ms, int64_t *due)
+{
+    int64_t d = 0;
+    assert_int_equal(tr_store_add(s, id, REC, strlen(REC), delay_ms, &d), 0);
+    if (due != NULL)
+        *due = d;
+}
+
+/* Claims until `want` timers arrived or deadline_ms passed; returns the batch. */
+static void claim_wait(tr_store *s, size_t want, int64_t lease_ms, int deadline_ms,
+                       tr_claim_batch *b)
+{
+    int64_t end = tr_clock_mono_ms() + deadline_ms;
+    for (;;) {
+        assert_int_equal(tr_store_claim(s, 100, lease_ms, b), 0);
+        if (b->count >= want || tr_clock_mono_ms() > end)
+            return;
+        tr_claim_batch_clear(b);
+        poll_pause();
+    }
+}
+
+static int finish1(tr_store *s, tr_finish f)
+{
+    int res = -1;
+    assert_int_equal(tr_store_finish(s, &f, 1, &res), 0);
+    return res;
+}
+
+static void test_add_then_claim_when_due(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    assert_non_null(s);
+    int64_t due;
+    add_ok(s, "a", 50, &due);
+    tr_claim_batch b = {0};
+    assert_int_equal(tr_store_claim(s, 10, 1000, &b), 0);
+    assert_int_equal(b.count, 0); /* not due yet, straight after adding */
+    assert_int_equal(b.next_ms, due);
+    assert_true(due - b.now_ms <= 50 && due - b.now_ms > 0);
+    tr_claim_batch_clear(&b);
+
+    claim_wait(s, 1, 1000, 2000, &b);
+    assert_int_equal(b.count, 1);
+    assert_true(b.now_ms >= due);
+    assert_string_equal(b.items[0].id, "a");
+    assert_int_equal(b.items[0].due_ms, due);
+    assert_int_equal(b.items[0].attempt, 1);
+    assert_int_equal(b.items[0].record_len, strlen(REC));
+    assert_memory_equal(b.items[0].record, REC, strlen(REC) + 1);
+    assert_null(b.items[0].meta);
+    assert_int_equal(b.next_ms, b.now_ms + 1000); /* its own lease deadline */
+    tr_claim_batch_clear(&b);
+    assert_int_equal(b.count, 0);
+    assert_null(b.items);
+    assert_int_equal(raw_int("HGET %s %s", key("stats"), "created"), 1);
+    tr_store_free(s);
+}
+
+static void test_nothing_due(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_tcp);
+    tr_claim_batch b = {0};
+    assert_int_equal(tr_store_claim(s, 10, 1000, &b), 0);
+    assert_int_equal(b.count, 0);
+    assert_int_equal(b.next_ms, -1);
+    assert_true(b.now_ms > 1600000000000LL);
+    tr_claim_batch_clear(&b);
+
+    int64_t due1, due2;
+    add_ok(s, "late", 20000, &due1);
+    add_ok(s, "early", 10000, &due2);
+    assert_int_equal(tr_store_claim(s, 10, 1000, &b), 0);
+    assert_int_equal(b.count, 0);
+    assert_int_equal(b.next_ms, due2);
+    tr_claim_batch_clear(&b);
+    tr_store_free(s);
+}
+
+static void test_add_twice(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    int64_t due, due2 = 0;
+    add_ok(s, "dup", 0, &due);
+    assert_int_equal(tr_store_add(s, "dup", "other", 5, 99999, &due2), 1);
+    assert_int_equal(due2, due);
+    redisReply *r = raw("HGET %s dup", key("timers"));
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_int_equal(r->len, strlen(REC)); /* unchanged */
+    freeReplyObject(r);
+
+    tr_claim_batch b = {0};
+    claim_wait(s, 1, 5000, 2000, &b);
+    assert_int_equal(b.count, 1);
+    tr_claim_batch_clear(&b);
+    assert_int_equal(tr_store_add(s, "dup", "x", 1, 10, &due2), 1);
+    assert_int_equal(due2, -1); /* in flight */
+    assert_int_equal(raw_int("HGET %s %s", key("stats"), "created"), 1);
+    tr_store_free(s);
+}
+
+static void test_cancel(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    int64_t ttl = 0;
+    add_ok(s, "p", 60000, NULL);
+    assert_int_equal(tr_store_cancel(s, "p", &ttl), 0);
+    assert_true(ttl > 59000 && ttl <= 60000);
+    assert_int_equal(tr_store_cancel(s, "p", &ttl), 0);
+    assert_int_equal(ttl, -1); /* gone now */
+    assert_int_equal(tr_store_cancel(s, "never", &ttl), 0);
+    assert_int_equal(ttl, -1);
+
+    add_ok(s, "f", 0, NULL);
+    tr_claim_batch b = {0};
+    claim_wait(s, 1, 60000, 2000, &b);
+    assert_int_equal(b.count, 1);
+    int64_t attempt = b.items[0].attempt;
+    tr_claim_batch_clear(&b);
+    assert_int_equal(tr_store_cancel(s, "f", &ttl), 0);
+    assert_int_equal(ttl, 0); /* in flight */
+    assert_int_equal(raw_int("ZSCORE %s %s", key("inflight"), "f"), -1);
+    assert_int_equal(raw_int("HEXISTS %s %s", key("timers"), "f"), 0);
+    assert_int_equal(raw_int("HEXISTS %s %s", key("attempts"), "f"), 0);
+    /* The delivery that was under way finishes late: nothing comes back. */
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "f",
+                                            .attempt = attempt, .delay_ms = 0, .meta = "{}"}),
+                     0);
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_ACK, .id = "f"}), 0);
+    assert_int_equal(raw_int("ZCARD %s%s", key("due"), ""), 0);
+    assert_int_equal(raw_int("HGET %s %s", key("stats"), "cancelled"), 2);
+    tr_store_free(s);
+}
+
+static void test_double_claim(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    tr_store *a = tr_store_new(&cfg_tcp), *b = tr_store_new(&cfg_sock);
+    for (int i = 0; i < N; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "t%d", i);
+        add_ok(a, id, 0, NULL);
+    }
+    static char seen[N];
+    memset(seen, 0, sizeof seen);
+    int total = 0;
+    int64_t end = tr_clock_mono_ms() + 5000;
+    while (total < N && tr_clock_mono_ms() < end) {
+        for (int k = 0; k < 2; k++) {
+            tr_claim_batch batch = {0};
+            assert_int_equal(tr_store_claim(k ? b : a, 7, 60000, &batch), 0);
+            for (size_t i = 0; i < batch.count; i++) {
+                int n = (int)strtol(batch.items[i].id + 1, NULL, 10);
+                assert_true(n >= 0 && n < N);
+                assert_int_equal(seen[n], 0); /* never handed out twice */
+                seen[n] = 1;
+                assert_int_equal(batch.items[i].attempt, 1);
+                total++;
+            }
+            tr_claim_batch_clear(&batch);
+        }
+    }
+    assert_int_equal(total, N);
+    assert_int_equal(raw_int("ZCARD %s%s", key("inflight"), ""), N);
+    tr_store_free(a);
+    tr_store_free(b);
+}
+
+static void test_lease_expiry(void **state)
+{
+    (void)state;
+    tr_store *a = tr_store_new(&cfg_sock), *b = tr_store_new(&cfg_tcp);
+    add_ok(a, "lease", 0, NULL);
+    tr_claim_batch batch = {0};
+    claim_wait(a, 1, 50, 2000, &batch);
+    assert_int_equal(batch.count, 1);
+    assert_int_equal(batch.items[0].attempt, 1);
+    int64_t deadline = batch.now_ms + 50;
+    assert_int_equal(batch.next_ms, deadline);
+    tr_claim_batch_clear(&batch);
+
+    claim_wait(b, 1, 60000, 2000, &batch); /* the second scheduler, after the lease */
+    assert_int_equal(batch.count, 1);
+    assert_true(batch.now_ms >= deadline);
+    assert_string_equal(batch.items[0].id, "lease");
+    assert_int_equal(batch.items[0].attempt, 2);
+    tr_claim_batch_clear(&batch);
+    assert_int_equal(raw_int("HGET %s %s", key("stats"), "reaped"), 1);
+
+    /* The first scheduler's late outcome is refused (fencing) ... */
+    assert_int_equal(finish1(a, (tr_finish){.kind = TR_FINISH_RETRY, .id = "lease",
+                                            .attempt = 1, .delay_ms = 0, .meta = "{}"}),
+                     0);
+    assert_int_equal(finish1(a, (tr_finish){.kind = TR_FINISH_DEAD, .id = "lease",
+                                            .attempt = 1, .meta = "{}"}),
+                     0);
+    assert_int_equal(finish1(a, (tr_finish){.kind = TR_FINISH_RELEASE, .id = "lease",
+                                            .attempt = 1}),
+                     0);
+    /* ... and the owner's is applied. */
+    assert_int_equal(finish1(b, (tr_finish){.kind = TR_FINISH_ACK, .id = "lease", .attempt = 2}),
+                     1);
+    tr_store_free(a);
+    tr_store_free(b);
+}
+
+static void test_ack_chain_idempotent(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    add_ok(s, "c1", 0, NULL);
+    tr_claim_batch b = {0};
+    claim_wait(s, 1, 60000, 2000, &b);
+    assert_int_equal(b.count, 1);
+    tr_claim_batch_clear(&b);
+    tr_finish f = {.kind = TR_FINISH_ACK, .id = "c1", .attempt = 1, .chain_id = "c2",
+                   .chain_record = REC, .chain_record_len = sizeof REC - 1,
+                   .chain_delay_ms = 30000};
+    tr_finish twice[2] = {f, f};
+    int res[2] = {-1, -1};
+    assert_int_equal(tr_store_finish(s, twice, 2, res), 0);
+    assert_int_equal(res[0], 1);
+    assert_int_equal(res[1], 0);
+    assert_int_equal(finish1(s, f), 0); /* and a third time, later */
+
+    assert_int_equal(raw_int("HLEN %s%s", key("timers"), ""), 1);
+    assert_int_equal(raw_int("HEXISTS %s %s", key("timers"), "c2"), 1);
+    assert_int_equal(raw_int("ZCARD %s%s", key("due"), ""), 1);
+    assert_int_equal(raw_int("ZCARD %s%s", key("inflight"), ""), 0);
+    assert_int_equal(raw_int("HLEN %s%s", key("attempts"), ""), 0);
+    assert_int_equal(raw_int("HGET %s %s", key("stats"), "delivered"), 1);
+    assert_int_equal(raw_int("HGET %s %s", key("stats"), "chained"), 1);
+    int64_t ttl;
+    assert_int_equal(tr_store_cancel(s, "c2", &ttl), 0);
+    assert_true(ttl > 29000 && ttl <= 30000);
+    tr_store_free(s);
+}
+
+static void test_retry(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    add_ok(s, "r", 0, NULL);
+    tr_claim_batch b = {0};
+    claim_wait(s, 1, 60000, 2000, &b);
+    assert_int_equal(b.items[0].attempt, 1);
+    tr_claim_batch_clear(&b);
+    const char *meta = "{\"status\":500,\"error\":\"boom\"}";
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "r", .attempt = 2,
+                                            .delay_ms = 50, .meta = meta}),
+                     0); /* stale attempt: refused */
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "r", .attempt = 1,
+                                            .delay_ms = 50, .meta = meta}),
+                     1);
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "r", .attempt = 1,
+                                            .delay_ms = 50, .meta = meta}),
+                     0); /* applied once only */
+    assert_int_equal(tr_store_claim(s, 10, 60000, &b), 0);
+    assert_int_equal(b.count, 0); /* not before its retry time */
+    int64_t retry_due = b.next_ms;
+    tr_claim_batch_clear(&b);
+    claim_wait(s, 1, 60000, 2000, &b);
+    assert_int_equal(b.count, 1);
+    assert_int_equal(b.items[0].attempt, 2);
+    assert_int_equal(b.items[0].due_ms, retry_due);
+    assert_non_null(b.items[0].meta);
+    assert_string_equal(b.items[0].meta, meta);
+    assert_int_equal(b.items[0].meta_len, strlen(meta));
+    tr_claim_batch_clear(&b);
+    assert_int_equal(raw_int("HGET %s %s", key("stats"), "retried"), 1);
+    tr_store_free(s);
+}
+
+static void test_dead(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    add_ok(s, "d", 0, NULL);
+    tr_claim_batch b = {0};
+    claim_wait(s, 1, 60000, 2000, &b);
+    tr_claim_batch_clear(&b);
+    const char *meta = "{\"error\":\"gave up\"}";
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_DEAD, .id = "d", .attempt = 1,
+                                            .meta = meta}),
+                     1);
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_DEAD, .id = "d", .attempt = 1,
+                                            .meta = meta}),
+                     0);
+    assert_true(raw_int("ZSCORE %s %s", key("dead"), "d") > 1600000000000LL);
+    assert_int_equal(raw_int("HEXISTS %s %s", key("timers"), "d"), 1);
+    assert_int_equal(raw_int("HGET %s %s", key("attempts"), "d"), 1);
+    redisReply *r = raw("HGET %s d", key("meta"));
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_string_equal(r->str, meta);
+    freeReplyObject(r);
+    assert_int_equal(raw_int("ZCARD %s%s", key("inflight"), ""), 0);
+    assert_int_equal(tr_store_claim(s, 10, 60000, &b), 0);
+    assert_int_equal(b.count, 0);
+    assert_int_equal(b.next_ms, -1);
+    tr_claim_batch_clear(&b);
+    int64_t due;
+    assert_int_equal(tr_store_add(s, "d", "x", 1, 0, &due), 1);
+    assert_int_equal(due, -1);
+    int64_t ttl;
+    assert_int_equal(tr_store_cancel(s, "d", &ttl), 0);
+    assert_int_equal(ttl, 0);
+    assert_int_equal(raw_int("ZCARD %s%s", key("dead"), ""), 0);
+    assert_int_equal(raw_int("HLEN %s%s", key("meta"), ""), 0);
+    tr_store_free(s);
+}
+
+static void test_release(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    add_ok(s, "rel", 0, NULL);
+    tr_claim_batch b = {0};
+    claim_wait(s, 1, 60000, 2000, &b);
+    assert_int_equal(b.items[0].attempt, 1);
+    tr_claim_batch_clear(&b);
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RELEASE, .id = "rel", .attempt = 1}),
+                     1);
+    assert_int_equal(tr_store_claim(s, 10, 60000, &b), 0);
+    assert_int_equal(b.count, 1); /* due at once */
+    assert_int_equal(b.items[0].attempt, 1); /* the released attempt never happened */
+    tr_claim_batch_clear(&b);
+    assert_int_equal(raw_int("HGET %s %s", key("stats"), "released"), 1);
+    tr_store_free(s);
+}
+
+static void test_script_flush(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    add_ok(s, "s1", 0, NULL);
+    add_ok(s, "s2", 0, NULL);
+    freeReplyObject(raw("SCRIPT FLUSH"));
+    tr_claim_batch b = {0};
+    claim_wait(s, 2, 60000, 2000, &b); /* the claim script is reloaded */
+    assert_int_equal(b.count, 2);
+    tr_claim_batch_clear(&b);
+    freeReplyObject(raw("SCRIPT FLUSH"));
+    tr_finish f[2] = {{.kind = TR_FINISH_ACK, .id = "s1"}, {.kind = TR_FINISH_ACK, .id = "s2"}};
+    int res[2] = {-1, -1};
+    assert_int_equal(tr_store_finish(s, f, 2, res), 0); /* pipelined, reloaded, redone */
+    assert_int_equal(res[0], 1);
+    assert_int_equal(res[1], 1);
+    freeReplyObject(raw("SCRIPT FLUSH"));
+    int64_t ttl;
+    assert_int_equal(tr_store_cancel(s, "s1", &ttl), 0);
+    assert_int_equal(ttl, -1);
+    tr_store_free(s);
+}
+
+static void test_finish_errors(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    int res = 5;
+    tr_finish bad = {.kind = (tr_finish_kind)9, .id = "x"};
+    assert_int_equal(tr_store_finish(s, &bad, 1, &res), -1);
+    assert_int_equal(tr_store_error_code(s), TR_RET_INTERNAL);
+    assert_int_equal(tr_store_finish(s, NULL, 0, NULL), 0);
+    /* A wrong type under one of our keys: the script's error reaches the caller. */
+    freeReplyObject(raw("SET %s oops", key("due")));
+    int64_t due;
+    assert_int_equal(tr_store_add(s, "w", "x", 1, 10, &due), -1);
+    assert_int_equal(tr_store_error_code(s), TR_RET_INTERNAL);
+    assert_non_null(strstr(tr_store_error(s), "add"));
+    freeReplyObject(raw("DEL %s", key("due")));
+    assert_int_equal(tr_store_add(s, "w2", "x", 1, 10, &due), 0); /* still usable */
+    tr_store_free(s);
+}
+
+/* Waits until tr_wake_fd() is readable and drains it; returns the message count. */
+static int wake_wait(tr_wake *w, int timeout_ms, int64_t *earliest)
+{
+    struct pollfd p = {.fd = tr_wake_fd(w), .events = POLLIN};
+    int n = poll(&p, 1, timeout_ms);
+    assert_true(n >= 0);
+    if (n == 0)
+        return 0;
+    return tr_wake_drain(w, earliest);
+}
+
+static void test_wake(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    tr_wake *w = tr_wake_new(&cfg_tcp);
+    assert_non_null(w);
+    assert_int_equal(tr_wake_fd(w), -1);
+    assert_int_equal(tr_wake_connect(w), 0);
+    assert_true(tr_wake_fd(w) >= 0);
+    int64_t earliest = -1;
+    assert_int_equal(tr_wake_drain(w, &earliest), 0); /* nothing yet: EAGAIN is fine */
+    assert_int_equal(earliest, -1);
+
+    int64_t due1, due2, due3;
+    add_ok(s, "w1", 10000, &due1);
+    assert_int_equal(wake_wait(w, 2000, &earliest), 1);
+    assert_int_equal(earliest, due1);
+
+    /* A later timer announces nothing. Pub/sub keeps order, so when the next
+     * (earlier) timer's message is the only one read, the later one sent none. */
+    add_ok(s, "w2", 20000, &due2);
+    add_ok(s, "w3", 5000, &due3);
+    int got = 0;
+    int64_t end = tr_clock_mono_ms() + 2000;
+    earliest = -1;
+    while (earliest != due3 && tr_clock_mono_ms() < end) {
+        int n = wake_wait(w, 100, &earliest);
+        assert_true(n >= 0);
+        got += n;
+    }
+    assert_int_equal(earliest, due3);
+    assert_int_equal(got, 1);
+
+    /* A retry that becomes the earliest announces itself too. */
+    add_ok(s, "w4", 0, NULL);
+    (void)wake_wait(w, 2000, &earliest);
+    tr_claim_batch b = {0};
+    claim_wait(s, 1, 60000, 2000, &b);
+    assert_int_equal(b.count, 1);
+    tr_claim_batch_clear(&b);
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "w4", .attempt = 1,
+                                            .delay_ms = 100, .meta = "{}"}),
+                     1);
+    earliest = -1;
+    assert_int_equal(wake_wait(w, 2000, &earliest), 1);
+    assert_true(earliest > 0 && earliest < due3);
+    tr_wake_free(w);
+    tr_store_free(s);
+}
+
+static pid_t redis_pid(void)
+{
+    FILE *f = fopen(getenv("TR_TEST_REDIS_PIDFILE"), "r");
+    assert_non_null(f);
+    long pid = 0;
+    assert_int_equal(fscanf(f, "%ld", &pid), 1);
+    fclose(f);
+    return (pid_t)pid;
+}
+
+static void restart_redis(void)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execlp("redis-server", "redis-server", getenv("TR_TEST_REDIS_CONF"), "--daemonize", "yes",
+               (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid); /* the daemonizing parent */
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_redis_stalled(void **state)
+{
+    (void)state;
+    tr_config cfg = cfg_sock;
+    cfg.redis_timeout_ms = 200;
+    tr_store *s = tr_store_new(&cfg);
+    add_ok(s, "st", 0, NULL);
+    pid_t pid = redis_pid();
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    int64_t t0 = tr_clock_mono_ms(), ttl;
+    int rc = tr_store_cancel(s, "st", &ttl);
+    int64_t took = tr_clock_mono_ms() - t0;
+    int rc2 = tr_store_cancel(s, "st", &ttl); /* reconnect path while stalled */
+    int64_t took2 = tr_clock_mono_ms() - t0 - took;
+    assert_int_equal(kill(pid, SIGCONT), 0);
+    assert_int_equal(rc, -1);
+    assert_int_equal(tr_store_error_code(s), TR_RET_STORE_DOWN);
+    assert_true(took < 2 * 200 + 100);
+    assert_int_equal(rc2, -1);
+    assert_true(took2 < 2 * 200 + 100);
+    /* Back: the store recovers by itself. */
+    int64_t end = tr_clock_mono_ms() + 3000;
+    while (tr_store_cancel(s, "nothing", &ttl) != 0 && tr_clock_mono_ms() < end)
+        poll_pause();
+    assert_int_equal(tr_store_cancel(s, "nothing", &ttl), 0);
+    tr_store_free(s);
+}
+
+static void test_redis_killed(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    tr_store *t = tr_store_new(&cfg_tcp);
+    tr_wake *w = tr_wake_new(&cfg_sock);
+    add_ok(s, "k", 60000, NULL);
+    add_ok(t, "k2", 60000, NULL);
+    assert_int_equal(tr_wake_connect(w), 0);
+
+    pid_t pid = redis_pid();
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    int64_t end = tr_clock_mono_ms() + 3000;
+    while (kill(pid, 0) == 0 && tr_clock_mono_ms() < end)
+        poll_pause(); /* a zombie of with_redis.sh still answers kill 0: bounded */
+
+    int64_t t0 = tr_clock_mono_ms(), ttl, due;
+    assert_int_equal(tr_store_cancel(s, "k", &ttl), -1);
+    assert_int_equal(tr_store_error_code(s), TR_RET_STORE_DOWN);
+    assert_int_equal(tr_store_add(t, "k3", "x", 1, 10, &due), -1);
+    assert_int_equal(tr_store_error_code(t), TR_RET_STORE_DOWN);
+    tr_claim_batch b = {0};
+    assert_int_equal(tr_store_claim(s, 10, 1000, &b), -1);
+    tr_claim_batch_clear(&b);
+    tr_finish f = {.kind = TR_FINISH_ACK, .id = "k"};
+    int res;
+    assert_int_equal(tr_store_finish(s, &f, 1, &res), -1);
+    assert_int_equal(tr_store_error_code(s), TR_RET_STORE_DOWN);
+    assert_true(tr_clock_mono_ms() - t0 < 3000);
+    int64_t e = -1;
+    struct pollfd p = {.fd = tr_wake_fd(w), .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 3000), 1); /* EOF is readable */
+    assert_int_equal(tr_wake_drain(w, &e), -1);
+    assert_int_equal(tr_wake_fd(w), -1);
+    assert_int_equal(tr_wake_connect(w), -1);
+    assert_true(strlen(tr_wake_error(w)) > 0);
+
+    restart_redis();
+    end = tr_clock_mono_ms() + 10000;
+    while (tr_store_add(s, "after", "x", 1, 0, &due) != 0 && tr_clock_mono_ms() < end)
+        poll_pause();
+    assert_int_equal(tr_store_add(s, "after2", "x", 1, 0, &due), 0);
+    assert_int_equal(tr_store_add(t, "after3", "x", 1, 0, &due), 0);
+    claim_wait(s, 3, 60000, 2000, &b);
+    assert_int_equal(b.count, 3);
+    tr_claim_batch_clear(&b);
+    assert_int_equal(tr_store_finish(s, &f, 1, &res), 0);
+    assert_int_equal(res, 0); /* the data went with the killed Redis (no persistence here) */
+    assert_int_equal(tr_wake_connect(w), 0);
+    tr_wake_free(w);
+    tr_store_free(s);
+    tr_store_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_add_then_claim_when_due, setup),
+        cmocka_unit_test_setup(test_nothing_due, setup),
+        cmocka_unit_test_setup(test_add_twice, setup),
+        cmocka_unit_test_setup(test_cancel, setup),
+        cmocka_unit_test_setup(test_double_claim, setup),
+        cmocka_unit_test_setup(test_lease_expiry, setup),
+        cmocka_unit_test_setup(test_ack_chain_idempotent, setup),
+        cmocka_unit_test_setup(test_retry, setup),
+        cmocka_unit_test_setup(test_dead, setup),
+        cmocka_unit_test_setup(test_release, setup),
+        cmocka_unit_test_setup(test_script_flush, setup),
+        cmocka_unit_test_setup(test_finish_errors, setup),
+        cmocka_unit_test_setup(test_wake, setup),
+        cmocka_unit_test_setup(test_redis_stalled, setup),
+        cmocka_unit_test_setup(test_redis_killed, setup),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
