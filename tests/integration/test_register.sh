@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# /register/ -> the callback arrives with the exact body bytes, the headers, on time.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+tr_setup
+tr_start_sink A
+tr_start_stack || tr_finish
+
+# A string callback_data is POSTed byte for byte; quotes, backslash, unicode, newline.
+STR=$'he said "h\u00e9llo" \u2713 \\ / {not json} \U0001F600\nline2'
+# An object is POSTed in its compact JSON form.
+OBJ_IN='{ "a" : 1, "b" : [ true, null, "x\"y" ], "u" : "é", "n" : { } }'
+OBJ_OUT='{"a":1,"b":[true,null,"x\"y"],"u":"é","n":{}}'
+
+register() { # PATH DATA_JSON SECONDS -> prints the answer
+    local body
+    body=$(jq -cn --arg u "$SINK_A_URL$1" --argjson d "$2" --argjson s "$3" \
+        '{callback_cmd: $u, callback_data: $d, seconds: $s}')
+    tr_post /register/ "$body"
+}
+
+T_STR=$(tr_now_ms)
+ANS_STR=$(register /str "$(jq -n --arg s "$STR" '$s')" 2)
+T_OBJ=$(tr_now_ms)
+ANS_OBJ=$(register /obj "$OBJ_IN" 2)
+# seconds as a string holding a number, as the original accepted
+T_SS=$(tr_now_ms)
+ANS_SS=$(register /strsec '"s"' '"1"')
+
+check_eq "register answers ret 0" 0 "$(jq -r .ret <<<"$ANS_STR")"
+KEY_STR=$(jq -r '.data.key // empty' <<<"$ANS_STR")
+KEY_OBJ=$(jq -r '.data.key // empty' <<<"$ANS_OBJ")
+KEY_SS=$(jq -r '.data.key // empty' <<<"$ANS_SS")
+check "the answer is {ret:0,data:{key}} and nothing else" \
+    jq -e '(keys == ["data","ret"]) and (.data | keys == ["key"])' <<<"$ANS_STR"
+check "the key is a 36-character UUID" grep -Eq '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' <<<"$KEY_STR"
+check "keys differ" test -n "$KEY_OBJ" -a "$KEY_STR" != "$KEY_OBJ"
+check_eq "seconds given as a string is accepted" 0 "$(jq -r .ret <<<"$ANS_SS")"
+check_eq "three timers are due" 3 "$(tr_due_count)"
+
+tr_wait_for "the three callbacks arrive" 5 tr_sink_has A 3
+
+line() { jq -c --arg k "$1" 'select(.key == $k)' "$SINK_A_LOG" | head -n 1; }
+L_STR=$(line "$KEY_STR")
+L_OBJ=$(line "$KEY_OBJ")
+L_SS=$(line "$KEY_SS")
+
+check_eq "string callback_data arrives byte for byte" "$STR" "$(jq -j .body <<<"$L_STR")"
+check_eq "object callback_data arrives in compact form" "$OBJ_OUT" "$(jq -j .body <<<"$L_OBJ")"
+check_eq "it is a POST to the registered path" "POST /str" "$(jq -j '.method + " " + .path' <<<"$L_STR")"
+check_eq "Content-Type is application/json" "application/json" "$(jq -j .ctype <<<"$L_STR")"
+check_eq "X-TimeRush-Attempt is 1" 1 "$(jq -j .attempt <<<"$L_STR")"
+check_eq "the object's key header is its key" "$KEY_OBJ" "$(jq -j .key <<<"$L_OBJ")"
+
+# Timing: due = the moment the register request was sent + seconds. Arrival within
+# 1 s after due, never before due - 10 ms (clock noise).
+timing() { # DESC LINE SENT_MS SECONDS
+    local t_ms=$(( $(jq -j .t_us <<<"$2") / 1000 )) due=$(( $3 + $4 * 1000 ))
+    local late=$((t_ms - due))
+    if ((late >= -10 && late <= 1000)); then
+        tr_pass "$1 arrives on time (${late} ms after due)"
+    else
+        tr_fail "$1 arrives on time" "${late} ms after due"
+    fi
+    local hdr
+    hdr=$(jq -j .due_ms <<<"$2")
+    if ((hdr >= due - 10 && hdr <= due + 1000)); then
+        tr_pass "$1 X-TimeRush-Due-Ms is the due time ($((hdr - due)) ms off)"
+    else
+        tr_fail "$1 X-TimeRush-Due-Ms is the due time" "header $hdr, due $due"
+    fi
+}
+timing "string timer" "$L_STR" "$T_STR" 2
+timing "object timer" "$L_OBJ" "$T_OBJ" 2
+timing "string-seconds timer" "$L_SS" "$T_SS" 1
+
+# Done means gone: the record leaves Redis and nothing is delivered twice.
+tr_wait_for "the records are removed after delivery" 3 \
+    test "$(tr_redis HLEN "{$TR_KEY}:timers")" = 0
+check_eq "nothing is due any more" 0 "$(tr_due_count)"
+sleep 1 # bounded: proves no second delivery
+check_eq "each timer was delivered exactly once" 3 "$(tr_sink_count A)"
+
+tr_stop_stack
+tr_finish
