@@ -193,10 +193,94 @@ ts_percentile() {
 }
 
 # ts_sched_delivered LOG KEYS_FILE: how many keys of KEYS_FILE the scheduler that wrote
-# LOG delivered, from its per-timer "delivered" lines (the key starts the line's text).
+# LOG delivered, from its per-timer lines "... key=<key> delivered status=..".
 ts_sched_delivered() {
     [[ -f $1 ]] || { echo 0; return; }
-    grep -i 'delivered' "$1" |
-        grep -oE '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}' |
+    grep -oE 'key=[^ ]+ delivered' "$1" | cut -d' ' -f1 | cut -d= -f2- |
         sort -u | comm -12 - <(sort -u "$2") | wc -l
 }
+
+# --- pausing the stack's own schedulers -------------------------------------------
+# The launcher runs at least one scheduler and stops the whole stack when one exits,
+# so a test that wants only its own schedulers (started above, killed or signalled at
+# will) pauses the stack's with SIGSTOP while they hold nothing, and resumes them
+# before the stack is stopped (tr_cleanup is wrapped for that, also on failure).
+
+TS_PAUSED=()
+
+ts_paused_state() { # PID: true when the process is stopped (state T)
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    s=${s##*) }
+    [[ ${s%% *} == T ]]
+}
+
+# ts_pause_stack_schedulers: SIGSTOP every scheduler of the stack; waits until each is
+# stopped. Call before registering timers: then they hold no lease.
+ts_pause_stack_schedulers() {
+    local f pid
+    for f in "$TR_RUN"/pids/scheduler.*.pid; do
+        [[ -f $f ]] || continue
+        pid=$(head -n1 "$f")
+        kill -STOP "$pid" || return 1
+        TS_PAUSED+=("$pid")
+        tr_poll 5 ts_paused_state "$pid" || return 1
+    done
+    ((${#TS_PAUSED[@]} > 0)) && (($(ts_zcard inflight) == 0))
+}
+
+ts_resume_stack_schedulers() {
+    local pid
+    for pid in "${TS_PAUSED[@]}"; do kill -CONT "$pid" 2>/dev/null; done
+    TS_PAUSED=()
+}
+
+# Wrap lib.sh's cleanup (the trap calls it by name): resume first, or the launcher
+# would wait on a stopped process that cannot see its SIGTERM.
+eval "ts_lib_cleanup() $(declare -f tr_cleanup | tail -n +2)"
+tr_cleanup() {
+    ts_resume_stack_schedulers
+    ts_lib_cleanup
+}
+tr_stop_stack_orig=$(declare -f tr_stop_stack | tail -n +2)
+eval "ts_lib_stop_stack() $tr_stop_stack_orig"
+unset tr_stop_stack_orig
+tr_stop_stack() {
+    ts_resume_stack_schedulers
+    ts_lib_stop_stack
+}
+
+# --- a Redis of the test's own -----------------------------------------------------
+# The launcher also stops the whole stack when its embedded redis exits; a test that
+# stops and restarts Redis gives the stack an existing one (--redis-socket) instead.
+
+# ts_start_redis: a redis-server on a unix socket in $TR_TMP/redis, appendonly like
+# the launcher's; sets TS_REDIS_SOCK, TS_REDIS_CONF, TS_REDIS_PID. Restart with
+# ts_restart_redis after stopping it.
+ts_start_redis() {
+    local d=$TR_TMP/redis
+    mkdir -p "$d"
+    TS_REDIS_SOCK=$d/redis.sock
+    TS_REDIS_CONF=$d/redis.conf
+    cat >"$TS_REDIS_CONF" <<CONF
+port 0
+unixsocket $TS_REDIS_SOCK
+unixsocketperm 700
+dir $d
+daemonize no
+appendonly yes
+appendfsync everysec
+save ""
+logfile $d/redis.log
+CONF
+    ts_restart_redis
+}
+
+ts_restart_redis() {
+    redis-server "$TS_REDIS_CONF" </dev/null >/dev/null 2>&1 &
+    TS_REDIS_PID=$!
+    tr_track_pid "$TS_REDIS_PID"
+    tr_poll 10 ts_redis_up
+}
+
+ts_redis_up() { [[ $(redis-cli -s "$TS_REDIS_SOCK" PING 2>/dev/null) == PONG ]]; }

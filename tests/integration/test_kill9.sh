@@ -15,7 +15,9 @@ n2=10 # due in 4 s: still waiting at the kill
 answers=()
 for ((i = 0; i < n1; i++)); do answers+=(--answer slow:3000); done
 tr_start_sink A "${answers[@]}" --answer ok
-tr_start_stack --schedulers 0
+tr_start_stack
+# Only the schedulers this test starts may claim: the stack's is paused (SIGSTOP).
+check "the stack's own scheduler is paused" ts_pause_stack_schedulers
 
 # Lease of the first scheduler = 5000 + 1000 ms: its timers come back 6 s after the claim.
 ts_start_scheduler first --timeout-ms 5000 --lease-margin-ms 1000

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # test_redis_restart_due.sh - timers that fall due while Redis is away are delivered
 # promptly once it is back: 20 timers due in 2-4 s, Redis stopped (SIGTERM: its AOF is
-# written) for ~5 s so they all fall due meanwhile, then restarted from the launcher's
-# config. Every timer arrives within 2 s of the restart, none is lost or doubled, and
-# the scheduler rode it out (same pid, never exited).
+# written) for ~5 s so they all fall due meanwhile, then restarted from its config.
+# Every timer arrives within 2 s of the restart, none is lost or doubled, and the
+# scheduler rode it out (same pid, never exited).
+# The launcher stops the whole stack when its embedded redis exits, so the stack is
+# given an existing Redis of the test's own (--redis-socket), with the launcher's
+# persistence settings (appendonly yes, appendfsync everysec).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
@@ -12,12 +15,14 @@ ts_setup
 
 n=20
 tr_start_sink A
-tr_start_stack
+check "a redis-server of our own runs" ts_start_redis
+tr_start_stack --redis-socket "$TS_REDIS_SOCK"
+TR_REDIS_SOCK=$TS_REDIS_SOCK
 
 sched_pid=$(head -n1 "$TR_RUN/pids/scheduler.1.pid")
-redis_pid=$(head -n1 "$TR_RUN/pids/redis.pid")
+redis_pid=$TS_REDIS_PID
 check "the scheduler runs" tr_alive "$sched_pid"
-check "the embedded redis runs" tr_alive "$redis_pid"
+check "redis runs" tr_alive "$redis_pid"
 
 for ((i = 1; i <= n; i++)); do echo "$((i % 3 + 2)) rr-$i"; done >"$TR_TMP/specs"
 check "$n timers registered" ts_register_bulk "$TR_TMP/keys" "$SINK_A_URL/rr" 16 <"$TR_TMP/specs"
@@ -34,11 +39,8 @@ check_eq "no timer was delivered before redis stopped" 0 "$(ts_sink_lines "$SINK
 until (($(ts_now_ms) >= t_reg + 5000)); do sleep 0.05; done
 check "the scheduler is still running while redis is away" tr_alive "$sched_pid"
 
-# Restart as the launcher documents it: redis-server DIR/conf/redis.conf.
-(cd "$TR_RUN" && exec redis-server "$TR_RUN/conf/redis.conf") >"$TR_TMP/redis-restart.out" 2>&1 &
-ts_track_pid $!
-redis_up() { [[ $(tr_redis PING 2>/dev/null) == PONG ]]; }
-tr_wait_for "redis is back" 10 redis_up
+ts_restart_redis
+check "redis is back" ts_redis_up
 t_up=$(ts_now_ms)
 echo "# redis was away $((t_up - t_down)) ms"
 check_eq "the timers survived in the AOF" "$n" "$(tr_redis HLEN "$(ts_k timers)")"

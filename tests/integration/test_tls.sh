@@ -34,7 +34,9 @@ url=https://127.0.0.1:$https_port
 check "the front refuses a peer without a certificate (400)" \
     test "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$certs/ca.pem" "$url/x")" = 400
 
-tr_start_stack --schedulers 0
+tr_start_stack
+# Only the schedulers this test starts may claim: the stack's is paused (SIGSTOP).
+check "the stack's own scheduler is paused" ts_pause_stack_schedulers
 fast=(--backoff-min-ms 100 --backoff-max-ms 300 --timeout-ms 3000 --lease-margin-ms 1000)
 arrived() { (($(ts_sink_count_key "$SINK_A_LOG" "$1") >= 1)); }
 attempts_at_least() { (($(ts_attempts "$1") >= $2)); }
