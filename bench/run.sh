@@ -136,12 +136,18 @@ start_stack() {
     mkdir -p "$WORK/$name"
     local port; port=$(free_port)
     "$SRC/timerush" --no-build --no-install --build-dir "$BUILD" --run-dir "$STACK_RUN" \
-        --listen-host 127.0.0.1 --listen-port "$port" "$@" >"$WORK/$name/launcher.out" 2>&1 &
+        --listen-host 127.0.0.1 --listen-port "$port" --interval 5 "$@" >"$WORK/$name/launcher.out" 2>&1 &
     LAUNCHER_PID=$!
-    if ! wait_for "stack $name ready" 60 grep -q "^TimeRush ready:" "$WORK/$name/launcher.out"; then
-        tail -20 "$WORK/$name/launcher.out" >&2
-        return 1
-    fi
+    local deadline=$(( $(date +%s) + 60 ))
+    until grep -q "^TimeRush ready:" "$WORK/$name/launcher.out"; do
+        if ! kill -0 "$LAUNCHER_PID" 2>/dev/null || [ "$(date +%s)" -ge "$deadline" ]; then
+            say "stack $name did not come up:"
+            tail -20 "$WORK/$name/launcher.out" >&2
+            stop_stack
+            return 1
+        fi
+        sleep 0.05
+    done
     STACK_URL="http://127.0.0.1:$port"
     REDIS_SOCK="$STACK_RUN/run/redis.sock"
     say "stack $name: $(grep '^TimeRush ready:' "$WORK/$name/launcher.out")"
@@ -180,7 +186,7 @@ save_diagnostics() {
     for f in "$STACK_RUN"/log/scheduler.*.log; do
         [ -f "$f" ] || continue
         # Status lines only: every timer's own lines would be megabytes.
-        grep -iE 'status|stat ' "$f" | tail -40 >"$dst/$name.$(basename "$f" .log).status.txt" || true
+        grep -E ' status inflight=' "$f" | tail -40 >"$dst/$name.$(basename "$f" .log).status.txt" || true
     done
 }
 
