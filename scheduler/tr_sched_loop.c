@@ -48,6 +48,7 @@ typedef struct sched {
     int stopping;
     int64_t drain_deadline_mono;
     uint64_t drained;        /* finished while draining */
+    uint64_t released;       /* released at the drain deadline */
     int64_t next_status_mono;
 } sched;
 
@@ -194,6 +195,7 @@ static void release_all(sched *s)
         tr_finish f = {.kind = TR_FINISH_RELEASE, .id = x->id, .attempt = x->attempt};
         if (tr_pending_add(s->pending, &f) == 0) {
             s->st.released++;
+            s->released++;
             tr_log_info("key=%s released attempt=%lld (shutdown)", x->id, (long long)x->attempt);
         } else {
             tr_log_error("key=%s not released: out of memory (returns after its lease)", x->id);
@@ -332,7 +334,7 @@ static int loop(sched *s)
     final_flush(s);
     status_line(s);
     tr_log_info("stopped: %llu finished while draining, %llu released, %zu outcomes unwritten",
-                (unsigned long long)s->drained, (unsigned long long)s->st.released,
+                (unsigned long long)s->drained, (unsigned long long)s->released,
                 tr_pending_count(s->pending));
     return rc;
 }
