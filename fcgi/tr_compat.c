@@ -1,0 +1,227 @@
+#include "tr_compat.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "tr_json.h"
+#include "tr_log.h"
+#include "tr_timer.h"
+
+#define BODY_LOG_MAX 512 /* bytes of a body shown at DEBUG */
+#define KEY_TRIES 3      /* a fresh UUID v4 colliding even once is ~never; bound it */
+
+int tr_compat_error(tr_http_response *resp, int status, tr_ret ret, const char *msg)
+{
+    int rc = -1;
+    json_object *obj = json_object_new_object();
+    json_object *r = json_object_new_int((int)ret);
+    json_object *m = json_object_new_string(msg);
+    if (obj == NULL || r == NULL || m == NULL)
+        goto done;
+    /* json_object_object_add leaves the value with us when it fails (json-c 0.16). */
+    if (json_object_object_add(obj, "ret", r) != 0)
+        goto done;
+    r = NULL;
+    if (json_object_object_add(obj, "msg", m) != 0)
+        goto done;
+    m = NULL;
+    rc = tr_http_response_json(resp, status, obj);
+done:
+    json_object_put(r);
+    json_object_put(m);
+    json_object_put(obj);
+    return rc;
+}
+
+/* {"ret":0,"data":{name: value}}; value is consumed. */
+static int answer_ok(tr_http_response *resp, const char *name, json_object *value)
+{
+    int rc = -1;
+    json_object *obj = json_object_new_object();
+    json_object *ret = json_object_new_int(0);
+    json_object *data = json_object_new_object();
+    if (obj == NULL || ret == NULL || data == NULL || value == NULL)
+        goto done;
+    if (json_object_object_add(data, name, value) != 0)
+        goto done;
+    value = NULL;
+    if (json_object_object_add(obj, "ret", ret) != 0)
+        goto done;
+    ret = NULL;
+    if (json_object_object_add(obj, "data", data) != 0)
+        goto done;
+    data = NULL;
+    rc = tr_http_response_json(resp, 200, obj);
+done:
+    json_object_put(value);
+    json_object_put(ret);
+    json_object_put(data);
+    json_object_put(obj);
+    return rc;
+}
+
+/* Logs the body at DEBUG, cut and with unprintable bytes shown as '.', so one
+ * request stays one log line. */
+static void log_body(const char *what, const tr_http_request *req)
+{
+    if (!tr_log_enabled(TR_LOG_DEBUG))
+        return;
+    char shown[BODY_LOG_MAX + 1];
+    size_t n = req->body_len < BODY_LOG_MAX ? req->body_len : BODY_LOG_MAX;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)req->body[i];
+        shown[i] = (c < 0x20 || c == 0x7f) ? '.' : (char)c;
+    }
+    shown[n] = '\0';
+    tr_log_debug("%s body (%zu bytes%s): %s", what, req->body_len,
+                 n < req->body_len ? ", cut" : "", shown);
+}
+
+/* Answers a request the handler refuses: WARNING log line, HTTP 200, ret + msg. */
+static int reject(const char *what, tr_http_response *resp, tr_ret ret, const char *msg)
+{
+    tr_log_warning("%s rejected ret=%d (%s): %s", what, (int)ret, tr_ret_name(ret), msg);
+    return tr_compat_error(resp, 200, ret, msg);
+}
+
+/* Answers a store failure: ERROR log line, ret 10 (store down) or 11 (internal). */
+static int store_failed(const char *what, const char *key, tr_store *store,
+                        tr_http_response *resp)
+{
+    tr_ret code = tr_store_error_code(store);
+    const char *err = tr_store_error(store);
+    tr_log_error("key=%s %s failed: %s (%s)", key, what, err, tr_ret_name(code));
+    char msg[512];
+    if (code == TR_RET_STORE_DOWN) {
+        snprintf(msg, sizeof msg, "store unavailable: %s", err);
+        return tr_compat_error(resp, 200, TR_RET_STORE_DOWN, msg);
+    }
+    return tr_compat_error(resp, 200, TR_RET_INTERNAL, "internal error (logged)");
+}
+
+/* The body checks both endpoints share. Returns TR_RET_OK or a code with msg set. */
+static tr_ret check_body(const tr_config *cfg, const tr_http_request *req, char *msg,
+                         size_t msglen)
+{
+    if (req->body_ret == TR_RET_TOO_LARGE ||
+        (req->content_length > (int64_t)cfg->max_body_bytes) ||
+        req->body_len > (size_t)cfg->max_body_bytes) {
+        snprintf(msg, msglen, "body larger than %d bytes", cfg->max_body_bytes);
+        return TR_RET_TOO_LARGE;
+    }
+    if (req->body_ret != TR_RET_OK) {
+        snprintf(msg, msglen, "unreadable Content-Length");
+        return req->body_ret;
+    }
+    return TR_RET_OK;
+}
+
+int tr_compat_register(const tr_config *cfg, tr_store *store, const tr_http_request *req,
+                       tr_http_response *resp)
+{
+    char msg[512];
+    tr_timer_spec spec = {0};
+    char *rec = NULL;
+    size_t rec_len = 0;
+    int rc = -1;
+
+    log_body("register", req);
+    tr_ret ret = check_body(cfg, req, msg, sizeof msg);
+    if (ret != TR_RET_OK)
+        return reject("register", resp, ret, msg);
+    ret = tr_timer_spec_parse_compat(req->body, req->body_len, cfg->max_delay_s, &spec, msg,
+                                     sizeof msg);
+    if (ret == TR_RET_INTERNAL) {
+        tr_log_error("register: %s", msg);
+        return tr_compat_error(resp, 200, ret, "internal error (logged)");
+    }
+    if (ret != TR_RET_OK)
+        return reject("register", resp, ret, msg);
+    /* Re-serialised object data can differ in size from the input; keep the limit. */
+    if (spec.data_len > (size_t)cfg->max_body_bytes) {
+        snprintf(msg, sizeof msg, "callback_data: larger than %d bytes", cfg->max_body_bytes);
+        rc = reject("register", resp, TR_RET_TOO_LARGE, msg);
+        goto done;
+    }
+    if (tr_timer_record_encode(&spec, &rec, &rec_len) != 0) {
+        tr_log_error("register: out of memory encoding the record");
+        rc = tr_compat_error(resp, 200, TR_RET_INTERNAL, "internal error (logged)");
+        goto done;
+    }
+
+    char key[TR_KEY_LEN + 1] = "";
+    int64_t due_ms = -1;
+    int added = 1;
+    for (int i = 0; i < KEY_TRIES && added == 1; i++) {
+        if (tr_timer_new_key(key) != 0) {
+            tr_log_error("register: the random source failed");
+            rc = tr_compat_error(resp, 200, TR_RET_INTERNAL, "internal error (logged)");
+            goto done;
+        }
+        added = tr_store_add(store, key, rec, rec_len, spec.delay_ms, &due_ms);
+        if (added == 1)
+            tr_log_warning("key=%s exists already; drawing another key", key);
+    }
+    if (added < 0) {
+        rc = store_failed("create", key, store, resp);
+        goto done;
+    }
+    if (added != 0) {
+        tr_log_error("register: %d key collisions in a row", KEY_TRIES);
+        rc = tr_compat_error(resp, 200, TR_RET_INTERNAL, "internal error (logged)");
+        goto done;
+    }
+    tr_log_info("key=%s created due_ms=%lld delay_ms=%lld url=%s bytes=%zu", key,
+                (long long)due_ms, (long long)spec.delay_ms, spec.url, spec.data_len);
+    rc = answer_ok(resp, "key", json_object_new_string(key));
+done:
+    free(rec);
+    tr_timer_spec_clear(&spec);
+    return rc;
+}
+
+int tr_compat_unregister(const tr_config *cfg, tr_store *store, const tr_http_request *req,
+                         tr_http_response *resp)
+{
+    char msg[512];
+    json_object *k = NULL;
+
+    log_body("unregister", req);
+    tr_ret ret = check_body(cfg, req, msg, sizeof msg);
+    if (ret != TR_RET_OK)
+        return reject("unregister", resp, ret, msg);
+    json_object *obj = tr_json_parse_object(req->body, req->body_len, msg, sizeof msg);
+    if (obj == NULL)
+        return reject("unregister", resp, TR_RET_BAD_JSON, msg);
+    if (!json_object_object_get_ex(obj, "key", &k)) {
+        json_object_put(obj);
+        return reject("unregister", resp, TR_RET_BAD_FIELD, "key: missing");
+    }
+    const char *key = json_object_is_type(k, json_type_string) ? json_object_get_string(k) : NULL;
+    if (key == NULL) {
+        json_object_put(obj);
+        return reject("unregister", resp, TR_RET_BAD_FIELD, "key: must be a string");
+    }
+    if ((size_t)json_object_get_string_len(k) != strlen(key) || tr_timer_key_check(key) != 0) {
+        json_object_put(obj);
+        return reject("unregister", resp, TR_RET_BAD_FIELD,
+                      "key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
+    }
+
+    int64_t ttl_ms = -1;
+    int rc;
+    if (tr_store_cancel(store, key, &ttl_ms) != 0) {
+        rc = store_failed("cancel", key, store, resp);
+        json_object_put(obj);
+        return rc;
+    }
+    if (ttl_ms < 0)
+        tr_log_info("key=%s cancel: not found", key);
+    else
+        tr_log_info("key=%s cancelled ttl_ms=%lld", key, (long long)ttl_ms);
+    /* Whole seconds, rounded up: a timer 1 ms from due still has "1" left. */
+    int64_t ttl_s = ttl_ms > 0 ? (ttl_ms + 999) / 1000 : 0;
+    rc = answer_ok(resp, "ttl", json_object_new_int64(ttl_s));
+    json_object_put(obj);
+    return rc;
+}

@@ -1,0 +1,139 @@
+#include "tr_fcgi_io.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tr_log.h"
+
+/* Bytes of an oversized body read and thrown away before giving up on it: nginx
+ * limits bodies (client_max_body_size) long before this. */
+#define DRAIN_MAX (64 * 1024 * 1024)
+
+/* Reads and discards the rest of the request body, so the web server is not left
+ * writing into a connection nobody reads. */
+static void drain(FCGX_Stream *in)
+{
+    char scrap[4096];
+    size_t total = 0;
+    int n;
+    while (total < DRAIN_MAX && (n = FCGX_GetStr(scrap, (int)sizeof scrap, in)) > 0)
+        total += (size_t)n;
+}
+
+/* Parses CONTENT_LENGTH: -1 when absent or empty, -2 when not a number. */
+static int64_t content_length(const char *text)
+{
+    if (text == NULL || text[0] == '\0')
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < 0)
+        return -2;
+    return (int64_t)v;
+}
+
+static const char *request_path(FCGX_Request *fr)
+{
+    const char *p = FCGX_GetParam("DOCUMENT_URI", fr->envp);
+    if (p != NULL && p[0] != '\0')
+        return p;
+    p = FCGX_GetParam("SCRIPT_NAME", fr->envp);
+    if (p != NULL && p[0] != '\0')
+        return p;
+    return NULL;
+}
+
+int tr_fcgi_read_request(FCGX_Request *fr, size_t max_body, tr_http_request *req,
+                         char **body_buf)
+{
+    memset(req, 0, sizeof *req);
+    *body_buf = NULL;
+    req->body_ret = TR_RET_OK;
+    const char *m = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+    req->method = m != NULL ? m : "";
+    req->path = request_path(fr);
+    char *uri_copy = NULL;
+    if (req->path == NULL) {
+        /* REQUEST_URI holds the query too: the path part is copied into the
+         * body buffer (after the body), which the caller frees. */
+        const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
+        if (uri == NULL)
+            uri = "";
+        size_t n = strcspn(uri, "?");
+        uri_copy = malloc(n + 1);
+        if (uri_copy == NULL)
+            return -1;
+        memcpy(uri_copy, uri, n);
+        uri_copy[n] = '\0';
+    }
+
+    int64_t cl = content_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp));
+    req->content_length = cl < 0 ? -1 : cl;
+    if (cl == -2) {
+        req->body_ret = TR_RET_BAD_JSON;
+        drain(fr->in);
+        cl = 0;
+    } else if (cl > (int64_t)max_body) {
+        req->body_ret = TR_RET_TOO_LARGE;
+        drain(fr->in);
+        cl = 0;
+    } else if (cl < 0) {
+        cl = 0;
+    }
+
+    /* One buffer: the body, then the path copy when there is one. */
+    size_t path_len = uri_copy ? strlen(uri_copy) + 1 : 0;
+    if (cl == 0 && path_len == 0)
+        return 0;
+    char *buf = malloc((size_t)cl + path_len + 1);
+    if (buf == NULL) {
+        free(uri_copy);
+        return -1;
+    }
+    size_t got = 0;
+    while (got < (size_t)cl) {
+        size_t want = (size_t)cl - got;
+        int n = FCGX_GetStr(buf + got, want > 65536 ? 65536 : (int)want, fr->in);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got < (size_t)cl)
+        tr_log_warning("request body ended after %zu of %lld bytes", got, (long long)cl);
+    buf[got] = '\0';
+    req->body = got > 0 ? buf : NULL;
+    req->body_len = got;
+    if (uri_copy != NULL) {
+        char *p = buf + (size_t)cl + 1;
+        memcpy(p, uri_copy, path_len);
+        req->path = p;
+        free(uri_copy);
+    }
+    *body_buf = buf;
+    return 0;
+}
+
+int tr_fcgi_write_response(FCGX_Request *fr, const tr_http_response *resp)
+{
+    char head[512 + TR_HTTP_HEADERS_MAX];
+    int n = snprintf(head, sizeof head,
+                     "Status: %d %s\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n%s\r\n",
+                     resp->status, tr_http_reason(resp->status), resp->body_len, resp->headers);
+    if (n < 0 || (size_t)n >= sizeof head)
+        return -1;
+    if (FCGX_PutStr(head, n, fr->out) != n)
+        return -1;
+    size_t done = 0;
+    while (done < resp->body_len) {
+        size_t left = resp->body_len - done;
+        int chunk = left > 65536 ? 65536 : (int)left;
+        if (FCGX_PutStr(resp->body + done, chunk, fr->out) != chunk)
+            return -1;
+        done += (size_t)chunk;
+    }
+    return FCGX_FFlush(fr->out) == 0 ? 0 : -1;
+}

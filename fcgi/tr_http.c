@@ -1,0 +1,66 @@
+#include "tr_http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tr_http_response_init(tr_http_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->status = 200;
+}
+
+void tr_http_response_clear(tr_http_response *resp)
+{
+    free(resp->body);
+    tr_http_response_init(resp);
+}
+
+int tr_http_response_json(tr_http_response *resp, int status, json_object *obj)
+{
+    size_t n = 0;
+    const char *s = json_object_to_json_string_length(
+        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    if (s == NULL)
+        return -1;
+    char *copy = malloc(n + 1);
+    if (copy == NULL)
+        return -1;
+    memcpy(copy, s, n + 1);
+    free(resp->body);
+    resp->body = copy;
+    resp->body_len = n;
+    resp->status = status;
+    return 0;
+}
+
+int tr_http_response_add_header(tr_http_response *resp, const char *name, const char *value)
+{
+    if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
+        return -1;
+    size_t used = strlen(resp->headers);
+    int n = snprintf(resp->headers + used, sizeof resp->headers - used, "%s: %s\r\n", name,
+                     value);
+    if (n < 0 || (size_t)n >= sizeof resp->headers - used) {
+        resp->headers[used] = '\0'; /* keep the lines that fitted, whole */
+        return -1;
+    }
+    return 0;
+}
+
+const char *tr_http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}

@@ -1,0 +1,55 @@
+/* tr_http.h - one HTTP request and its response, as the handlers see them.
+ *
+ * Free of FastCGI: tr_fcgi_io.h fills a request from libfcgi and writes a response
+ * out, so handlers (tr_compat.h, later the /v1/ REST module) are plain functions
+ * from request to response that unit tests call directly.
+ */
+#ifndef TR_HTTP_H
+#define TR_HTTP_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tr_error.h"
+
+#define TR_HTTP_HEADERS_MAX 256 /* room for the extra header lines of a response */
+
+/* A request. Every pointer is borrowed from whoever filled it (tr_fcgi_io.c: the
+ * FastCGI request and its body buffer) and lives until that is finished. */
+typedef struct tr_http_request {
+    const char *method;     /* "POST", ...; NUL-terminated, never NULL ("" when unknown) */
+    const char *path;       /* URI path without the query; never NULL */
+    const char *body;       /* body_len bytes, not NUL-terminated; NULL when empty */
+    size_t body_len;
+    tr_ret body_ret;        /* TR_RET_OK; TR_RET_TOO_LARGE when Content-Length was over
+                             * the limit (the body was drained, not kept); TR_RET_BAD_JSON
+                             * when Content-Length was not a number */
+    int64_t content_length; /* as announced, bytes; -1 when absent or unreadable */
+} tr_http_request;
+
+/* A response. Owns its body; tr_http_response_clear() frees it. */
+typedef struct tr_http_response {
+    int status;                         /* HTTP status, 200 after init */
+    char headers[TR_HTTP_HEADERS_MAX];  /* extra "Name: value\r\n" lines; "" for none */
+    char *body;                         /* body_len bytes, malloc'd; NULL when empty */
+    size_t body_len;
+} tr_http_response;
+
+/* Sets status 200, no headers, no body. */
+void tr_http_response_init(tr_http_response *resp);
+
+/* Frees the body and re-inits. Safe on an init'ed response. */
+void tr_http_response_clear(tr_http_response *resp);
+
+/* Replaces the body with the compact JSON text of obj (obj is not consumed) and
+ * sets the status. Returns 0, or -1 when out of memory (response unchanged). */
+int tr_http_response_json(tr_http_response *resp, int status, json_object *obj);
+
+/* Appends "name: value\r\n". Returns 0, or -1 when it does not fit or holds CR/LF. */
+int tr_http_response_add_header(tr_http_response *resp, const char *name, const char *value);
+
+/* The reason phrase of an HTTP status ("OK", "Not Found"); "Unknown" when unknown. */
+const char *tr_http_reason(int status);
+
+#endif

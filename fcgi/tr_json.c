@@ -1,0 +1,58 @@
+#include "tr_json.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+json_object *tr_json_parse_object(const char *body, size_t len, char *msg, size_t msglen)
+{
+    if (body == NULL || len == 0) {
+        snprintf(msg, msglen, "body is empty");
+        return NULL;
+    }
+    if (len > INT_MAX - 1) {
+        snprintf(msg, msglen, "body too large to parse");
+        return NULL;
+    }
+    if (memchr(body, '\0', len) != NULL) {
+        snprintf(msg, msglen, "body holds a NUL byte");
+        return NULL;
+    }
+    json_tokener *tok = json_tokener_new();
+    if (tok == NULL) {
+        snprintf(msg, msglen, "out of memory");
+        return NULL;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    json_object *obj = json_tokener_parse_ex(tok, body, (int)len);
+    if (obj == NULL) {
+        enum json_tokener_error jerr = json_tokener_get_error(tok);
+        if (jerr == json_tokener_continue)
+            snprintf(msg, msglen, "body is not valid JSON: unexpected end");
+        else
+            snprintf(msg, msglen, "body is not valid JSON: %s at byte %zu",
+                     json_tokener_error_desc(jerr), json_tokener_get_parse_end(tok));
+        goto done;
+    }
+    for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
+        if (!is_space(body[i])) {
+            snprintf(msg, msglen, "body is not valid JSON: extra data at byte %zu", i);
+            json_object_put(obj);
+            obj = NULL;
+            goto done;
+        }
+    }
+    if (!json_object_is_type(obj, json_type_object)) {
+        snprintf(msg, msglen, "body must be a JSON object");
+        json_object_put(obj);
+        obj = NULL;
+    }
+done:
+    json_tokener_free(tok);
+    return obj;
+}
