@@ -517,8 +517,11 @@ int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *resu
     if (n == 0)
         return 0;
     for (size_t i = 0; i < n; i++) {
-        if (kind_script(items[i].kind) < 0 || items[i].id == NULL) {
-            set_error(store, TR_RET_INTERNAL, "finish: item %zu has an unknown kind or no id", i);
+        if (kind_script(items[i].kind) < 0 || items[i].id == NULL ||
+            (items[i].kind == TR_FINISH_ACK && items[i].chain_id != NULL &&
+             items[i].chain_record == NULL)) {
+            set_error(store, TR_RET_INTERNAL, "finish: item %zu is malformed (kind, id or chain)",
+                      i);
             return -1;
         }
     }
