@@ -9,8 +9,8 @@ source "$here/lib.sh"
 source "$here/lib_sched.sh"
 ts_setup
 
-tr_start_sink A --answer status:500
-tr_start_stack --max-attempts 3 --backoff-min-ms 100 --backoff-max-ms 400
+tr_start_sink A --answer status:500 || tr_finish
+tr_start_stack --max-attempts 3 --backoff-min-ms 100 --backoff-max-ms 400 || tr_finish
 
 key=$(ts_register "$SINK_A_URL/dead" "dead-letter-payload" 1)
 check "timer registered" test -n "$key"

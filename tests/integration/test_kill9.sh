@@ -14,8 +14,8 @@ n2=10 # due in 4 s: still waiting at the kill
 # The first n1 requests hang for 3 s (the killed scheduler's); every later one is ok.
 answers=()
 for ((i = 0; i < n1; i++)); do answers+=(--answer slow:3000); done
-tr_start_sink A "${answers[@]}" --answer ok
-tr_start_stack
+tr_start_sink A "${answers[@]}" --answer ok || tr_finish
+tr_start_stack || tr_finish
 # Only the schedulers this test starts may claim: the stack's is paused (SIGSTOP).
 check "the stack's own scheduler is paused" ts_pause_stack_schedulers
 
@@ -46,7 +46,7 @@ echo "# $held timers were in flight at the kill"
 check "the killed scheduler held timers" test "$held" -gt 0
 check_eq "they are all ours" "" "$(comm -23 "$TR_TMP/inflight_at_kill" <(sort "$TR_TMP/keys"))"
 
-ts_start_scheduler second --timeout-ms 2000 --lease-margin-ms 1000
+ts_start_scheduler second --timeout-ms 2000 --connect-timeout-ms 1000 --lease-margin-ms 1000
 
 # Delivered = answered ok = any request after the first n1.
 answered() { jq -r --argjson n "$n1" 'select(.n > $n) | .key' "$SINK_A_LOG" | sort -u; }

@@ -10,8 +10,8 @@ ts_setup
 
 n=3000
 scheds=4
-tr_start_sink A
-tr_start_stack --schedulers "$scheds"
+tr_start_sink A || tr_finish
+tr_start_stack --schedulers "$scheds" || tr_finish
 
 for ((i = 1; i <= n; i++)); do echo "$((i % 5 + 1)) m-$i"; done >"$TR_TMP/specs"
 t0=$(ts_now_ms)

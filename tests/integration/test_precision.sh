@@ -10,8 +10,8 @@ source "$here/lib_sched.sh"
 ts_setup
 
 n=300
-tr_start_sink A
-tr_start_stack
+tr_start_sink A || tr_finish
+tr_start_stack || tr_finish
 
 # callback_data "p-<i>-<seconds>": the receiver's log says which delay was asked.
 for ((i = 1; i <= n; i++)); do echo "$((i % 3 + 1)) p-$i-$((i % 3 + 1))"; done >"$TR_TMP/specs"

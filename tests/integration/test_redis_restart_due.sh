@@ -14,9 +14,9 @@ source "$here/lib_sched.sh"
 ts_setup
 
 n=20
-tr_start_sink A
+tr_start_sink A || tr_finish
 check "a redis-server of our own runs" ts_start_redis
-tr_start_stack --redis-socket "$TS_REDIS_SOCK"
+tr_start_stack --redis-socket "$TS_REDIS_SOCK" || tr_finish
 TR_REDIS_SOCK=$TS_REDIS_SOCK
 
 sched_pid=$(head -n1 "$TR_RUN/pids/scheduler.1.pid")

@@ -19,18 +19,19 @@ source "$here/lib.sh"
 source "$here/lib_sched.sh"
 ts_setup
 
-tr_start_sink A --answer status:500 --answer ret:1 --answer timeout
-tr_start_sink B --answer retry-after:503:2 --answer ok
-tr_start_stack --timeout-ms 1000 --backoff-min-ms 200 --backoff-max-ms 5000
+tr_start_sink A --answer status:500 --answer ret:1 --answer timeout || tr_finish
+tr_start_sink B --answer retry-after:503:2 --answer ok || tr_finish
+tr_start_stack --timeout-ms 1000 --connect-timeout-ms 500 --backoff-min-ms 200 \
+    --backoff-max-ms 5000 || tr_finish
 port_a=${SINK_A_URL##*:}
 
 key=$(ts_register "$SINK_A_URL/retry" "retry-payload" 1)
 key_ra=$(ts_register "$SINK_B_URL/retry-after" "retry-after-payload" 1)
-check "timers registered" test -n "$key" -a -n "$key_ra"
+check "timers registered" test -n "$key" -a -n "$key_ra" || tr_finish
 
-meta_attempts() { ts_meta "$key" | jq -r '.attempts // empty' 2>/dev/null; }
-meta_is() { [[ $(meta_attempts) == "$1" ]]; }
+
 arrived() { (($(ts_sink_count_key "$1" "$2") >= $3)); }
+meta3='{}' meta4='{}' retry_due3=0 retry_due4=0
 
 # After attempt N failed: its meta and the retry's due time (score), read together.
 # Succeeds once meta says N attempts and the timer waits in {P}:due.
@@ -46,20 +47,20 @@ arrived() { (($(ts_sink_count_key "$1" "$2") >= $3)); }
 
 # Attempt 3 hangs until the scheduler's 1 s timeout; stop A only once that failure is
 # recorded, so attempt 3 stays a timeout and attempt 4 finds the port closed.
-tr_wait_for "attempt 3 reached A" 20 arrived "$SINK_A_LOG" "$key" 3
-tr_wait_for "attempt 3 failed and is scheduled again" 10 failed_n 3
+tr_wait_for "attempt 3 reached A" 20 arrived "$SINK_A_LOG" "$key" 3 || tr_finish
+tr_wait_for "attempt 3 failed and is scheduled again" 10 failed_n 3 || tr_finish
 echo "# meta after attempt 3: $meta3, retry due $retry_due3"
 check "attempt 3 failed by timeout" jq -e '.error | test("time"; "i")' <<<"$meta3"
 cp "$SINK_A_LOG" "$TR_TMP/a1.log"
 tr_stop_sink A
 
-tr_wait_for "attempt 4 was refused" 10 failed_n 4
+tr_wait_for "attempt 4 was refused" 10 failed_n 4 || tr_finish
 echo "# meta after attempt 4: $meta4, retry due $retry_due4"
 check "attempt 4 failed to connect" jq -e '.error | test("connect|refused"; "i")' <<<"$meta4"
 check_eq "attempt 4 got no status" 0 "$(jq -r '.status // 0' <<<"$meta4")"
 
-tr_start_sink A2 --listen "127.0.0.1:$port_a" --answer ok
-tr_wait_for "attempt 5 reached A again" 15 arrived "$SINK_A2_LOG" "$key" 1
+tr_start_sink A2 --listen "127.0.0.1:$port_a" --answer ok || tr_finish
+tr_wait_for "attempt 5 reached A again" 15 arrived "$SINK_A2_LOG" "$key" 1 || tr_finish
 gone() { [[ $(tr_redis HEXISTS "$(ts_k timers)" "$key") == 0 ]]; }
 tr_wait_for "timer is done (record removed)" 5 gone
 

@@ -11,8 +11,8 @@ source "$here/lib_sched.sh"
 ts_setup
 
 n=20
-tr_start_sink A --answer slow:2000
-tr_start_stack
+tr_start_sink A --answer slow:2000 || tr_finish
+tr_start_stack || tr_finish
 # Only the schedulers this test starts may claim: the stack's is paused (SIGSTOP).
 check "the stack's own scheduler is paused" ts_pause_stack_schedulers
 # Default timeout and lease margin: a lease of 40 s, far beyond this test's waits.

@@ -16,7 +16,7 @@ ts_setup
 certs=$TR_TMP/certs
 check "test certificates made" "$here/tls/make_certs.sh" "$certs"
 
-tr_start_sink A
+tr_start_sink A || tr_finish
 https_port=$(tr_free_port)
 check "nginx TLS config rendered" "$here/tls/render_nginx.sh" "$TR_TMP" "$certs" "$https_port" \
     "127.0.0.1:${SINK_A_URL##*:}"
@@ -34,10 +34,11 @@ url=https://127.0.0.1:$https_port
 check "the front refuses a peer without a certificate (400)" \
     test "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$certs/ca.pem" "$url/x")" = 400
 
-tr_start_stack
+tr_start_stack || tr_finish
 # Only the schedulers this test starts may claim: the stack's is paused (SIGSTOP).
 check "the stack's own scheduler is paused" ts_pause_stack_schedulers
-fast=(--backoff-min-ms 100 --backoff-max-ms 300 --timeout-ms 3000 --lease-margin-ms 1000)
+fast=(--backoff-min-ms 100 --backoff-max-ms 300 --timeout-ms 3000 --connect-timeout-ms 1000
+    --lease-margin-ms 1000)
 arrived() { (($(ts_sink_count_key "$SINK_A_LOG" "$1") >= 1)); }
 attempts_at_least() { (($(ts_attempts "$1") >= $2)); }
 pending() { # the timer is still alive and will be tried again
