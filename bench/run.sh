@@ -261,16 +261,20 @@ unset multiplot
 EOF
 }
 
-# timers NAME N LO HI "FLOORS" [launcher options...]: one lateness scenario.
+# timers NAME N LO HI CONC "FLOORS" [launcher options...]: one lateness scenario.
+# CONC is the driver's concurrency: lateness is measured from the moment a request
+# left the driver, so a queue of requests in front of the FastCGI workers would be
+# counted as lateness; the lateness scenarios therefore register with about as many
+# requests in flight as there are workers.
 timers_scenario() {
-    local name=$1 n=$2 lo=$3 hi=$4 floors=$5; shift 5
+    local name=$1 n=$2 lo=$3 hi=$4 conc=$5 floors=$6; shift 6
     local dir="$WORK/$name"
     say "== $name: $n timers over $lo-$hi s $*"
     start_stack "$name" "$@" || return 1
     start_sink "$dir" || return 1
     local t_start; t_start=$(now_us)
     "$DRIVER" --url "$STACK_URL" --callback "$SINK_URL/cb" -n "$n" --lo "$lo" --hi "$hi" \
-        --out "$dir/driver.tsv" 2>"$dir/driver.err" || say "$name: some registrations failed"
+        -c "$conc" --out "$dir/driver.tsv" 2>"$dir/driver.err" || say "$name: some registrations failed"
     cat "$dir/driver.err" >&2
     local ok; ok=$(awk -F'\t' 'NR>1 && $6==0 && $7!="-"' "$dir/driver.tsv" | wc -l)
     # Wait for every callback: the last is due hi seconds after its registration.
@@ -296,7 +300,7 @@ timers_scenario() {
 if [ "$MODE" = smoke ]; then
     REQUIRE_COMPLETE=1
     rc=0
-    timers_scenario smoke 200 1 2 "lost<=0 duplicates<=0" --workers 2 || rc=$?
+    timers_scenario smoke 200 1 2 2 "lost<=0 duplicates<=0" --workers 2 || rc=$?
     [ $rc -eq 0 ] && echo "bench smoke: ok" || echo "bench smoke: FAILED ($rc)"
     exit $rc
 fi
@@ -429,16 +433,17 @@ EOF
 
     if want redis_baseline; then
         say "== redis_baseline: redis-benchmark SET/GET on the stack's Redis"
-        redis-benchmark -s "$REDIS_SOCK" -t set,get -n 200000 -c 50 -q 2>&1 | tr '\r' '\n' |
-            grep -E '^(SET|GET):' | tail -2 >"$WORK/create/redis-bench.txt" || true
-        # Timer-sized values and pipelining off: the shape of one script call per request.
-        SET_RPS=$(awk '/^SET:/ {print $2}' "$WORK/create/redis-bench.txt")
-        GET_RPS=$(awk '/^GET:/ {print $2}' "$WORK/create/redis-bench.txt")
+        # No pipelining: one round trip per command, the shape of one script call per request.
+        redis-benchmark -s "$REDIS_SOCK" -t set,get -n 200000 -c 50 --csv \
+            >"$WORK/create/redis-bench.csv" 2>&1 || true
+        cp "$WORK/create/redis-bench.csv" "$OUT/redis_baseline.csv"
+        SET_RPS=$(awk -F'"' '$2=="SET" {print $4}' "$WORK/create/redis-bench.csv")
+        GET_RPS=$(awk -F'"' '$2=="GET" {print $4}' "$WORK/create/redis-bench.csv")
         echo "{\"label\":\"redis_baseline\",\"set_rps\":${SET_RPS:-0},\"get_rps\":${GET_RPS:-0}}" >"$OUT/redis_baseline.json"
         {
             echo "### redis_baseline"; echo
             echo "redis-benchmark -s <stack's socket> -t set,get -n 200000 -c 50: SET **${SET_RPS:-?}/s**, GET **${GET_RPS:-?}/s**."
-            [ "$CREATE_RATE" != 0 ] && echo "/register/ runs one script call per request: $CREATE_RATE/s is $(python3 -c "print(f'{$CREATE_RATE/${SET_RPS:-1}:.2f}')") of Redis's SET rate."
+            [ "$CREATE_RATE" != 0 ] && echo "/register/ runs one script call per request: $CREATE_RATE/s is $(python3 -c "print(f'{$CREATE_RATE/${SET_RPS:-1}:.3f}')") x Redis's SET rate."
             echo
         } | tee -a "$TABLES"
     fi
@@ -450,16 +455,16 @@ EOF
 fi
 
 if want orig_100_60; then
-    timers_scenario orig_100_60 100 1 60 "$ORIG_FLOORS" || true
+    timers_scenario orig_100_60 100 1 60 4 "$ORIG_FLOORS" || true
 fi
 if want orig_10k_60; then
-    timers_scenario orig_10k_60 10000 1 60 "$ORIG_FLOORS" || true
+    timers_scenario orig_10k_60 10000 1 60 4 "$ORIG_FLOORS" || true
 fi
 if want orig_10k_60_4sched; then
-    timers_scenario orig_10k_60_4sched 10000 1 60 "$ORIG_FLOORS" --schedulers 4 || true
+    timers_scenario orig_10k_60_4sched 10000 1 60 4 "$ORIG_FLOORS" --schedulers 4 || true
 fi
 if want t100k_60; then
-    timers_scenario t100k_60 100000 1 60 "p99_ms<=10 lost<=0 duplicates<=0" || true
+    timers_scenario t100k_60 100000 1 60 4 "p99_ms<=10 lost<=0 duplicates<=0" || true
 fi
 
 if want burst_100k; then
@@ -531,7 +536,7 @@ if want memory_1m; then
 fi
 
 if want orig_10k_600; then
-    timers_scenario orig_10k_600 10000 1 600 "$ORIG_FLOORS" || true
+    timers_scenario orig_10k_600 10000 1 600 4 "$ORIG_FLOORS" || true
 fi
 
 echo "loadavg_at_end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
