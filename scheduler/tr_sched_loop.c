@@ -323,9 +323,12 @@ static int loop(sched *s)
                 s->wake_backoff_ms = RECONNECT_MIN_MS;
                 s->wake_retry_at_mono = tr_clock_mono_ms() + RECONNECT_MIN_MS;
                 s->need_claim = 1;
-            } else if (n > 0 && due >= 0 &&
-                       (s->next_due_ms < 0 || due < s->next_due_ms)) {
-                s->next_due_ms = due;
+            } else if (n > 0 && due >= 0) {
+                tr_log_debug("wake: %d message(s), earliest due_ms=%lld in %lld ms", n,
+                             (long long)due,
+                             (long long)(due - (tr_clock_mono_ms() + s->offset_ms)));
+                if (s->next_due_ms < 0 || due < s->next_due_ms)
+                    s->next_due_ms = due;
             }
         }
         collect(s);
