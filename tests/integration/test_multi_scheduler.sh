@@ -27,6 +27,8 @@ store_empty() {
 }
 tr_wait_for "the store is empty again" 10 store_empty
 
+echo "# due times spread over $(jq -s 'map(.due_ms) | max - min' "$SINK_A_LOG") ms;" \
+    "max lateness $(jq -s 'map(.t_us / 1000 - .due_ms) | max | floor' "$SINK_A_LOG") ms"
 lost=$(ts_missing "$TR_TMP/keys" "$SINK_A_LOG" | wc -l)
 dups=$(ts_duplicates "$SINK_A_LOG" | wc -l)
 check_eq "lost = 0" 0 "$lost"
