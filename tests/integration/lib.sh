@@ -263,6 +263,10 @@ tr_redis() { redis-cli -s "$TR_REDIS_SOCK" "$@"; }
 # Timers waiting in the due set.
 tr_due_count() { tr_redis ZCARD "{$TR_KEY}:due"; }
 
+# Succeeds when no timer record is left (every timer done or cancelled). For
+# tr_wait_for: pass a function, not "$(...)", which would be expanded only once.
+tr_no_timers_left() { [[ $(tr_redis HLEN "{$TR_KEY}:timers") == 0 ]]; }
+
 # tr_post PATH JSON: POSTs JSON to the stack, prints the answer body.
 tr_post() {
     curl -sS --max-time "${TR_POST_MAX_TIME:-5}" -X POST -H 'Content-Type: application/json' \

@@ -30,7 +30,7 @@ else
 fi
 
 tr_wait_for "the zero-second chain's first callback arrived" 3 tr_sink_has A 1 'select(.path == "/zero")'
-tr_wait_for "all records are gone" 3 test "$(tr_redis HLEN "{$TR_KEY}:timers")" = 0
+tr_wait_for "all records are gone" 3 tr_no_timers_left
 T_ZERO=$(( $(jq -j 'select(.path == "/zero") | .t_us' "$SINK_A_LOG" | head -n 1) / 1000 ))
 while (($(tr_now_ms) < T_ZERO + 2000)); do sleep 0.05; done # bounded: proves absence
 check_eq "a chain with seconds 0 chains nothing" 0 "$(tr_sink_count B 'select(.path == "/never")')"

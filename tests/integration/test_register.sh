@@ -75,7 +75,7 @@ timing "string-seconds timer" "$L_SS" "$T_SS" 1
 
 # Done means gone: the record leaves Redis and nothing is delivered twice.
 tr_wait_for "the records are removed after delivery" 3 \
-    test "$(tr_redis HLEN "{$TR_KEY}:timers")" = 0
+    tr_no_timers_left
 check_eq "nothing is due any more" 0 "$(tr_due_count)"
 sleep 1 # bounded: proves no second delivery
 check_eq "each timer was delivered exactly once" 3 "$(tr_sink_count A)"

@@ -22,10 +22,14 @@ attempts() { jq -r --arg k "$1" 'select(.key == $k) | .attempt' "$SINK_A_LOG" | 
 bodies() { jq -r --arg k "$1" 'select(.key == $k) | .body' "$SINK_A_LOG" | sort -u | tr '\n' ' '; }
 check_eq "attempts are 1, 2, 3" "1 2 3 " "$(attempts "$KR")"
 check_eq "the body is the same each time" '{"n":1} ' "$(bodies "$KR")"
-check_eq "attempts after a closed connection are 1, 2" "1 2 " "$(attempts "$KC")"
+# A close on a kept-alive connection makes libcurl itself re-send the request once on
+# a fresh connection (same attempt number, invisible to the scheduler): both are fine.
+AC=$(attempts "$KC")
+check "attempts after a closed connection are 1, 2 or libcurl's resend 1, 1 (got $AC)" \
+    test "$AC" = "1 2 " -o "$AC" = "1 1 "
 check_eq "attempts after 503 and 404 are 1, 2, 3" "1 2 3 " "$(attempts "$KS")"
 
-tr_wait_for "the records are gone once acknowledged" 3 test "$(tr_redis HLEN "{$TR_KEY}:timers")" = 0
+tr_wait_for "the records are gone once acknowledged" 3 tr_no_timers_left
 check_eq "nothing is in flight" 0 "$(tr_redis ZCARD "{$TR_KEY}:inflight")"
 check_eq "nothing is dead" 0 "$(tr_redis ZCARD "{$TR_KEY}:dead")"
 sleep 1.5 # bounded: proves no further delivery after the ok
