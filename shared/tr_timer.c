@@ -123,7 +123,11 @@ static tr_ret read_seconds(json_object *v, int64_t *out, char *msg, size_t msgle
     case json_type_double: {
         double d = json_object_get_double(v);
         /* 5.0 and 1e3 are whole numbers (Python's int() takes them); 1.5 is not. */
-        if (!isfinite(d) || trunc(d) != d) {
+        if (isinf(d)) {
+            *out = d > 0 ? INT64_MAX : INT64_MIN; /* 1e400: range check below */
+            return TR_RET_OK;
+        }
+        if (isnan(d) || trunc(d) != d) {
             snprintf(msg, msglen, "seconds: must be a whole number");
             return TR_RET_BAD_SECONDS;
         }

@@ -174,6 +174,8 @@ static void test_seconds_rejected(void **state)
     expect_seconds_reject("99999999999999999999", TR_RET_BAD_SECONDS);
     expect_seconds_reject("-99999999999999999999", TR_RET_BAD_SECONDS);
     expect_seconds_reject("1e300", TR_RET_BAD_SECONDS);
+    expect_seconds_reject("1e400", TR_RET_BAD_SECONDS);
+    expect_seconds_reject("-1e400", TR_RET_BAD_SECONDS);
     expect_seconds_reject("NaN", TR_RET_BAD_SECONDS);
     expect_seconds_reject("\"\"", TR_RET_BAD_SECONDS);
     expect_seconds_reject("\"  \"", TR_RET_BAD_SECONDS);
