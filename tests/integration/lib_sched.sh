@@ -284,3 +284,21 @@ ts_restart_redis() {
 }
 
 ts_redis_up() { [[ $(redis-cli -s "$TS_REDIS_SOCK" PING 2>/dev/null) == PONG ]]; }
+
+# ts_no_sanitizer_reports: a check that no scheduler, worker or sink wrote an
+# AddressSanitizer or UBSan report (with -DTR_SANITIZE=ON they report and exit).
+ts_no_sanitizer_reports() {
+    local files=()
+    local f
+    for f in "$TR_TMP"/sched.*.out "$TR_TMP"/sched.*.log "$TR_TMP"/sink.*.err \
+        "${TR_RUN:-/nonexistent}"/log/*.log; do
+        [[ -f $f ]] && files+=("$f")
+    done
+    if ((${#files[@]} == 0)); then
+        check "no sanitizer reports" true
+        return
+    fi
+    local hits
+    hits=$(grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "${files[@]}")
+    check_eq "no sanitizer reports" "" "$hits"
+}

@@ -39,4 +39,6 @@ check_eq "stats count one dead timer" 1 "$(tr_redis HGET "$(ts_k stats)" dead)"
 three_only() { (($(ts_sink_count_key "$SINK_A_LOG" "$key") == 3)); }
 ts_true_for "no 4th attempt arrives" 1500 three_only
 
+ts_no_sanitizer_reports
+
 tr_finish

@@ -72,4 +72,6 @@ echo "# stats: reaped ${reaped:-0}"
 check_eq "every held timer was reaped" "$held" "${reaped:-0}"
 check "the second scheduler is still running" ts_sched_alive second
 
+ts_no_sanitizer_reports
+
 tr_finish

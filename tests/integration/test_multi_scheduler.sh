@@ -46,4 +46,6 @@ for ((s = 1; s <= scheds; s++)); do
     check "scheduler $s delivered some timers" test "$c" -gt 0
 done
 
+ts_no_sanitizer_reports
+
 tr_finish

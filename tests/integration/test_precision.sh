@@ -47,4 +47,6 @@ awk -v n="$(wc -l <"$TR_TMP/late_us")" -v a="$p50" -v b="$p99" -v c="$max" 'BEGI
         n, a / 1000, b / 1000, c / 1000 }'
 check "max lateness under 1000 ms (was $((max / 1000)) ms)" test "$max" -lt 1000000
 
+ts_no_sanitizer_reports
+
 tr_finish

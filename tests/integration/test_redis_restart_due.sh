@@ -64,4 +64,6 @@ check "a new timer registered after the restart" test -n "$key"
 arrived() { (($(ts_sink_count_key "$SINK_A_LOG" "$key") >= 1)); }
 tr_wait_for "the new timer is delivered" 10 arrived
 
+ts_no_sanitizer_reports
+
 tr_finish

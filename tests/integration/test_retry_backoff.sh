@@ -83,7 +83,8 @@ echo "# gaps at the receiver: 1->2 ${g12} ms, 2->3 ${g23} ms, 3->5 ${g35} ms;" \
     "delays stored: after 3 ${d3} ms, after 4 ${d4} ms; attempt 3 timed out after $((at3 - t[2])) ms"
 check "gap 1->2 >= 100 ms" test "$g12" -ge 100
 check "gap 2->3 >= 200 ms" test "$g23" -ge 200
-check "attempt 3 gave up after its 1 s timeout" test $((at3 - t[2])) -ge 950
+check "attempt 3 gave up after its 1 s timeout (counted from before A saw it)" \
+    test $((at3 - t[2])) -ge 800
 check "delay after attempt 3 >= 400 ms" test "$d3" -ge 400
 check "delay after attempt 4 >= 800 ms" test "$d4" -ge 800
 # The documented maximum, plus slack for a busy machine.
@@ -113,5 +114,7 @@ once() {
 ts_true_for "delivered exactly once, then never again" 1500 once
 check_eq "A's timer not due, in flight or dead" "::" \
     "$(tr_redis ZSCORE "$(ts_k due)" "$key"):$(tr_redis ZSCORE "$(ts_k inflight)" "$key"):$(tr_redis ZSCORE "$(ts_k dead)" "$key")"
+
+ts_no_sanitizer_reports
 
 tr_finish

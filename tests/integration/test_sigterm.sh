@@ -56,4 +56,6 @@ check_eq "nothing dead" 0 "$(ts_zcard dead)"
 check_eq "stats: delivered = $n" "$n" "$(tr_redis HGET "$(ts_k stats)" delivered)"
 check "the new scheduler still runs" ts_sched_alive second
 
+ts_no_sanitizer_reports
+
 tr_finish

@@ -104,4 +104,6 @@ ts_stop_scheduler d 10
 check_eq "(c) scheduler exited 0" 0 "$TS_RC"
 check_eq "each timer reached the receiver once" "" "$(ts_duplicates "$SINK_A_LOG")"
 
+ts_no_sanitizer_reports
+
 tr_finish
