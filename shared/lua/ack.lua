@@ -15,7 +15,8 @@ redis.call('HINCRBY', KEYS[7], 'delivered', 1)
 local cid = ARGV[3]
 if cid and redis.call('HEXISTS', KEYS[1], cid) == 0 then
   local t = redis.call('TIME')
-  local due = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[5])
+  -- Rounded up: never due before the real instant + delay (claim rounds down).
+  local due = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000) + tonumber(ARGV[5])
   local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
   redis.call('HSET', KEYS[1], cid, ARGV[4])
   redis.call('ZADD', KEYS[2], due, cid)
