@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tr_clock.h"
@@ -71,6 +72,20 @@ static int setup_signals(sigset_t *wait_mask)
     return 0;
 }
 
+/* Waits ACCEPT_BACKOFF_MS after a failed accept, logging at most once a second. */
+#define ACCEPT_BACKOFF_MS 100
+static void accept_backoff(int ar, const sigset_t *wait_mask, int64_t *last_log_ms)
+{
+    int64_t now = tr_clock_mono_ms();
+    if (now - *last_log_ms >= 1000) {
+        *last_log_ms = now;
+        tr_log_error("accept failed: %s; retrying", ar > -10000 && ar < 0 ? strerror(-ar)
+                                                                         : "unknown error");
+    }
+    struct timespec ts = {0, ACCEPT_BACKOFF_MS * 1000000L};
+    (void)ppoll(NULL, 0, &ts, wait_mask);
+}
+
 /* Handles one accepted request: read, dispatch, write. */
 static void serve(const tr_app *app, FCGX_Request *fr)
 {
@@ -83,19 +98,18 @@ static void serve(const tr_app *app, FCGX_Request *fr)
     if (rc == 0)
         rc = tr_route_dispatch(app, &req, &resp);
     if (rc != 0) {
-        /* Out of memory: a fixed answer needs no allocation. */
-        static const char oom[] = "{\"ret\":11,\"msg\":\"internal error (logged)\"}";
+        /* Out of memory: answer from a buffer on the stack, no allocation. */
+        char oom[] = "{\"ret\":11,\"msg\":\"internal error (logged)\"}";
         tr_log_error("out of memory handling a request");
         tr_http_response_clear(&resp);
         resp.status = 500;
-        resp.body = malloc(sizeof oom);
-        if (resp.body != NULL) {
-            memcpy(resp.body, oom, sizeof oom);
-            resp.body_len = sizeof oom - 1;
-        }
+        resp.body = oom;
+        resp.body_len = sizeof oom - 1;
     }
     if (tr_fcgi_write_response(fr, &resp) != 0)
         tr_log_warning("could not write the answer: the web server went away");
+    if (rc != 0)
+        resp.body = NULL; /* not ours to free */
     if (tr_log_enabled(TR_LOG_DEBUG))
         tr_log_debug("%s %s -> %d in %lld us", rc == 0 ? req.method : "?",
                      rc == 0 ? req.path : "?", resp.status,
@@ -171,6 +185,7 @@ int main(int argc, char **argv)
     tr_log_info("started: redis %s db=%d key=%s max_body=%d max_seconds=%lld", target, cfg.db,
                 cfg.key, cfg.max_body_bytes, (long long)cfg.max_delay_s);
     status = 0;
+    int64_t last_accept_log_ms = INT64_MIN / 2; /* the first failure is always logged */
     while (!stop_requested) {
         if (reopen_requested) {
             reopen_requested = 0;
@@ -192,9 +207,16 @@ int main(int argc, char **argv)
         if (ar < 0) {
             if (ar == -EAGAIN || ar == -EWOULDBLOCK || ar == -EINTR)
                 continue; /* another worker took it */
-            tr_log_error("FCGX_Accept_r failed (%d)", ar);
-            status = 1;
-            break;
+            if (ar == -EBADF || ar == -ENOTSOCK || ar == -EINVAL) {
+                tr_log_error("accept: %s; the listening socket is unusable", strerror(-ar));
+                status = 1;
+                break;
+            }
+            /* Out of descriptors or memory, or a connection that died in the
+             * handshake: the launcher stops everything when a worker exits, so
+             * back off and try again instead (signals still end the wait). */
+            accept_backoff(ar, &wait_mask, &last_accept_log_ms);
+            continue;
         }
         serve(&app, &fr);
         FCGX_Finish_r(&fr);
