@@ -249,12 +249,21 @@ tr_stop_stack() {
     wait "$pid" 2>/dev/null
     TR_LAUNCHER_PID=""
     for p in "${children[@]}"; do tr_alive "$p" && left+=("$p"); done
+    local rc=0
     if ((${#left[@]} > 0)); then
         tr_fail "launcher stops every process" "still running: ${left[*]}"
         tr_kill_wait TERM 5 "${left[@]}" || tr_kill_wait KILL 5 "${left[@]}"
-        return 1
+        rc=1
     fi
-    return 0
+    # A sanitizer build reports into the programs' logs; nobody reads those otherwise.
+    local reports
+    reports=$(grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+        "$TR_RUN"/log/*.log 2>/dev/null | tr '\n' ' ')
+    if [[ -n "$reports" ]]; then
+        tr_fail "no sanitizer report in the stack's logs" "see $reports"
+        rc=1
+    fi
+    return $rc
 }
 
 # tr_redis CMD...: redis-cli on the stack's unix socket.
