@@ -219,8 +219,15 @@ int tr_compat_unregister(const tr_config *cfg, tr_store *store, const tr_http_re
         tr_log_info("key=%s cancel: not found", key);
     else
         tr_log_info("key=%s cancelled ttl_ms=%lld", key, (long long)ttl_ms);
-    /* Whole seconds, rounded up: a timer 1 ms from due still has "1" left. */
-    int64_t ttl_s = ttl_ms > 0 ? (ttl_ms + 999) / 1000 : 0;
+    /* Whole seconds, rounded up (a timer 1 ms from due still has 1 left), with
+     * 1 ms of slack: the store rounds due times up to the next ms, so a 100 s
+     * timer cancelled at once has 100001 ms left and must still answer 100. */
+    int64_t ttl_s = 0;
+    if (ttl_ms > 0) {
+        ttl_s = (ttl_ms - 1 + 999) / 1000;
+        if (ttl_s < 1)
+            ttl_s = 1;
+    }
     rc = answer_ok(resp, "ttl", json_object_new_int64(ttl_s));
     json_object_put(obj);
     return rc;
