@@ -142,6 +142,21 @@ def main():
         first_arrival = t_us if first_arrival is None else min(first_arrival, t_us)
         last_arrival = got[-1][0] if last_arrival is None else max(last_arrival, got[-1][0])
     lost = sum(1 for tid in timers if tid not in seen)
+    # Lateness while registration was still running (the FastCGI workers and the
+    # driver compete with the scheduler for CPU) against after it ended.
+    reg_end_us = max((t["t_answered_us"] for t in timers.values()), default=0)
+    during, after = [], []
+    windows = collections.defaultdict(list)  # 5-s window of due time -> lateness
+    for tid, t in timers.items():
+        got = seen.get(tid)
+        if not got:
+            continue
+        due_us = t["t_sent_us"] + t["seconds"] * 1_000_000
+        v = (got[0][0] - due_us) / 1000.0
+        (during if due_us <= reg_end_us else after).append(v)
+        windows[due_us // 5_000_000].append(v)
+    during.sort()
+    after.sort()
     late_ms.sort()
     late_srv_ms.sort()
     n = len(late_ms)
@@ -177,6 +192,15 @@ def main():
             "early": sum(1 for v in late_srv_ms if v < 0),
         },
         "table": table,
+        "due_during_registration": {"count": len(during), "p50_ms": pct(during, 50),
+                                    "p99_ms": pct(during, 99),
+                                    "max_ms": during[-1] if during else None},
+        "due_after_registration": {"count": len(after), "p50_ms": pct(after, 50),
+                                   "p99_ms": pct(after, 99),
+                                   "max_ms": after[-1] if after else None},
+        "windows_5s": [{"due_window_start_us": w * 5_000_000, "count": len(v),
+                        "p99_ms": pct(sorted(v), 99), "max_ms": max(v)}
+                       for w, v in sorted(windows.items())],
     }
     sent = [t["t_sent_us"] for t in timers.values()]
     answered = [t["t_answered_us"] for t in timers.values()]
@@ -247,6 +271,11 @@ def main():
         print(f"\nAgainst the due time Redis computed (X-TimeRush-Due-Ms): p50 "
               f"{fmt(sd['p50_ms'])} ms, p99 {fmt(sd['p99_ms'])} ms, max {fmt(sd['max_ms'])} ms, "
               f"early {sd['early']}.")
+    dr, af = summary["due_during_registration"], summary["due_after_registration"]
+    if dr["count"] and af["count"]:
+        print(f"\nDue while registration was running: {dr['count']} timers, p99 "
+              f"{fmt(dr['p99_ms'])} ms, max {fmt(dr['max_ms'])} ms; due after it: "
+              f"{af['count']}, p99 {fmt(af['p99_ms'])} ms, max {fmt(af['max_ms'])} ms.")
     if reg_failed or unknown or bad_lines:
         print(f"\nRegistration failures: {reg_failed}; unknown requests at the sink: {unknown}; "
               f"unreadable log lines: {bad_lines}.")

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""proc_cpu.py - where the CPU went during a measurement, per part of the stack.
+
+  proc_cpu.py snap RUN_DIR [NAME=PID ...] > A.json   CPU time used so far by
+        redis, nginx (master and workers), timerush-fcgi (every worker), each
+        scheduler, the extra NAME=PID processes, and the whole machine
+  proc_cpu.py diff A.json B.json REQUESTS            per part: CPU seconds between
+        the two snapshots, share of the machine's busy time, and CPU us per request
+
+Reads /proc only (utime + stime of each process; /proc/stat for the machine).
+Standard library only.
+"""
+import json
+import os
+import sys
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_ticks(pid):
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+        # fields after ")": state ppid ... utime is field 14 overall -> index 11 here
+        return int(rest[11]) + int(rest[12]), int(rest[1])
+    except (OSError, IndexError, ValueError):
+        return None, None
+
+
+def children(ppid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            _, parent = proc_ticks(d)
+            if parent == ppid:
+                out.append(int(d))
+    return out
+
+
+def read_pids(path):
+    try:
+        with open(path, encoding="ascii") as f:
+            return [int(x) for x in f.read().split() if x.isdigit()]
+    except OSError:
+        return []
+
+
+def snap(run_dir, extra):
+    pids = os.path.join(run_dir, "pids")
+    parts = {
+        "redis": read_pids(os.path.join(pids, "redis.pid")),
+        "timerush-fcgi": read_pids(os.path.join(pids, "fcgi.pid")),
+        "scheduler": [],
+        "nginx": [],
+    }
+    for p in read_pids(os.path.join(pids, "nginx.pid")):
+        parts["nginx"] += [p] + children(p)
+    if os.path.isdir(pids):
+        for name in sorted(os.listdir(pids)):
+            if name.startswith("scheduler.") and name.endswith(".pid"):
+                parts["scheduler"] += read_pids(os.path.join(pids, name))
+    for item in extra:
+        name, pid = item.split("=", 1)
+        parts[name] = [int(pid)]
+    result = {}
+    for name, plist in parts.items():
+        result[name] = {str(p): proc_ticks(p)[0] for p in plist}
+    with open("/proc/stat", encoding="ascii") as f:
+        cpu = [int(x) for x in f.readline().split()[1:]]
+    result["_machine"] = {"busy": sum(cpu) - cpu[3] - cpu[4], "total": sum(cpu)}
+    return result
+
+
+def diff(a, b, requests):
+    busy = (b["_machine"]["busy"] - a["_machine"]["busy"]) / TICK
+    total = (b["_machine"]["total"] - a["_machine"]["total"]) / TICK
+    rows = []
+    ours = 0.0
+    for name in b:
+        if name == "_machine":
+            continue
+        used = 0.0
+        for pid, t in b[name].items():
+            t0 = a.get(name, {}).get(pid)
+            if t is not None and t0 is not None:
+                used += (t - t0) / TICK
+        ours += used
+        rows.append((name, used))
+    print(f"| part | CPU s | share of busy CPU | CPU us / request |")
+    print(f"| --- | ---: | ---: | ---: |")
+    for name, used in sorted(rows, key=lambda r: -r[1]):
+        share = 100.0 * used / busy if busy else 0.0
+        per = 1e6 * used / requests if requests else 0.0
+        print(f"| {name} | {used:.2f} | {share:.0f}% | {per:.0f} |")
+    other = busy - ours
+    print(f"| everything else on the machine | {other:.2f} | "
+          f"{100.0 * other / busy if busy else 0:.0f}% | - |")
+    print(f"\nMachine: {busy:.2f} CPU s busy of {total:.2f} available "
+          f"({100.0 * busy / total if total else 0:.0f}%); {requests} requests.")
+
+
+def main():
+    if len(sys.argv) >= 3 and sys.argv[1] == "snap":
+        json.dump(snap(sys.argv[2], sys.argv[3:]), sys.stdout)
+        return 0
+    if len(sys.argv) == 5 and sys.argv[1] == "diff":
+        with open(sys.argv[2], encoding="ascii") as f:
+            a = json.load(f)
+        with open(sys.argv[3], encoding="ascii") as f:
+            b = json.load(f)
+        diff(a, b, int(float(sys.argv[4])))
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
