@@ -3,8 +3,9 @@
  * 0 is success, as in the original. Every other code names one kind of failure so a
  * client can act on it without parsing `msg`. docs/PROTOCOL.md has the table; keep it
  * in step with this enum. The HTTP status next to each code is what the REST API
- * (/v1/) answers for the same failure; the compatible endpoints always answer 200,
- * as the original did, except for the transport-level errors nginx itself gives.
+ * (/v1/) answers for the same failure. The compatible endpoints answer HTTP 200 with
+ * the `ret` code, as the original did, except: wrong method 405 (ret 6), unknown
+ * path 404 (ret 7), and a body over nginx's limit 413 (ret 5, answered by nginx).
  */
 #ifndef TR_ERROR_H
 #define TR_ERROR_H
