@@ -7,7 +7,8 @@ local ttl = -1
 local s = redis.call('ZSCORE', KEYS[2], id)
 if s then
   local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  -- Rounded up like add's due time, so the ttl never exceeds the delay asked for.
+  local now = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
   ttl = math.max(0, tonumber(s) - now)
   redis.call('ZREM', KEYS[2], id)
 end
