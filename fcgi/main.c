@@ -1,122 +1,19 @@
 /* timerush-fcgi - the FastCGI request handler, run by spawn-fcgi (which passes the
  * listening socket as fd 0 and does the daemonizing; -d is accepted and ignored).
- *
- * Signals: SIGTERM/SIGINT finish the request in hand and exit 0; SIGHUP reopens
- * the log; SIGPIPE is ignored. The signals stay blocked except while waiting for
- * the next connection in ppoll(), so Redis and FastCGI I/O never see EINTR and a
- * signal can never slip in between "check the flag" and "block in accept".
+ * Options, the log and the store are set up here; tr_fcgi_loop.h has the accept
+ * loop and the signal handling (SIGTERM/SIGINT: finish the request, exit 0).
  */
-#define _GNU_SOURCE /* ppoll */
 #include <errno.h>
-#include <fcgiapp.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "tr_clock.h"
 #include "tr_config.h"
-#include "tr_fcgi_io.h"
-#include "tr_http.h"
+#include "tr_fcgi_loop.h"
 #include "tr_log.h"
 #include "tr_route.h"
 #include "tr_store.h"
 
 #define PROGNAME "timerush-fcgi"
-
-static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t reopen_requested;
-
-static void on_stop(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static void on_hup(int sig)
-{
-    (void)sig;
-    reopen_requested = 1;
-}
-
-/* Installs the handlers (no SA_RESTART: ppoll must return on a signal) and blocks
- * the signals; *wait_mask gets the mask to use while waiting. 0 or -1. */
-static int setup_signals(sigset_t *wait_mask)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on_stop;
-    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
-        return -1;
-    sa.sa_handler = on_hup;
-    if (sigaction(SIGHUP, &sa, NULL) != 0)
-        return -1;
-    sa.sa_handler = SIG_IGN;
-    if (sigaction(SIGPIPE, &sa, NULL) != 0)
-        return -1;
-    sigset_t block;
-    sigemptyset(&block);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, &block, wait_mask) != 0)
-        return -1;
-    sigdelset(wait_mask, SIGTERM);
-    sigdelset(wait_mask, SIGINT);
-    sigdelset(wait_mask, SIGHUP);
-    return 0;
-}
-
-/* Waits ACCEPT_BACKOFF_MS after a failed accept, logging at most once a second. */
-#define ACCEPT_BACKOFF_MS 100
-static void accept_backoff(int ar, const sigset_t *wait_mask, int64_t *last_log_ms)
-{
-    int64_t now = tr_clock_mono_ms();
-    if (now - *last_log_ms >= 1000) {
-        *last_log_ms = now;
-        tr_log_error("accept failed: %s; retrying", ar > -10000 && ar < 0 ? strerror(-ar)
-                                                                         : "unknown error");
-    }
-    struct timespec ts = {0, ACCEPT_BACKOFF_MS * 1000000L};
-    (void)ppoll(NULL, 0, &ts, wait_mask);
-}
-
-/* Handles one accepted request: read, dispatch, write. */
-static void serve(const tr_app *app, FCGX_Request *fr)
-{
-    int64_t t0 = tr_clock_mono_us();
-    tr_http_request req;
-    tr_http_response resp;
-    char *body_buf = NULL;
-    tr_http_response_init(&resp);
-    int rc = tr_fcgi_read_request(fr, (size_t)app->cfg->max_body_bytes, &req, &body_buf);
-    if (rc == 0)
-        rc = tr_route_dispatch(app, &req, &resp);
-    if (rc != 0) {
-        /* Out of memory: answer from a buffer on the stack, no allocation. */
-        char oom[] = "{\"ret\":11,\"msg\":\"internal error (logged)\"}";
-        tr_log_error("out of memory handling a request");
-        tr_http_response_clear(&resp);
-        resp.status = 500;
-        resp.body = oom;
-        resp.body_len = sizeof oom - 1;
-    }
-    if (tr_fcgi_write_response(fr, &resp) != 0)
-        tr_log_warning("could not write the answer: the web server went away");
-    if (rc != 0)
-        resp.body = NULL; /* not ours to free */
-    if (tr_log_enabled(TR_LOG_DEBUG))
-        tr_log_debug("%s %s -> %d in %lld us", rc == 0 ? req.method : "?",
-                     rc == 0 ? req.path : "?", resp.status,
-                     (long long)(tr_clock_mono_us() - t0));
-    tr_http_response_clear(&resp);
-    free(body_buf);
-}
 
 int main(int argc, char **argv)
 {
@@ -140,29 +37,7 @@ int main(int argc, char **argv)
     }
 
     int status = 1;
-    tr_store *store = NULL;
-    sigset_t wait_mask;
-    if (setup_signals(&wait_mask) != 0) {
-        tr_log_error("cannot set up signals: %s", strerror(errno));
-        goto out;
-    }
-    if (FCGX_Init() != 0) {
-        tr_log_error("FCGX_Init failed");
-        goto out;
-    }
-    if (FCGX_IsCGI()) {
-        tr_log_error("fd 0 is not a listening socket: start me with spawn-fcgi");
-        goto out;
-    }
-    /* Several workers share the socket: after ppoll says "readable" another may win
-     * the accept, and a non-blocking accept then returns EAGAIN instead of
-     * blocking with the signals masked. */
-    int fl = fcntl(0, F_GETFL);
-    if (fl < 0 || fcntl(0, F_SETFL, fl | O_NONBLOCK) != 0) {
-        tr_log_error("cannot make the listening socket non-blocking: %s", strerror(errno));
-        goto out;
-    }
-    store = tr_store_new(&cfg);
+    tr_store *store = tr_store_new(&cfg);
     if (store == NULL) {
         tr_log_error("out of memory");
         goto out;
@@ -170,13 +45,6 @@ int main(int argc, char **argv)
     /* Not fatal: the store reconnects by itself on the first request. */
     if (tr_store_connect(store) != 0)
         tr_log_error("redis not reachable yet: %s", tr_store_error(store));
-    const tr_app app = {&cfg, store};
-
-    FCGX_Request fr;
-    if (FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-        tr_log_error("FCGX_InitRequest failed");
-        goto out;
-    }
     char target[TR_CONFIG_STR_MAX + 32];
     if (cfg.redis_socket[0] != '\0')
         snprintf(target, sizeof target, "unix:%s", cfg.redis_socket);
@@ -184,48 +52,11 @@ int main(int argc, char **argv)
         snprintf(target, sizeof target, "%s:%d", cfg.host, cfg.port);
     tr_log_info("started: redis %s db=%d key=%s max_body=%d max_seconds=%lld", target, cfg.db,
                 cfg.key, cfg.max_body_bytes, (long long)cfg.max_delay_s);
-    status = 0;
-    int64_t last_accept_log_ms = INT64_MIN / 2; /* the first failure is always logged */
-    while (!stop_requested) {
-        if (reopen_requested) {
-            reopen_requested = 0;
-            if (tr_log_reopen() != 0)
-                tr_log_error("cannot reopen the log: %s", strerror(errno));
-        }
-        /* With a kept-alive connection libfcgi reads the next request from it;
-         * otherwise it accepts on fd 0. Wait on whichever it will use. */
-        struct pollfd p = {fr.ipcFd >= 0 ? fr.ipcFd : 0, POLLIN, 0};
-        int pr = ppoll(&p, 1, NULL, &wait_mask);
-        if (pr < 0) {
-            if (errno == EINTR)
-                continue;
-            tr_log_error("ppoll: %s", strerror(errno));
-            status = 1;
-            break;
-        }
-        int ar = FCGX_Accept_r(&fr);
-        if (ar < 0) {
-            if (ar == -EAGAIN || ar == -EWOULDBLOCK || ar == -EINTR)
-                continue; /* another worker took it */
-            if (ar == -EBADF || ar == -ENOTSOCK || ar == -EINVAL) {
-                tr_log_error("accept: %s; the listening socket is unusable", strerror(-ar));
-                status = 1;
-                break;
-            }
-            /* Out of descriptors or memory, or a connection that died in the
-             * handshake: the launcher stops everything when a worker exits, so
-             * back off and try again instead (signals still end the wait). */
-            accept_backoff(ar, &wait_mask, &last_accept_log_ms);
-            continue;
-        }
-        serve(&app, &fr);
-        FCGX_Finish_r(&fr);
-    }
-    FCGX_ShutdownPending();
-    FCGX_Finish_r(&fr);
-    FCGX_Free(&fr, 1);
-    if (status == 0)
+    const tr_app app = {&cfg, store};
+    if (tr_fcgi_run(&app) == 0) {
+        status = 0;
         tr_log_info("stopped");
+    }
 out:
     tr_store_free(store);
     tr_log_close();
