@@ -314,7 +314,7 @@ static void test_store_down_answer(void **state)
 {
     server *s = *state;
     const char *body = "{\"callback_cmd\":\"http://h/\",\"callback_data\":\"x\",\"seconds\":1}";
-    char cl[16];
+    char cl[32];
     snprintf(cl, sizeof cl, "%zu", strlen(body));
     const char *params[] = {"REQUEST_METHOD", "POST", "DOCUMENT_URI", "/register/",
                             "CONTENT_LENGTH", cl, NULL};
