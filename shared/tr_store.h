@@ -18,7 +18,9 @@
  *   {P}:meta      HASH  id -> JSON from the last failure (tr_finish.meta)
  *   {P}:dead      ZSET  id -> when it was given up, ms
  *   {P}:stats     HASH  counter -> value (created, cancelled, delivered, chained,
- *                       retried, dead, reaped, released)
+ *                       retried, dead, reaped, released, failed, fired)
+ *   {P}:paused    STRING present while deliveries are paused (POST /v1/pause)
+ *   {P}:hist:lateness, {P}:hist:duration  HASH  histogram buckets (tr_store_observe)
  *   {P}:wake      pub/sub channel: "<due ms>" whenever a script makes a timer the
  *                       earliest in {P}:due
  * docs/DATA_MODEL.md describes each script.
@@ -74,6 +76,7 @@ typedef struct tr_claimed {
 
 typedef struct tr_claim_batch {
     int64_t now_ms;      /* Redis TIME when the claim ran */
+    int paused;          /* 1 while deliveries are paused ({P}:paused): nothing claimed */
     int64_t next_ms;     /* earliest due time or lease deadline left, -1 when none */
     size_t count;
     tr_claimed *items;   /* count items, owned */
@@ -92,7 +95,8 @@ typedef enum tr_finish_kind {
     TR_FINISH_ACK = 0,     /* delivered: remove it, optionally create a chained timer */
     TR_FINISH_RETRY = 1,   /* failed: due again delay_ms from now, meta stored */
     TR_FINISH_DEAD = 2,    /* failed for the last time: into {P}:dead, meta stored */
-    TR_FINISH_RELEASE = 3  /* not delivered (shutdown): due again at once, attempt undone */
+    TR_FINISH_RELEASE = 3, /* not delivered (shutdown): due again at once, attempt undone */
+    TR_FINISH_EXTEND = 4   /* still delivering: lease deadline moved to delay_ms from now */
 } tr_finish_kind;
 
 /* The outcome of one delivery. Strings are borrowed for the call. */
@@ -108,6 +112,13 @@ typedef struct tr_finish {
     const char *chain_record;    /* ACK: its record */
     size_t chain_record_len;
     int64_t chain_delay_ms;      /* ACK: its delay from Redis's now, > 0 */
+    const char *repeat_record;   /* ACK/DEAD of a recurring timer's firing, when not
+                                  * NULL: the id stays, due again at repeat_at_ms (Redis
+                                  * clock) with this as its record (fired count updated)
+                                  * and attempts reset; DEAD then stores meta and counts
+                                  * "dead" but does not enter {P}:dead */
+    int64_t repeat_at_ms;
+    size_t repeat_record_len;
 } tr_finish;
 
 /* Applies n outcomes in one pipelined round trip. results[i] is 1 when applied, 0
@@ -115,5 +126,18 @@ typedef struct tr_finish {
  * when every answer arrived; -1 on failure, and then no result is known: keep the
  * outcomes and call again once connected (each is safe to apply twice). */
 int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *results);
+
+/* Histogram bucket upper bounds, ms, for /metrics (Prometheus "le" labels in
+ * seconds); a last bucket +Inf is implied. */
+#define TR_HIST_BUCKETS 12
+extern const int64_t tr_hist_bounds_ms[TR_HIST_BUCKETS];
+
+/* Adds a round's observations to {P}:hist:<name> ("lateness" or "duration"):
+ * counts[i] observations <= tr_hist_bounds_ms[i] and above the previous bound,
+ * counts[TR_HIST_BUCKETS] above the last; sum_ms and count added too. Stored as
+ * per-bucket (not cumulative) counts. One round trip. 0 or -1. */
+int tr_store_observe(tr_store *store, const char *name,
+                     const uint64_t counts[TR_HIST_BUCKETS + 1], int64_t sum_ms,
+                     uint64_t count);
 
 #endif

@@ -2,8 +2,10 @@
  *
  * A timer's record is the compact JSON stored in the Redis hash {P}:timers:
  *   {"u":"<callback url>","d":"<body to POST>"}
- * Later fields (per-timer headers, retry policy, recurrence) are added as new short
- * keys; decoders ignore keys they do not know. The due time is not in the record:
+ * REST API timers add short keys only when set: "h" headers object, "r"
+ * {"n":max_attempts,"lo":min_backoff_ms,"hi":max_backoff_ms}, "t" timeout_ms,
+ * "f" failure_url, "e" every_ms, "c" cron, "un" until_ms, "cn" count, "fd" fired.
+ * Decoders ignore keys they do not know. The due time is not in the record:
  * it is the timer's score in {P}:due, computed by the scripts from Redis TIME.
  */
 #ifndef TR_TIMER_H
@@ -27,11 +29,33 @@ int tr_timer_new_key(char out[TR_KEY_LEN + 1]);
 int tr_timer_key_check(const char *key);
 
 /* What to deliver where. Owns its strings; clear with tr_timer_spec_clear(). */
+/* Per-timer delivery policy (REST API). 0 means "the scheduler's option". */
+typedef struct tr_timer_policy {
+    int max_attempts;        /* deliveries before the dead-letter set; 0: --max-attempts */
+    int64_t min_backoff_ms;  /* 0: --backoff-min-ms */
+    int64_t max_backoff_ms;  /* 0: --backoff-max-ms */
+    int64_t timeout_ms;      /* whole delivery; 0: --timeout-ms */
+} tr_timer_policy;
+
+/* A recurring timer's schedule (REST API). every_ms == 0 and cron == NULL: one-shot. */
+typedef struct tr_timer_schedule {
+    int64_t every_ms;   /* > 0: a firing every every_ms, counted from the first due time */
+    char *cron;         /* or a 5-field cron expression, UTC (tr_cron.h); NUL-terminated */
+    int64_t until_ms;   /* 0: no end; else no firing after this epoch ms */
+    int64_t count;      /* 0: unlimited; else the total number of firings */
+    int64_t fired;      /* firings done so far (kept in the record) */
+} tr_timer_schedule;
+
 typedef struct tr_timer_spec {
     char *url;          /* callback URL, absolute http(s), NUL-terminated */
     char *data;         /* body to POST: data_len bytes, then a NUL (may hold NULs) */
     size_t data_len;
     int64_t delay_ms;   /* from the moment Redis stores it; > 0 for new timers */
+    /* REST API extensions; all zero/NULL for a compat timer (and then not encoded). */
+    char *headers_json; /* JSON object text {"Name":"value",...}: extra callback headers */
+    tr_timer_policy policy;
+    char *failure_url;  /* notified once when the timer moves to the dead-letter set */
+    tr_timer_schedule schedule;
 } tr_timer_spec;
 
 /* Frees the strings and zeroes the spec. Safe on a zeroed spec. */
