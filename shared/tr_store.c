@@ -418,6 +418,8 @@ static int kind_script(tr_finish_kind kind)
         return S_DEAD;
     case TR_FINISH_RELEASE:
         return S_RELEASE;
+    case TR_FINISH_EXTEND:
+        break; /* not yet implemented: refused as an unknown kind */
     }
     return -1;
 }
@@ -465,6 +467,8 @@ static int finish_args(const tr_store *s, const tr_finish *f, call_args *a)
         arg_i64(a, f->attempt);
         arg_str(a, s->key[K_WAKE]);
         return 0;
+    case TR_FINISH_EXTEND:
+        break; /* not yet implemented: refused as an unknown kind */
     }
     return -1;
 }
