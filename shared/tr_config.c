@@ -88,6 +88,11 @@ static const opt_def opt_table[] = {
     {"listen-port", 0, OPT_INT, F(listen_port), 1, 65535, "8080", LA, "where nginx listens"},
     {"workers", 0, OPT_INT, F(workers), 1, 256, "4", LA, "timerush-fcgi processes"},
     {"run-dir", 0, OPT_STR, F(run_dir), 0, 0, "", LA, "sockets, pid files, generated configs"},
+    {"schedulers", 0, OPT_INT, F(schedulers), 0, 64, "1", LA, "timerush-scheduler processes"},
+    {"redis-port", 0, OPT_INT, F(redis_port), 0, 65535, "0", LA,
+     "TCP port of the embedded Redis; 0: the first free one from 6379"},
+    {"build-dir", 0, OPT_STR, F(build_dir), 0, 0, "", LA, "where the launcher finds the programs"},
+    {"nginx-user", 0, OPT_STR, F(nginx_user), 0, 0, "", LA, "user of the nginx worker processes"},
 };
 
 #define OPT_COUNT (sizeof opt_table / sizeof opt_table[0])

@@ -71,6 +71,10 @@ typedef struct tr_config {
     int listen_port;
     int workers;                         /* timerush-fcgi processes */
     char run_dir[TR_CONFIG_STR_MAX];     /* sockets, pid files, generated configs */
+    int schedulers;                      /* timerush-scheduler processes */
+    int redis_port;                      /* embedded Redis TCP port; 0: first free */
+    char build_dir[TR_CONFIG_STR_MAX];   /* where the programs are */
+    char nginx_user[TR_CONFIG_STR_MAX];  /* nginx worker user; empty: the launcher picks */
 } tr_config;
 
 /* Fills every field with its default. */
