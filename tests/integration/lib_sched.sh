@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # lib_sched.sh - helpers for the scheduler guarantee tests (sourced after lib.sh).
 #
 # What lib.sh does not have and these tests share: extra timerush-scheduler processes

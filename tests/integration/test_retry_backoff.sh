@@ -35,10 +35,10 @@ check "timers registered" test -n "$key" -a -n "$key_ra" || tr_finish
 # 400-800 ms): ST_META (last failure JSON), ST_DUE (retry time, ms; empty when not
 # waiting in {P}:due), ST_ATT (attempts in the meta).
 state_now() {
-    local r=()
-    mapfile -t r < <(tr_redis EVAL "return {redis.call('HGET', KEYS[1], ARGV[1]) or '',
+    local rep=()
+    mapfile -t rep < <(tr_redis EVAL "return {redis.call('HGET', KEYS[1], ARGV[1]) or '',
         redis.call('ZSCORE', KEYS[2], ARGV[1]) or ''}" 2 "$(ts_k meta)" "$(ts_k due)" "$key")
-    ST_META=${r[0]:-} ST_DUE=${r[1]:-} ST_ATT=0
+    ST_META=${rep[0]:-} ST_DUE=${rep[1]:-} ST_ATT=0
     ST_DUE=${ST_DUE%%.*}
     [[ $ST_META =~ \"attempts\":([0-9]+) ]] && ST_ATT=${BASH_REMATCH[1]}
     return 0
