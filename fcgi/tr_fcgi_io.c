@@ -55,19 +55,16 @@ int tr_fcgi_read_request(FCGX_Request *fr, size_t max_body, tr_http_request *req
     const char *m = FCGX_GetParam("REQUEST_METHOD", fr->envp);
     req->method = m != NULL ? m : "";
     req->path = request_path(fr);
-    char *uri_copy = NULL;
+    /* Without DOCUMENT_URI or SCRIPT_NAME, the path is REQUEST_URI up to the
+     * query, copied into the body buffer (after the body and its NUL). */
+    const char *uri = NULL;
+    size_t uri_len = 0;
     if (req->path == NULL) {
-        /* REQUEST_URI holds the query too: the path part is copied into the
-         * body buffer (after the body), which the caller frees. */
-        const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
+        uri = FCGX_GetParam("REQUEST_URI", fr->envp);
         if (uri == NULL)
             uri = "";
-        size_t n = strcspn(uri, "?");
-        uri_copy = malloc(n + 1);
-        if (uri_copy == NULL)
-            return -1;
-        memcpy(uri_copy, uri, n);
-        uri_copy[n] = '\0';
+        uri_len = strcspn(uri, "?");
+        req->path = "";
     }
 
     int64_t cl = content_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp));
@@ -83,16 +80,12 @@ int tr_fcgi_read_request(FCGX_Request *fr, size_t max_body, tr_http_request *req
     } else if (cl < 0) {
         cl = 0;
     }
-
-    /* One buffer: the body, then the path copy when there is one. */
-    size_t path_len = uri_copy ? strlen(uri_copy) + 1 : 0;
-    if (cl == 0 && path_len == 0)
+    if (cl == 0 && uri_len == 0)
         return 0;
-    char *buf = malloc((size_t)cl + path_len + 1);
-    if (buf == NULL) {
-        free(uri_copy);
+
+    char *buf = malloc((size_t)cl + 1 + uri_len + 1);
+    if (buf == NULL)
         return -1;
-    }
     size_t got = 0;
     while (got < (size_t)cl) {
         size_t want = (size_t)cl - got;
@@ -106,11 +99,11 @@ int tr_fcgi_read_request(FCGX_Request *fr, size_t max_body, tr_http_request *req
     buf[got] = '\0';
     req->body = got > 0 ? buf : NULL;
     req->body_len = got;
-    if (uri_copy != NULL) {
+    if (uri_len > 0) {
         char *p = buf + (size_t)cl + 1;
-        memcpy(p, uri_copy, path_len);
+        memcpy(p, uri, uri_len);
+        p[uri_len] = '\0';
         req->path = p;
-        free(uri_copy);
     }
     *body_buf = buf;
     return 0;

@@ -10,10 +10,11 @@
 /* Fills *req from the accepted FastCGI request fr: REQUEST_METHOD, the path
  * (DOCUMENT_URI, else SCRIPT_NAME, else REQUEST_URI without the query) and the
  * body, read fully when CONTENT_LENGTH <= max_body (absent counts as 0). A larger
- * body is drained, not kept, and req->body_ret is TR_RET_TOO_LARGE. *body_buf gets
- * the buffer req->body points into (caller frees it after the response; NULL when
- * there is no body). req's strings live until FCGX_Finish_r(fr). Returns 0, or -1
- * when out of memory. */
+ * body is drained, not kept, and req->body_ret is TR_RET_TOO_LARGE (an unreadable
+ * CONTENT_LENGTH: drained, TR_RET_BAD_JSON). *body_buf gets the buffer that
+ * req->body, and a path taken from REQUEST_URI, point into (caller frees it after
+ * the response; NULL when nothing needed it). The other strings of req live until
+ * FCGX_Finish_r(fr). Returns 0, or -1 when out of memory. */
 int tr_fcgi_read_request(FCGX_Request *fr, size_t max_body, tr_http_request *req,
                          char **body_buf);
 
