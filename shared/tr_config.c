@@ -10,7 +10,8 @@
 #define TR_VERSION "1.0.0"
 #endif
 
-typedef enum opt_type { OPT_STR, OPT_INT, OPT_INT64, OPT_FLAG } opt_type;
+/* OPT_TOKEN: one more --api-token (a list, not a plain field). */
+typedef enum opt_type { OPT_STR, OPT_INT, OPT_INT64, OPT_FLAG, OPT_TOKEN } opt_type;
 
 typedef struct opt_def {
     const char *name;     /* long name, without dashes; also the config file key */
@@ -56,6 +57,10 @@ static const opt_def opt_table[] = {
      "largest request body accepted, bytes"},
     {"max-seconds", 0, OPT_INT64, F(max_delay_s), 1, 3153600000LL, "315360000", FC,
      "largest `seconds` accepted (default 10 years)"},
+    {"api-token", 0, OPT_TOKEN, F(api_tokens), 0, 0, "", FC | LA,
+     "bearer token for /v1/, /register/, /unregister/ (repeatable; never logged)"},
+    {"metrics-auth", 0, OPT_FLAG, F(metrics_auth), 0, 1, "false", FC | LA,
+     "/metrics needs a token too"},
 
     {"pem", 0, OPT_STR, F(pem), 0, 0, "", SC,
      "client certificate and key (PEM) for https callbacks"},
@@ -135,6 +140,21 @@ static int set_value(tr_config *cfg, const opt_def *def, const char *text, char 
 {
     char *field = (char *)cfg + def->offset;
     switch (def->type) {
+    case OPT_TOKEN: {
+        size_t n = strlen(text);
+        if (n == 0)
+            return 0; /* the empty default: no token */
+        if (n >= TR_API_TOKEN_MAX) {
+            snprintf(err, errlen, "--%s: longer than %d bytes", def->name, TR_API_TOKEN_MAX - 1);
+            return -1;
+        }
+        if (cfg->api_token_count >= TR_API_TOKENS_MAX) {
+            snprintf(err, errlen, "--%s: at most %d tokens", def->name, TR_API_TOKENS_MAX);
+            return -1;
+        }
+        memcpy(cfg->api_tokens[cfg->api_token_count++], text, n + 1);
+        return 0;
+    }
     case OPT_STR:
         if (strlen(text) >= def->size) {
             snprintf(err, errlen, "--%s: value longer than %zu bytes", def->name, def->size - 1);
@@ -261,6 +281,7 @@ static const char *find_config_arg(int argc, char **argv)
 tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *progname,
                                  int argc, char **argv, char *err, size_t errlen)
 {
+    int cli_tokens = 0;
     tr_config_defaults(cfg);
     const char *file = find_config_arg(argc, argv);
     if (file != NULL) {
@@ -286,6 +307,11 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
         }
         if (strncmp(arg, "--config=", 9) == 0)
             continue;
+        if (strncmp(arg, "--api-token", 11) == 0 && (arg[11] == '\0' || arg[11] == '=') &&
+            !cli_tokens && (program & (TR_PROG_FCGI | TR_PROG_LAUNCHER)) != 0) {
+            cli_tokens = 1;
+            cfg->api_token_count = 0; /* the command line's tokens replace the file's */
+        }
         const opt_def *def = NULL;
         const char *value = NULL;
         if (arg[0] == '-' && arg[1] == '-') {
@@ -358,7 +384,7 @@ void tr_config_usage(FILE *out, unsigned program, const char *progname)
             snprintf(names, sizeof names, "-%c, --%s", d->short_name, d->name);
         else
             snprintf(names, sizeof names, "    --%s", d->name);
-        const char *arg = d->type == OPT_FLAG ? "" : d->type == OPT_STR ? " S" : " N";
+        const char *arg = d->type == OPT_FLAG ? "" : (d->type == OPT_STR || d->type == OPT_TOKEN) ? " S" : " N";
         char left[80];
         snprintf(left, sizeof left, "%s%s", names, arg);
         fprintf(out, "  %-26s %s", left, d->help);

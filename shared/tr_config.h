@@ -25,6 +25,8 @@
 #define TR_PROG_ALL (TR_PROG_FCGI | TR_PROG_SCHEDULER | TR_PROG_LAUNCHER)
 
 #define TR_CONFIG_STR_MAX 1024
+#define TR_API_TOKENS_MAX 16   /* --api-token given at most this many times */
+#define TR_API_TOKEN_MAX 256   /* bytes of one token, NUL included */
 
 /* All settings, with units in the names. Filled with defaults by
  * tr_config_defaults(); strings are NUL-terminated and owned by the struct. */
@@ -50,6 +52,12 @@ typedef struct tr_config {
     /* timerush-fcgi */
     int max_body_bytes;                  /* largest request body accepted */
     int64_t max_delay_s;                 /* largest `seconds` accepted */
+    /* --api-token (repeatable; never logged): when any is set, /v1/, /register/ and
+     * /unregister/ need "Authorization: Bearer <one of them>". The command line's
+     * tokens replace the config file's. */
+    char api_tokens[TR_API_TOKENS_MAX][TR_API_TOKEN_MAX];
+    int api_token_count;
+    int metrics_auth;                    /* /metrics needs a token too */
 
     /* timerush-scheduler */
     char pem[TR_CONFIG_STR_MAX];         /* client certificate + key (PEM); empty: none */

@@ -19,8 +19,19 @@ extern const char tr_lua_ack[];
 extern const char tr_lua_retry[];
 extern const char tr_lua_dead[];
 extern const char tr_lua_release[];
+extern const char tr_lua_extend[];
+extern const char tr_lua_create[];
+extern const char tr_lua_get[];
+extern const char tr_lua_list[];
+extern const char tr_lua_reschedule[];
+extern const char tr_lua_replay[];
+extern const char tr_lua_pause[];
+extern const char tr_lua_stats[];
 
-enum { S_ADD, S_CANCEL, S_CLAIM, S_ACK, S_RETRY, S_DEAD, S_RELEASE, S_COUNT };
+enum {
+    S_ADD, S_CANCEL, S_CLAIM, S_ACK, S_RETRY, S_DEAD, S_RELEASE, S_EXTEND, S_CREATE, S_GET,
+    S_LIST, S_RESCHEDULE, S_REPLAY, S_PAUSE, S_STATS, S_COUNT
+};
 
 static const struct {
     const char *name;
@@ -28,8 +39,17 @@ static const struct {
 } scripts[S_COUNT] = {
     {"add", tr_lua_add},     {"cancel", tr_lua_cancel}, {"claim", tr_lua_claim},
     {"ack", tr_lua_ack},     {"retry", tr_lua_retry},   {"dead", tr_lua_dead},
-    {"release", tr_lua_release},
+    {"release", tr_lua_release}, {"extend", tr_lua_extend}, {"create", tr_lua_create},
+    {"get", tr_lua_get},     {"list", tr_lua_list},     {"reschedule", tr_lua_reschedule},
+    {"replay", tr_lua_replay}, {"pause", tr_lua_pause}, {"stats", tr_lua_stats},
 };
+
+const int64_t tr_hist_bounds_ms[TR_HIST_BUCKETS] = {1,   5,   10,   25,   50,   100,
+                                                    250, 500, 1000, 2500, 5000, 10000};
+
+const char *const tr_store_stats_names[TR_STATS_COUNT] = {
+    "created", "delivered", "failed", "retried", "dead",    "cancelled",
+    "chained", "fired",     "reaped", "released", "replayed"};
 
 /* Leases reaped per claim at most: bounds the time one script holds Redis. */
 #define TR_STORE_REAP_LIMIT 256
@@ -39,11 +59,15 @@ static const struct {
 #define KEY_MAX (TR_CONFIG_STR_MAX + 16)
 
 /* Longest argv of a script call: EVALSHA sha numkeys + 7 keys + 5 args. */
-#define ARGV_MAX 16
+#define ARGV_MAX 24
 
-enum { K_DUE, K_TIMERS, K_INFLIGHT, K_ATTEMPTS, K_META, K_DEAD, K_STATS, K_WAKE, K_COUNT };
-static const char *const key_suffix[K_COUNT] = {"due",  "timers", "inflight", "attempts",
-                                                "meta", "dead",   "stats",    "wake"};
+enum {
+    K_DUE, K_TIMERS, K_INFLIGHT, K_ATTEMPTS, K_META, K_DEAD, K_STATS, K_WAKE, K_PAUSED,
+    K_HIST_LATENESS, K_HIST_DURATION, K_COUNT
+};
+static const char *const key_suffix[K_COUNT] = {
+    "due",  "timers", "inflight", "attempts", "meta",          "dead",
+    "stats", "wake",  "paused",   "hist:lateness", "hist:duration"};
 
 struct tr_store {
     const tr_config *cfg;          /* borrowed, outlives the store */
@@ -190,7 +214,7 @@ typedef struct call_args {
     const char *argv[ARGV_MAX];
     size_t len[ARGV_MAX];
     char nkeys[8];
-    char num[4][24];           /* room for the numbers among the arguments */
+    char num[6][24];           /* room for the numbers among the arguments */
     int nnum;
 } call_args;
 
@@ -304,6 +328,13 @@ int tr_store_add(tr_store *store, const char *id, const char *record, size_t rec
 
 int tr_store_cancel(tr_store *store, const char *id, int64_t *ttl_ms)
 {
+    tr_timer_state state;
+    return tr_store_cancel_state(store, id, ttl_ms, &state);
+}
+
+int tr_store_cancel_state(tr_store *store, const char *id, int64_t *ttl_ms,
+                          tr_timer_state *state)
+{
     static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META, K_STATS};
     call_args a;
     args_init(&a, S_CANCEL);
@@ -313,10 +344,14 @@ int tr_store_cancel(tr_store *store, const char *id, int64_t *ttl_ms)
     if (r == NULL)
         return -1;
     int rc = 0;
-    if (r->type != REDIS_REPLY_INTEGER)
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->integer < 0 || r->element[1]->integer > TR_STATE_DEAD) {
         rc = bad_reply(store, "cancel", r);
-    else
-        *ttl_ms = r->integer;
+    } else {
+        *ttl_ms = r->element[0]->integer;
+        *state = (tr_timer_state)r->element[1]->integer;
+    }
     freeReplyObject(r);
     return rc;
 }
@@ -345,12 +380,14 @@ static char *dup_bytes(const char *p, size_t len)
 /* Fills *out from the claim answer. 0, or -1 with the error set. */
 static int parse_claim(tr_store *s, const redisReply *r, tr_claim_batch *out)
 {
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || (r->elements - 2) % 5 != 0 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER)
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 || (r->elements - 3) % 5 != 0 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
+        r->element[2]->type != REDIS_REPLY_INTEGER)
         return bad_reply(s, "claim", r);
     out->now_ms = r->element[0]->integer;
     out->next_ms = r->element[1]->integer;
-    size_t n = (r->elements - 2) / 5;
+    out->paused = r->element[2]->integer != 0;
+    size_t n = (r->elements - 3) / 5;
     if (n == 0)
         return 0;
     out->items = calloc(n, sizeof *out->items);
@@ -359,7 +396,7 @@ static int parse_claim(tr_store *s, const redisReply *r, tr_claim_batch *out)
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        redisReply **e = r->element + 2 + 5 * i;
+        redisReply **e = r->element + 3 + 5 * i;
         if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_INTEGER ||
             e[2]->type != REDIS_REPLY_INTEGER || e[3]->type != REDIS_REPLY_STRING ||
             (e[4]->type != REDIS_REPLY_STRING && e[4]->type != REDIS_REPLY_NIL))
@@ -388,12 +425,13 @@ oom:
 
 int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, tr_claim_batch *out)
 {
-    static const int keys[] = {K_DUE, K_INFLIGHT, K_TIMERS, K_ATTEMPTS, K_META, K_STATS};
+    static const int keys[] = {K_DUE,  K_INFLIGHT, K_TIMERS, K_ATTEMPTS,
+                               K_META, K_STATS,    K_PAUSED};
     memset(out, 0, sizeof *out);
     out->next_ms = -1;
     call_args a;
     args_init(&a, S_CLAIM);
-    arg_keys(&a, store, 6, keys);
+    arg_keys(&a, store, 7, keys);
     arg_i64(&a, (int64_t)(limit > TR_STORE_CLAIM_MAX ? TR_STORE_CLAIM_MAX : limit));
     arg_i64(&a, lease_ms < 1 ? 1 : lease_ms);
     arg_i64(&a, TR_STORE_REAP_LIMIT);
@@ -419,7 +457,7 @@ static int kind_script(tr_finish_kind kind)
     case TR_FINISH_RELEASE:
         return S_RELEASE;
     case TR_FINISH_EXTEND:
-        break; /* not yet implemented: refused as an unknown kind */
+        return S_EXTEND;
     }
     return -1;
 }
@@ -429,7 +467,9 @@ static int finish_args(const tr_store *s, const tr_finish *f, call_args *a)
 {
     static const int ack_keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META, K_STATS};
     static const int retry_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DUE, K_META, K_STATS};
-    static const int dead_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DEAD, K_META, K_STATS};
+    static const int dead_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DEAD, K_META,
+                                    K_STATS,    K_TIMERS,   K_DUE};
+    static const int extend_keys[] = {K_INFLIGHT, K_ATTEMPTS};
     static const int release_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DUE, K_STATS};
     a->argc = 0;
     switch (f->kind) {
@@ -442,6 +482,14 @@ static int finish_args(const tr_store *s, const tr_finish *f, call_args *a)
             arg_str(a, f->chain_id);
             arg_bin(a, f->chain_record, f->chain_record_len);
             arg_i64(a, f->chain_delay_ms < 0 ? 0 : f->chain_delay_ms);
+        } else {
+            arg_str(a, "");
+            arg_str(a, "");
+            arg_str(a, "0");
+        }
+        if (f->repeat_record != NULL) {
+            arg_bin(a, f->repeat_record, f->repeat_record_len);
+            arg_i64(a, f->repeat_at_ms);
         }
         return 0;
     case TR_FINISH_RETRY:
@@ -455,10 +503,16 @@ static int finish_args(const tr_store *s, const tr_finish *f, call_args *a)
         return 0;
     case TR_FINISH_DEAD:
         args_init(a, S_DEAD);
-        arg_keys(a, s, 5, dead_keys);
+        arg_keys(a, s, 7, dead_keys);
         arg_str(a, f->id);
         arg_i64(a, f->attempt);
         arg_str(a, f->meta != NULL ? f->meta : "");
+        if (f->repeat_record != NULL)
+            arg_bin(a, f->repeat_record, f->repeat_record_len);
+        else
+            arg_str(a, "");
+        arg_i64(a, f->repeat_at_ms);
+        arg_str(a, s->key[K_WAKE]);
         return 0;
     case TR_FINISH_RELEASE:
         args_init(a, S_RELEASE);
@@ -468,7 +522,12 @@ static int finish_args(const tr_store *s, const tr_finish *f, call_args *a)
         arg_str(a, s->key[K_WAKE]);
         return 0;
     case TR_FINISH_EXTEND:
-        break; /* not yet implemented: refused as an unknown kind */
+        args_init(a, S_EXTEND);
+        arg_keys(a, s, 2, extend_keys);
+        arg_str(a, f->id);
+        arg_i64(a, f->attempt);
+        arg_i64(a, f->delay_ms < 1 ? 1 : f->delay_ms);
+        return 0;
     }
     return -1;
 }
@@ -555,5 +614,503 @@ int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *resu
         }
     }
     free(idx);
+    return rc;
+}
+
+/* ---- The REST API ---- */
+
+const char *tr_timer_state_name(tr_timer_state state)
+{
+    switch (state) {
+    case TR_STATE_PENDING:
+        return "pending";
+    case TR_STATE_IN_FLIGHT:
+        return "in_flight";
+    case TR_STATE_DEAD:
+        return "dead";
+    case TR_STATE_NONE:
+        break;
+    }
+    return "unknown";
+}
+
+typedef void (*build_fn)(const tr_store *s, const void *ctx, size_t i, call_args *a);
+typedef int (*reply_fn)(tr_store *s, void *ctx, size_t i, const redisReply *r);
+
+/* Sends calls 0..n-1 (built by build) in one pipeline, hands each answer to handle
+ * (0, or -1 with the error set; reading goes on to stay in step). Answers NOSCRIPT
+ * are sent again once after reloading the scripts. 0 or -1. */
+static int pipeline(tr_store *s, const char *name, size_t n, build_fn build, reply_fn handle,
+                    void *ctx)
+{
+    if (n == 0)
+        return 0;
+    if (tr_store_connect(s) != 0)
+        return -1;
+    size_t *idx = malloc(n * sizeof *idx);
+    if (idx == NULL) {
+        set_error(s, TR_RET_INTERNAL, "%s: out of memory", name);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    size_t todo = n;
+    int rc = 0;
+    for (int round = 0; round < 2 && todo > 0 && rc == 0; round++) {
+        for (size_t i = 0; i < todo; i++) {
+            call_args a;
+            build(s, ctx, idx[i], &a);
+            args_finish(&a, s);
+            if (redisAppendCommandArgv(s->ctx, a.argc, a.argv, a.len) != REDIS_OK) {
+                io_failed(s, name);
+                rc = -1;
+                goto done;
+            }
+        }
+        size_t again = 0;
+        for (size_t i = 0; i < todo; i++) {
+            void *v = NULL;
+            if (redisGetReply(s->ctx, &v) != REDIS_OK || v == NULL) {
+                io_failed(s, name);
+                rc = -1;
+                goto done;
+            }
+            redisReply *r = v;
+            if (is_noscript(r)) {
+                idx[again++] = idx[i];
+            } else if (r->type == REDIS_REPLY_ERROR) {
+                if (rc == 0)
+                    reply_failed(s, name, r);
+                rc = -1;
+            } else if (handle(s, ctx, idx[i], r) != 0) {
+                rc = -1;
+            }
+            freeReplyObject(r);
+        }
+        todo = again;
+        if (todo > 0 && rc == 0) {
+            if (round == 1) {
+                set_error(s, TR_RET_INTERNAL, "redis %s: NOSCRIPT after reload", name);
+                rc = -1;
+            } else {
+                tr_log_debug("store: NOSCRIPT in %s, reloading", name);
+                rc = load_scripts(s);
+            }
+        }
+    }
+done:
+    free(idx);
+    return rc;
+}
+
+typedef struct create_ctx {
+    const tr_create *items;
+    tr_create_result *results;
+    int64_t *due_ms;
+} create_ctx;
+
+static void create_build(const tr_store *s, const void *vctx, size_t i, call_args *a)
+{
+    static const int keys[] = {K_TIMERS, K_DUE, K_STATS};
+    const create_ctx *c = vctx;
+    const tr_create *it = &c->items[i];
+    args_init(a, S_CREATE);
+    arg_keys(a, s, 3, keys);
+    arg_str(a, it->id);
+    arg_bin(a, it->record, it->record_len);
+    arg_i64(a, it->delay_ms < 0 ? 0 : it->delay_ms);
+    arg_i64(a, it->at_ms < 0 ? -1 : it->at_ms);
+    arg_str(a, s->key[K_WAKE]);
+}
+
+static int create_reply(tr_store *s, void *vctx, size_t i, const redisReply *r)
+{
+    create_ctx *c = vctx;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
+        r->element[0]->integer < 0 || r->element[0]->integer > 2)
+        return bad_reply(s, "create", r);
+    c->results[i] = (tr_create_result)r->element[0]->integer;
+    c->due_ms[i] = r->element[1]->integer;
+    return 0;
+}
+
+int tr_store_create(tr_store *store, const tr_create *items, size_t n,
+                    tr_create_result *results, int64_t *due_ms)
+{
+    create_ctx c = {items, results, due_ms};
+    return pipeline(store, "create", n, create_build, create_reply, &c);
+}
+
+void tr_timer_view_clear(tr_timer_view *view)
+{
+    if (view == NULL)
+        return;
+    free(view->id);
+    free(view->record);
+    free(view->meta);
+    memset(view, 0, sizeof *view);
+}
+
+/* Copies a string reply (or NIL: NULL) into *out. 0, or -1 out of memory. */
+static int take_str(const redisReply *r, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (r->type != REDIS_REPLY_STRING)
+        return 0;
+    *out = dup_bytes(r->str, r->len);
+    if (*out == NULL)
+        return -1;
+    *len = r->len;
+    return 0;
+}
+
+static int is_int_or_nil(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_INTEGER || r->type == REDIS_REPLY_NIL;
+}
+
+int tr_store_get(tr_store *store, const char *id, tr_timer_view *out)
+{
+    static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META};
+    memset(out, 0, sizeof *out);
+    call_args a;
+    args_init(&a, S_GET);
+    arg_keys(&a, store, 6, keys);
+    arg_str(&a, id);
+    redisReply *r = run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc = -1;
+    redisReply **e = r->element;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 7 || e[0]->type != REDIS_REPLY_INTEGER ||
+        (e[1]->type != REDIS_REPLY_STRING && e[1]->type != REDIS_REPLY_NIL) ||
+        !is_int_or_nil(e[2]) || !is_int_or_nil(e[3]) || !is_int_or_nil(e[4]) ||
+        !is_int_or_nil(e[5]) || (e[6]->type != REDIS_REPLY_STRING && e[6]->type != REDIS_REPLY_NIL)) {
+        bad_reply(store, "get", r);
+        goto done;
+    }
+    out->now_ms = e[0]->integer;
+    if (e[1]->type == REDIS_REPLY_NIL) {
+        rc = 1;
+        goto done;
+    }
+    if (e[2]->type == REDIS_REPLY_INTEGER) {
+        out->state = TR_STATE_PENDING;
+        out->score_ms = e[2]->integer;
+    } else if (e[3]->type == REDIS_REPLY_INTEGER) {
+        out->state = TR_STATE_IN_FLIGHT;
+        out->score_ms = e[3]->integer;
+    } else if (e[4]->type == REDIS_REPLY_INTEGER) {
+        out->state = TR_STATE_DEAD;
+        out->score_ms = e[4]->integer;
+    } else {
+        /* A record in no set: a half-made timer (should not exist). */
+        out->state = TR_STATE_NONE;
+        out->score_ms = -1;
+    }
+    out->attempts = e[5]->type == REDIS_REPLY_INTEGER ? e[5]->integer : 0;
+    out->id = dup_bytes(id, strlen(id));
+    if (out->id == NULL || take_str(e[1], &out->record, &out->record_len) != 0 ||
+        take_str(e[6], &out->meta, &out->meta_len) != 0) {
+        tr_timer_view_clear(out);
+        set_error(store, TR_RET_INTERNAL, "get: out of memory");
+        goto done;
+    }
+    rc = 0;
+done:
+    freeReplyObject(r);
+    return rc;
+}
+
+int tr_store_list(tr_store *store, int dead, int64_t after_score, const char *after_id,
+                  size_t limit, tr_timer_view **out, size_t *n)
+{
+    static const int keys_due[] = {K_DUE, K_TIMERS, K_ATTEMPTS, K_META};
+    static const int keys_dead[] = {K_DEAD, K_TIMERS, K_ATTEMPTS, K_META};
+    *out = NULL;
+    *n = 0;
+    if (limit < 1)
+        limit = 1;
+    if (limit > 1000)
+        limit = 1000;
+    call_args a;
+    args_init(&a, S_LIST);
+    arg_keys(&a, store, 4, dead ? keys_dead : keys_due);
+    arg_i64(&a, (int64_t)limit);
+    if (after_id != NULL) {
+        arg_i64(&a, after_score);
+        arg_str(&a, after_id);
+    } else {
+        arg_str(&a, "");
+        arg_str(&a, "");
+    }
+    redisReply *r = run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc = -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || (r->elements - 1) % 5 != 0 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER) {
+        bad_reply(store, "list", r);
+        goto done;
+    }
+    size_t count = (r->elements - 1) / 5;
+    tr_timer_view *v = count > 0 ? calloc(count, sizeof *v) : NULL;
+    if (count > 0 && v == NULL)
+        goto oom;
+    for (size_t i = 0; i < count; i++) {
+        redisReply **e = r->element + 1 + 5 * i;
+        if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_INTEGER ||
+            e[2]->type != REDIS_REPLY_STRING || e[3]->type != REDIS_REPLY_INTEGER ||
+            (e[4]->type != REDIS_REPLY_STRING && e[4]->type != REDIS_REPLY_NIL)) {
+            *out = v;
+            *n = i;
+            bad_reply(store, "list item", e[0]);
+            goto fail;
+        }
+        tr_timer_view *t = &v[i];
+        t->state = dead ? TR_STATE_DEAD : TR_STATE_PENDING;
+        t->now_ms = r->element[0]->integer;
+        t->score_ms = e[1]->integer;
+        t->attempts = e[3]->integer;
+        size_t idlen = 0;
+        if (take_str(e[0], &t->id, &idlen) != 0 || take_str(e[2], &t->record, &t->record_len) != 0 ||
+            take_str(e[4], &t->meta, &t->meta_len) != 0) {
+            *out = v;
+            *n = i + 1;
+            goto oom;
+        }
+    }
+    *out = v;
+    *n = count;
+    rc = 0;
+    goto done;
+oom:
+    set_error(store, TR_RET_INTERNAL, "list: out of memory");
+fail:
+    for (size_t i = 0; i < *n; i++)
+        tr_timer_view_clear(&(*out)[i]);
+    free(*out);
+    *out = NULL;
+    *n = 0;
+done:
+    freeReplyObject(r);
+    return rc;
+}
+
+int tr_store_reschedule(tr_store *store, const char *id, int64_t delay_ms, int64_t at_ms,
+                        int64_t *due_ms)
+{
+    static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD};
+    call_args a;
+    args_init(&a, S_RESCHEDULE);
+    arg_keys(&a, store, 4, keys);
+    arg_str(&a, id);
+    arg_i64(&a, delay_ms < 0 ? 0 : delay_ms);
+    arg_i64(&a, at_ms < 0 ? -1 : at_ms);
+    arg_str(&a, store->key[K_WAKE]);
+    redisReply *r = run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
+        r->element[0]->integer < 0 || r->element[0]->integer > 2) {
+        rc = bad_reply(store, "reschedule", r);
+    } else {
+        rc = (int)r->element[0]->integer;
+        *due_ms = r->element[1]->integer;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int tr_store_replay(tr_store *store, const char *id, int64_t *due_ms)
+{
+    static const int keys[] = {K_DEAD, K_DUE, K_ATTEMPTS, K_STATS};
+    call_args a;
+    args_init(&a, S_REPLAY);
+    arg_keys(&a, store, 4, keys);
+    arg_str(&a, id);
+    arg_str(&a, store->key[K_WAKE]);
+    redisReply *r = run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc;
+    if (r->type != REDIS_REPLY_INTEGER) {
+        rc = bad_reply(store, "replay", r);
+    } else {
+        *due_ms = r->integer;
+        rc = r->integer < 0 ? 1 : 0;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int tr_store_set_paused(tr_store *store, int paused)
+{
+    static const int keys[] = {K_PAUSED, K_DUE};
+    call_args a;
+    args_init(&a, S_PAUSE);
+    arg_keys(&a, store, 2, keys);
+    arg_str(&a, paused ? "1" : "0");
+    arg_str(&a, store->key[K_WAKE]);
+    redisReply *r = run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc = r->type == REDIS_REPLY_INTEGER ? 0 : bad_reply(store, "pause", r);
+    freeReplyObject(r);
+    return rc;
+}
+
+static int64_t reply_i64(const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_INTEGER)
+        return r->integer;
+    if (r->type != REDIS_REPLY_STRING)
+        return 0;
+    char buf[32];
+    size_t n = r->len < sizeof buf - 1 ? r->len : sizeof buf - 1;
+    memcpy(buf, r->str, n);
+    buf[n] = '\0';
+    return strtoll(buf, NULL, 10);
+}
+
+static int field_is(const redisReply *f, const char *name)
+{
+    return f->type == REDIS_REPLY_STRING && f->len == strlen(name) &&
+           memcmp(f->str, name, f->len) == 0;
+}
+
+/* Reads a histogram hash ("b0".."b12", "sum_ms", "count") from its HGETALL. */
+static void read_hist(const redisReply *h, uint64_t *buckets, int64_t *sum_ms, uint64_t *count)
+{
+    for (size_t i = 0; i + 1 < h->elements; i += 2) {
+        const redisReply *f = h->element[i];
+        int64_t v = reply_i64(h->element[i + 1]);
+        if (field_is(f, "sum_ms")) {
+            *sum_ms = v;
+        } else if (field_is(f, "count")) {
+            *count = v < 0 ? 0 : (uint64_t)v;
+        } else if (f->type == REDIS_REPLY_STRING && f->len >= 2 && f->len <= 3 &&
+                   f->str[0] == 'b') {
+            int b = 0;
+            for (size_t k = 1; k < f->len; k++)
+                b = b * 10 + (f->str[k] >= '0' && f->str[k] <= '9' ? f->str[k] - '0' : 100);
+            if (b <= TR_HIST_BUCKETS)
+                buckets[b] = v < 0 ? 0 : (uint64_t)v;
+        }
+    }
+}
+
+int tr_store_get_stats(tr_store *store, int with_hist, tr_store_stats *out)
+{
+    static const int keys[] = {K_DUE,   K_INFLIGHT,      K_DEAD,          K_PAUSED,
+                               K_STATS, K_HIST_LATENESS, K_HIST_DURATION};
+    memset(out, 0, sizeof *out);
+    call_args a;
+    args_init(&a, S_STATS);
+    arg_keys(&a, store, 7, keys);
+    arg_str(&a, with_hist ? "1" : "0");
+    redisReply *r = run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc = -1;
+    redisReply **e = r->element;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 7 || e[0]->type != REDIS_REPLY_INTEGER ||
+        e[1]->type != REDIS_REPLY_INTEGER || e[2]->type != REDIS_REPLY_INTEGER ||
+        e[3]->type != REDIS_REPLY_INTEGER || e[4]->type != REDIS_REPLY_ARRAY ||
+        e[5]->type != REDIS_REPLY_ARRAY || e[6]->type != REDIS_REPLY_ARRAY) {
+        bad_reply(store, "stats", r);
+        goto done;
+    }
+    out->pending = e[0]->integer;
+    out->in_flight = e[1]->integer;
+    out->dead = e[2]->integer;
+    out->paused = e[3]->integer != 0;
+    for (size_t i = 0; i + 1 < e[4]->elements; i += 2)
+        for (int k = 0; k < TR_STATS_COUNT; k++)
+            if (field_is(e[4]->element[i], tr_store_stats_names[k]))
+                out->totals[k] = reply_i64(e[4]->element[i + 1]);
+    read_hist(e[5], out->lateness, &out->lateness_sum_ms, &out->lateness_count);
+    read_hist(e[6], out->duration, &out->duration_sum_ms, &out->duration_count);
+    rc = 0;
+done:
+    freeReplyObject(r);
+    return rc;
+}
+
+int tr_store_observe(tr_store *store, const char *name,
+                     const uint64_t counts[TR_HIST_BUCKETS + 1], int64_t sum_ms,
+                     uint64_t count)
+{
+    char key[KEY_MAX + 16];
+    int kn = snprintf(key, sizeof key, "{%s}:hist:%s", store->cfg->key, name);
+    if (kn < 0 || (size_t)kn >= sizeof key) {
+        set_error(store, TR_RET_INTERNAL, "observe: name too long");
+        return -1;
+    }
+    if (tr_store_connect(store) != 0)
+        return -1;
+    int sent = 0;
+    for (int i = 0; i <= TR_HIST_BUCKETS + 2; i++) {
+        char field[8], val[24];
+        uint64_t v;
+        if (i <= TR_HIST_BUCKETS) {
+            v = counts[i];
+            snprintf(field, sizeof field, "b%d", i);
+        } else if (i == TR_HIST_BUCKETS + 1) {
+            v = (uint64_t)(sum_ms < 0 ? 0 : sum_ms);
+            snprintf(field, sizeof field, "sum_ms");
+        } else {
+            v = count;
+            snprintf(field, sizeof field, "count");
+        }
+        if (v == 0)
+            continue;
+        snprintf(val, sizeof val, "%" PRIu64, v);
+        const char *argv[] = {"HINCRBY", key, field, val};
+        if (redisAppendCommandArgv(store->ctx, 4, argv, NULL) != REDIS_OK) {
+            io_failed(store, "observe");
+            return -1;
+        }
+        sent++;
+    }
+    int rc = 0;
+    for (int i = 0; i < sent; i++) {
+        void *v = NULL;
+        if (redisGetReply(store->ctx, &v) != REDIS_OK || v == NULL) {
+            io_failed(store, "observe");
+            return -1;
+        }
+        redisReply *r = v;
+        if (r->type != REDIS_REPLY_INTEGER && rc == 0) {
+            if (r->type == REDIS_REPLY_ERROR)
+                reply_failed(store, "observe", r);
+            else
+                bad_reply(store, "observe", r);
+            rc = -1;
+        }
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
+int tr_store_ping(tr_store *store)
+{
+    if (tr_store_connect(store) != 0)
+        return -1;
+    redisReply *r = redisCommand(store->ctx, "PING");
+    if (r == NULL) {
+        io_failed(store, "PING");
+        return -1;
+    }
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR) {
+        reply_failed(store, "PING", r);
+        rc = -1;
+    }
+    freeReplyObject(r);
     return rc;
 }

@@ -140,4 +140,99 @@ int tr_store_observe(tr_store *store, const char *name,
                      const uint64_t counts[TR_HIST_BUCKETS + 1], int64_t sum_ms,
                      uint64_t count);
 
+/* ---- The REST API (/v1/) ---- */
+
+/* Where a timer is. */
+typedef enum tr_timer_state {
+    TR_STATE_NONE = 0,      /* unknown */
+    TR_STATE_PENDING = 1,   /* in {P}:due */
+    TR_STATE_IN_FLIGHT = 2, /* in {P}:inflight */
+    TR_STATE_DEAD = 3       /* in {P}:dead */
+} tr_timer_state;
+
+/* "pending", "in_flight", "dead" ("unknown" for NONE). */
+const char *tr_timer_state_name(tr_timer_state state);
+
+/* Like tr_store_cancel(), and *state says where the timer was (NONE: unknown). */
+int tr_store_cancel_state(tr_store *store, const char *id, int64_t *ttl_ms,
+                          tr_timer_state *state);
+
+/* One idempotent create. Strings borrowed for the call. */
+typedef struct tr_create {
+    const char *id;
+    const char *record;
+    size_t record_len;
+    int64_t delay_ms;   /* from Redis's now (>= 0), used when at_ms < 0 */
+    int64_t at_ms;      /* epoch ms on the Redis clock, or -1; in the past: now */
+} tr_create;
+
+typedef enum tr_create_result {
+    TR_CREATE_NEW = 0,       /* stored */
+    TR_CREATE_SAME = 1,      /* id exists with the same record (fired count aside) */
+    TR_CREATE_CONFLICT = 2   /* id exists with another record */
+} tr_create_result;
+
+/* Applies n creates in ONE pipelined round trip (n up to any size the caller
+ * allows). results[i] and due_ms[i] (-1 when the existing timer is in flight or
+ * dead) are set for each. 0 when every answer arrived, -1 on failure (then some
+ * may have been stored; repeating is safe: same ids answer TR_CREATE_SAME). */
+int tr_store_create(tr_store *store, const tr_create *items, size_t n,
+                    tr_create_result *results, int64_t *due_ms);
+
+/* A timer as stored, for answers. Owns its strings; tr_timer_view_clear(). */
+typedef struct tr_timer_view {
+    char *id;              /* NUL-terminated */
+    tr_timer_state state;
+    int64_t now_ms;        /* Redis TIME when read */
+    int64_t score_ms;      /* pending: due; in flight: lease deadline; dead: dead at */
+    int64_t attempts;      /* deliveries started (0 before the first) */
+    char *record;          /* record_len bytes + NUL */
+    size_t record_len;
+    char *meta;            /* meta_len bytes + NUL; NULL before any failure */
+    size_t meta_len;
+} tr_timer_view;
+
+void tr_timer_view_clear(tr_timer_view *view); /* frees, zeroes; safe on zeroed */
+
+/* Reads one timer. 0 found (*out filled, clear it), 1 unknown, -1 failure. */
+int tr_store_get(tr_store *store, const char *id, tr_timer_view *out);
+
+/* One page of pending (dead == 0, by due time) or dead (by dead time) timers, in
+ * (score, id) order, strictly after (after_score, after_id) when after_id is not
+ * NULL. Up to `limit` (1..1000) into *out (caller frees each with
+ * tr_timer_view_clear() and the array with free()), *n set. 0 or -1. */
+int tr_store_list(tr_store *store, int dead, int64_t after_score, const char *after_id,
+                  size_t limit, tr_timer_view **out, size_t *n);
+
+/* A pending timer due at a new time (delay_ms from now, or at_ms when >= 0).
+ * 0 done (*due_ms set), 1 unknown, 2 in flight or dead (unchanged), -1 failure. */
+int tr_store_reschedule(tr_store *store, const char *id, int64_t delay_ms, int64_t at_ms,
+                        int64_t *due_ms);
+
+/* A dead timer due now again, attempts reset. 0 done, 1 not dead, -1 failure. */
+int tr_store_replay(tr_store *store, const char *id, int64_t *due_ms);
+
+/* Sets (1) or clears (0) {P}:paused; clearing wakes the schedulers. 0 or -1. */
+int tr_store_set_paused(tr_store *store, int paused);
+
+/* Counters of {P}:stats, in this order (tr_store_stats_names). */
+#define TR_STATS_COUNT 11
+extern const char *const tr_store_stats_names[TR_STATS_COUNT];
+
+typedef struct tr_store_stats {
+    int64_t pending, in_flight, dead;   /* ZCARDs */
+    int paused;
+    int64_t totals[TR_STATS_COUNT];     /* by tr_store_stats_names */
+    /* with_hist: per-bucket counts (not cumulative), then sum and count */
+    uint64_t lateness[TR_HIST_BUCKETS + 1], duration[TR_HIST_BUCKETS + 1];
+    int64_t lateness_sum_ms, duration_sum_ms;
+    uint64_t lateness_count, duration_count;
+} tr_store_stats;
+
+/* Fills *out without scanning (ZCARD, EXISTS, HGETALL). 0 or -1. */
+int tr_store_get_stats(tr_store *store, int with_hist, tr_store_stats *out);
+
+/* PING on the store's connection: 0 when Redis answers, -1 otherwise. */
+int tr_store_ping(tr_store *store);
+
 #endif

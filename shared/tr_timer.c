@@ -62,6 +62,9 @@ void tr_timer_spec_clear(tr_timer_spec *spec)
         return;
     free(spec->url);
     free(spec->data);
+    free(spec->headers_json);
+    free(spec->failure_url);
+    free(spec->schedule.cron);
     memset(spec, 0, sizeof *spec);
 }
 
@@ -330,27 +333,84 @@ tr_ret tr_timer_spec_parse_compat(const char *body, size_t len, int64_t max_dela
     return ret;
 }
 
+/* Adds name: value to obj; value is consumed also on failure. 0 or -1. */
+static int add_field(json_object *obj, const char *name, json_object *value)
+{
+    if (value == NULL)
+        return -1;
+    /* json_object_object_add leaves the value with the caller when it fails
+     * (json-c 0.16). */
+    if (json_object_object_add(obj, name, value) != 0) {
+        json_object_put(value);
+        return -1;
+    }
+    return 0;
+}
+
+/* The REST fields, each only when set, in the documented order; "fd" last (the
+ * create script compares records with it cut off). */
+static int encode_rest(json_object *obj, const tr_timer_spec *spec)
+{
+    if (spec->headers_json != NULL) {
+        json_object *h = json_tokener_parse(spec->headers_json);
+        if (h == NULL || !json_object_is_type(h, json_type_object)) {
+            json_object_put(h);
+            return -1;
+        }
+        if (add_field(obj, "h", h) != 0)
+            return -1;
+    }
+    const tr_timer_policy *p = &spec->policy;
+    if (p->max_attempts > 0 || p->min_backoff_ms > 0 || p->max_backoff_ms > 0) {
+        json_object *r = json_object_new_object();
+        if (r == NULL)
+            return -1;
+        if ((p->max_attempts > 0 && add_field(r, "n", json_object_new_int(p->max_attempts)) != 0) ||
+            (p->min_backoff_ms > 0 &&
+             add_field(r, "lo", json_object_new_int64(p->min_backoff_ms)) != 0) ||
+            (p->max_backoff_ms > 0 &&
+             add_field(r, "hi", json_object_new_int64(p->max_backoff_ms)) != 0)) {
+            json_object_put(r);
+            return -1;
+        }
+        if (add_field(obj, "r", r) != 0)
+            return -1;
+    }
+    if (p->timeout_ms > 0 && add_field(obj, "t", json_object_new_int64(p->timeout_ms)) != 0)
+        return -1;
+    if (spec->failure_url != NULL &&
+        add_field(obj, "f", json_object_new_string(spec->failure_url)) != 0)
+        return -1;
+    const tr_timer_schedule *sc = &spec->schedule;
+    if (sc->every_ms > 0 && add_field(obj, "e", json_object_new_int64(sc->every_ms)) != 0)
+        return -1;
+    if (sc->cron != NULL && add_field(obj, "c", json_object_new_string(sc->cron)) != 0)
+        return -1;
+    if (sc->until_ms > 0 && add_field(obj, "un", json_object_new_int64(sc->until_ms)) != 0)
+        return -1;
+    if (sc->count > 0 && add_field(obj, "cn", json_object_new_int64(sc->count)) != 0)
+        return -1;
+    if (sc->fired > 0 && add_field(obj, "fd", json_object_new_int64(sc->fired)) != 0)
+        return -1;
+    return 0;
+}
+
 int tr_timer_record_encode(const tr_timer_spec *spec, char **out, size_t *out_len)
 {
     int rc = -1;
-    json_object *obj = NULL, *u = NULL, *d = NULL;
+    json_object *obj = NULL;
     *out = NULL;
     *out_len = 0;
     if (spec->url == NULL || spec->data_len > INT_MAX)
         return -1;
     obj = json_object_new_object();
-    u = json_object_new_string(spec->url);
-    d = json_object_new_string_len(spec->data ? spec->data : "", (int)spec->data_len);
-    if (obj == NULL || u == NULL || d == NULL)
+    if (obj == NULL)
+        return -1;
+    if (add_field(obj, "u", json_object_new_string(spec->url)) != 0 ||
+        add_field(obj, "d", json_object_new_string_len(spec->data ? spec->data : "",
+                                                       (int)spec->data_len)) != 0 ||
+        encode_rest(obj, spec) != 0)
         goto done;
-    /* json_object_object_add leaves the value with the caller when it fails
-     * (json-c 0.16), so each is put below unless handed over. */
-    if (json_object_object_add(obj, "u", u) != 0)
-        goto done;
-    u = NULL;
-    if (json_object_object_add(obj, "d", d) != 0)
-        goto done;
-    d = NULL;
     size_t n = 0;
     const char *s = json_object_to_json_string_length(
         obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
@@ -362,10 +422,64 @@ int tr_timer_record_encode(const tr_timer_spec *spec, char **out, size_t *out_le
     *out_len = n;
     rc = 0;
 done:
-    json_object_put(u);
-    json_object_put(d);
     json_object_put(obj);
     return rc;
+}
+
+/* Reads an integer field >= 0 when present (0 when absent). -1 when it has the
+ * wrong type. */
+static int get_i64(json_object *obj, const char *name, int64_t *out)
+{
+    json_object *v = NULL;
+    *out = 0;
+    if (!json_object_object_get_ex(obj, name, &v))
+        return 0;
+    if (!json_object_is_type(v, json_type_int))
+        return -1;
+    *out = json_object_get_int64(v);
+    return *out < 0 ? -1 : 0;
+}
+
+/* Copies a string field when present (NULL when absent). -1 wrong type or OOM. */
+static int get_str(json_object *obj, const char *name, char **out)
+{
+    json_object *v = NULL;
+    *out = NULL;
+    if (!json_object_object_get_ex(obj, name, &v))
+        return 0;
+    if (!json_object_is_type(v, json_type_string))
+        return -1;
+    *out = dup_bytes(json_object_get_string(v), (size_t)json_object_get_string_len(v));
+    return *out == NULL ? -1 : 0;
+}
+
+static int decode_rest(json_object *obj, tr_timer_spec *out)
+{
+    json_object *h = NULL, *r = NULL;
+    if (json_object_object_get_ex(obj, "h", &h)) {
+        if (!json_object_is_type(h, json_type_object))
+            return -1;
+        size_t n = 0;
+        const char *s = json_object_to_json_string_length(
+            h, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        if (s == NULL || (out->headers_json = dup_bytes(s, n)) == NULL)
+            return -1;
+    }
+    if (json_object_object_get_ex(obj, "r", &r)) {
+        int64_t n = 0;
+        if (!json_object_is_type(r, json_type_object) || get_i64(r, "n", &n) != 0 ||
+            n > INT_MAX || get_i64(r, "lo", &out->policy.min_backoff_ms) != 0 ||
+            get_i64(r, "hi", &out->policy.max_backoff_ms) != 0)
+            return -1;
+        out->policy.max_attempts = (int)n;
+    }
+    tr_timer_schedule *sc = &out->schedule;
+    if (get_i64(obj, "t", &out->policy.timeout_ms) != 0 ||
+        get_str(obj, "f", &out->failure_url) != 0 || get_i64(obj, "e", &sc->every_ms) != 0 ||
+        get_str(obj, "c", &sc->cron) != 0 || get_i64(obj, "un", &sc->until_ms) != 0 ||
+        get_i64(obj, "cn", &sc->count) != 0 || get_i64(obj, "fd", &sc->fired) != 0)
+        return -1;
+    return 0;
 }
 
 int tr_timer_record_decode(const char *rec, size_t len, tr_timer_spec *out)
@@ -392,6 +506,10 @@ int tr_timer_record_decode(const char *rec, size_t len, tr_timer_spec *out)
     }
     out->data_len = (size_t)dl;
     out->delay_ms = 0;
+    if (decode_rest(obj, out) != 0) {
+        tr_timer_spec_clear(out);
+        goto done;
+    }
     rc = 0;
 done:
     json_object_put(obj);

@@ -1,23 +1,33 @@
 -- cancel: removes a timer in any state (pending, in flight, dead).
 -- KEYS: 1 timers, 2 due, 3 inflight, 4 dead, 5 attempts, 6 meta, 7 stats
 -- ARGV: 1 id
--- Answer: ms that were left (pending), 0 (in flight or dead), -1 (unknown).
+-- Answer: {ttl, state}: ttl the ms that were left (pending), 0 (in flight or dead),
+-- -1 (unknown); state 1 pending, 2 in flight, 3 dead, 0 unknown.
 local id = ARGV[1]
 local ttl = -1
+local state = 0
 local s = redis.call('ZSCORE', KEYS[2], id)
 if s then
   local t = redis.call('TIME')
   -- Rounded up like add's due time, so the ttl never exceeds the delay asked for.
   local now = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
   ttl = math.max(0, tonumber(s) - now)
+  state = 1
   redis.call('ZREM', KEYS[2], id)
 end
 -- Every structure is cleaned even when an earlier one matched: a half-removed
 -- timer must never survive a cancel.
-local other = redis.call('ZREM', KEYS[3], id) + redis.call('ZREM', KEYS[4], id)
-    + redis.call('HDEL', KEYS[1], id)
-if ttl < 0 and other > 0 then ttl = 0 end
+local inf = redis.call('ZREM', KEYS[3], id)
+local dead = redis.call('ZREM', KEYS[4], id)
+local rec = redis.call('HDEL', KEYS[1], id)
+if state == 0 then
+  if inf > 0 then state = 2 elseif dead > 0 then state = 3 end
+end
+if ttl < 0 and inf + dead + rec > 0 then
+  ttl = 0
+  if state == 0 then state = 1 end
+end
 redis.call('HDEL', KEYS[5], id)
 redis.call('HDEL', KEYS[6], id)
 if ttl >= 0 then redis.call('HINCRBY', KEYS[7], 'cancelled', 1) end
-return ttl
+return {ttl, state}

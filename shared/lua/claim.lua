@@ -1,8 +1,10 @@
 -- claim: the reaper, then up to `limit` due timers moved into flight.
--- KEYS: 1 due, 2 inflight, 3 timers, 4 attempts, 5 meta, 6 stats
+-- KEYS: 1 due, 2 inflight, 3 timers, 4 attempts, 5 meta, 6 stats, 7 paused
 -- ARGV: 1 limit, 2 lease_ms, 3 reap_limit, 4 wake channel
--- Answer: {now, next, id1, due1, attempt1, record1, meta1 or false, id2, ...}
+-- Answer: {now, next, paused, id1, due1, attempt1, record1, meta1 or false, id2, ...}
 -- next: the earliest due time or lease deadline left, -1 when there is none.
+-- paused (1 while {P}:paused exists): nothing is claimed and next is -1; resuming
+-- publishes on the wake channel, so a scheduler sleeps until then.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
@@ -15,12 +17,14 @@ for i = 1, #late do
 end
 if #late > 0 then redis.call('HINCRBY', KEYS[6], 'reaped', #late) end
 
-local out = {now, -1}
+if redis.call('EXISTS', KEYS[7]) == 1 then return {now, -1, 1} end
+
+local out = {now, -1, 0}
 local limit = tonumber(ARGV[1])
 if limit > 0 then
   local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit, 'WITHSCORES')
   local deadline = now + tonumber(ARGV[2])
-  local n = 2
+  local n = 3
   for i = 1, #due, 2 do
     local id = due[i]
     redis.call('ZREM', KEYS[1], id)

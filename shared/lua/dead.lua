@@ -1,14 +1,30 @@
--- dead: the last attempt failed; the timer moves to the dead-letter set.
--- KEYS: 1 inflight, 2 attempts, 3 dead, 4 meta, 5 stats
--- ARGV: 1 id, 2 attempt, 3 meta
+-- dead: the last attempt failed; the timer moves to the dead-letter set. A
+-- recurring timer's firing instead stays, due again at repeat_at.
+-- KEYS: 1 inflight, 2 attempts, 3 dead, 4 meta, 5 stats, 6 timers, 7 due
+-- ARGV: 1 id, 2 attempt, 3 meta, 4 repeat record ('' for none), 5 repeat_at ms,
+--       6 wake channel
 -- Answer: 1 when applied; 0 when stale. The record, attempts and meta stay, so an
 -- operator can inspect and replay the timer.
 local id = ARGV[1]
 if tonumber(redis.call('HGET', KEYS[2], id)) ~= tonumber(ARGV[2]) then return 0 end
 if redis.call('ZREM', KEYS[1], id) == 0 then return 0 end
+redis.call('HSET', KEYS[4], id, ARGV[3])
+redis.call('HINCRBY', KEYS[5], 'dead', 1)
+redis.call('HINCRBY', KEYS[5], 'failed', 1)
+local rep = ARGV[4]
+if rep ~= nil and rep ~= '' and redis.call('HEXISTS', KEYS[6], id) == 1 then
+  local due = tonumber(ARGV[5])
+  local first = redis.call('ZRANGE', KEYS[7], 0, 0, 'WITHSCORES')
+  redis.call('HSET', KEYS[6], id, rep)
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('ZADD', KEYS[7], due, id)
+  redis.call('HINCRBY', KEYS[5], 'fired', 1)
+  if first[2] == nil or due < tonumber(first[2]) then
+    redis.call('PUBLISH', ARGV[6], due)
+  end
+  return 1
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[3], now, id)
-redis.call('HSET', KEYS[4], id, ARGV[3])
-redis.call('HINCRBY', KEYS[5], 'dead', 1)
 return 1

@@ -12,6 +12,7 @@ local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
 redis.call('ZADD', KEYS[3], due, id)
 redis.call('HSET', KEYS[4], id, ARGV[4])
 redis.call('HINCRBY', KEYS[5], 'retried', 1)
+redis.call('HINCRBY', KEYS[5], 'failed', 1)
 if first[2] == nil or due < tonumber(first[2]) then
   redis.call('PUBLISH', ARGV[5], due)
 end

@@ -365,7 +365,7 @@ static void test_record_decode_rejects(void **state)
         assert_null(out.data);
     }
     /* unknown keys are ignored (later fields) */
-    const char *ok = "{\"u\":\"http://h/\",\"d\":\"x\",\"h\":{\"a\":\"b\"},\"r\":3}";
+    const char *ok = "{\"u\":\"http://h/\",\"d\":\"x\",\"h\":{\"a\":\"b\"},\"zz\":3}";
     tr_timer_spec out;
     assert_int_equal(tr_timer_record_decode(ok, strlen(ok), &out), 0);
     assert_string_equal(out.data, "x");

@@ -1,0 +1,16 @@
+-- reschedule: a pending timer due at a new time.
+-- KEYS: 1 timers, 2 due, 3 inflight, 4 dead
+-- ARGV: 1 id, 2 delay_ms, 3 at_ms (-1: use delay_ms), 4 wake channel
+-- Answer: {0, due} done; {1, -1} unknown; {2, -1} in flight or dead (not changed).
+local id = ARGV[1]
+if redis.call('HEXISTS', KEYS[1], id) == 0 then return {1, -1} end
+if not redis.call('ZSCORE', KEYS[2], id) then return {2, -1} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
+local due = now + tonumber(ARGV[2])
+local at = tonumber(ARGV[3])
+if at >= 0 then due = math.max(at, now) end
+redis.call('ZADD', KEYS[2], due, id)
+local first = redis.call('ZRANGE', KEYS[2], 0, 0)
+if first[1] == id then redis.call('PUBLISH', ARGV[4], due) end
+return {0, due}
