@@ -7,6 +7,8 @@
 #include <strings.h>
 
 #include "tr_clock.h"
+#include "tr_headers.h"
+#include "tr_log.h"
 
 struct tr_deliver {
     const tr_config *cfg;
@@ -98,6 +100,8 @@ static void xfer_reset(tr_xfer *x)
     free(x->id);
     x->id = NULL;
     x->attempt = x->due_ms = x->fire_due_ms = 0;
+    x->notice = 0;
+    x->timeout_ms = 0;
     x->start_mono_ms = x->end_mono_ms = 0;
     x->result = CURLE_OK;
     x->status = 0;
@@ -123,6 +127,37 @@ void tr_deliver_xfer_put(tr_deliver *d, tr_xfer *x)
     d->free_count++;
 }
 
+/* Appends "X-TimeRush-Key: <id>" (heap line: ids from Redis may be long). */
+static struct curl_slist *append_key(struct curl_slist *list, const char *id)
+{
+    size_t need = strlen(id) + sizeof "X-TimeRush-Key: ";
+    char *kline = malloc(need);
+    if (kline == NULL)
+        return NULL;
+    snprintf(kline, need, "X-TimeRush-Key: %s", id);
+    struct curl_slist *t = curl_slist_append(list, kline);
+    free(kline);
+    return t;
+}
+
+struct curl_slist *tr_deliver_notice_headers(const char *id)
+{
+    struct curl_slist *list = NULL, *t;
+    const char *fixed[] = {"Content-Type: application/json", "User-Agent: TimeRush/1.0",
+                           "Expect:", "X-TimeRush-Failure: 1"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        if ((t = curl_slist_append(list, fixed[i])) == NULL)
+            goto fail;
+        list = t;
+    }
+    if ((t = append_key(list, id)) == NULL)
+        goto fail;
+    return t;
+fail:
+    curl_slist_free_all(list);
+    return NULL;
+}
+
 struct curl_slist *tr_deliver_headers(const char *id, int64_t attempt, int64_t due_ms)
 {
     char line[TR_KEY_MAX + 64];
@@ -135,15 +170,8 @@ struct curl_slist *tr_deliver_headers(const char *id, int64_t attempt, int64_t d
         list = t;
     }
     /* The key can be longer than `line` only if Redis holds a key the API never
-     * accepts; curl_slist_append copies, so use a heap line for those. */
-    size_t need = strlen(id) + sizeof "X-TimeRush-Key: ";
-    char *kline = malloc(need);
-    if (kline == NULL)
-        goto fail;
-    snprintf(kline, need, "X-TimeRush-Key: %s", id);
-    t = curl_slist_append(list, kline);
-    free(kline);
-    if (t == NULL)
+     * accepts; append_key uses a heap line. */
+    if ((t = append_key(list, id)) == NULL)
         goto fail;
     list = t;
     snprintf(line, sizeof line, "X-TimeRush-Attempt: %" PRId64, attempt);
@@ -232,11 +260,28 @@ int tr_deliver_start(tr_deliver *d, tr_xfer *x)
         snprintf(x->errbuf, sizeof x->errbuf, "transfer without key or url");
         return -1;
     }
-    x->headers = tr_deliver_headers(x->id, x->attempt, x->fire_due_ms);
+    if (x->notice) {
+        x->headers = tr_deliver_notice_headers(x->id);
+    } else {
+        x->headers = tr_deliver_headers(x->id, x->attempt, x->fire_due_ms);
+        int skipped = 0;
+        if (x->headers != NULL &&
+            tr_headers_merge(&x->headers, x->spec.headers_json, &skipped) != 0) {
+            curl_slist_free_all(x->headers);
+            x->headers = NULL;
+        }
+        if (skipped > 0)
+            tr_log_warning("key=%s %d header(s) of the timer not sent (reserved or invalid)",
+                           x->id, skipped);
+    }
     if (x->headers == NULL) {
-        snprintf(x->errbuf, sizeof x->errbuf, "out of memory for headers");
+        snprintf(x->errbuf, sizeof x->errbuf, "out of memory or bad headers in the record");
         return -1;
     }
+    long timeout = x->timeout_ms > 0 ? (long)x->timeout_ms : (long)cfg->timeout_ms;
+    long connect_timeout = (long)cfg->connect_timeout_ms;
+    if (connect_timeout > timeout)
+        connect_timeout = timeout; /* a short per-timer timeout bounds the connect too */
     SET(CURLOPT_URL, x->spec.url);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
     SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -245,8 +290,8 @@ int tr_deliver_start(tr_deliver *d, tr_xfer *x)
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->spec.data_len);
     SET(CURLOPT_POSTFIELDS, x->spec.data);
     SET(CURLOPT_HTTPHEADER, x->headers);
-    SET(CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
-    SET(CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
+    SET(CURLOPT_TIMEOUT_MS, timeout);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, x);

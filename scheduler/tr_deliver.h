@@ -31,6 +31,9 @@ typedef struct tr_xfer {
     int64_t due_ms;          /* claim's due time, Redis clock ms (lateness) */
     int64_t fire_due_ms;     /* due time of this firing (X-TimeRush-Due-Ms, meta "due") */
     tr_timer_spec spec;      /* url and body; owned, cleared by tr_deliver_xfer_put() */
+    int notice;              /* 1: a failure notice to spec.url (X-TimeRush-Failure: 1,
+                              * no timer headers), not a timer's delivery */
+    int64_t timeout_ms;      /* whole transfer; 0: --timeout-ms */
 
     /* Filled by tr_deliver. */
     int64_t start_mono_ms;   /* when it was added */
@@ -63,8 +66,10 @@ tr_xfer *tr_deliver_xfer_get(tr_deliver *d);
 /* Returns a transfer (not in flight) for reuse: frees its spec and headers. */
 void tr_deliver_xfer_put(tr_deliver *d, tr_xfer *x);
 
-/* Sets every option on x and adds it to the multi handle. 0, or -1 with a reason in
- * x->errbuf (x still belongs to the caller). */
+/* Sets every option on x and adds it to the multi handle: the headers of
+ * tr_deliver_headers() (or tr_deliver_notice_headers() for a notice) plus the
+ * timer's own (spec.headers_json, tr_headers.h), CURLOPT_TIMEOUT_MS from
+ * x->timeout_ms. 0, or -1 with a reason in x->errbuf (x still belongs to the caller). */
 int tr_deliver_start(tr_deliver *d, tr_xfer *x);
 
 /* Transfers added and not yet handed back. */
@@ -89,5 +94,9 @@ tr_xfer *tr_deliver_abort_one(tr_deliver *d);
  * Content-Type, X-TimeRush-Key, X-TimeRush-Attempt, X-TimeRush-Due-Ms, User-Agent,
  * and an empty "Expect:" that turns off 100-continue. NULL when out of memory. */
 struct curl_slist *tr_deliver_headers(const char *id, int64_t attempt, int64_t due_ms);
+
+/* The request headers of a failure notice: Content-Type, User-Agent, Expect:,
+ * X-TimeRush-Key and X-TimeRush-Failure: 1. NULL when out of memory. */
+struct curl_slist *tr_deliver_notice_headers(const char *id);
 
 #endif

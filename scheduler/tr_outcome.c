@@ -7,6 +7,7 @@
 #include "tr_answer.h"
 #include "tr_clock.h"
 #include "tr_log.h"
+#include "tr_repeat.h"
 #include "tr_timer.h"
 
 /* Adds v (which may be NULL after a failed allocation) under key; frees v on failure. */
@@ -43,6 +44,50 @@ done:
     return rc;
 }
 
+int tr_outcome_failure_body(const char *id, const tr_timer_spec *spec, int64_t attempts,
+                            long status, const char *error, int64_t fire_due_ms, char **out,
+                            size_t *out_len)
+{
+    int rc = -1;
+    *out = NULL;
+    *out_len = 0;
+    json_object *o = json_object_new_object();
+    if (o == NULL)
+        return -1;
+    if (add(o, "key", json_object_new_string(id)) != 0 ||
+        add(o, "url", json_object_new_string(spec->url ? spec->url : "")) != 0 ||
+        add(o, "data", json_object_new_string_len(spec->data ? spec->data : "",
+                                                  spec->data ? (int)spec->data_len : 0)) != 0 ||
+        add(o, "attempts", json_object_new_int64(attempts)) != 0 ||
+        add(o, "last_status", json_object_new_int64(status)) != 0 ||
+        add(o, "last_error", json_object_new_string(error ? error : "")) != 0 ||
+        add(o, "due_ms", json_object_new_int64(fire_due_ms)) != 0)
+        goto done;
+    size_t len = 0;
+    const char *text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+    if (text != NULL && (*out = malloc(len + 1)) != NULL) {
+        memcpy(*out, text, len + 1);
+        *out_len = len;
+        rc = 0;
+    }
+done:
+    json_object_put(o);
+    return rc;
+}
+
+void tr_outcome_policy_of(const tr_config *cfg, const tr_timer_spec *spec, tr_outcome_policy *out)
+{
+    const tr_timer_policy *p = spec != NULL ? &spec->policy : NULL;
+    out->max_attempts = p && p->max_attempts > 0 ? p->max_attempts : cfg->max_attempts;
+    out->min_backoff_ms = p && p->min_backoff_ms > 0 ? p->min_backoff_ms : cfg->backoff_min_ms;
+    out->max_backoff_ms = p && p->max_backoff_ms > 0 ? p->max_backoff_ms : cfg->backoff_max_ms;
+    /* A timer's own minimum above the option's maximum: its minimum wins (the API
+     * checks max >= min for the timer's own pair only). */
+    if (out->max_backoff_ms < out->min_backoff_ms)
+        out->max_backoff_ms = out->min_backoff_ms;
+    out->timeout_ms = p && p->timeout_ms > 0 ? p->timeout_ms : cfg->timeout_ms;
+}
+
 int64_t tr_outcome_fire_due(const char *meta, size_t meta_len, int64_t claim_due_ms)
 {
     if (meta == NULL || meta_len == 0)
@@ -69,8 +114,71 @@ static int queue(tr_pending *p, const tr_finish *f)
     return -1;
 }
 
-int tr_outcome_dead(const char *id, int64_t attempt, int64_t fire_due_ms, const char *error,
-                    tr_pending *p, tr_sched_stats *st)
+int tr_outcome_repeat(const tr_outcome_ctx *c, const char *id, const tr_timer_spec *spec,
+                      int64_t fire_due_ms, tr_finish *f, char **record)
+{
+    *record = NULL;
+    if (spec == NULL || !tr_repeat_is_recurring(&spec->schedule))
+        return 0;
+    tr_repeat_next nx;
+    if (tr_repeat_compute(&spec->schedule, fire_due_ms, c->redis_now_ms, &nx) != 0 ||
+        nx.at_ms < 0) {
+        tr_log_info("key=%s series ends after firing %lld: %s", id,
+                    (long long)spec->schedule.fired + 1, nx.why ? nx.why : "?");
+        return 0;
+    }
+    tr_timer_spec next = *spec; /* shallow: only the counter changes */
+    next.schedule.fired = spec->schedule.fired + 1;
+    size_t len = 0;
+    if (tr_timer_record_encode(&next, record, &len) != 0) {
+        tr_log_error("key=%s outcome lost: out of memory for the next firing (the timer "
+                     "returns after its lease)", id);
+        return -1;
+    }
+    if (nx.skipped > 0)
+        tr_log_warning("key=%s skipped %lld missed firing(s) (past already)", id,
+                       (long long)nx.skipped);
+    tr_log_info("key=%s next firing due_ms=%lld fired=%lld", id, (long long)nx.at_ms,
+                (long long)next.schedule.fired);
+    f->repeat_record = *record;
+    f->repeat_record_len = len;
+    f->repeat_at_ms = nx.at_ms;
+    return 0;
+}
+
+/* Queues a DEAD outcome f for timer id (spec may be NULL), with its next firing
+ * and a failure notice when the timer asks for them. */
+static int queue_dead(const tr_outcome_ctx *c, tr_finish *f, const tr_timer_spec *spec,
+                      int64_t fire_due_ms, long status, const char *error)
+{
+    char *rec = NULL, *notice = NULL;
+    size_t notice_len = 0;
+    int rc = -1;
+    if (tr_outcome_repeat(c, f->id, spec, fire_due_ms, f, &rec) != 0)
+        goto done;
+    if (spec != NULL && spec->failure_url != NULL && spec->failure_url[0] != '\0') {
+        if (tr_outcome_failure_body(f->id, spec, f->attempt, status, error, fire_due_ms, &notice,
+                                    &notice_len) != 0) {
+            tr_log_error("key=%s failure notice not sent: out of memory", f->id);
+        }
+    }
+    if (notice != NULL)
+        rc = tr_pending_add_notice(c->pending, f, spec->failure_url, notice, notice_len);
+    else
+        rc = tr_pending_add(c->pending, f);
+    if (rc != 0)
+        tr_log_error("key=%s outcome lost: out of memory (the timer returns after its lease)",
+                     f->id);
+    else
+        c->st->dead++;
+done:
+    free(rec);
+    free(notice);
+    return rc;
+}
+
+int tr_outcome_dead(const tr_outcome_ctx *c, const char *id, int64_t attempt,
+                    int64_t fire_due_ms, const char *error)
 {
     char *meta = NULL;
     if (tr_outcome_meta(fire_due_ms, attempt, 0, error, tr_clock_wall_ms(), &meta) != 0) {
@@ -79,53 +187,55 @@ int tr_outcome_dead(const char *id, int64_t attempt, int64_t fire_due_ms, const 
     }
     tr_log_error("key=%s dead attempts=%lld error=%s", id, (long long)attempt, error);
     tr_finish f = {.kind = TR_FINISH_DEAD, .id = id, .attempt = attempt, .meta = meta};
-    int rc = queue(p, &f);
+    int rc = queue_dead(c, &f, NULL, fire_due_ms, 0, error);
     free(meta);
-    if (rc == 0)
-        st->dead++;
     return rc;
 }
 
-int tr_outcome_failed(const tr_config *cfg, tr_rng *rng, const char *id, int64_t attempt,
-                      int64_t fire_due_ms, long status, const char *error,
-                      int64_t retry_after_ms, tr_pending *p, tr_sched_stats *st)
+int tr_outcome_failed(const tr_outcome_ctx *c, const char *id, const tr_timer_spec *spec,
+                      int64_t attempt, int64_t fire_due_ms, long status, const char *error,
+                      int64_t retry_after_ms)
 {
+    tr_outcome_policy pol;
+    tr_outcome_policy_of(c->cfg, spec, &pol);
     char *meta = NULL;
     if (tr_outcome_meta(fire_due_ms, attempt, status, error, tr_clock_wall_ms(), &meta) != 0) {
         tr_log_error("key=%s outcome lost: out of memory (the timer returns after its lease)", id);
         return -1;
     }
     tr_finish f = {.id = id, .attempt = attempt, .meta = meta};
-    if (attempt >= cfg->max_attempts) {
+    int rc;
+    if (attempt >= pol.max_attempts) {
         f.kind = TR_FINISH_DEAD;
         tr_log_warning("key=%s failed attempt=%lld status=%ld error=%s retry_in_ms=-1", id,
                        (long long)attempt, status, error);
         tr_log_error("key=%s dead attempts=%lld error=%s", id, (long long)attempt, error);
+        rc = queue_dead(c, &f, spec, fire_due_ms, status, error);
     } else {
         f.kind = TR_FINISH_RETRY;
-        f.delay_ms = tr_backoff_retry_delay_ms(cfg->backoff_min_ms, cfg->backoff_max_ms, attempt,
-                                               tr_rng_next(rng), retry_after_ms);
+        f.delay_ms = tr_backoff_retry_delay_ms(pol.min_backoff_ms, pol.max_backoff_ms, attempt,
+                                               tr_rng_next(c->rng), retry_after_ms);
         tr_log_warning("key=%s failed attempt=%lld status=%ld error=%s retry_in_ms=%lld", id,
                        (long long)attempt, status, error, (long long)f.delay_ms);
+        rc = queue(c->pending, &f);
+        if (rc == 0)
+            c->st->retried++;
     }
-    int rc = queue(p, &f);
     free(meta);
-    if (rc == 0) {
-        if (f.kind == TR_FINISH_DEAD)
-            st->dead++;
-        else
-            st->retried++;
-    }
     return rc;
 }
 
-/* Acks a delivered timer, creating the chained one when the answer asked for it. */
-static int ack(const tr_xfer *x, tr_timer_spec *chain, tr_pending *p, tr_sched_stats *st)
+/* Acks a delivered timer, creating the chained one when the answer asked for it,
+ * and scheduling its next firing when it is recurring. */
+static int ack(const tr_outcome_ctx *c, const tr_xfer *x, tr_timer_spec *chain)
 {
     tr_finish f = {.kind = TR_FINISH_ACK, .id = x->id, .attempt = x->attempt};
     char new_key[TR_KEY_LEN + 1];
-    char *record = NULL;
+    char *record = NULL, *rec = NULL;
     size_t record_len = 0;
+    int rc = -1;
+    if (tr_outcome_repeat(c, x->id, &x->spec, x->fire_due_ms, &f, &rec) != 0)
+        goto done;
     if (chain != NULL) {
         if (tr_timer_new_key(new_key) != 0 ||
             tr_timer_record_encode(chain, &record, &record_len) != 0) {
@@ -138,21 +248,22 @@ static int ack(const tr_xfer *x, tr_timer_spec *chain, tr_pending *p, tr_sched_s
             f.chain_delay_ms = chain->delay_ms;
         }
     }
-    int rc = queue(p, &f);
+    rc = queue(c->pending, &f);
     if (rc == 0) {
-        st->delivered++;
+        c->st->delivered++;
         if (f.chain_id != NULL) {
-            st->chained++;
+            c->st->chained++;
             tr_log_info("key=%s chained new_key=%s delay_ms=%lld", x->id, new_key,
                         (long long)f.chain_delay_ms);
         }
     }
+done:
     free(record);
+    free(rec);
     return rc;
 }
 
-int tr_outcome_finished(const tr_config *cfg, tr_rng *rng, const tr_xfer *x, tr_pending *p,
-                        tr_sched_stats *st)
+int tr_outcome_finished(const tr_outcome_ctx *c, const tr_xfer *x)
 {
     long long ms = (long long)(x->end_mono_ms - x->start_mono_ms);
     if (x->body_dropped > 0)
@@ -160,13 +271,13 @@ int tr_outcome_finished(const tr_config *cfg, tr_rng *rng, const tr_xfer *x, tr_
                        x->id, x->body_len, x->body_dropped);
     if (x->result != CURLE_OK) {
         const char *err = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(x->result);
-        return tr_outcome_failed(cfg, rng, x->id, x->attempt, x->fire_due_ms, x->status, err, -1,
-                                 p, st);
+        return tr_outcome_failed(c, x->id, &x->spec, x->attempt, x->fire_due_ms, x->status, err,
+                                 -1);
     }
     tr_timer_spec chain = {0};
     char why[256] = "";
     tr_answer_kind kind = tr_answer_parse(x->status, x->body ? x->body : "", x->body_len,
-                                          cfg->max_delay_s, &chain, why, sizeof why);
+                                          c->cfg->max_delay_s, &chain, why, sizeof why);
     int rc;
     switch (kind) {
     case TR_ANSWER_DONE:
@@ -175,7 +286,7 @@ int tr_outcome_finished(const tr_config *cfg, tr_rng *rng, const tr_xfer *x, tr_
                     (long long)x->attempt);
         if (why[0] != '\0')
             tr_log_warning("key=%s chain rejected: %s", x->id, why);
-        rc = ack(x, kind == TR_ANSWER_CHAIN ? &chain : NULL, p, st);
+        rc = ack(c, x, kind == TR_ANSWER_CHAIN ? &chain : NULL);
         break;
     case TR_ANSWER_RETRY:
     default: {
@@ -185,8 +296,8 @@ int tr_outcome_finished(const tr_config *cfg, tr_rng *rng, const tr_xfer *x, tr_
             tr_log_debug("key=%s ignoring Retry-After '%s'", x->id, x->retry_after);
             ra = -1;
         }
-        rc = tr_outcome_failed(cfg, rng, x->id, x->attempt, x->fire_due_ms, x->status,
-                               why[0] != '\0' ? why : "not accepted", ra, p, st);
+        rc = tr_outcome_failed(c, x->id, &x->spec, x->attempt, x->fire_due_ms, x->status,
+                               why[0] != '\0' ? why : "not accepted", ra);
         break;
     }
     }

@@ -7,7 +7,9 @@
 
 /* The copies behind one tr_finish, freed when it leaves the list. */
 typedef struct owned {
-    char *id, *meta, *chain_id, *chain_record;
+    char *id, *meta, *chain_id, *chain_record, *repeat_record;
+    char *notice_url, *notice_body; /* failure notice, or NULL */
+    size_t notice_len;
 } owned;
 
 struct tr_pending {
@@ -15,6 +17,8 @@ struct tr_pending {
     owned *own;
     int *results;   /* cap entries, for tr_store_finish */
     size_t n, cap;
+    tr_pending_notice_fn notice_fn;
+    void *notice_ctx;
 };
 
 tr_pending *tr_pending_new(void)
@@ -28,6 +32,9 @@ static void clear_owned(owned *o)
     free(o->meta);
     free(o->chain_id);
     free(o->chain_record);
+    free(o->repeat_record);
+    free(o->notice_url);
+    free(o->notice_body);
     memset(o, 0, sizeof *o);
 }
 
@@ -78,7 +85,14 @@ static int grow(tr_pending *p)
     return 0;
 }
 
-int tr_pending_add(tr_pending *p, const tr_finish *f)
+void tr_pending_on_notice(tr_pending *p, tr_pending_notice_fn fn, void *ctx)
+{
+    p->notice_fn = fn;
+    p->notice_ctx = ctx;
+}
+
+static int add(tr_pending *p, const tr_finish *f, const char *url, const char *body,
+               size_t body_len)
 {
     if (p->n == p->cap && grow(p) != 0)
         return -1;
@@ -94,18 +108,40 @@ int tr_pending_add(tr_pending *p, const tr_finish *f)
         if (o.chain_id == NULL || o.chain_record == NULL)
             goto fail;
     }
+    if (f->repeat_record != NULL &&
+        (o.repeat_record = dup_bytes(f->repeat_record, f->repeat_record_len)) == NULL)
+        goto fail;
+    if (url != NULL) {
+        o.notice_url = dup_bytes(url, strlen(url));
+        o.notice_body = dup_bytes(body, body_len);
+        o.notice_len = body_len;
+        if (o.notice_url == NULL || o.notice_body == NULL)
+            goto fail;
+    }
     tr_finish *dst = &p->fin[p->n];
     *dst = *f;
     dst->id = o.id;
     dst->meta = o.meta;
     dst->chain_id = o.chain_id;
     dst->chain_record = o.chain_record;
+    dst->repeat_record = o.repeat_record;
     p->own[p->n] = o;
     p->n++;
     return 0;
 fail:
     clear_owned(&o);
     return -1;
+}
+
+int tr_pending_add(tr_pending *p, const tr_finish *f)
+{
+    return add(p, f, NULL, NULL, 0);
+}
+
+int tr_pending_add_notice(tr_pending *p, const tr_finish *f, const char *url, const char *body,
+                          size_t body_len)
+{
+    return add(p, f, url, body, body_len);
 }
 
 size_t tr_pending_count(const tr_pending *p)
@@ -129,6 +165,9 @@ int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st)
             st->stale++;
             tr_log_debug("key=%s stale outcome kind=%d attempt=%lld (cancelled or taken over)",
                          p->fin[i].id, (int)p->fin[i].kind, (long long)p->fin[i].attempt);
+        } else if (p->own[i].notice_url != NULL && p->notice_fn != NULL) {
+            p->notice_fn(p->notice_ctx, p->fin[i].id, p->own[i].notice_url,
+                         p->own[i].notice_body, p->own[i].notice_len);
         }
     }
     clear_all(p);

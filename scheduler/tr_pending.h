@@ -5,6 +5,11 @@
  * written again after the reconnect, before anything new is claimed: an outcome is
  * never dropped while the process lives (each is safe to apply twice).
  * The list owns copies of every string it is given.
+ *
+ * An outcome may carry a failure notice (a DEAD timer with a failure_url): it is
+ * handed to the applied callback only once Redis applied the outcome (not when it
+ * was stale: another scheduler owns the timer, or it was cancelled), so a notice
+ * is sent at most once per outcome this process wrote.
  */
 #ifndef TR_PENDING_H
 #define TR_PENDING_H
@@ -22,9 +27,22 @@ tr_pending *tr_pending_new(void);
 /* Frees everything still held. Takes NULL. */
 void tr_pending_free(tr_pending *p);
 
-/* Copies `f` and its strings (f->meta, chain fields may be NULL). 0 or -1 (out of
- * memory: nothing added). */
+/* Copies `f` and its strings (f->meta, chain and repeat fields may be NULL). 0 or
+ * -1 (out of memory: nothing added). */
 int tr_pending_add(tr_pending *p, const tr_finish *f);
+
+/* Like tr_pending_add(), with a failure notice: POST `body` (body_len bytes) to
+ * `url` once the outcome is applied (both copied). 0 or -1 (nothing added). */
+int tr_pending_add_notice(tr_pending *p, const tr_finish *f, const char *url, const char *body,
+                          size_t body_len);
+
+/* Called by tr_pending_flush() for each applied outcome that carries a notice;
+ * the strings are borrowed for the call. */
+typedef void (*tr_pending_notice_fn)(void *ctx, const char *id, const char *url,
+                                     const char *body, size_t body_len);
+
+/* Sets the notice callback (NULL: notices are dropped). */
+void tr_pending_on_notice(tr_pending *p, tr_pending_notice_fn fn, void *ctx);
 
 size_t tr_pending_count(const tr_pending *p);
 

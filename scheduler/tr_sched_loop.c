@@ -8,6 +8,7 @@
 #include "tr_backoff.h"
 #include "tr_clock.h"
 #include "tr_deliver.h"
+#include "tr_hist.h"
 #include "tr_log.h"
 #include "tr_outcome.h"
 #include "tr_pending.h"
@@ -22,6 +23,7 @@
 #define MAX_SLEEP_MS 1000      /* bounds the signal-vs-poll race (see docs) */
 #define LATE_SAMPLE 8192       /* lateness values kept per status interval */
 #define FINAL_FLUSH_MS 5000    /* at exit, time given to write the last outcomes */
+#define HIST_WRITE_MS 1000     /* histograms go to Redis at most this often */
 
 typedef struct sched {
     const tr_config *cfg;
@@ -50,9 +52,23 @@ typedef struct sched {
     uint64_t drained;        /* finished while draining */
     uint64_t released;       /* released at the drain deadline */
     int64_t next_status_mono;
+
+    int paused;              /* the last claim found deliveries paused ({P}:paused) */
+    int exiting;             /* the loop is over: no new transfers (failure notices) */
+    tr_hist late_hist;       /* lateness, ms, since the last write to Redis */
+    tr_hist dur_hist;        /* delivery duration, ms, since the last write */
+    int64_t next_hist_mono;  /* when the histograms are written next */
 } sched;
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* What tr_outcome needs, with the Redis clock mapped from the local one now. */
+static tr_outcome_ctx octx(sched *s)
+{
+    tr_outcome_ctx c = {.cfg = s->cfg, .rng = &s->rng, .pending = s->pending, .st = &s->st,
+                        .redis_now_ms = tr_clock_mono_ms() + s->offset_ms};
+    return c;
+}
 
 static void store_failed(sched *s, const char *what)
 {
@@ -121,33 +137,77 @@ static void wake_connect(sched *s)
 /* Starts the delivery of one claimed timer, or queues its outcome at once. */
 static void start_one(sched *s, const tr_claimed *c)
 {
-    int64_t fire_due = tr_outcome_fire_due(c->meta, c->meta_len, c->due_ms);
+    /* The first attempt starts a firing (a new timer, a recurring timer's next
+     * firing, a replay): its due time is the claim's. A retry carries the firing's
+     * due time in the meta of its last failure. */
+    int64_t fire_due =
+        c->attempt <= 1 ? c->due_ms : tr_outcome_fire_due(c->meta, c->meta_len, c->due_ms);
     int64_t late = tr_clock_mono_ms() + s->offset_ms - c->due_ms;
+    tr_outcome_ctx oc = octx(s);
     s->st.claimed++;
     tr_sched_stats_late(&s->st, late, tr_rng_next(&s->rng));
+    tr_hist_add(&s->late_hist, late);
     tr_log_info("key=%s claimed attempt=%lld due_ms=%lld late_ms=%lld", c->id,
                 (long long)c->attempt, (long long)c->due_ms, (long long)late);
 
     tr_xfer *x = tr_deliver_xfer_get(s->dl);
     if (x == NULL || (x->id = strdup(c->id)) == NULL) {
-        (void)tr_outcome_failed(s->cfg, &s->rng, c->id, c->attempt, fire_due, 0,
-                                "out of memory", -1, s->pending, &s->st);
+        (void)tr_outcome_failed(&oc, c->id, NULL, c->attempt, fire_due, 0, "out of memory", -1);
         tr_deliver_xfer_put(s->dl, x);
         return;
     }
     if (tr_timer_record_decode(c->record, c->record_len, &x->spec) != 0) {
-        (void)tr_outcome_dead(c->id, c->attempt, fire_due, "bad record", s->pending, &s->st);
+        (void)tr_outcome_dead(&oc, c->id, c->attempt, fire_due, "bad record");
         tr_deliver_xfer_put(s->dl, x);
         return;
     }
     x->attempt = c->attempt;
     x->due_ms = c->due_ms;
     x->fire_due_ms = fire_due;
+    tr_outcome_policy pol;
+    tr_outcome_policy_of(s->cfg, &x->spec, &pol);
+    x->timeout_ms = pol.timeout_ms;
+    if (pol.timeout_ms > s->cfg->timeout_ms) {
+        /* The claim's lease covers --timeout-ms only: move the deadline first (the
+         * extend is written before this round ends, long before the old lease). */
+        tr_finish ext = {.kind = TR_FINISH_EXTEND, .id = c->id, .attempt = c->attempt,
+                         .delay_ms = pol.timeout_ms + s->cfg->lease_margin_ms};
+        if (tr_pending_add(s->pending, &ext) != 0)
+            tr_log_error("key=%s lease not extended: out of memory (a longer delivery may be "
+                         "taken over)", c->id);
+    }
     if (tr_deliver_start(s->dl, x) != 0) {
-        (void)tr_outcome_failed(s->cfg, &s->rng, c->id, c->attempt, fire_due, 0, x->errbuf, -1,
-                                s->pending, &s->st);
+        (void)tr_outcome_failed(&oc, c->id, &x->spec, c->attempt, fire_due, 0, x->errbuf, -1);
         tr_deliver_xfer_put(s->dl, x);
     }
+}
+
+/* tr_pending's notice callback: POST a failure notice once, best effort. */
+static void send_notice(void *ctx, const char *id, const char *url, const char *body,
+                        size_t body_len)
+{
+    sched *s = ctx;
+    if (s->exiting) {
+        tr_log_warning("key=%s failure notice not sent: shutting down", id);
+        return;
+    }
+    tr_xfer *x = tr_deliver_xfer_get(s->dl);
+    if (x == NULL || (x->id = strdup(id)) == NULL || (x->spec.url = strdup(url)) == NULL ||
+        (x->spec.data = malloc(body_len + 1)) == NULL) {
+        tr_log_error("key=%s failure notice not sent: out of memory", id);
+        tr_deliver_xfer_put(s->dl, x);
+        return;
+    }
+    memcpy(x->spec.data, body, body_len);
+    x->spec.data[body_len] = '\0';
+    x->spec.data_len = body_len;
+    x->notice = 1;
+    if (tr_deliver_start(s->dl, x) != 0) {
+        tr_log_warning("key=%s failure notice to %s not sent: %s", id, url, x->errbuf);
+        tr_deliver_xfer_put(s->dl, x);
+        return;
+    }
+    tr_log_info("key=%s failure notice sending to %s", id, url);
 }
 
 static void claim(sched *s, int free_slots)
@@ -169,6 +229,18 @@ static void claim(sched *s, int free_slots)
     s->offset_ms = b.now_ms - (t0 + t1) / 2000;
     s->have_offset = 1;
     s->next_due_ms = b.next_ms;
+    if (b.paused != s->paused) {
+        s->paused = b.paused;
+        tr_log_info(b.paused ? "deliveries paused: claiming nothing until resumed"
+                             : "deliveries resumed");
+    }
+    if (b.paused) {
+        /* Sleep until woken (resume publishes on the wake channel) or the idle
+         * claim period; due times do not matter while paused. */
+        s->next_due_ms = -1;
+        tr_claim_batch_clear(&b);
+        return;
+    }
     if (b.count >= (size_t)free_slots)
         s->need_claim = 1; /* the batch was cut by the free slots: more may be due */
     for (size_t i = 0; i < b.count; i++)
@@ -180,7 +252,24 @@ static void collect(sched *s)
 {
     tr_xfer *x;
     while ((x = tr_deliver_done(s->dl)) != NULL) {
-        (void)tr_outcome_finished(s->cfg, &s->rng, x, s->pending, &s->st);
+        if (x->notice) {
+            /* Best effort, one attempt: logged, never retried. */
+            if (x->result == CURLE_OK && x->status >= 200 && x->status < 300)
+                tr_log_info("key=%s failure notice sent to %s status=%ld", x->id, x->spec.url,
+                            x->status);
+            else
+                tr_log_warning("key=%s failure notice to %s failed: status=%ld error=%s", x->id,
+                               x->spec.url, x->status,
+                               x->result != CURLE_OK ? (x->errbuf[0] != '\0'
+                                                            ? x->errbuf
+                                                            : curl_easy_strerror(x->result))
+                                                     : "not a 2xx answer");
+            tr_deliver_xfer_put(s->dl, x);
+            continue;
+        }
+        tr_outcome_ctx oc = octx(s);
+        tr_hist_add(&s->dur_hist, x->end_mono_ms - x->start_mono_ms);
+        (void)tr_outcome_finished(&oc, x);
         if (s->stopping)
             s->drained++;
         tr_deliver_xfer_put(s->dl, x);
@@ -192,6 +281,12 @@ static void release_all(sched *s)
 {
     tr_xfer *x;
     while ((x = tr_deliver_abort_one(s->dl)) != NULL) {
+        if (x->notice) {
+            tr_log_warning("key=%s failure notice to %s not finished: shutting down", x->id,
+                           x->spec.url);
+            tr_deliver_xfer_put(s->dl, x);
+            continue;
+        }
         tr_finish f = {.kind = TR_FINISH_RELEASE, .id = x->id, .attempt = x->attempt};
         if (tr_pending_add(s->pending, &f) == 0) {
             s->st.released++;
@@ -236,10 +331,27 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
     if (tr_wake_fd(s->wake) < 0 && !s->down)
         target = min64(target, s->wake_retry_at_mono);
     target = min64(target, s->next_status_mono);
+    if (s->late_hist.count > 0 || s->dur_hist.count > 0)
+        target = min64(target, s->next_hist_mono);
     if (s->stopping)
         target = min64(target, s->drain_deadline_mono);
     int64_t t = target - now;
     return t < 0 ? 0 : (int)t;
+}
+
+/* Writes the histograms, at most once per HIST_WRITE_MS and never while Redis is
+ * known to be away (they stay in memory and are added to the next write). */
+static void write_hists(sched *s, int64_t now, int force)
+{
+    if (!force && now < s->next_hist_mono)
+        return;
+    s->next_hist_mono = now + HIST_WRITE_MS;
+    if (s->down)
+        return;
+    if (tr_hist_write(&s->late_hist, s->store, "lateness") != 0 ||
+        tr_hist_write(&s->dur_hist, s->store, "duration") != 0)
+        tr_log_debug("histograms not written (%s): kept for the next write",
+                     tr_store_error(s->store));
 }
 
 static void status_line(sched *s)
@@ -299,6 +411,7 @@ static int loop(sched *s)
             release_all(s);
             break;
         }
+        write_hists(s, now, 0);
         if (now >= s->next_status_mono) {
             status_line(s);
             s->next_status_mono = now + (int64_t)s->cfg->interval_s * 1000;
@@ -323,6 +436,8 @@ static int loop(sched *s)
                 s->wake_backoff_ms = RECONNECT_MIN_MS;
                 s->wake_retry_at_mono = tr_clock_mono_ms() + RECONNECT_MIN_MS;
                 s->need_claim = 1;
+            } else if (n > 0 && s->paused) {
+                s->need_claim = 1; /* maybe a resume: find out at once */
             } else if (n > 0 && due >= 0) {
                 tr_log_debug("wake: %d message(s), earliest due_ms=%lld in %lld ms", n,
                              (long long)due,
@@ -334,7 +449,9 @@ static int loop(sched *s)
         collect(s);
         flush(s); /* this round's outcomes: one pipelined finish */
     }
+    s->exiting = 1;
     final_flush(s);
+    write_hists(s, tr_clock_mono_ms(), 1);
     status_line(s);
     tr_log_info("stopped: %llu finished while draining, %llu released, %zu outcomes unwritten",
                 (unsigned long long)s->drained, (unsigned long long)s->released,
@@ -360,7 +477,9 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags)
         tr_log_error("cannot start: out of memory or libcurl multi init failed");
         goto done;
     }
+    tr_pending_on_notice(s.pending, send_notice, &s);
     s.need_claim = 1;
+    s.next_hist_mono = tr_clock_mono_ms() + HIST_WRITE_MS;
     s.next_status_mono = tr_clock_mono_ms() + (int64_t)cfg->interval_s * 1000;
     if (tr_store_connect(s.store) != 0)
         store_failed(&s, "connect");
