@@ -64,7 +64,8 @@ int tr_outcome_failure_body(const char *id, const tr_timer_spec *spec, int64_t a
         add(o, "due_ms", json_object_new_int64(fire_due_ms)) != 0)
         goto done;
     size_t len = 0;
-    const char *text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+    const char *text = json_object_to_json_string_length(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
     if (text != NULL && (*out = malloc(len + 1)) != NULL) {
         memcpy(*out, text, len + 1);
         *out_len = len;
@@ -136,7 +137,8 @@ int tr_outcome_repeat(const tr_outcome_ctx *c, const char *id, const tr_timer_sp
         return -1;
     }
     if (nx.skipped > 0)
-        tr_log_warning("key=%s skipped %lld missed firing(s) (past already)", id,
+        tr_log_warning("key=%s skipped %s%lld missed firing(s) (past already)", id,
+                       nx.skipped >= TR_REPEAT_SKIP_COUNT_MAX ? "at least " : "",
                        (long long)nx.skipped);
     tr_log_info("key=%s next firing due_ms=%lld fired=%lld", id, (long long)nx.at_ms,
                 (long long)next.schedule.fired);

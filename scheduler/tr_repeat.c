@@ -4,7 +4,6 @@
 
 #include "tr_cron.h"
 
-#define CRON_SKIP_COUNT_MAX 100000 /* counting skipped cron firings stops here */
 
 int tr_repeat_is_recurring(const tr_timer_schedule *sch)
 {
@@ -30,7 +29,7 @@ static int64_t next_cron(const tr_cron *c, int64_t fire_due, int64_t now, int64_
     if (t < 0 || t > now)
         return t;
     /* Past already: count what is skipped (bounded), then take the next after now. */
-    for (int64_t u = t; u >= 0 && u <= now && *skipped < CRON_SKIP_COUNT_MAX;
+    for (int64_t u = t; u >= 0 && u <= now && *skipped < TR_REPEAT_SKIP_COUNT_MAX;
          u = tr_cron_next(c, u))
         (*skipped)++;
     return tr_cron_next(c, now);

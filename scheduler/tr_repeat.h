@@ -15,12 +15,15 @@
 
 #include "tr_timer.h"
 
+#define TR_REPEAT_SKIP_COUNT_MAX 100000 /* cron: skipped firings are counted up to this */
+
 /* Nonzero when the schedule makes the timer recurring. */
 int tr_repeat_is_recurring(const tr_timer_schedule *sch);
 
 typedef struct tr_repeat_next {
     int64_t at_ms;      /* next firing, epoch ms on the Redis clock; -1: the series ends */
-    int64_t skipped;    /* firings between fire_due and at_ms already past (not fired) */
+    int64_t skipped;    /* firings between fire_due and at_ms already past (not fired);
+                         * for cron at most TR_REPEAT_SKIP_COUNT_MAX */
     const char *why;    /* when at_ms == -1: static text, e.g. "count reached" */
 } tr_repeat_next;
 
