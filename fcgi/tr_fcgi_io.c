@@ -54,6 +54,12 @@ int tr_fcgi_read_request(FCGX_Request *fr, size_t max_body, tr_http_request *req
     req->body_ret = TR_RET_OK;
     const char *m = FCGX_GetParam("REQUEST_METHOD", fr->envp);
     req->method = m != NULL ? m : "";
+    const char *q = FCGX_GetParam("QUERY_STRING", fr->envp);
+    req->query = q != NULL ? q : "";
+    req->content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
+    if (req->content_type != NULL && req->content_type[0] == '\0')
+        req->content_type = NULL;
+    req->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
     req->path = request_path(fr);
     /* Without DOCUMENT_URI or SCRIPT_NAME, the path is REQUEST_URI up to the
      * query, copied into the body buffer (after the body and its NUL). */
@@ -65,6 +71,8 @@ int tr_fcgi_read_request(FCGX_Request *fr, size_t max_body, tr_http_request *req
             uri = "";
         uri_len = strcspn(uri, "?");
         req->path = "";
+        if (q == NULL && uri[uri_len] == '?')
+            req->query = uri + uri_len + 1;
     }
 
     int64_t cl = content_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp));
@@ -113,9 +121,11 @@ int tr_fcgi_write_response(FCGX_Request *fr, const tr_http_response *resp)
 {
     char head[512 + TR_HTTP_HEADERS_MAX];
     int n = snprintf(head, sizeof head,
-                     "Status: %d %s\r\nContent-Type: application/json\r\n"
+                     "Status: %d %s\r\nContent-Type: %s\r\n"
                      "Content-Length: %zu\r\n%s\r\n",
-                     resp->status, tr_http_reason(resp->status), resp->body_len, resp->headers);
+                     resp->status, tr_http_reason(resp->status),
+                     resp->content_type != NULL ? resp->content_type : "application/json",
+                     resp->body_len, resp->headers);
     if (n < 0 || (size_t)n >= sizeof head)
         return -1;
     if (FCGX_PutStr(head, n, fr->out) != n)

@@ -48,6 +48,22 @@ int tr_http_response_add_header(tr_http_response *resp, const char *name, const 
     return 0;
 }
 
+int tr_http_response_text(tr_http_response *resp, int status, const char *content_type,
+                          const char *text, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return -1;
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    free(resp->body);
+    resp->body = copy;
+    resp->body_len = len;
+    resp->status = status;
+    resp->content_type = content_type;
+    return 0;
+}
+
 const char *tr_http_reason(int status)
 {
     switch (status) {
@@ -55,10 +71,12 @@ const char *tr_http_reason(int status)
     case 201: return "Created";
     case 204: return "No Content";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return "Unknown";

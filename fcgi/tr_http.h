@@ -26,6 +26,9 @@ typedef struct tr_http_request {
                              * the limit (the body was drained, not kept); TR_RET_BAD_JSON
                              * when Content-Length was not a number */
     int64_t content_length; /* as announced, bytes; -1 when absent or unreadable */
+    const char *query;      /* query string without '?'; never NULL ("" when none) */
+    const char *content_type;  /* Content-Type header; NULL when absent */
+    const char *authorization; /* Authorization header; NULL when absent */
 } tr_http_request;
 
 /* A response. Owns its body; tr_http_response_clear() frees it. */
@@ -34,6 +37,7 @@ typedef struct tr_http_response {
     char headers[TR_HTTP_HEADERS_MAX];  /* extra "Name: value\r\n" lines; "" for none */
     char *body;                         /* body_len bytes, malloc'd; NULL when empty */
     size_t body_len;
+    const char *content_type;           /* static string; NULL: application/json */
 } tr_http_response;
 
 /* Sets status 200, no headers, no body. */
@@ -48,6 +52,11 @@ int tr_http_response_json(tr_http_response *resp, int status, json_object *obj);
 
 /* Appends "name: value\r\n". Returns 0, or -1 when it does not fit or holds CR/LF. */
 int tr_http_response_add_header(tr_http_response *resp, const char *name, const char *value);
+
+/* Replaces the body with len bytes of text (copied) and sets status and
+ * content_type (a static string). 0, or -1 when out of memory. */
+int tr_http_response_text(tr_http_response *resp, int status, const char *content_type,
+                          const char *text, size_t len);
 
 /* The reason phrase of an HTTP status ("OK", "Not Found"); "Unknown" when unknown. */
 const char *tr_http_reason(int status);

@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tr_auth.h"
 #include "tr_compat.h"
 #include "tr_log.h"
+#include "tr_rest.h"
 
 typedef int (*tr_handler)(const tr_config *cfg, tr_store *store, const tr_http_request *req,
                           tr_http_response *resp);
@@ -35,6 +37,8 @@ static const char *loggable(const char *path, char *buf, size_t len)
 
 int tr_route_dispatch(const tr_app *app, const tr_http_request *req, tr_http_response *resp)
 {
+    if (tr_rest_owns(req->path))
+        return tr_rest_dispatch(app->cfg, app->store, req, resp);
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         const route *r = &routes[i];
         if (strcmp(req->path, r->path) != 0)
@@ -48,6 +52,11 @@ int tr_route_dispatch(const tr_app *app, const tr_http_request *req, tr_http_res
             if (tr_compat_error(resp, 405, TR_RET_BAD_METHOD, msg) != 0)
                 return -1;
             return tr_http_response_add_header(resp, "Allow", r->method);
+        }
+        if (tr_auth_check(app->cfg, req->authorization) != 0) {
+            tr_log_warning("%s rejected ret=%d (%s): no valid bearer token", req->path,
+                           (int)TR_RET_UNAUTHORIZED, tr_ret_name(TR_RET_UNAUTHORIZED));
+            return tr_compat_error(resp, 401, TR_RET_UNAUTHORIZED, "unauthorized");
         }
         return r->handler(app->cfg, app->store, req, resp);
     }

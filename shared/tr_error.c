@@ -11,6 +11,7 @@ const char *tr_ret_name(tr_ret ret)
     case TR_RET_TOO_LARGE: return "too_large";
     case TR_RET_BAD_METHOD: return "bad_method";
     case TR_RET_NOT_FOUND: return "not_found";
+    case TR_RET_UNAUTHORIZED: return "unauthorized";
     case TR_RET_STORE_DOWN: return "store_down";
     case TR_RET_INTERNAL: return "internal";
     }
@@ -28,6 +29,7 @@ int tr_ret_http_status(tr_ret ret)
     case TR_RET_TOO_LARGE: return 413;
     case TR_RET_BAD_METHOD: return 405;
     case TR_RET_NOT_FOUND: return 404;
+    case TR_RET_UNAUTHORIZED: return 401;
     case TR_RET_STORE_DOWN: return 503;
     case TR_RET_INTERNAL: return 500;
     }

@@ -19,6 +19,8 @@ typedef enum tr_ret {
     TR_RET_TOO_LARGE = 5,       /* body or a field over its documented limit   (413) */
     TR_RET_BAD_METHOD = 6,      /* not POST                                    (405) */
     TR_RET_NOT_FOUND = 7,       /* no such endpoint                            (404) */
+    TR_RET_UNAUTHORIZED = 8,    /* --api-token set, no valid bearer token      (401);
+                                 * the compat endpoints answer it with HTTP 401 */
     TR_RET_STORE_DOWN = 10,     /* Redis unreachable or timed out              (503) */
     TR_RET_INTERNAL = 11        /* anything else; logged with details          (500) */
 } tr_ret;

@@ -634,112 +634,104 @@ const char *tr_timer_state_name(tr_timer_state state)
     return "unknown";
 }
 
-typedef void (*build_fn)(const tr_store *s, const void *ctx, size_t i, call_args *a);
-typedef int (*reply_fn)(tr_store *s, void *ctx, size_t i, const redisReply *r);
+/* Creates per script call at most: bounds the time one script holds Redis. */
+#define TR_STORE_CREATE_CHUNK 1000
 
-/* Sends calls 0..n-1 (built by build) in one pipeline, hands each answer to handle
- * (0, or -1 with the error set; reading goes on to stay in step). Answers NOSCRIPT
- * are sent again once after reloading the scripts. 0 or -1. */
-static int pipeline(tr_store *s, const char *name, size_t n, build_fn build, reply_fn handle,
-                    void *ctx)
+/* One create script call for items[0..n), n <= TR_STORE_CREATE_CHUNK. */
+static int create_chunk(tr_store *s, const tr_create *items, size_t n,
+                        tr_create_result *results, int64_t *due_ms, int64_t *now_ms)
 {
-    if (n == 0)
-        return 0;
+    static const int keys[] = {K_TIMERS, K_DUE, K_STATS};
+    size_t argc = 3 + 3 + 1 + 4 * n;
+    const char **argv = malloc(argc * sizeof *argv);
+    size_t *lens = malloc(argc * sizeof *lens);
+    char(*nums)[2][24] = malloc(n * sizeof *nums);
+    redisReply *r = NULL;
+    int rc = -1;
+    if (argv == NULL || lens == NULL || nums == NULL) {
+        set_error(s, TR_RET_INTERNAL, "create: out of memory");
+        goto done;
+    }
+    size_t k = 3;
+    for (int i = 0; i < 3; i++) {
+        argv[k] = s->key[keys[i]];
+        lens[k++] = strlen(s->key[keys[i]]);
+    }
+    argv[k] = s->key[K_WAKE];
+    lens[k++] = strlen(s->key[K_WAKE]);
+    for (size_t i = 0; i < n; i++) {
+        const tr_create *it = &items[i];
+        int a = snprintf(nums[i][0], 24, "%" PRId64, it->delay_ms < 0 ? 0 : it->delay_ms);
+        int b = snprintf(nums[i][1], 24, "%" PRId64, it->at_ms < 0 ? -1 : it->at_ms);
+        argv[k] = it->id;
+        lens[k++] = strlen(it->id);
+        argv[k] = it->record;
+        lens[k++] = it->record_len;
+        argv[k] = nums[i][0];
+        lens[k++] = (size_t)a;
+        argv[k] = nums[i][1];
+        lens[k++] = (size_t)b;
+    }
     if (tr_store_connect(s) != 0)
-        return -1;
-    size_t *idx = malloc(n * sizeof *idx);
-    if (idx == NULL) {
-        set_error(s, TR_RET_INTERNAL, "%s: out of memory", name);
-        return -1;
+        goto done;
+    for (int tries = 0; tries < 2; tries++) {
+        argv[0] = "EVALSHA";
+        lens[0] = 7;
+        argv[1] = s->sha[S_CREATE];
+        lens[1] = 40;
+        argv[2] = "3";
+        lens[2] = 1;
+        r = redisCommandArgv(s->ctx, (int)argc, argv, lens);
+        if (r == NULL) {
+            io_failed(s, "create");
+            goto done;
+        }
+        if (!is_noscript(r) || tries == 1)
+            break;
+        freeReplyObject(r);
+        r = NULL;
+        if (load_scripts(s) != 0)
+            goto done;
     }
-    for (size_t i = 0; i < n; i++)
-        idx[i] = i;
-    size_t todo = n;
-    int rc = 0;
-    for (int round = 0; round < 2 && todo > 0 && rc == 0; round++) {
-        for (size_t i = 0; i < todo; i++) {
-            call_args a;
-            build(s, ctx, idx[i], &a);
-            args_finish(&a, s);
-            if (redisAppendCommandArgv(s->ctx, a.argc, a.argv, a.len) != REDIS_OK) {
-                io_failed(s, name);
-                rc = -1;
-                goto done;
-            }
-        }
-        size_t again = 0;
-        for (size_t i = 0; i < todo; i++) {
-            void *v = NULL;
-            if (redisGetReply(s->ctx, &v) != REDIS_OK || v == NULL) {
-                io_failed(s, name);
-                rc = -1;
-                goto done;
-            }
-            redisReply *r = v;
-            if (is_noscript(r)) {
-                idx[again++] = idx[i];
-            } else if (r->type == REDIS_REPLY_ERROR) {
-                if (rc == 0)
-                    reply_failed(s, name, r);
-                rc = -1;
-            } else if (handle(s, ctx, idx[i], r) != 0) {
-                rc = -1;
-            }
-            freeReplyObject(r);
-        }
-        todo = again;
-        if (todo > 0 && rc == 0) {
-            if (round == 1) {
-                set_error(s, TR_RET_INTERNAL, "redis %s: NOSCRIPT after reload", name);
-                rc = -1;
-            } else {
-                tr_log_debug("store: NOSCRIPT in %s, reloading", name);
-                rc = load_scripts(s);
-            }
-        }
+    if (r->type == REDIS_REPLY_ERROR) {
+        reply_failed(s, "create", r);
+        goto done;
     }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 + 2 * n ||
+        r->element[0]->type != REDIS_REPLY_INTEGER) {
+        bad_reply(s, "create", r);
+        goto done;
+    }
+    *now_ms = r->element[0]->integer;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *c = r->element[1 + 2 * i], *d = r->element[2 + 2 * i];
+        if (c->type != REDIS_REPLY_INTEGER || d->type != REDIS_REPLY_INTEGER || c->integer < 0 ||
+            c->integer > 2) {
+            bad_reply(s, "create item", c);
+            goto done;
+        }
+        results[i] = (tr_create_result)c->integer;
+        due_ms[i] = d->integer;
+    }
+    rc = 0;
 done:
-    free(idx);
+    freeReplyObject(r);
+    free(argv);
+    free(lens);
+    free(nums);
     return rc;
 }
 
-typedef struct create_ctx {
-    const tr_create *items;
-    tr_create_result *results;
-    int64_t *due_ms;
-} create_ctx;
-
-static void create_build(const tr_store *s, const void *vctx, size_t i, call_args *a)
-{
-    static const int keys[] = {K_TIMERS, K_DUE, K_STATS};
-    const create_ctx *c = vctx;
-    const tr_create *it = &c->items[i];
-    args_init(a, S_CREATE);
-    arg_keys(a, s, 3, keys);
-    arg_str(a, it->id);
-    arg_bin(a, it->record, it->record_len);
-    arg_i64(a, it->delay_ms < 0 ? 0 : it->delay_ms);
-    arg_i64(a, it->at_ms < 0 ? -1 : it->at_ms);
-    arg_str(a, s->key[K_WAKE]);
-}
-
-static int create_reply(tr_store *s, void *vctx, size_t i, const redisReply *r)
-{
-    create_ctx *c = vctx;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
-        r->element[0]->integer < 0 || r->element[0]->integer > 2)
-        return bad_reply(s, "create", r);
-    c->results[i] = (tr_create_result)r->element[0]->integer;
-    c->due_ms[i] = r->element[1]->integer;
-    return 0;
-}
-
 int tr_store_create(tr_store *store, const tr_create *items, size_t n,
-                    tr_create_result *results, int64_t *due_ms)
+                    tr_create_result *results, int64_t *due_ms, int64_t *now_ms)
 {
-    create_ctx c = {items, results, due_ms};
-    return pipeline(store, "create", n, create_build, create_reply, &c);
+    *now_ms = 0;
+    for (size_t off = 0; off < n; off += TR_STORE_CREATE_CHUNK) {
+        size_t m = n - off < TR_STORE_CREATE_CHUNK ? n - off : TR_STORE_CREATE_CHUNK;
+        if (create_chunk(store, items + off, m, results + off, due_ms + off, now_ms) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 void tr_timer_view_clear(tr_timer_view *view)
@@ -833,8 +825,8 @@ int tr_store_list(tr_store *store, int dead, int64_t after_score, const char *af
     *n = 0;
     if (limit < 1)
         limit = 1;
-    if (limit > 1000)
-        limit = 1000;
+    if (limit > 1001)
+        limit = 1001;
     call_args a;
     args_init(&a, S_LIST);
     arg_keys(&a, store, 4, dead ? keys_dead : keys_due);

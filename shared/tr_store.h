@@ -172,12 +172,14 @@ typedef enum tr_create_result {
     TR_CREATE_CONFLICT = 2   /* id exists with another record */
 } tr_create_result;
 
-/* Applies n creates in ONE pipelined round trip (n up to any size the caller
- * allows). results[i] and due_ms[i] (-1 when the existing timer is in flight or
- * dead) are set for each. 0 when every answer arrived, -1 on failure (then some
- * may have been stored; repeating is safe: same ids answer TR_CREATE_SAME). */
+/* *now_ms: Redis TIME of the (last) call, rounded up like due times.
+ * Applies n creates with one script call per 1000 (one round trip for a batch
+ * of up to 1000; one TIME, one wake message). results[i] and due_ms[i] (-1 when
+ * the existing timer is in flight or dead) are set for each. 0, or -1 on failure
+ * (then some may have been stored; repeating is safe: they answer
+ * TR_CREATE_SAME). */
 int tr_store_create(tr_store *store, const tr_create *items, size_t n,
-                    tr_create_result *results, int64_t *due_ms);
+                    tr_create_result *results, int64_t *due_ms, int64_t *now_ms);
 
 /* A timer as stored, for answers. Owns its strings; tr_timer_view_clear(). */
 typedef struct tr_timer_view {
@@ -200,7 +202,8 @@ int tr_store_get(tr_store *store, const char *id, tr_timer_view *out);
 /* One page of pending (dead == 0, by due time) or dead (by dead time) timers, in
  * (score, id) order, strictly after (after_score, after_id) when after_id is not
  * NULL. Up to `limit` (1..1000) into *out (caller frees each with
- * tr_timer_view_clear() and the array with free()), *n set. 0 or -1. */
+ * tr_timer_view_clear() and the array with free()), *n set. limit up to 1001
+ * (one more than a page, to learn whether another page follows). 0 or -1. */
 int tr_store_list(tr_store *store, int dead, int64_t after_score, const char *after_id,
                   size_t limit, tr_timer_view **out, size_t *n);
 

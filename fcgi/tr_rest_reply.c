@@ -1,0 +1,64 @@
+#include "tr_rest_reply.h"
+
+#include <stdio.h>
+
+#include "tr_log.h"
+
+int tr_rest_add(json_object *obj, const char *name, json_object *value)
+{
+    if (obj == NULL || value == NULL) {
+        json_object_put(value);
+        return -1;
+    }
+    /* json-c 0.16 leaves the value with the caller when the add fails. */
+    if (json_object_object_add(obj, name, value) != 0) {
+        json_object_put(value);
+        return -1;
+    }
+    return 0;
+}
+
+json_object *tr_rest_wrap(const char *name, json_object *value)
+{
+    json_object *obj = json_object_new_object();
+    if (tr_rest_add(obj, name, value) != 0) {
+        json_object_put(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+int tr_rest_json(tr_http_response *resp, int status, json_object *obj)
+{
+    if (obj == NULL)
+        return -1;
+    int rc = tr_http_response_json(resp, status, obj);
+    json_object_put(obj);
+    return rc;
+}
+
+int tr_rest_error(tr_http_response *resp, int status, const char *code, const char *message)
+{
+    if (status >= 500)
+        tr_log_error("rest: %d %s: %s", status, code, message);
+    else
+        tr_log_warning("rest: %d %s: %s", status, code, message);
+    json_object *e = json_object_new_object();
+    if (tr_rest_add(e, "code", json_object_new_string(code)) != 0 ||
+        tr_rest_add(e, "message", json_object_new_string(message)) != 0) {
+        json_object_put(e);
+        return -1;
+    }
+    return tr_rest_json(resp, status, tr_rest_wrap("error", e));
+}
+
+int tr_rest_store_failed(tr_http_response *resp, tr_store *store, const char *what)
+{
+    char msg[400];
+    if (tr_store_error_code(store) == TR_RET_STORE_DOWN) {
+        snprintf(msg, sizeof msg, "%s: store unavailable: %s", what, tr_store_error(store));
+        return tr_rest_error(resp, 503, "store_unavailable", msg);
+    }
+    tr_log_error("rest: %s failed: %s", what, tr_store_error(store));
+    return tr_rest_error(resp, 500, "internal", "internal error (logged)");
+}

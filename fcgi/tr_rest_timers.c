@@ -1,0 +1,509 @@
+#include "tr_rest_timers.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tr_clock.h"
+#include "tr_json.h"
+#include "tr_log.h"
+#include "tr_rest_parse.h"
+#include "tr_rest_reply.h"
+#include "tr_rest_view.h"
+#include "tr_timer.h"
+
+#define LIST_DEFAULT 100
+#define LIST_MAX 1000
+
+static int64_t max_delay_ms(const tr_config *cfg)
+{
+    return cfg->max_delay_s * 1000;
+}
+
+/* 200 {"timer": <as stored now>}, 404 when it vanished meanwhile. */
+static int answer_stored(tr_store *store, tr_http_response *resp, const char *key, int status)
+{
+    tr_timer_view v;
+    int found = tr_store_get(store, key, &v);
+    if (found < 0)
+        return tr_rest_store_failed(resp, store, "get");
+    if (found == 1)
+        return tr_rest_error(resp, 404, "not_found", "no such timer");
+    int bad = 0;
+    json_object *t = tr_rest_view_timer(&v, &bad);
+    tr_timer_view_clear(&v);
+    if (t == NULL && bad)
+        return tr_rest_error(resp, 500, "internal", "stored record unreadable (logged)");
+    return tr_rest_json(resp, status, tr_rest_wrap("timer", t));
+}
+
+/* Parses and encodes one create item. 0 with *rec (caller frees), or -1 with msg
+ * (or -2 when out of memory). */
+static int prepare(const tr_config *cfg, json_object *item, int64_t now_ms, tr_rest_create *c,
+                   char **rec, size_t *rec_len, char *msg, size_t msglen)
+{
+    *rec = NULL;
+    if (tr_rest_parse_create(item, now_ms, max_delay_ms(cfg), c, msg, msglen) != 0)
+        return -1;
+    if (c->spec.data_len > (size_t)cfg->max_body_bytes) {
+        snprintf(msg, msglen, "data: larger than %d bytes", cfg->max_body_bytes);
+        return -1;
+    }
+    if (c->key[0] == '\0' && tr_timer_new_key(c->key) != 0) {
+        snprintf(msg, msglen, "the random source failed");
+        return -2;
+    }
+    if (tr_timer_record_encode(&c->spec, rec, rec_len) != 0) {
+        snprintf(msg, msglen, "out of memory");
+        return -2;
+    }
+    return 0;
+}
+
+int tr_rest_create_timer(const tr_config *cfg, tr_store *store, const tr_http_request *req,
+                   tr_http_response *resp)
+{
+    char msg[512];
+    tr_rest_create c;
+    char *rec = NULL;
+    size_t rec_len = 0;
+    int rc;
+    json_object *obj = tr_json_parse_object(req->body, req->body_len, msg, sizeof msg);
+    if (obj == NULL)
+        return tr_rest_error(resp, 400, "invalid_json", msg);
+    int p = prepare(cfg, obj, tr_clock_wall_ms(), &c, &rec, &rec_len, msg, sizeof msg);
+    json_object_put(obj);
+    if (p != 0) {
+        rc = p == -1 ? tr_rest_error(resp, 400, "invalid_field", msg)
+                     : tr_rest_error(resp, 500, "internal", msg);
+        goto done;
+    }
+    tr_create item = {c.key, rec, rec_len, c.when.delay_ms, c.when.at_ms};
+    tr_create_result result;
+    int64_t due = -1, now = 0;
+    if (tr_store_create(store, &item, 1, &result, &due, &now) != 0) {
+        rc = tr_rest_store_failed(resp, store, "create");
+        goto done;
+    }
+    if (result == TR_CREATE_NEW) {
+        tr_log_info("key=%s created due_ms=%lld url=%s bytes=%zu", c.key, (long long)due,
+                    c.spec.url, c.spec.data_len);
+        rc = tr_rest_json(resp, 201,
+                          tr_rest_wrap("timer", tr_rest_view_new(c.key, &c.spec, due, now)));
+    } else if (result == TR_CREATE_SAME) {
+        rc = answer_stored(store, resp, c.key, 200);
+    } else {
+        rc = tr_rest_error(resp, 409, "conflict",
+                           "key: a timer with this key exists with another body");
+    }
+done:
+    free(rec);
+    tr_rest_create_clear(&c);
+    return rc;
+}
+
+/* {"status":N,"error":{...}} for one batch item; NULL when out of memory. */
+static json_object *item_error(int status, const char *code, const char *message)
+{
+    json_object *e = json_object_new_object(), *o = json_object_new_object();
+    if (tr_rest_add(e, "code", json_object_new_string(code)) != 0 ||
+        tr_rest_add(e, "message", json_object_new_string(message)) != 0 ||
+        tr_rest_add(o, "status", json_object_new_int(status)) != 0) {
+        json_object_put(e);
+        json_object_put(o);
+        return NULL;
+    }
+    if (tr_rest_add(o, "error", e) != 0) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_object *item_timer(int status, json_object *timer)
+{
+    json_object *o = json_object_new_object();
+    if (tr_rest_add(o, "status", json_object_new_int(status)) != 0 ||
+        tr_rest_add(o, "timer", timer) != 0) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* The stored timer of a TR_CREATE_SAME item, as a batch result. */
+static json_object *item_stored(tr_store *store, const char *key)
+{
+    tr_timer_view v;
+    int found = tr_store_get(store, key, &v);
+    if (found < 0)
+        return item_error(503, "store_unavailable", tr_store_error(store));
+    if (found == 1)
+        return item_error(404, "not_found", "no such timer");
+    int bad = 0;
+    json_object *t = tr_rest_view_timer(&v, &bad);
+    tr_timer_view_clear(&v);
+    if (t == NULL)
+        return bad ? item_error(500, "internal", "stored record unreadable") : NULL;
+    return item_timer(200, t);
+}
+
+typedef struct batch {
+    size_t n;
+    tr_rest_create *c;     /* n parsed items (zeroed when invalid) */
+    char **rec;            /* n records, NULL when invalid */
+    size_t *rec_len;
+    json_object **result;  /* n results (errors filled while parsing) */
+    tr_create *items;      /* the valid ones */
+    size_t *item_of;       /* items[j] is batch item item_of[j] */
+    tr_create_result *res;
+    int64_t *due;
+    size_t valid;
+} batch;
+
+static void batch_free(batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->c != NULL)
+            tr_rest_create_clear(&b->c[i]);
+        if (b->rec != NULL)
+            free(b->rec[i]);
+        if (b->result != NULL)
+            json_object_put(b->result[i]);
+    }
+    free(b->c);
+    free(b->rec);
+    free(b->rec_len);
+    free(b->result);
+    free(b->items);
+    free(b->item_of);
+    free(b->res);
+    free(b->due);
+}
+
+static int batch_alloc(batch *b, size_t n)
+{
+    memset(b, 0, sizeof *b);
+    b->n = n;
+    b->c = calloc(n, sizeof *b->c);
+    b->rec = calloc(n, sizeof *b->rec);
+    b->rec_len = calloc(n, sizeof *b->rec_len);
+    b->result = calloc(n, sizeof *b->result);
+    b->items = calloc(n, sizeof *b->items);
+    b->item_of = calloc(n, sizeof *b->item_of);
+    b->res = calloc(n, sizeof *b->res);
+    b->due = calloc(n, sizeof *b->due);
+    return b->c && b->rec && b->rec_len && b->result && b->items && b->item_of && b->res &&
+                   b->due
+               ? 0
+               : -1;
+}
+
+int tr_rest_batch(const tr_config *cfg, tr_store *store, const tr_http_request *req,
+                  tr_http_response *resp)
+{
+    char msg[512];
+    json_object *list = NULL;
+    json_object *obj = tr_json_parse_object(req->body, req->body_len, msg, sizeof msg);
+    if (obj == NULL)
+        return tr_rest_error(resp, 400, "invalid_json", msg);
+    json_object_object_foreach(obj, name, val)
+    {
+        if (strcmp(name, "timers") != 0) {
+            snprintf(msg, sizeof msg, "%.64s: unknown field", name);
+            json_object_put(obj);
+            return tr_rest_error(resp, 400, "invalid_field", msg);
+        }
+        list = val;
+    }
+    if (list == NULL || !json_object_is_type(list, json_type_array)) {
+        json_object_put(obj);
+        return tr_rest_error(resp, 400, "invalid_field", "timers: must be an array");
+    }
+    size_t n = json_object_array_length(list);
+    if (n == 0 || n > TR_REST_BATCH_MAX) {
+        json_object_put(obj);
+        if (n == 0)
+            return tr_rest_error(resp, 400, "invalid_field", "timers: must not be empty");
+        snprintf(msg, sizeof msg, "timers: at most %d per batch", TR_REST_BATCH_MAX);
+        return tr_rest_error(resp, 413, "too_large", msg);
+    }
+    batch b;
+    int rc = -1;
+    if (batch_alloc(&b, n) != 0)
+        goto done;
+    int64_t now = tr_clock_wall_ms();
+    for (size_t i = 0; i < n; i++) {
+        int p = prepare(cfg, json_object_array_get_idx(list, i), now, &b.c[i], &b.rec[i],
+                        &b.rec_len[i], msg, sizeof msg);
+        if (p == -2)
+            goto done;
+        if (p == -1) {
+            if ((b.result[i] = item_error(400, "invalid_field", msg)) == NULL)
+                goto done;
+            continue;
+        }
+        b.items[b.valid] = (tr_create){b.c[i].key, b.rec[i], b.rec_len[i], b.c[i].when.delay_ms,
+                                       b.c[i].when.at_ms};
+        b.item_of[b.valid++] = i;
+    }
+    int64_t redis_now = 0;
+    if (b.valid > 0 && tr_store_create(store, b.items, b.valid, b.res, b.due, &redis_now) != 0) {
+        rc = tr_rest_store_failed(resp, store, "batch create");
+        goto done;
+    }
+    size_t created = 0;
+    for (size_t j = 0; j < b.valid; j++) {
+        size_t i = b.item_of[j];
+        if (b.res[j] == TR_CREATE_NEW) {
+            created++;
+            b.result[i] = item_timer(201, tr_rest_view_new(b.c[i].key, &b.c[i].spec, b.due[j],
+                                                           redis_now));
+        } else if (b.res[j] == TR_CREATE_SAME) {
+            b.result[i] = item_stored(store, b.c[i].key);
+        } else {
+            b.result[i] = item_error(409, "conflict",
+                                     "key: a timer with this key exists with another body");
+        }
+        if (b.result[i] == NULL)
+            goto done;
+    }
+    tr_log_info("batch: %zu timers, %zu created", n, created);
+    json_object *arr = json_object_new_array_ext((int)n);
+    if (arr == NULL)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        if (json_object_array_add(arr, b.result[i]) != 0) {
+            json_object_put(arr);
+            goto done;
+        }
+        b.result[i] = NULL;
+    }
+    rc = tr_rest_json(resp, 200, tr_rest_wrap("results", arr));
+done:
+    if (rc == -1 && resp->body == NULL)
+        rc = tr_rest_error(resp, 500, "internal", "out of memory");
+    batch_free(&b);
+    json_object_put(obj);
+    return rc;
+}
+
+int tr_rest_get(const tr_config *cfg, tr_store *store, const tr_http_request *req,
+                tr_http_response *resp, const char *key)
+{
+    (void)cfg;
+    (void)req;
+    return answer_stored(store, resp, key, 200);
+}
+
+int tr_rest_delete(const tr_config *cfg, tr_store *store, const tr_http_request *req,
+                   tr_http_response *resp, const char *key)
+{
+    (void)cfg;
+    (void)req;
+    int64_t ttl = -1;
+    tr_timer_state state = TR_STATE_NONE;
+    if (tr_store_cancel_state(store, key, &ttl, &state) != 0)
+        return tr_rest_store_failed(resp, store, "cancel");
+    if (ttl < 0)
+        return tr_rest_error(resp, 404, "not_found", "no such timer");
+    tr_log_info("key=%s cancelled ttl_ms=%lld state=%s", key, (long long)ttl,
+                tr_timer_state_name(state));
+    json_object *o = json_object_new_object();
+    if (tr_rest_add(o, "key", json_object_new_string(key)) != 0 ||
+        tr_rest_add(o, "ttl_ms", json_object_new_int64(ttl)) != 0 ||
+        tr_rest_add(o, "state", json_object_new_string(tr_timer_state_name(state))) != 0) {
+        json_object_put(o);
+        return -1;
+    }
+    return tr_rest_json(resp, 200, o);
+}
+
+int tr_rest_reschedule(const tr_config *cfg, tr_store *store, const tr_http_request *req,
+                       tr_http_response *resp, const char *key)
+{
+    char msg[512];
+    json_object *obj = tr_json_parse_object(req->body, req->body_len, msg, sizeof msg);
+    if (obj == NULL)
+        return tr_rest_error(resp, 400, "invalid_json", msg);
+    tr_rest_when when;
+    int p = tr_rest_parse_when(obj, tr_clock_wall_ms(), max_delay_ms(cfg), &when, msg, sizeof msg);
+    json_object_put(obj);
+    if (p != 0)
+        return tr_rest_error(resp, 400, "invalid_field", msg);
+    int64_t due = -1;
+    int r = tr_store_reschedule(store, key, when.delay_ms, when.at_ms, &due);
+    if (r < 0)
+        return tr_rest_store_failed(resp, store, "reschedule");
+    if (r == 1)
+        return tr_rest_error(resp, 404, "not_found", "no such timer");
+    if (r == 2)
+        return tr_rest_error(resp, 409, "conflict",
+                             "timer is in flight or dead (replay a dead one instead)");
+    tr_log_info("key=%s rescheduled due_ms=%lld", key, (long long)due);
+    return answer_stored(store, resp, key, 200);
+}
+
+int tr_rest_replay(const tr_config *cfg, tr_store *store, const tr_http_request *req,
+                   tr_http_response *resp, const char *key)
+{
+    (void)cfg;
+    (void)req;
+    int64_t due = -1;
+    int r = tr_store_replay(store, key, &due);
+    if (r < 0)
+        return tr_rest_store_failed(resp, store, "replay");
+    if (r == 1)
+        return tr_rest_error(resp, 404, "not_found", "no such dead timer");
+    tr_log_info("key=%s replayed due_ms=%lld", key, (long long)due);
+    return answer_stored(store, resp, key, 200);
+}
+
+/* Percent-decodes src[0..len) into dst (dstlen with the NUL). 0 or -1. */
+static int url_decode(const char *src, size_t len, char *dst, size_t dstlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = src[i];
+        if (c == '%') {
+            if (i + 2 >= len)
+                return -1;
+            char hex[3] = {src[i + 1], src[i + 2], '\0'};
+            char *end = NULL;
+            long v = strtol(hex, &end, 16);
+            if (end != hex + 2 || v <= 0)
+                return -1;
+            c = (char)v;
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (o + 1 >= dstlen)
+            return -1;
+        dst[o++] = c;
+    }
+    dst[o] = '\0';
+    return 0;
+}
+
+/* Cursor text: "<score>:<key>" (opaque to clients). */
+static int cursor_parse(const char *text, int64_t *score, char *key, size_t keylen)
+{
+    const char *colon = strchr(text, ':');
+    if (colon == NULL || colon == text || (size_t)(colon - text) > 19)
+        return -1;
+    int64_t v = 0;
+    for (const char *p = text; p < colon; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    size_t kl = strlen(colon + 1);
+    if (kl + 1 > keylen)
+        return -1;
+    memcpy(key, colon + 1, kl + 1);
+    if (tr_timer_key_check(key) != 0)
+        return -1;
+    *score = v;
+    return 0;
+}
+
+int tr_rest_list(const tr_config *cfg, tr_store *store, const tr_http_request *req,
+                 tr_http_response *resp)
+{
+    (void)cfg;
+    int dead = 0;
+    long limit = LIST_DEFAULT;
+    int64_t after_score = 0;
+    char after_key[TR_KEY_MAX + 1];
+    int has_cursor = 0;
+    char msg[256];
+    const char *q = req->query != NULL ? req->query : "";
+    while (*q != '\0') {
+        size_t len = strcspn(q, "&");
+        const char *eq = memchr(q, '=', len);
+        size_t nlen = eq != NULL ? (size_t)(eq - q) : len;
+        char val[2 * TR_KEY_MAX + 64];
+        if (eq == NULL || url_decode(eq + 1, len - nlen - 1, val, sizeof val) != 0) {
+            snprintf(msg, sizeof msg, "query: '%.*s' is not name=value", (int)(len > 64 ? 64 : len), q);
+            return tr_rest_error(resp, 400, "bad_request", msg);
+        }
+        if (nlen == 5 && memcmp(q, "state", 5) == 0) {
+            if (strcmp(val, "pending") == 0)
+                dead = 0;
+            else if (strcmp(val, "dead") == 0)
+                dead = 1;
+            else
+                return tr_rest_error(resp, 400, "bad_request", "state: must be pending or dead");
+        } else if (nlen == 5 && memcmp(q, "limit", 5) == 0) {
+            char *end = NULL;
+            errno = 0;
+            limit = strtol(val, &end, 10);
+            if (errno != 0 || end == val || *end != '\0' || limit < 1 || limit > LIST_MAX)
+                return tr_rest_error(resp, 400, "bad_request", "limit: must be 1 to 1000");
+        } else if (nlen == 6 && memcmp(q, "cursor", 6) == 0) {
+            if (val[0] != '\0') {
+                if (cursor_parse(val, &after_score, after_key, sizeof after_key) != 0)
+                    return tr_rest_error(resp, 400, "bad_request", "cursor: not a cursor we gave");
+                has_cursor = 1;
+            }
+        } else {
+            snprintf(msg, sizeof msg, "query: unknown parameter '%.*s'",
+                     (int)(nlen > 64 ? 64 : nlen), q);
+            return tr_rest_error(resp, 400, "bad_request", msg);
+        }
+        q += len;
+        if (*q == '&')
+            q++;
+    }
+    tr_timer_view *v = NULL;
+    size_t n = 0;
+    if (tr_store_list(store, dead, after_score, has_cursor ? after_key : NULL, (size_t)limit + 1,
+                      &v, &n) != 0)
+        return tr_rest_store_failed(resp, store, "list");
+    int rc = -1;
+    size_t shown = n > (size_t)limit ? (size_t)limit : n;
+    json_object *arr = json_object_new_array_ext((int)shown);
+    json_object *out = json_object_new_object();
+    if (arr == NULL || out == NULL)
+        goto done;
+    for (size_t i = 0; i < shown; i++) {
+        int bad = 0;
+        json_object *t = tr_rest_view_timer(&v[i], &bad);
+        if (t == NULL && bad) {
+            tr_log_error("key=%s list: stored record unreadable, skipped", v[i].id);
+            continue;
+        }
+        if (t == NULL || json_object_array_add(arr, t) != 0) {
+            json_object_put(t);
+            goto done;
+        }
+    }
+    json_object *next = NULL;
+    if (n > (size_t)limit) {
+        char cur[TR_KEY_MAX + 32];
+        snprintf(cur, sizeof cur, "%lld:%s", (long long)v[shown - 1].score_ms, v[shown - 1].id);
+        if ((next = json_object_new_string(cur)) == NULL)
+            goto done;
+    }
+    if (tr_rest_add(out, "timers", arr) != 0) {
+        arr = NULL;
+        json_object_put(next);
+        goto done;
+    }
+    arr = NULL;
+    if (json_object_object_add(out, "next_cursor", next) != 0) {
+        json_object_put(next);
+        goto done;
+    }
+    rc = tr_rest_json(resp, 200, out);
+    out = NULL;
+done:
+    json_object_put(arr);
+    json_object_put(out);
+    for (size_t i = 0; i < n; i++)
+        tr_timer_view_clear(&v[i]);
+    free(v);
+    return rc;
+}

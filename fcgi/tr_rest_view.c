@@ -1,0 +1,127 @@
+#include "tr_rest_view.h"
+
+#include <string.h>
+
+#include "tr_rest_reply.h"
+
+/* The fields every state shares, from the spec. 0 or -1. */
+static int add_spec(json_object *o, const tr_timer_spec *spec)
+{
+    if (tr_rest_add(o, "url", json_object_new_string(spec->url)) != 0 ||
+        tr_rest_add(o, "data", json_object_new_string_len(spec->data ? spec->data : "",
+                                                          (int)spec->data_len)) != 0)
+        return -1;
+    if (spec->headers_json != NULL) {
+        json_object *h = json_tokener_parse(spec->headers_json);
+        if (tr_rest_add(o, "headers", h) != 0)
+            return -1;
+    }
+    const tr_timer_policy *p = &spec->policy;
+    if (p->max_attempts > 0 || p->min_backoff_ms > 0 || p->max_backoff_ms > 0) {
+        json_object *r = json_object_new_object();
+        if ((p->max_attempts > 0 &&
+             tr_rest_add(r, "max_attempts", json_object_new_int(p->max_attempts)) != 0) ||
+            (p->min_backoff_ms > 0 &&
+             tr_rest_add(r, "min_backoff_ms", json_object_new_int64(p->min_backoff_ms)) != 0) ||
+            (p->max_backoff_ms > 0 &&
+             tr_rest_add(r, "max_backoff_ms", json_object_new_int64(p->max_backoff_ms)) != 0)) {
+            json_object_put(r);
+            return -1;
+        }
+        if (tr_rest_add(o, "retry", r) != 0)
+            return -1;
+    }
+    if (p->timeout_ms > 0 && tr_rest_add(o, "timeout_ms", json_object_new_int64(p->timeout_ms)) != 0)
+        return -1;
+    if (spec->failure_url != NULL &&
+        tr_rest_add(o, "failure_url", json_object_new_string(spec->failure_url)) != 0)
+        return -1;
+    const tr_timer_schedule *sc = &spec->schedule;
+    if (sc->every_ms > 0 || sc->cron != NULL) {
+        json_object *s = json_object_new_object();
+        if ((sc->every_ms > 0 &&
+             tr_rest_add(s, "every_ms", json_object_new_int64(sc->every_ms)) != 0) ||
+            (sc->cron != NULL && tr_rest_add(s, "cron", json_object_new_string(sc->cron)) != 0) ||
+            json_object_object_add(s, "until", sc->until_ms > 0
+                                                   ? json_object_new_int64(sc->until_ms)
+                                                   : NULL) != 0 ||
+            json_object_object_add(s, "count", sc->count > 0 ? json_object_new_int64(sc->count)
+                                                             : NULL) != 0 ||
+            tr_rest_add(s, "fired", json_object_new_int64(sc->fired)) != 0) {
+            json_object_put(s);
+            return -1;
+        }
+        if (tr_rest_add(o, "schedule", s) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* last_status and last_error from the meta JSON of the last failure. */
+static int add_last(json_object *o, const char *meta, size_t meta_len)
+{
+    json_object *status = NULL, *error = NULL;
+    json_object *m = meta != NULL && meta_len > 0 ? json_tokener_parse(meta) : NULL;
+    json_object *v = NULL;
+    if (m != NULL && json_object_object_get_ex(m, "status", &v) &&
+        json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0)
+        status = json_object_new_int64(json_object_get_int64(v));
+    if (m != NULL && json_object_object_get_ex(m, "error", &v) &&
+        json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0)
+        error = json_object_new_string(json_object_get_string(v));
+    json_object_put(m);
+    /* NULL values are JSON null: json_object_object_add takes them. */
+    if (json_object_object_add(o, "last_status", status) != 0) {
+        json_object_put(status);
+        json_object_put(error);
+        return -1;
+    }
+    if (json_object_object_add(o, "last_error", error) != 0) {
+        json_object_put(error);
+        return -1;
+    }
+    return 0;
+}
+
+static json_object *build(const char *key, const tr_timer_spec *spec, tr_timer_state state,
+                          int64_t score_ms, int64_t now_ms, int64_t attempts, const char *meta,
+                          size_t meta_len)
+{
+    json_object *o = json_object_new_object();
+    int64_t ttl = state == TR_STATE_PENDING && score_ms > now_ms ? score_ms - now_ms : 0;
+    if (tr_rest_add(o, "key", json_object_new_string(key)) != 0 ||
+        tr_rest_add(o, "state", json_object_new_string(tr_timer_state_name(state))) != 0 ||
+        add_spec(o, spec) != 0 ||
+        json_object_object_add(o, "due_ms", state == TR_STATE_PENDING
+                                                ? json_object_new_int64(score_ms)
+                                                : NULL) != 0 ||
+        tr_rest_add(o, "ttl_ms", json_object_new_int64(ttl)) != 0 ||
+        tr_rest_add(o, "attempts", json_object_new_int64(attempts)) != 0 ||
+        add_last(o, meta, meta_len) != 0 ||
+        (state == TR_STATE_DEAD &&
+         tr_rest_add(o, "dead_at_ms", json_object_new_int64(score_ms)) != 0)) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_object *tr_rest_view_timer(const tr_timer_view *v, int *bad_record)
+{
+    tr_timer_spec spec;
+    *bad_record = 0;
+    if (v->record == NULL || tr_timer_record_decode(v->record, v->record_len, &spec) != 0) {
+        *bad_record = 1;
+        return NULL;
+    }
+    json_object *o = build(v->id, &spec, v->state, v->score_ms, v->now_ms, v->attempts, v->meta,
+                           v->meta_len);
+    tr_timer_spec_clear(&spec);
+    return o;
+}
+
+json_object *tr_rest_view_new(const char *key, const tr_timer_spec *spec, int64_t due_ms,
+                              int64_t now_ms)
+{
+    return build(key, spec, TR_STATE_PENDING, due_ms, now_ms, 0, NULL, 0);
+}

@@ -1,0 +1,443 @@
+#include "tr_rest_parse.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tr_cron.h"
+#include "tr_url.h"
+
+void tr_rest_create_clear(tr_rest_create *c)
+{
+    if (c == NULL)
+        return;
+    tr_timer_spec_clear(&c->spec);
+    memset(c, 0, sizeof *c);
+    c->when.at_ms = -1;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* n ASCII digits at s into *out. 0 or -1. */
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int tr_rest_parse_rfc3339(const char *s, int64_t *out_ms)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h, mi, sec;
+    if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
+        s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+        digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
+        digits(s + 17, 2, &sec))
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap)
+        return -1;
+    if (sec == 60)
+        sec = 59; /* a leap second: the last ms of the minute is close enough */
+    const char *p = s + 19;
+    int ms = 0;
+    if (*p == '.') {
+        p++;
+        int n = 0;
+        while (*p >= '0' && *p <= '9') {
+            if (n < 3)
+                ms = ms * 10 + (*p - '0');
+            n++;
+            p++;
+        }
+        if (n == 0)
+            return -1;
+        for (; n < 3; n++)
+            ms *= 10;
+    }
+    int64_t off_min = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 || om > 59)
+            return -1;
+        off_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p != '\0')
+        return -1;
+    int64_t days = days_from_civil(y, mo, d);
+    int64_t t = ((days * 24 + h) * 60 + mi - off_min) * 60 + sec;
+    *out_ms = t * 1000 + ms;
+    return 0;
+}
+
+static int is_tchar(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+int tr_rest_header_allowed(const char *name)
+{
+    static const char *const denied[] = {"host",    "content-length", "content-type",
+                                         "transfer-encoding", "connection", "keep-alive",
+                                         "te",      "trailer",        "upgrade",
+                                         "expect"};
+    if (name[0] == '\0')
+        return -1;
+    for (const char *p = name; *p; p++)
+        if (!is_tchar((unsigned char)*p))
+            return -1;
+    for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++)
+        if (strcasecmp(name, denied[i]) == 0)
+            return -1;
+    if (strncasecmp(name, "proxy-", 6) == 0 || strncasecmp(name, "x-timerush-", 11) == 0)
+        return -1;
+    return 0;
+}
+
+#define FAIL(...)                                                                          \
+    do {                                                                                   \
+        snprintf(msg, msglen, __VA_ARGS__);                                                \
+        return -1;                                                                         \
+    } while (0)
+
+/* An integer field in [lo, hi]. 0 or -1 with msg. */
+static int get_int(json_object *v, const char *name, int64_t lo, int64_t hi, int64_t *out,
+                   char *msg, size_t msglen)
+{
+    if (!json_object_is_type(v, json_type_int))
+        FAIL("%s: must be an integer", name);
+    int64_t x = json_object_get_int64(v);
+    if (x < lo || x > hi) {
+        if (hi == INT64_MAX)
+            FAIL("%s: must be at least %lld", name, (long long)lo);
+        FAIL("%s: must be between %lld and %lld", name, (long long)lo, (long long)hi);
+    }
+    *out = x;
+    return 0;
+}
+
+/* An epoch ms integer or an RFC 3339 string. */
+static int get_time(json_object *v, const char *name, int64_t *out, char *msg, size_t msglen)
+{
+    if (json_object_is_type(v, json_type_string)) {
+        if (tr_rest_parse_rfc3339(json_object_get_string(v), out) != 0)
+            FAIL("%s: not an RFC 3339 date-time (e.g. 2026-11-26T15:00:00Z)", name);
+        if (*out < 0)
+            FAIL("%s: before 1970", name);
+        return 0;
+    }
+    if (!json_object_is_type(v, json_type_int))
+        FAIL("%s: must be epoch milliseconds (integer) or an RFC 3339 string", name);
+    *out = json_object_get_int64(v);
+    if (*out < 0)
+        FAIL("%s: must be at least 0", name);
+    return 0;
+}
+
+/* delay_ms / seconds / at (pointers NULL when absent): exactly one, or none when
+ * optional. *given says whether one was. */
+static int read_when(json_object *delay, json_object *secs, json_object *at, int optional,
+                     int64_t now_ms, int64_t max_delay_ms, tr_rest_when *out, int *given,
+                     char *msg, size_t msglen)
+{
+    out->delay_ms = 0;
+    out->at_ms = -1;
+    int n = (delay != NULL) + (secs != NULL) + (at != NULL);
+    *given = n > 0;
+    if (n > 1)
+        FAIL("give only one of delay_ms, seconds, at");
+    if (n == 0) {
+        if (optional)
+            return 0;
+        FAIL("delay_ms, seconds or at: one is required");
+    }
+    if (delay != NULL)
+        return get_int(delay, "delay_ms", 0, max_delay_ms, &out->delay_ms, msg, msglen);
+    if (secs != NULL) {
+        if (!json_object_is_type(secs, json_type_int) &&
+            !json_object_is_type(secs, json_type_double))
+            FAIL("seconds: must be a number");
+        double d = json_object_get_double(secs);
+        if (isnan(d) || d < 0)
+            FAIL("seconds: must be a number >= 0");
+        if (d * 1000.0 > (double)max_delay_ms)
+            FAIL("seconds: at most %lld", (long long)(max_delay_ms / 1000));
+        out->delay_ms = (int64_t)llround(d * 1000.0);
+        return 0;
+    }
+    if (get_time(at, "at", &out->at_ms, msg, msglen) != 0)
+        return -1;
+    if (out->at_ms > now_ms && out->at_ms - now_ms > max_delay_ms)
+        FAIL("at: more than %lld s ahead", (long long)(max_delay_ms / 1000));
+    return 0;
+}
+
+/* A copy of a string field's value; -1 with msg when not a string (or OOM). */
+static int dup_string(json_object *v, const char *name, char **out, char *msg, size_t msglen)
+{
+    if (!json_object_is_type(v, json_type_string))
+        FAIL("%s: must be a string", name);
+    const char *s = json_object_get_string(v);
+    size_t n = (size_t)json_object_get_string_len(v);
+    if (strlen(s) != n)
+        FAIL("%s: holds a NUL character", name);
+    *out = malloc(n + 1);
+    if (*out == NULL)
+        FAIL("out of memory");
+    memcpy(*out, s, n + 1);
+    return 0;
+}
+
+static int read_url(json_object *v, const char *name, char **out, char *msg, size_t msglen)
+{
+    if (dup_string(v, name, out, msg, msglen) != 0)
+        return -1;
+    if (tr_url_check(*out, name, msg, msglen) != 0) {
+        free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int read_data(json_object *v, tr_timer_spec *spec, char *msg, size_t msglen)
+{
+    const char *s;
+    size_t n = 0;
+    if (json_object_is_type(v, json_type_string)) {
+        s = json_object_get_string(v);
+        n = (size_t)json_object_get_string_len(v);
+    } else if (json_object_is_type(v, json_type_object) ||
+               json_object_is_type(v, json_type_array)) {
+        s = json_object_to_json_string_length(
+            v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        if (s == NULL)
+            FAIL("out of memory");
+    } else {
+        FAIL("data: must be a string, object or array");
+    }
+    spec->data = malloc(n + 1);
+    if (spec->data == NULL)
+        FAIL("out of memory");
+    memcpy(spec->data, s, n);
+    spec->data[n] = '\0';
+    spec->data_len = n;
+    return 0;
+}
+
+static int read_headers(json_object *v, tr_timer_spec *spec, char *msg, size_t msglen)
+{
+    if (!json_object_is_type(v, json_type_object))
+        FAIL("headers: must be an object of strings");
+    size_t count = 0, bytes = 0;
+    json_object_object_foreach(v, name, val)
+    {
+        if (++count > TR_REST_HEADERS_MAX)
+            FAIL("headers: at most %d", TR_REST_HEADERS_MAX);
+        if (tr_rest_header_allowed(name) != 0)
+            FAIL("headers: '%.64s' is not a token or may not be set", name);
+        if (!json_object_is_type(val, json_type_string))
+            FAIL("headers: value of '%.64s' must be a string", name);
+        const char *s = json_object_get_string(val);
+        size_t n = (size_t)json_object_get_string_len(val);
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if ((c < 0x20 && c != '\t') || c == 0x7f)
+                FAIL("headers: value of '%.64s' holds a control character", name);
+        }
+        bytes += strlen(name) + n;
+        if (bytes > TR_REST_HEADERS_BYTES)
+            FAIL("headers: more than %d bytes in all", TR_REST_HEADERS_BYTES);
+    }
+    size_t n = 0;
+    const char *s = json_object_to_json_string_length(
+        v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    if (s == NULL || (spec->headers_json = malloc(n + 1)) == NULL)
+        FAIL("out of memory");
+    memcpy(spec->headers_json, s, n + 1);
+    return 0;
+}
+
+static int read_retry(json_object *v, tr_timer_policy *p, char *msg, size_t msglen)
+{
+    if (!json_object_is_type(v, json_type_object))
+        FAIL("retry: must be an object");
+    json_object_object_foreach(v, name, val)
+    {
+        int64_t x;
+        if (strcmp(name, "max_attempts") == 0) {
+            if (get_int(val, "retry.max_attempts", 1, 1000, &x, msg, msglen) != 0)
+                return -1;
+            p->max_attempts = (int)x;
+        } else if (strcmp(name, "min_backoff_ms") == 0) {
+            if (get_int(val, "retry.min_backoff_ms", 1, 86400000, &x, msg, msglen) != 0)
+                return -1;
+            p->min_backoff_ms = x;
+        } else if (strcmp(name, "max_backoff_ms") == 0) {
+            if (get_int(val, "retry.max_backoff_ms", 1, 86400000, &x, msg, msglen) != 0)
+                return -1;
+            p->max_backoff_ms = x;
+        } else {
+            FAIL("retry.%.64s: unknown field", name);
+        }
+    }
+    if (p->min_backoff_ms > 0 && p->max_backoff_ms > 0 && p->max_backoff_ms < p->min_backoff_ms)
+        FAIL("retry.max_backoff_ms: must be >= retry.min_backoff_ms");
+    return 0;
+}
+
+enum {
+    F_KEY, F_URL, F_DATA, F_DELAY, F_SECONDS, F_AT, F_HEADERS, F_RETRY, F_TIMEOUT, F_FAILURE,
+    F_EVERY, F_CRON, F_UNTIL, F_COUNT, F_N
+};
+static const char *const field_names[F_N] = {
+    "key",     "url",   "data",       "delay_ms", "seconds", "at",    "headers",
+    "retry",   "timeout_ms", "failure_url", "every_ms", "cron", "until", "count"};
+
+/* Sorts obj's fields into f[] (NULL when absent); -1 on an unknown field. */
+static int collect(json_object *obj, json_object **f, int allowed_max, char *msg, size_t msglen)
+{
+    for (int i = 0; i < F_N; i++)
+        f[i] = NULL;
+    json_object_object_foreach(obj, name, val)
+    {
+        int k = 0;
+        while (k < F_N && strcmp(name, field_names[k]) != 0)
+            k++;
+        if (k == F_N || (allowed_max >= 0 && (k < F_DELAY || k > F_AT)))
+            FAIL("%.64s: unknown field", name);
+        f[k] = val;
+    }
+    return 0;
+}
+
+static int parse_create(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
+                        tr_rest_create *out, char *msg, size_t msglen)
+{
+    json_object *f[F_N];
+    if (collect(obj, f, -1, msg, msglen) != 0)
+        return -1;
+    tr_timer_spec *spec = &out->spec;
+    if (f[F_KEY] != NULL) {
+        if (!json_object_is_type(f[F_KEY], json_type_string))
+            FAIL("key: must be a string");
+        const char *k = json_object_get_string(f[F_KEY]);
+        if ((size_t)json_object_get_string_len(f[F_KEY]) != strlen(k) ||
+            tr_timer_key_check(k) != 0)
+            FAIL("key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
+        memcpy(out->key, k, strlen(k) + 1);
+    }
+    if (f[F_URL] == NULL)
+        FAIL("url: missing");
+    if (read_url(f[F_URL], "url", &spec->url, msg, msglen) != 0)
+        return -1;
+    if (f[F_DATA] == NULL)
+        FAIL("data: missing");
+    if (read_data(f[F_DATA], spec, msg, msglen) != 0)
+        return -1;
+    int given = 0;
+    if (read_when(f[F_DELAY], f[F_SECONDS], f[F_AT], 1, now_ms, max_delay_ms, &out->when,
+                  &given, msg, msglen) != 0)
+        return -1;
+    if (f[F_HEADERS] != NULL && read_headers(f[F_HEADERS], spec, msg, msglen) != 0)
+        return -1;
+    if (f[F_RETRY] != NULL && read_retry(f[F_RETRY], &spec->policy, msg, msglen) != 0)
+        return -1;
+    if (f[F_TIMEOUT] != NULL &&
+        get_int(f[F_TIMEOUT], "timeout_ms", 100, 3600000, &spec->policy.timeout_ms, msg,
+                msglen) != 0)
+        return -1;
+    if (f[F_FAILURE] != NULL && read_url(f[F_FAILURE], "failure_url", &spec->failure_url, msg,
+                                         msglen) != 0)
+        return -1;
+    tr_timer_schedule *sc = &spec->schedule;
+    if (f[F_EVERY] != NULL && f[F_CRON] != NULL)
+        FAIL("give only one of every_ms, cron");
+    if (f[F_EVERY] != NULL &&
+        get_int(f[F_EVERY], "every_ms", 100, INT64_MAX / 4, &sc->every_ms, msg, msglen) != 0)
+        return -1;
+    tr_cron cron;
+    if (f[F_CRON] != NULL) {
+        if (dup_string(f[F_CRON], "cron", &sc->cron, msg, msglen) != 0)
+            return -1;
+        char why[160];
+        if (strlen(sc->cron) > TR_CRON_MAX_LEN ||
+            tr_cron_parse(sc->cron, &cron, why, sizeof why) != 0)
+            FAIL("cron: %s", strlen(sc->cron) > TR_CRON_MAX_LEN ? "too long" : why);
+    }
+    int recurring = f[F_EVERY] != NULL || f[F_CRON] != NULL;
+    if (!recurring && (f[F_UNTIL] != NULL || f[F_COUNT] != NULL))
+        FAIL("%s: only with every_ms or cron", f[F_UNTIL] != NULL ? "until" : "count");
+    if (f[F_UNTIL] != NULL && get_time(f[F_UNTIL], "until", &sc->until_ms, msg, msglen) != 0)
+        return -1;
+    if (f[F_COUNT] != NULL &&
+        get_int(f[F_COUNT], "count", 1, INT64_MAX / 4, &sc->count, msg, msglen) != 0)
+        return -1;
+    if (!given && recurring) {
+        /* The schedule's first time after now. */
+        if (sc->every_ms > 0) {
+            out->when.delay_ms = sc->every_ms;
+        } else {
+            out->when.at_ms = tr_cron_next(&cron, now_ms);
+            if (out->when.at_ms < 0)
+                FAIL("cron: never fires");
+        }
+    } else if (!given) {
+        FAIL("delay_ms, seconds or at: one is required");
+    }
+    return 0;
+}
+
+int tr_rest_parse_create(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
+                         tr_rest_create *out, char *msg, size_t msglen)
+{
+    memset(out, 0, sizeof *out);
+    out->when.at_ms = -1;
+    if (msglen > 0)
+        msg[0] = '\0';
+    if (!json_object_is_type(obj, json_type_object))
+        FAIL("a timer must be a JSON object");
+    if (parse_create(obj, now_ms, max_delay_ms, out, msg, msglen) != 0) {
+        tr_rest_create_clear(out);
+        return -1;
+    }
+    return 0;
+}
+
+int tr_rest_parse_when(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
+                       tr_rest_when *out, char *msg, size_t msglen)
+{
+    json_object *f[F_N];
+    int given = 0;
+    if (!json_object_is_type(obj, json_type_object))
+        FAIL("body must be a JSON object");
+    if (collect(obj, f, 1, msg, msglen) != 0)
+        return -1;
+    return read_when(f[F_DELAY], f[F_SECONDS], f[F_AT], 0, now_ms, max_delay_ms, out, &given,
+                     msg, msglen);
+}

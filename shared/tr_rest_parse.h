@@ -1,0 +1,56 @@
+/* tr_rest_parse.h - the REST API's request bodies: a timer to create, a new time.
+ *
+ * Pure validation (no I/O): json-c objects in, a tr_timer_spec and a due time out,
+ * or a message naming the field. docs/API.md has the rules. Unknown fields are
+ * rejected (a typo must not silently change what a timer does).
+ */
+#ifndef TR_REST_PARSE_H
+#define TR_REST_PARSE_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tr_timer.h"
+
+#define TR_REST_HEADERS_MAX 32          /* extra callback headers per timer */
+#define TR_REST_HEADERS_BYTES 8192      /* names + values of those, in all */
+
+/* When a timer fires: a delay from Redis's now, or an absolute epoch ms. */
+typedef struct tr_rest_when {
+    int64_t delay_ms;   /* >= 0; used when at_ms < 0 */
+    int64_t at_ms;      /* epoch ms, or -1 */
+} tr_rest_when;
+
+/* A parsed create body. Owns spec's strings: clear with tr_rest_create_clear(). */
+typedef struct tr_rest_create {
+    char key[TR_KEY_MAX + 1];  /* the client's key, or "" when it gave none */
+    tr_timer_spec spec;        /* spec.delay_ms is unused: see when */
+    tr_rest_when when;
+} tr_rest_create;
+
+void tr_rest_create_clear(tr_rest_create *c);
+
+/* Parses one create object. now_ms (wall clock, epoch ms) places a cron
+ * schedule's first firing; max_delay_ms bounds delays and how far ahead "at" may
+ * lie. Returns 0 and fills *out, or -1 with *out zeroed and msg naming the field
+ * (status 400 invalid_field, or invalid_json when obj is not an object). */
+int tr_rest_parse_create(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
+                         tr_rest_create *out, char *msg, size_t msglen);
+
+/* Parses a reschedule body: exactly one of delay_ms, seconds, at and nothing
+ * else. 0 or -1 with msg. */
+int tr_rest_parse_when(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
+                       tr_rest_when *out, char *msg, size_t msglen);
+
+/* RFC 3339 date-time ("2026-11-26T15:00:00Z", "+01:00" offsets, fractional
+ * seconds) to epoch ms (fractions beyond ms truncated). 0, or -1 when it is not
+ * one. */
+int tr_rest_parse_rfc3339(const char *s, int64_t *out_ms);
+
+/* 0 when `name` may be set as an extra callback header: an HTTP token, not on the
+ * deny-list (Host, Content-Length, Content-Type, Transfer-Encoding, Connection,
+ * Keep-Alive, Proxy-*, TE, Trailer, Upgrade, Expect, X-TimeRush-*; any case). */
+int tr_rest_header_allowed(const char *name);
+
+#endif
