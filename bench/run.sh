@@ -3,6 +3,7 @@
 #
 #   bench/run.sh --smoke   a few seconds: 200 timers over 1-2 s through the whole
 #                          stack; fails (exit 1) unless every timer arrived exactly once
+#   bench/run.sh --replot DIR   redraw docs/img/lateness-*.png from a results folder
 #   bench/run.sh --full    every scenario of docs/BENCHMARKS.md; writes
 #                          bench/results/<date>/ and docs/img/lateness-*.png and prints
 #                          the markdown tables
@@ -16,6 +17,9 @@
 #   --only LIST       comma-separated scenario names to run (default: all)
 #   --reps N          repetitions of the cheap wrk measurements (default 3; median quoted)
 #   --mem-count N     pending timers for the memory scenario (default 1000000)
+#   --nice N          run the stack and the sink under `nice -n N` (a diagnostic: on a
+#                     shared machine, shows how much lateness is CPU contention)
+#   --no-plot         leave docs/img alone
 #
 # Scenarios (--full, in this order; the short ones first):
 #   sink_capacity create redis_baseline orig_100_60 orig_10k_60 orig_10k_60_4sched
@@ -26,7 +30,7 @@
 # script starts is stopped by PID in the EXIT trap.
 set -euo pipefail
 
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SRC=${TR_BENCH_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 MODE=""
 BUILD="$SRC/build-bench/main"
 DO_BUILD=1
@@ -36,6 +40,8 @@ WORK=""
 ONLY=""
 REPS=3
 MEM_COUNT=1000000
+NICE=""
+DO_PLOT=1
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
@@ -43,6 +49,7 @@ say() { echo "bench: $*" >&2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --smoke) MODE=smoke ;;
+        --replot) MODE=replot; OUT=$2; shift ;;
         --full) MODE=full ;;
         --build-dir) BUILD=$2; shift ;;
         --no-build) DO_BUILD=0 ;;
@@ -52,6 +59,8 @@ while [ $# -gt 0 ]; do
         --only) ONLY=$2; shift ;;
         --reps) REPS=$2; shift ;;
         --mem-count) MEM_COUNT=$2; shift ;;
+        --nice) NICE=$2; shift ;;
+        --no-plot) DO_PLOT=0 ;;
         -h|--help) sed -n '2,30p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
@@ -135,7 +144,7 @@ start_stack() {
     STACK_RUN="$WORK/$name/stack"
     mkdir -p "$WORK/$name"
     local port; port=$(free_port)
-    "$SRC/timerush" --no-build --no-install --build-dir "$BUILD" --run-dir "$STACK_RUN" \
+    ${NICE:+nice -n "$NICE"} "$SRC/timerush" --no-build --no-install --build-dir "$BUILD" --run-dir "$STACK_RUN" \
         --listen-host 127.0.0.1 --listen-port "$port" --interval 5 "$@" >"$WORK/$name/launcher.out" 2>&1 &
     LAUNCHER_PID=$!
     local deadline=$(( $(date +%s) + 60 ))
@@ -171,6 +180,19 @@ stop_stack() {
 
 rcli() { redis-cli -s "$REDIS_SOCK" "$@"; }
 
+# CPU split of one measurement: cpu_begin NAME [NAME=PID...]; ...; cpu_end NAME REQUESTS
+# appends "where the CPU went" (bench/proc_cpu.py) to the scenario's table.
+cpu_begin() {
+    local name=$1; shift
+    python3 "$SRC/bench/proc_cpu.py" snap "$STACK_RUN" "$@" >"$WORK/$name.cpu0.json" || true
+}
+cpu_end() {
+    local name=$1 requests=$2; shift 2
+    python3 "$SRC/bench/proc_cpu.py" snap "$STACK_RUN" "$@" >"$WORK/$name.cpu1.json" || true
+    python3 "$SRC/bench/proc_cpu.py" diff "$WORK/$name.cpu0.json" "$WORK/$name.cpu1.json" \
+        "$requests" >"$OUT/$name.cpu.md" 2>&1 || true
+}
+
 # Keeps what explains a figure: Redis's own view and the scheduler's status lines.
 save_diagnostics() {
     local name=$1 dst=$2
@@ -179,6 +201,8 @@ save_diagnostics() {
         echo "## SLOWLOG GET 20"; rcli SLOWLOG GET 20 || true
         echo "## LATENCY LATEST"; rcli LATENCY LATEST || true
         echo "## INFO stats"; rcli INFO stats || true
+        echo "## INFO commandstats"; rcli INFO commandstats || true
+        echo "## INFO persistence"; rcli INFO persistence | grep -E 'aof_rewrites|aof_last_rewrite_time|rdb_saves|aof_delayed_fsync' || true
         echo "## INFO memory"; rcli INFO memory | grep -E '^used_memory(_human)?:|^mem_fragmentation_ratio:' || true
         echo "## HGETALL {$KEY_PREFIX}:stats"; rcli HGETALL "{$KEY_PREFIX}:stats" || true
     } >"$dst/$name.redis.txt" 2>&1
@@ -199,7 +223,7 @@ start_sink() {
     mkdir -p "$dir"
     SINK_LOG="$dir/sink.log"
     rm -f "$dir/sink.port" "$SINK_LOG"
-    "$SINK" --listen 127.0.0.1:0 --port-file "$dir/sink.port" --log "$SINK_LOG" \
+    ${NICE:+nice -n "$NICE"} "$SINK" --listen 127.0.0.1:0 --port-file "$dir/sink.port" --log "$SINK_LOG" \
         >"$dir/sink.out" 2>&1 &
     SINK_PID=$!
     PIDS+=("$SINK_PID")
@@ -233,19 +257,22 @@ else
 fi
 mkdir -p "$OUT"
 TABLES="$OUT/tables.md"
-: >"$TABLES"
+[ "$MODE" = replot ] || : >"$TABLES"
 FAILED_FLOORS=()
 
 want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 plot() {
     local name=$1 prefix=$2 title=$3
+    [ "$DO_PLOT" = 1 ] || return 0
     command -v gnuplot >/dev/null || return 0
     mkdir -p "$SRC/docs/img"
-    cp "$prefix.hist" "$OUT/$name.hist"
-    cp "$prefix.cdf" "$OUT/$name.cdf"
+    if [ "$prefix" != "$OUT/$name" ]; then
+        cp "$prefix.hist" "$OUT/$name.hist"
+        cp "$prefix.cdf" "$OUT/$name.cdf"
+    fi
     gnuplot <<EOF || say "gnuplot failed for $name"
-set terminal pngcairo size 900,700 font ",10"
+set terminal pngcairo size 900,700 font ",10" noenhanced
 set output "$SRC/docs/img/lateness-$name.png"
 set multiplot layout 2,1 title "$title"
 set xlabel "lateness at the receiver (ms)"
@@ -272,7 +299,8 @@ timers_scenario() {
     say "== $name: $n timers over $lo-$hi s $*"
     start_stack "$name" "$@" || return 1
     start_sink "$dir" || return 1
-    local t_start; t_start=$(now_us)
+    local load0; load0=$(cut -d' ' -f1-3 /proc/loadavg)
+    cpu_begin "$name" "sink=$SINK_PID"
     "$DRIVER" --url "$STACK_URL" --callback "$SINK_URL/cb" -n "$n" --lo "$lo" --hi "$hi" \
         -c "$conc" --out "$dir/driver.tsv" 2>"$dir/driver.err" || say "$name: some registrations failed"
     cat "$dir/driver.err" >&2
@@ -281,6 +309,7 @@ timers_scenario() {
     wait_for "$name: $ok callbacks" $(( hi + 30 + n / 2000 )) lines_at_least "$SINK_LOG" "$ok" || true
     # Give a duplicate the chance to show up before counting.
     sleep 1
+    cpu_end "$name" "$n" "sink=$SINK_PID"
     save_diagnostics "$name" "$OUT"
     stop_stack
     stop_sink
@@ -290,15 +319,31 @@ timers_scenario() {
     python3 "$ANALYZE" --driver "$dir/driver.tsv" --sink "$SINK_LOG" --label "$name" \
         --json "$OUT/$name.json" --dat-prefix "$dir/lateness" "${fl[@]}" \
         ${REQUIRE_COMPLETE:+--require-complete} >"$dir/table.md" || rc=$?
-    cat "$dir/table.md" | tee -a "$TABLES"
+    {
+        cat "$dir/table.md"
+        echo "Load average (1/5/15 min) at the start: $load0. CPU over the scenario (registration included):"
+        echo
+        cat "$OUT/$name.cpu.md" 2>/dev/null
+        echo
+    } | tee -a "$TABLES"
     grep -q MISSED "$dir/table.md" && FAILED_FLOORS+=("$name")
     plot "$name" "$dir/lateness" "TimeRush: $n timers over $lo-$hi s ($name)"
     return $rc
 }
 
 # ==================================================================================
+if [ "$MODE" = replot ]; then
+    for f in "$OUT"/*.json; do
+        name=$(basename "$f" .json)
+        [ -f "$OUT/$name.hist" ] || continue
+        title=$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"TimeRush: {d['registered']} timers ({d['label']})\")" "$f")
+        plot "$name" "$OUT/$name" "$title"
+    done
+    exit 0
+fi
 if [ "$MODE" = smoke ]; then
     REQUIRE_COMPLETE=1
+    DO_PLOT=0  # a smoke run never touches docs/img
     rc=0
     timers_scenario smoke 200 1 2 2 "lost<=0 duplicates<=0" --workers 2 || rc=$?
     [ $rc -eq 0 ] && echo "bench smoke: ok" || echo "bench smoke: FAILED ($rc)"
@@ -406,7 +451,13 @@ EOF
         : >"$WORK/create/reg_rates"; : >"$WORK/create/ngx_rates"; : >"$WORK/create/created"
         for i in $(seq "$REPS"); do
             before=$(rcli ZCARD "$due_key")
-            wrk_rate "$STACK_URL/register/" "$REG_LUA" 10 "$WORK/create/wrk_reg.$i.txt" >>"$WORK/create/reg_rates"
+            wrk -t2 -c64 -d10s -s "$REG_LUA" "$STACK_URL/register/" >"$WORK/create/wrk_reg.$i.txt" 2>&1 &
+            wrk_pid=$!
+            cpu_begin "create.$i" "wrk=$wrk_pid" "sink=$SINK_PID"
+            wait "$wrk_pid" || true
+            reqs=$(awk '/requests in/ {print $1}' "$WORK/create/wrk_reg.$i.txt")
+            cpu_end "create.$i" "${reqs:-0}" "sink=$SINK_PID"
+            awk '/^Requests\/sec:/ {print $2}' "$WORK/create/wrk_reg.$i.txt" >>"$WORK/create/reg_rates"
             after=$(rcli ZCARD "$due_key")
             echo "$(( after - before ))" >>"$WORK/create/created"
             wrk_rate "http://127.0.0.1:$NGX_PORT/register/" "$REG_LUA" 10 "$WORK/create/wrk_ngx.$i.txt" >>"$WORK/create/ngx_rates"
@@ -427,6 +478,10 @@ EOF
             echo "| nginx \`return 200\`, same workers | $(paste -sd' ' "$WORK/create/ngx_rates") | $NGX_RATE |"
             echo
             echo "Ratio /register/ : nginx = **$RATIO** (floor 0.3: $ok). Timers created in Redis per run (ZCARD delta): $(paste -sd' ' "$WORK/create/created"). ${errs:+wrk: $errs}"
+            echo
+            echo "Where the CPU went during the last /register/ run (wrk's process counted apart; the sink idles):"
+            echo
+            cat "$OUT/create.$REPS.cpu.md" 2>/dev/null
             echo
         } | tee -a "$TABLES"
     fi
@@ -481,7 +536,10 @@ if want burst_100k; then
     cat "$dir/driver.err" >&2
     ok=$(awk -F'\t' 'NR>1 && $6==0 && $7!="-"' "$dir/driver.tsv" | wc -l)
     [ "$(now_us)" -lt "$due_at_us" ] || say "$name: registration ran past the instant"
+    load0=$(cut -d' ' -f1-3 /proc/loadavg)
+    cpu_begin "$name" "sink=$SINK_PID"
     wait_for "$name: $ok callbacks" $(( lead_s + 120 )) lines_at_least "$SINK_LOG" "$ok" || true
+    cpu_end "$name" "$ok" "sink=$SINK_PID"
     sleep 1
     save_diagnostics "$name" "$OUT"
     stop_stack
@@ -494,8 +552,14 @@ if want burst_100k; then
         --floor "callbacks_per_s>=$floor" --floor "lost<=0" --floor "duplicates<=0" \
         >"$dir/table.md" || true
     cat "$dir/table.md" | tee -a "$TABLES"
-    echo "(burst floor: >= 20,000 callbacks/s or >= 0.5 x sink capacity ${SINK_CAP}/s, i.e. >= $floor/s)" | tee -a "$TABLES"
-    echo | tee -a "$TABLES"
+    {
+        echo "(burst floor: >= 20,000 callbacks/s or >= 0.5 x sink capacity ${SINK_CAP}/s, i.e. >= $floor/s)"
+        echo
+        echo "Load average at the instant: $load0. CPU from the end of registration to the last callback:"
+        echo
+        cat "$OUT/$name.cpu.md" 2>/dev/null
+        echo
+    } | tee -a "$TABLES"
     grep -q MISSED "$dir/table.md" && FAILED_FLOORS+=("$name")
     plot "$name" "$dir/lateness" "TimeRush: $n timers due at one instant"
 fi
@@ -514,7 +578,16 @@ if want memory_1m; then
     full=$(mem)
     pending=$(rcli ZCARD "{$KEY_PREFIX}:due")
     keys=$(rcli DBSIZE)
-    rcli MEMORY STATS >"$OUT/$name.memory-stats.txt" 2>&1 || true
+    {
+        echo "## MEMORY STATS"; rcli MEMORY STATS
+        # Where the bytes are: each key of the data model, whole (SAMPLES 0), and one record.
+        for k in due timers inflight attempts meta dead stats; do
+            echo "## {$KEY_PREFIX}:$k: $(rcli TYPE "{$KEY_PREFIX}:$k") $(rcli OBJECT ENCODING "{$KEY_PREFIX}:$k" 2>/dev/null) usage=$(rcli MEMORY USAGE "{$KEY_PREFIX}:$k" SAMPLES 0)"
+        done
+        one=$(awk -F'\t' 'NR==2 {print $7}' "$dir/driver.tsv")
+        echo "## one record ($one): HSTRLEN $(rcli HSTRLEN "{$KEY_PREFIX}:timers" "$one")"
+        rcli HGET "{$KEY_PREFIX}:timers" "$one"
+    } >"$OUT/$name.memory-stats.txt" 2>&1 || true
     save_diagnostics "$name" "$OUT"
     stop_stack
     stop_sink
@@ -531,6 +604,12 @@ if want memory_1m; then
         echo "| $pending | $empty | $full | $per | **$beyond** (floor 200: $ok) |"
         echo
         echo "Written through /register/ with tr_bench_register (-c 200) at ${rate:-?}/s; $keys Redis keys in the database."
+        echo
+        echo "Where the bytes are (MEMORY USAGE ... SAMPLES 0 divided by the pending timers):"
+        echo
+        grep '^## {' "$OUT/$name.memory-stats.txt" | sed 's/^## //' |
+            awk -v n="$pending" '{u=$NF; sub("usage=","",u); if (u+0>0) printf "- %s %s %s: %.1f bytes/timer\n", $1, $2, $3, u/n}'
+        grep '^## one record' "$OUT/$name.memory-stats.txt" | sed 's/^## /- /'
         echo
     } | tee -a "$TABLES"
 fi
