@@ -1,0 +1,40 @@
+# lib_api.sh - helpers for the REST API tests (sourced after lib.sh).
+#
+# api METHOD PATH [JSON [curl args...]]: sets API_STATUS and API_BODY (and
+# API_HEADERS, the response header lines). JSON "-" sends no body. TR_API_TOKEN,
+# when set, is sent as the bearer token.
+api() {
+    local method=$1 path=$2 body=${3:--}
+    shift $(($# < 3 ? $# : 3))
+    local args=(-sS --max-time 20 -X "$method" -D "$TR_TMP/api.headers" -o "$TR_TMP/api.body"
+        -w '%{http_code}')
+    [[ -n ${TR_API_TOKEN:-} ]] && args+=(-H "Authorization: Bearer $TR_API_TOKEN")
+    if [[ $body != - ]]; then
+        # A Content-Type among the extra args replaces ours (curl would send both).
+        [[ " ${*,,} " == *" content-type:"* ]] || args+=(-H 'Content-Type: application/json')
+        args+=(--data-binary "$body")
+    fi
+    API_STATUS=$(curl "${args[@]}" "$@" "$TR_URL$path" 2>"$TR_TMP/api.err")
+    API_BODY=$(cat "$TR_TMP/api.body" 2>/dev/null)
+    API_HEADERS=$(tr -d '\r' <"$TR_TMP/api.headers" 2>/dev/null)
+}
+
+# jqb FILTER: jq -r on the last answer's body.
+jqb() { jq -r "$1" <<<"$API_BODY" 2>/dev/null; }
+
+# check_api DESC STATUS [CODE]: the last answer had STATUS (and error code CODE).
+check_api() {
+    local desc=$1 status=$2 code=${3:-}
+    if [[ $API_STATUS != "$status" ]]; then
+        tr_fail "$desc" "HTTP $API_STATUS, want $status: $API_BODY"
+        return 1
+    fi
+    if [[ -n $code && $(jqb .error.code) != "$code" ]]; then
+        tr_fail "$desc" "error code $(jqb .error.code), want $code: $API_BODY"
+        return 1
+    fi
+    tr_pass "$desc"
+}
+
+# sink_count_path LOG PATH: requests the sink logged for PATH.
+sink_count_path() { jq -r --arg p "$2" 'select(.path == $p) | .n' "$1" 2>/dev/null | wc -l; }
