@@ -1,0 +1,129 @@
+/* test_rest_parse.c - tr_rest_parse: RFC 3339, the header deny-list, create and
+ * reschedule bodies (exactly one time, unknown fields, recurring-only fields). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tr_rest_parse.h"
+
+static void test_rfc3339(void **state)
+{
+    (void)state;
+    int64_t ms = 0;
+    assert_int_equal(tr_rest_parse_rfc3339("1970-01-01T00:00:00Z", &ms), 0);
+    assert_int_equal(ms, 0);
+    assert_int_equal(tr_rest_parse_rfc3339("2026-11-26T15:00:00Z", &ms), 0);
+    assert_int_equal(ms, 1795705200000LL);
+    assert_int_equal(tr_rest_parse_rfc3339("2026-11-26T16:00:00+01:00", &ms), 0);
+    assert_int_equal(ms, 1795705200000LL);
+    assert_int_equal(tr_rest_parse_rfc3339("2026-11-26T14:30:00.25-00:30", &ms), 0);
+    assert_int_equal(ms, 1795705200250LL);
+    assert_int_equal(tr_rest_parse_rfc3339("2024-02-29t00:00:00.123456z", &ms), 0);
+    assert_int_equal(ms % 1000, 123);
+    static const char *const bad[] = {"", "2026-11-26", "2026-11-26T15:00:00",
+                                      "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z",
+                                      "2026-11-26T24:00:00Z", "2026-11-26T15:00:00.Z",
+                                      "2026-11-26T15:00:00+0100", "2026-11-26T15:00:00Zjunk"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(tr_rest_parse_rfc3339(bad[i], &ms), -1);
+}
+
+static void test_headers(void **state)
+{
+    (void)state;
+    assert_int_equal(tr_rest_header_allowed("X-Trace"), 0);
+    assert_int_equal(tr_rest_header_allowed("Authorization"), 0);
+    static const char *const denied[] = {"host", "Content-Length", "CONTENT-TYPE",
+                                         "Transfer-Encoding", "connection", "Keep-Alive",
+                                         "Proxy-Authorization", "te", "Trailer", "Upgrade",
+                                         "Expect", "x-timerush-key", "bad name", "", "a:b"};
+    for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++)
+        assert_int_equal(tr_rest_header_allowed(denied[i]), -1);
+}
+
+/* Parses text as a create body; returns 0/-1 and keeps the message. */
+static int create(const char *text, tr_rest_create *c, char *msg)
+{
+    json_object *o = json_tokener_parse(text);
+    assert_non_null(o);
+    int rc = tr_rest_parse_create(o, 1795705200000LL, 315360000000LL, c, msg, 256);
+    json_object_put(o);
+    return rc;
+}
+
+static void test_create(void **state)
+{
+    (void)state;
+    tr_rest_create c;
+    char msg[256];
+    assert_int_equal(create("{\"url\":\"http://a/\",\"data\":{\"x\":1},\"seconds\":1.5}", &c, msg), 0);
+    assert_int_equal(c.when.delay_ms, 1500);
+    assert_int_equal(c.when.at_ms, -1);
+    assert_string_equal(c.spec.data, "{\"x\":1}");
+    assert_string_equal(c.key, "");
+    tr_rest_create_clear(&c);
+    assert_int_equal(create("{\"url\":\"http://a/\",\"data\":\"d\",\"cron\":\"0 * * * *\"}", &c, msg), 0);
+    assert_int_equal(c.when.at_ms, 1795705200000LL + 3600000); /* next whole hour, strictly after */
+    tr_rest_create_clear(&c);
+    assert_int_equal(create("{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":500,\"count\":2}", &c, msg), 0);
+    assert_int_equal(c.when.delay_ms, 500);
+    assert_int_equal(c.spec.schedule.count, 2);
+    tr_rest_create_clear(&c);
+
+    static const struct {
+        const char *body, *word;
+    } bad[] = {
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"at\":2}", "only one"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\"}", "required"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"colour\":1}", "colour"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1.5}", "delay_ms"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"cron\":\"* * *\"}", "cron"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"until\":5}", "until"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":500,\"cron\":\"* * * * *\"}", "only one"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"retry\":{\"min_backoff_ms\":9,\"max_backoff_ms\":3}}", "max_backoff_ms"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"retry\":{\"tries\":3}}", "tries"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"headers\":{\"Host\":\"x\"}}", "Host"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"headers\":{\"X\":\"a\\nb\"}}", "control"},
+        {"{\"url\":\"ftp://a/\",\"data\":\"d\",\"delay_ms\":1}", "url"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"at\":\"2400-01-01T00:00:00Z\"}", "ahead"},
+        {"{\"key\":\"\",\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1}", "key"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(create(bad[i].body, &c, msg), -1);
+        if (strstr(msg, bad[i].word) == NULL)
+            fail_msg("%s: message '%s' does not name '%s'", bad[i].body, msg, bad[i].word);
+        assert_null(c.spec.url);
+    }
+}
+
+static void test_when(void **state)
+{
+    (void)state;
+    tr_rest_when w;
+    char msg[256];
+    json_object *o = json_tokener_parse("{\"at\":\"2001-01-01T00:00:00Z\"}");
+    assert_int_equal(tr_rest_parse_when(o, 1795705200000LL, 315360000000LL, &w, msg, sizeof msg), 0);
+    assert_int_equal(w.at_ms, 978307200000LL); /* in the past: the store fires it at once */
+    json_object_put(o);
+    o = json_tokener_parse("{\"delay_ms\":5,\"url\":\"http://a/\"}");
+    assert_int_equal(tr_rest_parse_when(o, 0, 1000000, &w, msg, sizeof msg), -1);
+    json_object_put(o);
+    o = json_tokener_parse("{}");
+    assert_int_equal(tr_rest_parse_when(o, 0, 1000000, &w, msg, sizeof msg), -1);
+    json_object_put(o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_create),
+        cmocka_unit_test(test_when),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
