@@ -669,6 +669,143 @@ static void test_redis_killed(void **state)
     tr_store_free(t);
 }
 
+
+/* ---- REST API scripts ---- */
+
+#define OTHER "{\"u\":\"http://x/\",\"d\":\"other\"}"
+
+static void test_rest_create_get_list(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    assert_non_null(s);
+    char ids[300][16];
+    tr_create items[300];
+    tr_create_result res[300];
+    int64_t due[300], now = 0;
+    for (int i = 0; i < 300; i++) {
+        snprintf(ids[i], sizeof ids[i], "r%03d", i);
+        /* Three distinct due times far ahead: many equal scores to page through. */
+        items[i] = (tr_create){ids[i], REC, strlen(REC), 0, 4000000000000LL + i % 3};
+    }
+    assert_int_equal(tr_store_create(s, items, 300, res, due, &now), 0);
+    for (int i = 0; i < 300; i++) {
+        assert_int_equal(res[i], TR_CREATE_NEW);
+        assert_int_equal(due[i], 4000000000000LL + i % 3);
+    }
+    assert_true(now > 0);
+    /* Same record: SAME; another: CONFLICT; "at" in the past: due now. */
+    tr_create again[3] = {{"r000", REC, strlen(REC), 0, -1},
+                          {"r001", OTHER, strlen(OTHER), 0, -1},
+                          {"past", REC, strlen(REC), 0, 5}};
+    assert_int_equal(tr_store_create(s, again, 3, res, due, &now), 0);
+    assert_int_equal(res[0], TR_CREATE_SAME);
+    assert_int_equal(res[1], TR_CREATE_CONFLICT);
+    assert_int_equal(res[2], TR_CREATE_NEW);
+    assert_true(due[2] >= now - 1 && due[2] <= now);
+
+    tr_timer_view v;
+    assert_int_equal(tr_store_get(s, "r005", &v), 0);
+    assert_int_equal(v.state, TR_STATE_PENDING);
+    assert_int_equal(v.score_ms, 4000000000002LL);
+    assert_string_equal(v.record, REC);
+    tr_timer_view_clear(&v);
+    assert_int_equal(tr_store_get(s, "nope", &v), 1);
+
+    /* Pages of 7 in (score, id) order: every id once. */
+    int seen = 0;
+    int64_t last_score = 0;
+    char last_id[16] = "";
+    int have_cursor = 0;
+    for (;;) {
+        tr_timer_view *page = NULL;
+        size_t n = 0;
+        assert_int_equal(tr_store_list(s, 0, last_score, have_cursor ? last_id : NULL, 7, &page,
+                                       &n), 0);
+        for (size_t i = 0; i < n; i++) {
+            if (have_cursor || i > 0)
+                assert_true(page[i].score_ms > last_score ||
+                            (page[i].score_ms == last_score && strcmp(page[i].id, last_id) > 0));
+            last_score = page[i].score_ms;
+            snprintf(last_id, sizeof last_id, "%s", page[i].id);
+            have_cursor = 1;
+            seen++;
+            tr_timer_view_clear(&page[i]);
+        }
+        free(page);
+        if (n < 7)
+            break;
+    }
+    assert_int_equal(seen, 301); /* the 300 and "past" */
+
+    int64_t ttl;
+    tr_timer_state st;
+    assert_int_equal(tr_store_cancel_state(s, "r010", &ttl, &st), 0);
+    assert_int_equal(st, TR_STATE_PENDING);
+    assert_int_equal(tr_store_cancel_state(s, "r010", &ttl, &st), 0);
+    assert_int_equal(ttl, -1);
+    assert_int_equal(st, TR_STATE_NONE);
+    int64_t d2;
+    assert_int_equal(tr_store_reschedule(s, "r011", 1000, -1, &d2), 0);
+    assert_int_equal(tr_store_reschedule(s, "r010", 1000, -1, &d2), 1);
+    tr_store_free(s);
+}
+
+static void test_rest_pause_repeat_stats(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    add_ok(s, "p", 0, NULL);
+    assert_int_equal(tr_store_set_paused(s, 1), 0);
+    tr_claim_batch b;
+    assert_int_equal(tr_store_claim(s, 10, 1000, &b), 0);
+    assert_int_equal(b.paused, 1);
+    assert_int_equal(b.count, 0);
+    assert_int_equal(b.next_ms, -1);
+    tr_claim_batch_clear(&b);
+    assert_int_equal(tr_store_set_paused(s, 0), 0);
+    claim_wait(s, 1, 60000, 2000, &b);
+    assert_int_equal(b.paused, 0);
+    int64_t attempt = b.items[0].attempt;
+    tr_claim_batch_clear(&b);
+
+    /* EXTEND keeps the lease; an ack with repeat_record keeps the id, once. */
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_EXTEND, .id = "p",
+                                            .attempt = attempt, .delay_ms = 90000}), 1);
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_EXTEND, .id = "p",
+                                            .attempt = attempt + 1, .delay_ms = 90000}), 0);
+    const char *rep = "{\"u\":\"http://x/\",\"d\":\"\",\"e\":1000,\"fd\":1}";
+    tr_finish ack = {.kind = TR_FINISH_ACK, .id = "p", .attempt = attempt,
+                     .repeat_record = rep, .repeat_record_len = strlen(rep),
+                     .repeat_at_ms = 4000000000000LL};
+    assert_int_equal(finish1(s, ack), 1);
+    assert_int_equal(finish1(s, ack), 0); /* applied twice: no change */
+    tr_timer_view v;
+    assert_int_equal(tr_store_get(s, "p", &v), 0);
+    assert_int_equal(v.state, TR_STATE_PENDING);
+    assert_int_equal(v.score_ms, 4000000000000LL);
+    assert_int_equal(v.attempts, 0);
+    assert_string_equal(v.record, rep);
+    tr_timer_view_clear(&v);
+
+    uint64_t counts[TR_HIST_BUCKETS + 1] = {0};
+    counts[0] = 2;
+    counts[TR_HIST_BUCKETS] = 1;
+    assert_int_equal(tr_store_observe(s, "lateness", counts, 20001, 3), 0);
+    tr_store_stats st;
+    assert_int_equal(tr_store_get_stats(s, 1, &st), 0);
+    assert_int_equal(st.pending, 1);
+    assert_int_equal(st.paused, 0);
+    assert_int_equal(st.lateness[0], 2);
+    assert_int_equal(st.lateness[TR_HIST_BUCKETS], 1);
+    assert_int_equal(st.lateness_sum_ms, 20001);
+    assert_int_equal(st.lateness_count, 3);
+    assert_int_equal(st.totals[7], 1); /* fired */
+    assert_int_equal(st.totals[1], 1); /* delivered */
+    assert_int_equal(tr_store_ping(s), 0);
+    tr_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -687,6 +824,8 @@ int main(void)
         cmocka_unit_test_setup(test_wake, setup),
         cmocka_unit_test_setup(test_redis_stalled, setup),
         cmocka_unit_test_setup(test_redis_killed, setup),
+        cmocka_unit_test_setup(test_rest_create_get_list, setup),
+        cmocka_unit_test_setup(test_rest_pause_repeat_stats, setup),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
