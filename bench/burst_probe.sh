@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# bench/burst_probe.sh - how fast the scheduler drains a burst, and what it costs.
+#
+#   bench/burst_probe.sh [--build-dir DIR] [-n N] [--reps R] [--spread-ms S] [--lead-ms L]
+#                        [--keep] [-- extra ./timerush options]
+#
+# Starts the stack (./timerush --no-install --no-build, one FastCGI worker: the
+# probe never registers through nginx) and timerush-sink, writes N timers due at
+# one instant (or spread uniformly over S ms after it) straight into Redis with
+# redis-cli --pipe (HSET {P}:timers id record + ZADD {P}:due due id, the record
+# format of shared/tr_timer.h), announces the earliest on the wake channel, and
+# waits until the sink has logged N requests. Prints per repetition:
+#   callbacks/s from the first to the last arrival (sink log t_us),
+#   CPU us per timer of the scheduler, redis-server and the sink (/proc ticks
+#   between just before the instant and the last arrival),
+#   lateness at the receiver (arrival - X-TimeRush-Due-Ms) p50/p99/max,
+#   lost (keys never seen) and duplicates,
+# then the median of each over the repetitions. Every process is stopped by PID.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD="$SRC/build-p1"
+N=100000
+REPS=3
+SPREAD=0
+LEAD=1500
+KEEP=0
+EXTRA=()
+
+die() { echo "probe: $*" >&2; exit 1; }
+say() { echo "probe: $*" >&2; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --build-dir) BUILD=$2; shift ;;
+        -n) N=$2; shift ;;
+        --reps) REPS=$2; shift ;;
+        --spread-ms) SPREAD=$2; shift ;;
+        --lead-ms) LEAD=$2; shift ;;
+        --keep) KEEP=1 ;;
+        --) shift; EXTRA=("$@"); break ;;
+        -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        *) die "unknown option: $1 (see --help)" ;;
+    esac
+    shift
+done
+case "$BUILD" in /*) ;; *) BUILD="$PWD/$BUILD" ;; esac
+SINK="$BUILD/tests/sink/timerush-sink"
+[ -x "$SINK" ] || die "no $SINK: build first (cmake --build $BUILD)"
+[ -x "$BUILD/scheduler/timerush-scheduler" ] || die "no scheduler in $BUILD"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+WORK=$(mktemp -d /tmp/burst_probe.XXXXXX)
+PREFIX=_timerush_redis_data_
+LAUNCHER_PID=""
+SINK_PID=""
+
+stop_stack() {
+    [ -n "$LAUNCHER_PID" ] || return 0
+    kill -TERM "$LAUNCHER_PID" 2>/dev/null || true
+    local deadline=$(( $(date +%s) + 60 ))
+    while kill -0 "$LAUNCHER_PID" 2>/dev/null; do
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            kill -KILL "$LAUNCHER_PID" 2>/dev/null || true
+            break
+        fi
+        sleep 0.1
+    done
+    wait "$LAUNCHER_PID" 2>/dev/null || true
+    LAUNCHER_PID=""
+}
+stop_sink() {
+    [ -n "$SINK_PID" ] || return 0
+    kill -TERM "$SINK_PID" 2>/dev/null || true
+    wait "$SINK_PID" 2>/dev/null || true
+    SINK_PID=""
+}
+cleanup() {
+    stop_stack
+    stop_sink
+    if [ "$KEEP" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_until DESC TIMEOUT_S CMD...: polls CMD every 20 ms until it succeeds.
+wait_until() {
+    local desc=$1 timeout=$2; shift 2
+    local deadline=$(( $(date +%s) + timeout ))
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$deadline" ] || { say "timed out after ${timeout}s: $desc"; return 1; }
+        sleep 0.02
+    done
+}
+
+ticks() { # utime + stime of a pid, in clock ticks
+    awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"
+}
+
+# redis_ms SOCK: Redis TIME in ms (bash arithmetic: mawk's %d stops at 2^31).
+redis_ms() {
+    local t; mapfile -t t < <(redis-cli -s "$1" TIME)
+    echo $(( t[0] * 1000 + 10#${t[1]} / 1000 ))
+}
+
+lines_at_least() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
+
+one_run() {
+    local rep=$1 dir="$WORK/run$rep"
+    mkdir -p "$dir"
+    local port; port=$(free_port)
+    "$SRC/timerush" --no-install --no-build --build-dir "$BUILD" --run-dir "$dir/stack" \
+        --listen-port "$port" --nginx-user root --workers 1 --interval 1 "${EXTRA[@]}" \
+        >"$dir/launcher.out" 2>&1 &
+    LAUNCHER_PID=$!
+    wait_until "stack ready" 60 grep -q "^TimeRush ready:" "$dir/launcher.out" ||
+        { tail -20 "$dir/launcher.out" >&2; return 1; }
+    "$SINK" --listen 127.0.0.1:0 --port-file "$dir/sink.port" --log "$dir/sink.log" \
+        >"$dir/sink.out" 2>&1 &
+    SINK_PID=$!
+    wait_until "sink listening" 10 test -s "$dir/sink.port"
+    local sink_port; sink_port=$(cat "$dir/sink.port")
+    local sock="$dir/stack/run/redis.sock"
+    local redis_pid sched_pid
+    redis_pid=$(head -n1 "$dir/stack/pids/redis.pid")
+    sched_pid=$(head -n1 "$dir/stack/pids/scheduler.1.pid")
+
+    # Records first, with their offsets from the instant in a staging set; then one
+    # script moves them all into {P}:due at now + LEAD (Redis clock), so the slow
+    # part (generating and piping N records) never eats into the lead.
+    python3 - "$N" "$SPREAD" "$sink_port" "$PREFIX" >"$dir/pipe.resp" <<'EOF'
+import random, sys, uuid
+n, spread, port, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+rec = ('{"u":"http://127.0.0.1:%s/cb","d":"%s"}' % (port, "x" * 100)).encode()
+timers, stage = ("{%s}:timers" % prefix).encode(), ("{%s}:probe_stage" % prefix).encode()
+def cmd(*parts):
+    out = [b"*%d\r\n" % len(parts)]
+    for p in parts:
+        out.append(b"$%d\r\n%s\r\n" % (len(p), p))
+    return b"".join(out)
+rng = random.Random(1)
+w = sys.stdout.buffer
+for _ in range(n):
+    k = str(uuid.uuid4()).encode()
+    off = rng.randrange(spread + 1) if spread > 0 else 0
+    w.write(cmd(b"HSET", timers, k, rec))
+    w.write(cmd(b"ZADD", stage, str(off).encode(), k))
+EOF
+    redis-cli -s "$sock" --pipe <"$dir/pipe.resp" >"$dir/pipe.out" 2>&1 || { cat "$dir/pipe.out" >&2; return 1; }
+    local due
+    due=$(redis-cli -s "$sock" EVAL "
+        local t = redis.call('TIME')
+        local due = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+        local s = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+        for i = 1, #s, 2 do redis.call('ZADD', KEYS[1], due + tonumber(s[i + 1]), s[i]) end
+        redis.call('DEL', KEYS[2])
+        redis.call('PUBLISH', KEYS[3], due)
+        return due" 3 "{$PREFIX}:due" "{$PREFIX}:probe_stage" "{$PREFIX}:wake" "$LEAD")
+    local t_loaded; t_loaded=$(redis_ms "$sock")
+    [ "$t_loaded" -lt "$due" ] || say "run $rep: loading ran $(( t_loaded - due )) ms past the instant (raise --lead-ms)"
+
+    local s0 r0 k0 s1 r1 k1
+    s0=$(ticks "$sched_pid"); r0=$(ticks "$redis_pid"); k0=$(ticks "$SINK_PID")
+    wait_until "$N callbacks" $(( LEAD / 1000 + SPREAD / 1000 + 300 )) lines_at_least "$dir/sink.log" "$N" || true
+    s1=$(ticks "$sched_pid"); r1=$(ticks "$redis_pid"); k1=$(ticks "$SINK_PID")
+    cp "$dir/stack/log/scheduler.1.log" "$dir/scheduler.log" 2>/dev/null || true
+    stop_stack
+    stop_sink
+    python3 - "$dir/sink.log" "$N" "$due" "$((s1 - s0))" "$((r1 - r0))" "$((k1 - k0))" \
+        "$(getconf CLK_TCK)" <<'EOF'
+import json, sys
+path, n, due = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+st, rt, kt, hz = (int(x) for x in sys.argv[4:8])
+ts, late, keys = [], [], {}
+with open(path) as f:
+    for line in f:
+        r = json.loads(line)
+        ts.append(r["t_us"])
+        late.append(r["t_us"] / 1000.0 - r["due_ms"])
+        keys[r["key"]] = keys.get(r["key"], 0) + 1
+got = len(ts)
+dups = sum(c - 1 for c in keys.values())
+lost = n - len(keys)
+span = (max(ts) - min(ts)) / 1e6 if got > 1 else 0
+rate = (got - 1) / span if span > 0 else 0
+late.sort()
+pct = lambda p: late[min(len(late) - 1, int(p * len(late)))] if late else 0
+us = lambda t: t * 1e6 / hz / max(1, got)
+print(f"{rate:.0f} {us(st):.1f} {us(rt):.1f} {us(kt):.1f} {pct(0.5):.1f} {pct(0.99):.1f} "
+      f"{late[-1] if late else 0:.1f} {lost} {dups} {span:.2f}")
+EOF
+}
+
+say "N=$N spread=${SPREAD}ms reps=$REPS build=$BUILD extra=[${EXTRA[*]:-}] load=$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-4s %10s %10s %10s %10s %9s %9s %9s %6s %5s %7s\n' rep 'cb/s' 'sched_us' 'redis_us' \
+    'sink_us' 'late_p50' 'late_p99' 'late_max' lost dups 'span_s'
+RESULTS="$WORK/results"
+: >"$RESULTS"
+for rep in $(seq 1 "$REPS"); do
+    line=$(one_run "$rep") || die "run $rep failed (work dir $WORK; --keep keeps it)"
+    echo "$line" >>"$RESULTS"
+    # shellcheck disable=SC2086
+    printf '%-4s %10s %10s %10s %10s %9s %9s %9s %6s %5s %7s\n' "$rep" $line
+done
+med() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+printf '%-4s' med
+for col in 1 2 3 4 5 6 7 8 9 10; do
+    w=10; [ "$col" -ge 5 ] && w=9; [ "$col" -ge 8 ] && w=6; [ "$col" -eq 9 ] && w=5; [ "$col" -eq 10 ] && w=7
+    printf " %${w}s" "$(awk -v c="$col" '{print $c}' "$RESULTS" | med)"
+done
+echo
