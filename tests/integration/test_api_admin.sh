@@ -55,9 +55,15 @@ api POST /v1/timers/d-1/reschedule '{"delay_ms":5}'
 check_api "reschedule of a dead timer: 409" 409 conflict
 api POST /v1/timers/nope/replay
 check_api "replay unknown: 404" 404 not_found
+# Paused, so no scheduler claims the replayed timer before its answer is read.
+api POST /v1/pause
+check_api "pause before replay: 200" 200
 api POST /v1/timers/d-1/replay
 check_api "replay: 200" 200
 check_eq "replay: attempts reset" 0 "$(jqb .timer.attempts)"
+check_eq "replay: pending again" pending "$(jqb .timer.state)"
+api POST /v1/resume
+check_api "resume after replay: 200" 200
 twice() { (($(sink_count_path "$SINK_D_LOG" /dead) >= 2)); }
 tr_wait_for "the replayed timer is delivered again" 10 twice
 tr_wait_for "... and is dead again" 10 is_dead
