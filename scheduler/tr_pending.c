@@ -161,7 +161,10 @@ int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st)
     if (tr_store_finish(store, p->fin, p->n, p->results) != 0)
         return -1;
     for (size_t i = 0; i < p->n; i++) {
-        if (p->results[i] == 0) {
+        if (p->results[i] < 0) {
+            /* Refused (malformed, or a script error): tr_store logged it. */
+            st->stale++;
+        } else if (p->results[i] == 0) {
             st->stale++;
             tr_log_debug("key=%s stale outcome kind=%d attempt=%lld (cancelled or taken over)",
                          p->fin[i].id, (int)p->fin[i].kind, (long long)p->fin[i].attempt);

@@ -16,6 +16,7 @@ extern const char tr_lua_add[];
 extern const char tr_lua_cancel[];
 extern const char tr_lua_claim[];
 extern const char tr_lua_ack[];
+extern const char tr_lua_ack_many[];
 extern const char tr_lua_retry[];
 extern const char tr_lua_dead[];
 extern const char tr_lua_release[];
@@ -30,7 +31,7 @@ extern const char tr_lua_stats[];
 
 enum {
     S_ADD, S_CANCEL, S_CLAIM, S_ACK, S_RETRY, S_DEAD, S_RELEASE, S_EXTEND, S_CREATE, S_GET,
-    S_LIST, S_RESCHEDULE, S_REPLAY, S_PAUSE, S_STATS, S_COUNT
+    S_LIST, S_RESCHEDULE, S_REPLAY, S_PAUSE, S_STATS, S_ACK_MANY, S_COUNT
 };
 
 static const struct {
@@ -42,6 +43,7 @@ static const struct {
     {"release", tr_lua_release}, {"extend", tr_lua_extend}, {"create", tr_lua_create},
     {"get", tr_lua_get},     {"list", tr_lua_list},     {"reschedule", tr_lua_reschedule},
     {"replay", tr_lua_replay}, {"pause", tr_lua_pause}, {"stats", tr_lua_stats},
+    {"ack_many", tr_lua_ack_many},
 };
 
 const int64_t tr_hist_bounds_ms[TR_HIST_BUCKETS] = {1,   5,   10,   25,   50,   100,
@@ -462,10 +464,33 @@ static int kind_script(tr_finish_kind kind)
     return -1;
 }
 
-/* The EVALSHA call that applies one outcome. 0, or -1 for an unknown kind. */
-static int finish_args(const tr_store *s, const tr_finish *f, call_args *a)
+/* Plain acks sent in one ack_many call at most: bounds the argv and the time one
+ * script holds Redis (a round holds at most --max-inflight outcomes anyway). */
+#define TR_STORE_ACK_MANY_MAX 1024
+
+static const int ack_keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META, K_STATS};
+
+/* An ack with neither a chain nor a next firing: it goes into ack_many. */
+static int is_plain_ack(const tr_finish *f)
 {
-    static const int ack_keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META, K_STATS};
+    return f->kind == TR_FINISH_ACK && f->chain_id == NULL && f->repeat_record == NULL;
+}
+
+/* Why an item cannot be sent at all, or NULL when it can. */
+static const char *malformed(const tr_finish *f)
+{
+    if (kind_script(f->kind) < 0)
+        return "unknown kind";
+    if (f->id == NULL)
+        return "no id";
+    if (f->kind == TR_FINISH_ACK && f->chain_id != NULL && f->chain_record == NULL)
+        return "chain without a record";
+    return NULL;
+}
+
+/* The EVALSHA call that applies one outcome (kinds were checked by the caller). */
+static void finish_args(const tr_store *s, const tr_finish *f, call_args *a)
+{
     static const int retry_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DUE, K_META, K_STATS};
     static const int dead_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DEAD, K_META,
                                     K_STATS,    K_TIMERS,   K_DUE};
@@ -491,7 +516,7 @@ static int finish_args(const tr_store *s, const tr_finish *f, call_args *a)
             arg_bin(a, f->repeat_record, f->repeat_record_len);
             arg_i64(a, f->repeat_at_ms);
         }
-        return 0;
+        return;
     case TR_FINISH_RETRY:
         args_init(a, S_RETRY);
         arg_keys(a, s, 5, retry_keys);
@@ -500,7 +525,7 @@ static int finish_args(const tr_store *s, const tr_finish *f, call_args *a)
         arg_i64(a, f->delay_ms < 0 ? 0 : f->delay_ms);
         arg_str(a, f->meta != NULL ? f->meta : "");
         arg_str(a, s->key[K_WAKE]);
-        return 0;
+        return;
     case TR_FINISH_DEAD:
         args_init(a, S_DEAD);
         arg_keys(a, s, 7, dead_keys);
@@ -513,65 +538,161 @@ static int finish_args(const tr_store *s, const tr_finish *f, call_args *a)
             arg_str(a, "");
         arg_i64(a, f->repeat_at_ms);
         arg_str(a, s->key[K_WAKE]);
-        return 0;
+        return;
     case TR_FINISH_RELEASE:
         args_init(a, S_RELEASE);
         arg_keys(a, s, 4, release_keys);
         arg_str(a, f->id);
         arg_i64(a, f->attempt);
         arg_str(a, s->key[K_WAKE]);
-        return 0;
+        return;
     case TR_FINISH_EXTEND:
         args_init(a, S_EXTEND);
         arg_keys(a, s, 2, extend_keys);
         arg_str(a, f->id);
         arg_i64(a, f->attempt);
         arg_i64(a, f->delay_ms < 1 ? 1 : f->delay_ms);
-        return 0;
+        return;
     }
-    return -1;
 }
 
-/* Sends items[idx[0..n)] in one pipeline and reads the answers into results.
- * Items answered NOSCRIPT are written back to idx (their count in *noscript).
- * 0 when every answer arrived (results set for the others), -1 on failure. */
+/* Appends one ack_many call for the plain acks items[order[0..n)]. 0 or -1. */
+static int append_ack_many(tr_store *s, const tr_finish *items, const size_t *order, size_t n,
+                           const char **argv, size_t *len)
+{
+    char nkeys[8];
+    int argc = 0;
+    snprintf(nkeys, sizeof nkeys, "%d", 7);
+    argv[argc] = "EVALSHA";
+    len[argc++] = 7;
+    argv[argc] = s->sha[S_ACK_MANY];
+    len[argc++] = 40;
+    argv[argc] = nkeys;
+    len[argc++] = strlen(nkeys);
+    for (int k = 0; k < 7; k++) {
+        argv[argc] = s->key[ack_keys[k]];
+        len[argc] = strlen(argv[argc]);
+        argc++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        argv[argc] = items[order[i]].id;
+        len[argc++] = strlen(items[order[i]].id);
+    }
+    return redisAppendCommandArgv(s->ctx, argc, argv, len) == REDIS_OK ? 0 : -1;
+}
+
+/* One call of a round: order[first..first+count) are its items; many: ack_many. */
+typedef struct finish_call {
+    size_t first, count;
+    int many;
+} finish_call;
+
+/* An error answer to one call. Redis unable to serve now (down): -1, the whole
+ * finish is retried later. Anything else would fail again on every retry (a
+ * script error, a wrong type under a key): its items are answered -1 and logged,
+ * so the others are not held back forever. */
+static int call_failed(tr_store *s, const tr_finish *items, const size_t *order,
+                       const finish_call *c, const redisReply *r, int *results)
+{
+    const char *name = c->many ? "ack_many" : scripts[kind_script(items[order[c->first]].kind)].name;
+    if (r->type == REDIS_REPLY_ERROR) {
+        reply_failed(s, name, r);
+        if (s->err_code == TR_RET_STORE_DOWN)
+            return -1;
+    } else {
+        bad_reply(s, name, r);
+    }
+    for (size_t j = 0; j < c->count; j++) {
+        results[order[c->first + j]] = -1;
+        tr_log_error("key=%s outcome refused by redis (%s): not applied, the timer returns "
+                     "after its lease",
+                     items[order[c->first + j]].id, s->err);
+    }
+    return 0;
+}
+
+/* Sends items[idx[0..n)] in one pipeline (each outcome alone, in order, then the
+ * plain acks in ack_many calls) and reads the answers into results. Items
+ * answered NOSCRIPT are written back to idx (their count in *noscript). 0 when
+ * every answer arrived (results set for the others), -1 on failure. */
 static int finish_round(tr_store *s, const tr_finish *items, size_t *idx, size_t n, int *results,
                         size_t *noscript)
 {
+    int rc = -1;
+    size_t nacks = 0, nsingle = 0, ncalls = 0;
+    for (size_t i = 0; i < n; i++)
+        nacks += is_plain_ack(&items[idx[i]]);
+    nsingle = n - nacks;
+    size_t maxcalls = nsingle + (nacks + TR_STORE_ACK_MANY_MAX - 1) / TR_STORE_ACK_MANY_MAX;
+    size_t most = nacks < TR_STORE_ACK_MANY_MAX ? nacks : TR_STORE_ACK_MANY_MAX;
+    /* Other outcomes first: a lease EXTEND queued before the ack of the same
+     * timer must stay first. */
+    size_t *order = malloc(n * sizeof *order);
+    finish_call *calls = malloc(maxcalls * sizeof *calls);
+    const char **argv = malloc((most + 10) * sizeof *argv);
+    size_t *len = malloc((most + 10) * sizeof *len);
+    if (order == NULL || calls == NULL || argv == NULL || len == NULL) {
+        set_error(s, TR_RET_INTERNAL, "finish: out of memory");
+        goto done;
+    }
+    size_t a = 0, b = nsingle;
     for (size_t i = 0; i < n; i++) {
-        call_args a;
-        finish_args(s, &items[idx[i]], &a); /* kinds were checked by the caller */
-        args_finish(&a, s);
-        if (redisAppendCommandArgv(s->ctx, a.argc, a.argv, a.len) != REDIS_OK) {
+        if (is_plain_ack(&items[idx[i]]))
+            order[b++] = idx[i];
+        else
+            order[a++] = idx[i];
+    }
+    for (size_t i = 0; i < nsingle; i++)
+        calls[ncalls++] = (finish_call){.first = i, .count = 1, .many = 0};
+    for (size_t i = nsingle; i < n; i += TR_STORE_ACK_MANY_MAX) {
+        size_t c = n - i < TR_STORE_ACK_MANY_MAX ? n - i : TR_STORE_ACK_MANY_MAX;
+        calls[ncalls++] = (finish_call){.first = i, .count = c, .many = 1};
+    }
+    for (size_t k = 0; k < ncalls; k++) {
+        int bad;
+        if (calls[k].many) {
+            bad = append_ack_many(s, items, order + calls[k].first, calls[k].count, argv, len);
+        } else {
+            call_args ca;
+            finish_args(s, &items[order[calls[k].first]], &ca);
+            args_finish(&ca, s);
+            bad = redisAppendCommandArgv(s->ctx, ca.argc, ca.argv, ca.len) != REDIS_OK;
+        }
+        if (bad) {
             io_failed(s, "finish");
-            return -1;
+            goto done;
         }
     }
-    int rc = 0;
+    rc = 0;
     size_t again = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t k = 0; k < ncalls; k++) {
+        const finish_call *c = &calls[k];
         void *v = NULL;
         if (redisGetReply(s->ctx, &v) != REDIS_OK || v == NULL) {
             io_failed(s, "finish");
-            return -1;
+            rc = -1;
+            goto done;
         }
         redisReply *r = v;
-        const char *name = scripts[kind_script(items[idx[i]].kind)].name;
         if (is_noscript(r)) {
-            idx[again++] = idx[i]; /* again <= i: the slot was read already */
-        } else if (r->type == REDIS_REPLY_INTEGER) {
-            results[idx[i]] = r->integer != 0;
-        } else if (rc == 0) {
-            /* Keep reading: every answer must be consumed to stay in step. */
-            if (r->type == REDIS_REPLY_ERROR)
-                reply_failed(s, name, r);
-            else
-                bad_reply(s, name, r);
-            rc = -1;
+            for (size_t j = 0; j < c->count; j++)
+                idx[again++] = order[c->first + j];
+        } else if (!c->many && r->type == REDIS_REPLY_INTEGER) {
+            results[order[c->first]] = r->integer != 0;
+        } else if (c->many && r->type == REDIS_REPLY_STRING && r->len == c->count) {
+            for (size_t j = 0; j < c->count; j++)
+                results[order[c->first + j]] = r->str[j] == '1';
+        } else if (call_failed(s, items, order, c, r, results) != 0) {
+            rc = -1; /* keep reading: every answer must be consumed to stay in step */
         }
         freeReplyObject(r);
     }
     *noscript = again;
+done:
+    free(order);
+    free(calls);
+    free(argv);
+    free(len);
     return rc;
 }
 
@@ -579,28 +700,33 @@ int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *resu
 {
     if (n == 0)
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (kind_script(items[i].kind) < 0 || items[i].id == NULL ||
-            (items[i].kind == TR_FINISH_ACK && items[i].chain_id != NULL &&
-             items[i].chain_record == NULL)) {
-            set_error(store, TR_RET_INTERNAL, "finish: item %zu is malformed (kind, id or chain)",
-                      i);
-            return -1;
-        }
-    }
-    if (tr_store_connect(store) != 0)
-        return -1;
     size_t *idx = malloc(n * sizeof *idx);
     if (idx == NULL) {
         set_error(store, TR_RET_INTERNAL, "finish: out of memory");
         return -1;
     }
+    size_t todo = 0;
     for (size_t i = 0; i < n; i++) {
-        idx[i] = i;
+        const char *why = malformed(&items[i]);
         results[i] = 0;
+        if (why == NULL) {
+            idx[todo++] = i;
+            continue;
+        }
+        /* Never sendable: answered here so it cannot hold the others back. */
+        results[i] = -1;
+        tr_log_error("key=%s outcome not written: malformed (%s, kind %d): the timer returns "
+                     "after its lease",
+                     items[i].id != NULL ? items[i].id : "?", why, (int)items[i].kind);
     }
-    size_t todo = n, noscript = 0;
-    int rc = finish_round(store, items, idx, todo, results, &noscript);
+    int rc = 0;
+    if (todo == 0)
+        goto done;
+    rc = tr_store_connect(store);
+    if (rc != 0)
+        goto done;
+    size_t noscript = 0;
+    rc = finish_round(store, items, idx, todo, results, &noscript);
     if (rc == 0 && noscript > 0) {
         tr_log_debug("store: NOSCRIPT in finish, reloading");
         rc = load_scripts(store);
@@ -613,6 +739,7 @@ int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *resu
             }
         }
     }
+done:
     free(idx);
     return rc;
 }

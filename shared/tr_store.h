@@ -121,10 +121,16 @@ typedef struct tr_finish {
     size_t repeat_record_len;
 } tr_finish;
 
-/* Applies n outcomes in one pipelined round trip. results[i] is 1 when applied, 0
- * when stale (the timer was cancelled, or another claim owns it now). Returns 0
- * when every answer arrived; -1 on failure, and then no result is known: keep the
- * outcomes and call again once connected (each is safe to apply twice). */
+/* Applies n outcomes in one pipelined round trip (plain acks - no chain, no
+ * repeat - of the round go together in one script call, after the others).
+ * results[i] is 1 when applied, 0 when stale (the timer was cancelled, or another
+ * claim owns it now), -1 when refused: a malformed item (unknown kind, no id, a
+ * chain without a record) or one Redis answered with an error that is not
+ * "cannot serve now"; it is logged and not applied (the timer returns after its
+ * lease), and never holds back the others. Returns 0 when every answer arrived;
+ * -1 on failure (Redis unreachable or unable to serve), and then no result is
+ * known: keep the outcomes and call again once connected (each is safe to apply
+ * twice). */
 int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *results);
 
 /* Histogram bucket upper bounds, ms, for /metrics (Prometheus "le" labels in

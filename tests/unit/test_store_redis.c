@@ -484,15 +484,143 @@ static void test_script_flush(void **state)
     tr_store_free(s);
 }
 
+/* Plain acks of a round go in one ack_many call: applied, stale and re-queued
+ * ids answered one by one, in the caller's order, next to other kinds. */
+static void test_ack_many(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    char ids[300][16];
+    for (int i = 0; i < 300; i++) {
+        snprintf(ids[i], sizeof ids[i], "m%03d", i);
+        add_ok(s, ids[i], 0, NULL);
+    }
+    add_ok(s, "retry-me", 0, NULL);
+    tr_claim_batch b = {0};
+    claim_wait(s, 301, 60000, 3000, &b);
+    assert_int_equal(b.count, 301);
+    tr_claim_batch_clear(&b);
+    assert_int_equal(raw_int("ZCARD %s%s", key("inflight"), ""), 301);
+    assert_int_equal(raw_int("HGET %s %s", key("attempts"), "m007"), 1);
+    /* m001 was cancelled meanwhile; m002 went back to due (a reaped lease); m003
+     * sits in dead (replayed and given up by another scheduler): an ack still
+     * removes them from wherever they are. */
+    int64_t ttl;
+    assert_int_equal(tr_store_cancel(s, "m001", &ttl), 0);
+    freeReplyObject(raw("ZREM %s m002", key("inflight")));
+    freeReplyObject(raw("ZADD %s 1 m002", key("due")));
+    freeReplyObject(raw("ZREM %s m003", key("inflight")));
+    freeReplyObject(raw("ZADD %s 1 m003", key("dead")));
+    freeReplyObject(raw("HSET %s m004 {}", key("meta")));
+
+    tr_finish f[302];
+    memset(f, 0, sizeof f);
+    for (int i = 0; i < 300; i++)
+        f[i] = (tr_finish){.kind = TR_FINISH_ACK, .id = ids[i], .attempt = 1};
+    f[300] = (tr_finish){.kind = TR_FINISH_RETRY, .id = "retry-me", .attempt = 1,
+                         .delay_ms = 60000, .meta = "{\"due\":1}"};
+    f[301] = (tr_finish){.kind = TR_FINISH_ACK, .id = "m005", .attempt = 1}; /* twice */
+    int res[302];
+    memset(res, 0x55, sizeof res);
+    assert_int_equal(tr_store_finish(s, f, 302, res), 0);
+    for (int i = 0; i < 300; i++)
+        assert_int_equal(res[i], i == 1 ? 0 : 1);
+    assert_int_equal(res[300], 1);
+    assert_int_equal(res[301], 0); /* the second ack of m005 finds it gone */
+    assert_int_equal(raw_int("ZCARD %s%s", key("inflight"), ""), 0);
+    assert_int_equal(raw_int("ZCARD %s%s", key("dead"), ""), 0);
+    assert_int_equal(raw_int("ZCARD %s%s", key("due"), ""), 1); /* retry-me */
+    assert_int_equal(raw_int("HLEN %s%s", key("timers"), ""), 1);
+    assert_int_equal(raw_int("HLEN %s%s", key("attempts"), ""), 1);
+    assert_int_equal(raw_int("HLEN %s%s", key("meta"), ""), 1);
+    assert_int_equal(raw_int("HGET %s %s", key("stats"), "delivered"), 299);
+    assert_int_equal(raw_int("HGET %s %s", key("stats"), "retried"), 1);
+    /* Applied twice (a retried finish after a lost connection): all stale. */
+    assert_int_equal(tr_store_finish(s, f, 300, res), 0);
+    for (int i = 0; i < 300; i++)
+        assert_int_equal(res[i], 0);
+    assert_int_equal(raw_int("HGET %s %s", key("stats"), "delivered"), 299);
+    tr_store_free(s);
+}
+
+/* The claim in one pass over a batch: ids without a record are dropped with
+ * their leftovers, the others keep due order, attempts count up, meta comes back. */
+static void test_claim_batch_orphans(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    freeReplyObject(raw("ZADD %s 1 o1 2 a 3 o2 4 b", key("due")));
+    freeReplyObject(raw("HSET %s a ra b rb", key("timers")));
+    freeReplyObject(raw("HSET %s o1 3 b 2", key("attempts")));
+    freeReplyObject(raw("HSET %s o2 {} b {\"due\":4}", key("meta")));
+    tr_claim_batch b = {0};
+    assert_int_equal(tr_store_claim(s, 10, 60000, &b), 0);
+    assert_int_equal(b.count, 2);
+    assert_string_equal(b.items[0].id, "a");
+    assert_int_equal(b.items[0].due_ms, 2);
+    assert_int_equal(b.items[0].attempt, 1);
+    assert_string_equal(b.items[0].record, "ra");
+    assert_null(b.items[0].meta);
+    assert_string_equal(b.items[1].id, "b");
+    assert_int_equal(b.items[1].due_ms, 4);
+    assert_int_equal(b.items[1].attempt, 3);
+    assert_string_equal(b.items[1].meta, "{\"due\":4}");
+    assert_int_equal(b.next_ms, b.now_ms + 60000);
+    tr_claim_batch_clear(&b);
+    assert_int_equal(raw_int("ZCARD %s%s", key("due"), ""), 0);
+    assert_int_equal(raw_int("ZCARD %s%s", key("inflight"), ""), 2);
+    assert_int_equal(raw_int("HLEN %s%s", key("attempts"), ""), 2);
+    assert_int_equal(raw_int("HEXISTS %s %s", key("meta"), "o2"), 0);
+    assert_int_equal(raw_int("HGET %s %s", key("attempts"), "b"), 3);
+    /* A limit smaller than what is due takes the earliest. */
+    freeReplyObject(raw("ZADD %s 9 z 8 y", key("due")));
+    freeReplyObject(raw("HSET %s y ry z rz", key("timers")));
+    assert_int_equal(tr_store_claim(s, 1, 60000, &b), 0);
+    assert_int_equal(b.count, 1);
+    assert_string_equal(b.items[0].id, "y");
+    assert_int_equal(b.next_ms, 9);
+    tr_claim_batch_clear(&b);
+    tr_store_free(s);
+}
+
 static void test_finish_errors(void **state)
 {
     (void)state;
     tr_store *s = tr_store_new(&cfg_sock);
     int res = 5;
     tr_finish bad = {.kind = (tr_finish_kind)9, .id = "x"};
-    assert_int_equal(tr_store_finish(s, &bad, 1, &res), -1);
-    assert_int_equal(tr_store_error_code(s), TR_RET_INTERNAL);
+    /* A malformed item is refused alone (-1), not the whole batch forever. */
+    assert_int_equal(tr_store_finish(s, &bad, 1, &res), 0);
+    assert_int_equal(res, -1);
     assert_int_equal(tr_store_finish(s, NULL, 0, NULL), 0);
+    add_ok(s, "ok1", 0, NULL);
+    add_ok(s, "ok2", 0, NULL);
+    tr_claim_batch b = {0};
+    claim_wait(s, 2, 60000, 2000, &b);
+    assert_int_equal(b.count, 2);
+    tr_claim_batch_clear(&b);
+    tr_finish mixed[4] = {{.kind = TR_FINISH_ACK, .id = "ok1"},
+                          {.kind = (tr_finish_kind)7, .id = "bad"},
+                          {.kind = TR_FINISH_ACK, .id = NULL},
+                          {.kind = TR_FINISH_ACK, .id = "ok2", .chain_id = "c"}};
+    int mres[4] = {5, 5, 5, 5};
+    assert_int_equal(tr_store_finish(s, mixed, 4, mres), 0);
+    assert_int_equal(mres[0], 1);
+    assert_int_equal(mres[1], -1);
+    assert_int_equal(mres[2], -1);
+    assert_int_equal(mres[3], -1); /* a chain without its record */
+    assert_int_equal(raw_int("HEXISTS %s %s", key("timers"), "ok1"), 0);
+    assert_int_equal(raw_int("HEXISTS %s %s", key("timers"), "ok2"), 1);
+    /* A script error under one item (a wrong type where it writes) refuses that
+     * item only; the plain acks in the same round are applied. */
+    freeReplyObject(raw("SET %s oops", key("meta")));
+    tr_finish two[2] = {{.kind = TR_FINISH_RETRY, .id = "ok2", .attempt = 1, .meta = "{}"},
+                        {.kind = TR_FINISH_ACK, .id = "nothing"}};
+    int tres[2] = {5, 5};
+    assert_int_equal(tr_store_finish(s, two, 2, tres), 0);
+    assert_int_equal(tres[0], -1);
+    assert_int_equal(tres[1], 0);
+    freeReplyObject(raw("DEL %s", key("meta")));
     /* A wrong type under one of our keys: the script's error reaches the caller. */
     freeReplyObject(raw("SET %s oops", key("due")));
     int64_t due;
@@ -823,6 +951,8 @@ int main(void)
         cmocka_unit_test_setup(test_release, setup),
         cmocka_unit_test_setup(test_script_flush, setup),
         cmocka_unit_test_setup(test_finish_errors, setup),
+        cmocka_unit_test_setup(test_ack_many, setup),
+        cmocka_unit_test_setup(test_claim_batch_orphans, setup),
         cmocka_unit_test_setup(test_wake, setup),
         cmocka_unit_test_setup(test_redis_stalled, setup),
         cmocka_unit_test_setup(test_redis_killed, setup),
