@@ -3,7 +3,9 @@
  *
  * Connections are kept alive in the multi handle's pool and reused across
  * transfers; finished transfers go to a free list and their easy handles are
- * recycled (curl_easy_reset keeps nothing of the last request but its buffers).
+ * recycled: the options that never change are set once when the handle is made,
+ * only the per-delivery ones (URL, body, headers, timeouts) at each start, and a
+ * plain delivery's headers live in the transfer itself (no list allocated).
  * Caps: CURLMOPT_MAX_HOST_CONNECTIONS = --max-per-host,
  * CURLMOPT_MAX_TOTAL_CONNECTIONS = --max-inflight.
  *
@@ -34,6 +36,7 @@ typedef struct tr_xfer {
     int notice;              /* 1: a failure notice to spec.url (X-TimeRush-Failure: 1,
                               * no timer headers), not a timer's delivery */
     int64_t timeout_ms;      /* whole transfer; 0: --timeout-ms */
+    int64_t late_ms;         /* lateness when claimed (for the delivery's log line) */
 
     /* Filled by tr_deliver. */
     int64_t start_mono_ms;   /* when it was added */
@@ -48,7 +51,9 @@ typedef struct tr_xfer {
 
     /* Private to tr_deliver. */
     CURL *easy;
-    struct curl_slist *headers;
+    struct curl_slist *headers;  /* malloc'd list (notices, timers with own headers) */
+    struct curl_slist hnode[6];  /* a plain delivery's headers, no allocation */
+    char hkey[TR_KEY_MAX + 24], hattempt[48], hdue[48];
     struct tr_xfer *prev, *next; /* the list of active transfers, or the free list */
     size_t max_body;
 } tr_xfer;

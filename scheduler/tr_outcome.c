@@ -265,6 +265,18 @@ done:
     return rc;
 }
 
+/* The common answers that need no JSON parser: a 2xx with an empty body or
+ * exactly {"ret":0} is done without a chain (tr_answer.h's rules; the parser
+ * would say the same). */
+static int plain_done(const tr_xfer *x)
+{
+    static const char ok[] = "{\"ret\":0}";
+    if (x->status < 200 || x->status > 299)
+        return 0;
+    return x->body_len == 0 ||
+           (x->body_len == sizeof ok - 1 && memcmp(x->body, ok, sizeof ok - 1) == 0);
+}
+
 int tr_outcome_finished(const tr_outcome_ctx *c, const tr_xfer *x)
 {
     long long ms = (long long)(x->end_mono_ms - x->start_mono_ms);
@@ -278,14 +290,16 @@ int tr_outcome_finished(const tr_outcome_ctx *c, const tr_xfer *x)
     }
     tr_timer_spec chain = {0};
     char why[256] = "";
-    tr_answer_kind kind = tr_answer_parse(x->status, x->body ? x->body : "", x->body_len,
-                                          c->cfg->max_delay_s, &chain, why, sizeof why);
+    tr_answer_kind kind = plain_done(x) ? TR_ANSWER_DONE
+                                        : tr_answer_parse(x->status, x->body ? x->body : "",
+                                                          x->body_len, c->cfg->max_delay_s,
+                                                          &chain, why, sizeof why);
     int rc;
     switch (kind) {
     case TR_ANSWER_DONE:
     case TR_ANSWER_CHAIN:
-        tr_log_info("key=%s delivered status=%ld ms=%lld attempt=%lld", x->id, x->status, ms,
-                    (long long)x->attempt);
+        tr_log_info("key=%s delivered status=%ld ms=%lld attempt=%lld late_ms=%lld", x->id,
+                    x->status, ms, (long long)x->attempt, (long long)x->late_ms);
         if (why[0] != '\0')
             tr_log_warning("key=%s chain rejected: %s", x->id, why);
         rc = ack(c, x, kind == TR_ANSWER_CHAIN ? &chain : NULL);

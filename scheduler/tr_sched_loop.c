@@ -147,8 +147,9 @@ static void start_one(sched *s, const tr_claimed *c)
     s->st.claimed++;
     tr_sched_stats_late(&s->st, late, tr_rng_next(&s->rng));
     tr_hist_add(&s->late_hist, late);
-    tr_log_info("key=%s claimed attempt=%lld due_ms=%lld late_ms=%lld", c->id,
-                (long long)c->attempt, (long long)c->due_ms, (long long)late);
+    /* DEBUG: the delivery's own INFO line carries late_ms (one line per timer). */
+    tr_log_debug("key=%s claimed attempt=%lld due_ms=%lld late_ms=%lld", c->id,
+                 (long long)c->attempt, (long long)c->due_ms, (long long)late);
 
     tr_xfer *x = tr_deliver_xfer_get(s->dl);
     if (x == NULL || (x->id = strdup(c->id)) == NULL) {
@@ -163,6 +164,7 @@ static void start_one(sched *s, const tr_claimed *c)
     }
     x->attempt = c->attempt;
     x->due_ms = c->due_ms;
+    x->late_ms = late;
     x->fire_due_ms = fire_due;
     tr_outcome_policy pol;
     tr_outcome_policy_of(s->cfg, &x->spec, &pol);
