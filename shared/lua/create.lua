@@ -6,22 +6,39 @@
 -- with the same record; 2 it exists with another record; due -1 when an existing
 -- timer is in flight or dead. "Same" ignores the fired count ("fd", encoded last)
 -- that a recurring timer gains. One TIME, one wake message for the whole batch.
+-- The existing records are read with one HMGET and the new ones written with one
+-- HSET and one ZADD (per CHUNK timers): a call per timer costs more than the work.
+-- Items are still answered in order: an id given twice sees its first occurrence.
+local CHUNK = 500 -- unpack() stays far below Lua's C stack limit
 local t = redis.call('TIME')
 -- Rounded up: never due before the real instant + delay (claim rounds down).
 local now = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
 local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local earliest = nil
 if first[2] then earliest = tonumber(first[2]) end
+local ids = {}
+for i = 2, #ARGV, 4 do ids[#ids + 1] = ARGV[i] end
+local olds = {}
+for s = 1, #ids, CHUNK do
+  local e = math.min(s + CHUNK - 1, #ids)
+  local r = redis.call('HMGET', KEYS[1], unpack(ids, s, e))
+  for k = 1, #r do olds[s + k - 1] = r[k] end
+end
+local made = {} -- id -> {record, due} of the timers this call creates
+local hset, zadd = {}, {}
 local wake = nil
 local out = {now}
 local created = 0
-for i = 2, #ARGV, 4 do
-  local id, rec = ARGV[i], ARGV[i + 1]
-  local old = redis.call('HGET', KEYS[1], id)
-  if old then
+for n = 1, #ids do
+  local i = 2 + (n - 1) * 4
+  local id, rec = ids[n], ARGV[i + 1]
+  local old = olds[n]
+  local m = made[id]
+  if m or old then
+    local s
+    if m then old, s = m[1], m[2] else s = redis.call('ZSCORE', KEYS[2], id) end
     local code = 2
     if string.gsub(old, ',"fd":%d+}$', '}') == rec then code = 1 end
-    local s = redis.call('ZSCORE', KEYS[2], id)
     out[#out + 1] = code
     if s then out[#out + 1] = tonumber(s) else out[#out + 1] = -1 end
   else
@@ -29,8 +46,11 @@ for i = 2, #ARGV, 4 do
     local at = tonumber(ARGV[i + 3])
     -- An absolute time in the past fires at once.
     if at >= 0 then due = math.max(at, now) end
-    redis.call('HSET', KEYS[1], id, rec)
-    redis.call('ZADD', KEYS[2], due, id)
+    hset[#hset + 1] = id
+    hset[#hset + 1] = rec
+    zadd[#zadd + 1] = due
+    zadd[#zadd + 1] = id
+    made[id] = {rec, due}
     created = created + 1
     if earliest == nil or due < earliest then
       earliest = due
@@ -39,6 +59,11 @@ for i = 2, #ARGV, 4 do
     out[#out + 1] = 0
     out[#out + 1] = due
   end
+end
+for s = 1, #hset, 2 * CHUNK do
+  local e = math.min(s + 2 * CHUNK - 1, #hset)
+  redis.call('HSET', KEYS[1], unpack(hset, s, e))
+  redis.call('ZADD', KEYS[2], unpack(zadd, s, e))
 end
 if created > 0 then redis.call('HINCRBY', KEYS[3], 'created', created) end
 if wake then redis.call('PUBLISH', ARGV[1], wake) end

@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# bench/create_probe.sh - create throughput: POST /register/ and POST /v1/timers/batch
+# against nginx answering `return 200`, on the same machine in the same run.
+#
+#   bench/create_probe.sh [--build-dir DIR] [--workers N] [--reps N] [--secs S]
+#                         [--perf] [--strace] [--only LIST] [--max-body BYTES]
+#
+# Starts the stack with ./timerush (--no-install --no-build) in a fresh run dir on a
+# free port, a second tiny nginx with the same worker settings answering
+# `return 200`, then for each scenario runs wrk -t2 -c64 REPS times and quotes the
+# median, with CPU per request by process (bench/proc_cpu.py) for the median run:
+#   static    nginx return 200 (POST, the same body as register)
+#   register  POST /register/ (compat create, seconds far ahead: nothing fires)
+#   refuse    GET /register/ (405 from timerush-fcgi, no Redis)
+#   batch     POST /v1/timers/batch, 1000 timers a request (generated keys)
+# --perf: `perf record -g -p <the stack's pids>` during one extra register run (not -a:
+#         others' builds on a shared machine drown it), report by comm,dso,sym.
+# --strace: `strace -c -f -p` on one fcgi worker during one extra register run.
+# Every process started here is stopped by PID on exit. Output: markdown on stdout,
+# raw files in the work dir (printed on stderr).
+set -euo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$SRC/build-p2
+WORKERS=""
+REPS=3
+SECS=8
+DO_PERF=0
+DO_STRACE=0
+ONLY="static,register,refuse,batch"
+MAX_BODY=1048576
+
+die() { echo "create_probe: $*" >&2; exit 1; }
+say() { echo "create_probe: $*" >&2; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --build-dir) BUILD=$(cd "$2" && pwd); shift ;;
+        --workers) WORKERS=$2; shift ;;
+        --reps) REPS=$2; shift ;;
+        --secs) SECS=$2; shift ;;
+        --perf) DO_PERF=1 ;;
+        --strace) DO_STRACE=1 ;;
+        --only) ONLY=$2; shift ;;
+        --max-body) MAX_BODY=$2; shift ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        *) die "unknown option $1" ;;
+    esac
+    shift
+done
+want() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+command -v wrk >/dev/null || die "wrk not found"
+[ -x "$BUILD/fcgi/timerush-fcgi" ] || die "no $BUILD/fcgi/timerush-fcgi (build it first)"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tr-create-probe.XXXXXX")
+say "raw data in $WORK"
+PIDS=()
+LAUNCHER_PID=""
+cleanup() {
+    if [ -n "$LAUNCHER_PID" ] && kill -0 "$LAUNCHER_PID" 2>/dev/null; then
+        kill -TERM "$LAUNCHER_PID" 2>/dev/null || true
+        wait "$LAUNCHER_PID" 2>/dev/null || true
+    fi
+    for p in "${PIDS[@]}"; do
+        kill -TERM "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+# wait_for DESC TIMEOUT_S CMD...: polls CMD until it succeeds or the deadline passes.
+wait_for() {
+    local desc=$1 timeout=$2; shift 2
+    local deadline=$(( $(date +%s) + timeout ))
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$deadline" ] || die "timed out after ${timeout}s: $desc"
+        sleep 0.05
+    done
+}
+median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print 0}'; }
+
+# --- the stack ----------------------------------------------------------------------
+PORT=$(free_port)
+RUN=$WORK/stack
+extra=()
+[ -n "$WORKERS" ] && extra+=(--workers "$WORKERS")
+[ "$(id -u)" = 0 ] && extra+=(--nginx-user root)
+"$SRC/timerush" --no-install --no-build --build-dir "$BUILD" --run-dir "$RUN" \
+    --listen-host 127.0.0.1 --listen-port "$PORT" --max-body "$MAX_BODY" \
+    --max-seconds 31536000 "${extra[@]}" >"$WORK/launcher.out" 2>&1 &
+LAUNCHER_PID=$!
+deadline=$(( $(date +%s) + 60 ))
+until grep -q "^TimeRush ready:" "$WORK/launcher.out"; do
+    kill -0 "$LAUNCHER_PID" 2>/dev/null || { tail -20 "$WORK/launcher.out" >&2; die "stack did not start"; }
+    [ "$(date +%s)" -lt "$deadline" ] || die "stack not ready in 60 s"
+    sleep 0.05
+done
+URL="http://127.0.0.1:$PORT"
+NFCGI=$(wc -w <"$RUN/pids/fcgi.pid")
+REDIS_SOCK=$(awk '/^unixsocket / {print $2}' "$RUN"/conf/redis*.conf 2>/dev/null | head -1 || true)
+rcli() {
+    if [ -n "$REDIS_SOCK" ]; then redis-cli -s "$REDIS_SOCK" "$@"; else redis-cli -p "$(awk '/^port / {print $2}' "$RUN"/conf/redis*.conf | head -1)" "$@"; fi
+}
+
+# --- the baseline nginx: the stack's worker settings, return 200 ---------------------
+NGX=$WORK/nginx-static
+mkdir -p "$NGX/conf" "$NGX/log" "$NGX/tmp"
+NGX_PORT=$(free_port)
+ngx_workers=$(awk '/^ *worker_processes/ {gsub(";",""); print $2; exit}' "$RUN/conf/nginx.conf")
+user_line=$(grep -m1 '^user ' "$RUN/conf/nginx.conf" || true)
+cat >"$NGX/conf/nginx.conf" <<EOF
+$user_line
+worker_processes $ngx_workers;
+worker_rlimit_nofile 16384;
+pid $NGX/nginx.pid;
+error_log $NGX/log/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log $NGX/log/access.log;
+    client_body_temp_path $NGX/tmp;
+    client_max_body_size $MAX_BODY;
+    client_body_buffer_size $MAX_BODY;
+    keepalive_timeout 65s;
+    keepalive_requests 100000;
+    tcp_nodelay on;
+    server {
+        listen 127.0.0.1:$NGX_PORT backlog=4096;
+        location / { default_type application/json; return 200 '{"ret":0}'; }
+    }
+}
+EOF
+nginx -p "$NGX/" -c "$NGX/conf/nginx.conf" -g 'daemon off;' 2>"$NGX/log/stderr" &
+PIDS+=($!)
+wait_for "static nginx" 10 curl -sf "http://127.0.0.1:$NGX_PORT/"
+
+# --- wrk scripts ------------------------------------------------------------------
+REG_LUA=$WORK/register.lua
+cat >"$REG_LUA" <<'EOF'
+wrk.method = "POST"
+wrk.body = '{"callback_cmd":"http://127.0.0.1:9/cb","callback_data":"{\\"id\\":1}","seconds":864000}'
+wrk.headers["Content-Type"] = "application/json"
+EOF
+GET_LUA=$WORK/get.lua
+echo 'wrk.method = "GET"' >"$GET_LUA"
+BATCH_LUA=$WORK/batch.lua
+python3 - "$BATCH_LUA" <<'EOF'
+import json, sys
+items = [{"url": "http://127.0.0.1:9/cb", "data": {"id": i}, "delay_ms": 864000000}
+         for i in range(1000)]
+body = json.dumps({"timers": items}, separators=(",", ":"))
+with open(sys.argv[1], "w") as f:
+    f.write('wrk.method = "POST"\n')
+    f.write("wrk.body = '" + body + "'\n")
+    f.write('wrk.headers["Content-Type"] = "application/json"\n')
+EOF
+
+# Check both create paths answer success before timing them.
+curl -sS -X POST -H 'Content-Type: application/json' \
+    --data-binary '{"callback_cmd":"http://127.0.0.1:9/cb","callback_data":"{\"id\":1}","seconds":864000}' \
+    "$URL/register/" >"$WORK/probe_register.json"
+grep -Eq '"ret" *: *0' "$WORK/probe_register.json" || die "/register/ refused: $(cat "$WORK/probe_register.json")"
+sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$BATCH_LUA" >"$WORK/batch_body.json"
+code=$(curl -sS -o "$WORK/probe_batch.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    --data-binary @"$WORK/batch_body.json" "$URL/v1/timers/batch")
+[ "$code" = 200 ] && [ "$(grep -o '"status":201' "$WORK/probe_batch.json" | wc -l)" = 1000 ] ||
+    die "batch refused ($code): $(head -c 300 "$WORK/probe_batch.json")"
+
+# run NAME URL LUA: REPS wrk runs, CPU snapshots around each; prints the median.
+CPU=$SRC/bench/proc_cpu.py
+run() {
+    local name=$1 url=$2 lua=$3 i reqs
+    : >"$WORK/$name.rates"
+    for i in $(seq 1 "$REPS"); do
+        python3 "$CPU" snap "$RUN" "nginx-static=$(cat "$NGX/nginx.pid")" >"$WORK/$name.$i.a.json"
+        wrk -t2 -c64 -d"${SECS}s" -s "$lua" "$url" >"$WORK/$name.$i.wrk" 2>&1
+        python3 "$CPU" snap "$RUN" "nginx-static=$(cat "$NGX/nginx.pid")" >"$WORK/$name.$i.b.json"
+        reqs=$(awk '/requests in/ {print $1}' "$WORK/$name.$i.wrk")
+        python3 "$CPU" diff "$WORK/$name.$i.a.json" "$WORK/$name.$i.b.json" "${reqs:-0}" >"$WORK/$name.$i.cpu"
+        printf '%s %s\n' "$(awk '/^Requests\/sec:/ {print $2}' "$WORK/$name.$i.wrk")" "$i" >>"$WORK/$name.rates"
+        grep -h 'Non-2xx\|Socket errors' "$WORK/$name.$i.wrk" >&2 || true
+    done
+    say "$name: $(awk '{print $1}' "$WORK/$name.rates" | paste -sd' ')"
+}
+# median_run NAME: the index of the median run (its CPU table is quoted).
+median_run() { sort -g "$WORK/$1.rates" | awk '{a[NR]=$2} END {print a[int((NR+1)/2)]}'; }
+rate() { awk '{print $1}' "$WORK/$1.rates" | median; }
+
+before=$(rcli ZCARD '{_timerush_redis_data_}:due' 2>/dev/null || echo 0)
+# Interleaved so that load from others on the machine hits every scenario alike.
+want static && run static "http://127.0.0.1:$NGX_PORT/register/" "$REG_LUA"
+want register && run register "$URL/register/" "$REG_LUA"
+want refuse && run refuse "$URL/register/" "$GET_LUA"
+want batch && run batch "$URL/v1/timers/batch" "$BATCH_LUA"
+
+echo "## create probe $(date -u +%FT%TZ) — $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), fcgi workers $NFCGI, nginx worker_processes $ngx_workers"
+echo
+echo "| wrk -t2 -c64 -d${SECS}s | runs (requests/s) | median | ratio to return 200 |"
+echo "| --- | --- | ---: | ---: |"
+ST=$(want static && rate static || echo 0)
+for s in static register refuse batch; do
+    want "$s" || continue
+    r=$(rate "$s")
+    ratio=$(awk -v a="$r" -v b="$ST" 'BEGIN {if (b > 0) printf "%.3f", a / b; else print "-"}')
+    extra_txt=""
+    [ "$s" = batch ] && extra_txt=" (= $(awk -v a="$r" 'BEGIN {printf "%.0f", a * 1000}') timers/s)"
+    echo "| $s | $(awk '{print $1}' "$WORK/$s.rates" | paste -sd' ') | $r$extra_txt | $ratio |"
+done
+echo
+for s in register refuse batch; do
+    want "$s" || continue
+    echo "CPU during the median $s run:"
+    echo
+    cat "$WORK/$s.$(median_run "$s").cpu"
+    echo
+done
+after=$(rcli ZCARD '{_timerush_redis_data_}:due' 2>/dev/null || echo 0)
+echo "Timers pending in Redis: $before before, $after after."
+grep -h 'rejected\|ERROR' "$RUN"/log/fcgi.log 2>/dev/null | head -3 || true
+
+if [ "$DO_PERF" = 1 ]; then
+    # Only the stack's processes: others' builds on a shared machine would drown them.
+    ours=$(cat "$RUN/pids/fcgi.pid" "$RUN/pids/redis.pid" "$RUN/pids/nginx.pid" | tr -s ' \n' ',' | sed 's/,$//')
+    for p in $(cat "$RUN/pids/nginx.pid"); do ours="$ours,$(pgrep -P "$p" | paste -sd,)"; done
+    say "perf record -g -p $ours during a register run"
+    perf record -g -p "$ours" -o "$WORK/perf.data" -- wrk -t2 -c64 -d"${SECS}s" -s "$REG_LUA" "$URL/register/" \
+        >"$WORK/perf.wrk" 2>"$WORK/perf.err" || true
+    perf report -i "$WORK/perf.data" --no-children --sort comm,dso,sym -g none --stdio 2>/dev/null |
+        grep -E '^ +[0-9]' | head -60 >"$WORK/perf.txt" || true
+    echo; echo '```'; echo "perf (register, --sort comm,sym, top 60)"; cat "$WORK/perf.txt"; echo '```'
+fi
+if [ "$DO_STRACE" = 1 ]; then
+    pid=$(head -1 "$RUN/pids/fcgi.pid")
+    say "strace -c -f -p $pid during a register run"
+    strace -c -f -p "$pid" -o "$WORK/strace.txt" &
+    st=$!
+    wrk -t2 -c64 -d"${SECS}s" -s "$REG_LUA" "$URL/register/" >"$WORK/strace.wrk" 2>&1
+    kill -INT "$st" 2>/dev/null || true
+    wait "$st" 2>/dev/null || true
+    reqs=$(awk '/requests in/ {print $1}' "$WORK/strace.wrk")
+    echo; echo '```'; echo "strace -c of fcgi worker $pid (the whole stack served $reqs requests)"
+    head -25 "$WORK/strace.txt"; echo '```'
+fi
