@@ -3,7 +3,7 @@
 # against nginx answering `return 200`, on the same machine in the same run.
 #
 #   bench/create_probe.sh [--build-dir DIR] [--workers N] [--reps N] [--secs S]
-#                         [--perf] [--strace] [--only LIST] [--max-body BYTES]
+#                         [--perf] [--perf-on register|refuse|batch] [--strace] [--only LIST] [--max-body BYTES]
 #
 # Starts the stack with ./timerush (--no-install --no-build) in a fresh run dir on a
 # free port, a second tiny nginx with the same worker settings answering
@@ -26,6 +26,7 @@ WORKERS=""
 REPS=3
 SECS=8
 DO_PERF=0
+PERF_ON=register
 DO_STRACE=0
 ONLY="static,register,refuse,batch"
 MAX_BODY=1048576
@@ -40,6 +41,7 @@ while [ $# -gt 0 ]; do
         --reps) REPS=$2; shift ;;
         --secs) SECS=$2; shift ;;
         --perf) DO_PERF=1 ;;
+        --perf-on) DO_PERF=1; PERF_ON=$2; shift ;;
         --strace) DO_STRACE=1 ;;
         --only) ONLY=$2; shift ;;
         --max-body) MAX_BODY=$2; shift ;;
@@ -225,12 +227,17 @@ if [ "$DO_PERF" = 1 ]; then
     # Only the stack's processes: others' builds on a shared machine would drown them.
     ours=$(cat "$RUN/pids/fcgi.pid" "$RUN/pids/redis.pid" "$RUN/pids/nginx.pid" | tr -s ' \n' ',' | sed 's/,$//')
     for p in $(cat "$RUN/pids/nginx.pid"); do ours="$ours,$(pgrep -P "$p" | paste -sd,)"; done
-    say "perf record -g -p $ours during a register run"
-    perf record -g -p "$ours" -o "$WORK/perf.data" -- wrk -t2 -c64 -d"${SECS}s" -s "$REG_LUA" "$URL/register/" \
+    case $PERF_ON in
+        refuse) p_lua=$GET_LUA; p_url=$URL/register/ ;;
+        batch) p_lua=$BATCH_LUA; p_url=$URL/v1/timers/batch ;;
+        *) p_lua=$REG_LUA; p_url=$URL/register/ ;;
+    esac
+    say "perf record -g -p $ours during a $PERF_ON run"
+    perf record -g -p "$ours" -o "$WORK/perf.data" -- wrk -t2 -c64 -d"${SECS}s" -s "$p_lua" "$p_url" \
         >"$WORK/perf.wrk" 2>"$WORK/perf.err" || true
     perf report -i "$WORK/perf.data" --no-children --sort comm,dso,sym -g none --stdio 2>/dev/null |
         grep -E '^ +[0-9]' | head -60 >"$WORK/perf.txt" || true
-    echo; echo '```'; echo "perf (register, --sort comm,sym, top 60)"; cat "$WORK/perf.txt"; echo '```'
+    echo; echo '```'; echo "perf ($PERF_ON, --sort comm,dso,sym, top 60)"; cat "$WORK/perf.txt"; echo '```'
 fi
 if [ "$DO_STRACE" = 1 ]; then
     pid=$(head -1 "$RUN/pids/fcgi.pid")

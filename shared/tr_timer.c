@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <math.h>
 #include <openssl/rand.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,6 +396,73 @@ static int encode_rest(json_object *obj, const tr_timer_spec *spec)
     return 0;
 }
 
+/* True when encode_rest adds nothing: the record is {"u":..,"d":..}. */
+static int plain_record(const tr_timer_spec *spec)
+{
+    const tr_timer_policy *p = &spec->policy;
+    const tr_timer_schedule *sc = &spec->schedule;
+    return spec->headers_json == NULL && spec->failure_url == NULL && p->max_attempts <= 0 &&
+           p->min_backoff_ms <= 0 && p->max_backoff_ms <= 0 && p->timeout_ms <= 0 &&
+           sc->every_ms <= 0 && sc->cron == NULL && sc->until_ms <= 0 && sc->count <= 0 &&
+           sc->fired <= 0;
+}
+
+/* Writes s[0..n) as a JSON string at o, escaped byte for byte as json-c 0.16 does
+ * with JSON_C_TO_STRING_NOSLASHESCAPE (the create script compares stored records
+ * as text, so both encoders must agree). o has room for n * 6 + 2. Returns the end. */
+static char *put_json_string(char *o, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 0x0f];
+        }
+    }
+    *o++ = '"';
+    return o;
+}
+
+/* The usual record, {"u":..,"d":..}, without a json-c tree: one allocation. */
+static int encode_plain(const tr_timer_spec *spec, char **out, size_t *out_len)
+{
+    size_t ul = strlen(spec->url);
+    size_t dl = spec->data_len;
+    if (ul > (SIZE_MAX - 32) / 12 || dl > (SIZE_MAX - 32) / 12 - ul)
+        return -1;
+    char *buf = malloc((ul + dl) * 6 + 16);
+    if (buf == NULL)
+        return -1;
+    char *o = buf;
+    memcpy(o, "{\"u\":", 5);
+    o = put_json_string(o + 5, spec->url, ul);
+    memcpy(o, ",\"d\":", 5);
+    o = put_json_string(o + 5, spec->data != NULL ? spec->data : "", dl);
+    *o++ = '}';
+    *o = '\0';
+    *out = buf;
+    *out_len = (size_t)(o - buf);
+    return 0;
+}
+
 int tr_timer_record_encode(const tr_timer_spec *spec, char **out, size_t *out_len)
 {
     int rc = -1;
@@ -403,6 +471,8 @@ int tr_timer_record_encode(const tr_timer_spec *spec, char **out, size_t *out_le
     *out_len = 0;
     if (spec->url == NULL || spec->data_len > INT_MAX)
         return -1;
+    if (plain_record(spec))
+        return encode_plain(spec, out, out_len);
     obj = json_object_new_object();
     if (obj == NULL)
         return -1;
