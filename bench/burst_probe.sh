@@ -167,6 +167,8 @@ EOF
     wait_until "$N callbacks" $(( LEAD / 1000 + SPREAD / 1000 + 300 )) lines_at_least "$dir/sink.log" "$N" || true
     s1=$(ticks "$sched_pid"); r1=$(ticks "$redis_pid"); k1=$(ticks "$SINK_PID")
     cp "$dir/stack/log/scheduler.1.log" "$dir/scheduler.log" 2>/dev/null || true
+    # Script calls and their cost (usec_per_call): how many claim/finish rounds ran.
+    redis-cli -s "$sock" INFO commandstats >"$dir/commandstats.txt" 2>&1 || true
     stop_stack
     stop_sink
     python3 - "$dir/sink.log" "$N" "$due" "$((s1 - s0))" "$((r1 - r0))" "$((k1 - k0))" \
