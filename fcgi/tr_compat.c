@@ -173,7 +173,13 @@ int tr_compat_register(const tr_config *cfg, tr_store *store, const tr_http_requ
     }
     tr_log_info("key=%s created due_ms=%lld delay_ms=%lld url=%s bytes=%zu", key,
                 (long long)due_ms, (long long)spec.delay_ms, spec.url, spec.data_len);
-    rc = answer_ok(resp, "key", json_object_new_string(key));
+    /* The fixed answer as json-c would write it, without a tree: a generated key is
+     * a UUID (hex digits and dashes), nothing to escape. */
+    char answer[64 + TR_KEY_LEN];
+    int alen = snprintf(answer, sizeof answer, "{\"ret\":0,\"data\":{\"key\":\"%s\"}}", key);
+    if (alen < 0 || (size_t)alen >= sizeof answer)
+        goto done;
+    rc = tr_http_response_text(resp, 200, NULL, answer, (size_t)alen);
 done:
     free(rec);
     tr_timer_spec_clear(&spec);
