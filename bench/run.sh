@@ -20,6 +20,10 @@
 #   --nice N          run the stack and the sink under `nice -n N` (a diagnostic: on a
 #                     shared machine, shows how much lateness is CPU contention)
 #   --no-plot         leave docs/img alone
+#   --burst-lead S    burst: the instant is S seconds after registration starts
+#                     (default: from the create rate measured in the same run)
+#   --stack-opt OPT   one more launcher option for every stack (repeatable), e.g.
+#                     --stack-opt --max-per-host=256 (diagnostic runs)
 #
 # Scenarios (--full, in this order; the short ones first):
 #   sink_capacity create redis_baseline orig_100_60 orig_10k_60 orig_10k_60_4sched
@@ -42,6 +46,8 @@ REPS=3
 MEM_COUNT=1000000
 NICE=""
 DO_PLOT=1
+STACK_OPTS=()
+BURST_LEAD=""
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
@@ -61,6 +67,8 @@ while [ $# -gt 0 ]; do
         --mem-count) MEM_COUNT=$2; shift ;;
         --nice) NICE=$2; shift ;;
         --no-plot) DO_PLOT=0 ;;
+        --stack-opt) STACK_OPTS+=("$2"); shift ;;
+        --burst-lead) BURST_LEAD=$2; shift ;;
         -h|--help) sed -n '2,30p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
@@ -145,7 +153,7 @@ start_stack() {
     mkdir -p "$WORK/$name"
     local port; port=$(free_port)
     ${NICE:+nice -n "$NICE"} "$SRC/timerush" --no-build --no-install --build-dir "$BUILD" --run-dir "$STACK_RUN" \
-        --listen-host 127.0.0.1 --listen-port "$port" --interval 5 "$@" >"$WORK/$name/launcher.out" 2>&1 &
+        --listen-host 127.0.0.1 --listen-port "$port" --interval 5 ${STACK_OPTS[@]+"${STACK_OPTS[@]}"} "$@" >"$WORK/$name/launcher.out" 2>&1 &
     LAUNCHER_PID=$!
     local deadline=$(( $(date +%s) + 60 ))
     until grep -q "^TimeRush ready:" "$WORK/$name/launcher.out"; do
@@ -529,7 +537,7 @@ if want burst_100k; then
     start_sink "$dir"
     # Registration must end before the instant: allow for the measured create rate.
     rate=${CREATE_RATE%.*}; [ "${rate:-0}" -gt 500 ] 2>/dev/null || rate=3000
-    lead_s=$(( n / rate * 3 / 2 + 5 ))
+    lead_s=${BURST_LEAD:-$(( n / rate * 3 / 2 + 5 ))}
     due_at_us=$(( ( $(date +%s) + lead_s ) * 1000000 ))
     "$DRIVER" --url "$STACK_URL" --callback "$SINK_URL/cb" -n "$n" --due-at-us "$due_at_us" \
         --out "$dir/driver.tsv" 2>"$dir/driver.err" || say "$name: some registrations failed"
