@@ -16,8 +16,9 @@ static struct {
     char program[64];
     char path[4096];
     tr_log_level level;
-    int fd; /* 2 (stderr) when no file is open */
-} tr_logger = {"timerush", "", TR_LOG_INFO, 2};
+    int fd;  /* 2 (stderr) when no file is open */
+    int pid; /* taken at tr_log_open (after any fork): getpid() is a syscall per line */
+} tr_logger = {"timerush", "", TR_LOG_INFO, 2, 0};
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
 
@@ -47,6 +48,7 @@ int tr_log_open(const char *program, tr_log_level level, const char *path)
 {
     snprintf(tr_logger.program, sizeof tr_logger.program, "%s", program ? program : "timerush");
     tr_logger.level = level;
+    tr_logger.pid = (int)getpid();
     tr_logger.path[0] = '\0';
     if (path == NULL || path[0] == '\0')
         return 0;
@@ -113,7 +115,8 @@ static void log_line(tr_log_level level, const char *fmt, va_list ap)
     char line[4096];
     int64_t now_ms = tr_clock_wall_ms();
     int n = snprintf(line, sizeof line, "%s.%03dZ %s %s[%d] ", second_text((time_t)(now_ms / 1000)),
-                     (int)(now_ms % 1000), level_names[level], tr_logger.program, (int)getpid());
+                     (int)(now_ms % 1000), level_names[level], tr_logger.program,
+                     tr_logger.pid ? tr_logger.pid : (int)getpid());
     if (n < 0 || (size_t)n >= sizeof line)
         return;
     int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);

@@ -24,7 +24,8 @@ typedef enum tr_log_level {
 int tr_log_level_parse(const char *name, tr_log_level *out);
 
 /* Starts logging as `program` (copied) at `level` to `path` (appended), or to
- * stderr when path is NULL or empty. Returns 0, or -1 with errno when the file
+ * stderr when path is NULL or empty. Call it after any fork (-d): the pid shown on
+ * each line is read here. Returns 0, or -1 with errno when the file
  * cannot be opened (logging then goes to stderr). */
 int tr_log_open(const char *program, tr_log_level level, const char *path);
 
