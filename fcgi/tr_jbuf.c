@@ -1,5 +1,7 @@
 #include "tr_jbuf.h"
 
+#include "tr_json.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,38 +67,12 @@ void tr_jbuf_lit(tr_jbuf *b, const char *s)
 
 void tr_jbuf_str(tr_jbuf *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     /* Worst case every byte becomes \u00XX: reserve once, write without checks. */
     if (n > (SIZE_MAX - 2) / 6 || reserve(b, n * 6 + 2) != 0) {
         b->failed = 1;
         return;
     }
-    char *o = b->data + b->len;
-    *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-            continue;
-        }
-        *o++ = '\\';
-        switch (c) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '\b': *o++ = 'b'; break;
-        case '\f': *o++ = 'f'; break;
-        case '\n': *o++ = 'n'; break;
-        case '\r': *o++ = 'r'; break;
-        case '\t': *o++ = 't'; break;
-        default:
-            *o++ = 'u';
-            *o++ = '0';
-            *o++ = '0';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 0x0f];
-        }
-    }
-    *o++ = '"';
+    char *o = tr_json_escape(b->data + b->len, s, n);
     b->len = (size_t)(o - b->data);
     b->data[b->len] = '\0';
 }

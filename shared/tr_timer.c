@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tr_json.h"
 #include "tr_url.h"
 
 int tr_timer_new_key(char out[TR_KEY_LEN + 1])
@@ -276,57 +277,11 @@ fail:
     return ret;
 }
 
-/* Parses exactly one JSON value from body[0..len): strict json-c, nothing but
- * whitespace after it, no NUL in the text. Returns the value (caller puts it) or
- * NULL with a reason in msg. */
-static json_object *parse_whole(const char *body, size_t len, char *msg, size_t msglen)
-{
-    if (len == 0) {
-        snprintf(msg, msglen, "body is empty");
-        return NULL;
-    }
-    if (len > INT_MAX - 1) {
-        snprintf(msg, msglen, "body too large to parse");
-        return NULL;
-    }
-    if (memchr(body, '\0', len) != NULL) {
-        snprintf(msg, msglen, "body holds a NUL byte");
-        return NULL;
-    }
-    json_tokener *tok = json_tokener_new();
-    if (tok == NULL) {
-        snprintf(msg, msglen, "out of memory");
-        return NULL;
-    }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    json_object *obj = json_tokener_parse_ex(tok, body, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    if (obj == NULL) {
-        if (jerr == json_tokener_continue)
-            snprintf(msg, msglen, "body is not valid JSON: unexpected end");
-        else
-            snprintf(msg, msglen, "body is not valid JSON: %s at byte %zu",
-                     json_tokener_error_desc(jerr), json_tokener_get_parse_end(tok));
-        json_tokener_free(tok);
-        return NULL;
-    }
-    for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
-        if (!is_space(body[i])) {
-            snprintf(msg, msglen, "body is not valid JSON: extra data at byte %zu", i);
-            json_object_put(obj);
-            obj = NULL;
-            break;
-        }
-    }
-    json_tokener_free(tok);
-    return obj;
-}
-
 tr_ret tr_timer_spec_parse_compat(const char *body, size_t len, int64_t max_delay_s,
                                   tr_timer_spec *out, char *msg, size_t msglen)
 {
     memset(out, 0, sizeof *out);
-    json_object *obj = parse_whole(body, len, msg, msglen);
+    json_object *obj = tr_json_parse_value(body, len, msg, msglen);
     if (obj == NULL)
         return TR_RET_BAD_JSON;
     tr_ret ret = tr_timer_spec_from_compat(obj, max_delay_s, out, msg, msglen);
@@ -407,40 +362,6 @@ static int plain_record(const tr_timer_spec *spec)
            sc->fired <= 0;
 }
 
-/* Writes s[0..n) as a JSON string at o, escaped byte for byte as json-c 0.16 does
- * with JSON_C_TO_STRING_NOSLASHESCAPE (the create script compares stored records
- * as text, so both encoders must agree). o has room for n * 6 + 2. Returns the end. */
-static char *put_json_string(char *o, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-            continue;
-        }
-        *o++ = '\\';
-        switch (c) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '\b': *o++ = 'b'; break;
-        case '\f': *o++ = 'f'; break;
-        case '\n': *o++ = 'n'; break;
-        case '\r': *o++ = 'r'; break;
-        case '\t': *o++ = 't'; break;
-        default:
-            *o++ = 'u';
-            *o++ = '0';
-            *o++ = '0';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 0x0f];
-        }
-    }
-    *o++ = '"';
-    return o;
-}
-
 /* The usual record, {"u":..,"d":..}, without a json-c tree: one allocation. */
 static int encode_plain(const tr_timer_spec *spec, char **out, size_t *out_len)
 {
@@ -453,9 +374,9 @@ static int encode_plain(const tr_timer_spec *spec, char **out, size_t *out_len)
         return -1;
     char *o = buf;
     memcpy(o, "{\"u\":", 5);
-    o = put_json_string(o + 5, spec->url, ul);
+    o = tr_json_escape(o + 5, spec->url, ul);
     memcpy(o, ",\"d\":", 5);
-    o = put_json_string(o + 5, spec->data != NULL ? spec->data : "", dl);
+    o = tr_json_escape(o + 5, spec->data != NULL ? spec->data : "", dl);
     *o++ = '}';
     *o = '\0';
     *out = buf;
@@ -558,7 +479,7 @@ int tr_timer_record_decode(const char *rec, size_t len, tr_timer_spec *out)
     json_object *u = NULL, *d = NULL;
     int rc = -1;
     memset(out, 0, sizeof *out);
-    json_object *obj = parse_whole(rec, len, msg, sizeof msg);
+    json_object *obj = tr_json_parse_value(rec, len, msg, sizeof msg);
     if (obj == NULL)
         return -1;
     if (!json_object_is_type(obj, json_type_object) ||

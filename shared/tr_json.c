@@ -9,7 +9,7 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-json_object *tr_json_parse_object(const char *body, size_t len, char *msg, size_t msglen)
+json_object *tr_json_parse_value(const char *body, size_t len, char *msg, size_t msglen)
 {
     if (body == NULL || len == 0) {
         snprintf(msg, msglen, "body is empty");
@@ -47,12 +47,49 @@ json_object *tr_json_parse_object(const char *body, size_t len, char *msg, size_
             goto done;
         }
     }
-    if (!json_object_is_type(obj, json_type_object)) {
+done:
+    json_tokener_free(tok);
+    return obj;
+}
+
+json_object *tr_json_parse_object(const char *body, size_t len, char *msg, size_t msglen)
+{
+    json_object *obj = tr_json_parse_value(body, len, msg, msglen);
+    if (obj != NULL && !json_object_is_type(obj, json_type_object)) {
         snprintf(msg, msglen, "body must be a JSON object");
         json_object_put(obj);
         obj = NULL;
     }
-done:
-    json_tokener_free(tok);
     return obj;
+}
+
+char *tr_json_escape(char *o, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 0x0f];
+        }
+    }
+    *o++ = '"';
+    return o;
 }
