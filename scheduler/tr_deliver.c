@@ -394,6 +394,28 @@ int tr_deliver_wait(tr_deliver *d, int extra_fd, int timeout_ms, int *extra_read
     return mc == CURLM_OK ? 0 : -1;
 }
 
+int tr_deliver_wait_fds(tr_deliver *d, const int *fds, int *ready, unsigned n, int timeout_ms)
+{
+    struct curl_waitfd w[TR_DELIVER_WAIT_FDS_MAX];
+    unsigned m = 0;
+    if (n > TR_DELIVER_WAIT_FDS_MAX)
+        return -1;
+    for (unsigned i = 0; i < n; i++) {
+        ready[i] = 0;
+        if (fds[i] >= 0)
+            w[m++] = (struct curl_waitfd){.fd = fds[i], .events = CURL_WAIT_POLLIN, .revents = 0};
+    }
+    int numfds = 0;
+    CURLMcode mc = curl_multi_poll(d->multi, m > 0 ? w : NULL, m, timeout_ms, &numfds);
+    for (unsigned i = 0, j = 0; i < n; i++) {
+        if (fds[i] < 0)
+            continue;
+        ready[i] = (w[j].revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)) != 0;
+        j++;
+    }
+    return mc == CURLM_OK ? 0 : -1;
+}
+
 int tr_deliver_perform(tr_deliver *d)
 {
     int still = 0;

@@ -84,6 +84,11 @@ int tr_deliver_running(const tr_deliver *d);
  * reading; *extra_ready is set nonzero when it is readable. 0 or -1. */
 int tr_deliver_wait(tr_deliver *d, int extra_fd, int timeout_ms, int *extra_ready);
 
+/* Like tr_deliver_wait() with up to TR_DELIVER_WAIT_FDS_MAX extra fds (-1 entries
+ * are skipped); ready[i] is set nonzero when fds[i] is readable. 0 or -1. */
+#define TR_DELIVER_WAIT_FDS_MAX 4
+int tr_deliver_wait_fds(tr_deliver *d, const int *fds, int *ready, unsigned n, int timeout_ms);
+
 /* curl_multi_perform(). 0 or -1. */
 int tr_deliver_perform(tr_deliver *d);
 

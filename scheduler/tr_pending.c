@@ -17,6 +17,7 @@ struct tr_pending {
     owned *own;
     int *results;   /* cap entries, for tr_store_finish */
     size_t n, cap;
+    size_t sent;    /* fin[0..sent) are outstanding (tr_store_finish_send) */
     tr_pending_notice_fn notice_fn;
     void *notice_ctx;
 };
@@ -154,13 +155,11 @@ const tr_finish *tr_pending_item(const tr_pending *p, size_t i)
     return &p->fin[i];
 }
 
-int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st)
+/* Handles the answers to the first n outcomes (stale counted, notices sent) and
+ * removes them; later ones move down. */
+static void applied(tr_pending *p, size_t n, tr_sched_stats *st)
 {
-    if (p->n == 0)
-        return 0;
-    if (tr_store_finish(store, p->fin, p->n, p->results) != 0)
-        return -1;
-    for (size_t i = 0; i < p->n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (p->results[i] < 0) {
             /* Refused (malformed, or a script error): tr_store logged it. */
             st->stale++;
@@ -172,7 +171,52 @@ int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st)
             p->notice_fn(p->notice_ctx, p->fin[i].id, p->own[i].notice_url,
                          p->own[i].notice_body, p->own[i].notice_len);
         }
+        clear_owned(&p->own[i]);
     }
-    clear_all(p);
+    /* The strings belong to own[], so moving both keeps every pointer valid. */
+    memmove(p->fin, p->fin + n, (p->n - n) * sizeof *p->fin);
+    memmove(p->own, p->own + n, (p->n - n) * sizeof *p->own);
+    p->n -= n;
+}
+
+int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st)
+{
+    if (p->sent > 0 && tr_pending_recv(p, store, st, 1) < 0)
+        return -1;
+    if (p->n == 0)
+        return 0;
+    if (tr_store_finish(store, p->fin, p->n, p->results) != 0)
+        return -1;
+    applied(p, p->n, st);
     return 0;
+}
+
+size_t tr_pending_sent(const tr_pending *p)
+{
+    return p->sent;
+}
+
+int tr_pending_send(tr_pending *p, tr_store *store)
+{
+    if (p->sent > 0 || p->n == 0)
+        return p->n == 0 ? 0 : -1;
+    if (tr_store_finish_send(store, p->fin, p->n) != 0)
+        return -1;
+    p->sent = p->n;
+    return 0;
+}
+
+int tr_pending_recv(tr_pending *p, tr_store *store, tr_sched_stats *st, int wait)
+{
+    if (p->sent == 0)
+        return 1;
+    int rc = tr_store_finish_recv(store, p->fin, p->results, wait);
+    if (rc == 0)
+        return 0;
+    size_t n = p->sent;
+    p->sent = 0; /* answered, or to be sent again (each is safe to apply twice) */
+    if (rc < 0)
+        return -1;
+    applied(p, n, st);
+    return 1;
 }

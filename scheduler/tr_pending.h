@@ -49,9 +49,24 @@ size_t tr_pending_count(const tr_pending *p);
 /* The i-th outcome held (i < count); borrowed until the next add or flush. */
 const tr_finish *tr_pending_item(const tr_pending *p, size_t i);
 
-/* Writes every held outcome with one tr_store_finish() call. On success counts
- * stale ones into st->stale (logged at DEBUG), empties the list and returns 0; on
- * failure keeps them all and returns -1 (tr_store_error() says why). 0 when empty. */
+/* Writes every held outcome with one tr_store_finish() call (first waiting for
+ * the answers of a send, if one is outstanding). On success counts stale ones
+ * into st->stale (logged at DEBUG), empties the list and returns 0; on failure
+ * keeps them all and returns -1 (tr_store_error() says why). 0 when empty. */
 int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st);
+
+/* The same in two steps, for a loop that does not block on Redis. Outcomes added
+ * meanwhile wait for the next send; at most one send is outstanding.
+ * tr_pending_send(): every held outcome goes out with tr_store_finish_send();
+ * 0 (also when empty), -1 when one is outstanding already or the send failed
+ * (all kept). tr_pending_recv(): reads the answers (wait: block until they are
+ * in; else at most one read, call it when tr_store_fd() is readable); 1 done (as
+ * tr_pending_flush(): the sent ones are handled and leave the list; also when
+ * nothing was outstanding), 0 not yet, -1 failed (they stay, to be sent again). */
+int tr_pending_send(tr_pending *p, tr_store *store);
+int tr_pending_recv(tr_pending *p, tr_store *store, tr_sched_stats *st, int wait);
+
+/* Outcomes sent and not answered yet (0: none outstanding). */
+size_t tr_pending_sent(const tr_pending *p);
 
 #endif

@@ -24,6 +24,8 @@
 #define LATE_SAMPLE 8192       /* lateness values kept per status interval */
 #define FINAL_FLUSH_MS 5000    /* at exit, time given to write the last outcomes */
 #define HIST_WRITE_MS 1000     /* histograms go to Redis at most this often */
+#define FLUSH_DELAY_MS 2       /* an outcome waits at most this long for others to join
+                                * its write (it is delivered already: only the ack waits) */
 
 typedef struct sched {
     const tr_config *cfg;
@@ -39,6 +41,9 @@ typedef struct sched {
     int have_offset;
     int64_t next_due_ms;     /* Redis clock: next due time or lease deadline; -1 none */
     int need_claim;          /* claim as soon as a slot is free (more may be due) */
+    int backlog;             /* the last claim was cut by the free slots: more are due
+                              * now, so claim only a batch of slots at a time */
+    int64_t pending_since_mono; /* when the oldest unwritten outcome was seen; -1 none */
     int64_t last_claim_mono; /* local monotonic ms */
 
     int down;                /* Redis unreachable: store calls wait for retry_at */
@@ -97,18 +102,64 @@ static void store_ok(sched *s)
     tr_log_info("redis back after %lld ms", (long long)(now - s->down_since_mono));
 }
 
-/* Writes the outcomes held, unless Redis is down and its retry time is not here. */
+/* Slots a claim waits for while a backlog is due (and outcomes a write waits for):
+ * one round trip then serves a batch, not the one or two transfers that just
+ * finished. At light load the slots are free anyway, so nothing waits. */
+static int batch_min(const sched *s)
+{
+    int m = s->cfg->max_inflight / 8;
+    return m < 1 ? 1 : m;
+}
+
+/* Whether the outcomes held (and not sent yet) are sent now. They are delivered
+ * already, so holding them a few ms only postpones the ack (the lease covers it);
+ * they go at once when nothing else is in flight (light load keeps its
+ * precision), when a batch is ready, when the oldest has waited FLUSH_DELAY_MS,
+ * and while stopping; never while an earlier send awaits its answers. While
+ * Redis is down: at the retry time. */
+static int want_flush(sched *s, int64_t now)
+{
+    size_t n = tr_pending_count(s->pending) - tr_pending_sent(s->pending);
+    if (n == 0) {
+        s->pending_since_mono = -1;
+        return 0;
+    }
+    if (tr_pending_sent(s->pending) > 0)
+        return 0;
+    if (s->pending_since_mono < 0)
+        s->pending_since_mono = now;
+    if (s->down)
+        return now >= s->retry_at_mono;
+    return s->stopping || tr_deliver_running(s->dl) == 0 || n >= (size_t)batch_min(s) ||
+           now - s->pending_since_mono >= FLUSH_DELAY_MS;
+}
+
+/* Sends the outcomes held when want_flush() says so; the answers are read by
+ * receive() when the store's socket is readable, so the loop never waits for
+ * Redis to run the scripts (one send outstanding at most). */
 static void flush(sched *s)
 {
-    if (tr_pending_count(s->pending) == 0)
+    if (!want_flush(s, tr_clock_mono_ms()))
         return;
-    if (s->down && tr_clock_mono_ms() < s->retry_at_mono)
+    if (tr_pending_send(s->pending, s->store) == 0)
+        s->pending_since_mono = -1;
+    else
+        store_failed(s, "finish");
+}
+
+/* Reads the answers to the outcomes sent (wait: block until they are in). */
+static void receive(sched *s, int wait)
+{
+    if (tr_pending_sent(s->pending) == 0)
         return;
-    if (tr_pending_flush(s->pending, s->store, &s->st) == 0) {
+    int rc = tr_pending_recv(s->pending, s->store, &s->st, wait);
+    if (rc == 0)
+        return;
+    if (rc > 0) {
         store_ok(s);
         s->need_claim = 1; /* a retry or a chain may now be the earliest timer */
     } else {
-        store_failed(s, "finish");
+        store_failed(s, "finish"); /* kept: sent again at the retry time */
     }
 }
 
@@ -227,6 +278,7 @@ static void claim(sched *s, int free_slots)
     }
     store_ok(s);
     s->need_claim = 0;
+    s->backlog = 0;
     /* Redis read its TIME about half-way through the round trip. */
     s->offset_ms = b.now_ms - (t0 + t1) / 2000;
     s->have_offset = 1;
@@ -244,7 +296,7 @@ static void claim(sched *s, int free_slots)
         return;
     }
     if (b.count >= (size_t)free_slots)
-        s->need_claim = 1; /* the batch was cut by the free slots: more may be due */
+        s->backlog = 1; /* the batch was cut by the free slots: more may be due */
     for (size_t i = 0; i < b.count; i++)
         start_one(s, &b.items[i]);
     tr_claim_batch_clear(&b);
@@ -301,13 +353,21 @@ static void release_all(sched *s)
     }
 }
 
+/* A backlog waits for a batch of free slots (or an idle curl); otherwise any free
+ * slot is claimed the moment something is due. Outcomes held because Redis is away
+ * are written before anything new is claimed (flush() runs first). */
 static int want_claim(sched *s, int64_t now, int free_slots)
 {
-    if (s->stopping || free_slots <= 0 || tr_pending_count(s->pending) > 0)
+    /* The claim shares the connection: it waits for the finish's answers. */
+    if (s->stopping || free_slots <= 0 || tr_pending_sent(s->pending) > 0)
         return 0;
-    if (s->down && now < s->retry_at_mono)
-        return 0;
-    if (s->need_claim || s->down || !s->have_offset)
+    if (s->down)
+        return now >= s->retry_at_mono && tr_pending_count(s->pending) == 0;
+    if (!s->have_offset)
+        return 1;
+    if (s->backlog)
+        return free_slots >= batch_min(s) || tr_deliver_running(s->dl) == 0;
+    if (s->need_claim)
         return 1;
     if (s->next_due_ms >= 0 && now + s->offset_ms >= s->next_due_ms)
         return 1;
@@ -320,20 +380,31 @@ static int want_claim(sched *s, int64_t now, int free_slots)
 static int sleep_ms(sched *s, int64_t now, int free_slots)
 {
     int64_t target = now + MAX_SLEEP_MS;
-    if (!s->stopping && free_slots > 0) {
-        int period = tr_wake_fd(s->wake) >= 0 ? IDLE_CLAIM_MS : NO_WAKE_CLAIM_MS;
-        target = min64(target, s->last_claim_mono + period);
-        if (s->need_claim)
-            target = now;
-        else if (s->have_offset && s->next_due_ms >= 0)
-            target = min64(target, s->next_due_ms - s->offset_ms);
+    /* While a finish awaits its answers, the store's socket ends the poll; the
+     * claim, the next send and the histograms wait for it. */
+    int outstanding = tr_pending_sent(s->pending) > 0;
+    if (!s->stopping && free_slots > 0 && !s->down && !outstanding) {
+        if (s->backlog) {
+            /* Else a finishing transfer ends the poll and frees the batch. */
+            if (free_slots >= batch_min(s) || tr_deliver_running(s->dl) == 0)
+                target = now;
+        } else {
+            int period = tr_wake_fd(s->wake) >= 0 ? IDLE_CLAIM_MS : NO_WAKE_CLAIM_MS;
+            target = min64(target, s->last_claim_mono + period);
+            if (s->need_claim || !s->have_offset)
+                target = now;
+            else if (s->have_offset && s->next_due_ms >= 0)
+                target = min64(target, s->next_due_ms - s->offset_ms);
+        }
     }
     if (s->down)
         target = min64(target, s->retry_at_mono);
+    else if (!outstanding && s->pending_since_mono >= 0 && tr_pending_count(s->pending) > 0)
+        target = min64(target, s->pending_since_mono + FLUSH_DELAY_MS);
     if (tr_wake_fd(s->wake) < 0 && !s->down)
         target = min64(target, s->wake_retry_at_mono);
     target = min64(target, s->next_status_mono);
-    if (s->late_hist.count > 0 || s->dur_hist.count > 0)
+    if (!outstanding && (s->late_hist.count > 0 || s->dur_hist.count > 0))
         target = min64(target, s->next_hist_mono);
     if (s->stopping)
         target = min64(target, s->drain_deadline_mono);
@@ -345,7 +416,7 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
  * known to be away (they stay in memory and are added to the next write). */
 static void write_hists(sched *s, int64_t now, int force)
 {
-    if (!force && now < s->next_hist_mono)
+    if (!force && (now < s->next_hist_mono || tr_pending_sent(s->pending) > 0))
         return;
     s->next_hist_mono = now + HIST_WRITE_MS;
     if (s->down)
@@ -420,8 +491,10 @@ static int loop(sched *s)
         }
 
         free_slots = s->cfg->max_inflight - tr_deliver_running(s->dl);
-        int fd = tr_wake_fd(s->wake), woken = 0;
-        if (tr_deliver_wait(s->dl, fd, sleep_ms(s, now, free_slots), &woken) != 0 ||
+        int fds[2] = {tr_wake_fd(s->wake),
+                      tr_pending_sent(s->pending) > 0 ? tr_store_fd(s->store) : -1};
+        int ready[2] = {0, 0};
+        if (tr_deliver_wait_fds(s->dl, fds, ready, 2, sleep_ms(s, now, free_slots)) != 0 ||
             tr_deliver_perform(s->dl) != 0) {
             tr_log_error("libcurl multi failed; stopping");
             collect(s);
@@ -429,7 +502,9 @@ static int loop(sched *s)
             rc = -1;
             break;
         }
-        if (woken) {
+        if (ready[1])
+            receive(s, 0);
+        if (ready[0]) {
             int64_t due = -1;
             int n = tr_wake_drain(s->wake, &due);
             if (n < 0) {
@@ -449,7 +524,7 @@ static int loop(sched *s)
             }
         }
         collect(s);
-        flush(s); /* this round's outcomes: one pipelined finish */
+        flush(s); /* this round's outcomes: one pipelined finish, answers read later */
     }
     s->exiting = 1;
     final_flush(s);
@@ -469,6 +544,7 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags)
     s.cfg = cfg;
     s.flags = flags;
     s.next_due_ms = -1;
+    s.pending_since_mono = -1;
     uint64_t seed = 0;
     if (RAND_bytes((unsigned char *)&seed, sizeof seed) != 1)
         seed = (uint64_t)tr_clock_mono_us() ^ ((uint64_t)getpid() << 32);

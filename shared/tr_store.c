@@ -71,11 +71,37 @@ static const char *const key_suffix[K_COUNT] = {
     "due",  "timers", "inflight", "attempts", "meta",          "dead",
     "stats", "wake",  "paused",   "hist:lateness", "hist:duration"};
 
+/* One call of a finish: order[first..first+count) are its items; many: ack_many. */
+typedef struct finish_call {
+    size_t first, count;
+    int many;
+} finish_call;
+
+/* A finish sent as one pipeline: its calls in order, answered one reply each. */
+typedef struct finish_plan {
+    size_t *order;       /* item indexes, singles first then plain acks */
+    finish_call *calls;
+    size_t ncalls;
+} finish_plan;
+
+/* The finish sent by tr_store_finish_send(), its answers not all read yet. */
+typedef struct finish_async {
+    int active;
+    size_t n;            /* items */
+    int *res;            /* n results, filled as answers arrive */
+    size_t *again;       /* items answered NOSCRIPT (n entries of room) */
+    size_t nagain;
+    finish_plan plan;
+    size_t answered;     /* calls answered so far */
+    int failed;          /* an answer said Redis cannot serve: -1 at the end */
+} finish_async;
+
 struct tr_store {
     const tr_config *cfg;          /* borrowed, outlives the store */
     redisContext *ctx;             /* NULL while disconnected */
     char sha[S_COUNT][41];         /* SCRIPT LOAD answers, valid while ctx is */
     char key[K_COUNT][KEY_MAX];    /* "{P}:due" ...; K_WAKE is the channel */
+    finish_async fa;               /* answers owed on ctx; no other call until read */
     tr_ret err_code;
     char err[256];
 };
@@ -93,8 +119,25 @@ static void set_error(tr_store *s, tr_ret code, const char *fmt, ...)
     tr_log_debug("store: %s", s->err);
 }
 
+static void plan_free(finish_plan *p)
+{
+    free(p->order);
+    free(p->calls);
+    memset(p, 0, sizeof *p);
+}
+
+static void async_clear(finish_async *fa)
+{
+    free(fa->res);
+    free(fa->again);
+    plan_free(&fa->plan);
+    memset(fa, 0, sizeof *fa);
+}
+
 static void disconnect(tr_store *s)
 {
+    /* Answers owed on the old connection are lost with it: the caller resends. */
+    async_clear(&s->fa);
     if (s->ctx != NULL) {
         redisFree(s->ctx);
         s->ctx = NULL;
@@ -192,6 +235,11 @@ static int load_scripts(tr_store *s)
 
 int tr_store_connect(tr_store *store)
 {
+    if (store->fa.active) {
+        /* Another command now would read the finish's answers as its own. */
+        set_error(store, TR_RET_INTERNAL, "a finish is outstanding: read its answers first");
+        return -1;
+    }
     if (store->ctx != NULL && tr_redis_is_stale(store->ctx)) {
         tr_log_debug("store: connection closed by redis, reconnecting");
         disconnect(store);
@@ -581,12 +629,6 @@ static int append_ack_many(tr_store *s, const tr_finish *items, const size_t *or
     return redisAppendCommandArgv(s->ctx, argc, argv, len) == REDIS_OK ? 0 : -1;
 }
 
-/* One call of a round: order[first..first+count) are its items; many: ack_many. */
-typedef struct finish_call {
-    size_t first, count;
-    int many;
-} finish_call;
-
 /* An error answer to one call. Redis unable to serve now (down): -1, the whole
  * finish is retried later. Anything else would fail again on every retry (a
  * script error, a wrong type under a key): its items are answered -1 and logged,
@@ -611,15 +653,14 @@ static int call_failed(tr_store *s, const tr_finish *items, const size_t *order,
     return 0;
 }
 
-/* Sends items[idx[0..n)] in one pipeline (each outcome alone, in order, then the
- * plain acks in ack_many calls) and reads the answers into results. Items
- * answered NOSCRIPT are written back to idx (their count in *noscript). 0 when
- * every answer arrived (results set for the others), -1 on failure. */
-static int finish_round(tr_store *s, const tr_finish *items, size_t *idx, size_t n, int *results,
-                        size_t *noscript)
+/* Plans items[idx[0..n)] (each outcome alone, in order, then the plain acks in
+ * ack_many calls) and appends every call to the output buffer (nothing written
+ * yet). 0, or -1 with the error set (*p freed). */
+static int plan_append(tr_store *s, const tr_finish *items, const size_t *idx, size_t n,
+                       finish_plan *p)
 {
-    int rc = -1;
-    size_t nacks = 0, nsingle = 0, ncalls = 0;
+    size_t nacks = 0, nsingle = 0;
+    memset(p, 0, sizeof *p);
     for (size_t i = 0; i < n; i++)
         nacks += is_plain_ack(&items[idx[i]]);
     nsingle = n - nacks;
@@ -627,34 +668,36 @@ static int finish_round(tr_store *s, const tr_finish *items, size_t *idx, size_t
     size_t most = nacks < TR_STORE_ACK_MANY_MAX ? nacks : TR_STORE_ACK_MANY_MAX;
     /* Other outcomes first: a lease EXTEND queued before the ack of the same
      * timer must stay first. */
-    size_t *order = malloc(n * sizeof *order);
-    finish_call *calls = malloc(maxcalls * sizeof *calls);
+    p->order = malloc(n * sizeof *p->order);
+    p->calls = malloc((maxcalls ? maxcalls : 1) * sizeof *p->calls);
     const char **argv = malloc((most + 10) * sizeof *argv);
     size_t *len = malloc((most + 10) * sizeof *len);
-    if (order == NULL || calls == NULL || argv == NULL || len == NULL) {
+    int rc = -1;
+    if (p->order == NULL || p->calls == NULL || argv == NULL || len == NULL) {
         set_error(s, TR_RET_INTERNAL, "finish: out of memory");
         goto done;
     }
     size_t a = 0, b = nsingle;
     for (size_t i = 0; i < n; i++) {
         if (is_plain_ack(&items[idx[i]]))
-            order[b++] = idx[i];
+            p->order[b++] = idx[i];
         else
-            order[a++] = idx[i];
+            p->order[a++] = idx[i];
     }
     for (size_t i = 0; i < nsingle; i++)
-        calls[ncalls++] = (finish_call){.first = i, .count = 1, .many = 0};
+        p->calls[p->ncalls++] = (finish_call){.first = i, .count = 1, .many = 0};
     for (size_t i = nsingle; i < n; i += TR_STORE_ACK_MANY_MAX) {
         size_t c = n - i < TR_STORE_ACK_MANY_MAX ? n - i : TR_STORE_ACK_MANY_MAX;
-        calls[ncalls++] = (finish_call){.first = i, .count = c, .many = 1};
+        p->calls[p->ncalls++] = (finish_call){.first = i, .count = c, .many = 1};
     }
-    for (size_t k = 0; k < ncalls; k++) {
+    for (size_t k = 0; k < p->ncalls; k++) {
         int bad;
-        if (calls[k].many) {
-            bad = append_ack_many(s, items, order + calls[k].first, calls[k].count, argv, len);
+        if (p->calls[k].many) {
+            bad = append_ack_many(s, items, p->order + p->calls[k].first, p->calls[k].count,
+                                  argv, len);
         } else {
             call_args ca;
-            finish_args(s, &items[order[calls[k].first]], &ca);
+            finish_args(s, &items[p->order[p->calls[k].first]], &ca);
             args_finish(&ca, s);
             bad = redisAppendCommandArgv(s->ctx, ca.argc, ca.argv, ca.len) != REDIS_OK;
         }
@@ -664,36 +707,103 @@ static int finish_round(tr_store *s, const tr_finish *items, size_t *idx, size_t
         }
     }
     rc = 0;
+done:
+    free(argv);
+    free(len);
+    if (rc != 0)
+        plan_free(p);
+    return rc;
+}
+
+/* Takes the answer to call k of plan p: results set, or its items added to
+ * again[*nagain] when it was NOSCRIPT. 0, or -1 when Redis cannot serve (the
+ * other answers must still be read to stay in step). Frees r. */
+static int plan_answer(tr_store *s, const tr_finish *items, const finish_plan *p, size_t k,
+                       redisReply *r, int *results, size_t *again, size_t *nagain)
+{
+    const finish_call *c = &p->calls[k];
+    int rc = 0;
+    if (is_noscript(r)) {
+        for (size_t j = 0; j < c->count; j++)
+            again[(*nagain)++] = p->order[c->first + j];
+    } else if (!c->many && r->type == REDIS_REPLY_INTEGER) {
+        results[p->order[c->first]] = r->integer != 0;
+    } else if (c->many && r->type == REDIS_REPLY_STRING && r->len == c->count) {
+        for (size_t j = 0; j < c->count; j++)
+            results[p->order[c->first + j]] = r->str[j] == '1';
+    } else if (call_failed(s, items, p->order, c, r, results) != 0) {
+        rc = -1;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Sends items[idx[0..n)] in one pipeline and reads the answers into results
+ * (blocking). Items answered NOSCRIPT are written back to idx (their count in
+ * *noscript). 0 when every answer arrived (results set for the others), -1 on
+ * failure. */
+static int finish_round(tr_store *s, const tr_finish *items, size_t *idx, size_t n, int *results,
+                        size_t *noscript)
+{
+    finish_plan p;
+    if (plan_append(s, items, idx, n, &p) != 0)
+        return -1;
+    int rc = 0;
     size_t again = 0;
-    for (size_t k = 0; k < ncalls; k++) {
-        const finish_call *c = &calls[k];
+    for (size_t k = 0; k < p.ncalls; k++) {
         void *v = NULL;
         if (redisGetReply(s->ctx, &v) != REDIS_OK || v == NULL) {
             io_failed(s, "finish");
             rc = -1;
             goto done;
         }
-        redisReply *r = v;
-        if (is_noscript(r)) {
-            for (size_t j = 0; j < c->count; j++)
-                idx[again++] = order[c->first + j];
-        } else if (!c->many && r->type == REDIS_REPLY_INTEGER) {
-            results[order[c->first]] = r->integer != 0;
-        } else if (c->many && r->type == REDIS_REPLY_STRING && r->len == c->count) {
-            for (size_t j = 0; j < c->count; j++)
-                results[order[c->first + j]] = r->str[j] == '1';
-        } else if (call_failed(s, items, order, c, r, results) != 0) {
-            rc = -1; /* keep reading: every answer must be consumed to stay in step */
-        }
-        freeReplyObject(r);
+        /* Keep reading after a failure: every answer must be consumed. */
+        if (plan_answer(s, items, &p, k, v, results, idx, &again) != 0)
+            rc = -1;
     }
     *noscript = again;
 done:
-    free(order);
-    free(calls);
-    free(argv);
-    free(len);
+    plan_free(&p);
     return rc;
+}
+
+/* Answers the malformed items here (-1, logged: never sendable, so they cannot
+ * hold the others back), the others 0 for now; lists the sendable ones in idx.
+ * Returns their count. */
+static size_t sendable(const tr_finish *items, size_t n, int *results, size_t *idx)
+{
+    size_t todo = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *why = malformed(&items[i]);
+        results[i] = 0;
+        if (why == NULL) {
+            idx[todo++] = i;
+            continue;
+        }
+        results[i] = -1;
+        tr_log_error("key=%s outcome not written: malformed (%s, kind %d): the timer returns "
+                     "after its lease",
+                     items[i].id != NULL ? items[i].id : "?", why, (int)items[i].kind);
+    }
+    return todo;
+}
+
+/* Repeats items[idx[0..n)], answered NOSCRIPT, once the scripts are loaded again
+ * (blocking). 0 or -1. */
+static int finish_noscript(tr_store *s, const tr_finish *items, size_t *idx, size_t n,
+                           int *results)
+{
+    tr_log_debug("store: NOSCRIPT in finish, reloading");
+    if (load_scripts(s) != 0)
+        return -1;
+    size_t noscript = 0;
+    if (finish_round(s, items, idx, n, results, &noscript) != 0)
+        return -1;
+    if (noscript > 0) {
+        set_error(s, TR_RET_INTERNAL, "redis finish: NOSCRIPT after reload");
+        return -1;
+    }
+    return 0;
 }
 
 int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *results)
@@ -705,20 +815,7 @@ int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *resu
         set_error(store, TR_RET_INTERNAL, "finish: out of memory");
         return -1;
     }
-    size_t todo = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *why = malformed(&items[i]);
-        results[i] = 0;
-        if (why == NULL) {
-            idx[todo++] = i;
-            continue;
-        }
-        /* Never sendable: answered here so it cannot hold the others back. */
-        results[i] = -1;
-        tr_log_error("key=%s outcome not written: malformed (%s, kind %d): the timer returns "
-                     "after its lease",
-                     items[i].id != NULL ? items[i].id : "?", why, (int)items[i].kind);
-    }
+    size_t todo = sendable(items, n, results, idx);
     int rc = 0;
     if (todo == 0)
         goto done;
@@ -727,21 +824,109 @@ int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *resu
         goto done;
     size_t noscript = 0;
     rc = finish_round(store, items, idx, todo, results, &noscript);
-    if (rc == 0 && noscript > 0) {
-        tr_log_debug("store: NOSCRIPT in finish, reloading");
-        rc = load_scripts(store);
-        if (rc == 0) {
-            todo = noscript;
-            rc = finish_round(store, items, idx, todo, results, &noscript);
-            if (rc == 0 && noscript > 0) {
-                set_error(store, TR_RET_INTERNAL, "redis finish: NOSCRIPT after reload");
-                rc = -1;
-            }
-        }
-    }
+    if (rc == 0 && noscript > 0)
+        rc = finish_noscript(store, items, idx, noscript, results);
 done:
     free(idx);
     return rc;
+}
+
+int tr_store_fd(const tr_store *store)
+{
+    return store->ctx != NULL ? store->ctx->fd : -1;
+}
+
+int tr_store_finish_outstanding(const tr_store *store)
+{
+    return store->fa.active;
+}
+
+int tr_store_finish_send(tr_store *store, const tr_finish *items, size_t n)
+{
+    finish_async *fa = &store->fa;
+    if (fa->active) {
+        set_error(store, TR_RET_INTERNAL, "finish: one is outstanding already");
+        return -1;
+    }
+    if (tr_store_connect(store) != 0)
+        return -1;
+    size_t room = n > 0 ? n : 1;
+    size_t *idx = malloc(room * sizeof *idx);
+    fa->res = malloc(room * sizeof *fa->res);
+    fa->again = malloc(room * sizeof *fa->again);
+    if (idx == NULL || fa->res == NULL || fa->again == NULL) {
+        free(idx);
+        async_clear(fa);
+        set_error(store, TR_RET_INTERNAL, "finish: out of memory");
+        return -1;
+    }
+    fa->n = n;
+    size_t todo = sendable(items, n, fa->res, idx);
+    int rc = 0;
+    if (todo > 0 && plan_append(store, items, idx, todo, &fa->plan) != 0)
+        rc = -1; /* plan_append cleared fa when it dropped the connection */
+    /* Written out now (bounded by --redis-timeout-ms); only the answers wait. */
+    int done = todo == 0;
+    while (rc == 0 && !done) {
+        if (redisBufferWrite(store->ctx, &done) != REDIS_OK) {
+            io_failed(store, "finish");
+            rc = -1;
+        }
+    }
+    free(idx);
+    if (rc != 0) {
+        async_clear(fa);
+        return -1;
+    }
+    fa->active = 1;
+    return 0;
+}
+
+int tr_store_finish_recv(tr_store *store, const tr_finish *items, int *results, int wait)
+{
+    finish_async *fa = &store->fa;
+    if (!fa->active) {
+        set_error(store, TR_RET_INTERNAL, "finish: none outstanding");
+        return -1;
+    }
+    int did_read = 0;
+    while (fa->answered < fa->plan.ncalls) {
+        void *v = NULL;
+        int ok;
+        if (wait) {
+            ok = redisGetReply(store->ctx, &v) == REDIS_OK && v != NULL;
+        } else {
+            ok = redisGetReplyFromReader(store->ctx, &v) == REDIS_OK;
+            if (ok && v == NULL) {
+                /* One read(2) per call, made when poll said readable: never blocks. */
+                if (did_read)
+                    return 0;
+                did_read = 1;
+                if (redisBufferRead(store->ctx) == REDIS_OK)
+                    continue;
+                ok = 0;
+            }
+        }
+        if (!ok) {
+            io_failed(store, "finish"); /* clears fa: the caller resends */
+            return -1;
+        }
+        /* Keep reading after a failure: every answer must be consumed. */
+        if (plan_answer(store, items, &fa->plan, fa->answered, v, fa->res, fa->again,
+                        &fa->nagain) != 0)
+            fa->failed = 1;
+        fa->answered++;
+    }
+    /* Every answer read: the connection is free for other calls again. */
+    finish_async done = *fa;
+    memset(fa, 0, sizeof *fa);
+    int rc = done.failed ? -1 : 0;
+    if (rc == 0 && done.nagain > 0)
+        rc = finish_noscript(store, items, done.again, done.nagain, done.res);
+    if (rc == 0)
+        memcpy(results, done.res, done.n * sizeof *results);
+    async_clear(&done);
+    return rc == 0 ? 1 : -1;
 }
 
 /* ---- The REST API ---- */

@@ -133,6 +133,25 @@ typedef struct tr_finish {
  * twice). */
 int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *results);
 
+/* The same finish without waiting for Redis's answers, for a loop that polls:
+ * at most one outstanding per store, and until its answers are read every other
+ * call on the store fails (TR_RET_INTERNAL) - read them first.
+ *
+ * tr_store_finish_send() writes the whole pipeline for items[0..n) and returns
+ * 0, or -1 (nothing outstanding; keep the outcomes and send again later).
+ * tr_store_fd() is the socket to poll for reading (-1 when disconnected).
+ * tr_store_finish_recv() takes the answers that arrived: `items` must hold the
+ * same n outcomes at the same indexes (the array may have moved), `results` n
+ * entries. wait == 0: at most one read(2), call it when the socket is readable;
+ * returns 0 while answers are owed. wait != 0: blocks (--redis-timeout-ms) until
+ * all are in. Returns 1 when done (results as tr_store_finish(); malformed ones
+ * -1), -1 on failure (as tr_store_finish(): no result is known, the outcome is
+ * not outstanding any more, send again once connected). */
+int tr_store_finish_send(tr_store *store, const tr_finish *items, size_t n);
+int tr_store_fd(const tr_store *store);
+int tr_store_finish_outstanding(const tr_store *store);
+int tr_store_finish_recv(tr_store *store, const tr_finish *items, int *results, int wait);
+
 /* Histogram bucket upper bounds, ms, for /metrics (Prometheus "le" labels in
  * seconds); a last bucket +Inf is implied. */
 #define TR_HIST_BUCKETS 12
