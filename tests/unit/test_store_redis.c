@@ -543,6 +543,88 @@ static void test_ack_many(void **state)
     tr_store_free(s);
 }
 
+/* The finish without waiting: sent, other calls refused until its answers are
+ * read (read when the socket is readable, then at once with wait), answers as
+ * the blocking finish, NOSCRIPT reloaded, malformed answered -1; a lost
+ * connection leaves nothing outstanding. */
+static void test_finish_send_recv(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    char ids[50][16];
+    for (int i = 0; i < 50; i++) {
+        snprintf(ids[i], sizeof ids[i], "a%02d", i);
+        add_ok(s, ids[i], 0, NULL);
+    }
+    tr_claim_batch b = {0};
+    claim_wait(s, 50, 60000, 3000, &b);
+    assert_int_equal(b.count, 50);
+    tr_claim_batch_clear(&b);
+
+    tr_finish f[52];
+    memset(f, 0, sizeof f);
+    for (int i = 0; i < 50; i++)
+        f[i] = (tr_finish){.kind = TR_FINISH_ACK, .id = ids[i], .attempt = 1};
+    f[50] = (tr_finish){.kind = TR_FINISH_RETRY, .id = "gone", .attempt = 1, .delay_ms = 1};
+    f[51] = (tr_finish){.kind = (tr_finish_kind)42, .id = "bad"};
+    int res[52];
+    assert_int_equal(tr_store_finish_outstanding(s), 0);
+    assert_int_equal(tr_store_finish_recv(s, f, res, 0), -1); /* none outstanding */
+    assert_int_equal(tr_store_finish_send(s, f, 52), 0);
+    assert_int_equal(tr_store_finish_outstanding(s), 1);
+    assert_int_equal(tr_store_finish_send(s, f, 52), -1); /* one at a time */
+    int64_t ttl;
+    assert_int_equal(tr_store_cancel(s, "a00", &ttl), -1); /* answers owed first */
+    assert_int_equal(tr_store_error_code(s), TR_RET_INTERNAL);
+    int fd = tr_store_fd(s);
+    assert_true(fd >= 0);
+    memset(res, 0x55, sizeof res);
+    int rc = 0;
+    int64_t end = tr_clock_mono_ms() + 3000;
+    while (rc == 0 && tr_clock_mono_ms() < end) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        assert_true(poll(&p, 1, 1000) >= 0);
+        if (p.revents & POLLIN)
+            rc = tr_store_finish_recv(s, f, res, 0);
+    }
+    assert_int_equal(rc, 1);
+    assert_int_equal(tr_store_finish_outstanding(s), 0);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(res[i], 1);
+    assert_int_equal(res[50], 0);  /* stale: never claimed */
+    assert_int_equal(res[51], -1); /* malformed */
+    assert_int_equal(raw_int("HGET %s %s", key("stats"), "delivered"), 50);
+    assert_int_equal(tr_store_cancel(s, "a00", &ttl), 0); /* the connection is free */
+
+    /* NOSCRIPT after a send: reloaded and redone when the answers are read. */
+    freeReplyObject(raw("SCRIPT FLUSH"));
+    assert_int_equal(tr_store_finish_send(s, f, 1), 0);
+    assert_int_equal(tr_store_finish_recv(s, f, res, 1), 1);
+    assert_int_equal(res[0], 0); /* acked above already */
+
+    /* Nothing sendable: done at once. */
+    assert_int_equal(tr_store_finish_send(s, f + 51, 1), 0);
+    assert_int_equal(tr_store_finish_recv(s, f + 51, res, 1), 1);
+    assert_int_equal(res[0], -1);
+
+    /* The connection dropped under an outstanding send: -1, nothing outstanding,
+     * and the next call reconnects. */
+    assert_int_equal(tr_store_finish_send(s, f, 50), 0);
+    freeReplyObject(raw("CLIENT KILL TYPE normal SKIPME no"));
+    rc = tr_store_finish_recv(s, f, res, 1);
+    if (rc == 1) { /* the answers won the race with the kill */
+        for (int i = 0; i < 50; i++)
+            assert_int_equal(res[i], 0);
+    } else {
+        assert_int_equal(rc, -1);
+        assert_int_equal(tr_store_error_code(s), TR_RET_STORE_DOWN);
+    }
+    assert_int_equal(tr_store_finish_outstanding(s), 0);
+    assert_int_equal(tr_store_finish(s, f, 50, res), 0);
+    assert_int_equal(res[0], 0);
+    tr_store_free(s);
+}
+
 /* The claim in one pass over a batch: ids without a record are dropped with
  * their leftovers, the others keep due order, attempts count up, meta comes back. */
 static void test_claim_batch_orphans(void **state)
@@ -952,6 +1034,7 @@ int main(void)
         cmocka_unit_test_setup(test_script_flush, setup),
         cmocka_unit_test_setup(test_finish_errors, setup),
         cmocka_unit_test_setup(test_ack_many, setup),
+        cmocka_unit_test_setup(test_finish_send_recv, setup),
         cmocka_unit_test_setup(test_claim_batch_orphans, setup),
         cmocka_unit_test_setup(test_wake, setup),
         cmocka_unit_test_setup(test_redis_stalled, setup),
