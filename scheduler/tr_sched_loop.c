@@ -44,6 +44,8 @@ typedef struct sched {
     int backlog;             /* the last claim was cut by the free slots: more are due
                               * now, so claim only a batch of slots at a time */
     int64_t pending_since_mono; /* when the oldest unwritten outcome was seen; -1 none */
+    size_t claim_limit;      /* the free slots a claim sent without waiting asked for */
+    int64_t wake_due_ms;     /* earliest due announced while that claim was owed; -1 */
     int64_t last_claim_mono; /* local monotonic ms */
 
     int down;                /* Redis unreachable: store calls wait for retry_at */
@@ -66,6 +68,12 @@ typedef struct sched {
 } sched;
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* A claim or a finish awaits its answers on the store's connection. */
+static int outstanding(const sched *s)
+{
+    return tr_pending_sent(s->pending) > 0 || tr_store_claim_outstanding(s->store);
+}
 
 /* What tr_outcome needs, with the Redis clock mapped from the local one now. */
 static tr_outcome_ctx octx(sched *s)
@@ -124,7 +132,9 @@ static int want_flush(sched *s, int64_t now)
         s->pending_since_mono = -1;
         return 0;
     }
-    if (tr_pending_sent(s->pending) > 0)
+    if (s->pending_since_mono < 0)
+        s->pending_since_mono = now;
+    if (outstanding(s))
         return 0;
     if (s->pending_since_mono < 0)
         s->pending_since_mono = now;
@@ -147,9 +157,22 @@ static void flush(sched *s)
         store_failed(s, "finish");
 }
 
-/* Reads the answers to the outcomes sent (wait: block until they are in). */
+static void claimed(sched *s, tr_claim_batch *b, size_t limit);
+
+/* Reads the answers to the claim or the outcomes sent (wait: block until they are
+ * in). */
 static void receive(sched *s, int wait)
 {
+    if (tr_store_claim_outstanding(s->store)) {
+        tr_claim_batch b = {0};
+        int rc = tr_store_claim_recv(s->store, &b, wait);
+        if (rc > 0)
+            claimed(s, &b, s->claim_limit); /* the offset keeps its last measure */
+        else if (rc < 0)
+            store_failed(s, "claim");
+        tr_claim_batch_clear(&b);
+        return;
+    }
     if (tr_pending_sent(s->pending) == 0)
         return;
     int rc = tr_pending_recv(s->pending, s->store, &s->st, wait);
@@ -263,10 +286,51 @@ static void send_notice(void *ctx, const char *id, const char *url, const char *
     tr_log_info("key=%s failure notice sending to %s", id, url);
 }
 
+/* Starts the timers of a claim that asked for `limit` slots; clears *b. */
+static void claimed(sched *s, tr_claim_batch *b, size_t limit)
+{
+    store_ok(s);
+    s->backlog = 0;
+    s->next_due_ms = b->next_ms;
+    if (s->wake_due_ms >= 0 && (s->next_due_ms < 0 || s->wake_due_ms < s->next_due_ms))
+        s->next_due_ms = s->wake_due_ms; /* announced after the claim may have run */
+    s->wake_due_ms = -1;
+    if (b->paused != s->paused) {
+        s->paused = b->paused;
+        tr_log_info(b->paused ? "deliveries paused: claiming nothing until resumed"
+                              : "deliveries resumed");
+    }
+    if (b->paused) {
+        /* Sleep until woken (resume publishes on the wake channel) or the idle
+         * claim period; due times do not matter while paused. */
+        s->next_due_ms = -1;
+    } else {
+        if (b->count >= limit)
+            s->backlog = 1; /* the batch was cut by the free slots: more may be due */
+        for (size_t i = 0; i < b->count; i++)
+            start_one(s, &b->items[i]);
+    }
+    tr_claim_batch_clear(b);
+}
+
+/* Claims up to free_slots timers. Under a backlog the claim is sent and its
+ * answer read when it arrives (receive()), so the loop keeps driving curl while
+ * Redis runs the script; otherwise it waits for the answer, which also measures
+ * the Redis clock offset (a lone timer's precision depends on it). */
 static void claim(sched *s, int free_slots)
 {
-    tr_claim_batch b = {0};
     int64_t lease = (int64_t)s->cfg->timeout_ms + s->cfg->lease_margin_ms;
+    if (s->backlog && s->have_offset && !s->down) {
+        s->last_claim_mono = tr_clock_mono_ms();
+        if (tr_store_claim_send(s->store, (size_t)free_slots, lease) != 0) {
+            store_failed(s, "claim");
+            return;
+        }
+        s->claim_limit = (size_t)free_slots;
+        s->wake_due_ms = -1;
+        return;
+    }
+    tr_claim_batch b = {0};
     int64_t t0 = tr_clock_mono_us();
     int rc = tr_store_claim(s->store, (size_t)free_slots, lease, &b);
     int64_t t1 = tr_clock_mono_us();
@@ -276,30 +340,11 @@ static void claim(sched *s, int free_slots)
         store_failed(s, "claim");
         return;
     }
-    store_ok(s);
     s->need_claim = 0;
-    s->backlog = 0;
     /* Redis read its TIME about half-way through the round trip. */
     s->offset_ms = b.now_ms - (t0 + t1) / 2000;
     s->have_offset = 1;
-    s->next_due_ms = b.next_ms;
-    if (b.paused != s->paused) {
-        s->paused = b.paused;
-        tr_log_info(b.paused ? "deliveries paused: claiming nothing until resumed"
-                             : "deliveries resumed");
-    }
-    if (b.paused) {
-        /* Sleep until woken (resume publishes on the wake channel) or the idle
-         * claim period; due times do not matter while paused. */
-        s->next_due_ms = -1;
-        tr_claim_batch_clear(&b);
-        return;
-    }
-    if (b.count >= (size_t)free_slots)
-        s->backlog = 1; /* the batch was cut by the free slots: more may be due */
-    for (size_t i = 0; i < b.count; i++)
-        start_one(s, &b.items[i]);
-    tr_claim_batch_clear(&b);
+    claimed(s, &b, (size_t)free_slots);
 }
 
 static void collect(sched *s)
@@ -358,8 +403,8 @@ static void release_all(sched *s)
  * are written before anything new is claimed (flush() runs first). */
 static int want_claim(sched *s, int64_t now, int free_slots)
 {
-    /* The claim shares the connection: it waits for the finish's answers. */
-    if (s->stopping || free_slots <= 0 || tr_pending_sent(s->pending) > 0)
+    /* The claim shares the connection: it waits for owed answers. */
+    if (s->stopping || free_slots <= 0 || outstanding(s))
         return 0;
     if (s->down)
         return now >= s->retry_at_mono && tr_pending_count(s->pending) == 0;
@@ -375,6 +420,17 @@ static int want_claim(sched *s, int64_t now, int free_slots)
     return now - s->last_claim_mono >= period;
 }
 
+/* One call on the store's connection when it is free: a claim first (it keeps
+ * curl busy), else the outcomes held. Outcomes held because Redis is away go
+ * first: want_claim() refuses until they are written. */
+static void store_step(sched *s, int64_t now)
+{
+    int free_slots = s->cfg->max_inflight - tr_deliver_running(s->dl);
+    if (want_claim(s, now, free_slots))
+        claim(s, free_slots);
+    flush(s);
+}
+
 /* How long the poll may sleep: until the next due time (mapped to the local clock),
  * a reconnect, the status line or the drain deadline, whichever comes first. */
 static int sleep_ms(sched *s, int64_t now, int free_slots)
@@ -382,8 +438,8 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
     int64_t target = now + MAX_SLEEP_MS;
     /* While a finish awaits its answers, the store's socket ends the poll; the
      * claim, the next send and the histograms wait for it. */
-    int outstanding = tr_pending_sent(s->pending) > 0;
-    if (!s->stopping && free_slots > 0 && !s->down && !outstanding) {
+    int owed = outstanding(s);
+    if (!s->stopping && free_slots > 0 && !s->down && !owed) {
         if (s->backlog) {
             /* Else a finishing transfer ends the poll and frees the batch. */
             if (free_slots >= batch_min(s) || tr_deliver_running(s->dl) == 0)
@@ -399,12 +455,12 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
     }
     if (s->down)
         target = min64(target, s->retry_at_mono);
-    else if (!outstanding && s->pending_since_mono >= 0 && tr_pending_count(s->pending) > 0)
+    else if (!owed && s->pending_since_mono >= 0 && tr_pending_count(s->pending) > 0)
         target = min64(target, s->pending_since_mono + FLUSH_DELAY_MS);
     if (tr_wake_fd(s->wake) < 0 && !s->down)
         target = min64(target, s->wake_retry_at_mono);
     target = min64(target, s->next_status_mono);
-    if (!outstanding && (s->late_hist.count > 0 || s->dur_hist.count > 0))
+    if (!owed && (s->late_hist.count > 0 || s->dur_hist.count > 0))
         target = min64(target, s->next_hist_mono);
     if (s->stopping)
         target = min64(target, s->drain_deadline_mono);
@@ -416,7 +472,7 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
  * known to be away (they stay in memory and are added to the next write). */
 static void write_hists(sched *s, int64_t now, int force)
 {
-    if (!force && (now < s->next_hist_mono || tr_pending_sent(s->pending) > 0))
+    if (!force && (now < s->next_hist_mono || outstanding(s)))
         return;
     s->next_hist_mono = now + HIST_WRITE_MS;
     if (s->down)
@@ -471,13 +527,12 @@ static int loop(sched *s)
             tr_log_info("stopping: no more claims; %d deliveries in flight get up to %d ms",
                         tr_deliver_running(s->dl), s->cfg->drain_ms);
         }
-        flush(s);
-        int free_slots = s->cfg->max_inflight - tr_deliver_running(s->dl);
-        if (want_claim(s, now, free_slots))
-            claim(s, free_slots);
+        store_step(s, now);
         wake_connect(s);
 
         now = tr_clock_mono_ms();
+        if (s->stopping && tr_store_claim_outstanding(s->store))
+            receive(s, 1); /* its timers are delivered (or released) like the others */
         if (s->stopping && tr_deliver_running(s->dl) == 0)
             break;
         if (s->stopping && now >= s->drain_deadline_mono) {
@@ -490,14 +545,15 @@ static int loop(sched *s)
             s->next_status_mono = now + (int64_t)s->cfg->interval_s * 1000;
         }
 
-        free_slots = s->cfg->max_inflight - tr_deliver_running(s->dl);
-        int fds[2] = {tr_wake_fd(s->wake),
-                      tr_pending_sent(s->pending) > 0 ? tr_store_fd(s->store) : -1};
+        int free_slots = s->cfg->max_inflight - tr_deliver_running(s->dl);
+        int fds[2] = {tr_wake_fd(s->wake), outstanding(s) ? tr_store_fd(s->store) : -1};
         int ready[2] = {0, 0};
         if (tr_deliver_wait_fds(s->dl, fds, ready, 2, sleep_ms(s, now, free_slots)) != 0 ||
             tr_deliver_perform(s->dl) != 0) {
             tr_log_error("libcurl multi failed; stopping");
             collect(s);
+            if (tr_store_claim_outstanding(s->store))
+                receive(s, 1);
             release_all(s);
             rc = -1;
             break;
@@ -521,10 +577,13 @@ static int loop(sched *s)
                              (long long)(due - (tr_clock_mono_ms() + s->offset_ms)));
                 if (s->next_due_ms < 0 || due < s->next_due_ms)
                     s->next_due_ms = due;
+                if (tr_store_claim_outstanding(s->store) &&
+                    (s->wake_due_ms < 0 || due < s->wake_due_ms))
+                    s->wake_due_ms = due; /* the owed answer must not hide it */
             }
         }
         collect(s);
-        flush(s); /* this round's outcomes: one pipelined finish, answers read later */
+        store_step(s, tr_clock_mono_ms()); /* this round's outcomes, or a claim */
     }
     s->exiting = 1;
     final_flush(s);
@@ -545,6 +604,7 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags)
     s.flags = flags;
     s.next_due_ms = -1;
     s.pending_since_mono = -1;
+    s.wake_due_ms = -1;
     uint64_t seed = 0;
     if (RAND_bytes((unsigned char *)&seed, sizeof seed) != 1)
         seed = (uint64_t)tr_clock_mono_us() ^ ((uint64_t)getpid() << 32);

@@ -102,6 +102,9 @@ struct tr_store {
     char sha[S_COUNT][41];         /* SCRIPT LOAD answers, valid while ctx is */
     char key[K_COUNT][KEY_MAX];    /* "{P}:due" ...; K_WAKE is the channel */
     finish_async fa;               /* answers owed on ctx; no other call until read */
+    int claim_active;              /* a claim sent by tr_store_claim_send, unanswered */
+    size_t claim_limit;            /* its arguments, to repeat it after NOSCRIPT */
+    int64_t claim_lease_ms;
     tr_ret err_code;
     char err[256];
 };
@@ -138,6 +141,7 @@ static void disconnect(tr_store *s)
 {
     /* Answers owed on the old connection are lost with it: the caller resends. */
     async_clear(&s->fa);
+    s->claim_active = 0;
     if (s->ctx != NULL) {
         redisFree(s->ctx);
         s->ctx = NULL;
@@ -235,8 +239,8 @@ static int load_scripts(tr_store *s)
 
 int tr_store_connect(tr_store *store)
 {
-    if (store->fa.active) {
-        /* Another command now would read the finish's answers as its own. */
+    if (store->fa.active || store->claim_active) {
+        /* Another command now would read the owed answers as its own. */
         set_error(store, TR_RET_INTERNAL, "a finish is outstanding: read its answers first");
         return -1;
     }
@@ -473,25 +477,101 @@ oom:
     return -1;
 }
 
-int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, tr_claim_batch *out)
+static void claim_args(const tr_store *store, size_t limit, int64_t lease_ms, call_args *a)
 {
     static const int keys[] = {K_DUE,  K_INFLIGHT, K_TIMERS, K_ATTEMPTS,
                                K_META, K_STATS,    K_PAUSED};
+    args_init(a, S_CLAIM);
+    arg_keys(a, store, 7, keys);
+    arg_i64(a, (int64_t)(limit > TR_STORE_CLAIM_MAX ? TR_STORE_CLAIM_MAX : limit));
+    arg_i64(a, lease_ms < 1 ? 1 : lease_ms);
+    arg_i64(a, TR_STORE_REAP_LIMIT);
+    arg_str(a, store->key[K_WAKE]);
+}
+
+int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, tr_claim_batch *out)
+{
     memset(out, 0, sizeof *out);
     out->next_ms = -1;
     call_args a;
-    args_init(&a, S_CLAIM);
-    arg_keys(&a, store, 7, keys);
-    arg_i64(&a, (int64_t)(limit > TR_STORE_CLAIM_MAX ? TR_STORE_CLAIM_MAX : limit));
-    arg_i64(&a, lease_ms < 1 ? 1 : lease_ms);
-    arg_i64(&a, TR_STORE_REAP_LIMIT);
-    arg_str(&a, store->key[K_WAKE]);
+    claim_args(store, limit, lease_ms, &a);
     redisReply *r = run_script(store, &a);
     if (r == NULL)
         return -1;
     int rc = parse_claim(store, r, out);
     freeReplyObject(r);
     return rc;
+}
+
+int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms)
+{
+    if (tr_store_connect(store) != 0) /* refuses while answers are owed */
+        return -1;
+    call_args a;
+    claim_args(store, limit, lease_ms, &a);
+    args_finish(&a, store);
+    if (redisAppendCommandArgv(store->ctx, a.argc, a.argv, a.len) != REDIS_OK) {
+        io_failed(store, "claim");
+        return -1;
+    }
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(store->ctx, &done) != REDIS_OK) {
+            io_failed(store, "claim");
+            return -1;
+        }
+    }
+    store->claim_active = 1;
+    store->claim_limit = limit;
+    store->claim_lease_ms = lease_ms;
+    return 0;
+}
+
+int tr_store_claim_outstanding(const tr_store *store)
+{
+    return store->claim_active;
+}
+
+int tr_store_claim_recv(tr_store *store, tr_claim_batch *out, int wait)
+{
+    memset(out, 0, sizeof *out);
+    out->next_ms = -1;
+    if (!store->claim_active) {
+        set_error(store, TR_RET_INTERNAL, "claim: none outstanding");
+        return -1;
+    }
+    void *v = NULL;
+    int ok;
+    if (wait) {
+        ok = redisGetReply(store->ctx, &v) == REDIS_OK && v != NULL;
+    } else {
+        /* One read(2), made when poll said readable: never blocks. */
+        ok = redisGetReplyFromReader(store->ctx, &v) == REDIS_OK &&
+             (v != NULL || (redisBufferRead(store->ctx) == REDIS_OK &&
+                            redisGetReplyFromReader(store->ctx, &v) == REDIS_OK));
+        if (ok && v == NULL)
+            return 0;
+    }
+    if (!ok) {
+        io_failed(store, "claim");
+        return -1;
+    }
+    store->claim_active = 0;
+    redisReply *r = v;
+    if (is_noscript(r)) {
+        /* run_script reloads the scripts and claims again (blocking, rare). */
+        freeReplyObject(r);
+        return tr_store_claim(store, store->claim_limit, store->claim_lease_ms, out) == 0 ? 1
+                                                                                       : -1;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        reply_failed(store, "claim", r);
+        freeReplyObject(r);
+        return -1;
+    }
+    int rc = parse_claim(store, r, out);
+    freeReplyObject(r);
+    return rc == 0 ? 1 : -1;
 }
 
 /* The script of a finish kind, or -1 for an unknown kind. */
@@ -844,11 +924,7 @@ int tr_store_finish_outstanding(const tr_store *store)
 int tr_store_finish_send(tr_store *store, const tr_finish *items, size_t n)
 {
     finish_async *fa = &store->fa;
-    if (fa->active) {
-        set_error(store, TR_RET_INTERNAL, "finish: one is outstanding already");
-        return -1;
-    }
-    if (tr_store_connect(store) != 0)
+    if (tr_store_connect(store) != 0) /* refuses while answers are owed */
         return -1;
     size_t room = n > 0 ? n : 1;
     size_t *idx = malloc(room * sizeof *idx);

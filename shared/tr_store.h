@@ -88,6 +88,18 @@ typedef struct tr_claim_batch {
  * tr_claim_batch_clear() even after -1). 0 or -1. */
 int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, tr_claim_batch *out);
 
+/* The same claim without waiting for the answer, for a loop that polls (like
+ * tr_store_finish_send() below: one call outstanding per store, every other call
+ * refused until its answer is read). tr_store_claim_send(): 0, or -1 (nothing
+ * outstanding). tr_store_claim_recv(): fills *out (clear it with
+ * tr_claim_batch_clear() whatever the result); wait == 0: at most one read(2),
+ * call it when tr_store_fd() is readable, 0 while the answer is owed; wait != 0:
+ * blocks. 1 done, -1 failed (nothing outstanding any more; the timers it may have
+ * claimed return after their lease). */
+int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms);
+int tr_store_claim_recv(tr_store *store, tr_claim_batch *out, int wait);
+int tr_store_claim_outstanding(const tr_store *store);
+
 /* Frees the items and zeroes the batch. Safe on a zeroed batch. */
 void tr_claim_batch_clear(tr_claim_batch *batch);
 
