@@ -423,8 +423,13 @@ static int want_claim(sched *s, int64_t now, int free_slots)
 /* One call on the store's connection when it is free: a claim first (it keeps
  * curl busy), else the outcomes held. Outcomes held because Redis is away go
  * first: want_claim() refuses until they are written. */
+static void write_hists(sched *s, int64_t now, int force);
+
 static void store_step(sched *s, int64_t now)
 {
+    /* The histograms first (once a second, blocking, one short pipeline): under
+     * a burst a claim or a finish is owed almost all the time. */
+    write_hists(s, now, 0);
     int free_slots = s->cfg->max_inflight - tr_deliver_running(s->dl);
     if (want_claim(s, now, free_slots))
         claim(s, free_slots);

@@ -625,6 +625,79 @@ static void test_finish_send_recv(void **state)
     tr_store_free(s);
 }
 
+/* The claim without waiting: refused calls while owed, the same answer as the
+ * blocking claim, NOSCRIPT repeated, and a claim after a finish. */
+static void test_claim_send_recv(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    int64_t due = 0;
+    for (int i = 0; i < 5; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "c%d", i);
+        add_ok(s, id, 0, &due);
+    }
+    add_ok(s, "later", 60000, NULL);
+    tr_claim_batch b = {0};
+    assert_int_equal(tr_store_claim_recv(s, &b, 0), -1); /* none owed */
+    tr_claim_batch_clear(&b);
+    /* Until the five are due on the Redis clock (due times are rounded up). */
+    int64_t end = tr_clock_mono_ms() + 2000;
+    for (;;) {
+        redisReply *t = raw("TIME");
+        assert_int_equal(t->type, REDIS_REPLY_ARRAY);
+        int64_t now = strtoll(t->element[0]->str, NULL, 10) * 1000 +
+                      strtoll(t->element[1]->str, NULL, 10) / 1000;
+        freeReplyObject(t);
+        if (now >= due || tr_clock_mono_ms() > end)
+            break;
+        poll_pause();
+    }
+    assert_int_equal(tr_store_claim_send(s, 3, 60000), 0);
+    assert_int_equal(tr_store_claim_outstanding(s), 1);
+    assert_int_equal(tr_store_claim_send(s, 3, 60000), -1); /* one at a time */
+    tr_finish f = {.kind = TR_FINISH_ACK, .id = "c0"};
+    assert_int_equal(tr_store_finish_send(s, &f, 1), -1);
+    int rc = 0;
+    end = tr_clock_mono_ms() + 3000;
+    while (rc == 0 && tr_clock_mono_ms() < end) {
+        struct pollfd p = {.fd = tr_store_fd(s), .events = POLLIN};
+        assert_true(poll(&p, 1, 1000) >= 0);
+        if (p.revents & POLLIN)
+            rc = tr_store_claim_recv(s, &b, 0);
+    }
+    assert_int_equal(rc, 1);
+    assert_int_equal(tr_store_claim_outstanding(s), 0);
+    assert_int_equal(b.count, 3);
+    assert_true(b.now_ms > 0);
+    assert_true(b.next_ms > 0 && b.next_ms <= b.now_ms); /* two more are due */
+    assert_int_equal(b.items[0].attempt, 1);
+    tr_claim_batch_clear(&b);
+
+    /* NOSCRIPT: reloaded and claimed again. */
+    freeReplyObject(raw("SCRIPT FLUSH"));
+    assert_int_equal(tr_store_claim_send(s, 10, 60000), 0);
+    assert_int_equal(tr_store_claim_recv(s, &b, 1), 1);
+    assert_int_equal(b.count, 2);
+    assert_true(b.next_ms > b.now_ms); /* "later" */
+    tr_claim_batch_clear(&b);
+    assert_int_equal(raw_int("ZCARD %s%s", key("inflight"), ""), 5);
+
+    /* After a finish's answers, the connection takes a claim again. */
+    assert_int_equal(tr_store_finish_send(s, &f, 1), 0);
+    int res = -1;
+    assert_int_equal(tr_store_finish_recv(s, &f, &res, 1), 1);
+    assert_int_equal(res, 1);
+    assert_int_equal(tr_store_claim_send(s, 10, 60000), 0);
+    assert_int_equal(tr_store_claim_recv(s, &b, 1), 1);
+    assert_int_equal(b.count, 0);
+    tr_claim_batch_clear(&b);
+    tr_store_free(s); /* nothing owed; freeing with a claim owed is fine too */
+    s = tr_store_new(&cfg_sock);
+    assert_int_equal(tr_store_claim_send(s, 10, 60000), 0);
+    tr_store_free(s);
+}
+
 /* The claim in one pass over a batch: ids without a record are dropped with
  * their leftovers, the others keep due order, attempts count up, meta comes back. */
 static void test_claim_batch_orphans(void **state)
@@ -1035,6 +1108,7 @@ int main(void)
         cmocka_unit_test_setup(test_finish_errors, setup),
         cmocka_unit_test_setup(test_ack_many, setup),
         cmocka_unit_test_setup(test_finish_send_recv, setup),
+        cmocka_unit_test_setup(test_claim_send_recv, setup),
         cmocka_unit_test_setup(test_claim_batch_orphans, setup),
         cmocka_unit_test_setup(test_wake, setup),
         cmocka_unit_test_setup(test_redis_stalled, setup),
