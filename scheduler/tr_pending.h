@@ -59,8 +59,9 @@ int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st);
  * meanwhile wait for the next send; at most one send is outstanding.
  * tr_pending_send(): every held outcome goes out with tr_store_finish_send();
  * 0 (also when empty), -1 when one is outstanding already or the send failed
- * (all kept). tr_pending_recv(): reads the answers (wait: block until they are
- * in; else at most one read, call it when tr_store_fd() is readable); 1 done (as
+ * (all kept). tr_pending_recv(): reads the answers (wait > 0: block until they
+ * are in; 0: at most one read, call it when tr_store_fd() is readable; < 0: no
+ * read, what is buffered only); 1 done (as
  * tr_pending_flush(): the sent ones are handled and leave the list; also when
  * nothing was outstanding), 0 not yet, -1 failed (they stay, to be sent again). */
 int tr_pending_send(tr_pending *p, tr_store *store);

@@ -159,30 +159,32 @@ static void flush(sched *s)
 
 static void claimed(sched *s, tr_claim_batch *b, size_t limit);
 
-/* Reads the answers to the claim or the outcomes sent (wait: block until they are
- * in). */
+/* Reads the answers owed: the finish's first, then the claim's sent behind it
+ * (wait: block until they are in; else one read(2) at most, the socket being
+ * readable). */
 static void receive(sched *s, int wait)
 {
+    int claim_wait = wait ? 1 : 0;
+    if (tr_pending_sent(s->pending) > 0) {
+        int rc = tr_pending_recv(s->pending, s->store, &s->st, wait ? 1 : 0);
+        if (rc == 0)
+            return;
+        if (rc > 0) {
+            store_ok(s);
+            s->need_claim = 1; /* a retry or a chain may now be the earliest timer */
+        } else {
+            store_failed(s, "finish"); /* kept: sent again at the retry time */
+        }
+        claim_wait = wait ? 1 : -1; /* the read is spent: what it brought only */
+    }
     if (tr_store_claim_outstanding(s->store)) {
         tr_claim_batch b = {0};
-        int rc = tr_store_claim_recv(s->store, &b, wait);
+        int rc = tr_store_claim_recv(s->store, &b, claim_wait);
         if (rc > 0)
             claimed(s, &b, s->claim_limit); /* the offset keeps its last measure */
         else if (rc < 0)
             store_failed(s, "claim");
         tr_claim_batch_clear(&b);
-        return;
-    }
-    if (tr_pending_sent(s->pending) == 0)
-        return;
-    int rc = tr_pending_recv(s->pending, s->store, &s->st, wait);
-    if (rc == 0)
-        return;
-    if (rc > 0) {
-        store_ok(s);
-        s->need_claim = 1; /* a retry or a chain may now be the earliest timer */
-    } else {
-        store_failed(s, "finish"); /* kept: sent again at the retry time */
     }
 }
 
@@ -403,8 +405,11 @@ static void release_all(sched *s)
  * are written before anything new is claimed (flush() runs first). */
 static int want_claim(sched *s, int64_t now, int free_slots)
 {
-    /* The claim shares the connection: it waits for owed answers. */
-    if (s->stopping || free_slots <= 0 || outstanding(s))
+    /* The claim shares the connection: only a claim sent without waiting may go
+     * behind an owed finish (pipelined), and one claim is owed at most. */
+    if (s->stopping || free_slots <= 0 || tr_store_claim_outstanding(s->store))
+        return 0;
+    if (tr_pending_sent(s->pending) > 0 && !(s->backlog && s->have_offset && !s->down))
         return 0;
     if (s->down)
         return now >= s->retry_at_mono && tr_pending_count(s->pending) == 0;
@@ -420,9 +425,10 @@ static int want_claim(sched *s, int64_t now, int free_slots)
     return now - s->last_claim_mono >= period;
 }
 
-/* One call on the store's connection when it is free: a claim first (it keeps
- * curl busy), else the outcomes held. Outcomes held because Redis is away go
- * first: want_claim() refuses until they are written. */
+/* The calls on the store's connection: the outcomes held when they are due to
+ * go, then a claim (under a backlog pipelined behind them, so neither waits for
+ * the other). Outcomes held because Redis is away go first: want_claim() refuses
+ * until they are written. */
 static void write_hists(sched *s, int64_t now, int force);
 
 static void store_step(sched *s, int64_t now)
@@ -430,10 +436,10 @@ static void store_step(sched *s, int64_t now)
     /* The histograms first (once a second, blocking, one short pipeline): under
      * a burst a claim or a finish is owed almost all the time. */
     write_hists(s, now, 0);
+    flush(s);
     int free_slots = s->cfg->max_inflight - tr_deliver_running(s->dl);
     if (want_claim(s, now, free_slots))
         claim(s, free_slots);
-    flush(s);
 }
 
 /* How long the poll may sleep: until the next due time (mapped to the local clock),

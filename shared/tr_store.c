@@ -505,7 +505,13 @@ int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, tr_claim_bat
 
 int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms)
 {
-    if (tr_store_connect(store) != 0) /* refuses while answers are owed */
+    if (store->claim_active) {
+        set_error(store, TR_RET_INTERNAL, "claim: one is outstanding already");
+        return -1;
+    }
+    /* Behind an owed finish the connection is up (its answers come first);
+     * otherwise connect (which refuses while answers are owed). */
+    if (!store->fa.active && tr_store_connect(store) != 0)
         return -1;
     call_args a;
     claim_args(store, limit, lease_ms, &a);
@@ -540,15 +546,19 @@ int tr_store_claim_recv(tr_store *store, tr_claim_batch *out, int wait)
         set_error(store, TR_RET_INTERNAL, "claim: none outstanding");
         return -1;
     }
+    if (store->fa.active)
+        return 0; /* the finish sent before it is answered first */
     void *v = NULL;
     int ok;
-    if (wait) {
+    if (wait > 0) {
         ok = redisGetReply(store->ctx, &v) == REDIS_OK && v != NULL;
     } else {
-        /* One read(2), made when poll said readable: never blocks. */
+        /* At most one read(2) (none when wait < 0), made when poll said
+         * readable: never blocks. */
         ok = redisGetReplyFromReader(store->ctx, &v) == REDIS_OK &&
-             (v != NULL || (redisBufferRead(store->ctx) == REDIS_OK &&
-                            redisGetReplyFromReader(store->ctx, &v) == REDIS_OK));
+             (v != NULL || wait < 0 ||
+              (redisBufferRead(store->ctx) == REDIS_OK &&
+               redisGetReplyFromReader(store->ctx, &v) == REDIS_OK));
         if (ok && v == NULL)
             return 0;
     }
@@ -969,13 +979,14 @@ int tr_store_finish_recv(tr_store *store, const tr_finish *items, int *results, 
     while (fa->answered < fa->plan.ncalls) {
         void *v = NULL;
         int ok;
-        if (wait) {
+        if (wait > 0) {
             ok = redisGetReply(store->ctx, &v) == REDIS_OK && v != NULL;
         } else {
             ok = redisGetReplyFromReader(store->ctx, &v) == REDIS_OK;
             if (ok && v == NULL) {
-                /* One read(2) per call, made when poll said readable: never blocks. */
-                if (did_read)
+                /* At most one read(2) per call (none when wait < 0), made when
+                 * poll said readable: never blocks. */
+                if (did_read || wait < 0)
                     return 0;
                 did_read = 1;
                 if (redisBufferRead(store->ctx) == REDIS_OK)

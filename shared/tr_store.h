@@ -89,13 +89,16 @@ typedef struct tr_claim_batch {
 int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, tr_claim_batch *out);
 
 /* The same claim without waiting for the answer, for a loop that polls (like
- * tr_store_finish_send() below: one call outstanding per store, every other call
- * refused until its answer is read). tr_store_claim_send(): 0, or -1 (nothing
- * outstanding). tr_store_claim_recv(): fills *out (clear it with
- * tr_claim_batch_clear() whatever the result); wait == 0: at most one read(2),
- * call it when tr_store_fd() is readable, 0 while the answer is owed; wait != 0:
- * blocks. 1 done, -1 failed (nothing outstanding any more; the timers it may have
- * claimed return after their lease). */
+ * tr_store_finish_send() below: every other call is refused until its answer is
+ * read). One claim outstanding at most; it may be sent behind an outstanding
+ * finish (pipelined: the finish's answers are read first).
+ * tr_store_claim_send(): 0, or -1 (nothing outstanding). tr_store_claim_recv():
+ * fills *out (clear it with tr_claim_batch_clear() whatever the result);
+ * wait == 0: at most one read(2), call it when tr_store_fd() is readable;
+ * wait < 0: no read, only what an earlier read brought; both answer 0 while the
+ * answer is owed; wait > 0: blocks. Every mode answers 0 while a finish sent
+ * before it is owed (read that first). 1 done, -1 failed (nothing outstanding
+ * any more; the timers it may have claimed return after their lease). */
 int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms);
 int tr_store_claim_recv(tr_store *store, tr_claim_batch *out, int wait);
 int tr_store_claim_outstanding(const tr_store *store);
@@ -155,8 +158,8 @@ int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *resu
  * tr_store_finish_recv() takes the answers that arrived: `items` must hold the
  * same n outcomes at the same indexes (the array may have moved), `results` n
  * entries. wait == 0: at most one read(2), call it when the socket is readable;
- * returns 0 while answers are owed. wait != 0: blocks (--redis-timeout-ms) until
- * all are in. Returns 1 when done (results as tr_store_finish(); malformed ones
+ * wait < 0: no read; both return 0 while answers are owed. wait > 0: blocks
+ * (--redis-timeout-ms) until all are in. Returns 1 when done (results as tr_store_finish(); malformed ones
  * -1), -1 on failure (as tr_store_finish(): no result is known, the outcome is
  * not outstanding any more, send again once connected). */
 int tr_store_finish_send(tr_store *store, const tr_finish *items, size_t n);
