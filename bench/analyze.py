@@ -2,13 +2,15 @@
 """analyze.py - joins what the driver sent with what the receiver got.
 
 Inputs: the TSV of tr_bench_register (id seconds t_sent_us t_answered_us status ret
-key) and the JSON-lines log of timerush-sink (one line per request, with t_us, key
+key [delay_ms]) and the JSON-lines log of timerush-sink (one line per request, with t_us, key
 and body). A timer is matched by its key (X-TimeRush-Key) or, when the sink saw no
 key, by the id inside its callback_data.
 
-lateness = t_arrival - (t_sent + seconds), in ms, for the first arrival of each
-timer. t_sent is taken just before the request left the driver, so the figure also
-holds the time /register/ took to reach Redis: it can only overstate lateness.
+lateness = t_arrival - (t_sent + delay), in ms, for the first arrival of each
+timer; delay is the delay_ms column when the TSV has one (--rest sub-second timers),
+else seconds x 1000. t_sent is taken just before the request left the driver, so the
+figure also holds the time the create request took to reach Redis: it can only
+overstate lateness.
 The original's table uses whole seconds late computed its way: int(lateness_s).
 
 Writes a JSON summary (--json), gnuplot data (--dat-prefix: PREFIX.hist, PREFIX.cdf)
@@ -42,6 +44,11 @@ def read_driver(path):
                 "ret": int(p[col["ret"]]),
                 "key": p[col["key"]],
             }
+            # The delay asked for, in µs: delay_ms when the driver wrote it.
+            if "delay_ms" in col:
+                rec["delay_us"] = int(p[col["delay_ms"]]) * 1000
+            else:
+                rec["delay_us"] = rec["seconds"] * 1_000_000
             if rec["ret"] != 0 or rec["key"] == "-":
                 failed += 1
                 continue
@@ -136,7 +143,7 @@ def main():
         got.sort()
         dups += len(got) - 1
         t_us, due_ms, _attempt = got[0]
-        late_ms.append((t_us - (t["t_sent_us"] + t["seconds"] * 1_000_000)) / 1000.0)
+        late_ms.append((t_us - (t["t_sent_us"] + t["delay_us"])) / 1000.0)
         if due_ms > 0:
             late_srv_ms.append(t_us / 1000.0 - due_ms)
         first_arrival = t_us if first_arrival is None else min(first_arrival, t_us)
@@ -151,7 +158,7 @@ def main():
         got = seen.get(tid)
         if not got:
             continue
-        due_us = t["t_sent_us"] + t["seconds"] * 1_000_000
+        due_us = t["t_sent_us"] + t["delay_us"]
         v = (got[0][0] - due_us) / 1000.0
         (during if due_us <= reg_end_us else after).append(v)
         windows[due_us // 5_000_000].append(v)
@@ -215,7 +222,7 @@ def main():
         summary["delivery_span_s"] = dur
         summary["callbacks_per_s"] = (n + dups) / dur if dur > 0 else None
         if a.due_at_us:
-            dues = [t["t_sent_us"] + t["seconds"] * 1_000_000 for t in timers.values()]
+            dues = [t["t_sent_us"] + t["delay_us"] for t in timers.values()]
             summary["burst"] = {
                 "nominal_due_us": a.due_at_us,
                 "due_spread_s": (max(dues) - min(dues)) / 1e6,

@@ -24,10 +24,13 @@
 #                     (default: from the create rate measured in the same run)
 #   --stack-opt OPT   one more launcher option for every stack (repeatable), e.g.
 #                     --stack-opt --max-per-host=256 (diagnostic runs)
+#   --subsec-count N  timers of the sub-second scenario (default 10000)
+#   --batch-size N    timers per POST /v1/timers/batch request (default 1000)
+#   --batch-max-body B  --max-body of the batch scenario's stack (default 1048576)
 #
 # Scenarios (--full, in this order; the short ones first):
-#   sink_capacity create redis_baseline orig_100_60 orig_10k_60 orig_10k_60_4sched
-#   t100k_60 burst_100k memory_1m orig_10k_600
+#   sink_capacity create redis_baseline batch_create orig_100_60 orig_10k_60
+#   orig_10k_60_4sched subsec_10k t100k_60 burst_100k memory_1m orig_10k_600
 #
 # Every stack is started by ./timerush (--no-install --no-build) in its own run dir on
 # free ports and stopped by PID (SIGTERM to the launcher); every other process this
@@ -48,6 +51,9 @@ NICE=""
 DO_PLOT=1
 STACK_OPTS=()
 BURST_LEAD=""
+SUBSEC_COUNT=10000
+BATCH_SIZE=1000
+BATCH_MAX_BODY=1048576
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
@@ -69,7 +75,10 @@ while [ $# -gt 0 ]; do
         --no-plot) DO_PLOT=0 ;;
         --stack-opt) STACK_OPTS+=("$2"); shift ;;
         --burst-lead) BURST_LEAD=$2; shift ;;
-        -h|--help) sed -n '2,30p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        --subsec-count) SUBSEC_COUNT=$2; shift ;;
+        --batch-size) BATCH_SIZE=$2; shift ;;
+        --batch-max-body) BATCH_MAX_BODY=$2; shift ;;
+        -h|--help) sed -n '2,34p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
     shift
@@ -301,16 +310,25 @@ EOF
 # left the driver, so a queue of requests in front of the FastCGI workers would be
 # counted as lateness; the lateness scenarios therefore register with about as many
 # requests in flight as there are workers.
+# DRIVER_OPTS (array) adds driver options (the sub-second scenario: --rest --lo-ms
+# --hi-ms) and SCEN_TITLE replaces the plot's title; both are reset after each call.
+DRIVER_OPTS=()
+SCEN_TITLE=""
 timers_scenario() {
     local name=$1 n=$2 lo=$3 hi=$4 conc=$5 floors=$6; shift 6
     local dir="$WORK/$name"
-    say "== $name: $n timers over $lo-$hi s $*"
+    local title=${SCEN_TITLE:-"TimeRush: $n timers over $lo-$hi s ($name)"}
+    local dopts=(${DRIVER_OPTS[@]+"${DRIVER_OPTS[@]}"})
+    DRIVER_OPTS=()
+    SCEN_TITLE=""
+    say "== $name: $n timers over $lo-$hi s ${dopts[*]:-} $*"
     start_stack "$name" "$@" || return 1
     start_sink "$dir" || return 1
     local load0; load0=$(cut -d' ' -f1-3 /proc/loadavg)
     cpu_begin "$name" "sink=$SINK_PID"
     "$DRIVER" --url "$STACK_URL" --callback "$SINK_URL/cb" -n "$n" --lo "$lo" --hi "$hi" \
-        -c "$conc" --out "$dir/driver.tsv" 2>"$dir/driver.err" || say "$name: some registrations failed"
+        -c "$conc" ${dopts[@]+"${dopts[@]}"} --out "$dir/driver.tsv" 2>"$dir/driver.err" ||
+        say "$name: some registrations failed"
     cat "$dir/driver.err" >&2
     local ok; ok=$(awk -F'\t' 'NR>1 && $6==0 && $7!="-"' "$dir/driver.tsv" | wc -l)
     # Wait for every callback: the last is due hi seconds after its registration.
@@ -335,8 +353,45 @@ timers_scenario() {
         echo
     } | tee -a "$TABLES"
     grep -q MISSED "$dir/table.md" && FAILED_FLOORS+=("$name")
-    plot "$name" "$dir/lateness" "TimeRush: $n timers over $lo-$hi s ($name)"
+    plot "$name" "$dir/lateness" "$title"
     return $rc
+}
+
+# start_static_nginx DIR [MAX_BODY]: the create baselines. A second nginx with the
+# launcher's worker settings (read from the running stack's nginx.conf) whose every
+# location answers `return 200 '{"ret":0}'`. Sets NGX_PORT and NGX_PID (in PIDS).
+# MAX_BODY (bytes) sets client_max_body_size and client_body_buffer_size like the
+# stack's --max-body does; without it: nginx's default limit, a 64k buffer.
+start_static_nginx() {
+    local ngx=$1 max_body=${2:-}
+    mkdir -p "$ngx/conf" "$ngx/log" "$ngx/tmp"
+    NGX_PORT=$(free_port)
+    local workers body_conf="client_body_buffer_size 64k;"
+    workers=$(awk '/^ *worker_processes/ {gsub(";",""); print $2; exit}' "$STACK_RUN/conf/nginx.conf" 2>/dev/null || true)
+    [ -z "$max_body" ] || body_conf="client_max_body_size $max_body; client_body_buffer_size $max_body;"
+    cat >"$ngx/conf/nginx.conf" <<EOF
+worker_processes ${workers:-auto};
+worker_rlimit_nofile 16384;
+pid $ngx/nginx.pid;
+error_log $ngx/log/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log $ngx/log/access.log;
+    client_body_temp_path $ngx/tmp;
+    $body_conf
+    keepalive_timeout 65s;
+    keepalive_requests 100000;
+    tcp_nodelay on;
+    server {
+        listen 127.0.0.1:$NGX_PORT;
+        location / { default_type application/json; return 200 '{"ret":0}'; }
+    }
+}
+EOF
+    nginx -p "$ngx" -c "$ngx/conf/nginx.conf" -g 'daemon off;' 2>"$ngx/log/stderr" &
+    NGX_PID=$!
+    PIDS+=("$NGX_PID")
+    wait_for "static nginx" 10 curl -sf "http://127.0.0.1:$NGX_PORT/"
 }
 
 # ==================================================================================
@@ -424,34 +479,7 @@ EOF
     cat "$WORK/create/probe.json" >&2; echo >&2
     grep -Eq '"ret" *: *0' "$WORK/create/probe.json" || die "create: /register/ refused the wrk body"
 
-    # The baseline: a second nginx with the launcher's worker settings, return 200.
-    NGX="$WORK/create/nginx-static"
-    mkdir -p "$NGX/conf" "$NGX/log" "$NGX/tmp"
-    NGX_PORT=$(free_port)
-    workers=$(awk '/^ *worker_processes/ {gsub(";",""); print $2; exit}' "$STACK_RUN/conf/nginx.conf" 2>/dev/null || true)
-    cat >"$NGX/conf/nginx.conf" <<EOF
-worker_processes ${workers:-auto};
-worker_rlimit_nofile 16384;
-pid $NGX/nginx.pid;
-error_log $NGX/log/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log $NGX/log/access.log;
-    client_body_temp_path $NGX/tmp;
-    client_body_buffer_size 64k;
-    keepalive_timeout 65s;
-    keepalive_requests 100000;
-    tcp_nodelay on;
-    server {
-        listen 127.0.0.1:$NGX_PORT;
-        location / { default_type application/json; return 200 '{"ret":0}'; }
-    }
-}
-EOF
-    nginx -p "$NGX" -c "$NGX/conf/nginx.conf" -g 'daemon off;' 2>"$NGX/log/stderr" &
-    NGX_PID=$!
-    PIDS+=("$NGX_PID")
-    wait_for "static nginx" 10 curl -sf "http://127.0.0.1:$NGX_PORT/"
+    start_static_nginx "$WORK/create/nginx-static"
 
     if want create; then
         say "== create: wrk -t2 -c64 -d10s POST /register/ vs nginx return 200, $REPS runs each"
@@ -517,6 +545,87 @@ EOF
     stop_sink
 fi
 
+if want batch_create; then
+    name=batch_create; dir="$WORK/$name"
+    say "== $name: wrk -t2 -c64 -d10s POST /v1/timers/batch ($BATCH_SIZE timers a request) vs nginx return 200, $REPS runs each"
+    # The default --max-body (64 KiB) holds about 1000 minimal timers at most: raised.
+    start_stack "$name" --max-body "$BATCH_MAX_BODY"
+    BATCH_LUA="$dir/batch.lua"
+    # Timers 10 days ahead (nothing fires), callback on the discard port of loopback.
+    python3 - "$BATCH_LUA" "$dir/batch_body.json" "$BATCH_SIZE" <<'EOF'
+import json, sys
+items = [{"url": "http://127.0.0.1:9/cb", "data": {"id": i}, "delay_ms": 864000000}
+         for i in range(int(sys.argv[3]))]
+body = json.dumps({"timers": items}, separators=(",", ":"))
+with open(sys.argv[2], "w") as f:
+    f.write(body)
+with open(sys.argv[1], "w") as f:
+    f.write('wrk.method = "POST"\n')
+    f.write("wrk.body = '" + body + "'\n")
+    f.write('wrk.headers["Content-Type"] = "application/json"\n')
+EOF
+    body_bytes=$(wc -c <"$dir/batch_body.json")
+    # Check one batch is accepted whole before timing it.
+    code=$(curl -sS -o "$dir/probe.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+        --data-binary @"$dir/batch_body.json" "$STACK_URL/v1/timers/batch")
+    created_probe=$(grep -o '"status":201' "$dir/probe.json" | wc -l)
+    [ "$code" = 200 ] && [ "$created_probe" = "$BATCH_SIZE" ] ||
+        die "$name: the batch was refused ($code, $created_probe created): $(head -c 300 "$dir/probe.json")"
+    start_static_nginx "$dir/nginx-static" "$BATCH_MAX_BODY"
+    due_key="{$KEY_PREFIX}:due"
+    : >"$dir/batch_rates"; : >"$dir/ngx_rates"; : >"$dir/created"; : >"$dir/latency"
+    for i in $(seq "$REPS"); do
+        before=$(rcli ZCARD "$due_key")
+        wrk -t2 -c64 -d10s -s "$BATCH_LUA" "$STACK_URL/v1/timers/batch" >"$dir/wrk_batch.$i.txt" 2>&1 &
+        wrk_pid=$!
+        cpu_begin "$name.$i" "wrk=$wrk_pid"
+        wait "$wrk_pid" || true
+        reqs=$(awk '/requests in/ {print $1}' "$dir/wrk_batch.$i.txt")
+        # Per timer, not per request: the CPU table's "µs per request" is per timer.
+        cpu_end "$name.$i" "$(( ${reqs:-0} * BATCH_SIZE ))"
+        awk '/^Requests\/sec:/ {print $2}' "$dir/wrk_batch.$i.txt" >>"$dir/batch_rates"
+        awk '$1=="Latency" {print $2}' "$dir/wrk_batch.$i.txt" >>"$dir/latency"
+        after=$(rcli ZCARD "$due_key")
+        # Every answered request must have stored BATCH_SIZE timers.
+        echo "$(( after - before )) ${reqs:-0}" >>"$dir/created"
+        wrk_rate "http://127.0.0.1:$NGX_PORT/v1/timers/batch" "$BATCH_LUA" 10 "$dir/wrk_ngx.$i.txt" >>"$dir/ngx_rates"
+    done
+    for f in "$dir"/wrk_*.txt; do cp "$f" "$OUT/$name.$(basename "$f")"; done
+    B_RATE=$(median <"$dir/batch_rates")
+    B_NGX=$(median <"$dir/ngx_rates")
+    B_TIMERS=$(python3 -c "print(int(round($B_RATE * $BATCH_SIZE)))")
+    B_RATIO=$(python3 -c "print(f'{$B_RATE/$B_NGX:.4f}')")
+    B_OK=$(python3 -c "print('ok' if $B_TIMERS >= 200000 else 'MISSED')")
+    [ "$B_OK" = ok ] || FAILED_FLOORS+=("$name")
+    # Timers stored against timers answered, per run.
+    stored_ok=$(awk -v b="$BATCH_SIZE" '{if ($1 < $2 * b) bad=1} END {print bad ? "no" : "yes"}' "$dir/created")
+    errs=$(grep -h "Non-2xx\|Socket errors" "$dir"/wrk_batch.*.txt | paste -sd' ' || true)
+    # wrk's latency leaves out requests still waiting when it stops; nginx logs them
+    # (499) with how long they waited.
+    slow=$(awk '$0 ~ /POST \/v1\/timers\/batch/ {n++; for (i=1;i<=NF;i++) if ($i ~ /^rt=/) {v=substr($i,4)+0; if (v>1) s++}; if ($0 ~ /" 499 /) c++} END {printf "%d of %d batch requests took over 1 s at nginx; %d were cut off (499) when wrk stopped", s, n, c}' "$STACK_RUN/log/nginx-access.log" 2>/dev/null || true)
+    echo "{\"label\":\"$name\",\"batch_size\":$BATCH_SIZE,\"body_bytes\":$body_bytes,\"max_body\":$BATCH_MAX_BODY,\"batch_rps\":[$(paste -sd, "$dir/batch_rates")],\"nginx_return200_rps\":[$(paste -sd, "$dir/ngx_rates")],\"created_in_redis\":[$(awk '{print $1}' "$dir/created" | paste -sd,)],\"requests\":[$(awk '{print $2}' "$dir/created" | paste -sd,)],\"median_batch_rps\":$B_RATE,\"median_timers_per_s\":$B_TIMERS,\"median_nginx_rps\":$B_NGX,\"ratio_requests\":$B_RATIO,\"every_answered_timer_stored\":\"$stored_ok\"}" >"$OUT/$name.json"
+    {
+        echo "### $name"; echo
+        echo "POST /v1/timers/batch, $BATCH_SIZE timers a request ($body_bytes-byte body, delay_ms 864000000), stack started with \`--max-body $BATCH_MAX_BODY\`."
+        echo
+        echo "| wrk -t2 -c64 -d10s, POST | runs (requests/s) | median | timers/s |"
+        echo "| --- | --- | ---: | ---: |"
+        echo "| /v1/timers/batch (nginx + timerush-fcgi + Redis) | $(paste -sd' ' "$dir/batch_rates") | $B_RATE | **$B_TIMERS** |"
+        echo "| nginx \`return 200\`, same workers, same body | $(paste -sd' ' "$dir/ngx_rates") | $B_NGX | |"
+        echo
+        echo "Timers/s = requests/s x $BATCH_SIZE = **$B_TIMERS** (floor 200,000: $B_OK); requests : nginx return 200 = $B_RATIO. Mean latency per batch request: $(paste -sd' ' "$dir/latency"). Timers stored in Redis per run (ZCARD delta) / requests answered: $(awk '{printf "%s/%s ", $1, $2}' "$dir/created")(every answered request stored its $BATCH_SIZE timers: $stored_ok). ${errs:+wrk: $errs.} ${slow:+nginx access log: $slow.}"
+        echo
+        echo "Where the CPU went during the last batch run (per timer; wrk counted apart):"
+        echo
+        cat "$OUT/$name.$REPS.cpu.md" 2>/dev/null
+        echo
+    } | tee -a "$TABLES"
+    save_diagnostics "$name" "$OUT"
+    kill "$NGX_PID" 2>/dev/null || true
+    wait "$NGX_PID" 2>/dev/null || true
+    stop_stack
+fi
+
 if want orig_100_60; then
     timers_scenario orig_100_60 100 1 60 4 "$ORIG_FLOORS" || true
 fi
@@ -525,6 +634,13 @@ if want orig_10k_60; then
 fi
 if want orig_10k_60_4sched; then
     timers_scenario orig_10k_60_4sched 10000 1 60 4 "$ORIG_FLOORS" --schedulers 4 || true
+fi
+if want subsec_10k; then
+    # delay_ms uniform in [20, 1000] through POST /v1/timers. The seconds table is all
+    # "0 s" by construction; the ms percentiles are the figures.
+    DRIVER_OPTS=(--rest --lo-ms 20 --hi-ms 1000)
+    SCEN_TITLE="TimeRush: $SUBSEC_COUNT timers, delay_ms 20-1000 via /v1/timers (subsec_10k)"
+    timers_scenario subsec_10k "$SUBSEC_COUNT" 1 1 4 "$ORIG_FLOORS" || true
 fi
 if want t100k_60; then
     timers_scenario t100k_60 100000 1 60 4 "p99_ms<=10 lost<=0 duplicates<=0" || true

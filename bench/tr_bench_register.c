@@ -1,17 +1,28 @@
-/* tr_bench_register.c - registers N timers through POST /register/ as fast as the
- * service takes them, and records when each was sent and answered.
+/* tr_bench_register.c - registers N timers as fast as the service takes them, and
+ * records when each was sent and answered.
+ *
+ * Two APIs:
+ *   default  POST BASE/register/ {"callback_cmd":..,"seconds":S,"callback_data":".."}
+ *            (the original's protocol), answer {"ret":0,"data":{"key":..}}
+ *   --rest   POST BASE/v1/timers {"url":..,"data":{..},"delay_ms":N}, answer 201
+ *            {"timer":{"key":..}} (docs/API.md)
  *
  * libcurl multi, C transfers in flight (each easy handle is reused for the next
- * timer, so connections are kept alive). seconds are whole numbers drawn
- * uniformly from [lo, hi], like the original's benchmark; with --due-at-us T every
- * timer instead gets seconds = round((T - now) / 1 s), so all are due within half a
- * second of T however long registration takes (the burst scenario).
+ * timer, so connections are kept alive). With /register/, seconds are whole numbers
+ * drawn uniformly from [lo, hi], like the original's benchmark. With --rest the delay
+ * is in ms: drawn from [--lo-ms, --hi-ms], or lo..hi seconds x 1000 when those are not
+ * given. With --due-at-us T every timer instead gets the delay to T at the moment it
+ * is sent (rounded to whole seconds for /register/, to ms for --rest), so all are due
+ * together however long registration takes (the burst scenario).
  *
- * callback_data is a JSON string {"id":<n>,"p":"xxx..."} padded to --pad bytes, so
- * the receiver's log can be joined to this driver's TSV by id as well as by key.
+ * The data is {"id":<n>,"p":"xxx..."} padded to --pad bytes (a JSON string for
+ * /register/, an object for --rest: the callback body is the same bytes), so the
+ * receiver's log can be joined to this driver's TSV by id as well as by key.
  *
  * Output (--out): one TSV line per timer, written at the end:
- *   id seconds t_sent_us t_answered_us http_status ret key
+ *   id seconds t_sent_us t_answered_us http_status ret key delay_ms
+ * delay_ms is the delay asked for (seconds x 1000 for /register/); ret is the answer's
+ * "ret" for /register/, and for --rest 0 when a 2xx came with a key, else -1.
  * t_sent_us is stamped by CURLOPT_PREREQFUNCTION, just before the request goes out;
  * both are wall-clock microseconds (CLOCK_REALTIME), comparable with the sink's t_us.
  * A one-line summary goes to stderr. Exit 0 when every timer was registered.
@@ -26,11 +37,12 @@
 #include <string.h>
 #include <time.h>
 
-#define TR_BENCH_RESP_MAX 512 /* an answer longer than this is not ours: kept cut */
+#define TR_BENCH_RESP_MAX 2048 /* the key comes first; a longer answer is kept cut */
 
 /* One registered (or failed) timer. */
 typedef struct tr_bench_rec {
-    int64_t seconds;
+    int64_t seconds;       /* /register/: as sent; --rest: delay_ms / 1000 (truncated) */
+    int64_t delay_ms;      /* the delay asked for, ms */
     int64_t t_sent_us;     /* wall clock, µs */
     int64_t t_answered_us; /* wall clock, µs; 0 when no answer */
     int status;            /* HTTP status, 0 on transport error */
@@ -50,10 +62,12 @@ typedef struct tr_bench_slot {
 } tr_bench_slot;
 
 typedef struct tr_bench {
-    const char *url;      /* BASE/register/ */
-    const char *callback; /* callback_cmd */
+    const char *url;      /* BASE/register/ or BASE/v1/timers */
+    const char *callback; /* callback_cmd / url */
+    int rest;             /* 1: POST /v1/timers with delay_ms */
     size_t n;
     int64_t lo_s, hi_s;
+    int64_t lo_ms, hi_ms; /* --rest: delay_ms range; -1 when not given */
     int64_t due_at_us;    /* 0: uniform seconds */
     size_t pad;
     uint64_t rng;
@@ -114,6 +128,50 @@ static int tr_bench_on_prereq(void *clientp, char *conn_primary_ip, char *conn_l
     return CURL_PREREQFUNC_OK;
 }
 
+/* Makes room for need bytes in slot->body. 0 or -1. */
+static int tr_bench_reserve(tr_bench_slot *slot, size_t need)
+{
+    if (need <= slot->body_cap)
+        return 0;
+    char *nb = realloc(slot->body, need);
+    if (nb == NULL)
+        return -1;
+    slot->body = nb;
+    slot->body_cap = need;
+    return 0;
+}
+
+/* Builds the --rest body {"url":..,"data":{"id":N,"p":"xx"},"delay_ms":N} for timer
+ * idx into slot->body. The data object is the same bytes the /register/ mode sends as
+ * callback_data, so the sink's log reads alike. 0 or -1. */
+static int tr_bench_build_rest_body(tr_bench *b, tr_bench_slot *slot, size_t idx,
+                                    int64_t delay_ms)
+{
+    char head[64];
+    int hl = snprintf(head, sizeof(head), "{\"id\":%zu,\"p\":\"", idx);
+    if (hl < 0 || (size_t)hl >= sizeof(head))
+        return -1;
+    size_t inner = (size_t)hl + 2; /* plus closing "} */
+    size_t fill = b->pad > inner ? b->pad - inner : 0;
+    if (tr_bench_reserve(slot, strlen(b->callback) + fill + 256) != 0)
+        return -1;
+    int n = snprintf(slot->body, slot->body_cap, "{\"url\":\"%s\",\"data\":%s", b->callback,
+                     head);
+    if (n < 0 || (size_t)n + fill + 64 > slot->body_cap)
+        return -1;
+    size_t len = (size_t)n;
+    memset(slot->body + len, 'x', fill);
+    len += fill;
+    int m = snprintf(slot->body + len, slot->body_cap - len, "\"},\"delay_ms\":%" PRId64 "}",
+                     delay_ms);
+    if (m < 0 || (size_t)m >= slot->body_cap - len)
+        return -1;
+    len += (size_t)m;
+    curl_easy_setopt(slot->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(slot->easy, CURLOPT_POSTFIELDS, slot->body);
+    return 0;
+}
+
 /* Builds the /register/ body for timer idx into slot->body. 0 or -1. */
 static int tr_bench_build_body(tr_bench *b, tr_bench_slot *slot, size_t idx, int64_t seconds)
 {
@@ -124,14 +182,8 @@ static int tr_bench_build_body(tr_bench *b, tr_bench_slot *slot, size_t idx, int
         return -1;
     size_t inner = (size_t)hl + 2; /* plus closing "} */
     size_t fill = b->pad > inner ? b->pad - inner : 0;
-    size_t need = strlen(b->callback) + fill + 256;
-    if (need > slot->body_cap) {
-        char *nb = realloc(slot->body, need);
-        if (nb == NULL)
-            return -1;
-        slot->body = nb;
-        slot->body_cap = need;
-    }
+    if (tr_bench_reserve(slot, strlen(b->callback) + fill + 256) != 0)
+        return -1;
     /* The data is a JSON string inside the JSON body: its quotes are escaped. */
     int n = snprintf(slot->body, slot->body_cap,
                      "{\"callback_cmd\":\"%s\",\"seconds\":%" PRId64
@@ -149,14 +201,23 @@ static int tr_bench_build_body(tr_bench *b, tr_bench_slot *slot, size_t idx, int
     return 0;
 }
 
-static int64_t tr_bench_pick_seconds(tr_bench *b)
+/* The delay of the next timer, ms: whole seconds for /register/ (its protocol has
+ * no finer unit), ms for --rest. */
+static int64_t tr_bench_pick_delay_ms(tr_bench *b)
 {
     if (b->due_at_us > 0) {
-        int64_t s = (b->due_at_us - tr_bench_now_us() + 500000) / 1000000;
-        return s < 1 ? 1 : s;
+        int64_t left_us = b->due_at_us - tr_bench_now_us();
+        if (b->rest)
+            return left_us < 1000 ? 1 : (left_us + 500) / 1000;
+        int64_t s = (left_us + 500000) / 1000000;
+        return (s < 1 ? 1 : s) * 1000;
+    }
+    if (b->rest && b->lo_ms >= 0) {
+        uint64_t span = (uint64_t)(b->hi_ms - b->lo_ms + 1);
+        return b->lo_ms + (int64_t)(tr_bench_rand(&b->rng) % span);
     }
     uint64_t span = (uint64_t)(b->hi_s - b->lo_s + 1);
-    return b->lo_s + (int64_t)(tr_bench_rand(&b->rng) % span);
+    return (b->lo_s + (int64_t)(tr_bench_rand(&b->rng) % span)) * 1000;
 }
 
 /* Starts the next timer on slot. 1 when started, 0 when none left, -1 on error. */
@@ -166,12 +227,15 @@ static int tr_bench_start(tr_bench *b, CURLM *multi, tr_bench_slot *slot)
         return 0;
     size_t idx = b->next++;
     tr_bench_rec *r = &b->recs[idx];
-    r->seconds = tr_bench_pick_seconds(b);
+    r->delay_ms = tr_bench_pick_delay_ms(b);
+    r->seconds = r->delay_ms / 1000;
     r->ret = -1;
     slot->idx = idx;
     slot->resp_len = 0;
     slot->resp[0] = '\0';
-    if (tr_bench_build_body(b, slot, idx, r->seconds) != 0)
+    int built = b->rest ? tr_bench_build_rest_body(b, slot, idx, r->delay_ms)
+                        : tr_bench_build_body(b, slot, idx, r->seconds);
+    if (built != 0)
         return -1;
     r->t_sent_us = tr_bench_now_us(); /* replaced by the prereq callback */
     if (curl_multi_add_handle(multi, slot->easy) != CURLM_OK)
@@ -198,10 +262,11 @@ static const char *tr_bench_find_value(const char *resp, const char *quoted_name
     return p;
 }
 
-/* Reads "ret" and "key" from an answer like {"ret":0,"data":{"key":"..."}}. */
-static void tr_bench_read_answer(const char *resp, tr_bench_rec *r)
+/* Reads "ret" and "key" from an answer like {"ret":0,"data":{"key":"..."}}, or
+ * (rest) the key from {"timer":{"key":"..",..}}: there ret is 0 for a 2xx with a key. */
+static void tr_bench_read_answer(const char *resp, int rest, tr_bench_rec *r)
 {
-    const char *p = tr_bench_find_value(resp, "\"ret\"");
+    const char *p = rest ? NULL : tr_bench_find_value(resp, "\"ret\"");
     if (p != NULL) {
         char *end = NULL;
         long v = strtol(p, &end, 10);
@@ -218,6 +283,8 @@ static void tr_bench_read_answer(const char *resp, tr_bench_rec *r)
         }
         r->key[i] = '\0';
     }
+    if (rest)
+        r->ret = r->status >= 200 && r->status < 300 && r->key[0] != '\0' ? 0 : -1;
 }
 
 static int tr_bench_cmp_i64(const void *a, const void *b)
@@ -230,16 +297,20 @@ static void tr_bench_usage(FILE *out)
 {
     fprintf(out,
             "usage: tr_bench_register --url BASE --callback URL -n N --out FILE\n"
-            "         [--lo S] [--hi S] [-c CONC] [--pad BYTES] [--due-at-us T] [--seed X]\n"
+            "         [--rest] [--lo S] [--hi S] [--lo-ms MS --hi-ms MS] [-c CONC]\n"
+            "         [--pad BYTES] [--due-at-us T] [--seed X]\n"
             "  --url BASE        TimeRush base URL, e.g. http://127.0.0.1:8080\n"
-            "  --callback URL    callback_cmd of every timer (the receiver)\n"
+            "  --callback URL    callback URL of every timer (the receiver)\n"
+            "  --rest            POST /v1/timers with delay_ms (default: POST /register/)\n"
             "  -n N              timers to register (default 100)\n"
             "  --lo S --hi S     seconds drawn uniformly from [lo, hi] (default 1..60)\n"
+            "  --lo-ms --hi-ms   with --rest: delay_ms drawn uniformly from [lo-ms, hi-ms]\n"
             "  -c CONC           requests in flight (default 200)\n"
-            "  --pad BYTES       size of callback_data before escaping (default 0: minimal)\n"
-            "  --due-at-us T     burst: every timer due at wall clock T (µs), seconds rounded\n"
+            "  --pad BYTES       size of the data before escaping (default 0: minimal)\n"
+            "  --due-at-us T     burst: every timer due at wall clock T (µs), delay rounded\n"
             "  --seed X          random seed (default 1)\n"
-            "  --out FILE        TSV: id seconds t_sent_us t_answered_us status ret key\n");
+            "  --out FILE        TSV: id seconds t_sent_us t_answered_us status ret key "
+            "delay_ms\n");
 }
 
 int main(int argc, char **argv)
@@ -249,6 +320,8 @@ int main(int argc, char **argv)
     b.n = 100;
     b.lo_s = 1;
     b.hi_s = 60;
+    b.lo_ms = -1;
+    b.hi_ms = -1;
     b.rng = 1;
     int64_t conc = 200;
     const char *base = NULL, *out_path = NULL;
@@ -260,6 +333,10 @@ int main(int argc, char **argv)
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             tr_bench_usage(stdout);
             return 0;
+        }
+        if (strcmp(a, "--rest") == 0) {
+            b.rest = 1;
+            continue;
         }
         if (v == NULL) {
             fprintf(stderr, "tr_bench_register: %s needs a value\n", a);
@@ -278,6 +355,12 @@ int main(int argc, char **argv)
             b.lo_s = x;
         } else if (strcmp(a, "--hi") == 0 && tr_bench_parse_i64(v, 1, INT32_MAX, &x) == 0) {
             b.hi_s = x;
+        } else if (strcmp(a, "--lo-ms") == 0 &&
+                   tr_bench_parse_i64(v, 0, INT32_MAX, &x) == 0) {
+            b.lo_ms = x;
+        } else if (strcmp(a, "--hi-ms") == 0 &&
+                   tr_bench_parse_i64(v, 0, INT32_MAX, &x) == 0) {
+            b.hi_ms = x;
         } else if (strcmp(a, "-c") == 0 && tr_bench_parse_i64(v, 1, 10000, &x) == 0) {
             conc = x;
         } else if (strcmp(a, "--pad") == 0 && tr_bench_parse_i64(v, 0, 1 << 20, &x) == 0) {
@@ -293,7 +376,10 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (base == NULL || b.callback == NULL || out_path == NULL || b.lo_s > b.hi_s) {
+    /* The ms range goes with --rest and needs both ends. */
+    int ms_bad = (b.lo_ms >= 0) != (b.hi_ms >= 0) || b.lo_ms > b.hi_ms ||
+                 (b.lo_ms >= 0 && !b.rest);
+    if (base == NULL || b.callback == NULL || out_path == NULL || b.lo_s > b.hi_s || ms_bad) {
         tr_bench_usage(stderr);
         return 2;
     }
@@ -305,7 +391,7 @@ int main(int argc, char **argv)
     CURLM *multi = NULL;
     tr_bench_slot *slots = NULL;
     FILE *out = NULL;
-    int n = snprintf(url, sizeof(url), "%s/register/", base);
+    int n = snprintf(url, sizeof(url), "%s%s", base, b.rest ? "/v1/timers" : "/register/");
     if (n < 0 || (size_t)n >= sizeof(url)) {
         fprintf(stderr, "tr_bench_register: --url too long\n");
         return 2;
@@ -376,7 +462,7 @@ int main(int argc, char **argv)
             curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
             r->status = (int)status;
             if (res == CURLE_OK)
-                tr_bench_read_answer(s->resp, r);
+                tr_bench_read_answer(s->resp, b.rest, r);
             else
                 fprintf(stderr, "tr_bench_register: timer %zu: %s\n", s->idx,
                         curl_easy_strerror(res));
@@ -401,12 +487,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "tr_bench_register: %s: %s\n", out_path, strerror(errno));
         goto done;
     }
-    fputs("id\tseconds\tt_sent_us\tt_answered_us\tstatus\tret\tkey\n", out);
+    fputs("id\tseconds\tt_sent_us\tt_answered_us\tstatus\tret\tkey\tdelay_ms\n", out);
     int64_t *lat = malloc(b.n * sizeof(*lat));
     for (size_t i = 0; i < b.n; i++) {
         const tr_bench_rec *r = &b.recs[i];
-        fprintf(out, "%zu\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\t%d\t%d\t%s\n", i, r->seconds,
-                r->t_sent_us, r->t_answered_us, r->status, r->ret, r->key[0] ? r->key : "-");
+        fprintf(out, "%zu\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\t%d\t%d\t%s\t%" PRId64 "\n", i,
+                r->seconds, r->t_sent_us, r->t_answered_us, r->status, r->ret,
+                r->key[0] ? r->key : "-", r->delay_ms);
         if (lat != NULL)
             lat[i] = r->t_answered_us - r->t_sent_us;
     }
