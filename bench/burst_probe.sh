@@ -2,7 +2,7 @@
 # bench/burst_probe.sh - how fast the scheduler drains a burst, and what it costs.
 #
 #   bench/burst_probe.sh [--build-dir DIR] [-n N] [--reps R] [--spread-ms S] [--lead-ms L]
-#                        [--keep] [-- extra ./timerush options]
+#                        [--keep] [--perf FILE] [-- extra ./timerush options]
 #
 # Starts the stack (./timerush --no-install --no-build, one FastCGI worker: the
 # probe never registers through nginx) and timerush-sink, writes N timers due at
@@ -16,6 +16,9 @@
 #   lateness at the receiver (arrival - X-TimeRush-Due-Ms) p50/p99/max,
 #   lost (keys never seen) and duplicates,
 # then the median of each over the repetitions. Every process is stopped by PID.
+# --perf FILE: `perf record -g -p <scheduler>,<redis-server>` from the instant to the
+# last callback of the last repetition, report (--sort comm,dso,sym, and by pid)
+# written to FILE. perf's own cost slows that repetition: quote its rate apart.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +28,8 @@ REPS=3
 SPREAD=0
 LEAD=3000
 KEEP=0
+PERF_OUT=""
+PERF_PID=""
 EXTRA=()
 
 die() { echo "probe: $*" >&2; exit 1; }
@@ -38,6 +43,7 @@ while [ $# -gt 0 ]; do
         --spread-ms) SPREAD=$2; shift ;;
         --lead-ms) LEAD=$2; shift ;;
         --keep) KEEP=1 ;;
+        --perf) PERF_OUT=$2; shift ;;
         --) shift; EXTRA=("$@"); break ;;
         -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
@@ -76,6 +82,7 @@ stop_sink() {
     SINK_PID=""
 }
 cleanup() {
+    if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true; fi
     stop_stack
     stop_sink
     if [ "$KEEP" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
@@ -164,8 +171,26 @@ EOF
 
     local s0 r0 k0 s1 r1 k1
     s0=$(ticks "$sched_pid"); r0=$(ticks "$redis_pid"); k0=$(ticks "$SINK_PID")
+    if [ -n "$PERF_OUT" ] && [ "$rep" = "$REPS" ]; then
+        perf record -g -p "$sched_pid,$redis_pid" -o "$dir/perf.data" >"$dir/perf.out" 2>&1 &
+        PERF_PID=$!
+    fi
     wait_until "$N callbacks" $(( LEAD / 1000 + SPREAD / 1000 + 300 )) lines_at_least "$dir/sink.log" "$N" || true
     s1=$(ticks "$sched_pid"); r1=$(ticks "$redis_pid"); k1=$(ticks "$SINK_PID")
+    if [ -n "$PERF_PID" ]; then
+        kill -INT "$PERF_PID" 2>/dev/null || true
+        wait "$PERF_PID" 2>/dev/null || true
+        PERF_PID=""
+        {
+            echo "# perf record -g -p scheduler $sched_pid, redis $redis_pid: instant to last callback, run $rep"
+            echo "## by pid"
+            perf report -i "$dir/perf.data" --no-children --sort pid -g none --stdio 2>/dev/null | grep -E '^ +[0-9]'
+            echo "## by comm, dso"
+            perf report -i "$dir/perf.data" --no-children --sort comm,dso -g none --stdio 2>/dev/null | grep -E '^ +[0-9]'
+            echo "## by comm, dso, sym (top 80)"
+            perf report -i "$dir/perf.data" --no-children --sort comm,dso,sym -g none --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -80
+        } >"$PERF_OUT" || true
+    fi
     cp "$dir/stack/log/scheduler.1.log" "$dir/scheduler.log" 2>/dev/null || true
     # Script calls and their cost (usec_per_call): how many claim/finish rounds ran.
     redis-cli -s "$sock" INFO commandstats >"$dir/commandstats.txt" 2>&1 || true

@@ -27,6 +27,9 @@
 #   --subsec-count N  timers of the sub-second scenario (default 10000)
 #   --batch-size N    timers per POST /v1/timers/batch request (default 1000)
 #   --batch-max-body B  --max-body of the batch scenario's stack (default 1048576)
+# Environment: TR_BENCH_COMMIT names the commit in machine.txt when the source tree
+# is an export without .git (git archive), e.g. to measure a commit apart from a
+# shared working tree's uncommitted edits.
 #
 # Scenarios (--full, in this order; the short ones first):
 #   sink_capacity create redis_baseline batch_create orig_100_60 orig_10k_60
@@ -78,7 +81,7 @@ while [ $# -gt 0 ]; do
         --subsec-count) SUBSEC_COUNT=$2; shift ;;
         --batch-size) BATCH_SIZE=$2; shift ;;
         --batch-max-body) BATCH_MAX_BODY=$2; shift ;;
-        -h|--help) sed -n '2,34p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,37p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
     shift
@@ -418,7 +421,9 @@ ORIG_FLOORS="zero_bucket_pct>=100 p99_ms<=5 max_ms<=50 lost<=0 duplicates<=0"
 
 {
     echo "date_utc: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "git: $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    # "-dirty": the tree measured held uncommitted edits. TR_BENCH_COMMIT names the
+    # commit when SRC is an export (git archive) without .git.
+    echo "git: ${TR_BENCH_COMMIT:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo unknown)}"
     echo "nproc: $(nproc)"
     echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
     echo "memory: $(free -m | awk '/^Mem:/ {print $2 " MiB"}')"
