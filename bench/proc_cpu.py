@@ -2,8 +2,10 @@
 """proc_cpu.py - where the CPU went during a measurement, per part of the stack.
 
   proc_cpu.py snap RUN_DIR [NAME=PID ...] > A.json   CPU time used so far by
-        redis, nginx (master and workers), timerush-fcgi (every worker), each
-        scheduler, the extra NAME=PID processes, and the whole machine
+        redis, redis's forked children (AOF rewrite: finished ones from cutime +
+        cstime, running ones from their own stat), nginx (master and workers),
+        timerush-fcgi (every worker), each scheduler, the extra NAME=PID
+        processes, and the whole machine
   proc_cpu.py diff A.json B.json REQUESTS            per part: CPU seconds between
         the two snapshots, share of the machine's busy time, and CPU us per request
 
@@ -17,14 +19,35 @@ import sys
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def proc_ticks(pid):
+def proc_stat(pid):
+    """The fields after ")" of /proc/PID/stat (state is index 0), or None."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            rest = f.read().rsplit(")", 1)[1].split()
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def proc_ticks(pid):
+    rest = proc_stat(pid)
+    try:
         # fields after ")": state ppid ... utime is field 14 overall -> index 11 here
         return int(rest[11]) + int(rest[12]), int(rest[1])
-    except (OSError, IndexError, ValueError):
+    except (TypeError, IndexError, ValueError):
         return None, None
+
+
+def child_ticks(pid):
+    """CPU of pid's children: reaped ones (cutime + cstime) plus running ones."""
+    rest = proc_stat(pid)
+    try:
+        total = int(rest[13]) + int(rest[14])
+    except (TypeError, IndexError, ValueError):
+        return None
+    for c in children(pid):
+        t, _ = proc_ticks(c)
+        total += t or 0
+    return total
 
 
 def children(ppid):
@@ -65,6 +88,8 @@ def snap(run_dir, extra):
     result = {}
     for name, plist in parts.items():
         result[name] = {str(p): proc_ticks(p)[0] for p in plist}
+    # The AOF rewrite runs in a forked child: not in redis's own ticks.
+    result["redis children (AOF rewrite)"] = {str(p): child_ticks(p) for p in parts["redis"]}
     with open("/proc/stat", encoding="ascii") as f:
         cpu = [int(x) for x in f.readline().split()[1:]]
     result["_machine"] = {"busy": sum(cpu) - cpu[3] - cpu[4], "total": sum(cpu)}

@@ -261,6 +261,17 @@ lines_at_least() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print 0; else print a[int((NR+1)/2)]}'; }
 
+# wrk_timed LOG CPUFILE WRK-ARGS...: runs wrk with its output in LOG and its own CPU
+# seconds (user + sys, bash's time) in CPUFILE: it shares the 2 cores with the stack.
+wrk_timed() {
+    local log=$1 cpuf=$2; shift 2
+    { TIMEFORMAT='%U %S'; time wrk "$@" >"$log" 2>&1; } 2>"$cpuf"
+}
+# wrk_cpu_note CPUFILE: one line for a CPU table, wrk's own CPU seconds.
+wrk_cpu_note() {
+    awk '{printf "wrk itself (the load generator, in \"everything else\"): %.2f CPU s.\n", $1 + $2}' "$1" 2>/dev/null || true
+}
+
 # wrk_rate URL LUA SECONDS: prints Requests/sec.
 wrk_rate() {
     local url=$1 lua=$2 secs=$3 log=$4
@@ -492,12 +503,14 @@ EOF
         : >"$WORK/create/reg_rates"; : >"$WORK/create/ngx_rates"; : >"$WORK/create/created"
         for i in $(seq "$REPS"); do
             before=$(rcli ZCARD "$due_key")
-            wrk -t2 -c64 -d10s -s "$REG_LUA" "$STACK_URL/register/" >"$WORK/create/wrk_reg.$i.txt" 2>&1 &
+            wrk_timed "$WORK/create/wrk_reg.$i.txt" "$WORK/create/wrk_reg.$i.cpu" \
+                -t2 -c64 -d10s -s "$REG_LUA" "$STACK_URL/register/" &
             wrk_pid=$!
-            cpu_begin "create.$i" "wrk=$wrk_pid" "sink=$SINK_PID"
+            cpu_begin "create.$i" "sink=$SINK_PID"
             wait "$wrk_pid" || true
             reqs=$(awk '/requests in/ {print $1}' "$WORK/create/wrk_reg.$i.txt")
             cpu_end "create.$i" "${reqs:-0}" "sink=$SINK_PID"
+            wrk_cpu_note "$WORK/create/wrk_reg.$i.cpu" >>"$OUT/create.$i.cpu.md"
             awk '/^Requests\/sec:/ {print $2}' "$WORK/create/wrk_reg.$i.txt" >>"$WORK/create/reg_rates"
             after=$(rcli ZCARD "$due_key")
             echo "$(( after - before ))" >>"$WORK/create/created"
@@ -520,7 +533,7 @@ EOF
             echo
             echo "Ratio /register/ : nginx = **$RATIO** (floor 0.3: $ok). Timers created in Redis per run (ZCARD delta): $(paste -sd' ' "$WORK/create/created"). ${errs:+wrk: $errs}"
             echo
-            echo "Where the CPU went during the last /register/ run (wrk's process counted apart; the sink idles):"
+            echo "Where the CPU went during the last /register/ run (the sink idles):"
             echo
             cat "$OUT/create.$REPS.cpu.md" 2>/dev/null
             echo
@@ -581,13 +594,15 @@ EOF
     : >"$dir/batch_rates"; : >"$dir/ngx_rates"; : >"$dir/created"; : >"$dir/latency"
     for i in $(seq "$REPS"); do
         before=$(rcli ZCARD "$due_key")
-        wrk -t2 -c64 -d10s -s "$BATCH_LUA" "$STACK_URL/v1/timers/batch" >"$dir/wrk_batch.$i.txt" 2>&1 &
+        wrk_timed "$dir/wrk_batch.$i.txt" "$dir/wrk_batch.$i.cpu" \
+            -t2 -c64 -d10s -s "$BATCH_LUA" "$STACK_URL/v1/timers/batch" &
         wrk_pid=$!
-        cpu_begin "$name.$i" "wrk=$wrk_pid"
+        cpu_begin "$name.$i"
         wait "$wrk_pid" || true
         reqs=$(awk '/requests in/ {print $1}' "$dir/wrk_batch.$i.txt")
         # Per timer, not per request: the CPU table's "µs per request" is per timer.
         cpu_end "$name.$i" "$(( ${reqs:-0} * BATCH_SIZE ))"
+        wrk_cpu_note "$dir/wrk_batch.$i.cpu" >>"$OUT/$name.$i.cpu.md"
         awk '/^Requests\/sec:/ {print $2}' "$dir/wrk_batch.$i.txt" >>"$dir/batch_rates"
         awk '$1=="Latency" {print $2}' "$dir/wrk_batch.$i.txt" >>"$dir/latency"
         after=$(rcli ZCARD "$due_key")
@@ -620,7 +635,7 @@ EOF
         echo
         echo "Timers/s = requests/s x $BATCH_SIZE = **$B_TIMERS** (floor 200,000: $B_OK); requests : nginx return 200 = $B_RATIO. Mean latency per batch request: $(paste -sd' ' "$dir/latency"). Timers stored in Redis per run (ZCARD delta) / requests answered: $(awk '{printf "%s/%s ", $1, $2}' "$dir/created")(every answered request stored its $BATCH_SIZE timers: $stored_ok). ${errs:+wrk: $errs.} ${slow:+nginx access log: $slow.}"
         echo
-        echo "Where the CPU went during the last batch run (per timer; wrk counted apart):"
+        echo "Where the CPU went during the last batch run (\"CPU us / request\" is per timer here):"
         echo
         cat "$OUT/$name.$REPS.cpu.md" 2>/dev/null
         echo
