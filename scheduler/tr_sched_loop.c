@@ -136,8 +136,6 @@ static int want_flush(sched *s, int64_t now)
         s->pending_since_mono = now;
     if (outstanding(s))
         return 0;
-    if (s->pending_since_mono < 0)
-        s->pending_since_mono = now;
     if (s->down)
         return now >= s->retry_at_mono;
     return s->stopping || tr_deliver_running(s->dl) == 0 || n >= (size_t)batch_min(s) ||
@@ -425,12 +423,12 @@ static int want_claim(sched *s, int64_t now, int free_slots)
     return now - s->last_claim_mono >= period;
 }
 
+static void write_hists(sched *s, int64_t now, int force);
+
 /* The calls on the store's connection: the outcomes held when they are due to
  * go, then a claim (under a backlog pipelined behind them, so neither waits for
  * the other). Outcomes held because Redis is away go first: want_claim() refuses
  * until they are written. */
-static void write_hists(sched *s, int64_t now, int force);
-
 static void store_step(sched *s, int64_t now)
 {
     /* The histograms first (once a second, blocking, one short pipeline): under
@@ -447,8 +445,8 @@ static void store_step(sched *s, int64_t now)
 static int sleep_ms(sched *s, int64_t now, int free_slots)
 {
     int64_t target = now + MAX_SLEEP_MS;
-    /* While a finish awaits its answers, the store's socket ends the poll; the
-     * claim, the next send and the histograms wait for it. */
+    /* While answers are owed, the store's socket ends the poll; the next send,
+     * the histograms and a claim that would wait for its answer wait for them. */
     int owed = outstanding(s);
     if (!s->stopping && free_slots > 0 && !s->down && !owed) {
         if (s->backlog) {
