@@ -23,7 +23,9 @@
  *   {P}:hist:lateness, {P}:hist:duration  HASH  histogram buckets (tr_store_observe)
  *   {P}:wake      pub/sub channel: "<due ms>" whenever a script makes a timer the
  *                       earliest in {P}:due
- * docs/DATA_MODEL.md describes each script.
+ * docs/DATA_MODEL.md describes each script. The code is in tr_store.c (connection,
+ * scripts, add, cancel, claim), tr_store_finish.c (outcomes) and tr_store_rest.c
+ * (the REST operations), which share shared/tr_store_int.h.
  */
 #ifndef TR_STORE_H
 #define TR_STORE_H

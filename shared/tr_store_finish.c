@@ -1,0 +1,439 @@
+#include "tr_store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tr_log.h"
+
+/* The script of a finish kind, or -1 for an unknown kind. */
+static int kind_script(tr_finish_kind kind)
+{
+    switch (kind) {
+    case TR_FINISH_ACK:
+        return S_ACK;
+    case TR_FINISH_RETRY:
+        return S_RETRY;
+    case TR_FINISH_DEAD:
+        return S_DEAD;
+    case TR_FINISH_RELEASE:
+        return S_RELEASE;
+    case TR_FINISH_EXTEND:
+        return S_EXTEND;
+    }
+    return -1;
+}
+
+/* Plain acks sent in one ack_many call at most: bounds the argv and the time one
+ * script holds Redis (a round holds at most --max-inflight outcomes anyway). */
+#define TR_STORE_ACK_MANY_MAX 1024
+
+static const int ack_keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META, K_STATS};
+
+/* An ack with neither a chain nor a next firing: it goes into ack_many. */
+static int is_plain_ack(const tr_finish *f)
+{
+    return f->kind == TR_FINISH_ACK && f->chain_id == NULL && f->repeat_record == NULL;
+}
+
+/* Why an item cannot be sent at all, or NULL when it can. */
+static const char *malformed(const tr_finish *f)
+{
+    if (kind_script(f->kind) < 0)
+        return "unknown kind";
+    if (f->id == NULL)
+        return "no id";
+    if (f->kind == TR_FINISH_ACK && f->chain_id != NULL && f->chain_record == NULL)
+        return "chain without a record";
+    return NULL;
+}
+
+/* The EVALSHA call that applies one outcome (kinds were checked by the caller). */
+static void finish_args(const tr_store *s, const tr_finish *f, call_args *a)
+{
+    static const int retry_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DUE, K_META, K_STATS};
+    static const int dead_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DEAD, K_META,
+                                    K_STATS,    K_TIMERS,   K_DUE};
+    static const int extend_keys[] = {K_INFLIGHT, K_ATTEMPTS};
+    static const int release_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DUE, K_STATS};
+    a->argc = 0;
+    switch (f->kind) {
+    case TR_FINISH_ACK:
+        tr_store_args_init(a, S_ACK);
+        tr_store_arg_keys(a, s, 7, ack_keys);
+        tr_store_arg_str(a, f->id);
+        tr_store_arg_str(a, s->key[K_WAKE]);
+        if (f->chain_id != NULL) {
+            tr_store_arg_str(a, f->chain_id);
+            tr_store_arg_bin(a, f->chain_record, f->chain_record_len);
+            tr_store_arg_i64(a, f->chain_delay_ms < 0 ? 0 : f->chain_delay_ms);
+        } else {
+            tr_store_arg_str(a, "");
+            tr_store_arg_str(a, "");
+            tr_store_arg_str(a, "0");
+        }
+        if (f->repeat_record != NULL) {
+            tr_store_arg_bin(a, f->repeat_record, f->repeat_record_len);
+            tr_store_arg_i64(a, f->repeat_at_ms);
+        }
+        return;
+    case TR_FINISH_RETRY:
+        tr_store_args_init(a, S_RETRY);
+        tr_store_arg_keys(a, s, 5, retry_keys);
+        tr_store_arg_str(a, f->id);
+        tr_store_arg_i64(a, f->attempt);
+        tr_store_arg_i64(a, f->delay_ms < 0 ? 0 : f->delay_ms);
+        tr_store_arg_str(a, f->meta != NULL ? f->meta : "");
+        tr_store_arg_str(a, s->key[K_WAKE]);
+        return;
+    case TR_FINISH_DEAD:
+        tr_store_args_init(a, S_DEAD);
+        tr_store_arg_keys(a, s, 7, dead_keys);
+        tr_store_arg_str(a, f->id);
+        tr_store_arg_i64(a, f->attempt);
+        tr_store_arg_str(a, f->meta != NULL ? f->meta : "");
+        if (f->repeat_record != NULL)
+            tr_store_arg_bin(a, f->repeat_record, f->repeat_record_len);
+        else
+            tr_store_arg_str(a, "");
+        tr_store_arg_i64(a, f->repeat_at_ms);
+        tr_store_arg_str(a, s->key[K_WAKE]);
+        return;
+    case TR_FINISH_RELEASE:
+        tr_store_args_init(a, S_RELEASE);
+        tr_store_arg_keys(a, s, 4, release_keys);
+        tr_store_arg_str(a, f->id);
+        tr_store_arg_i64(a, f->attempt);
+        tr_store_arg_str(a, s->key[K_WAKE]);
+        return;
+    case TR_FINISH_EXTEND:
+        tr_store_args_init(a, S_EXTEND);
+        tr_store_arg_keys(a, s, 2, extend_keys);
+        tr_store_arg_str(a, f->id);
+        tr_store_arg_i64(a, f->attempt);
+        tr_store_arg_i64(a, f->delay_ms < 1 ? 1 : f->delay_ms);
+        return;
+    }
+}
+
+/* Appends one ack_many call for the plain acks items[order[0..n)]. 0 or -1. */
+static int append_ack_many(tr_store *s, const tr_finish *items, const size_t *order, size_t n,
+                           const char **argv, size_t *len)
+{
+    char nkeys[8];
+    int argc = 0;
+    snprintf(nkeys, sizeof nkeys, "%d", 7);
+    argv[argc] = "EVALSHA";
+    len[argc++] = 7;
+    argv[argc] = s->sha[S_ACK_MANY];
+    len[argc++] = 40;
+    argv[argc] = nkeys;
+    len[argc++] = strlen(nkeys);
+    for (int k = 0; k < 7; k++) {
+        argv[argc] = s->key[ack_keys[k]];
+        len[argc] = strlen(argv[argc]);
+        argc++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        argv[argc] = items[order[i]].id;
+        len[argc++] = strlen(items[order[i]].id);
+    }
+    return redisAppendCommandArgv(s->ctx, argc, argv, len) == REDIS_OK ? 0 : -1;
+}
+
+/* An error answer to one call. Redis unable to serve now (down): -1, the whole
+ * finish is retried later. Anything else would fail again on every retry (a
+ * script error, a wrong type under a key): its items are answered -1 and logged,
+ * so the others are not held back forever. */
+static int call_failed(tr_store *s, const tr_finish *items, const size_t *order,
+                       const finish_call *c, const redisReply *r, int *results)
+{
+    const char *name = c->many ? "ack_many" : tr_store_script_name(kind_script(items[order[c->first]].kind));
+    if (r->type == REDIS_REPLY_ERROR) {
+        tr_store_reply_failed(s, name, r);
+        if (s->err_code == TR_RET_STORE_DOWN)
+            return -1;
+    } else {
+        tr_store_bad_reply(s, name, r);
+    }
+    for (size_t j = 0; j < c->count; j++) {
+        results[order[c->first + j]] = -1;
+        tr_log_error("key=%s outcome refused by redis (%s): not applied, the timer returns "
+                     "after its lease",
+                     items[order[c->first + j]].id, s->err);
+    }
+    return 0;
+}
+
+/* Plans items[idx[0..n)] (each outcome alone, in order, then the plain acks in
+ * ack_many calls) and appends every call to the output buffer (nothing written
+ * yet). 0, or -1 with the error set (*p freed). */
+static int plan_append(tr_store *s, const tr_finish *items, const size_t *idx, size_t n,
+                       finish_plan *p)
+{
+    size_t nacks = 0, nsingle = 0;
+    memset(p, 0, sizeof *p);
+    for (size_t i = 0; i < n; i++)
+        nacks += is_plain_ack(&items[idx[i]]);
+    nsingle = n - nacks;
+    size_t maxcalls = nsingle + (nacks + TR_STORE_ACK_MANY_MAX - 1) / TR_STORE_ACK_MANY_MAX;
+    size_t most = nacks < TR_STORE_ACK_MANY_MAX ? nacks : TR_STORE_ACK_MANY_MAX;
+    /* Other outcomes first: a lease EXTEND queued before the ack of the same
+     * timer must stay first. */
+    p->order = malloc(n * sizeof *p->order);
+    p->calls = malloc((maxcalls ? maxcalls : 1) * sizeof *p->calls);
+    const char **argv = malloc((most + 10) * sizeof *argv);
+    size_t *len = malloc((most + 10) * sizeof *len);
+    int rc = -1;
+    if (p->order == NULL || p->calls == NULL || argv == NULL || len == NULL) {
+        tr_store_set_error(s, TR_RET_INTERNAL, "finish: out of memory");
+        goto done;
+    }
+    size_t a = 0, b = nsingle;
+    for (size_t i = 0; i < n; i++) {
+        if (is_plain_ack(&items[idx[i]]))
+            p->order[b++] = idx[i];
+        else
+            p->order[a++] = idx[i];
+    }
+    for (size_t i = 0; i < nsingle; i++)
+        p->calls[p->ncalls++] = (finish_call){.first = i, .count = 1, .many = 0};
+    for (size_t i = nsingle; i < n; i += TR_STORE_ACK_MANY_MAX) {
+        size_t c = n - i < TR_STORE_ACK_MANY_MAX ? n - i : TR_STORE_ACK_MANY_MAX;
+        p->calls[p->ncalls++] = (finish_call){.first = i, .count = c, .many = 1};
+    }
+    for (size_t k = 0; k < p->ncalls; k++) {
+        int bad;
+        if (p->calls[k].many) {
+            bad = append_ack_many(s, items, p->order + p->calls[k].first, p->calls[k].count,
+                                  argv, len);
+        } else {
+            call_args ca;
+            finish_args(s, &items[p->order[p->calls[k].first]], &ca);
+            tr_store_args_finish(&ca, s);
+            bad = redisAppendCommandArgv(s->ctx, ca.argc, ca.argv, ca.len) != REDIS_OK;
+        }
+        if (bad) {
+            tr_store_io_failed(s, "finish");
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    free(argv);
+    free(len);
+    if (rc != 0)
+        tr_store_plan_free(p);
+    return rc;
+}
+
+/* Takes the answer to call k of plan p: results set, or its items added to
+ * again[*nagain] when it was NOSCRIPT. 0, or -1 when Redis cannot serve (the
+ * other answers must still be read to stay in step). Frees r. */
+static int plan_answer(tr_store *s, const tr_finish *items, const finish_plan *p, size_t k,
+                       redisReply *r, int *results, size_t *again, size_t *nagain)
+{
+    const finish_call *c = &p->calls[k];
+    int rc = 0;
+    if (tr_store_is_noscript(r)) {
+        for (size_t j = 0; j < c->count; j++)
+            again[(*nagain)++] = p->order[c->first + j];
+    } else if (!c->many && r->type == REDIS_REPLY_INTEGER) {
+        results[p->order[c->first]] = r->integer != 0;
+    } else if (c->many && r->type == REDIS_REPLY_STRING && r->len == c->count) {
+        for (size_t j = 0; j < c->count; j++)
+            results[p->order[c->first + j]] = r->str[j] == '1';
+    } else if (call_failed(s, items, p->order, c, r, results) != 0) {
+        rc = -1;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Sends items[idx[0..n)] in one pipeline and reads the answers into results
+ * (blocking). Items answered NOSCRIPT are written back to idx (their count in
+ * *noscript). 0 when every answer arrived (results set for the others), -1 on
+ * failure. */
+static int finish_round(tr_store *s, const tr_finish *items, size_t *idx, size_t n, int *results,
+                        size_t *noscript)
+{
+    finish_plan p;
+    if (plan_append(s, items, idx, n, &p) != 0)
+        return -1;
+    int rc = 0;
+    size_t again = 0;
+    for (size_t k = 0; k < p.ncalls; k++) {
+        void *v = NULL;
+        if (redisGetReply(s->ctx, &v) != REDIS_OK || v == NULL) {
+            tr_store_io_failed(s, "finish");
+            rc = -1;
+            goto done;
+        }
+        /* Keep reading after a failure: every answer must be consumed. */
+        if (plan_answer(s, items, &p, k, v, results, idx, &again) != 0)
+            rc = -1;
+    }
+    *noscript = again;
+done:
+    tr_store_plan_free(&p);
+    return rc;
+}
+
+/* Answers the malformed items here (-1, logged: never sendable, so they cannot
+ * hold the others back), the others 0 for now; lists the sendable ones in idx.
+ * Returns their count. */
+static size_t sendable(const tr_finish *items, size_t n, int *results, size_t *idx)
+{
+    size_t todo = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *why = malformed(&items[i]);
+        results[i] = 0;
+        if (why == NULL) {
+            idx[todo++] = i;
+            continue;
+        }
+        results[i] = -1;
+        tr_log_error("key=%s outcome not written: malformed (%s, kind %d): the timer returns "
+                     "after its lease",
+                     items[i].id != NULL ? items[i].id : "?", why, (int)items[i].kind);
+    }
+    return todo;
+}
+
+/* Repeats items[idx[0..n)], answered NOSCRIPT, once the scripts are loaded again
+ * (blocking). 0 or -1. */
+static int finish_noscript(tr_store *s, const tr_finish *items, size_t *idx, size_t n,
+                           int *results)
+{
+    tr_log_debug("store: NOSCRIPT in finish, reloading");
+    if (tr_store_load_scripts(s) != 0)
+        return -1;
+    size_t noscript = 0;
+    if (finish_round(s, items, idx, n, results, &noscript) != 0)
+        return -1;
+    if (noscript > 0) {
+        tr_store_set_error(s, TR_RET_INTERNAL, "redis finish: NOSCRIPT after reload");
+        return -1;
+    }
+    return 0;
+}
+
+int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *results)
+{
+    if (n == 0)
+        return 0;
+    size_t *idx = malloc(n * sizeof *idx);
+    if (idx == NULL) {
+        tr_store_set_error(store, TR_RET_INTERNAL, "finish: out of memory");
+        return -1;
+    }
+    size_t todo = sendable(items, n, results, idx);
+    int rc = 0;
+    if (todo == 0)
+        goto done;
+    rc = tr_store_connect(store);
+    if (rc != 0)
+        goto done;
+    size_t noscript = 0;
+    rc = finish_round(store, items, idx, todo, results, &noscript);
+    if (rc == 0 && noscript > 0)
+        rc = finish_noscript(store, items, idx, noscript, results);
+done:
+    free(idx);
+    return rc;
+}
+
+int tr_store_fd(const tr_store *store)
+{
+    return store->ctx != NULL ? store->ctx->fd : -1;
+}
+
+int tr_store_finish_outstanding(const tr_store *store)
+{
+    return store->fa.active;
+}
+
+int tr_store_finish_send(tr_store *store, const tr_finish *items, size_t n)
+{
+    finish_async *fa = &store->fa;
+    if (tr_store_connect(store) != 0) /* refuses while answers are owed */
+        return -1;
+    size_t room = n > 0 ? n : 1;
+    size_t *idx = malloc(room * sizeof *idx);
+    fa->res = malloc(room * sizeof *fa->res);
+    fa->again = malloc(room * sizeof *fa->again);
+    if (idx == NULL || fa->res == NULL || fa->again == NULL) {
+        free(idx);
+        tr_store_async_clear(fa);
+        tr_store_set_error(store, TR_RET_INTERNAL, "finish: out of memory");
+        return -1;
+    }
+    fa->n = n;
+    size_t todo = sendable(items, n, fa->res, idx);
+    int rc = 0;
+    if (todo > 0 && plan_append(store, items, idx, todo, &fa->plan) != 0)
+        rc = -1; /* plan_append cleared fa when it dropped the connection */
+    /* Written out now (bounded by --redis-timeout-ms); only the answers wait. */
+    int done = todo == 0;
+    while (rc == 0 && !done) {
+        if (redisBufferWrite(store->ctx, &done) != REDIS_OK) {
+            tr_store_io_failed(store, "finish");
+            rc = -1;
+        }
+    }
+    free(idx);
+    if (rc != 0) {
+        tr_store_async_clear(fa);
+        return -1;
+    }
+    fa->active = 1;
+    return 0;
+}
+
+int tr_store_finish_recv(tr_store *store, const tr_finish *items, int *results, int wait)
+{
+    finish_async *fa = &store->fa;
+    if (!fa->active) {
+        tr_store_set_error(store, TR_RET_INTERNAL, "finish: none outstanding");
+        return -1;
+    }
+    int did_read = 0;
+    while (fa->answered < fa->plan.ncalls) {
+        void *v = NULL;
+        int ok;
+        if (wait > 0) {
+            ok = redisGetReply(store->ctx, &v) == REDIS_OK && v != NULL;
+        } else {
+            ok = redisGetReplyFromReader(store->ctx, &v) == REDIS_OK;
+            if (ok && v == NULL) {
+                /* At most one read(2) per call (none when wait < 0), made when
+                 * poll said readable: never blocks. */
+                if (did_read || wait < 0)
+                    return 0;
+                did_read = 1;
+                if (redisBufferRead(store->ctx) == REDIS_OK)
+                    continue;
+                ok = 0;
+            }
+        }
+        if (!ok) {
+            tr_store_io_failed(store, "finish"); /* clears fa: the caller resends */
+            return -1;
+        }
+        /* Keep reading after a failure: every answer must be consumed. */
+        if (plan_answer(store, items, &fa->plan, fa->answered, v, fa->res, fa->again,
+                        &fa->nagain) != 0)
+            fa->failed = 1;
+        fa->answered++;
+    }
+    /* Every answer read: the connection is free for other calls again. */
+    finish_async done = *fa;
+    memset(fa, 0, sizeof *fa);
+    int rc = done.failed ? -1 : 0;
+    if (rc == 0 && done.nagain > 0)
+        rc = finish_noscript(store, items, done.again, done.nagain, done.res);
+    if (rc == 0)
+        memcpy(results, done.res, done.n * sizeof *results);
+    tr_store_async_clear(&done);
+    return rc == 0 ? 1 : -1;
+}
+

@@ -1,0 +1,496 @@
+#include "tr_store_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tr_log.h"
+
+const char *tr_timer_state_name(tr_timer_state state)
+{
+    switch (state) {
+    case TR_STATE_PENDING:
+        return "pending";
+    case TR_STATE_IN_FLIGHT:
+        return "in_flight";
+    case TR_STATE_DEAD:
+        return "dead";
+    case TR_STATE_NONE:
+        break;
+    }
+    return "unknown";
+}
+
+/* Creates per script call at most: bounds the time one script holds Redis. */
+#define TR_STORE_CREATE_CHUNK 1000
+
+/* One create script call for items[0..n), n <= TR_STORE_CREATE_CHUNK. */
+static int create_chunk(tr_store *s, const tr_create *items, size_t n,
+                        tr_create_result *results, int64_t *due_ms, int64_t *now_ms)
+{
+    static const int keys[] = {K_TIMERS, K_DUE, K_STATS};
+    size_t argc = 3 + 3 + 1 + 4 * n;
+    const char **argv = malloc(argc * sizeof *argv);
+    size_t *lens = malloc(argc * sizeof *lens);
+    char(*nums)[2][24] = malloc(n * sizeof *nums);
+    redisReply *r = NULL;
+    int rc = -1;
+    if (argv == NULL || lens == NULL || nums == NULL) {
+        tr_store_set_error(s, TR_RET_INTERNAL, "create: out of memory");
+        goto done;
+    }
+    size_t k = 3;
+    for (int i = 0; i < 3; i++) {
+        argv[k] = s->key[keys[i]];
+        lens[k++] = strlen(s->key[keys[i]]);
+    }
+    argv[k] = s->key[K_WAKE];
+    lens[k++] = strlen(s->key[K_WAKE]);
+    for (size_t i = 0; i < n; i++) {
+        const tr_create *it = &items[i];
+        int a = snprintf(nums[i][0], 24, "%" PRId64, it->delay_ms < 0 ? 0 : it->delay_ms);
+        int b = snprintf(nums[i][1], 24, "%" PRId64, it->at_ms < 0 ? -1 : it->at_ms);
+        argv[k] = it->id;
+        lens[k++] = strlen(it->id);
+        argv[k] = it->record;
+        lens[k++] = it->record_len;
+        argv[k] = nums[i][0];
+        lens[k++] = (size_t)a;
+        argv[k] = nums[i][1];
+        lens[k++] = (size_t)b;
+    }
+    if (tr_store_connect(s) != 0)
+        goto done;
+    for (int tries = 0; tries < 2; tries++) {
+        argv[0] = "EVALSHA";
+        lens[0] = 7;
+        argv[1] = s->sha[S_CREATE];
+        lens[1] = 40;
+        argv[2] = "3";
+        lens[2] = 1;
+        r = redisCommandArgv(s->ctx, (int)argc, argv, lens);
+        if (r == NULL) {
+            tr_store_io_failed(s, "create");
+            goto done;
+        }
+        if (!tr_store_is_noscript(r) || tries == 1)
+            break;
+        freeReplyObject(r);
+        r = NULL;
+        if (tr_store_load_scripts(s) != 0)
+            goto done;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        tr_store_reply_failed(s, "create", r);
+        goto done;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 + 2 * n ||
+        r->element[0]->type != REDIS_REPLY_INTEGER) {
+        tr_store_bad_reply(s, "create", r);
+        goto done;
+    }
+    *now_ms = r->element[0]->integer;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *c = r->element[1 + 2 * i], *d = r->element[2 + 2 * i];
+        if (c->type != REDIS_REPLY_INTEGER || d->type != REDIS_REPLY_INTEGER || c->integer < 0 ||
+            c->integer > 2) {
+            tr_store_bad_reply(s, "create item", c);
+            goto done;
+        }
+        results[i] = (tr_create_result)c->integer;
+        due_ms[i] = d->integer;
+    }
+    rc = 0;
+done:
+    freeReplyObject(r);
+    free(argv);
+    free(lens);
+    free(nums);
+    return rc;
+}
+
+int tr_store_create(tr_store *store, const tr_create *items, size_t n,
+                    tr_create_result *results, int64_t *due_ms, int64_t *now_ms)
+{
+    *now_ms = 0;
+    for (size_t off = 0; off < n; off += TR_STORE_CREATE_CHUNK) {
+        size_t m = n - off < TR_STORE_CREATE_CHUNK ? n - off : TR_STORE_CREATE_CHUNK;
+        if (create_chunk(store, items + off, m, results + off, due_ms + off, now_ms) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+void tr_timer_view_clear(tr_timer_view *view)
+{
+    if (view == NULL)
+        return;
+    free(view->id);
+    free(view->record);
+    free(view->meta);
+    memset(view, 0, sizeof *view);
+}
+
+/* Copies a string reply (or NIL: NULL) into *out. 0, or -1 out of memory. */
+static int take_str(const redisReply *r, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (r->type != REDIS_REPLY_STRING)
+        return 0;
+    *out = tr_store_dup_bytes(r->str, r->len);
+    if (*out == NULL)
+        return -1;
+    *len = r->len;
+    return 0;
+}
+
+static int is_int_or_nil(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_INTEGER || r->type == REDIS_REPLY_NIL;
+}
+
+int tr_store_get(tr_store *store, const char *id, tr_timer_view *out)
+{
+    static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META};
+    memset(out, 0, sizeof *out);
+    call_args a;
+    tr_store_args_init(&a, S_GET);
+    tr_store_arg_keys(&a, store, 6, keys);
+    tr_store_arg_str(&a, id);
+    redisReply *r = tr_store_run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc = -1;
+    redisReply **e = r->element;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 7 || e[0]->type != REDIS_REPLY_INTEGER ||
+        (e[1]->type != REDIS_REPLY_STRING && e[1]->type != REDIS_REPLY_NIL) ||
+        !is_int_or_nil(e[2]) || !is_int_or_nil(e[3]) || !is_int_or_nil(e[4]) ||
+        !is_int_or_nil(e[5]) || (e[6]->type != REDIS_REPLY_STRING && e[6]->type != REDIS_REPLY_NIL)) {
+        tr_store_bad_reply(store, "get", r);
+        goto done;
+    }
+    out->now_ms = e[0]->integer;
+    if (e[1]->type == REDIS_REPLY_NIL) {
+        rc = 1;
+        goto done;
+    }
+    if (e[2]->type == REDIS_REPLY_INTEGER) {
+        out->state = TR_STATE_PENDING;
+        out->score_ms = e[2]->integer;
+    } else if (e[3]->type == REDIS_REPLY_INTEGER) {
+        out->state = TR_STATE_IN_FLIGHT;
+        out->score_ms = e[3]->integer;
+    } else if (e[4]->type == REDIS_REPLY_INTEGER) {
+        out->state = TR_STATE_DEAD;
+        out->score_ms = e[4]->integer;
+    } else {
+        /* A record in no set: a half-made timer (should not exist). */
+        out->state = TR_STATE_NONE;
+        out->score_ms = -1;
+    }
+    out->attempts = e[5]->type == REDIS_REPLY_INTEGER ? e[5]->integer : 0;
+    out->id = tr_store_dup_bytes(id, strlen(id));
+    if (out->id == NULL || take_str(e[1], &out->record, &out->record_len) != 0 ||
+        take_str(e[6], &out->meta, &out->meta_len) != 0) {
+        tr_timer_view_clear(out);
+        tr_store_set_error(store, TR_RET_INTERNAL, "get: out of memory");
+        goto done;
+    }
+    rc = 0;
+done:
+    freeReplyObject(r);
+    return rc;
+}
+
+int tr_store_list(tr_store *store, int dead, int64_t after_score, const char *after_id,
+                  size_t limit, tr_timer_view **out, size_t *n)
+{
+    static const int keys_due[] = {K_DUE, K_TIMERS, K_ATTEMPTS, K_META};
+    static const int keys_dead[] = {K_DEAD, K_TIMERS, K_ATTEMPTS, K_META};
+    *out = NULL;
+    *n = 0;
+    if (limit < 1)
+        limit = 1;
+    if (limit > 1001)
+        limit = 1001;
+    call_args a;
+    tr_store_args_init(&a, S_LIST);
+    tr_store_arg_keys(&a, store, 4, dead ? keys_dead : keys_due);
+    tr_store_arg_i64(&a, (int64_t)limit);
+    if (after_id != NULL) {
+        tr_store_arg_i64(&a, after_score);
+        tr_store_arg_str(&a, after_id);
+    } else {
+        tr_store_arg_str(&a, "");
+        tr_store_arg_str(&a, "");
+    }
+    redisReply *r = tr_store_run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc = -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || (r->elements - 1) % 5 != 0 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER) {
+        tr_store_bad_reply(store, "list", r);
+        goto done;
+    }
+    size_t count = (r->elements - 1) / 5;
+    tr_timer_view *v = count > 0 ? calloc(count, sizeof *v) : NULL;
+    if (count > 0 && v == NULL)
+        goto oom;
+    for (size_t i = 0; i < count; i++) {
+        redisReply **e = r->element + 1 + 5 * i;
+        if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_INTEGER ||
+            e[2]->type != REDIS_REPLY_STRING || e[3]->type != REDIS_REPLY_INTEGER ||
+            (e[4]->type != REDIS_REPLY_STRING && e[4]->type != REDIS_REPLY_NIL)) {
+            *out = v;
+            *n = i;
+            tr_store_bad_reply(store, "list item", e[0]);
+            goto fail;
+        }
+        tr_timer_view *t = &v[i];
+        t->state = dead ? TR_STATE_DEAD : TR_STATE_PENDING;
+        t->now_ms = r->element[0]->integer;
+        t->score_ms = e[1]->integer;
+        t->attempts = e[3]->integer;
+        size_t idlen = 0;
+        if (take_str(e[0], &t->id, &idlen) != 0 || take_str(e[2], &t->record, &t->record_len) != 0 ||
+            take_str(e[4], &t->meta, &t->meta_len) != 0) {
+            *out = v;
+            *n = i + 1;
+            goto oom;
+        }
+    }
+    *out = v;
+    *n = count;
+    rc = 0;
+    goto done;
+oom:
+    tr_store_set_error(store, TR_RET_INTERNAL, "list: out of memory");
+fail:
+    for (size_t i = 0; i < *n; i++)
+        tr_timer_view_clear(&(*out)[i]);
+    free(*out);
+    *out = NULL;
+    *n = 0;
+done:
+    freeReplyObject(r);
+    return rc;
+}
+
+int tr_store_reschedule(tr_store *store, const char *id, int64_t delay_ms, int64_t at_ms,
+                        int64_t *due_ms)
+{
+    static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD};
+    call_args a;
+    tr_store_args_init(&a, S_RESCHEDULE);
+    tr_store_arg_keys(&a, store, 4, keys);
+    tr_store_arg_str(&a, id);
+    tr_store_arg_i64(&a, delay_ms < 0 ? 0 : delay_ms);
+    tr_store_arg_i64(&a, at_ms < 0 ? -1 : at_ms);
+    tr_store_arg_str(&a, store->key[K_WAKE]);
+    redisReply *r = tr_store_run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
+        r->element[0]->integer < 0 || r->element[0]->integer > 2) {
+        rc = tr_store_bad_reply(store, "reschedule", r);
+    } else {
+        rc = (int)r->element[0]->integer;
+        *due_ms = r->element[1]->integer;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int tr_store_replay(tr_store *store, const char *id, int64_t *due_ms)
+{
+    static const int keys[] = {K_DEAD, K_DUE, K_ATTEMPTS, K_STATS};
+    call_args a;
+    tr_store_args_init(&a, S_REPLAY);
+    tr_store_arg_keys(&a, store, 4, keys);
+    tr_store_arg_str(&a, id);
+    tr_store_arg_str(&a, store->key[K_WAKE]);
+    redisReply *r = tr_store_run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc;
+    if (r->type != REDIS_REPLY_INTEGER) {
+        rc = tr_store_bad_reply(store, "replay", r);
+    } else {
+        *due_ms = r->integer;
+        rc = r->integer < 0 ? 1 : 0;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int tr_store_set_paused(tr_store *store, int paused)
+{
+    static const int keys[] = {K_PAUSED, K_DUE};
+    call_args a;
+    tr_store_args_init(&a, S_PAUSE);
+    tr_store_arg_keys(&a, store, 2, keys);
+    tr_store_arg_str(&a, paused ? "1" : "0");
+    tr_store_arg_str(&a, store->key[K_WAKE]);
+    redisReply *r = tr_store_run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc = r->type == REDIS_REPLY_INTEGER ? 0 : tr_store_bad_reply(store, "pause", r);
+    freeReplyObject(r);
+    return rc;
+}
+
+static int64_t reply_i64(const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_INTEGER)
+        return r->integer;
+    if (r->type != REDIS_REPLY_STRING)
+        return 0;
+    char buf[32];
+    size_t n = r->len < sizeof buf - 1 ? r->len : sizeof buf - 1;
+    memcpy(buf, r->str, n);
+    buf[n] = '\0';
+    return strtoll(buf, NULL, 10);
+}
+
+static int field_is(const redisReply *f, const char *name)
+{
+    return f->type == REDIS_REPLY_STRING && f->len == strlen(name) &&
+           memcmp(f->str, name, f->len) == 0;
+}
+
+/* Reads a histogram hash ("b0".."b12", "sum_ms", "count") from its HGETALL. */
+static void read_hist(const redisReply *h, uint64_t *buckets, int64_t *sum_ms, uint64_t *count)
+{
+    for (size_t i = 0; i + 1 < h->elements; i += 2) {
+        const redisReply *f = h->element[i];
+        int64_t v = reply_i64(h->element[i + 1]);
+        if (field_is(f, "sum_ms")) {
+            *sum_ms = v;
+        } else if (field_is(f, "count")) {
+            *count = v < 0 ? 0 : (uint64_t)v;
+        } else if (f->type == REDIS_REPLY_STRING && f->len >= 2 && f->len <= 3 &&
+                   f->str[0] == 'b') {
+            int b = 0;
+            for (size_t k = 1; k < f->len; k++)
+                b = b * 10 + (f->str[k] >= '0' && f->str[k] <= '9' ? f->str[k] - '0' : 100);
+            if (b <= TR_HIST_BUCKETS)
+                buckets[b] = v < 0 ? 0 : (uint64_t)v;
+        }
+    }
+}
+
+int tr_store_get_stats(tr_store *store, int with_hist, tr_store_stats *out)
+{
+    static const int keys[] = {K_DUE,   K_INFLIGHT,      K_DEAD,          K_PAUSED,
+                               K_STATS, K_HIST_LATENESS, K_HIST_DURATION};
+    memset(out, 0, sizeof *out);
+    call_args a;
+    tr_store_args_init(&a, S_STATS);
+    tr_store_arg_keys(&a, store, 7, keys);
+    tr_store_arg_str(&a, with_hist ? "1" : "0");
+    redisReply *r = tr_store_run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc = -1;
+    redisReply **e = r->element;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 7 || e[0]->type != REDIS_REPLY_INTEGER ||
+        e[1]->type != REDIS_REPLY_INTEGER || e[2]->type != REDIS_REPLY_INTEGER ||
+        e[3]->type != REDIS_REPLY_INTEGER || e[4]->type != REDIS_REPLY_ARRAY ||
+        e[5]->type != REDIS_REPLY_ARRAY || e[6]->type != REDIS_REPLY_ARRAY) {
+        tr_store_bad_reply(store, "stats", r);
+        goto done;
+    }
+    out->pending = e[0]->integer;
+    out->in_flight = e[1]->integer;
+    out->dead = e[2]->integer;
+    out->paused = e[3]->integer != 0;
+    for (size_t i = 0; i + 1 < e[4]->elements; i += 2)
+        for (int k = 0; k < TR_STATS_COUNT; k++)
+            if (field_is(e[4]->element[i], tr_store_stats_names[k]))
+                out->totals[k] = reply_i64(e[4]->element[i + 1]);
+    read_hist(e[5], out->lateness, &out->lateness_sum_ms, &out->lateness_count);
+    read_hist(e[6], out->duration, &out->duration_sum_ms, &out->duration_count);
+    rc = 0;
+done:
+    freeReplyObject(r);
+    return rc;
+}
+
+int tr_store_observe(tr_store *store, const char *name,
+                     const uint64_t counts[TR_HIST_BUCKETS + 1], int64_t sum_ms,
+                     uint64_t count)
+{
+    char key[KEY_MAX + 16];
+    int kn = snprintf(key, sizeof key, "{%s}:hist:%s", store->cfg->key, name);
+    if (kn < 0 || (size_t)kn >= sizeof key) {
+        tr_store_set_error(store, TR_RET_INTERNAL, "observe: name too long");
+        return -1;
+    }
+    if (tr_store_connect(store) != 0)
+        return -1;
+    int sent = 0;
+    for (int i = 0; i <= TR_HIST_BUCKETS + 2; i++) {
+        char field[8], val[24];
+        uint64_t v;
+        if (i <= TR_HIST_BUCKETS) {
+            v = counts[i];
+            snprintf(field, sizeof field, "b%d", i);
+        } else if (i == TR_HIST_BUCKETS + 1) {
+            v = (uint64_t)(sum_ms < 0 ? 0 : sum_ms);
+            snprintf(field, sizeof field, "sum_ms");
+        } else {
+            v = count;
+            snprintf(field, sizeof field, "count");
+        }
+        if (v == 0)
+            continue;
+        snprintf(val, sizeof val, "%" PRIu64, v);
+        const char *argv[] = {"HINCRBY", key, field, val};
+        if (redisAppendCommandArgv(store->ctx, 4, argv, NULL) != REDIS_OK) {
+            tr_store_io_failed(store, "observe");
+            return -1;
+        }
+        sent++;
+    }
+    int rc = 0;
+    for (int i = 0; i < sent; i++) {
+        void *v = NULL;
+        if (redisGetReply(store->ctx, &v) != REDIS_OK || v == NULL) {
+            tr_store_io_failed(store, "observe");
+            return -1;
+        }
+        redisReply *r = v;
+        if (r->type != REDIS_REPLY_INTEGER && rc == 0) {
+            if (r->type == REDIS_REPLY_ERROR)
+                tr_store_reply_failed(store, "observe", r);
+            else
+                tr_store_bad_reply(store, "observe", r);
+            rc = -1;
+        }
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
+int tr_store_ping(tr_store *store)
+{
+    if (tr_store_connect(store) != 0)
+        return -1;
+    redisReply *r = redisCommand(store->ctx, "PING");
+    if (r == NULL) {
+        tr_store_io_failed(store, "PING");
+        return -1;
+    }
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR) {
+        tr_store_reply_failed(store, "PING", r);
+        rc = -1;
+    }
+    freeReplyObject(r);
+    return rc;
+}
