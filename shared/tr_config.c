@@ -91,7 +91,7 @@ static const opt_def opt_table[] = {
 
     {"listen-host", 0, OPT_STR, F(listen_host), 0, 0, "127.0.0.1", LA, "where nginx listens"},
     {"listen-port", 0, OPT_INT, F(listen_port), 1, 65535, "8080", LA, "where nginx listens"},
-    {"workers", 0, OPT_INT, F(workers), 1, 256, "4", LA, "timerush-fcgi processes"},
+    {"workers", 0, OPT_INT, F(workers), 1, 256, "8", LA, "timerush-fcgi processes"},
     {"run-dir", 0, OPT_STR, F(run_dir), 0, 0, "", LA, "sockets, pid files, generated configs"},
     {"schedulers", 0, OPT_INT, F(schedulers), 0, 64, "1", LA, "timerush-scheduler processes"},
     {"redis-port", 0, OPT_INT, F(redis_port), 0, 65535, "0", LA,
