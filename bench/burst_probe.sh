@@ -89,19 +89,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# wait_until DESC TIMEOUT_S CMD...: polls CMD every 20 ms until it succeeds.
-wait_until() {
-    local desc=$1 timeout=$2; shift 2
-    local deadline=$(( $(date +%s) + timeout ))
-    until "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$deadline" ] || { say "timed out after ${timeout}s: $desc"; return 1; }
-        sleep 0.02
-    done
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ticks() { # utime + stime of a pid, in clock ticks
     awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"
@@ -123,12 +111,12 @@ one_run() {
         --listen-port "$port" --nginx-user root --workers 1 --interval 1 "${EXTRA[@]}" \
         >"$dir/launcher.out" 2>&1 &
     LAUNCHER_PID=$!
-    wait_until "stack ready" 60 grep -q "^TimeRush ready:" "$dir/launcher.out" ||
+    wait_for "stack ready" 60 grep -q "^TimeRush ready:" "$dir/launcher.out" ||
         { tail -20 "$dir/launcher.out" >&2; return 1; }
     "$SINK" --listen 127.0.0.1:0 --port-file "$dir/sink.port" --log "$dir/sink.log" \
         >"$dir/sink.out" 2>&1 &
     SINK_PID=$!
-    wait_until "sink listening" 10 test -s "$dir/sink.port"
+    wait_for "sink listening" 10 test -s "$dir/sink.port"
     local sink_port; sink_port=$(cat "$dir/sink.port")
     local sock="$dir/stack/run/redis.sock"
     local redis_pid sched_pid
@@ -175,7 +163,7 @@ EOF
         perf record -g -p "$sched_pid,$redis_pid" -o "$dir/perf.data" >"$dir/perf.out" 2>&1 &
         PERF_PID=$!
     fi
-    wait_until "$N callbacks" $(( LEAD / 1000 + SPREAD / 1000 + 300 )) lines_at_least "$dir/sink.log" "$N" || true
+    wait_for "$N callbacks" $(( LEAD / 1000 + SPREAD / 1000 + 300 )) lines_at_least "$dir/sink.log" "$N" || true
     s1=$(ticks "$sched_pid"); r1=$(ticks "$redis_pid"); k1=$(ticks "$SINK_PID")
     if [ -n "$PERF_PID" ]; then
         kill -INT "$PERF_PID" 2>/dev/null || true

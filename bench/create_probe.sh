@@ -71,18 +71,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-# wait_for DESC TIMEOUT_S CMD...: polls CMD until it succeeds or the deadline passes.
-wait_for() {
-    local desc=$1 timeout=$2; shift 2
-    local deadline=$(( $(date +%s) + timeout ))
-    until "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$deadline" ] || die "timed out after ${timeout}s: $desc"
-        sleep 0.05
-    done
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print 0}'; }
 
 # --- the stack ----------------------------------------------------------------------

@@ -114,19 +114,7 @@ trap 'exit 130' INT TERM
 
 now_us() { date +%s%6N; }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# wait_for DESC TIMEOUT_S CMD...: polls CMD every 50 ms until it succeeds.
-wait_for() {
-    local desc=$1 timeout=$2; shift 2
-    local deadline=$(( $(date +%s) + timeout ))
-    until "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$deadline" ] || { say "timed out after ${timeout}s: $desc"; return 1; }
-        sleep 0.05
-    done
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # --- build ------------------------------------------------------------------------
 if [ "$DO_BUILD" = 1 ]; then
