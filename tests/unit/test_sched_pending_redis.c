@@ -2,7 +2,8 @@
  * real redis-server (run by tests/with_redis.sh): outcomes added while a send is
  * outstanding wait for the next one, answers retire only the sent ones (notices
  * once applied), a failed send or a lost connection keeps them all, and the
- * blocking flush waits for an outstanding send first.
+ * blocking flush waits for an outstanding send first. An outcome the store
+ * refused (malformed, or a script error) is not counted as stale.
  */
 #include <poll.h>
 #include <setjmp.h>
@@ -147,10 +148,60 @@ static void test_send_recv(void **state)
     tr_store_free(s);
 }
 
+/* Refused is not stale: an outcome the store refused (a malformed item, or a
+ * script error such as a wrong type under a key) is counted apart from one that
+ * was stale (the timer gone or claimed again). */
+static void test_refused_not_stale(void **state)
+{
+    (void)state;
+    tr_config c2 = cfg;
+    snprintf(c2.key, sizeof c2.key, "ptest_refused");
+    tr_store *s = tr_store_new(&c2);
+    tr_pending *p = tr_pending_new();
+    tr_sched_stats st;
+    assert_int_equal(tr_sched_stats_init(&st, 16), 0);
+    int64_t due;
+    assert_int_equal(tr_store_add(s, "r1", REC, strlen(REC), 0, &due), 0);
+    claim_all(s, 1);
+
+    /* Malformed (unknown kind): refused by the store before sending. */
+    tr_finish bad = {.kind = (tr_finish_kind)7, .id = "r0", .attempt = 1};
+    assert_int_equal(tr_pending_add(p, &bad), 0);
+    assert_int_equal(tr_pending_flush(p, s, &st), 0);
+    assert_int_equal(tr_pending_count(p), 0);
+    assert_int_equal(st.stale, 0);
+
+    /* A script error (WRONGTYPE under {P}:meta): refused by Redis. */
+    redisContext *rc = redisConnectUnix(c2.redis_socket);
+    assert_non_null(rc);
+    redisReply *r = redisCommand(rc, "SET {ptest_refused}:meta x");
+    assert_non_null(r);
+    freeReplyObject(r);
+    tr_finish ack = {.kind = TR_FINISH_ACK, .id = "r1", .attempt = 1};
+    assert_int_equal(tr_pending_add(p, &ack), 0);
+    assert_int_equal(tr_pending_flush(p, s, &st), 0);
+    assert_int_equal(tr_pending_count(p), 0);
+    assert_int_equal(st.stale, 0);
+
+    /* A stale one (unknown timer) is still stale. */
+    tr_finish gone = {.kind = TR_FINISH_RETRY, .id = "nope", .attempt = 1, .meta = "{}"};
+    assert_int_equal(tr_pending_add(p, &gone), 0);
+    assert_int_equal(tr_pending_flush(p, s, &st), 0);
+    assert_int_equal(st.stale, 1);
+
+    r = redisCommand(rc, "DEL {ptest_refused}:meta");
+    freeReplyObject(r);
+    redisFree(rc);
+    tr_sched_stats_free(&st);
+    tr_pending_free(p);
+    tr_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_send_recv),
+        cmocka_unit_test(test_refused_not_stale),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
