@@ -155,14 +155,14 @@ const tr_finish *tr_pending_item(const tr_pending *p, size_t i)
     return &p->fin[i];
 }
 
-/* Handles the answers to the first n outcomes (stale counted, notices sent) and
- * removes them; later ones move down. */
+/* Handles the answers to the first n outcomes (stale and refused counted apart,
+ * notices sent) and removes them; later ones move down. */
 static void applied(tr_pending *p, size_t n, tr_sched_stats *st)
 {
     for (size_t i = 0; i < n; i++) {
         if (p->results[i] < 0) {
             /* Refused (malformed, or a script error): tr_store logged it. */
-            st->stale++;
+            st->refused++;
         } else if (p->results[i] == 0) {
             st->stale++;
             tr_log_debug("key=%s stale outcome kind=%d attempt=%lld (cancelled or taken over)",

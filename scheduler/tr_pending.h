@@ -51,7 +51,8 @@ const tr_finish *tr_pending_item(const tr_pending *p, size_t i);
 
 /* Writes every held outcome with one tr_store_finish() call (first waiting for
  * the answers of a send, if one is outstanding). On success counts stale ones
- * into st->stale (logged at DEBUG), empties the list and returns 0; on failure
+ * into st->stale (logged at DEBUG) and refused ones (malformed, or a script
+ * error; tr_store logged them) into st->refused, empties the list and returns 0; on failure
  * keeps them all and returns -1 (tr_store_error() says why). 0 when empty. */
 int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st);
 

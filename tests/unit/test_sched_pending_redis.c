@@ -170,6 +170,7 @@ static void test_refused_not_stale(void **state)
     assert_int_equal(tr_pending_flush(p, s, &st), 0);
     assert_int_equal(tr_pending_count(p), 0);
     assert_int_equal(st.stale, 0);
+    assert_int_equal(st.refused, 1);
 
     /* A script error (WRONGTYPE under {P}:meta): refused by Redis. */
     redisContext *rc = redisConnectUnix(c2.redis_socket);
@@ -182,12 +183,14 @@ static void test_refused_not_stale(void **state)
     assert_int_equal(tr_pending_flush(p, s, &st), 0);
     assert_int_equal(tr_pending_count(p), 0);
     assert_int_equal(st.stale, 0);
+    assert_int_equal(st.refused, 2);
 
     /* A stale one (unknown timer) is still stale. */
     tr_finish gone = {.kind = TR_FINISH_RETRY, .id = "nope", .attempt = 1, .meta = "{}"};
     assert_int_equal(tr_pending_add(p, &gone), 0);
     assert_int_equal(tr_pending_flush(p, s, &st), 0);
     assert_int_equal(st.stale, 1);
+    assert_int_equal(st.refused, 2);
 
     r = redisCommand(rc, "DEL {ptest_refused}:meta");
     freeReplyObject(r);
