@@ -1,8 +1,8 @@
 /* fuzz_register.c - libFuzzer target for the /register/ body parser and the
  * record round trip. Not part of the ctest build; build by hand:
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ishared \
- *     tests/fuzz/fuzz_register.c shared/tr_timer.c shared/tr_url.c shared/tr_answer.c \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ishared -Ischeduler \
+ *     tests/fuzz/fuzz_register.c shared/tr_timer.c shared/tr_url.c scheduler/tr_answer.c \
  *     -ljson-c -lcurl -lcrypto -lm -o /tmp/fuzz_register
  *   mkdir -p /tmp/fuzz-corpus && /tmp/fuzz_register -max_total_time=60 /tmp/fuzz-corpus
  *
