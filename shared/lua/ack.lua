@@ -39,9 +39,8 @@ end
 redis.call('HINCRBY', KEYS[7], 'delivered', 1)
 local cid = ARGV[3]
 if cid ~= '' and redis.call('HEXISTS', KEYS[1], cid) == 0 then
-  local t = redis.call('TIME')
   -- Rounded up: never due before the real instant + delay (claim rounds down).
-  local due = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000) + tonumber(ARGV[5])
+  local due = tr_now_ms_up() + tonumber(ARGV[5])
   redis.call('HSET', KEYS[1], cid, ARGV[4])
   publish_if_first(due, cid)
   redis.call('HINCRBY', KEYS[7], 'chained', 1)

@@ -10,9 +10,8 @@ if redis.call('HEXISTS', KEYS[1], id) == 1 then
   if s then return {1, tonumber(s)} end
   return {1, -1}
 end
-local t = redis.call('TIME')
 -- Rounded up: never due before the real instant + delay (claim rounds down).
-local due = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000) + tonumber(ARGV[3])
+local due = tr_now_ms_up() + tonumber(ARGV[3])
 local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 redis.call('HSET', KEYS[1], id, ARGV[2])
 redis.call('ZADD', KEYS[2], due, id)

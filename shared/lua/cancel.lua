@@ -8,9 +8,8 @@ local ttl = -1
 local state = 0
 local s = redis.call('ZSCORE', KEYS[2], id)
 if s then
-  local t = redis.call('TIME')
   -- Rounded up like add's due time, so the ttl never exceeds the delay asked for.
-  local now = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
+  local now = tr_now_ms_up()
   ttl = math.max(0, tonumber(s) - now)
   state = 1
   redis.call('ZREM', KEYS[2], id)

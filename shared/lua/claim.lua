@@ -5,8 +5,7 @@
 -- next: the earliest due time or lease deadline left, -1 when there is none.
 -- paused (1 while {P}:paused exists): nothing is claimed and next is -1; resuming
 -- publishes on the wake channel, so a scheduler sleeps until then.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tr_now_ms()
 
 -- Leases that ran out belong to a scheduler that died or stalled: due again now.
 -- The attempt counter stays, so the next delivery carries a higher attempt.

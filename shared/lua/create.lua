@@ -10,9 +10,8 @@
 -- HSET and one ZADD (per CHUNK timers): a call per timer costs more than the work.
 -- Items are still answered in order: an id given twice sees its first occurrence.
 local CHUNK = 500 -- unpack() stays far below Lua's C stack limit
-local t = redis.call('TIME')
 -- Rounded up: never due before the real instant + delay (claim rounds down).
-local now = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
+local now = tr_now_ms_up()
 local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local earliest = nil
 if first[2] then earliest = tonumber(first[2]) end

@@ -24,7 +24,6 @@ if rep ~= nil and rep ~= '' and redis.call('HEXISTS', KEYS[6], id) == 1 then
   end
   return 1
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tr_now_ms()
 redis.call('ZADD', KEYS[3], now, id)
 return 1

@@ -5,7 +5,6 @@
 local id = ARGV[1]
 if tonumber(redis.call('HGET', KEYS[2], id)) ~= tonumber(ARGV[2]) then return 0 end
 if not redis.call('ZSCORE', KEYS[1], id) then return 0 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tr_now_ms()
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), id)
 return 1

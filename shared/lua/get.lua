@@ -4,8 +4,7 @@
 -- Answer: {now, record, due, lease, dead_at, attempts, meta}; false for what is
 -- absent; record false: unknown.
 local id = ARGV[1]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tr_now_ms()
 local rec = redis.call('HGET', KEYS[1], id)
 if not rec then return {now, false, false, false, false, false, false} end
 local function num(v) if v then return tonumber(v) end return false end

@@ -4,8 +4,7 @@
 -- Answer: {now, id1, score1, record1, attempts1, meta1, id2, ...}: up to limit
 -- timers strictly after (after_score, after_id). Never scans: the start is found by
 -- ZCOUNT and a binary search over ranks among equal scores, O(log^2 n).
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tr_now_ms()
 local limit = tonumber(ARGV[1])
 local start = 0
 if ARGV[2] ~= '' then

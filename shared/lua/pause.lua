@@ -7,8 +7,7 @@ if ARGV[1] == '1' then
   return 1
 end
 if redis.call('DEL', KEYS[1]) == 1 then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local now = tr_now_ms()
   local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
   -- The earliest due time (or now): a scheduler sleeping on "paused" claims again.
   local at = now

@@ -5,8 +5,7 @@
 local id = ARGV[1]
 if tonumber(redis.call('HGET', KEYS[2], id)) ~= tonumber(ARGV[2]) then return 0 end
 if redis.call('ZREM', KEYS[1], id) == 0 then return 0 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tr_now_ms()
 redis.call('ZADD', KEYS[3], now, id)
 -- The attempt never happened; drop the counter at zero to keep memory lean.
 if redis.call('HINCRBY', KEYS[2], id, -1) <= 0 then redis.call('HDEL', KEYS[2], id) end

@@ -4,8 +4,7 @@
 -- Answer: due ms when replayed; -1 when the id is not dead.
 local id = ARGV[1]
 if redis.call('ZREM', KEYS[1], id) == 0 then return -1 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tr_now_ms()
 redis.call('ZADD', KEYS[2], now, id)
 redis.call('HDEL', KEYS[3], id)
 redis.call('HINCRBY', KEYS[4], 'replayed', 1)

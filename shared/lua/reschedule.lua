@@ -5,8 +5,7 @@
 local id = ARGV[1]
 if redis.call('HEXISTS', KEYS[1], id) == 0 then return {1, -1} end
 if not redis.call('ZSCORE', KEYS[2], id) then return {2, -1} end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
+local now = tr_now_ms_up()
 local due = now + tonumber(ARGV[2])
 local at = tonumber(ARGV[3])
 if at >= 0 then due = math.max(at, now) end

@@ -5,9 +5,8 @@
 local id = ARGV[1]
 if tonumber(redis.call('HGET', KEYS[2], id)) ~= tonumber(ARGV[2]) then return 0 end
 if redis.call('ZREM', KEYS[1], id) == 0 then return 0 end
-local t = redis.call('TIME')
 -- Rounded up: never due before the real instant + delay (claim rounds down).
-local due = tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000) + tonumber(ARGV[3])
+local due = tr_now_ms_up() + tonumber(ARGV[3])
 local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
 redis.call('ZADD', KEYS[3], due, id)
 redis.call('HSET', KEYS[4], id, ARGV[4])
