@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tr_log.h"
+#include "tr_mem.h"
 
 /* The copies behind one tr_finish, freed when it leaves the list. */
 typedef struct owned {
@@ -57,16 +58,6 @@ void tr_pending_free(tr_pending *p)
     free(p);
 }
 
-static char *dup_bytes(const char *s, size_t len)
-{
-    char *d = malloc(len + 1);
-    if (d == NULL)
-        return NULL;
-    memcpy(d, s, len);
-    d[len] = '\0';
-    return d;
-}
-
 static int grow(tr_pending *p)
 {
     size_t cap = p->cap ? p->cap * 2 : 64;
@@ -98,23 +89,23 @@ static int add(tr_pending *p, const tr_finish *f, const char *url, const char *b
     if (p->n == p->cap && grow(p) != 0)
         return -1;
     owned o = {0};
-    o.id = dup_bytes(f->id, strlen(f->id));
+    o.id = tr_dup_bytes(f->id, strlen(f->id));
     if (o.id == NULL)
         goto fail;
-    if (f->meta != NULL && (o.meta = dup_bytes(f->meta, strlen(f->meta))) == NULL)
+    if (f->meta != NULL && (o.meta = tr_dup_bytes(f->meta, strlen(f->meta))) == NULL)
         goto fail;
     if (f->chain_id != NULL) {
-        o.chain_id = dup_bytes(f->chain_id, strlen(f->chain_id));
-        o.chain_record = dup_bytes(f->chain_record, f->chain_record_len);
+        o.chain_id = tr_dup_bytes(f->chain_id, strlen(f->chain_id));
+        o.chain_record = tr_dup_bytes(f->chain_record, f->chain_record_len);
         if (o.chain_id == NULL || o.chain_record == NULL)
             goto fail;
     }
     if (f->repeat_record != NULL &&
-        (o.repeat_record = dup_bytes(f->repeat_record, f->repeat_record_len)) == NULL)
+        (o.repeat_record = tr_dup_bytes(f->repeat_record, f->repeat_record_len)) == NULL)
         goto fail;
     if (url != NULL) {
-        o.notice_url = dup_bytes(url, strlen(url));
-        o.notice_body = dup_bytes(body, body_len);
+        o.notice_url = tr_dup_bytes(url, strlen(url));
+        o.notice_body = tr_dup_bytes(body, body_len);
         o.notice_len = body_len;
         if (o.notice_url == NULL || o.notice_body == NULL)
             goto fail;

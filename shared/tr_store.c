@@ -10,6 +10,7 @@
 #include <hiredis/hiredis.h>
 
 #include "tr_log.h"
+#include "tr_mem.h"
 #include "tr_redis.h"
 
 /* The scripts, embedded from shared/lua/NAME.lua by shared/embed_lua.cmake. */
@@ -359,16 +360,6 @@ void tr_claim_batch_clear(tr_claim_batch *batch)
     memset(batch, 0, sizeof *batch);
 }
 
-char *tr_store_dup_bytes(const char *p, size_t len)
-{
-    char *out = malloc(len + 1);
-    if (out != NULL) {
-        memcpy(out, p, len);
-        out[len] = '\0';
-    }
-    return out;
-}
-
 /* Fills *out from the claim answer. 0, or -1 with the error set. */
 static int parse_claim(tr_store *s, const redisReply *r, tr_claim_batch *out)
 {
@@ -394,13 +385,13 @@ static int parse_claim(tr_store *s, const redisReply *r, tr_claim_batch *out)
             (e[4]->type != REDIS_REPLY_STRING && e[4]->type != REDIS_REPLY_NIL))
             return tr_store_bad_reply(s, "claim item", e[0]);
         tr_claimed *c = &out->items[out->count++]; /* counted now, so clear frees it */
-        c->id = tr_store_dup_bytes(e[0]->str, e[0]->len);
+        c->id = tr_dup_bytes(e[0]->str, e[0]->len);
         c->due_ms = e[1]->integer;
         c->attempt = e[2]->integer;
-        c->record = tr_store_dup_bytes(e[3]->str, e[3]->len);
+        c->record = tr_dup_bytes(e[3]->str, e[3]->len);
         c->record_len = e[3]->len;
         if (e[4]->type == REDIS_REPLY_STRING) {
-            c->meta = tr_store_dup_bytes(e[4]->str, e[4]->len);
+            c->meta = tr_dup_bytes(e[4]->str, e[4]->len);
             c->meta_len = e[4]->len;
             if (c->meta == NULL)
                 goto oom;

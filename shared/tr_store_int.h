@@ -100,7 +100,6 @@ void tr_store_arg_keys(call_args *a, const tr_store *s, int nkeys, const int *ke
 void tr_store_args_finish(call_args *a, const tr_store *s);
 redisReply *tr_store_run_script(tr_store *s, call_args *a);
 int tr_store_bad_reply(tr_store *s, const char *name, const redisReply *r);
-char *tr_store_dup_bytes(const char *p, size_t len);
 
 /* The name of script `which` (an S_* value), for messages. */
 const char *tr_store_script_name(int which);

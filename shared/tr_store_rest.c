@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tr_log.h"
+#include "tr_mem.h"
 
 const char *tr_timer_state_name(tr_timer_state state)
 {
@@ -139,7 +140,7 @@ static int take_str(const redisReply *r, char **out, size_t *len)
     *len = 0;
     if (r->type != REDIS_REPLY_STRING)
         return 0;
-    *out = tr_store_dup_bytes(r->str, r->len);
+    *out = tr_dup_bytes(r->str, r->len);
     if (*out == NULL)
         return -1;
     *len = r->len;
@@ -191,7 +192,7 @@ int tr_store_get(tr_store *store, const char *id, tr_timer_view *out)
         out->score_ms = -1;
     }
     out->attempts = e[5]->type == REDIS_REPLY_INTEGER ? e[5]->integer : 0;
-    out->id = tr_store_dup_bytes(id, strlen(id));
+    out->id = tr_dup_bytes(id, strlen(id));
     if (out->id == NULL || take_str(e[1], &out->record, &out->record_len) != 0 ||
         take_str(e[6], &out->meta, &out->meta_len) != 0) {
         tr_timer_view_clear(out);

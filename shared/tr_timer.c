@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "tr_json.h"
+#include "tr_mem.h"
 #include "tr_url.h"
 
 int tr_timer_new_key(char out[TR_KEY_LEN + 1])
@@ -68,17 +69,6 @@ void tr_timer_spec_clear(tr_timer_spec *spec)
     free(spec->failure_url);
     free(spec->schedule.cron);
     memset(spec, 0, sizeof *spec);
-}
-
-/* Copies len bytes and a NUL into a new buffer; NULL when out of memory. */
-static char *dup_bytes(const char *s, size_t len)
-{
-    char *p = malloc(len + 1);
-    if (p == NULL)
-        return NULL;
-    memcpy(p, s, len);
-    p[len] = '\0';
-    return p;
 }
 
 static int is_space(char c)
@@ -184,7 +174,7 @@ static tr_ret read_data(json_object *v, char **data, size_t *len, char *msg, siz
     default:
         goto bad_type;
     }
-    *data = dup_bytes(s, n);
+    *data = tr_dup_bytes(s, n);
     if (*data == NULL) {
         snprintf(msg, msglen, "out of memory");
         return TR_RET_INTERNAL;
@@ -263,7 +253,7 @@ tr_ret tr_timer_spec_from_compat(json_object *obj, int64_t max_delay_s, tr_timer
     ret = read_data(data, &spec.data, &spec.data_len, msg, msglen);
     if (ret != TR_RET_OK)
         goto fail;
-    spec.url = dup_bytes(url, (size_t)url_len);
+    spec.url = tr_dup_bytes(url, (size_t)url_len);
     if (spec.url == NULL) {
         snprintf(msg, msglen, "out of memory");
         ret = TR_RET_INTERNAL;
@@ -407,7 +397,7 @@ int tr_timer_record_encode(const tr_timer_spec *spec, char **out, size_t *out_le
         obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
     if (s == NULL)
         goto done;
-    *out = dup_bytes(s, n);
+    *out = tr_dup_bytes(s, n);
     if (*out == NULL)
         goto done;
     *out_len = n;
@@ -440,7 +430,7 @@ static int get_str(json_object *obj, const char *name, char **out)
         return 0;
     if (!json_object_is_type(v, json_type_string))
         return -1;
-    *out = dup_bytes(json_object_get_string(v), (size_t)json_object_get_string_len(v));
+    *out = tr_dup_bytes(json_object_get_string(v), (size_t)json_object_get_string_len(v));
     return *out == NULL ? -1 : 0;
 }
 
@@ -453,7 +443,7 @@ static int decode_rest(json_object *obj, tr_timer_spec *out)
         size_t n = 0;
         const char *s = json_object_to_json_string_length(
             h, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-        if (s == NULL || (out->headers_json = dup_bytes(s, n)) == NULL)
+        if (s == NULL || (out->headers_json = tr_dup_bytes(s, n)) == NULL)
             return -1;
     }
     if (json_object_object_get_ex(obj, "r", &r)) {
@@ -489,8 +479,8 @@ int tr_timer_record_decode(const char *rec, size_t len, tr_timer_spec *out)
     int ul = json_object_get_string_len(u), dl = json_object_get_string_len(d);
     if (ul < 0 || dl < 0)
         goto done;
-    out->url = dup_bytes(json_object_get_string(u), (size_t)ul);
-    out->data = dup_bytes(json_object_get_string(d), (size_t)dl);
+    out->url = tr_dup_bytes(json_object_get_string(u), (size_t)ul);
+    out->data = tr_dup_bytes(json_object_get_string(d), (size_t)dl);
     if (out->url == NULL || out->data == NULL) {
         tr_timer_spec_clear(out);
         goto done;

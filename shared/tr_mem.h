@@ -1,0 +1,13 @@
+/* tr_mem.h - small memory helpers every module shares.
+ */
+#ifndef TR_MEM_H
+#define TR_MEM_H
+
+#include <stddef.h>
+
+/* A new buffer holding the len bytes at p and a NUL after them (p need not be
+ * NUL-terminated; it may be NULL when len is 0). Caller frees with free().
+ * NULL when out of memory. */
+char *tr_dup_bytes(const char *p, size_t len);
+
+#endif
