@@ -151,22 +151,22 @@ int tr_compat_register(const tr_config *cfg, tr_store *store, const tr_http_requ
 
     char key[TR_KEY_LEN + 1] = "";
     int64_t due_ms = -1;
-    int added = 1;
-    for (int i = 0; i < KEY_TRIES && added == 1; i++) {
+    tr_store_add_result added = TR_STORE_ADD_EXISTS;
+    for (int i = 0; i < KEY_TRIES && added == TR_STORE_ADD_EXISTS; i++) {
         if (tr_timer_new_key(key) != 0) {
             tr_log_error("register: the random source failed");
             rc = tr_compat_error(resp, 200, TR_RET_INTERNAL, "internal error (logged)");
             goto done;
         }
         added = tr_store_add(store, key, rec, rec_len, spec.delay_ms, &due_ms);
-        if (added == 1)
+        if (added == TR_STORE_ADD_EXISTS)
             tr_log_warning("key=%s exists already; drawing another key", key);
     }
-    if (added < 0) {
+    if (added == TR_STORE_ADD_FAILED) {
         rc = store_failed("create", key, store, resp);
         goto done;
     }
-    if (added != 0) {
+    if (added != TR_STORE_ADD_NEW) {
         tr_log_error("register: %d key collisions in a row", KEY_TRIES);
         rc = tr_compat_error(resp, 200, TR_RET_INTERNAL, "internal error (logged)");
         goto done;

@@ -8,6 +8,7 @@
 
 #include "tr_log.h"
 #include "tr_rest_reply.h"
+#include "tr_store_rest.h"
 
 static int set_paused(tr_store *store, tr_http_response *resp, int paused)
 {

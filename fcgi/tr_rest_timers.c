@@ -12,6 +12,7 @@
 #include "tr_rest_parse.h"
 #include "tr_rest_reply.h"
 #include "tr_rest_view.h"
+#include "tr_store_rest.h"
 #include "tr_timer.h"
 
 #define LIST_DEFAULT 100
@@ -26,10 +27,10 @@ static int64_t max_delay_ms(const tr_config *cfg)
 static int answer_stored(tr_store *store, tr_http_response *resp, const char *key, int status)
 {
     tr_timer_view v;
-    int found = tr_store_get(store, key, &v);
-    if (found < 0)
+    tr_store_get_result found = tr_store_get(store, key, &v);
+    if (found == TR_STORE_GET_FAILED)
         return tr_rest_store_failed(resp, store, "get");
-    if (found == 1)
+    if (found == TR_STORE_GET_UNKNOWN)
         return tr_rest_error(resp, 404, "not_found", "no such timer");
     int bad = 0;
     json_object *t = tr_rest_view_timer(&v, &bad);
@@ -137,10 +138,10 @@ static json_object *item_timer(int status, json_object *timer)
 static json_object *item_stored(tr_store *store, const char *key)
 {
     tr_timer_view v;
-    int found = tr_store_get(store, key, &v);
-    if (found < 0)
+    tr_store_get_result found = tr_store_get(store, key, &v);
+    if (found == TR_STORE_GET_FAILED)
         return item_error(503, "store_unavailable", tr_store_error(store));
-    if (found == 1)
+    if (found == TR_STORE_GET_UNKNOWN)
         return item_error(404, "not_found", "no such timer");
     int bad = 0;
     json_object *t = tr_rest_view_timer(&v, &bad);
@@ -390,12 +391,13 @@ int tr_rest_reschedule(const tr_config *cfg, tr_store *store, const tr_http_requ
     if (p != 0)
         return tr_rest_error(resp, 400, "invalid_field", msg);
     int64_t due = -1;
-    int r = tr_store_reschedule(store, key, when.delay_ms, when.at_ms, &due);
-    if (r < 0)
+    tr_store_reschedule_result r =
+        tr_store_reschedule(store, key, when.delay_ms, when.at_ms, &due);
+    if (r == TR_STORE_RESCHEDULE_FAILED)
         return tr_rest_store_failed(resp, store, "reschedule");
-    if (r == 1)
+    if (r == TR_STORE_RESCHEDULE_UNKNOWN)
         return tr_rest_error(resp, 404, "not_found", "no such timer");
-    if (r == 2)
+    if (r == TR_STORE_RESCHEDULE_NOT_PENDING)
         return tr_rest_error(resp, 409, "conflict",
                              "timer is in flight or dead (replay a dead one instead)");
     tr_log_info("key=%s rescheduled due_ms=%lld", key, (long long)due);
@@ -408,10 +410,10 @@ int tr_rest_replay(const tr_config *cfg, tr_store *store, const tr_http_request 
     (void)cfg;
     (void)req;
     int64_t due = -1;
-    int r = tr_store_replay(store, key, &due);
-    if (r < 0)
+    tr_store_replay_result r = tr_store_replay(store, key, &due);
+    if (r == TR_STORE_REPLAY_FAILED)
         return tr_rest_store_failed(resp, store, "replay");
-    if (r == 1)
+    if (r == TR_STORE_REPLAY_NOT_DEAD)
         return tr_rest_error(resp, 404, "not_found", "no such dead timer");
     tr_log_info("key=%s replayed due_ms=%lld", key, (long long)due);
     return answer_stored(store, resp, key, 200);

@@ -4,7 +4,7 @@
 
 #include <json-c/json.h>
 
-#include "tr_store.h"
+#include "tr_store_rest.h"
 #include "tr_timer.h"
 
 /* The timer object of a stored timer. NULL when out of memory or its record is

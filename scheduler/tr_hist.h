@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "tr_store.h"
+#include "tr_store_sched.h"
 
 typedef struct tr_hist {
     uint64_t counts[TR_HIST_BUCKETS + 1]; /* per bucket, not cumulative; last: > max bound */

@@ -1,5 +1,6 @@
 #include "tr_pending.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,7 @@ typedef struct owned {
 struct tr_pending {
     tr_finish *fin; /* n entries, strings point into own[i] */
     owned *own;
-    int *results;   /* cap entries, for tr_store_finish */
+    tr_finish_result *results; /* cap entries, for tr_store_finish */
     size_t n, cap;
     size_t sent;    /* fin[0..sent) are outstanding (tr_store_finish_send) */
     tr_pending_notice_fn notice_fn;
@@ -69,7 +70,7 @@ static int grow(tr_pending *p)
     if (own == NULL)
         return -1;
     p->own = own;
-    int *res = realloc(p->results, cap * sizeof *res);
+    tr_finish_result *res = realloc(p->results, cap * sizeof *res);
     if (res == NULL)
         return -1;
     p->results = res;
@@ -150,17 +151,23 @@ const tr_finish *tr_pending_item(const tr_pending *p, size_t i)
  * notices sent) and removes them; later ones move down. */
 static void applied(tr_pending *p, size_t n, tr_sched_stats *st)
 {
+    assert(n <= p->n);
     for (size_t i = 0; i < n; i++) {
-        if (p->results[i] < 0) {
-            /* Refused (malformed, or a script error): tr_store logged it. */
+        switch (p->results[i]) {
+        case TR_FINISH_REFUSED:
+            /* Malformed, or a script error: tr_store logged it. */
             st->refused++;
-        } else if (p->results[i] == 0) {
+            break;
+        case TR_FINISH_STALE:
             st->stale++;
             tr_log_debug("key=%s stale outcome kind=%d attempt=%lld (cancelled or taken over)",
                          p->fin[i].id, (int)p->fin[i].kind, (long long)p->fin[i].attempt);
-        } else if (p->own[i].notice_url != NULL && p->notice_fn != NULL) {
-            p->notice_fn(p->notice_ctx, p->fin[i].id, p->own[i].notice_url,
-                         p->own[i].notice_body, p->own[i].notice_len);
+            break;
+        case TR_FINISH_APPLIED:
+            if (p->own[i].notice_url != NULL && p->notice_fn != NULL)
+                p->notice_fn(p->notice_ctx, p->fin[i].id, p->own[i].notice_url,
+                             p->own[i].notice_body, p->own[i].notice_len);
+            break;
         }
         clear_owned(&p->own[i]);
     }
@@ -172,7 +179,8 @@ static void applied(tr_pending *p, size_t n, tr_sched_stats *st)
 
 int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st)
 {
-    if (p->sent > 0 && tr_pending_recv(p, store, st, 1) < 0)
+    if (p->sent > 0 &&
+        tr_pending_recv(p, store, st, TR_STORE_RECV_BLOCK) == TR_STORE_RECV_FAILED)
         return -1;
     if (p->n == 0)
         return 0;
@@ -197,17 +205,18 @@ int tr_pending_send(tr_pending *p, tr_store *store)
     return 0;
 }
 
-int tr_pending_recv(tr_pending *p, tr_store *store, tr_sched_stats *st, int wait)
+tr_store_recv_result tr_pending_recv(tr_pending *p, tr_store *store, tr_sched_stats *st,
+                                     tr_store_recv_mode mode)
 {
     if (p->sent == 0)
-        return 1;
-    int rc = tr_store_finish_recv(store, p->fin, p->results, wait);
-    if (rc == 0)
-        return 0;
+        return TR_STORE_RECV_DONE;
+    assert(p->sent <= p->n && tr_store_finish_outstanding(store));
+    tr_store_recv_result rc = tr_store_finish_recv(store, p->fin, p->results, mode);
+    if (rc == TR_STORE_RECV_OWED)
+        return rc;
     size_t n = p->sent;
     p->sent = 0; /* answered, or to be sent again (each is safe to apply twice) */
-    if (rc < 0)
-        return -1;
-    applied(p, n, st);
-    return 1;
+    if (rc == TR_STORE_RECV_DONE)
+        applied(p, n, st);
+    return rc;
 }

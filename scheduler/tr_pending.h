@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 #include "tr_sched_stats.h"
-#include "tr_store.h"
+#include "tr_store_sched.h"
 
 typedef struct tr_pending tr_pending;
 
@@ -60,13 +60,13 @@ int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st);
  * meanwhile wait for the next send; at most one send is outstanding.
  * tr_pending_send(): every held outcome goes out with tr_store_finish_send();
  * 0 (also when empty), -1 when one is outstanding already or the send failed
- * (all kept). tr_pending_recv(): reads the answers (wait > 0: block until they
- * are in; 0: at most one read, call it when tr_store_fd() is readable; < 0: no
- * read, what is buffered only); 1 done (as
- * tr_pending_flush(): the sent ones are handled and leave the list; also when
- * nothing was outstanding), 0 not yet, -1 failed (they stay, to be sent again). */
+ * (all kept). tr_pending_recv(): reads the answers as `mode` allows
+ * (tr_store_sched.h); DONE (as tr_pending_flush(): the sent ones are handled and
+ * leave the list; also when nothing was outstanding), OWED (not all in yet), or
+ * FAILED (they stay, to be sent again). */
 int tr_pending_send(tr_pending *p, tr_store *store);
-int tr_pending_recv(tr_pending *p, tr_store *store, tr_sched_stats *st, int wait);
+tr_store_recv_result tr_pending_recv(tr_pending *p, tr_store *store, tr_sched_stats *st,
+                                     tr_store_recv_mode mode);
 
 /* Outcomes sent and not answered yet (0: none outstanding). */
 size_t tr_pending_sent(const tr_pending *p);

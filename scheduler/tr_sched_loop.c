@@ -13,7 +13,7 @@
 #include "tr_outcome.h"
 #include "tr_pending.h"
 #include "tr_sched_stats.h"
-#include "tr_store.h"
+#include "tr_store_sched.h"
 #include "tr_wake.h"
 
 #define RECONNECT_MIN_MS 100   /* first retry after Redis went away */
@@ -162,25 +162,26 @@ static void claimed(sched *s, tr_claim_batch *b, size_t limit);
  * readable). */
 static void receive(sched *s, int wait)
 {
-    int claim_wait = wait ? 1 : 0;
+    tr_store_recv_mode claim_mode = wait ? TR_STORE_RECV_BLOCK : TR_STORE_RECV_POLL;
     if (tr_pending_sent(s->pending) > 0) {
-        int rc = tr_pending_recv(s->pending, s->store, &s->st, wait ? 1 : 0);
-        if (rc == 0)
+        tr_store_recv_result rc = tr_pending_recv(s->pending, s->store, &s->st, claim_mode);
+        if (rc == TR_STORE_RECV_OWED)
             return;
-        if (rc > 0) {
+        if (rc == TR_STORE_RECV_DONE) {
             store_ok(s);
             s->need_claim = 1; /* a retry or a chain may now be the earliest timer */
         } else {
             store_failed(s, "finish"); /* kept: sent again at the retry time */
         }
-        claim_wait = wait ? 1 : -1; /* the read is spent: what it brought only */
+        if (!wait)
+            claim_mode = TR_STORE_RECV_BUFFERED; /* the read is spent: what it brought only */
     }
     if (tr_store_claim_outstanding(s->store)) {
         tr_claim_batch b = {0};
-        int rc = tr_store_claim_recv(s->store, &b, claim_wait);
-        if (rc > 0)
+        tr_store_recv_result rc = tr_store_claim_recv(s->store, &b, claim_mode);
+        if (rc == TR_STORE_RECV_DONE)
             claimed(s, &b, s->claim_limit); /* the offset keeps its last measure */
-        else if (rc < 0)
+        else if (rc == TR_STORE_RECV_FAILED)
             store_failed(s, "claim");
         tr_claim_batch_clear(&b);
     }

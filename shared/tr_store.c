@@ -1,6 +1,7 @@
 #include "tr_store.h"
 #include "tr_store_int.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,7 +11,6 @@
 #include <hiredis/hiredis.h>
 
 #include "tr_log.h"
-#include "tr_mem.h"
 #include "tr_redis.h"
 
 /* The scripts, embedded from shared/lua/NAME.lua by shared/embed_lua.cmake. */
@@ -51,10 +51,6 @@ const char *tr_store_script_name(int which)
 const int64_t tr_hist_bounds_ms[TR_HIST_BUCKETS] = {1,   5,   10,   25,   50,   100,
                                                     250, 500, 1000, 2500, 5000, 10000};
 
-const char *const tr_store_stats_names[TR_STATS_COUNT] = {
-    "created", "delivered", "failed", "retried", "dead",    "cancelled",
-    "chained", "fired",     "reaped", "released", "replayed"};
-
 static const char *const key_suffix[K_COUNT] = {
     "due",  "timers", "inflight", "attempts", "meta",          "dead",
     "stats", "wake",  "paused",   "hist:lateness", "hist:duration"};
@@ -85,11 +81,12 @@ void tr_store_async_clear(finish_async *fa)
     memset(fa, 0, sizeof *fa);
 }
 
-static void disconnect(tr_store *s)
+/* Drops the connection and whatever was owed on it (the next call reconnects). */
+void tr_store_disconnect(tr_store *s)
 {
     /* Answers owed on the old connection are lost with it: the caller resends. */
     tr_store_async_clear(&s->fa);
-    s->claim_active = 0;
+    memset(&s->ca, 0, sizeof s->ca);
     if (s->ctx != NULL) {
         redisFree(s->ctx);
         s->ctx = NULL;
@@ -102,7 +99,7 @@ void tr_store_io_failed(tr_store *s, const char *what)
 {
     tr_store_set_error(s, TR_RET_STORE_DOWN, "redis %s: %s", what,
               s->ctx != NULL && s->ctx->errstr[0] ? s->ctx->errstr : "connection lost");
-    disconnect(s);
+    tr_store_disconnect(s);
 }
 
 /* An error reply from a script call: transient server state or our bug. */
@@ -112,9 +109,58 @@ void tr_store_reply_failed(tr_store *s, const char *what, const redisReply *r)
     tr_store_set_error(s, code, "redis %s: %.*s", what, (int)(r->len > 200 ? 200 : r->len), r->str);
 }
 
+/* A reply of the wrong type. -1, for `return tr_store_bad_reply(...)`. */
+int tr_store_bad_reply(tr_store *s, const char *name, const redisReply *r)
+{
+    tr_store_set_error(s, TR_RET_INTERNAL, "redis %s: unexpected reply (type %d)", name, r->type);
+    return -1;
+}
+
+/* Any reply that is not the one expected: an error reply (Redis down or a
+ * script error) or one of the wrong type. */
+void tr_store_unexpected(tr_store *s, const char *name, const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR)
+        tr_store_reply_failed(s, name, r);
+    else
+        tr_store_bad_reply(s, name, r);
+}
+
 int tr_store_is_noscript(const redisReply *r)
 {
     return r->type == REDIS_REPLY_ERROR && r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+static int elem_is(const redisReply *e, char want)
+{
+    switch (want) {
+    case 'i':
+        return e->type == REDIS_REPLY_INTEGER;
+    case 's':
+        return e->type == REDIS_REPLY_STRING;
+    case 'a':
+        return e->type == REDIS_REPLY_ARRAY;
+    case 'I':
+        return e->type == REDIS_REPLY_INTEGER || e->type == REDIS_REPLY_NIL;
+    case 'S':
+        return e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_NIL;
+    }
+    assert(!"unknown shape letter");
+    return 0;
+}
+
+int tr_store_elems_shape(redisReply *const *e, const char *shape)
+{
+    for (size_t i = 0; shape[i] != '\0'; i++)
+        if (!elem_is(e[i], shape[i]))
+            return 0;
+    return 1;
+}
+
+int tr_store_reply_shape(const redisReply *r, const char *shape)
+{
+    return r->type == REDIS_REPLY_ARRAY && r->elements == strlen(shape) &&
+           tr_store_elems_shape(r->element, shape);
 }
 
 tr_store *tr_store_new(const tr_config *cfg)
@@ -136,7 +182,7 @@ void tr_store_free(tr_store *store)
 {
     if (store == NULL)
         return;
-    disconnect(store);
+    tr_store_disconnect(store);
     free(store);
 }
 
@@ -171,30 +217,26 @@ int tr_store_load_scripts(tr_store *s)
         if (r->type == REDIS_REPLY_STRING && r->len == 40) {
             memcpy(s->sha[i], r->str, 41);
         } else if (rc == 0) {
-            if (r->type == REDIS_REPLY_ERROR)
-                tr_store_reply_failed(s, scripts[i].name, r);
-            else
-                tr_store_set_error(s, TR_RET_INTERNAL, "SCRIPT LOAD %s: unexpected reply type %d",
-                          scripts[i].name, r->type);
+            tr_store_unexpected(s, scripts[i].name, r);
             rc = -1;
         }
         freeReplyObject(r);
     }
     if (rc != 0)
-        disconnect(s); /* scripts missing: start over next time */
+        tr_store_disconnect(s); /* scripts missing: start over next time */
     return rc;
 }
 
 int tr_store_connect(tr_store *store)
 {
-    if (store->fa.active || store->claim_active) {
+    if (store->fa.active || store->ca.active) {
         /* Another command now would read the owed answers as its own. */
         tr_store_set_error(store, TR_RET_INTERNAL, "a finish is outstanding: read its answers first");
         return -1;
     }
     if (store->ctx != NULL && tr_redis_is_stale(store->ctx)) {
         tr_log_debug("store: connection closed by redis, reconnecting");
-        disconnect(store);
+        tr_store_disconnect(store);
     }
     if (store->ctx != NULL)
         return 0;
@@ -208,18 +250,60 @@ int tr_store_connect(tr_store *store)
     return tr_store_load_scripts(store);
 }
 
-/* The argv of one EVALSHA: slots 0..2 (EVALSHA sha numkeys) are filled by
- * tr_store_run_script()/append_script(); keys then arguments follow. Borrowed strings. */
+/* ---- The EVALSHA argv builder ---- */
 
 void tr_store_args_init(call_args *a, int which)
 {
+    assert(which >= 0 && which < S_COUNT);
     a->which = which;
-    a->argc = 3;
+    a->argc = 3; /* EVALSHA sha numkeys, filled by args_finish() */
+    a->cap = ARGV_SMALL;
+    a->argv = a->argv_small;
+    a->len = a->len_small;
+    a->num = a->num_small;
     a->nnum = 0;
+    a->numcap = NUM_SMALL;
+    snprintf(a->nkeys, sizeof a->nkeys, "0");
+}
+
+/* Room for nargs keys and arguments, nnums of them numbers. 0, or -1 with the
+ * error set (out of memory; nothing to free). */
+int tr_store_args_init_n(tr_store *s, call_args *a, int which, size_t nargs, size_t nnums)
+{
+    tr_store_args_init(a, which);
+    if (3 + nargs <= ARGV_SMALL && nnums <= NUM_SMALL)
+        return 0;
+    a->cap = 3 + nargs;
+    a->numcap = nnums;
+    a->argv = malloc(a->cap * sizeof *a->argv);
+    a->len = malloc(a->cap * sizeof *a->len);
+    a->num = malloc((nnums ? nnums : 1) * sizeof *a->num);
+    if (a->argv == NULL || a->len == NULL || a->num == NULL) {
+        tr_store_args_free(a);
+        tr_store_set_error(s, TR_RET_INTERNAL, "%s: out of memory", scripts[which].name);
+        return -1;
+    }
+    return 0;
+}
+
+void tr_store_args_free(call_args *a)
+{
+    if (a->argv != a->argv_small)
+        free(a->argv);
+    if (a->len != a->len_small)
+        free(a->len);
+    if (a->num != a->num_small)
+        free(a->num);
+    a->argv = a->argv_small;
+    a->len = a->len_small;
+    a->num = a->num_small;
+    a->cap = ARGV_SMALL;
+    a->numcap = NUM_SMALL;
 }
 
 void tr_store_arg_bin(call_args *a, const char *str, size_t len)
 {
+    assert(a->argc < a->cap);
     a->argv[a->argc] = str;
     a->len[a->argc++] = len;
 }
@@ -231,20 +315,26 @@ void tr_store_arg_str(call_args *a, const char *str)
 
 void tr_store_arg_i64(call_args *a, int64_t v)
 {
+    assert(a->nnum < a->numcap);
     char *buf = a->num[a->nnum++];
     int n = snprintf(buf, sizeof a->num[0], "%" PRId64, v);
     tr_store_arg_bin(a, buf, (size_t)n);
 }
 
-/* Appends the keys, in the order the script's header lists them. */
+/* Appends the keys, in the order the script's header lists them (first, before
+ * any argument). */
 void tr_store_arg_keys(call_args *a, const tr_store *s, int nkeys, const int *keys)
 {
+    assert(a->argc == 3);
     snprintf(a->nkeys, sizeof a->nkeys, "%d", nkeys);
-    for (int i = 0; i < nkeys; i++)
+    for (int i = 0; i < nkeys; i++) {
+        assert(keys[i] >= 0 && keys[i] < K_COUNT);
         tr_store_arg_str(a, s->key[keys[i]]);
+    }
 }
 
-void tr_store_args_finish(call_args *a, const tr_store *s)
+/* Slots 0..2: EVALSHA, the script's sha (valid for the current connection), numkeys. */
+static void args_finish(call_args *a, const tr_store *s)
 {
     a->argv[0] = "EVALSHA";
     a->len[0] = 7;
@@ -254,17 +344,14 @@ void tr_store_args_finish(call_args *a, const tr_store *s)
     a->len[2] = strlen(a->nkeys);
 }
 
-/* Runs one script call. A NOSCRIPT answer reloads the scripts and repeats the
- * call once. Returns the reply (caller frees; never an error reply), or NULL with
- * the error set. */
 redisReply *tr_store_run_script(tr_store *s, call_args *a)
 {
     const char *name = scripts[a->which].name;
     if (tr_store_connect(s) != 0)
         return NULL;
     for (int tries = 0; tries < 2; tries++) {
-        tr_store_args_finish(a, s);
-        redisReply *r = redisCommandArgv(s->ctx, a->argc, a->argv, a->len);
+        args_finish(a, s);
+        redisReply *r = redisCommandArgv(s->ctx, (int)a->argc, a->argv, a->len);
         if (r == NULL) {
             tr_store_io_failed(s, name);
             return NULL;
@@ -287,14 +374,53 @@ redisReply *tr_store_run_script(tr_store *s, call_args *a)
     return NULL;
 }
 
-int tr_store_bad_reply(tr_store *s, const char *name, const redisReply *r)
+int tr_store_append_script(tr_store *s, call_args *a, const char *what)
 {
-    tr_store_set_error(s, TR_RET_INTERNAL, "redis %s: unexpected reply (type %d)", name, r->type);
-    return -1;
+    assert(s->ctx != NULL);
+    args_finish(a, s);
+    if (redisAppendCommandArgv(s->ctx, (int)a->argc, a->argv, a->len) != REDIS_OK) {
+        tr_store_io_failed(s, what);
+        return -1;
+    }
+    return 0;
 }
 
-int tr_store_add(tr_store *store, const char *id, const char *record, size_t record_len,
-                 int64_t delay_ms, int64_t *due_ms)
+int tr_store_write_out(tr_store *s, const char *what)
+{
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(s->ctx, &done) != REDIS_OK) {
+            tr_store_io_failed(s, what);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int tr_store_take_reply(tr_store *s, tr_store_recv_mode mode, int *did_read, void **reply)
+{
+    *reply = NULL;
+    if (mode == TR_STORE_RECV_BLOCK)
+        return redisGetReply(s->ctx, reply) == REDIS_OK && *reply != NULL ? 1 : -1;
+    /* At most one read(2) (none when BUFFERED), made when poll said readable:
+     * never blocks. */
+    for (;;) {
+        if (redisGetReplyFromReader(s->ctx, reply) != REDIS_OK)
+            return -1;
+        if (*reply != NULL)
+            return 1;
+        if (mode == TR_STORE_RECV_BUFFERED || *did_read)
+            return 0;
+        *did_read = 1;
+        if (redisBufferRead(s->ctx) != REDIS_OK)
+            return -1;
+    }
+}
+
+/* ---- The calls both sides make ---- */
+
+tr_store_add_result tr_store_add(tr_store *store, const char *id, const char *record,
+                                 size_t record_len, int64_t delay_ms, int64_t *due_ms)
 {
     static const int keys[] = {K_TIMERS, K_DUE, K_STATS};
     call_args a;
@@ -306,13 +432,13 @@ int tr_store_add(tr_store *store, const char *id, const char *record, size_t rec
     tr_store_arg_str(&a, store->key[K_WAKE]);
     redisReply *r = tr_store_run_script(store, &a);
     if (r == NULL)
-        return -1;
-    int rc;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER) {
-        rc = tr_store_bad_reply(store, "add", r);
+        return TR_STORE_ADD_FAILED;
+    tr_store_add_result rc;
+    if (!tr_store_reply_shape(r, "ii")) {
+        rc = TR_STORE_ADD_FAILED;
+        tr_store_bad_reply(store, "add", r);
     } else {
-        rc = r->element[0]->integer == 0 ? 0 : 1;
+        rc = r->element[0]->integer == 0 ? TR_STORE_ADD_NEW : TR_STORE_ADD_EXISTS;
         *due_ms = r->element[1]->integer;
     }
     freeReplyObject(r);
@@ -323,192 +449,4 @@ int tr_store_cancel(tr_store *store, const char *id, int64_t *ttl_ms)
 {
     tr_timer_state state;
     return tr_store_cancel_state(store, id, ttl_ms, &state);
-}
-
-int tr_store_cancel_state(tr_store *store, const char *id, int64_t *ttl_ms,
-                          tr_timer_state *state)
-{
-    static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META, K_STATS};
-    call_args a;
-    tr_store_args_init(&a, S_CANCEL);
-    tr_store_arg_keys(&a, store, 7, keys);
-    tr_store_arg_str(&a, id);
-    redisReply *r = tr_store_run_script(store, &a);
-    if (r == NULL)
-        return -1;
-    int rc = 0;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
-        r->element[1]->integer < 0 || r->element[1]->integer > TR_STATE_DEAD) {
-        rc = tr_store_bad_reply(store, "cancel", r);
-    } else {
-        *ttl_ms = r->element[0]->integer;
-        *state = (tr_timer_state)r->element[1]->integer;
-    }
-    freeReplyObject(r);
-    return rc;
-}
-
-void tr_claim_batch_clear(tr_claim_batch *batch)
-{
-    for (size_t i = 0; i < batch->count; i++) {
-        free(batch->items[i].id);
-        free(batch->items[i].record);
-        free(batch->items[i].meta);
-    }
-    free(batch->items);
-    memset(batch, 0, sizeof *batch);
-}
-
-/* Fills *out from the claim answer. 0, or -1 with the error set. */
-static int parse_claim(tr_store *s, const redisReply *r, tr_claim_batch *out)
-{
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 || (r->elements - 3) % 5 != 0 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
-        r->element[2]->type != REDIS_REPLY_INTEGER)
-        return tr_store_bad_reply(s, "claim", r);
-    out->now_ms = r->element[0]->integer;
-    out->next_ms = r->element[1]->integer;
-    out->paused = r->element[2]->integer != 0;
-    size_t n = (r->elements - 3) / 5;
-    if (n == 0)
-        return 0;
-    out->items = calloc(n, sizeof *out->items);
-    if (out->items == NULL) {
-        tr_store_set_error(s, TR_RET_INTERNAL, "claim: out of memory");
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        redisReply **e = r->element + 3 + 5 * i;
-        if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_INTEGER ||
-            e[2]->type != REDIS_REPLY_INTEGER || e[3]->type != REDIS_REPLY_STRING ||
-            (e[4]->type != REDIS_REPLY_STRING && e[4]->type != REDIS_REPLY_NIL))
-            return tr_store_bad_reply(s, "claim item", e[0]);
-        tr_claimed *c = &out->items[out->count++]; /* counted now, so clear frees it */
-        c->id = tr_dup_bytes(e[0]->str, e[0]->len);
-        c->due_ms = e[1]->integer;
-        c->attempt = e[2]->integer;
-        c->record = tr_dup_bytes(e[3]->str, e[3]->len);
-        c->record_len = e[3]->len;
-        if (e[4]->type == REDIS_REPLY_STRING) {
-            c->meta = tr_dup_bytes(e[4]->str, e[4]->len);
-            c->meta_len = e[4]->len;
-            if (c->meta == NULL)
-                goto oom;
-        }
-        if (c->id == NULL || c->record == NULL)
-            goto oom;
-    }
-    return 0;
-oom:
-    /* The timers are in flight already: their lease returns them to due. */
-    tr_store_set_error(s, TR_RET_INTERNAL, "claim: out of memory");
-    return -1;
-}
-
-static void claim_args(const tr_store *store, size_t limit, int64_t lease_ms, call_args *a)
-{
-    static const int keys[] = {K_DUE,  K_INFLIGHT, K_TIMERS, K_ATTEMPTS,
-                               K_META, K_STATS,    K_PAUSED};
-    tr_store_args_init(a, S_CLAIM);
-    tr_store_arg_keys(a, store, 7, keys);
-    tr_store_arg_i64(a, (int64_t)(limit > TR_STORE_CLAIM_MAX ? TR_STORE_CLAIM_MAX : limit));
-    tr_store_arg_i64(a, lease_ms < 1 ? 1 : lease_ms);
-    tr_store_arg_i64(a, TR_STORE_REAP_LIMIT);
-    tr_store_arg_str(a, store->key[K_WAKE]);
-}
-
-int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, tr_claim_batch *out)
-{
-    memset(out, 0, sizeof *out);
-    out->next_ms = -1;
-    call_args a;
-    claim_args(store, limit, lease_ms, &a);
-    redisReply *r = tr_store_run_script(store, &a);
-    if (r == NULL)
-        return -1;
-    int rc = parse_claim(store, r, out);
-    freeReplyObject(r);
-    return rc;
-}
-
-int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms)
-{
-    if (store->claim_active) {
-        tr_store_set_error(store, TR_RET_INTERNAL, "claim: one is outstanding already");
-        return -1;
-    }
-    /* Behind an owed finish the connection is up (its answers come first);
-     * otherwise connect (which refuses while answers are owed). */
-    if (!store->fa.active && tr_store_connect(store) != 0)
-        return -1;
-    call_args a;
-    claim_args(store, limit, lease_ms, &a);
-    tr_store_args_finish(&a, store);
-    if (redisAppendCommandArgv(store->ctx, a.argc, a.argv, a.len) != REDIS_OK) {
-        tr_store_io_failed(store, "claim");
-        return -1;
-    }
-    int done = 0;
-    while (!done) {
-        if (redisBufferWrite(store->ctx, &done) != REDIS_OK) {
-            tr_store_io_failed(store, "claim");
-            return -1;
-        }
-    }
-    store->claim_active = 1;
-    store->claim_limit = limit;
-    store->claim_lease_ms = lease_ms;
-    return 0;
-}
-
-int tr_store_claim_outstanding(const tr_store *store)
-{
-    return store->claim_active;
-}
-
-int tr_store_claim_recv(tr_store *store, tr_claim_batch *out, int wait)
-{
-    memset(out, 0, sizeof *out);
-    out->next_ms = -1;
-    if (!store->claim_active) {
-        tr_store_set_error(store, TR_RET_INTERNAL, "claim: none outstanding");
-        return -1;
-    }
-    if (store->fa.active)
-        return 0; /* the finish sent before it is answered first */
-    void *v = NULL;
-    int ok;
-    if (wait > 0) {
-        ok = redisGetReply(store->ctx, &v) == REDIS_OK && v != NULL;
-    } else {
-        /* At most one read(2) (none when wait < 0), made when poll said
-         * readable: never blocks. */
-        ok = redisGetReplyFromReader(store->ctx, &v) == REDIS_OK &&
-             (v != NULL || wait < 0 ||
-              (redisBufferRead(store->ctx) == REDIS_OK &&
-               redisGetReplyFromReader(store->ctx, &v) == REDIS_OK));
-        if (ok && v == NULL)
-            return 0;
-    }
-    if (!ok) {
-        tr_store_io_failed(store, "claim");
-        return -1;
-    }
-    store->claim_active = 0;
-    redisReply *r = v;
-    if (tr_store_is_noscript(r)) {
-        /* tr_store_run_script reloads the scripts and claims again (blocking, rare). */
-        freeReplyObject(r);
-        return tr_store_claim(store, store->claim_limit, store->claim_lease_ms, out) == 0 ? 1
-                                                                                       : -1;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        tr_store_reply_failed(store, "claim", r);
-        freeReplyObject(r);
-        return -1;
-    }
-    int rc = parse_claim(store, r, out);
-    freeReplyObject(r);
-    return rc == 0 ? 1 : -1;
 }

@@ -1,5 +1,7 @@
+#include "tr_store_sched.h"
 #include "tr_store_int.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +22,7 @@ static int kind_script(tr_finish_kind kind)
     case TR_FINISH_EXTEND:
         return S_EXTEND;
     }
-    return -1;
+    return -1; /* a malformed item: refused before anything is sent */
 }
 
 /* Plain acks sent in one ack_many call at most: bounds the argv and the time one
@@ -55,7 +57,6 @@ static void finish_args(const tr_store *s, const tr_finish *f, call_args *a)
                                     K_STATS,    K_TIMERS,   K_DUE};
     static const int extend_keys[] = {K_INFLIGHT, K_ATTEMPTS};
     static const int release_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DUE, K_STATS};
-    a->argc = 0;
     switch (f->kind) {
     case TR_FINISH_ACK:
         tr_store_args_init(a, S_ACK);
@@ -113,31 +114,30 @@ static void finish_args(const tr_store *s, const tr_finish *f, call_args *a)
         tr_store_arg_i64(a, f->delay_ms < 1 ? 1 : f->delay_ms);
         return;
     }
+    assert(!"finish_args: kind not checked by malformed()");
 }
 
-/* Appends one ack_many call for the plain acks items[order[0..n)]. 0 or -1. */
-static int append_ack_many(tr_store *s, const tr_finish *items, const size_t *order, size_t n,
-                           const char **argv, size_t *len)
+/* Appends one ack_many call for the plain acks items[order[0..n)]. 0, or -1 with
+ * the error set (out of memory, or disconnected). */
+static int append_ack_many(tr_store *s, const tr_finish *items, const size_t *order, size_t n)
 {
-    char nkeys[8];
-    int argc = 0;
-    snprintf(nkeys, sizeof nkeys, "%d", 7);
-    argv[argc] = "EVALSHA";
-    len[argc++] = 7;
-    argv[argc] = s->sha[S_ACK_MANY];
-    len[argc++] = 40;
-    argv[argc] = nkeys;
-    len[argc++] = strlen(nkeys);
-    for (int k = 0; k < 7; k++) {
-        argv[argc] = s->key[ack_keys[k]];
-        len[argc] = strlen(argv[argc]);
-        argc++;
-    }
-    for (size_t i = 0; i < n; i++) {
-        argv[argc] = items[order[i]].id;
-        len[argc++] = strlen(items[order[i]].id);
-    }
-    return redisAppendCommandArgv(s->ctx, argc, argv, len) == REDIS_OK ? 0 : -1;
+    call_args a;
+    if (tr_store_args_init_n(s, &a, S_ACK_MANY, 7 + n, 0) != 0)
+        return -1;
+    tr_store_arg_keys(&a, s, 7, ack_keys);
+    for (size_t i = 0; i < n; i++)
+        tr_store_arg_str(&a, items[order[i]].id);
+    int rc = tr_store_append_script(s, &a, "finish");
+    tr_store_args_free(&a);
+    return rc;
+}
+
+/* Appends the call that applies one outcome. 0, or -1 (disconnected). */
+static int append_single(tr_store *s, const tr_finish *f)
+{
+    call_args a;
+    finish_args(s, f, &a);
+    return tr_store_append_script(s, &a, "finish");
 }
 
 /* An error answer to one call. Redis unable to serve now (down): -1, the whole
@@ -145,18 +145,15 @@ static int append_ack_many(tr_store *s, const tr_finish *items, const size_t *or
  * script error, a wrong type under a key): its items are answered -1 and logged,
  * so the others are not held back forever. */
 static int call_failed(tr_store *s, const tr_finish *items, const size_t *order,
-                       const finish_call *c, const redisReply *r, int *results)
+                       const finish_call *c, const redisReply *r, tr_finish_result *results)
 {
-    const char *name = c->many ? "ack_many" : tr_store_script_name(kind_script(items[order[c->first]].kind));
-    if (r->type == REDIS_REPLY_ERROR) {
-        tr_store_reply_failed(s, name, r);
-        if (s->err_code == TR_RET_STORE_DOWN)
-            return -1;
-    } else {
-        tr_store_bad_reply(s, name, r);
-    }
+    const char *name = c->many ? "ack_many"
+                               : tr_store_script_name(kind_script(items[order[c->first]].kind));
+    tr_store_unexpected(s, name, r);
+    if (r->type == REDIS_REPLY_ERROR && s->err_code == TR_RET_STORE_DOWN)
+        return -1;
     for (size_t j = 0; j < c->count; j++) {
-        results[order[c->first + j]] = -1;
+        results[order[c->first + j]] = TR_FINISH_REFUSED;
         tr_log_error("key=%s outcome refused by redis (%s): not applied, the timer returns "
                      "after its lease",
                      items[order[c->first + j]].id, s->err);
@@ -176,15 +173,12 @@ static int plan_append(tr_store *s, const tr_finish *items, const size_t *idx, s
         nacks += is_plain_ack(&items[idx[i]]);
     nsingle = n - nacks;
     size_t maxcalls = nsingle + (nacks + TR_STORE_ACK_MANY_MAX - 1) / TR_STORE_ACK_MANY_MAX;
-    size_t most = nacks < TR_STORE_ACK_MANY_MAX ? nacks : TR_STORE_ACK_MANY_MAX;
     /* Other outcomes first: a lease EXTEND queued before the ack of the same
      * timer must stay first. */
     p->order = malloc(n * sizeof *p->order);
     p->calls = malloc((maxcalls ? maxcalls : 1) * sizeof *p->calls);
-    const char **argv = malloc((most + 10) * sizeof *argv);
-    size_t *len = malloc((most + 10) * sizeof *len);
     int rc = -1;
-    if (p->order == NULL || p->calls == NULL || argv == NULL || len == NULL) {
+    if (p->order == NULL || p->calls == NULL) {
         tr_store_set_error(s, TR_RET_INTERNAL, "finish: out of memory");
         goto done;
     }
@@ -201,26 +195,18 @@ static int plan_append(tr_store *s, const tr_finish *items, const size_t *idx, s
         size_t c = n - i < TR_STORE_ACK_MANY_MAX ? n - i : TR_STORE_ACK_MANY_MAX;
         p->calls[p->ncalls++] = (finish_call){.first = i, .count = c, .many = 1};
     }
+    assert(p->ncalls <= maxcalls);
     for (size_t k = 0; k < p->ncalls; k++) {
-        int bad;
-        if (p->calls[k].many) {
-            bad = append_ack_many(s, items, p->order + p->calls[k].first, p->calls[k].count,
-                                  argv, len);
-        } else {
-            call_args ca;
-            finish_args(s, &items[p->order[p->calls[k].first]], &ca);
-            tr_store_args_finish(&ca, s);
-            bad = redisAppendCommandArgv(s->ctx, ca.argc, ca.argv, ca.len) != REDIS_OK;
-        }
-        if (bad) {
-            tr_store_io_failed(s, "finish");
+        const finish_call *c = &p->calls[k];
+        int bad = c->many ? append_ack_many(s, items, p->order + c->first, c->count)
+                          : append_single(s, &items[p->order[c->first]]);
+        if (bad)
             goto done;
-        }
     }
     rc = 0;
 done:
-    free(argv);
-    free(len);
+    if (rc != 0 && s->ctx != NULL)
+        tr_store_disconnect(s); /* calls half-appended: no answer may be read out of step */
     if (rc != 0)
         tr_store_plan_free(p);
     return rc;
@@ -230,18 +216,20 @@ done:
  * again[*nagain] when it was NOSCRIPT. 0, or -1 when Redis cannot serve (the
  * other answers must still be read to stay in step). Frees r. */
 static int plan_answer(tr_store *s, const tr_finish *items, const finish_plan *p, size_t k,
-                       redisReply *r, int *results, size_t *again, size_t *nagain)
+                       redisReply *r, tr_finish_result *results, size_t *again, size_t *nagain)
 {
+    assert(k < p->ncalls);
     const finish_call *c = &p->calls[k];
     int rc = 0;
     if (tr_store_is_noscript(r)) {
         for (size_t j = 0; j < c->count; j++)
             again[(*nagain)++] = p->order[c->first + j];
     } else if (!c->many && r->type == REDIS_REPLY_INTEGER) {
-        results[p->order[c->first]] = r->integer != 0;
+        results[p->order[c->first]] = r->integer != 0 ? TR_FINISH_APPLIED : TR_FINISH_STALE;
     } else if (c->many && r->type == REDIS_REPLY_STRING && r->len == c->count) {
         for (size_t j = 0; j < c->count; j++)
-            results[p->order[c->first + j]] = r->str[j] == '1';
+            results[p->order[c->first + j]] =
+                r->str[j] == '1' ? TR_FINISH_APPLIED : TR_FINISH_STALE;
     } else if (call_failed(s, items, p->order, c, r, results) != 0) {
         rc = -1;
     }
@@ -253,8 +241,8 @@ static int plan_answer(tr_store *s, const tr_finish *items, const finish_plan *p
  * (blocking). Items answered NOSCRIPT are written back to idx (their count in
  * *noscript). 0 when every answer arrived (results set for the others), -1 on
  * failure. */
-static int finish_round(tr_store *s, const tr_finish *items, size_t *idx, size_t n, int *results,
-                        size_t *noscript)
+static int finish_round(tr_store *s, const tr_finish *items, size_t *idx, size_t n,
+                        tr_finish_result *results, size_t *noscript)
 {
     finish_plan p;
     if (plan_append(s, items, idx, n, &p) != 0)
@@ -281,17 +269,18 @@ done:
 /* Answers the malformed items here (-1, logged: never sendable, so they cannot
  * hold the others back), the others 0 for now; lists the sendable ones in idx.
  * Returns their count. */
-static size_t sendable(const tr_finish *items, size_t n, int *results, size_t *idx)
+static size_t sendable(const tr_finish *items, size_t n, tr_finish_result *results,
+                       size_t *idx)
 {
     size_t todo = 0;
     for (size_t i = 0; i < n; i++) {
         const char *why = malformed(&items[i]);
-        results[i] = 0;
+        results[i] = TR_FINISH_STALE;
         if (why == NULL) {
             idx[todo++] = i;
             continue;
         }
-        results[i] = -1;
+        results[i] = TR_FINISH_REFUSED;
         tr_log_error("key=%s outcome not written: malformed (%s, kind %d): the timer returns "
                      "after its lease",
                      items[i].id != NULL ? items[i].id : "?", why, (int)items[i].kind);
@@ -302,7 +291,7 @@ static size_t sendable(const tr_finish *items, size_t n, int *results, size_t *i
 /* Repeats items[idx[0..n)], answered NOSCRIPT, once the scripts are loaded again
  * (blocking). 0 or -1. */
 static int finish_noscript(tr_store *s, const tr_finish *items, size_t *idx, size_t n,
-                           int *results)
+                           tr_finish_result *results)
 {
     tr_log_debug("store: NOSCRIPT in finish, reloading");
     if (tr_store_load_scripts(s) != 0)
@@ -317,7 +306,8 @@ static int finish_noscript(tr_store *s, const tr_finish *items, size_t *idx, siz
     return 0;
 }
 
-int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *results)
+int tr_store_finish(tr_store *store, const tr_finish *items, size_t n,
+                    tr_finish_result *results)
 {
     if (n == 0)
         return 0;
@@ -340,11 +330,6 @@ int tr_store_finish(tr_store *store, const tr_finish *items, size_t n, int *resu
 done:
     free(idx);
     return rc;
-}
-
-int tr_store_fd(const tr_store *store)
-{
-    return store->ctx != NULL ? store->ctx->fd : -1;
 }
 
 int tr_store_finish_outstanding(const tr_store *store)
@@ -373,13 +358,8 @@ int tr_store_finish_send(tr_store *store, const tr_finish *items, size_t n)
     if (todo > 0 && plan_append(store, items, idx, todo, &fa->plan) != 0)
         rc = -1; /* plan_append cleared fa when it dropped the connection */
     /* Written out now (bounded by --redis-timeout-ms); only the answers wait. */
-    int done = todo == 0;
-    while (rc == 0 && !done) {
-        if (redisBufferWrite(store->ctx, &done) != REDIS_OK) {
-            tr_store_io_failed(store, "finish");
-            rc = -1;
-        }
-    }
+    if (rc == 0 && todo > 0 && tr_store_write_out(store, "finish") != 0)
+        rc = -1;
     free(idx);
     if (rc != 0) {
         tr_store_async_clear(fa);
@@ -389,35 +369,24 @@ int tr_store_finish_send(tr_store *store, const tr_finish *items, size_t n)
     return 0;
 }
 
-int tr_store_finish_recv(tr_store *store, const tr_finish *items, int *results, int wait)
+tr_store_recv_result tr_store_finish_recv(tr_store *store, const tr_finish *items,
+                                          tr_finish_result *results,
+                                          tr_store_recv_mode mode)
 {
     finish_async *fa = &store->fa;
     if (!fa->active) {
         tr_store_set_error(store, TR_RET_INTERNAL, "finish: none outstanding");
-        return -1;
+        return TR_STORE_RECV_FAILED;
     }
     int did_read = 0;
     while (fa->answered < fa->plan.ncalls) {
         void *v = NULL;
-        int ok;
-        if (wait > 0) {
-            ok = redisGetReply(store->ctx, &v) == REDIS_OK && v != NULL;
-        } else {
-            ok = redisGetReplyFromReader(store->ctx, &v) == REDIS_OK;
-            if (ok && v == NULL) {
-                /* At most one read(2) per call (none when wait < 0), made when
-                 * poll said readable: never blocks. */
-                if (did_read || wait < 0)
-                    return 0;
-                did_read = 1;
-                if (redisBufferRead(store->ctx) == REDIS_OK)
-                    continue;
-                ok = 0;
-            }
-        }
-        if (!ok) {
+        int got = tr_store_take_reply(store, mode, &did_read, &v);
+        if (got == 0)
+            return TR_STORE_RECV_OWED;
+        if (got < 0) {
             tr_store_io_failed(store, "finish"); /* clears fa: the caller resends */
-            return -1;
+            return TR_STORE_RECV_FAILED;
         }
         /* Keep reading after a failure: every answer must be consumed. */
         if (plan_answer(store, items, &fa->plan, fa->answered, v, fa->res, fa->again,
@@ -434,6 +403,6 @@ int tr_store_finish_recv(tr_store *store, const tr_finish *items, int *results, 
     if (rc == 0)
         memcpy(results, done.res, done.n * sizeof *results);
     tr_store_async_clear(&done);
-    return rc == 0 ? 1 : -1;
+    return rc == 0 ? TR_STORE_RECV_DONE : TR_STORE_RECV_FAILED;
 }
 

@@ -1,9 +1,11 @@
 /* tr_store_int.h - what the parts of the store share; private to shared/tr_store*.c.
  *
- * tr_store.c owns the connection, the scripts and the calls the handlers and the
- * scheduler make one at a time (add, cancel, claim); tr_store_finish.c writes
- * delivery outcomes (blocking, or sent now and read later); tr_store_rest.c holds
- * the REST API's operations. Nothing outside these files includes this header.
+ * tr_store.c owns the connection, the scripts, the one EVALSHA argv builder
+ * (call_args), the one script call with its NOSCRIPT retry, and the calls of
+ * tr_store.h; tr_store_sched.c holds the claims and the histograms,
+ * tr_store_finish.c the delivery outcomes (blocking, or sent now and read later),
+ * tr_store_rest.c the REST API's operations. Nothing outside these files includes
+ * this header.
  */
 #ifndef TR_STORE_INT_H
 #define TR_STORE_INT_H
@@ -14,6 +16,8 @@
 #include <hiredis/hiredis.h>
 
 #include "tr_store.h"
+#include "tr_store_rest.h"
+#include "tr_store_sched.h"
 
 enum {
     S_ADD, S_CANCEL, S_CLAIM, S_ACK, S_RETRY, S_DEAD, S_RELEASE, S_EXTEND, S_CREATE, S_GET,
@@ -26,9 +30,6 @@ enum {
 #define TR_STORE_CLAIM_MAX 10000
 
 #define KEY_MAX (TR_CONFIG_STR_MAX + 16)
-
-/* Longest argv of a script call: EVALSHA sha numkeys + 7 keys + 5 args. */
-#define ARGV_MAX 24
 
 enum {
     K_DUE, K_TIMERS, K_INFLIGHT, K_ATTEMPTS, K_META, K_DEAD, K_STATS, K_WAKE, K_PAUSED,
@@ -51,14 +52,21 @@ typedef struct finish_plan {
 /* The finish sent by tr_store_finish_send(), its answers not all read yet. */
 typedef struct finish_async {
     int active;
-    size_t n;            /* items */
-    int *res;            /* n results, filled as answers arrive */
-    size_t *again;       /* items answered NOSCRIPT (n entries of room) */
+    size_t n;               /* items */
+    tr_finish_result *res;  /* n results, filled as answers arrive */
+    size_t *again;          /* items answered NOSCRIPT (n entries of room) */
     size_t nagain;
     finish_plan plan;
-    size_t answered;     /* calls answered so far */
-    int failed;          /* an answer said Redis cannot serve: -1 at the end */
+    size_t answered;        /* calls answered so far, <= plan.ncalls */
+    int failed;             /* an answer said Redis cannot serve: -1 at the end */
 } finish_async;
+
+/* The claim sent by tr_store_claim_send(), its answer not read yet. */
+typedef struct claim_async {
+    int active;
+    size_t limit;           /* its arguments, to repeat it after NOSCRIPT */
+    int64_t lease_ms;
+} claim_async;
 
 struct tr_store {
     const tr_config *cfg;          /* borrowed, outlives the store */
@@ -66,40 +74,74 @@ struct tr_store {
     char sha[S_COUNT][41];         /* SCRIPT LOAD answers, valid while ctx is */
     char key[K_COUNT][KEY_MAX];    /* "{P}:due" ...; K_WAKE is the channel */
     finish_async fa;               /* answers owed on ctx; no other call until read */
-    int claim_active;              /* a claim sent by tr_store_claim_send, unanswered */
-    size_t claim_limit;            /* its arguments, to repeat it after NOSCRIPT */
-    int64_t claim_lease_ms;
+    claim_async ca;                /* a claim owed on ctx, behind fa's answers */
     tr_ret err_code;
     char err[256];
 };
 
+/* The argv of one EVALSHA: EVALSHA sha numkeys, the keys, then the arguments;
+ * every string borrowed (numbers are formatted into the struct). Small calls
+ * use the room inside (tr_store_args_init); calls with many arguments (create,
+ * ack_many) get it from the heap (tr_store_args_init_n) and must be freed with
+ * tr_store_args_free (harmless on the small ones). Filled by the tr_store_arg_*
+ * calls in the order the script's header lists keys and arguments; overflowing
+ * the room is a bug (assert). */
+#define ARGV_SMALL 24  /* EVALSHA sha numkeys + 7 keys + 7 args, with room */
+#define NUM_SMALL 6
 typedef struct call_args {
     int which;                 /* S_* */
-    int argc;
-    const char *argv[ARGV_MAX];
-    size_t len[ARGV_MAX];
+    size_t argc, cap;          /* cap: room in argv/len */
+    const char **argv;
+    size_t *len;
+    char (*num)[24];           /* formatted numbers, nnum of numcap used */
+    size_t nnum, numcap;
     char nkeys[8];
-    char num[6][24];           /* room for the numbers among the arguments */
-    int nnum;
+    const char *argv_small[ARGV_SMALL];
+    size_t len_small[ARGV_SMALL];
+    char num_small[NUM_SMALL][24];
 } call_args;
 
-/* Helpers of tr_store.c, each documented at its definition there. */
-void tr_store_set_error(tr_store *s, tr_ret code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void tr_store_plan_free(finish_plan *p);
-void tr_store_async_clear(finish_async *fa);
-void tr_store_io_failed(tr_store *s, const char *what);
-void tr_store_reply_failed(tr_store *s, const char *what, const redisReply *r);
-int tr_store_is_noscript(const redisReply *r);
-int tr_store_load_scripts(tr_store *s);
 void tr_store_args_init(call_args *a, int which);
+int tr_store_args_init_n(tr_store *s, call_args *a, int which, size_t nargs, size_t nnums);
+void tr_store_args_free(call_args *a);
 void tr_store_arg_bin(call_args *a, const char *str, size_t len);
 void tr_store_arg_str(call_args *a, const char *str);
 void tr_store_arg_i64(call_args *a, int64_t v);
 void tr_store_arg_keys(call_args *a, const tr_store *s, int nkeys, const int *keys);
-void tr_store_args_finish(call_args *a, const tr_store *s);
+
+/* Runs one script call (connecting first). A NOSCRIPT answer reloads the scripts
+ * and repeats the call once. Returns the reply (caller frees; never an error
+ * reply), or NULL with the error set. */
 redisReply *tr_store_run_script(tr_store *s, call_args *a);
+/* Appends the call to the output buffer (no I/O). 0, or -1 (disconnected). */
+int tr_store_append_script(tr_store *s, call_args *a, const char *what);
+/* Writes the whole output buffer (bounded by --redis-timeout-ms). 0, or -1
+ * (disconnected). */
+int tr_store_write_out(tr_store *s, const char *what);
+/* Takes one owed reply as `mode` allows: 1 with *reply set (caller frees), 0 when
+ * it is not in yet, -1 on I/O failure (nothing done: call tr_store_io_failed).
+ * *did_read counts the one read(2) POLL allows across calls of one _recv. */
+int tr_store_take_reply(tr_store *s, tr_store_recv_mode mode, int *did_read, void **reply);
+
+/* Errors, each documented at its definition in tr_store.c. */
+void tr_store_set_error(tr_store *s, tr_ret code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void tr_store_disconnect(tr_store *s);
+void tr_store_io_failed(tr_store *s, const char *what);
+void tr_store_reply_failed(tr_store *s, const char *what, const redisReply *r);
 int tr_store_bad_reply(tr_store *s, const char *name, const redisReply *r);
+void tr_store_unexpected(tr_store *s, const char *name, const redisReply *r);
+int tr_store_is_noscript(const redisReply *r);
+int tr_store_load_scripts(tr_store *s);
+
+/* Whether r is an array of exactly strlen(shape) elements, each of the type its
+ * letter in `shape` allows: 'i' integer, 's' string, 'a' array, 'I' integer or
+ * nil, 'S' string or nil. tr_store_elems_shape checks e[0..strlen(shape)) only. */
+int tr_store_reply_shape(const redisReply *r, const char *shape);
+int tr_store_elems_shape(redisReply *const *e, const char *shape);
+
+void tr_store_plan_free(finish_plan *p);
+void tr_store_async_clear(finish_async *fa);
 
 /* The name of script `which` (an S_* value), for messages. */
 const char *tr_store_script_name(int which);

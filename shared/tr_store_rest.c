@@ -1,3 +1,4 @@
+#include "tr_store_rest.h"
 #include "tr_store_int.h"
 
 #include <inttypes.h>
@@ -7,6 +8,10 @@
 
 #include "tr_log.h"
 #include "tr_mem.h"
+
+const char *const tr_store_stats_names[TR_STATS_COUNT] = {
+    "created", "delivered", "failed", "retried", "dead",    "cancelled",
+    "chained", "fired",     "reaped", "released", "replayed"};
 
 const char *tr_timer_state_name(tr_timer_state state)
 {
@@ -31,61 +36,23 @@ static int create_chunk(tr_store *s, const tr_create *items, size_t n,
                         tr_create_result *results, int64_t *due_ms, int64_t *now_ms)
 {
     static const int keys[] = {K_TIMERS, K_DUE, K_STATS};
-    size_t argc = 3 + 3 + 1 + 4 * n;
-    const char **argv = malloc(argc * sizeof *argv);
-    size_t *lens = malloc(argc * sizeof *lens);
-    char(*nums)[2][24] = malloc(n * sizeof *nums);
-    redisReply *r = NULL;
-    int rc = -1;
-    if (argv == NULL || lens == NULL || nums == NULL) {
-        tr_store_set_error(s, TR_RET_INTERNAL, "create: out of memory");
-        goto done;
-    }
-    size_t k = 3;
-    for (int i = 0; i < 3; i++) {
-        argv[k] = s->key[keys[i]];
-        lens[k++] = strlen(s->key[keys[i]]);
-    }
-    argv[k] = s->key[K_WAKE];
-    lens[k++] = strlen(s->key[K_WAKE]);
+    call_args a;
+    if (tr_store_args_init_n(s, &a, S_CREATE, 3 + 1 + 4 * n, 2 * n) != 0)
+        return -1;
+    tr_store_arg_keys(&a, s, 3, keys);
+    tr_store_arg_str(&a, s->key[K_WAKE]);
     for (size_t i = 0; i < n; i++) {
         const tr_create *it = &items[i];
-        int a = snprintf(nums[i][0], 24, "%" PRId64, it->delay_ms < 0 ? 0 : it->delay_ms);
-        int b = snprintf(nums[i][1], 24, "%" PRId64, it->at_ms < 0 ? -1 : it->at_ms);
-        argv[k] = it->id;
-        lens[k++] = strlen(it->id);
-        argv[k] = it->record;
-        lens[k++] = it->record_len;
-        argv[k] = nums[i][0];
-        lens[k++] = (size_t)a;
-        argv[k] = nums[i][1];
-        lens[k++] = (size_t)b;
+        tr_store_arg_str(&a, it->id);
+        tr_store_arg_bin(&a, it->record, it->record_len);
+        tr_store_arg_i64(&a, it->delay_ms < 0 ? 0 : it->delay_ms);
+        tr_store_arg_i64(&a, it->at_ms < 0 ? -1 : it->at_ms);
     }
-    if (tr_store_connect(s) != 0)
-        goto done;
-    for (int tries = 0; tries < 2; tries++) {
-        argv[0] = "EVALSHA";
-        lens[0] = 7;
-        argv[1] = s->sha[S_CREATE];
-        lens[1] = 40;
-        argv[2] = "3";
-        lens[2] = 1;
-        r = redisCommandArgv(s->ctx, (int)argc, argv, lens);
-        if (r == NULL) {
-            tr_store_io_failed(s, "create");
-            goto done;
-        }
-        if (!tr_store_is_noscript(r) || tries == 1)
-            break;
-        freeReplyObject(r);
-        r = NULL;
-        if (tr_store_load_scripts(s) != 0)
-            goto done;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        tr_store_reply_failed(s, "create", r);
-        goto done;
-    }
+    redisReply *r = tr_store_run_script(s, &a);
+    tr_store_args_free(&a);
+    if (r == NULL)
+        return -1;
+    int rc = -1;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 + 2 * n ||
         r->element[0]->type != REDIS_REPLY_INTEGER) {
         tr_store_bad_reply(s, "create", r);
@@ -105,9 +72,6 @@ static int create_chunk(tr_store *s, const tr_create *items, size_t n,
     rc = 0;
 done:
     freeReplyObject(r);
-    free(argv);
-    free(lens);
-    free(nums);
     return rc;
 }
 
@@ -147,12 +111,30 @@ static int take_str(const redisReply *r, char **out, size_t *len)
     return 0;
 }
 
-static int is_int_or_nil(const redisReply *r)
+int tr_store_cancel_state(tr_store *store, const char *id, int64_t *ttl_ms,
+                          tr_timer_state *state)
 {
-    return r->type == REDIS_REPLY_INTEGER || r->type == REDIS_REPLY_NIL;
+    static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META, K_STATS};
+    call_args a;
+    tr_store_args_init(&a, S_CANCEL);
+    tr_store_arg_keys(&a, store, 7, keys);
+    tr_store_arg_str(&a, id);
+    redisReply *r = tr_store_run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc = 0;
+    if (!tr_store_reply_shape(r, "ii") || r->element[1]->integer < 0 ||
+        r->element[1]->integer > TR_STATE_DEAD) {
+        rc = tr_store_bad_reply(store, "cancel", r);
+    } else {
+        *ttl_ms = r->element[0]->integer;
+        *state = (tr_timer_state)r->element[1]->integer;
+    }
+    freeReplyObject(r);
+    return rc;
 }
 
-int tr_store_get(tr_store *store, const char *id, tr_timer_view *out)
+tr_store_get_result tr_store_get(tr_store *store, const char *id, tr_timer_view *out)
 {
     static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META};
     memset(out, 0, sizeof *out);
@@ -162,19 +144,16 @@ int tr_store_get(tr_store *store, const char *id, tr_timer_view *out)
     tr_store_arg_str(&a, id);
     redisReply *r = tr_store_run_script(store, &a);
     if (r == NULL)
-        return -1;
-    int rc = -1;
+        return TR_STORE_GET_FAILED;
+    tr_store_get_result rc = TR_STORE_GET_FAILED;
     redisReply **e = r->element;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 7 || e[0]->type != REDIS_REPLY_INTEGER ||
-        (e[1]->type != REDIS_REPLY_STRING && e[1]->type != REDIS_REPLY_NIL) ||
-        !is_int_or_nil(e[2]) || !is_int_or_nil(e[3]) || !is_int_or_nil(e[4]) ||
-        !is_int_or_nil(e[5]) || (e[6]->type != REDIS_REPLY_STRING && e[6]->type != REDIS_REPLY_NIL)) {
+    if (!tr_store_reply_shape(r, "iSIIIIS")) {
         tr_store_bad_reply(store, "get", r);
         goto done;
     }
     out->now_ms = e[0]->integer;
     if (e[1]->type == REDIS_REPLY_NIL) {
-        rc = 1;
+        rc = TR_STORE_GET_UNKNOWN;
         goto done;
     }
     if (e[2]->type == REDIS_REPLY_INTEGER) {
@@ -199,7 +178,7 @@ int tr_store_get(tr_store *store, const char *id, tr_timer_view *out)
         tr_store_set_error(store, TR_RET_INTERNAL, "get: out of memory");
         goto done;
     }
-    rc = 0;
+    rc = TR_STORE_GET_FOUND;
 done:
     freeReplyObject(r);
     return rc;
@@ -242,9 +221,7 @@ int tr_store_list(tr_store *store, int dead, int64_t after_score, const char *af
         goto oom;
     for (size_t i = 0; i < count; i++) {
         redisReply **e = r->element + 1 + 5 * i;
-        if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_INTEGER ||
-            e[2]->type != REDIS_REPLY_STRING || e[3]->type != REDIS_REPLY_INTEGER ||
-            (e[4]->type != REDIS_REPLY_STRING && e[4]->type != REDIS_REPLY_NIL)) {
+        if (!tr_store_elems_shape(e, "sisiS")) {
             *out = v;
             *n = i;
             tr_store_bad_reply(store, "list item", e[0]);
@@ -280,8 +257,9 @@ done:
     return rc;
 }
 
-int tr_store_reschedule(tr_store *store, const char *id, int64_t delay_ms, int64_t at_ms,
-                        int64_t *due_ms)
+tr_store_reschedule_result tr_store_reschedule(tr_store *store, const char *id,
+                                               int64_t delay_ms, int64_t at_ms,
+                                               int64_t *due_ms)
 {
     static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD};
     call_args a;
@@ -293,21 +271,21 @@ int tr_store_reschedule(tr_store *store, const char *id, int64_t delay_ms, int64
     tr_store_arg_str(&a, store->key[K_WAKE]);
     redisReply *r = tr_store_run_script(store, &a);
     if (r == NULL)
-        return -1;
-    int rc;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
-        r->element[0]->integer < 0 || r->element[0]->integer > 2) {
-        rc = tr_store_bad_reply(store, "reschedule", r);
+        return TR_STORE_RESCHEDULE_FAILED;
+    tr_store_reschedule_result rc;
+    if (!tr_store_reply_shape(r, "ii") || r->element[0]->integer < TR_STORE_RESCHEDULE_DONE ||
+        r->element[0]->integer > TR_STORE_RESCHEDULE_NOT_PENDING) {
+        rc = TR_STORE_RESCHEDULE_FAILED;
+        tr_store_bad_reply(store, "reschedule", r);
     } else {
-        rc = (int)r->element[0]->integer;
+        rc = (tr_store_reschedule_result)r->element[0]->integer;
         *due_ms = r->element[1]->integer;
     }
     freeReplyObject(r);
     return rc;
 }
 
-int tr_store_replay(tr_store *store, const char *id, int64_t *due_ms)
+tr_store_replay_result tr_store_replay(tr_store *store, const char *id, int64_t *due_ms)
 {
     static const int keys[] = {K_DEAD, K_DUE, K_ATTEMPTS, K_STATS};
     call_args a;
@@ -317,13 +295,14 @@ int tr_store_replay(tr_store *store, const char *id, int64_t *due_ms)
     tr_store_arg_str(&a, store->key[K_WAKE]);
     redisReply *r = tr_store_run_script(store, &a);
     if (r == NULL)
-        return -1;
-    int rc;
+        return TR_STORE_REPLAY_FAILED;
+    tr_store_replay_result rc;
     if (r->type != REDIS_REPLY_INTEGER) {
-        rc = tr_store_bad_reply(store, "replay", r);
+        rc = TR_STORE_REPLAY_FAILED;
+        tr_store_bad_reply(store, "replay", r);
     } else {
         *due_ms = r->integer;
-        rc = r->integer < 0 ? 1 : 0;
+        rc = r->integer < 0 ? TR_STORE_REPLAY_NOT_DEAD : TR_STORE_REPLAY_DONE;
     }
     freeReplyObject(r);
     return rc;
@@ -399,10 +378,7 @@ int tr_store_get_stats(tr_store *store, int with_hist, tr_store_stats *out)
         return -1;
     int rc = -1;
     redisReply **e = r->element;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 7 || e[0]->type != REDIS_REPLY_INTEGER ||
-        e[1]->type != REDIS_REPLY_INTEGER || e[2]->type != REDIS_REPLY_INTEGER ||
-        e[3]->type != REDIS_REPLY_INTEGER || e[4]->type != REDIS_REPLY_ARRAY ||
-        e[5]->type != REDIS_REPLY_ARRAY || e[6]->type != REDIS_REPLY_ARRAY) {
+    if (!tr_store_reply_shape(r, "iiiiaaa")) {
         tr_store_bad_reply(store, "stats", r);
         goto done;
     }
@@ -419,62 +395,6 @@ int tr_store_get_stats(tr_store *store, int with_hist, tr_store_stats *out)
     rc = 0;
 done:
     freeReplyObject(r);
-    return rc;
-}
-
-int tr_store_observe(tr_store *store, const char *name,
-                     const uint64_t counts[TR_HIST_BUCKETS + 1], int64_t sum_ms,
-                     uint64_t count)
-{
-    char key[KEY_MAX + 16];
-    int kn = snprintf(key, sizeof key, "{%s}:hist:%s", store->cfg->key, name);
-    if (kn < 0 || (size_t)kn >= sizeof key) {
-        tr_store_set_error(store, TR_RET_INTERNAL, "observe: name too long");
-        return -1;
-    }
-    if (tr_store_connect(store) != 0)
-        return -1;
-    int sent = 0;
-    for (int i = 0; i <= TR_HIST_BUCKETS + 2; i++) {
-        char field[8], val[24];
-        uint64_t v;
-        if (i <= TR_HIST_BUCKETS) {
-            v = counts[i];
-            snprintf(field, sizeof field, "b%d", i);
-        } else if (i == TR_HIST_BUCKETS + 1) {
-            v = (uint64_t)(sum_ms < 0 ? 0 : sum_ms);
-            snprintf(field, sizeof field, "sum_ms");
-        } else {
-            v = count;
-            snprintf(field, sizeof field, "count");
-        }
-        if (v == 0)
-            continue;
-        snprintf(val, sizeof val, "%" PRIu64, v);
-        const char *argv[] = {"HINCRBY", key, field, val};
-        if (redisAppendCommandArgv(store->ctx, 4, argv, NULL) != REDIS_OK) {
-            tr_store_io_failed(store, "observe");
-            return -1;
-        }
-        sent++;
-    }
-    int rc = 0;
-    for (int i = 0; i < sent; i++) {
-        void *v = NULL;
-        if (redisGetReply(store->ctx, &v) != REDIS_OK || v == NULL) {
-            tr_store_io_failed(store, "observe");
-            return -1;
-        }
-        redisReply *r = v;
-        if (r->type != REDIS_REPLY_INTEGER && rc == 0) {
-            if (r->type == REDIS_REPLY_ERROR)
-                tr_store_reply_failed(store, "observe", r);
-            else
-                tr_store_bad_reply(store, "observe", r);
-            rc = -1;
-        }
-        freeReplyObject(r);
-    }
     return rc;
 }
 

@@ -22,6 +22,7 @@
 #include "tr_log.h"
 #include "tr_route.h"
 #include "tr_store.h"
+#include "tr_store_sched.h"
 #include "tr_timer.h"
 
 #define REC "{\"u\":\"http://h/\",\"d\":\"\"}"
@@ -219,9 +220,8 @@ static void test_unregister_rounds_up(void **state)
 {
     fixture *f = get(state);
     int64_t due = 0;
-    assert_int_equal(tr_store_add(f->store, "round-up", REC, strlen(REC),
-                                  1500, &due),
-                     0);
+    assert_int_equal(tr_store_add(f->store, "round-up", REC, strlen(REC), 1500, &due),
+                     TR_STORE_ADD_NEW);
     json_object *ans = call(f, "/unregister/", "{\"key\":\"round-up\"}");
     assert_int_equal(get_int(ans, "data", "ttl"), 2); /* ~1.5 s left -> 2 */
     json_object_put(ans);
@@ -231,9 +231,8 @@ static void test_unregister_in_flight(void **state)
 {
     fixture *f = get(state);
     int64_t due = 0;
-    assert_int_equal(tr_store_add(f->store, "flying", REC, strlen(REC), 0,
-                                  &due),
-                     0);
+    assert_int_equal(tr_store_add(f->store, "flying", REC, strlen(REC), 0, &due),
+                     TR_STORE_ADD_NEW);
     /* Due "now" is rounded up to the next ms by the store: claim until it is taken. */
     size_t claimed = 0;
     int64_t deadline = tr_clock_mono_ms() + 2000;

@@ -21,7 +21,7 @@
 #include "tr_config.h"
 #include "tr_pending.h"
 #include "tr_sched_stats.h"
-#include "tr_store.h"
+#include "tr_store_sched.h"
 
 static tr_config cfg;
 
@@ -81,7 +81,7 @@ static void test_send_recv(void **state)
     const char *ids[] = {"p0", "p1", "p2", "p3"};
     for (int i = 0; i < 4; i++) {
         int64_t due;
-        assert_int_equal(tr_store_add(s, ids[i], REC, strlen(REC), 0, &due), 0);
+        assert_int_equal(tr_store_add(s, ids[i], REC, strlen(REC), 0, &due), TR_STORE_ADD_NEW);
     }
     claim_all(s, 4);
 
@@ -90,7 +90,7 @@ static void test_send_recv(void **state)
     tr_finish d2 = {.kind = TR_FINISH_DEAD, .id = "p2", .attempt = 1, .meta = "{}"};
     tr_finish a3 = {.kind = TR_FINISH_ACK, .id = "p3", .attempt = 1};
     assert_int_equal(tr_pending_send(p, s), 0); /* empty: nothing to do */
-    assert_int_equal(tr_pending_recv(p, s, &st, 0), 1);
+    assert_int_equal(tr_pending_recv(p, s, &st, TR_STORE_RECV_POLL), TR_STORE_RECV_DONE);
     assert_int_equal(tr_pending_add(p, &a0), 0);
     assert_int_equal(tr_pending_add_notice(p, &d2, "http://f/", "{}", 2), 0);
     assert_int_equal(tr_pending_send(p, s), 0);
@@ -106,7 +106,7 @@ static void test_send_recv(void **state)
         struct pollfd pf = {.fd = tr_store_fd(s), .events = POLLIN};
         assert_true(poll(&pf, 1, 1000) >= 0);
         if (pf.revents & POLLIN)
-            rc = tr_pending_recv(p, s, &st, 0);
+            rc = tr_pending_recv(p, s, &st, TR_STORE_RECV_POLL);
     }
     assert_int_equal(rc, 1);
     assert_int_equal(notices, 1); /* the DEAD was applied */
@@ -132,7 +132,7 @@ static void test_send_recv(void **state)
     assert_non_null(r);
     freeReplyObject(r);
     redisFree(c);
-    rc = tr_pending_recv(p, s, &st, 1);
+    rc = tr_pending_recv(p, s, &st, TR_STORE_RECV_BLOCK);
     if (rc < 0) {
         assert_int_equal(tr_pending_count(p), 1); /* kept, to be sent again */
         assert_int_equal(tr_pending_sent(p), 0);
@@ -161,7 +161,7 @@ static void test_refused_not_stale(void **state)
     tr_sched_stats st;
     assert_int_equal(tr_sched_stats_init(&st, 16), 0);
     int64_t due;
-    assert_int_equal(tr_store_add(s, "r1", REC, strlen(REC), 0, &due), 0);
+    assert_int_equal(tr_store_add(s, "r1", REC, strlen(REC), 0, &due), TR_STORE_ADD_NEW);
     claim_all(s, 1);
 
     /* Malformed (unknown kind): refused by the store before sending. */

@@ -25,6 +25,8 @@
 #include "tr_clock.h"
 #include "tr_config.h"
 #include "tr_store.h"
+#include "tr_store_rest.h"
+#include "tr_store_sched.h"
 #include "tr_wake.h"
 
 static tr_config cfg_sock; /* over the unix socket */
@@ -114,7 +116,7 @@ static int group_setup(void **state)
 static void add_ok(tr_store *s, const char *id, int64_t delay_ms, int64_t *due)
 {
     int64_t d = 0;
-    assert_int_equal(tr_store_add(s, id, REC, strlen(REC), delay_ms, &d), 0);
+    assert_int_equal(tr_store_add(s, id, REC, strlen(REC), delay_ms, &d), TR_STORE_ADD_NEW);
     if (due != NULL)
         *due = d;
 }
@@ -147,7 +149,7 @@ static void claim_wait(tr_store *s, size_t want, int64_t lease_ms, int deadline_
 
 static int finish1(tr_store *s, tr_finish f)
 {
-    int res = -1;
+    tr_finish_result res = -1;
     assert_int_equal(tr_store_finish(s, &f, 1, &res), 0);
     return res;
 }
@@ -212,7 +214,7 @@ static void test_add_twice(void **state)
     tr_store *s = tr_store_new(&cfg_sock);
     int64_t due, due2 = 0;
     add_ok(s, "dup", 0, &due);
-    assert_int_equal(tr_store_add(s, "dup", "other", 5, 99999, &due2), 1);
+    assert_int_equal(tr_store_add(s, "dup", "other", 5, 99999, &due2), TR_STORE_ADD_EXISTS);
     assert_int_equal(due2, due);
     redisReply *r = raw("HGET %s dup", key("timers"));
     assert_int_equal(r->type, REDIS_REPLY_STRING);
@@ -223,7 +225,7 @@ static void test_add_twice(void **state)
     claim_wait(s, 1, 5000, 2000, &b);
     assert_int_equal(b.count, 1);
     tr_claim_batch_clear(&b);
-    assert_int_equal(tr_store_add(s, "dup", "x", 1, 10, &due2), 1);
+    assert_int_equal(tr_store_add(s, "dup", "x", 1, 10, &due2), TR_STORE_ADD_EXISTS);
     assert_int_equal(due2, -1); /* in flight */
     assert_int_equal(raw_int("HGET %s %s", key("stats"), "created"), 1);
     tr_store_free(s);
@@ -349,7 +351,7 @@ static void test_ack_chain_idempotent(void **state)
                    .chain_record = REC, .chain_record_len = sizeof REC - 1,
                    .chain_delay_ms = 30000};
     tr_finish twice[2] = {f, f};
-    int res[2] = {-1, -1};
+    tr_finish_result res[2] = {-1, -1};
     assert_int_equal(tr_store_finish(s, twice, 2, res), 0);
     assert_int_equal(res[0], 1);
     assert_int_equal(res[1], 0);
@@ -431,7 +433,7 @@ static void test_dead(void **state)
     assert_int_equal(b.next_ms, -1);
     tr_claim_batch_clear(&b);
     int64_t due;
-    assert_int_equal(tr_store_add(s, "d", "x", 1, 0, &due), 1);
+    assert_int_equal(tr_store_add(s, "d", "x", 1, 0, &due), TR_STORE_ADD_EXISTS);
     assert_int_equal(due, -1);
     int64_t ttl;
     assert_int_equal(tr_store_cancel(s, "d", &ttl), 0);
@@ -473,7 +475,7 @@ static void test_script_flush(void **state)
     tr_claim_batch_clear(&b);
     freeReplyObject(raw("SCRIPT FLUSH"));
     tr_finish f[2] = {{.kind = TR_FINISH_ACK, .id = "s1"}, {.kind = TR_FINISH_ACK, .id = "s2"}};
-    int res[2] = {-1, -1};
+    tr_finish_result res[2] = {-1, -1};
     assert_int_equal(tr_store_finish(s, f, 2, res), 0); /* pipelined, reloaded, redone */
     assert_int_equal(res[0], 1);
     assert_int_equal(res[1], 1);
@@ -520,7 +522,7 @@ static void test_ack_many(void **state)
     f[300] = (tr_finish){.kind = TR_FINISH_RETRY, .id = "retry-me", .attempt = 1,
                          .delay_ms = 60000, .meta = "{\"due\":1}"};
     f[301] = (tr_finish){.kind = TR_FINISH_ACK, .id = "m005", .attempt = 1}; /* twice */
-    int res[302];
+    tr_finish_result res[302];
     memset(res, 0x55, sizeof res);
     assert_int_equal(tr_store_finish(s, f, 302, res), 0);
     for (int i = 0; i < 300; i++)
@@ -567,9 +569,10 @@ static void test_finish_send_recv(void **state)
         f[i] = (tr_finish){.kind = TR_FINISH_ACK, .id = ids[i], .attempt = 1};
     f[50] = (tr_finish){.kind = TR_FINISH_RETRY, .id = "gone", .attempt = 1, .delay_ms = 1};
     f[51] = (tr_finish){.kind = (tr_finish_kind)42, .id = "bad"};
-    int res[52];
+    tr_finish_result res[52];
     assert_int_equal(tr_store_finish_outstanding(s), 0);
-    assert_int_equal(tr_store_finish_recv(s, f, res, 0), -1); /* none outstanding */
+    /* none outstanding */
+    assert_int_equal(tr_store_finish_recv(s, f, res, TR_STORE_RECV_POLL), TR_STORE_RECV_FAILED);
     assert_int_equal(tr_store_finish_send(s, f, 52), 0);
     assert_int_equal(tr_store_finish_outstanding(s), 1);
     assert_int_equal(tr_store_finish_send(s, f, 52), -1); /* one at a time */
@@ -585,7 +588,7 @@ static void test_finish_send_recv(void **state)
         struct pollfd p = {.fd = fd, .events = POLLIN};
         assert_true(poll(&p, 1, 1000) >= 0);
         if (p.revents & POLLIN)
-            rc = tr_store_finish_recv(s, f, res, 0);
+            rc = tr_store_finish_recv(s, f, res, TR_STORE_RECV_POLL);
     }
     assert_int_equal(rc, 1);
     assert_int_equal(tr_store_finish_outstanding(s), 0);
@@ -599,19 +602,19 @@ static void test_finish_send_recv(void **state)
     /* NOSCRIPT after a send: reloaded and redone when the answers are read. */
     freeReplyObject(raw("SCRIPT FLUSH"));
     assert_int_equal(tr_store_finish_send(s, f, 1), 0);
-    assert_int_equal(tr_store_finish_recv(s, f, res, 1), 1);
+    assert_int_equal(tr_store_finish_recv(s, f, res, TR_STORE_RECV_BLOCK), TR_STORE_RECV_DONE);
     assert_int_equal(res[0], 0); /* acked above already */
 
     /* Nothing sendable: done at once. */
     assert_int_equal(tr_store_finish_send(s, f + 51, 1), 0);
-    assert_int_equal(tr_store_finish_recv(s, f + 51, res, 1), 1);
+    assert_int_equal(tr_store_finish_recv(s, f + 51, res, TR_STORE_RECV_BLOCK), TR_STORE_RECV_DONE);
     assert_int_equal(res[0], -1);
 
     /* The connection dropped under an outstanding send: -1, nothing outstanding,
      * and the next call reconnects. */
     assert_int_equal(tr_store_finish_send(s, f, 50), 0);
     freeReplyObject(raw("CLIENT KILL TYPE normal SKIPME no"));
-    rc = tr_store_finish_recv(s, f, res, 1);
+    rc = tr_store_finish_recv(s, f, res, TR_STORE_RECV_BLOCK);
     if (rc == 1) { /* the answers won the race with the kill */
         for (int i = 0; i < 50; i++)
             assert_int_equal(res[i], 0);
@@ -639,7 +642,8 @@ static void test_claim_send_recv(void **state)
     }
     add_ok(s, "later", 60000, NULL);
     tr_claim_batch b = {0};
-    assert_int_equal(tr_store_claim_recv(s, &b, 0), -1); /* none owed */
+    /* none owed */
+    assert_int_equal(tr_store_claim_recv(s, &b, TR_STORE_RECV_POLL), TR_STORE_RECV_FAILED);
     tr_claim_batch_clear(&b);
     /* Until the five are due on the Redis clock (due times are rounded up). */
     int64_t end = tr_clock_mono_ms() + 2000;
@@ -664,7 +668,7 @@ static void test_claim_send_recv(void **state)
         struct pollfd p = {.fd = tr_store_fd(s), .events = POLLIN};
         assert_true(poll(&p, 1, 1000) >= 0);
         if (p.revents & POLLIN)
-            rc = tr_store_claim_recv(s, &b, 0);
+            rc = tr_store_claim_recv(s, &b, TR_STORE_RECV_POLL);
     }
     assert_int_equal(rc, 1);
     assert_int_equal(tr_store_claim_outstanding(s), 0);
@@ -677,7 +681,7 @@ static void test_claim_send_recv(void **state)
     /* NOSCRIPT: reloaded and claimed again. */
     freeReplyObject(raw("SCRIPT FLUSH"));
     assert_int_equal(tr_store_claim_send(s, 10, 60000), 0);
-    assert_int_equal(tr_store_claim_recv(s, &b, 1), 1);
+    assert_int_equal(tr_store_claim_recv(s, &b, TR_STORE_RECV_BLOCK), TR_STORE_RECV_DONE);
     assert_int_equal(b.count, 2);
     assert_true(b.next_ms > b.now_ms); /* "later" */
     tr_claim_batch_clear(&b);
@@ -688,15 +692,16 @@ static void test_claim_send_recv(void **state)
     assert_int_equal(tr_store_finish_send(s, &f, 1), 0);
     assert_int_equal(tr_store_claim_send(s, 10, 60000), 0);
     assert_int_equal(tr_store_claim_send(s, 10, 60000), -1); /* one claim at most */
-    assert_int_equal(tr_store_claim_recv(s, &b, 1), 0);      /* the finish is owed */
+    /* the finish is owed */
+    assert_int_equal(tr_store_claim_recv(s, &b, TR_STORE_RECV_BLOCK), TR_STORE_RECV_OWED);
     tr_claim_batch_clear(&b);
-    int res = -1;
-    assert_int_equal(tr_store_finish_recv(s, &f, &res, 1), 1);
+    tr_finish_result res = -1;
+    assert_int_equal(tr_store_finish_recv(s, &f, &res, TR_STORE_RECV_BLOCK), TR_STORE_RECV_DONE);
     assert_int_equal(res, 1);
     assert_int_equal(tr_store_claim_outstanding(s), 1);
     int64_t ttl;
     assert_int_equal(tr_store_cancel(s, "c1", &ttl), -1); /* the claim is owed */
-    assert_int_equal(tr_store_claim_recv(s, &b, 1), 1);
+    assert_int_equal(tr_store_claim_recv(s, &b, TR_STORE_RECV_BLOCK), TR_STORE_RECV_DONE);
     assert_true(b.count <= 1); /* c9, once its due ms has come */
     tr_claim_batch_clear(&b);
     assert_int_equal(tr_store_cancel(s, "c1", &ttl), 0);
@@ -750,7 +755,7 @@ static void test_finish_errors(void **state)
 {
     (void)state;
     tr_store *s = tr_store_new(&cfg_sock);
-    int res = 5;
+    tr_finish_result res = 5;
     tr_finish bad = {.kind = (tr_finish_kind)9, .id = "x"};
     /* A malformed item is refused alone (-1), not the whole batch forever. */
     assert_int_equal(tr_store_finish(s, &bad, 1, &res), 0);
@@ -766,7 +771,7 @@ static void test_finish_errors(void **state)
                           {.kind = (tr_finish_kind)7, .id = "bad"},
                           {.kind = TR_FINISH_ACK, .id = NULL},
                           {.kind = TR_FINISH_ACK, .id = "ok2", .chain_id = "c"}};
-    int mres[4] = {5, 5, 5, 5};
+    tr_finish_result mres[4] = {5, 5, 5, 5};
     assert_int_equal(tr_store_finish(s, mixed, 4, mres), 0);
     assert_int_equal(mres[0], 1);
     assert_int_equal(mres[1], -1);
@@ -779,7 +784,7 @@ static void test_finish_errors(void **state)
     freeReplyObject(raw("SET %s oops", key("meta")));
     tr_finish two[2] = {{.kind = TR_FINISH_RETRY, .id = "ok2", .attempt = 1, .meta = "{}"},
                         {.kind = TR_FINISH_ACK, .id = "nothing"}};
-    int tres[2] = {5, 5};
+    tr_finish_result tres[2] = {5, 5};
     assert_int_equal(tr_store_finish(s, two, 2, tres), 0);
     assert_int_equal(tres[0], -1);
     assert_int_equal(tres[1], 0);
@@ -787,11 +792,11 @@ static void test_finish_errors(void **state)
     /* A wrong type under one of our keys: the script's error reaches the caller. */
     freeReplyObject(raw("SET %s oops", key("due")));
     int64_t due;
-    assert_int_equal(tr_store_add(s, "w", "x", 1, 10, &due), -1);
+    assert_int_equal(tr_store_add(s, "w", "x", 1, 10, &due), TR_STORE_ADD_FAILED);
     assert_int_equal(tr_store_error_code(s), TR_RET_INTERNAL);
     assert_non_null(strstr(tr_store_error(s), "add"));
     freeReplyObject(raw("DEL %s", key("due")));
-    assert_int_equal(tr_store_add(s, "w2", "x", 1, 10, &due), 0); /* still usable */
+    assert_int_equal(tr_store_add(s, "w2", "x", 1, 10, &due), TR_STORE_ADD_NEW); /* still usable */
     tr_store_free(s);
 }
 
@@ -927,13 +932,13 @@ static void test_redis_killed(void **state)
     int64_t t0 = tr_clock_mono_ms(), ttl, due;
     assert_int_equal(tr_store_cancel(s, "k", &ttl), -1);
     assert_int_equal(tr_store_error_code(s), TR_RET_STORE_DOWN);
-    assert_int_equal(tr_store_add(t, "k3", "x", 1, 10, &due), -1);
+    assert_int_equal(tr_store_add(t, "k3", "x", 1, 10, &due), TR_STORE_ADD_FAILED);
     assert_int_equal(tr_store_error_code(t), TR_RET_STORE_DOWN);
     tr_claim_batch b = {0};
     assert_int_equal(tr_store_claim(s, 10, 1000, &b), -1);
     tr_claim_batch_clear(&b);
     tr_finish f = {.kind = TR_FINISH_ACK, .id = "k"};
-    int res;
+    tr_finish_result res;
     assert_int_equal(tr_store_finish(s, &f, 1, &res), -1);
     assert_int_equal(tr_store_error_code(s), TR_RET_STORE_DOWN);
     assert_true(tr_clock_mono_ms() - t0 < 3000);
@@ -949,8 +954,8 @@ static void test_redis_killed(void **state)
     end = tr_clock_mono_ms() + 10000;
     while (tr_store_add(s, "after", "x", 1, 0, &due) != 0 && tr_clock_mono_ms() < end)
         poll_pause();
-    assert_int_equal(tr_store_add(s, "after2", "x", 1, 0, &due), 0);
-    assert_int_equal(tr_store_add(t, "after3", "x", 1, 0, &due), 0);
+    assert_int_equal(tr_store_add(s, "after2", "x", 1, 0, &due), TR_STORE_ADD_NEW);
+    assert_int_equal(tr_store_add(t, "after3", "x", 1, 0, &due), TR_STORE_ADD_NEW);
     claim_wait(s, 3, 60000, 2000, &b);
     assert_int_equal(b.count, 3);
     tr_claim_batch_clear(&b);
@@ -998,12 +1003,12 @@ static void test_rest_create_get_list(void **state)
     assert_true(due[2] >= now - 1 && due[2] <= now);
 
     tr_timer_view v;
-    assert_int_equal(tr_store_get(s, "r005", &v), 0);
+    assert_int_equal(tr_store_get(s, "r005", &v), TR_STORE_GET_FOUND);
     assert_int_equal(v.state, TR_STATE_PENDING);
     assert_int_equal(v.score_ms, 4000000000002LL);
     assert_string_equal(v.record, REC);
     tr_timer_view_clear(&v);
-    assert_int_equal(tr_store_get(s, "nope", &v), 1);
+    assert_int_equal(tr_store_get(s, "nope", &v), TR_STORE_GET_UNKNOWN);
 
     /* Pages of 7 in (score, id) order: every id once. */
     int seen = 0;
@@ -1039,8 +1044,8 @@ static void test_rest_create_get_list(void **state)
     assert_int_equal(ttl, -1);
     assert_int_equal(st, TR_STATE_NONE);
     int64_t d2;
-    assert_int_equal(tr_store_reschedule(s, "r011", 1000, -1, &d2), 0);
-    assert_int_equal(tr_store_reschedule(s, "r010", 1000, -1, &d2), 1);
+    assert_int_equal(tr_store_reschedule(s, "r011", 1000, -1, &d2), TR_STORE_RESCHEDULE_DONE);
+    assert_int_equal(tr_store_reschedule(s, "r010", 1000, -1, &d2), TR_STORE_RESCHEDULE_UNKNOWN);
     tr_store_free(s);
 }
 
@@ -1074,7 +1079,7 @@ static void test_rest_pause_repeat_stats(void **state)
     assert_int_equal(finish1(s, ack), 1);
     assert_int_equal(finish1(s, ack), 0); /* applied twice: no change */
     tr_timer_view v;
-    assert_int_equal(tr_store_get(s, "p", &v), 0);
+    assert_int_equal(tr_store_get(s, "p", &v), TR_STORE_GET_FOUND);
     assert_int_equal(v.state, TR_STATE_PENDING);
     assert_int_equal(v.score_ms, 4000000000000LL);
     assert_int_equal(v.attempts, 0);

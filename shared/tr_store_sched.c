@@ -1,0 +1,212 @@
+#include "tr_store_sched.h"
+#include "tr_store_int.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tr_mem.h"
+
+void tr_claim_batch_clear(tr_claim_batch *batch)
+{
+    for (size_t i = 0; i < batch->count; i++) {
+        free(batch->items[i].id);
+        free(batch->items[i].record);
+        free(batch->items[i].meta);
+    }
+    free(batch->items);
+    memset(batch, 0, sizeof *batch);
+}
+
+/* Fills *out from the claim answer. 0, or -1 with the error set. */
+static int parse_claim(tr_store *s, const redisReply *r, tr_claim_batch *out)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 || (r->elements - 3) % 5 != 0 ||
+        !tr_store_elems_shape(r->element, "iii"))
+        return tr_store_bad_reply(s, "claim", r);
+    out->now_ms = r->element[0]->integer;
+    out->next_ms = r->element[1]->integer;
+    out->paused = r->element[2]->integer != 0;
+    size_t n = (r->elements - 3) / 5;
+    if (n == 0)
+        return 0;
+    out->items = calloc(n, sizeof *out->items);
+    if (out->items == NULL) {
+        tr_store_set_error(s, TR_RET_INTERNAL, "claim: out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply **e = r->element + 3 + 5 * i;
+        if (!tr_store_elems_shape(e, "siisS"))
+            return tr_store_bad_reply(s, "claim item", e[0]);
+        tr_claimed *c = &out->items[out->count++]; /* counted now, so clear frees it */
+        c->id = tr_dup_bytes(e[0]->str, e[0]->len);
+        c->due_ms = e[1]->integer;
+        c->attempt = e[2]->integer;
+        c->record = tr_dup_bytes(e[3]->str, e[3]->len);
+        c->record_len = e[3]->len;
+        if (e[4]->type == REDIS_REPLY_STRING) {
+            c->meta = tr_dup_bytes(e[4]->str, e[4]->len);
+            c->meta_len = e[4]->len;
+            if (c->meta == NULL)
+                goto oom;
+        }
+        if (c->id == NULL || c->record == NULL)
+            goto oom;
+    }
+    return 0;
+oom:
+    /* The timers are in flight already: their lease returns them to due. */
+    tr_store_set_error(s, TR_RET_INTERNAL, "claim: out of memory");
+    return -1;
+}
+
+static void claim_args(const tr_store *store, size_t limit, int64_t lease_ms, call_args *a)
+{
+    static const int keys[] = {K_DUE,  K_INFLIGHT, K_TIMERS, K_ATTEMPTS,
+                               K_META, K_STATS,    K_PAUSED};
+    tr_store_args_init(a, S_CLAIM);
+    tr_store_arg_keys(a, store, 7, keys);
+    tr_store_arg_i64(a, (int64_t)(limit > TR_STORE_CLAIM_MAX ? TR_STORE_CLAIM_MAX : limit));
+    tr_store_arg_i64(a, lease_ms < 1 ? 1 : lease_ms);
+    tr_store_arg_i64(a, TR_STORE_REAP_LIMIT);
+    tr_store_arg_str(a, store->key[K_WAKE]);
+}
+
+int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, tr_claim_batch *out)
+{
+    memset(out, 0, sizeof *out);
+    out->next_ms = -1;
+    call_args a;
+    claim_args(store, limit, lease_ms, &a);
+    redisReply *r = tr_store_run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc = parse_claim(store, r, out);
+    freeReplyObject(r);
+    return rc;
+}
+
+int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms)
+{
+    if (store->ca.active) {
+        tr_store_set_error(store, TR_RET_INTERNAL, "claim: one is outstanding already");
+        return -1;
+    }
+    /* Behind an owed finish the connection is up (its answers come first);
+     * otherwise connect (which refuses while answers are owed). */
+    if (!store->fa.active && tr_store_connect(store) != 0)
+        return -1;
+    call_args a;
+    claim_args(store, limit, lease_ms, &a);
+    if (tr_store_append_script(store, &a, "claim") != 0 ||
+        tr_store_write_out(store, "claim") != 0)
+        return -1;
+    store->ca = (claim_async){.active = 1, .limit = limit, .lease_ms = lease_ms};
+    return 0;
+}
+
+int tr_store_claim_outstanding(const tr_store *store)
+{
+    return store->ca.active;
+}
+
+tr_store_recv_result tr_store_claim_recv(tr_store *store, tr_claim_batch *out,
+                                         tr_store_recv_mode mode)
+{
+    memset(out, 0, sizeof *out);
+    out->next_ms = -1;
+    if (!store->ca.active) {
+        tr_store_set_error(store, TR_RET_INTERNAL, "claim: none outstanding");
+        return TR_STORE_RECV_FAILED;
+    }
+    if (store->fa.active)
+        return TR_STORE_RECV_OWED; /* the finish sent before it is answered first */
+    assert(store->ctx != NULL); /* a lost connection clears ca */
+    void *v = NULL;
+    int did_read = 0;
+    int got = tr_store_take_reply(store, mode, &did_read, &v);
+    if (got == 0)
+        return TR_STORE_RECV_OWED;
+    if (got < 0) {
+        tr_store_io_failed(store, "claim");
+        return TR_STORE_RECV_FAILED;
+    }
+    claim_async sent = store->ca;
+    memset(&store->ca, 0, sizeof store->ca);
+    redisReply *r = v;
+    if (tr_store_is_noscript(r)) {
+        /* tr_store_run_script reloads the scripts and claims again (blocking, rare). */
+        freeReplyObject(r);
+        return tr_store_claim(store, sent.limit, sent.lease_ms, out) == 0 ? TR_STORE_RECV_DONE
+                                                                          : TR_STORE_RECV_FAILED;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        tr_store_reply_failed(store, "claim", r);
+        freeReplyObject(r);
+        return TR_STORE_RECV_FAILED;
+    }
+    int rc = parse_claim(store, r, out);
+    freeReplyObject(r);
+    return rc == 0 ? TR_STORE_RECV_DONE : TR_STORE_RECV_FAILED;
+}
+
+int tr_store_fd(const tr_store *store)
+{
+    return store->ctx != NULL ? store->ctx->fd : -1;
+}
+
+int tr_store_observe(tr_store *store, const char *name,
+                     const uint64_t counts[TR_HIST_BUCKETS + 1], int64_t sum_ms,
+                     uint64_t count)
+{
+    char key[KEY_MAX + 16];
+    int kn = snprintf(key, sizeof key, "{%s}:hist:%s", store->cfg->key, name);
+    if (kn < 0 || (size_t)kn >= sizeof key) {
+        tr_store_set_error(store, TR_RET_INTERNAL, "observe: name too long");
+        return -1;
+    }
+    if (tr_store_connect(store) != 0)
+        return -1;
+    int sent = 0;
+    for (int i = 0; i <= TR_HIST_BUCKETS + 2; i++) {
+        char field[8], val[24];
+        uint64_t v;
+        if (i <= TR_HIST_BUCKETS) {
+            v = counts[i];
+            snprintf(field, sizeof field, "b%d", i);
+        } else if (i == TR_HIST_BUCKETS + 1) {
+            v = (uint64_t)(sum_ms < 0 ? 0 : sum_ms);
+            snprintf(field, sizeof field, "sum_ms");
+        } else {
+            v = count;
+            snprintf(field, sizeof field, "count");
+        }
+        if (v == 0)
+            continue;
+        snprintf(val, sizeof val, "%" PRIu64, v);
+        const char *argv[] = {"HINCRBY", key, field, val};
+        if (redisAppendCommandArgv(store->ctx, 4, argv, NULL) != REDIS_OK) {
+            tr_store_io_failed(store, "observe");
+            return -1;
+        }
+        sent++;
+    }
+    int rc = 0;
+    for (int i = 0; i < sent; i++) {
+        void *v = NULL;
+        if (redisGetReply(store->ctx, &v) != REDIS_OK || v == NULL) {
+            tr_store_io_failed(store, "observe");
+            return -1;
+        }
+        redisReply *r = v;
+        if (r->type != REDIS_REPLY_INTEGER && rc == 0) {
+            tr_store_unexpected(store, "observe", r);
+            rc = -1;
+        }
+        freeReplyObject(r);
+    }
+    return rc;
+}

@@ -1,0 +1,157 @@
+/* tr_store_sched.h - the store calls the scheduler makes: claim due timers, write
+ * the outcomes of their deliveries, add to the histograms.
+ *
+ * Each call exists blocking (tr_store_claim, tr_store_finish) and, for a loop
+ * that polls, in two steps: _send writes the command now, _recv reads the answer
+ * when tr_store_fd() is readable. The connection carries one claim and one finish
+ * outstanding at most; until their answers are read, every other call on the
+ * store fails (TR_RET_INTERNAL). A claim may be sent behind an outstanding finish
+ * (pipelined: the finish's answers are read first).
+ *
+ * Ownership: a tr_claim_batch owns its items (tr_claim_batch_clear() frees them);
+ * a tr_finish borrows its strings for the call, and for a _send until its _recv
+ * (the same outcomes, at the same indexes, must be passed to the _recv).
+ * Implemented by tr_store_sched.c (claim, fd, observe) and tr_store_finish.c.
+ */
+#ifndef TR_STORE_SCHED_H
+#define TR_STORE_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tr_store.h"
+
+/* How far a _recv call may go to get its answer. */
+typedef enum tr_store_recv_mode {
+    TR_STORE_RECV_BUFFERED = -1, /* no read(2): only what an earlier read brought */
+    TR_STORE_RECV_POLL = 0,      /* at most one read(2): call it when tr_store_fd() is
+                                  * readable; never blocks */
+    TR_STORE_RECV_BLOCK = 1      /* blocks (--redis-timeout-ms) until it is all in */
+} tr_store_recv_mode;
+
+/* What a _recv call found. */
+typedef enum tr_store_recv_result {
+    TR_STORE_RECV_FAILED = -1, /* failed: nothing outstanding any more (send again once
+                                * connected); tr_store_error() says why */
+    TR_STORE_RECV_OWED = 0,    /* the answer is not all in yet: call again */
+    TR_STORE_RECV_DONE = 1     /* answered: the results are filled */
+} tr_store_recv_result;
+
+/* ---- Claims ---- */
+
+/* One claimed timer. Strings are owned by the batch. */
+typedef struct tr_claimed {
+    char *id;            /* NUL-terminated */
+    int64_t due_ms;      /* when this timer was due (the retry time for a retry) */
+    int64_t attempt;     /* 1 for the first delivery: the fencing token for finish */
+    char *record;        /* record_len bytes, NUL-terminated */
+    size_t record_len;
+    char *meta;          /* meta_len bytes, NUL-terminated; NULL before any failure */
+    size_t meta_len;
+} tr_claimed;
+
+typedef struct tr_claim_batch {
+    int64_t now_ms;      /* Redis TIME when the claim ran */
+    int paused;          /* 1 while deliveries are paused ({P}:paused): nothing claimed */
+    int64_t next_ms;     /* earliest due time or lease deadline left, -1 when none */
+    size_t count;
+    tr_claimed *items;   /* count items, owned */
+} tr_claim_batch;
+
+/* Frees the items and zeroes the batch. Safe on a zeroed batch. */
+void tr_claim_batch_clear(tr_claim_batch *batch);
+
+/* Atomically: returns leases that ran out to {P}:due (the reaper), then moves up
+ * to `limit` due timers (score <= now) into {P}:inflight with deadline now +
+ * lease_ms, increments their attempts, and returns them. Fills *out (clear it with
+ * tr_claim_batch_clear() even after -1). 0 or -1. */
+int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, tr_claim_batch *out);
+
+/* The same claim in two steps. tr_store_claim_send(): 0, or -1 (nothing
+ * outstanding). tr_store_claim_recv() fills *out (clear it with
+ * tr_claim_batch_clear() whatever the result); it answers OWED while a finish
+ * sent before it is owed (read that first), FAILED when none is outstanding or
+ * it failed (the timers it may have claimed return after their lease). */
+int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms);
+tr_store_recv_result tr_store_claim_recv(tr_store *store, tr_claim_batch *out,
+                                         tr_store_recv_mode mode);
+int tr_store_claim_outstanding(const tr_store *store); /* 1 when a claim is owed */
+
+/* ---- Outcomes ---- */
+
+typedef enum tr_finish_kind {
+    TR_FINISH_ACK = 0,     /* delivered: remove it, optionally create a chained timer */
+    TR_FINISH_RETRY = 1,   /* failed: due again delay_ms from now, meta stored */
+    TR_FINISH_DEAD = 2,    /* failed for the last time: into {P}:dead, meta stored */
+    TR_FINISH_RELEASE = 3, /* not delivered (shutdown): due again at once, attempt undone */
+    TR_FINISH_EXTEND = 4   /* still delivering: lease deadline moved to delay_ms from now */
+} tr_finish_kind;
+
+/* The outcome of one delivery. Strings are borrowed (see above). */
+typedef struct tr_finish {
+    tr_finish_kind kind;
+    const char *id;
+    int64_t attempt;             /* from the claim; RETRY/DEAD/RELEASE apply only when
+                                  * it still matches (no other scheduler took over) */
+    int64_t delay_ms;            /* RETRY: from Redis's now */
+    const char *meta;            /* RETRY/DEAD: JSON kept with the timer, e.g.
+                                  * {"due":..,"attempts":..,"status":..,"error":".."} */
+    const char *chain_id;        /* ACK: the chained timer's key, or NULL for none */
+    const char *chain_record;    /* ACK: its record */
+    size_t chain_record_len;
+    int64_t chain_delay_ms;      /* ACK: its delay from Redis's now, > 0 */
+    const char *repeat_record;   /* ACK/DEAD of a recurring timer's firing, when not
+                                  * NULL: the id stays, due again at repeat_at_ms (Redis
+                                  * clock) with this as its record (fired count updated)
+                                  * and attempts reset; DEAD then stores meta and counts
+                                  * "dead" but does not enter {P}:dead */
+    int64_t repeat_at_ms;
+    size_t repeat_record_len;
+} tr_finish;
+
+/* What became of one outcome. */
+typedef enum tr_finish_result {
+    TR_FINISH_REFUSED = -1, /* never applicable: a malformed item (unknown kind, no id,
+                             * a chain without a record) or one Redis answered with an
+                             * error that is not "cannot serve now"; logged, not
+                             * applied (the timer returns after its lease) */
+    TR_FINISH_STALE = 0,    /* the timer was cancelled, or another claim owns it now */
+    TR_FINISH_APPLIED = 1
+} tr_finish_result;
+
+/* Applies n outcomes in one pipelined round trip (plain acks - no chain, no
+ * repeat - of the round go together in one script call, after the others).
+ * results[i] says what became of items[i]; a refused one never holds back the
+ * others. Returns 0 when every answer arrived; -1 on failure (Redis unreachable
+ * or unable to serve), and then no result is known: keep the outcomes and call
+ * again once connected (each is safe to apply twice). */
+int tr_store_finish(tr_store *store, const tr_finish *items, size_t n,
+                    tr_finish_result *results);
+
+/* The same finish in two steps. tr_store_finish_send() writes the whole pipeline
+ * for items[0..n) and returns 0, or -1 (nothing outstanding; keep the outcomes and
+ * send again later). tr_store_finish_recv() takes the answers that arrived:
+ * `items` must hold the same n outcomes at the same indexes (the array may have
+ * moved), `results` n entries, filled when it answers DONE (as tr_store_finish()).
+ * FAILED: as tr_store_finish()'s -1 (no result known, nothing outstanding). */
+int tr_store_finish_send(tr_store *store, const tr_finish *items, size_t n);
+tr_store_recv_result tr_store_finish_recv(tr_store *store, const tr_finish *items,
+                                          tr_finish_result *results,
+                                          tr_store_recv_mode mode);
+int tr_store_finish_outstanding(const tr_store *store); /* 1 when a finish is owed */
+
+/* The socket to poll for reading while a claim or finish is owed (-1 when
+ * disconnected). */
+int tr_store_fd(const tr_store *store);
+
+/* ---- Histograms ---- */
+
+/* Adds a round's observations to {P}:hist:<name> ("lateness" or "duration"):
+ * counts[i] observations <= tr_hist_bounds_ms[i] and above the previous bound,
+ * counts[TR_HIST_BUCKETS] above the last; sum_ms and count added too. Stored as
+ * per-bucket (not cumulative) counts. One round trip. 0 or -1. */
+int tr_store_observe(tr_store *store, const char *name,
+                     const uint64_t counts[TR_HIST_BUCKETS + 1], int64_t sum_ms,
+                     uint64_t count);
+
+#endif
