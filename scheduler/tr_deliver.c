@@ -1,5 +1,6 @@
 #include "tr_deliver.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,27 @@ void tr_deliver_xfer_put(tr_deliver *d, tr_xfer *x)
     d->free_count++;
 }
 
+/* The request headers every delivery and failure notice starts with, in this
+ * order: the one place they are written. */
+static const char *const fixed_headers[] = {"Content-Type: application/json",
+                                            "User-Agent: TimeRush/1.0", "Expect:"};
+#define FIXED_HEADERS (sizeof fixed_headers / sizeof fixed_headers[0])
+
+/* Appends lines[0..n) to *list. 0, or -1 (out of memory: *list freed and NULL). */
+static int append_lines(struct curl_slist **list, const char *const *lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct curl_slist *t = curl_slist_append(*list, lines[i]);
+        if (t == NULL) {
+            curl_slist_free_all(*list);
+            *list = NULL;
+            return -1;
+        }
+        *list = t;
+    }
+    return 0;
+}
+
 /* Appends "X-TimeRush-Key: <id>" (heap line: ids from Redis may be long). */
 static struct curl_slist *append_key(struct curl_slist *list, const char *id)
 {
@@ -145,49 +167,35 @@ static struct curl_slist *append_key(struct curl_slist *list, const char *id)
 
 struct curl_slist *tr_deliver_notice_headers(const char *id)
 {
+    static const char *const failure[] = {"X-TimeRush-Failure: 1"};
     struct curl_slist *list = NULL, *t;
-    const char *fixed[] = {"Content-Type: application/json", "User-Agent: TimeRush/1.0",
-                           "Expect:", "X-TimeRush-Failure: 1"};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
-        if ((t = curl_slist_append(list, fixed[i])) == NULL)
-            goto fail;
-        list = t;
-    }
+    if (append_lines(&list, fixed_headers, FIXED_HEADERS) != 0 ||
+        append_lines(&list, failure, 1) != 0)
+        return NULL;
     if ((t = append_key(list, id)) == NULL)
-        goto fail;
+        curl_slist_free_all(list);
     return t;
-fail:
-    curl_slist_free_all(list);
-    return NULL;
 }
 
 struct curl_slist *tr_deliver_headers(const char *id, int64_t attempt, int64_t due_ms)
 {
-    char line[TR_KEY_MAX + 64];
+    char attempt_line[48], due_line[48];
     struct curl_slist *list = NULL, *t;
-    const char *fixed[] = {"Content-Type: application/json", "User-Agent: TimeRush/1.0",
-                           "Expect:"};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
-        if ((t = curl_slist_append(list, fixed[i])) == NULL)
-            goto fail;
-        list = t;
+    if (append_lines(&list, fixed_headers, FIXED_HEADERS) != 0)
+        return NULL;
+    /* The key can be longer than a fixed line only if Redis holds a key the API
+     * never accepts; append_key uses a heap line. */
+    if ((t = append_key(list, id)) == NULL) {
+        curl_slist_free_all(list);
+        return NULL;
     }
-    /* The key can be longer than `line` only if Redis holds a key the API never
-     * accepts; append_key uses a heap line. */
-    if ((t = append_key(list, id)) == NULL)
-        goto fail;
     list = t;
-    snprintf(line, sizeof line, "X-TimeRush-Attempt: %" PRId64, attempt);
-    if ((t = curl_slist_append(list, line)) == NULL)
-        goto fail;
-    list = t;
-    snprintf(line, sizeof line, "X-TimeRush-Due-Ms: %" PRId64, due_ms);
-    if ((t = curl_slist_append(list, line)) == NULL)
-        goto fail;
-    return t;
-fail:
-    curl_slist_free_all(list);
-    return NULL;
+    snprintf(attempt_line, sizeof attempt_line, "X-TimeRush-Attempt: %" PRId64, attempt);
+    snprintf(due_line, sizeof due_line, "X-TimeRush-Due-Ms: %" PRId64, due_ms);
+    const char *const lines[] = {attempt_line, due_line};
+    if (append_lines(&list, lines, 2) != 0)
+        return NULL;
+    return list;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -296,19 +304,23 @@ fail:
  * (only a key the API never accepts); the caller then builds the list. */
 static int inline_headers(tr_xfer *x)
 {
-    static const char *const fixed[] = {"Content-Type: application/json",
-                                        "User-Agent: TimeRush/1.0", "Expect:"};
     int n = snprintf(x->hkey, sizeof x->hkey, "X-TimeRush-Key: %s", x->id);
     if (n < 0 || (size_t)n >= sizeof x->hkey)
         return -1;
     snprintf(x->hattempt, sizeof x->hattempt, "X-TimeRush-Attempt: %" PRId64, x->attempt);
     snprintf(x->hdue, sizeof x->hdue, "X-TimeRush-Due-Ms: %" PRId64, x->fire_due_ms);
     /* curl only reads the list (data and next), never frees or changes it. */
-    char *lines[6] = {(char *)(uintptr_t)fixed[0], (char *)(uintptr_t)fixed[1],
-                      (char *)(uintptr_t)fixed[2], x->hkey, x->hattempt, x->hdue};
-    for (int i = 0; i < 6; i++) {
+    enum { NODES = sizeof x->hnode / sizeof x->hnode[0] };
+    static_assert(NODES == FIXED_HEADERS + 3, "hnode holds the fixed lines + 3");
+    char *lines[NODES];
+    for (size_t i = 0; i < FIXED_HEADERS; i++)
+        lines[i] = (char *)(uintptr_t)fixed_headers[i];
+    lines[FIXED_HEADERS] = x->hkey;
+    lines[FIXED_HEADERS + 1] = x->hattempt;
+    lines[FIXED_HEADERS + 2] = x->hdue;
+    for (size_t i = 0; i < NODES; i++) {
         x->hnode[i].data = lines[i];
-        x->hnode[i].next = i < 5 ? &x->hnode[i + 1] : NULL;
+        x->hnode[i].next = i + 1 < NODES ? &x->hnode[i + 1] : NULL;
     }
     return 0;
 }

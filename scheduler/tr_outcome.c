@@ -7,6 +7,7 @@
 #include "tr_answer.h"
 #include "tr_clock.h"
 #include "tr_log.h"
+#include "tr_mem.h"
 #include "tr_repeat.h"
 #include "tr_timer.h"
 
@@ -22,58 +23,48 @@ static int add(json_object *o, const char *key, json_object *v)
     return 0;
 }
 
+/* The text of o (built when `built`, else abandoned) as a new string: *out
+ * (NUL-terminated, *out_len bytes when out_len is not NULL; caller frees).
+ * Releases o (which may be NULL). 0, or -1 when out of memory. */
+static int to_text(json_object *o, int built, int flags, char **out, size_t *out_len)
+{
+    size_t len = 0;
+    const char *text = built ? json_object_to_json_string_length(o, flags, &len) : NULL;
+    *out = text != NULL ? tr_dup_bytes(text, len) : NULL;
+    if (out_len != NULL)
+        *out_len = *out != NULL ? len : 0;
+    json_object_put(o);
+    return *out != NULL ? 0 : -1;
+}
+
 int tr_outcome_meta(int64_t fire_due_ms, int64_t attempt, long status, const char *error,
                     int64_t at_wall_ms, char **out)
 {
-    int rc = -1;
-    *out = NULL;
     json_object *o = json_object_new_object();
-    if (o == NULL)
-        return -1;
-    if (add(o, "due", json_object_new_int64(fire_due_ms)) != 0 ||
-        add(o, "attempts", json_object_new_int64(attempt)) != 0 ||
-        add(o, "status", json_object_new_int64(status)) != 0 ||
-        add(o, "error", json_object_new_string(error ? error : "")) != 0 ||
-        add(o, "at", json_object_new_int64(at_wall_ms)) != 0)
-        goto done;
-    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-    if (text != NULL && (*out = strdup(text)) != NULL)
-        rc = 0;
-done:
-    json_object_put(o);
-    return rc;
+    int built = o != NULL && add(o, "due", json_object_new_int64(fire_due_ms)) == 0 &&
+                add(o, "attempts", json_object_new_int64(attempt)) == 0 &&
+                add(o, "status", json_object_new_int64(status)) == 0 &&
+                add(o, "error", json_object_new_string(error ? error : "")) == 0 &&
+                add(o, "at", json_object_new_int64(at_wall_ms)) == 0;
+    return to_text(o, built, JSON_C_TO_STRING_PLAIN, out, NULL);
 }
 
 int tr_outcome_failure_body(const char *id, const tr_timer_spec *spec, int64_t attempts,
                             long status, const char *error, int64_t fire_due_ms, char **out,
                             size_t *out_len)
 {
-    int rc = -1;
-    *out = NULL;
-    *out_len = 0;
     json_object *o = json_object_new_object();
-    if (o == NULL)
-        return -1;
-    if (add(o, "key", json_object_new_string(id)) != 0 ||
-        add(o, "url", json_object_new_string(spec->url ? spec->url : "")) != 0 ||
+    int built =
+        o != NULL && add(o, "key", json_object_new_string(id)) == 0 &&
+        add(o, "url", json_object_new_string(spec->url ? spec->url : "")) == 0 &&
         add(o, "data", json_object_new_string_len(spec->data ? spec->data : "",
-                                                  spec->data ? (int)spec->data_len : 0)) != 0 ||
-        add(o, "attempts", json_object_new_int64(attempts)) != 0 ||
-        add(o, "last_status", json_object_new_int64(status)) != 0 ||
-        add(o, "last_error", json_object_new_string(error ? error : "")) != 0 ||
-        add(o, "due_ms", json_object_new_int64(fire_due_ms)) != 0)
-        goto done;
-    size_t len = 0;
-    const char *text = json_object_to_json_string_length(
-        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-    if (text != NULL && (*out = malloc(len + 1)) != NULL) {
-        memcpy(*out, text, len + 1);
-        *out_len = len;
-        rc = 0;
-    }
-done:
-    json_object_put(o);
-    return rc;
+                                                  spec->data ? (int)spec->data_len : 0)) == 0 &&
+        add(o, "attempts", json_object_new_int64(attempts)) == 0 &&
+        add(o, "last_status", json_object_new_int64(status)) == 0 &&
+        add(o, "last_error", json_object_new_string(error ? error : "")) == 0 &&
+        add(o, "due_ms", json_object_new_int64(fire_due_ms)) == 0;
+    return to_text(o, built, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, out,
+                   out_len);
 }
 
 void tr_outcome_policy_of(const tr_config *cfg, const tr_timer_spec *spec, tr_outcome_policy *out)
@@ -107,11 +98,17 @@ int64_t tr_outcome_fire_due(const char *meta, size_t meta_len, int64_t claim_due
     return due;
 }
 
+/* An outcome that could not be queued: the timer comes back after its lease. */
+static void log_lost(const char *id)
+{
+    tr_log_error("key=%s outcome lost: out of memory (the timer returns after its lease)", id);
+}
+
 static int queue(tr_pending *p, const tr_finish *f)
 {
     if (tr_pending_add(p, f) == 0)
         return 0;
-    tr_log_error("key=%s outcome lost: out of memory (the timer returns after its lease)", f->id);
+    log_lost(f->id);
     return -1;
 }
 
@@ -169,8 +166,7 @@ static int queue_dead(const tr_outcome_ctx *c, tr_finish *f, const tr_timer_spec
     else
         rc = tr_pending_add(c->pending, f);
     if (rc != 0)
-        tr_log_error("key=%s outcome lost: out of memory (the timer returns after its lease)",
-                     f->id);
+        log_lost(f->id);
     else
         c->st->dead++;
 done:
@@ -184,7 +180,7 @@ int tr_outcome_dead(const tr_outcome_ctx *c, const char *id, int64_t attempt,
 {
     char *meta = NULL;
     if (tr_outcome_meta(fire_due_ms, attempt, 0, error, tr_clock_wall_ms(), &meta) != 0) {
-        tr_log_error("key=%s outcome lost: out of memory (the timer returns after its lease)", id);
+        log_lost(id);
         return -1;
     }
     tr_log_error("key=%s dead attempts=%lld error=%s", id, (long long)attempt, error);
@@ -202,7 +198,7 @@ int tr_outcome_failed(const tr_outcome_ctx *c, const char *id, const tr_timer_sp
     tr_outcome_policy_of(c->cfg, spec, &pol);
     char *meta = NULL;
     if (tr_outcome_meta(fire_due_ms, attempt, status, error, tr_clock_wall_ms(), &meta) != 0) {
-        tr_log_error("key=%s outcome lost: out of memory (the timer returns after its lease)", id);
+        log_lost(id);
         return -1;
     }
     tr_finish f = {.id = id, .attempt = attempt, .meta = meta};
