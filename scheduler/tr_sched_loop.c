@@ -1,5 +1,6 @@
 #include "tr_sched_loop.h"
 
+#include <assert.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,10 @@
 #include "tr_deliver.h"
 #include "tr_hist.h"
 #include "tr_log.h"
+#include "tr_mem.h"
 #include "tr_outcome.h"
 #include "tr_pending.h"
+#include "tr_reconnect.h"
 #include "tr_sched_stats.h"
 #include "tr_store_sched.h"
 #include "tr_wake.h"
@@ -27,44 +30,69 @@
 #define FLUSH_DELAY_MS 2       /* an outcome waits at most this long for others to join
                                 * its write (it is delivered already: only the ack waits) */
 
-typedef struct sched {
-    const tr_config *cfg;
-    tr_sched_flags flags;
+/* The store's connection: claims, outcomes and histograms go over it. */
+typedef struct sched_link {
     tr_store *store;
-    tr_wake *wake;
-    tr_deliver *dl;
-    tr_pending *pending;
-    tr_sched_stats st;
-    tr_rng rng;
-
+    tr_reconnect rc;         /* down while Redis is unreachable: store calls wait for
+                              * rc.retry_at_ms (local monotonic ms) */
     int64_t offset_ms;       /* Redis clock - local monotonic clock, ms */
-    int have_offset;
+    int have_offset;         /* offset_ms measured by a blocking claim */
+} sched_link;
+
+/* The wake line ({P}:wake), on its own connection. */
+typedef struct sched_wake {
+    tr_wake *line;
+    tr_reconnect rc;         /* down from a lost line or a failed subscribe until
+                              * subscribed again */
+} sched_wake;
+
+/* What the next claim depends on. */
+typedef struct sched_claim {
     int64_t next_due_ms;     /* Redis clock: next due time or lease deadline; -1 none */
-    int need_claim;          /* claim as soon as a slot is free (more may be due) */
+    int need;                /* claim as soon as a slot is free (more may be due) */
     int backlog;             /* the last claim was cut by the free slots: more are due
                               * now, so claim only a batch of slots at a time */
-    int64_t pending_since_mono; /* when the oldest unwritten outcome was seen; -1 none */
-    size_t claim_limit;      /* the free slots a claim sent without waiting asked for */
+    size_t limit;            /* the free slots a claim sent without waiting asked for */
     int64_t wake_due_ms;     /* earliest due announced while that claim was owed; -1 */
-    int64_t last_claim_mono; /* local monotonic ms */
+    int64_t last_mono;       /* when the last claim went out, local monotonic ms */
+    int paused;              /* the last claim found deliveries paused ({P}:paused) */
+} sched_claim;
 
-    int down;                /* Redis unreachable: store calls wait for retry_at */
-    int64_t down_since_mono, retry_at_mono, backoff_ms;
+/* Deliveries in curl, and their outcomes until Redis has them. */
+typedef struct sched_work {
+    tr_deliver *dl;
+    tr_pending *pending;
+    int64_t pending_since_mono; /* when the oldest unwritten outcome was seen; -1 none */
+} sched_work;
 
-    int wake_down_logged;
-    int64_t wake_retry_at_mono, wake_backoff_ms;
-
-    int stopping;
-    int64_t drain_deadline_mono;
+/* Stopping (SIGTERM/SIGINT). */
+typedef struct sched_drain {
+    int stopping;            /* no more claims; deliveries in flight finish */
+    int64_t deadline_mono;   /* then the rest is released */
     uint64_t drained;        /* finished while draining */
     uint64_t released;       /* released at the drain deadline */
-    int64_t next_status_mono;
-
-    int paused;              /* the last claim found deliveries paused ({P}:paused) */
     int exiting;             /* the loop is over: no new transfers (failure notices) */
+} sched_drain;
+
+/* Counters, histograms and the status line. */
+typedef struct sched_report {
+    tr_sched_stats st;
     tr_hist late_hist;       /* lateness, ms, since the last write to Redis */
     tr_hist dur_hist;        /* delivery duration, ms, since the last write */
     int64_t next_hist_mono;  /* when the histograms are written next */
+    int64_t next_status_mono; /* when the status line is logged next */
+} sched_report;
+
+typedef struct sched {
+    const tr_config *cfg;
+    tr_sched_flags flags;
+    tr_rng rng;
+    sched_link redis;
+    sched_wake wake;
+    sched_claim claim;
+    sched_work work;
+    sched_drain drain;
+    sched_report report;
 } sched;
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -72,42 +100,37 @@ static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 /* A claim or a finish awaits its answers on the store's connection. */
 static int outstanding(const sched *s)
 {
-    return tr_pending_sent(s->pending) > 0 || tr_store_claim_outstanding(s->store);
+    return tr_pending_sent(s->work.pending) > 0 || tr_store_claim_outstanding(s->redis.store);
 }
 
 /* What tr_outcome needs, with the Redis clock mapped from the local one now. */
 static tr_outcome_ctx octx(sched *s)
 {
-    tr_outcome_ctx c = {.cfg = s->cfg, .rng = &s->rng, .pending = s->pending, .st = &s->st,
-                        .redis_now_ms = tr_clock_mono_ms() + s->offset_ms};
+    tr_outcome_ctx c = {.cfg = s->cfg,
+                        .rng = &s->rng,
+                        .pending = s->work.pending,
+                        .st = &s->report.st,
+                        .redis_now_ms = tr_clock_mono_ms() + s->redis.offset_ms};
     return c;
 }
 
 static void store_failed(sched *s, const char *what)
 {
-    int64_t now = tr_clock_mono_ms();
-    if (!s->down) {
-        s->down = 1;
-        s->down_since_mono = now;
-        s->backoff_ms = RECONNECT_MIN_MS;
+    if (tr_reconnect_failed(&s->redis.rc, tr_clock_mono_ms()))
         tr_log_error("redis unavailable (%s: %s): deliveries in flight go on, retrying from %d ms "
                      "to %d ms apart",
-                     what, tr_store_error(s->store), RECONNECT_MIN_MS, RECONNECT_MAX_MS);
-    } else {
-        s->backoff_ms = min64(s->backoff_ms * 2, RECONNECT_MAX_MS);
-    }
-    s->retry_at_mono = now + s->backoff_ms;
+                     what, tr_store_error(s->redis.store), RECONNECT_MIN_MS, RECONNECT_MAX_MS);
 }
 
 static void store_ok(sched *s)
 {
-    if (!s->down)
-        return;
     int64_t now = tr_clock_mono_ms();
-    s->down = 0;
-    s->need_claim = 1; /* timers that fell due meanwhile fire at once */
-    s->wake_retry_at_mono = now;
-    tr_log_info("redis back after %lld ms", (long long)(now - s->down_since_mono));
+    int64_t was_down = tr_reconnect_ok(&s->redis.rc, now);
+    if (was_down < 0)
+        return;
+    s->claim.need = 1; /* timers that fell due meanwhile fire at once */
+    tr_reconnect_retry_now(&s->wake.rc, now);
+    tr_log_info("redis back after %lld ms", (long long)was_down);
 }
 
 /* Slots a claim waits for while a backlog is due (and outcomes a write waits for):
@@ -127,19 +150,19 @@ static int batch_min(const sched *s)
  * Redis is down: at the retry time. */
 static int want_flush(sched *s, int64_t now)
 {
-    size_t n = tr_pending_count(s->pending) - tr_pending_sent(s->pending);
+    size_t n = tr_pending_count(s->work.pending) - tr_pending_sent(s->work.pending);
     if (n == 0) {
-        s->pending_since_mono = -1;
+        s->work.pending_since_mono = -1;
         return 0;
     }
-    if (s->pending_since_mono < 0)
-        s->pending_since_mono = now;
+    if (s->work.pending_since_mono < 0)
+        s->work.pending_since_mono = now;
     if (outstanding(s))
         return 0;
-    if (s->down)
-        return now >= s->retry_at_mono;
-    return s->stopping || tr_deliver_running(s->dl) == 0 || n >= (size_t)batch_min(s) ||
-           now - s->pending_since_mono >= FLUSH_DELAY_MS;
+    if (s->redis.rc.down)
+        return tr_reconnect_due(&s->redis.rc, now);
+    return s->drain.stopping || tr_deliver_running(s->work.dl) == 0 || n >= (size_t)batch_min(s) ||
+           now - s->work.pending_since_mono >= FLUSH_DELAY_MS;
 }
 
 /* Sends the outcomes held when want_flush() says so; the answers are read by
@@ -149,8 +172,9 @@ static void flush(sched *s)
 {
     if (!want_flush(s, tr_clock_mono_ms()))
         return;
-    if (tr_pending_send(s->pending, s->store) == 0)
-        s->pending_since_mono = -1;
+    assert(!outstanding(s)); /* one call owed on the connection at a time */
+    if (tr_pending_send(s->work.pending, s->redis.store) == 0)
+        s->work.pending_since_mono = -1;
     else
         store_failed(s, "finish");
 }
@@ -163,24 +187,25 @@ static void claimed(sched *s, tr_claim_batch *b, size_t limit);
 static void receive(sched *s, int wait)
 {
     tr_store_recv_mode claim_mode = wait ? TR_STORE_RECV_BLOCK : TR_STORE_RECV_POLL;
-    if (tr_pending_sent(s->pending) > 0) {
-        tr_store_recv_result rc = tr_pending_recv(s->pending, s->store, &s->st, claim_mode);
+    if (tr_pending_sent(s->work.pending) > 0) {
+        tr_store_recv_result rc =
+            tr_pending_recv(s->work.pending, s->redis.store, &s->report.st, claim_mode);
         if (rc == TR_STORE_RECV_OWED)
             return;
         if (rc == TR_STORE_RECV_DONE) {
             store_ok(s);
-            s->need_claim = 1; /* a retry or a chain may now be the earliest timer */
+            s->claim.need = 1; /* a retry or a chain may now be the earliest timer */
         } else {
             store_failed(s, "finish"); /* kept: sent again at the retry time */
         }
         if (!wait)
             claim_mode = TR_STORE_RECV_BUFFERED; /* the read is spent: what it brought only */
     }
-    if (tr_store_claim_outstanding(s->store)) {
+    if (tr_store_claim_outstanding(s->redis.store)) {
         tr_claim_batch b = {0};
-        tr_store_recv_result rc = tr_store_claim_recv(s->store, &b, claim_mode);
+        tr_store_recv_result rc = tr_store_claim_recv(s->redis.store, &b, claim_mode);
         if (rc == TR_STORE_RECV_DONE)
-            claimed(s, &b, s->claim_limit); /* the offset keeps its last measure */
+            claimed(s, &b, s->claim.limit); /* the offset keeps its last measure */
         else if (rc == TR_STORE_RECV_FAILED)
             store_failed(s, "claim");
         tr_claim_batch_clear(&b);
@@ -190,23 +215,17 @@ static void receive(sched *s, int wait)
 static void wake_connect(sched *s)
 {
     int64_t now = tr_clock_mono_ms();
-    if (tr_wake_fd(s->wake) >= 0 || now < s->wake_retry_at_mono || s->down)
+    if (tr_wake_fd(s->wake.line) >= 0 || !tr_reconnect_due(&s->wake.rc, now) || s->redis.rc.down)
         return;
-    if (tr_wake_connect(s->wake) == 0) {
-        if (s->wake_down_logged)
+    if (tr_wake_connect(s->wake.line) == 0) {
+        if (tr_reconnect_ok(&s->wake.rc, now) >= 0)
             tr_log_info("wake line subscribed again");
-        s->wake_down_logged = 0;
-        s->wake_backoff_ms = RECONNECT_MIN_MS;
-        s->need_claim = 1; /* announcements may have been missed meanwhile */
+        s->claim.need = 1; /* announcements may have been missed meanwhile */
         return;
     }
-    if (!s->wake_down_logged)
+    if (tr_reconnect_failed(&s->wake.rc, now))
         tr_log_warning("wake line down (%s): claiming every %d ms until it is back",
-                       tr_wake_error(s->wake), NO_WAKE_CLAIM_MS);
-    s->wake_down_logged = 1;
-    s->wake_backoff_ms = s->wake_backoff_ms ? min64(s->wake_backoff_ms * 2, RECONNECT_MAX_MS)
-                                            : RECONNECT_MIN_MS;
-    s->wake_retry_at_mono = now + s->wake_backoff_ms;
+                       tr_wake_error(s->wake.line), NO_WAKE_CLAIM_MS);
 }
 
 /* Starts the delivery of one claimed timer, or queues its outcome at once. */
@@ -217,24 +236,24 @@ static void start_one(sched *s, const tr_claimed *c)
      * due time in the meta of its last failure. */
     int64_t fire_due =
         c->attempt <= 1 ? c->due_ms : tr_outcome_fire_due(c->meta, c->meta_len, c->due_ms);
-    int64_t late = tr_clock_mono_ms() + s->offset_ms - c->due_ms;
+    int64_t late = tr_clock_mono_ms() + s->redis.offset_ms - c->due_ms;
     tr_outcome_ctx oc = octx(s);
-    s->st.claimed++;
-    tr_sched_stats_late(&s->st, late, tr_rng_next(&s->rng));
-    tr_hist_add(&s->late_hist, late);
+    s->report.st.claimed++;
+    tr_sched_stats_late(&s->report.st, late, tr_rng_next(&s->rng));
+    tr_hist_add(&s->report.late_hist, late);
     /* DEBUG: the delivery's own INFO line carries late_ms (one line per timer). */
     tr_log_debug("key=%s claimed attempt=%lld due_ms=%lld late_ms=%lld", c->id,
                  (long long)c->attempt, (long long)c->due_ms, (long long)late);
 
-    tr_xfer *x = tr_deliver_xfer_get(s->dl);
+    tr_xfer *x = tr_deliver_xfer_get(s->work.dl);
     if (x == NULL || (x->id = strdup(c->id)) == NULL) {
         (void)tr_outcome_failed(&oc, c->id, NULL, c->attempt, fire_due, 0, "out of memory", -1);
-        tr_deliver_xfer_put(s->dl, x);
+        tr_deliver_xfer_put(s->work.dl, x);
         return;
     }
     if (tr_timer_record_decode(c->record, c->record_len, &x->spec) != 0) {
         (void)tr_outcome_dead(&oc, c->id, c->attempt, fire_due, "bad record");
-        tr_deliver_xfer_put(s->dl, x);
+        tr_deliver_xfer_put(s->work.dl, x);
         return;
     }
     x->attempt = c->attempt;
@@ -249,13 +268,13 @@ static void start_one(sched *s, const tr_claimed *c)
          * extend is written before this round ends, long before the old lease). */
         tr_finish ext = {.kind = TR_FINISH_EXTEND, .id = c->id, .attempt = c->attempt,
                          .delay_ms = pol.timeout_ms + s->cfg->lease_margin_ms};
-        if (tr_pending_add(s->pending, &ext) != 0)
+        if (tr_pending_add(s->work.pending, &ext) != 0)
             tr_log_error("key=%s lease not extended: out of memory (a longer delivery may be "
                          "taken over)", c->id);
     }
-    if (tr_deliver_start(s->dl, x) != 0) {
+    if (tr_deliver_start(s->work.dl, x) != 0) {
         (void)tr_outcome_failed(&oc, c->id, &x->spec, c->attempt, fire_due, 0, x->errbuf, -1);
-        tr_deliver_xfer_put(s->dl, x);
+        tr_deliver_xfer_put(s->work.dl, x);
     }
 }
 
@@ -264,24 +283,22 @@ static void send_notice(void *ctx, const char *id, const char *url, const char *
                         size_t body_len)
 {
     sched *s = ctx;
-    if (s->exiting) {
+    if (s->drain.exiting) {
         tr_log_warning("key=%s failure notice not sent: shutting down", id);
         return;
     }
-    tr_xfer *x = tr_deliver_xfer_get(s->dl);
+    tr_xfer *x = tr_deliver_xfer_get(s->work.dl);
     if (x == NULL || (x->id = strdup(id)) == NULL || (x->spec.url = strdup(url)) == NULL ||
-        (x->spec.data = malloc(body_len + 1)) == NULL) {
+        (x->spec.data = tr_dup_bytes(body, body_len)) == NULL) {
         tr_log_error("key=%s failure notice not sent: out of memory", id);
-        tr_deliver_xfer_put(s->dl, x);
+        tr_deliver_xfer_put(s->work.dl, x);
         return;
     }
-    memcpy(x->spec.data, body, body_len);
-    x->spec.data[body_len] = '\0';
     x->spec.data_len = body_len;
     x->notice = 1;
-    if (tr_deliver_start(s->dl, x) != 0) {
+    if (tr_deliver_start(s->work.dl, x) != 0) {
         tr_log_warning("key=%s failure notice to %s not sent: %s", id, url, x->errbuf);
-        tr_deliver_xfer_put(s->dl, x);
+        tr_deliver_xfer_put(s->work.dl, x);
         return;
     }
     tr_log_info("key=%s failure notice sending to %s", id, url);
@@ -291,23 +308,24 @@ static void send_notice(void *ctx, const char *id, const char *url, const char *
 static void claimed(sched *s, tr_claim_batch *b, size_t limit)
 {
     store_ok(s);
-    s->backlog = 0;
-    s->next_due_ms = b->next_ms;
-    if (s->wake_due_ms >= 0 && (s->next_due_ms < 0 || s->wake_due_ms < s->next_due_ms))
-        s->next_due_ms = s->wake_due_ms; /* announced after the claim may have run */
-    s->wake_due_ms = -1;
-    if (b->paused != s->paused) {
-        s->paused = b->paused;
+    s->claim.backlog = 0;
+    s->claim.next_due_ms = b->next_ms;
+    if (s->claim.wake_due_ms >= 0 &&
+        (s->claim.next_due_ms < 0 || s->claim.wake_due_ms < s->claim.next_due_ms))
+        s->claim.next_due_ms = s->claim.wake_due_ms; /* announced after the claim may have run */
+    s->claim.wake_due_ms = -1;
+    if (b->paused != s->claim.paused) {
+        s->claim.paused = b->paused;
         tr_log_info(b->paused ? "deliveries paused: claiming nothing until resumed"
                               : "deliveries resumed");
     }
     if (b->paused) {
         /* Sleep until woken (resume publishes on the wake channel) or the idle
          * claim period; due times do not matter while paused. */
-        s->next_due_ms = -1;
+        s->claim.next_due_ms = -1;
     } else {
         if (b->count >= limit)
-            s->backlog = 1; /* the batch was cut by the free slots: more may be due */
+            s->claim.backlog = 1; /* the batch was cut by the free slots: more may be due */
         for (size_t i = 0; i < b->count; i++)
             start_one(s, &b->items[i]);
     }
@@ -321,37 +339,40 @@ static void claimed(sched *s, tr_claim_batch *b, size_t limit)
 static void claim(sched *s, int free_slots)
 {
     int64_t lease = (int64_t)s->cfg->timeout_ms + s->cfg->lease_margin_ms;
-    if (s->backlog && s->have_offset && !s->down) {
-        s->last_claim_mono = tr_clock_mono_ms();
-        if (tr_store_claim_send(s->store, (size_t)free_slots, lease) != 0) {
+    assert(!tr_store_claim_outstanding(s->redis.store)); /* want_claim() refuses */
+    if (s->claim.backlog && s->redis.have_offset && !s->redis.rc.down) {
+        s->claim.last_mono = tr_clock_mono_ms();
+        if (tr_store_claim_send(s->redis.store, (size_t)free_slots, lease) != 0) {
             store_failed(s, "claim");
             return;
         }
-        s->claim_limit = (size_t)free_slots;
-        s->wake_due_ms = -1;
+        s->claim.limit = (size_t)free_slots;
+        s->claim.wake_due_ms = -1;
         return;
     }
+    /* Blocking: nothing may be owed before it (want_claim() waits for the finish). */
+    assert(tr_pending_sent(s->work.pending) == 0);
     tr_claim_batch b = {0};
     int64_t t0 = tr_clock_mono_us();
-    int rc = tr_store_claim(s->store, (size_t)free_slots, lease, &b);
+    int rc = tr_store_claim(s->redis.store, (size_t)free_slots, lease, &b);
     int64_t t1 = tr_clock_mono_us();
-    s->last_claim_mono = t1 / 1000;
+    s->claim.last_mono = t1 / 1000;
     if (rc != 0) {
         tr_claim_batch_clear(&b);
         store_failed(s, "claim");
         return;
     }
-    s->need_claim = 0;
+    s->claim.need = 0;
     /* Redis read its TIME about half-way through the round trip. */
-    s->offset_ms = b.now_ms - (t0 + t1) / 2000;
-    s->have_offset = 1;
+    s->redis.offset_ms = b.now_ms - (t0 + t1) / 2000;
+    s->redis.have_offset = 1;
     claimed(s, &b, (size_t)free_slots);
 }
 
 static void collect(sched *s)
 {
     tr_xfer *x;
-    while ((x = tr_deliver_done(s->dl)) != NULL) {
+    while ((x = tr_deliver_done(s->work.dl)) != NULL) {
         if (x->notice) {
             /* Best effort, one attempt: logged, never retried. */
             if (x->result == CURLE_OK && x->status >= 200 && x->status < 300)
@@ -364,15 +385,15 @@ static void collect(sched *s)
                                                             ? x->errbuf
                                                             : curl_easy_strerror(x->result))
                                                      : "not a 2xx answer");
-            tr_deliver_xfer_put(s->dl, x);
+            tr_deliver_xfer_put(s->work.dl, x);
             continue;
         }
         tr_outcome_ctx oc = octx(s);
-        tr_hist_add(&s->dur_hist, x->end_mono_ms - x->start_mono_ms);
+        tr_hist_add(&s->report.dur_hist, x->end_mono_ms - x->start_mono_ms);
         (void)tr_outcome_finished(&oc, x);
-        if (s->stopping)
-            s->drained++;
-        tr_deliver_xfer_put(s->dl, x);
+        if (s->drain.stopping)
+            s->drain.drained++;
+        tr_deliver_xfer_put(s->work.dl, x);
     }
 }
 
@@ -380,22 +401,22 @@ static void collect(sched *s)
 static void release_all(sched *s)
 {
     tr_xfer *x;
-    while ((x = tr_deliver_abort_one(s->dl)) != NULL) {
+    while ((x = tr_deliver_abort_one(s->work.dl)) != NULL) {
         if (x->notice) {
             tr_log_warning("key=%s failure notice to %s not finished: shutting down", x->id,
                            x->spec.url);
-            tr_deliver_xfer_put(s->dl, x);
+            tr_deliver_xfer_put(s->work.dl, x);
             continue;
         }
         tr_finish f = {.kind = TR_FINISH_RELEASE, .id = x->id, .attempt = x->attempt};
-        if (tr_pending_add(s->pending, &f) == 0) {
-            s->st.released++;
-            s->released++;
+        if (tr_pending_add(s->work.pending, &f) == 0) {
+            s->report.st.released++;
+            s->drain.released++;
             tr_log_info("key=%s released attempt=%lld (shutdown)", x->id, (long long)x->attempt);
         } else {
             tr_log_error("key=%s not released: out of memory (returns after its lease)", x->id);
         }
-        tr_deliver_xfer_put(s->dl, x);
+        tr_deliver_xfer_put(s->work.dl, x);
     }
 }
 
@@ -406,22 +427,23 @@ static int want_claim(sched *s, int64_t now, int free_slots)
 {
     /* The claim shares the connection: only a claim sent without waiting may go
      * behind an owed finish (pipelined), and one claim is owed at most. */
-    if (s->stopping || free_slots <= 0 || tr_store_claim_outstanding(s->store))
+    if (s->drain.stopping || free_slots <= 0 || tr_store_claim_outstanding(s->redis.store))
         return 0;
-    if (tr_pending_sent(s->pending) > 0 && !(s->backlog && s->have_offset && !s->down))
+    if (tr_pending_sent(s->work.pending) > 0 &&
+        !(s->claim.backlog && s->redis.have_offset && !s->redis.rc.down))
         return 0;
-    if (s->down)
-        return now >= s->retry_at_mono && tr_pending_count(s->pending) == 0;
-    if (!s->have_offset)
+    if (s->redis.rc.down)
+        return tr_reconnect_due(&s->redis.rc, now) && tr_pending_count(s->work.pending) == 0;
+    if (!s->redis.have_offset)
         return 1;
-    if (s->backlog)
-        return free_slots >= batch_min(s) || tr_deliver_running(s->dl) == 0;
-    if (s->need_claim)
+    if (s->claim.backlog)
+        return free_slots >= batch_min(s) || tr_deliver_running(s->work.dl) == 0;
+    if (s->claim.need)
         return 1;
-    if (s->next_due_ms >= 0 && now + s->offset_ms >= s->next_due_ms)
+    if (s->claim.next_due_ms >= 0 && now + s->redis.offset_ms >= s->claim.next_due_ms)
         return 1;
-    int period = tr_wake_fd(s->wake) >= 0 ? IDLE_CLAIM_MS : NO_WAKE_CLAIM_MS;
-    return now - s->last_claim_mono >= period;
+    int period = tr_wake_fd(s->wake.line) >= 0 ? IDLE_CLAIM_MS : NO_WAKE_CLAIM_MS;
+    return now - s->claim.last_mono >= period;
 }
 
 static void write_hists(sched *s, int64_t now, int force);
@@ -436,7 +458,7 @@ static void store_step(sched *s, int64_t now)
      * a burst a claim or a finish is owed almost all the time. */
     write_hists(s, now, 0);
     flush(s);
-    int free_slots = s->cfg->max_inflight - tr_deliver_running(s->dl);
+    int free_slots = s->cfg->max_inflight - tr_deliver_running(s->work.dl);
     if (want_claim(s, now, free_slots))
         claim(s, free_slots);
 }
@@ -449,31 +471,31 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
     /* While answers are owed, the store's socket ends the poll; the next send,
      * the histograms and a claim that would wait for its answer wait for them. */
     int owed = outstanding(s);
-    if (!s->stopping && free_slots > 0 && !s->down && !owed) {
-        if (s->backlog) {
+    if (!s->drain.stopping && free_slots > 0 && !s->redis.rc.down && !owed) {
+        if (s->claim.backlog) {
             /* Else a finishing transfer ends the poll and frees the batch. */
-            if (free_slots >= batch_min(s) || tr_deliver_running(s->dl) == 0)
+            if (free_slots >= batch_min(s) || tr_deliver_running(s->work.dl) == 0)
                 target = now;
         } else {
-            int period = tr_wake_fd(s->wake) >= 0 ? IDLE_CLAIM_MS : NO_WAKE_CLAIM_MS;
-            target = min64(target, s->last_claim_mono + period);
-            if (s->need_claim || !s->have_offset)
+            int period = tr_wake_fd(s->wake.line) >= 0 ? IDLE_CLAIM_MS : NO_WAKE_CLAIM_MS;
+            target = min64(target, s->claim.last_mono + period);
+            if (s->claim.need || !s->redis.have_offset)
                 target = now;
-            else if (s->have_offset && s->next_due_ms >= 0)
-                target = min64(target, s->next_due_ms - s->offset_ms);
+            else if (s->redis.have_offset && s->claim.next_due_ms >= 0)
+                target = min64(target, s->claim.next_due_ms - s->redis.offset_ms);
         }
     }
-    if (s->down)
-        target = min64(target, s->retry_at_mono);
-    else if (!owed && s->pending_since_mono >= 0 && tr_pending_count(s->pending) > 0)
-        target = min64(target, s->pending_since_mono + FLUSH_DELAY_MS);
-    if (tr_wake_fd(s->wake) < 0 && !s->down)
-        target = min64(target, s->wake_retry_at_mono);
-    target = min64(target, s->next_status_mono);
-    if (!owed && (s->late_hist.count > 0 || s->dur_hist.count > 0))
-        target = min64(target, s->next_hist_mono);
-    if (s->stopping)
-        target = min64(target, s->drain_deadline_mono);
+    if (s->redis.rc.down)
+        target = min64(target, s->redis.rc.retry_at_ms);
+    else if (!owed && s->work.pending_since_mono >= 0 && tr_pending_count(s->work.pending) > 0)
+        target = min64(target, s->work.pending_since_mono + FLUSH_DELAY_MS);
+    if (tr_wake_fd(s->wake.line) < 0 && !s->redis.rc.down)
+        target = min64(target, s->wake.rc.retry_at_ms);
+    target = min64(target, s->report.next_status_mono);
+    if (!owed && (s->report.late_hist.count > 0 || s->report.dur_hist.count > 0))
+        target = min64(target, s->report.next_hist_mono);
+    if (s->drain.stopping)
+        target = min64(target, s->drain.deadline_mono);
     int64_t t = target - now;
     return t < 0 ? 0 : (int)t;
 }
@@ -482,42 +504,43 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
  * known to be away (they stay in memory and are added to the next write). */
 static void write_hists(sched *s, int64_t now, int force)
 {
-    if (!force && (now < s->next_hist_mono || outstanding(s)))
+    if (!force && (now < s->report.next_hist_mono || outstanding(s)))
         return;
-    s->next_hist_mono = now + HIST_WRITE_MS;
-    if (s->down)
+    s->report.next_hist_mono = now + HIST_WRITE_MS;
+    if (s->redis.rc.down)
         return;
-    if (tr_hist_write(&s->late_hist, s->store, "lateness") != 0 ||
-        tr_hist_write(&s->dur_hist, s->store, "duration") != 0)
+    if (tr_hist_write(&s->report.late_hist, s->redis.store, "lateness") != 0 ||
+        tr_hist_write(&s->report.dur_hist, s->redis.store, "duration") != 0)
         tr_log_debug("histograms not written (%s): kept for the next write",
-                     tr_store_error(s->store));
+                     tr_store_error(s->redis.store));
 }
 
 static void status_line(sched *s)
 {
     char line[512];
-    tr_sched_stats_line(&s->st, tr_deliver_running(s->dl), tr_pending_count(s->pending), line,
-                        sizeof line);
-    tr_log_info("%s redis=%s wake=%s", line, s->down ? "down" : "up",
-                tr_wake_fd(s->wake) >= 0 ? "up" : "down");
+    tr_sched_stats_line(&s->report.st, tr_deliver_running(s->work.dl),
+                        tr_pending_count(s->work.pending), line, sizeof line);
+    tr_log_info("%s redis=%s wake=%s", line, s->redis.rc.down ? "down" : "up",
+                tr_wake_fd(s->wake.line) >= 0 ? "up" : "down");
 }
 
 /* Gives the last outcomes a bounded time to reach Redis. */
 static void final_flush(sched *s)
 {
     int64_t deadline = tr_clock_mono_ms() + FINAL_FLUSH_MS;
-    while (tr_pending_count(s->pending) > 0 && tr_clock_mono_ms() < deadline) {
-        s->down = 0; /* try now; each failed call is bounded by --redis-timeout-ms */
-        if (tr_pending_flush(s->pending, s->store, &s->st) == 0)
+    while (tr_pending_count(s->work.pending) > 0 && tr_clock_mono_ms() < deadline) {
+        /* Try now; each failed call is bounded by --redis-timeout-ms. */
+        tr_reconnect_reset(&s->redis.rc);
+        if (tr_pending_flush(s->work.pending, s->redis.store, &s->report.st) == 0)
             break;
         /* Waiting on the clock, not sleeping on a guess: poll() on nothing. */
         int dummy = 0;
-        (void)tr_deliver_wait(s->dl, -1, RECONNECT_MIN_MS * 2, &dummy);
+        (void)tr_deliver_wait(s->work.dl, -1, RECONNECT_MIN_MS * 2, &dummy);
     }
-    size_t left = tr_pending_count(s->pending);
+    size_t left = tr_pending_count(s->work.pending);
     for (size_t i = 0; i < left; i++)
         tr_log_error("key=%s outcome not written (redis away): the timer returns after its lease",
-                     tr_pending_item(s->pending, i)->id);
+                     tr_pending_item(s->work.pending, i)->id);
 }
 
 static int loop(sched *s)
@@ -531,38 +554,38 @@ static int loop(sched *s)
                 tr_log_error("could not reopen the log file");
             tr_log_info("log reopened (SIGHUP)");
         }
-        if (*s->flags.stop && !s->stopping) {
-            s->stopping = 1;
-            s->drain_deadline_mono = now + s->cfg->drain_ms;
+        if (*s->flags.stop && !s->drain.stopping) {
+            s->drain.stopping = 1;
+            s->drain.deadline_mono = now + s->cfg->drain_ms;
             tr_log_info("stopping: no more claims; %d deliveries in flight get up to %d ms",
-                        tr_deliver_running(s->dl), s->cfg->drain_ms);
+                        tr_deliver_running(s->work.dl), s->cfg->drain_ms);
         }
         store_step(s, now);
         wake_connect(s);
 
         now = tr_clock_mono_ms();
-        if (s->stopping && tr_store_claim_outstanding(s->store))
+        if (s->drain.stopping && tr_store_claim_outstanding(s->redis.store))
             receive(s, 1); /* its timers are delivered (or released) like the others */
-        if (s->stopping && tr_deliver_running(s->dl) == 0)
+        if (s->drain.stopping && tr_deliver_running(s->work.dl) == 0)
             break;
-        if (s->stopping && now >= s->drain_deadline_mono) {
+        if (s->drain.stopping && now >= s->drain.deadline_mono) {
             release_all(s);
             break;
         }
         write_hists(s, now, 0);
-        if (now >= s->next_status_mono) {
+        if (now >= s->report.next_status_mono) {
             status_line(s);
-            s->next_status_mono = now + (int64_t)s->cfg->interval_s * 1000;
+            s->report.next_status_mono = now + (int64_t)s->cfg->interval_s * 1000;
         }
 
-        int free_slots = s->cfg->max_inflight - tr_deliver_running(s->dl);
-        int fds[2] = {tr_wake_fd(s->wake), outstanding(s) ? tr_store_fd(s->store) : -1};
+        int free_slots = s->cfg->max_inflight - tr_deliver_running(s->work.dl);
+        int fds[2] = {tr_wake_fd(s->wake.line), outstanding(s) ? tr_store_fd(s->redis.store) : -1};
         int ready[2] = {0, 0};
-        if (tr_deliver_wait_fds(s->dl, fds, ready, 2, sleep_ms(s, now, free_slots)) != 0 ||
-            tr_deliver_perform(s->dl) != 0) {
+        if (tr_deliver_wait_fds(s->work.dl, fds, ready, 2, sleep_ms(s, now, free_slots)) != 0 ||
+            tr_deliver_perform(s->work.dl) != 0) {
             tr_log_error("libcurl multi failed; stopping");
             collect(s);
-            if (tr_store_claim_outstanding(s->store))
+            if (tr_store_claim_outstanding(s->redis.store))
                 receive(s, 1);
             release_all(s);
             rc = -1;
@@ -572,36 +595,34 @@ static int loop(sched *s)
             receive(s, 0);
         if (ready[0]) {
             int64_t due = -1;
-            int n = tr_wake_drain(s->wake, &due);
+            int n = tr_wake_drain(s->wake.line, &due);
             if (n < 0) {
-                tr_log_warning("wake line lost: %s", tr_wake_error(s->wake));
-                s->wake_down_logged = 1;
-                s->wake_backoff_ms = RECONNECT_MIN_MS;
-                s->wake_retry_at_mono = tr_clock_mono_ms() + RECONNECT_MIN_MS;
-                s->need_claim = 1;
-            } else if (n > 0 && s->paused) {
-                s->need_claim = 1; /* maybe a resume: find out at once */
+                tr_log_warning("wake line lost: %s", tr_wake_error(s->wake.line));
+                (void)tr_reconnect_failed(&s->wake.rc, tr_clock_mono_ms());
+                s->claim.need = 1;
+            } else if (n > 0 && s->claim.paused) {
+                s->claim.need = 1; /* maybe a resume: find out at once */
             } else if (n > 0 && due >= 0) {
                 tr_log_debug("wake: %d message(s), earliest due_ms=%lld in %lld ms", n,
                              (long long)due,
-                             (long long)(due - (tr_clock_mono_ms() + s->offset_ms)));
-                if (s->next_due_ms < 0 || due < s->next_due_ms)
-                    s->next_due_ms = due;
-                if (tr_store_claim_outstanding(s->store) &&
-                    (s->wake_due_ms < 0 || due < s->wake_due_ms))
-                    s->wake_due_ms = due; /* the owed answer must not hide it */
+                             (long long)(due - (tr_clock_mono_ms() + s->redis.offset_ms)));
+                if (s->claim.next_due_ms < 0 || due < s->claim.next_due_ms)
+                    s->claim.next_due_ms = due;
+                if (tr_store_claim_outstanding(s->redis.store) &&
+                    (s->claim.wake_due_ms < 0 || due < s->claim.wake_due_ms))
+                    s->claim.wake_due_ms = due; /* the owed answer must not hide it */
             }
         }
         collect(s);
         store_step(s, tr_clock_mono_ms()); /* this round's outcomes, or a claim */
     }
-    s->exiting = 1;
+    s->drain.exiting = 1;
     final_flush(s);
     write_hists(s, tr_clock_mono_ms(), 1);
     status_line(s);
     tr_log_info("stopped: %llu finished while draining, %llu released, %zu outcomes unwritten",
-                (unsigned long long)s->drained, (unsigned long long)s->released,
-                tr_pending_count(s->pending));
+                (unsigned long long)s->drain.drained, (unsigned long long)s->drain.released,
+                tr_pending_count(s->work.pending));
     return rc;
 }
 
@@ -612,31 +633,33 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags)
     memset(&s, 0, sizeof s);
     s.cfg = cfg;
     s.flags = flags;
-    s.next_due_ms = -1;
-    s.pending_since_mono = -1;
-    s.wake_due_ms = -1;
+    s.claim.next_due_ms = -1;
+    s.work.pending_since_mono = -1;
+    s.claim.wake_due_ms = -1;
     uint64_t seed = 0;
     if (RAND_bytes((unsigned char *)&seed, sizeof seed) != 1)
         seed = (uint64_t)tr_clock_mono_us() ^ ((uint64_t)getpid() << 32);
     tr_rng_seed(&s.rng, seed);
-    if (tr_sched_stats_init(&s.st, LATE_SAMPLE) != 0 || (s.store = tr_store_new(cfg)) == NULL ||
-        (s.wake = tr_wake_new(cfg)) == NULL || (s.dl = tr_deliver_new(cfg)) == NULL ||
-        (s.pending = tr_pending_new()) == NULL) {
+    tr_reconnect_init(&s.redis.rc, RECONNECT_MIN_MS, RECONNECT_MAX_MS);
+    tr_reconnect_init(&s.wake.rc, RECONNECT_MIN_MS, RECONNECT_MAX_MS);
+    if (tr_sched_stats_init(&s.report.st, LATE_SAMPLE) != 0 ||
+        (s.redis.store = tr_store_new(cfg)) == NULL || (s.wake.line = tr_wake_new(cfg)) == NULL ||
+        (s.work.dl = tr_deliver_new(cfg)) == NULL || (s.work.pending = tr_pending_new()) == NULL) {
         tr_log_error("cannot start: out of memory or libcurl multi init failed");
         goto done;
     }
-    tr_pending_on_notice(s.pending, send_notice, &s);
-    s.need_claim = 1;
-    s.next_hist_mono = tr_clock_mono_ms() + HIST_WRITE_MS;
-    s.next_status_mono = tr_clock_mono_ms() + (int64_t)cfg->interval_s * 1000;
-    if (tr_store_connect(s.store) != 0)
+    tr_pending_on_notice(s.work.pending, send_notice, &s);
+    s.claim.need = 1;
+    s.report.next_hist_mono = tr_clock_mono_ms() + HIST_WRITE_MS;
+    s.report.next_status_mono = tr_clock_mono_ms() + (int64_t)cfg->interval_s * 1000;
+    if (tr_store_connect(s.redis.store) != 0)
         store_failed(&s, "connect");
     rc = loop(&s);
 done:
-    tr_pending_free(s.pending);
-    tr_deliver_free(s.dl);
-    tr_wake_free(s.wake);
-    tr_store_free(s.store);
-    tr_sched_stats_free(&s.st);
+    tr_pending_free(s.work.pending);
+    tr_deliver_free(s.work.dl);
+    tr_wake_free(s.wake.line);
+    tr_store_free(s.redis.store);
+    tr_sched_stats_free(&s.report.st);
     return rc;
 }
