@@ -6,22 +6,11 @@
 
 #include "tr_answer.h"
 #include "tr_clock.h"
+#include "tr_json.h"
 #include "tr_log.h"
 #include "tr_mem.h"
 #include "tr_repeat.h"
 #include "tr_timer.h"
-
-/* Adds v (which may be NULL after a failed allocation) under key; frees v on failure. */
-static int add(json_object *o, const char *key, json_object *v)
-{
-    if (v == NULL)
-        return -1;
-    if (json_object_object_add(o, key, v) != 0) {
-        json_object_put(v);
-        return -1;
-    }
-    return 0;
-}
 
 /* The text of o (built when `built`, else abandoned) as a new string: *out
  * (NUL-terminated, *out_len bytes when out_len is not NULL; caller frees).
@@ -41,11 +30,11 @@ int tr_outcome_meta(int64_t fire_due_ms, int64_t attempt, long status, const cha
                     int64_t at_wall_ms, char **out)
 {
     json_object *o = json_object_new_object();
-    int built = o != NULL && add(o, "due", json_object_new_int64(fire_due_ms)) == 0 &&
-                add(o, "attempts", json_object_new_int64(attempt)) == 0 &&
-                add(o, "status", json_object_new_int64(status)) == 0 &&
-                add(o, "error", json_object_new_string(error ? error : "")) == 0 &&
-                add(o, "at", json_object_new_int64(at_wall_ms)) == 0;
+    int built = o != NULL && tr_json_add(o, "due", json_object_new_int64(fire_due_ms)) == 0 &&
+                tr_json_add(o, "attempts", json_object_new_int64(attempt)) == 0 &&
+                tr_json_add(o, "status", json_object_new_int64(status)) == 0 &&
+                tr_json_add(o, "error", json_object_new_string(error ? error : "")) == 0 &&
+                tr_json_add(o, "at", json_object_new_int64(at_wall_ms)) == 0;
     return to_text(o, built, JSON_C_TO_STRING_PLAIN, out, NULL);
 }
 
@@ -55,14 +44,15 @@ int tr_outcome_failure_body(const char *id, const tr_timer_spec *spec, int64_t a
 {
     json_object *o = json_object_new_object();
     int built =
-        o != NULL && add(o, "key", json_object_new_string(id)) == 0 &&
-        add(o, "url", json_object_new_string(spec->url ? spec->url : "")) == 0 &&
-        add(o, "data", json_object_new_string_len(spec->data ? spec->data : "",
-                                                  spec->data ? (int)spec->data_len : 0)) == 0 &&
-        add(o, "attempts", json_object_new_int64(attempts)) == 0 &&
-        add(o, "last_status", json_object_new_int64(status)) == 0 &&
-        add(o, "last_error", json_object_new_string(error ? error : "")) == 0 &&
-        add(o, "due_ms", json_object_new_int64(fire_due_ms)) == 0;
+        o != NULL && tr_json_add(o, "key", json_object_new_string(id)) == 0 &&
+        tr_json_add(o, "url", json_object_new_string(spec->url ? spec->url : "")) == 0 &&
+        tr_json_add(o, "data",
+                    json_object_new_string_len(spec->data ? spec->data : "",
+                                               spec->data ? (int)spec->data_len : 0)) == 0 &&
+        tr_json_add(o, "attempts", json_object_new_int64(attempts)) == 0 &&
+        tr_json_add(o, "last_status", json_object_new_int64(status)) == 0 &&
+        tr_json_add(o, "last_error", json_object_new_string(error ? error : "")) == 0 &&
+        tr_json_add(o, "due_ms", json_object_new_int64(fire_due_ms)) == 0;
     return to_text(o, built, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, out,
                    out_len);
 }

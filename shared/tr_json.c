@@ -93,3 +93,14 @@ char *tr_json_escape(char *o, const char *s, size_t n)
     *o++ = '"';
     return o;
 }
+
+int tr_json_add(json_object *obj, const char *name, json_object *value)
+{
+    if (value == NULL)
+        return -1;
+    if (json_object_object_add(obj, name, value) != 0) {
+        json_object_put(value);
+        return -1;
+    }
+    return 0;
+}

@@ -20,6 +20,11 @@ json_object *tr_json_parse_value(const char *body, size_t len, char *msg, size_t
 /* The same, and the value must be a JSON object ("body must be a JSON object"). */
 json_object *tr_json_parse_object(const char *body, size_t len, char *msg, size_t msglen);
 
+/* Adds name: value to obj; value is consumed also on failure (json-c 0.16 leaves
+ * it with the caller when the add fails) and may be NULL (a failed json-c
+ * constructor: then -1). 0 or -1. */
+int tr_json_add(json_object *obj, const char *name, json_object *value);
+
 /* Writes s[0..n) as a quoted, escaped JSON string at o, which has room for
  * n * 6 + 2 bytes; writes no NUL. Returns the end of what it wrote. */
 char *tr_json_escape(char *o, const char *s, size_t n);

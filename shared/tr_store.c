@@ -208,12 +208,9 @@ int tr_store_load_scripts(tr_store *s)
     }
     int rc = 0;
     for (int i = 0; i < S_COUNT; i++) {
-        void *v = NULL;
-        if (redisGetReply(s->ctx, &v) != REDIS_OK || v == NULL) {
-            tr_store_io_failed(s, "SCRIPT LOAD");
+        redisReply *r = tr_store_read_reply(s, "SCRIPT LOAD");
+        if (r == NULL)
             return -1;
-        }
-        redisReply *r = v;
         if (r->type == REDIS_REPLY_STRING && r->len == 40) {
             memcpy(s->sha[i], r->str, 41);
         } else if (rc == 0) {
@@ -415,6 +412,17 @@ int tr_store_take_reply(tr_store *s, tr_store_recv_mode mode, int *did_read, voi
         if (redisBufferRead(s->ctx) != REDIS_OK)
             return -1;
     }
+}
+
+redisReply *tr_store_read_reply(tr_store *s, const char *what)
+{
+    void *v = NULL;
+    int did_read = 0;
+    if (tr_store_take_reply(s, TR_STORE_RECV_BLOCK, &did_read, &v) <= 0) {
+        tr_store_io_failed(s, what);
+        return NULL;
+    }
+    return v;
 }
 
 /* ---- The calls both sides make ---- */

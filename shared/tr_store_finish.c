@@ -250,14 +250,13 @@ static int finish_round(tr_store *s, const tr_finish *items, size_t *idx, size_t
     int rc = 0;
     size_t again = 0;
     for (size_t k = 0; k < p.ncalls; k++) {
-        void *v = NULL;
-        if (redisGetReply(s->ctx, &v) != REDIS_OK || v == NULL) {
-            tr_store_io_failed(s, "finish");
+        redisReply *r = tr_store_read_reply(s, "finish");
+        if (r == NULL) {
             rc = -1;
             goto done;
         }
         /* Keep reading after a failure: every answer must be consumed. */
-        if (plan_answer(s, items, &p, k, v, results, idx, &again) != 0)
+        if (plan_answer(s, items, &p, k, r, results, idx, &again) != 0)
             rc = -1;
     }
     *noscript = again;

@@ -118,6 +118,10 @@ int tr_store_append_script(tr_store *s, call_args *a, const char *what);
 /* Writes the whole output buffer (bounded by --redis-timeout-ms). 0, or -1
  * (disconnected). */
 int tr_store_write_out(tr_store *s, const char *what);
+/* Reads the next reply of a pipeline, blocking (--redis-timeout-ms). The reply
+ * (caller frees; may be an error reply), or NULL when the connection failed
+ * (then dropped, error set). */
+redisReply *tr_store_read_reply(tr_store *s, const char *what);
 /* Takes one owed reply as `mode` allows: 1 with *reply set (caller frees), 0 when
  * it is not in yet, -1 on I/O failure (nothing done: call tr_store_io_failed).
  * *did_read counts the one read(2) POLL allows across calls of one _recv. */

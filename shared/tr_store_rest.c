@@ -111,15 +111,21 @@ static int take_str(const redisReply *r, char **out, size_t *len)
     return 0;
 }
 
+/* Runs script `which` whose one argument is the timer's id. As tr_store_run_script. */
+static redisReply *run_on_id(tr_store *s, int which, int nkeys, const int *keys, const char *id)
+{
+    call_args a;
+    tr_store_args_init(&a, which);
+    tr_store_arg_keys(&a, s, nkeys, keys);
+    tr_store_arg_str(&a, id);
+    return tr_store_run_script(s, &a);
+}
+
 int tr_store_cancel_state(tr_store *store, const char *id, int64_t *ttl_ms,
                           tr_timer_state *state)
 {
     static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META, K_STATS};
-    call_args a;
-    tr_store_args_init(&a, S_CANCEL);
-    tr_store_arg_keys(&a, store, 7, keys);
-    tr_store_arg_str(&a, id);
-    redisReply *r = tr_store_run_script(store, &a);
+    redisReply *r = run_on_id(store, S_CANCEL, 7, keys, id);
     if (r == NULL)
         return -1;
     int rc = 0;
@@ -138,11 +144,7 @@ tr_store_get_result tr_store_get(tr_store *store, const char *id, tr_timer_view 
 {
     static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META};
     memset(out, 0, sizeof *out);
-    call_args a;
-    tr_store_args_init(&a, S_GET);
-    tr_store_arg_keys(&a, store, 6, keys);
-    tr_store_arg_str(&a, id);
-    redisReply *r = tr_store_run_script(store, &a);
+    redisReply *r = run_on_id(store, S_GET, 6, keys, id);
     if (r == NULL)
         return TR_STORE_GET_FAILED;
     tr_store_get_result rc = TR_STORE_GET_FAILED;

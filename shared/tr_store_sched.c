@@ -196,12 +196,9 @@ int tr_store_observe(tr_store *store, const char *name,
     }
     int rc = 0;
     for (int i = 0; i < sent; i++) {
-        void *v = NULL;
-        if (redisGetReply(store->ctx, &v) != REDIS_OK || v == NULL) {
-            tr_store_io_failed(store, "observe");
+        redisReply *r = tr_store_read_reply(store, "observe");
+        if (r == NULL)
             return -1;
-        }
-        redisReply *r = v;
         if (r->type != REDIS_REPLY_INTEGER && rc == 0) {
             tr_store_unexpected(store, "observe", r);
             rc = -1;
