@@ -210,7 +210,7 @@ tr_store_recv_result tr_pending_recv(tr_pending *p, tr_store *store, tr_sched_st
 {
     if (p->sent == 0)
         return TR_STORE_RECV_DONE;
-    assert(p->sent <= p->n && tr_store_finish_outstanding(store));
+    assert(p->sent <= p->n);
     tr_store_recv_result rc = tr_store_finish_recv(store, p->fin, p->results, mode);
     if (rc == TR_STORE_RECV_OWED)
         return rc;

@@ -341,6 +341,7 @@ int tr_store_finish_send(tr_store *store, const tr_finish *items, size_t n)
     finish_async *fa = &store->fa;
     if (tr_store_connect(store) != 0) /* refuses while answers are owed */
         return -1;
+    assert(!fa->active && !store->ca.active);
     size_t room = n > 0 ? n : 1;
     size_t *idx = malloc(room * sizeof *idx);
     fa->res = malloc(room * sizeof *fa->res);
@@ -393,6 +394,7 @@ tr_store_recv_result tr_store_finish_recv(tr_store *store, const tr_finish *item
             fa->failed = 1;
         fa->answered++;
     }
+    assert(fa->answered == fa->plan.ncalls);
     /* Every answer read: the connection is free for other calls again. */
     finish_async done = *fa;
     memset(fa, 0, sizeof *fa);
