@@ -31,13 +31,13 @@
                                 * its write (it is delivered already: only the ack waits) */
 
 /* The store's connection: claims, outcomes and histograms go over it. */
-typedef struct sched_link {
+typedef struct sched_redis {
     tr_store *store;
     tr_reconnect rc;         /* down while Redis is unreachable: store calls wait for
                               * rc.retry_at_ms (local monotonic ms) */
     int64_t offset_ms;       /* Redis clock - local monotonic clock, ms */
     int have_offset;         /* offset_ms measured by a blocking claim */
-} sched_link;
+} sched_redis;
 
 /* The wake line ({P}:wake), on its own connection. */
 typedef struct sched_wake {
@@ -87,7 +87,7 @@ typedef struct sched {
     const tr_config *cfg;
     tr_sched_flags flags;
     tr_rng rng;
-    sched_link redis;
+    sched_redis redis;
     sched_wake wake;
     sched_claim claim;
     sched_work work;
