@@ -200,13 +200,16 @@ static int plan_append(tr_store *s, const tr_finish *items, const size_t *idx, s
         const finish_call *c = &p->calls[k];
         int bad = c->many ? append_ack_many(s, items, p->order + c->first, c->count)
                           : append_single(s, &items[p->order[c->first]]);
-        if (bad)
+        if (bad) {
+            /* Out of memory after some calls went into the output buffer: drop
+             * the connection, so no answer is ever read out of step. */
+            if (k > 0 && s->ctx != NULL)
+                tr_store_disconnect(s);
             goto done;
+        }
     }
     rc = 0;
 done:
-    if (rc != 0 && s->ctx != NULL)
-        tr_store_disconnect(s); /* calls half-appended: no answer may be read out of step */
     if (rc != 0)
         tr_store_plan_free(p);
     return rc;
