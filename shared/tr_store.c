@@ -394,23 +394,25 @@ int tr_store_write_out(tr_store *s, const char *what)
     return 0;
 }
 
-int tr_store_take_reply(tr_store *s, tr_store_recv_mode mode, int *did_read, void **reply)
+tr_store_recv_result tr_store_take_reply(tr_store *s, tr_store_recv_mode mode, int *did_read,
+                                         void **reply)
 {
     *reply = NULL;
     if (mode == TR_STORE_RECV_BLOCK)
-        return redisGetReply(s->ctx, reply) == REDIS_OK && *reply != NULL ? 1 : -1;
+        return redisGetReply(s->ctx, reply) == REDIS_OK && *reply != NULL ? TR_STORE_RECV_DONE
+                                                                          : TR_STORE_RECV_FAILED;
     /* At most one read(2) (none when BUFFERED), made when poll said readable:
      * never blocks. */
     for (;;) {
         if (redisGetReplyFromReader(s->ctx, reply) != REDIS_OK)
-            return -1;
+            return TR_STORE_RECV_FAILED;
         if (*reply != NULL)
-            return 1;
+            return TR_STORE_RECV_DONE;
         if (mode == TR_STORE_RECV_BUFFERED || *did_read)
-            return 0;
+            return TR_STORE_RECV_OWED;
         *did_read = 1;
         if (redisBufferRead(s->ctx) != REDIS_OK)
-            return -1;
+            return TR_STORE_RECV_FAILED;
     }
 }
 
@@ -418,7 +420,7 @@ redisReply *tr_store_read_reply(tr_store *s, const char *what)
 {
     void *v = NULL;
     int did_read = 0;
-    if (tr_store_take_reply(s, TR_STORE_RECV_BLOCK, &did_read, &v) <= 0) {
+    if (tr_store_take_reply(s, TR_STORE_RECV_BLOCK, &did_read, &v) != TR_STORE_RECV_DONE) {
         tr_store_io_failed(s, what);
         return NULL;
     }

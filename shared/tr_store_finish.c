@@ -384,10 +384,10 @@ tr_store_recv_result tr_store_finish_recv(tr_store *store, const tr_finish *item
     int did_read = 0;
     while (fa->answered < fa->plan.ncalls) {
         void *v = NULL;
-        int got = tr_store_take_reply(store, mode, &did_read, &v);
-        if (got == 0)
-            return TR_STORE_RECV_OWED;
-        if (got < 0) {
+        tr_store_recv_result got = tr_store_take_reply(store, mode, &did_read, &v);
+        if (got == TR_STORE_RECV_OWED)
+            return got;
+        if (got == TR_STORE_RECV_FAILED) {
             tr_store_io_failed(store, "finish"); /* clears fa: the caller resends */
             return TR_STORE_RECV_FAILED;
         }

@@ -122,10 +122,12 @@ int tr_store_write_out(tr_store *s, const char *what);
  * (caller frees; may be an error reply), or NULL when the connection failed
  * (then dropped, error set). */
 redisReply *tr_store_read_reply(tr_store *s, const char *what);
-/* Takes one owed reply as `mode` allows: 1 with *reply set (caller frees), 0 when
- * it is not in yet, -1 on I/O failure (nothing done: call tr_store_io_failed).
- * *did_read counts the one read(2) POLL allows across calls of one _recv. */
-int tr_store_take_reply(tr_store *s, tr_store_recv_mode mode, int *did_read, void **reply);
+/* Takes one owed reply as `mode` allows: DONE with *reply set (caller frees), OWED
+ * when it is not in yet, FAILED on I/O failure (nothing done: call
+ * tr_store_io_failed). *did_read counts the one read(2) POLL allows across the
+ * calls of one _recv. */
+tr_store_recv_result tr_store_take_reply(tr_store *s, tr_store_recv_mode mode, int *did_read,
+                                         void **reply);
 
 /* Errors, each documented at its definition in tr_store.c. */
 void tr_store_set_error(tr_store *s, tr_ret code, const char *fmt, ...)

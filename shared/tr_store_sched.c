@@ -127,10 +127,10 @@ tr_store_recv_result tr_store_claim_recv(tr_store *store, tr_claim_batch *out,
     assert(store->ctx != NULL); /* a lost connection clears ca */
     void *v = NULL;
     int did_read = 0;
-    int got = tr_store_take_reply(store, mode, &did_read, &v);
-    if (got == 0)
-        return TR_STORE_RECV_OWED;
-    if (got < 0) {
+    tr_store_recv_result got = tr_store_take_reply(store, mode, &did_read, &v);
+    if (got == TR_STORE_RECV_OWED)
+        return got;
+    if (got == TR_STORE_RECV_FAILED) {
         tr_store_io_failed(store, "claim");
         return TR_STORE_RECV_FAILED;
     }
