@@ -266,16 +266,27 @@ static int load_file(tr_config *cfg, unsigned program, const char *path, char *e
     return rc;
 }
 
-/* Finds -c/--config in argv without applying anything else. */
-static const char *find_config_arg(int argc, char **argv)
+/* Finds -c/--config in argv without applying anything else: sets *file (NULL when
+ * none is given). Returns -1 with err set when -c is the last argument or the
+ * file name is empty. */
+static int find_config_arg(int argc, char **argv, const char **file, char *err, size_t errlen)
 {
+    *file = NULL;
     for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
-            return argv[i + 1];
-        if (strncmp(argv[i], "--config=", 9) == 0)
-            return argv[i] + 9;
+        const char *f = NULL;
+        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)
+            f = i + 1 < argc ? argv[++i] : "";
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            f = argv[i] + 9;
+        else
+            continue;
+        if (f[0] == '\0') {
+            snprintf(err, errlen, "-c/--config needs a file name");
+            return -1;
+        }
+        *file = f;
     }
-    return NULL;
+    return 0;
 }
 
 tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *progname,
@@ -283,7 +294,9 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
 {
     int cli_tokens = 0;
     tr_config_defaults(cfg);
-    const char *file = find_config_arg(argc, argv);
+    const char *file = NULL;
+    if (find_config_arg(argc, argv, &file, err, errlen) != 0)
+        return TR_CONFIG_ERROR;
     if (file != NULL) {
         if (set_value(cfg, &(opt_def){"config", 0, OPT_STR, F(config_path), 0, 0, "", ALL, ""},
                       file, err, errlen) != 0)

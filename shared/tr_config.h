@@ -97,7 +97,7 @@ typedef enum tr_config_result {
 
 /* Fills cfg with defaults, then the -c file, then argv (argv[0] skipped), keeping
  * only the options of `program` (a TR_PROG_* bit). Writes a one-line reason to err
- * on TR_CONFIG_ERROR. `progname` is used for --help. */
+ * on TR_CONFIG_ERROR (also for -c without a file name). `progname` is used for --help. */
 tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *progname,
                                  int argc, char **argv, char *err, size_t errlen);
 
