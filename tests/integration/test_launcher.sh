@@ -33,6 +33,14 @@ printf 'listen-port = 8081\nno-such-key = 1\n' >"$TR_TMP/bad.conf"
 run_launcher --run-dir "$TR_TMP/bad" -c "$TR_TMP/bad.conf"
 check "an unknown key in the -c file is refused" test "$RC" -ne 0
 check "and named" contains "$OUT" "no-such-key"
+for c in -c --config=; do
+    run_launcher --run-dir "$TR_TMP/bad" --listen-port "$(tr_free_port)" --check "$c"
+    check "$c without a file exits 2" test "$RC" -eq 2
+    check "and says it needs one" contains "$OUT" "-c/--config needs a file name"
+done
+OUT=$("$TR_BUILD_DIR/fcgi/timerush-fcgi" --check -c 2>&1)
+check_eq "timerush-fcgi -c without a file exits 2" 2 "$?"
+check "and says it needs one" contains "$OUT" "-c/--config needs a file name"
 run_launcher --run-dir "$TR_TMP/checked" --listen-port "$(tr_free_port)" --check
 check_eq "--check prints OK" "OK" "$(tail -n1 <<<"$OUT")"
 check_eq "--check exits 0" 0 "$RC"
