@@ -1,5 +1,5 @@
 /* test_config.c - the option table (shared/tr_config.c): -c FILE, bounds, which
- * program an option belongs to. */
+ * program an option belongs to, and the --print-options dump the launcher reads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -81,7 +81,49 @@ static void test_bounds_and_programs(void **state)
     assert_int_equal(PARSE(TR_PROG_FCGI, "--workers", "3"), TR_CONFIG_ERROR);
     assert_string_equal(err, "unknown option '--workers' (see --help)");
     assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--max-body", "1000"), TR_CONFIG_ERROR);
-    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "-d"), TR_CONFIG_ERROR); /* needs --logpath */
+    /* -d needs a log file in the programs, not in the launcher. */
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "-d"), TR_CONFIG_ERROR);
+    assert_int_equal(PARSE(TR_PROG_LAUNCHER, "-d"), TR_CONFIG_OK);
+    assert_int_equal(cfg.daemonize, 1);
+}
+
+/* The line of `name` in the dump, or NULL. */
+static const char *dump_line(const char *dump, const char *name, char *line, size_t len)
+{
+    size_t n = strlen(name);
+    for (const char *p = dump; *p != '\0';) {
+        const char *end = strchr(p, '\n');
+        size_t l = end ? (size_t)(end - p) : strlen(p);
+        if (l > n && strncmp(p, name, n) == 0 && p[n] == '\t') {
+            snprintf(line, len, "%.*s", (int)l, p);
+            return line;
+        }
+        p += l + (end ? 1 : 0);
+    }
+    return NULL;
+}
+
+static void test_print_options(void **state)
+{
+    (void)state;
+    char *dump = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&dump, &size);
+    assert_non_null(f);
+    tr_config_print_options(f);
+    fclose(f);
+    char line[512];
+    assert_int_equal(strncmp(dump, "# name\tshort\ttype\tdefault\tmin\tmax\tprograms\thelp\n", 45), 0);
+    assert_non_null(dump_line(dump, "workers", line, sizeof line));
+    assert_string_equal(line, "workers\t-\tint\t8\t1\t256\tlauncher\ttimerush-fcgi processes");
+    assert_non_null(dump_line(dump, "daemonize", line, sizeof line));
+    assert_int_equal(strncmp(line, "daemonize\td\tflag\tfalse\t-\t-\tfcgi,scheduler,launcher\t", 48), 0);
+    assert_non_null(dump_line(dump, "api-token", line, sizeof line));
+    assert_int_equal(strncmp(line, "api-token\t-\tlist\t\t-\t-\tfcgi\t", 26), 0);
+    assert_non_null(dump_line(dump, "max-seconds", line, sizeof line));
+    assert_int_equal(strncmp(line, "max-seconds\t-\tint\t315360000\t1\t3153600000\tfcgi\t", 45), 0);
+    assert_null(dump_line(dump, "config", line, sizeof line)); /* -c is not a table option */
+    free(dump);
 }
 
 int main(void)
@@ -90,6 +132,7 @@ int main(void)
         cmocka_unit_test(test_c_without_file_is_an_error),
         cmocka_unit_test(test_c_file_then_command_line),
         cmocka_unit_test(test_bounds_and_programs),
+        cmocka_unit_test(test_print_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
