@@ -303,7 +303,10 @@ void tr_config_print_options(FILE *out)
             fprintf(out, "-\t-\t");
         const char *sep = "";
         static const struct { unsigned bit; const char *word; } progs[] = {
-            {TR_PROG_FCGI, "fcgi"}, {TR_PROG_SCHEDULER, "scheduler"}, {TR_PROG_LAUNCHER, "launcher"}};
+            {TR_PROG_FCGI, "fcgi"},
+            {TR_PROG_SCHEDULER, "scheduler"},
+            {TR_PROG_LAUNCHER, "launcher"},
+        };
         for (size_t p = 0; p < sizeof progs / sizeof progs[0]; p++) {
             if (d->programs & progs[p].bit) {
                 fprintf(out, "%s%s", sep, progs[p].word);
