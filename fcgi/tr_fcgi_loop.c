@@ -142,8 +142,7 @@ int tr_fcgi_run(const tr_app *app)
     while (!stop_requested) {
         if (reopen_requested) {
             reopen_requested = 0;
-            if (tr_log_reopen() != 0)
-                tr_log_error("cannot reopen the log: %s", strerror(errno));
+            (void)tr_log_reopen(); /* logs whether it worked */
         }
         /* With a kept-alive connection libfcgi reads the next request from it;
          * otherwise it accepts on fd 0. Wait on whichever it will use. */

@@ -550,9 +550,7 @@ static int loop(sched *s)
         int64_t now = tr_clock_mono_ms();
         if (*s->flags.hup) {
             *s->flags.hup = 0;
-            if (tr_log_reopen() != 0)
-                tr_log_error("could not reopen the log file");
-            tr_log_info("log reopened (SIGHUP)");
+            (void)tr_log_reopen(); /* logs whether it worked */
         }
         if (*s->flags.stop && !s->drain.stopping) {
             s->drain.stopping = 1;

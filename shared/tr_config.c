@@ -45,10 +45,10 @@ static const opt_def opt_table[] = {
     {"redis-timeout-ms", 0, OPT_INT, F(redis_timeout_ms), 10, 600000, "1000", ALL,
      "Redis connect and command timeout, ms"},
     {"interval", 0, OPT_INT, F(interval_s), 1, 86400, "60", ALL,
-     "seconds between status log lines"},
+     "seconds between the scheduler's status log lines"},
     {"level", 0, OPT_STR, F(level), 0, 0, "INFO", ALL, "log level: DEBUG INFO WARNING ERROR"},
     {"daemonize", 'd', OPT_FLAG, F(daemonize), 0, 1, "false", ALL,
-     "run in the background (needs --logpath)"},
+     "run in the background (needs --logpath; timerush-fcgi ignores it: spawn-fcgi detaches)"},
     {"logpath", 0, OPT_STR, F(logpath), 0, 0, "", ALL, "log file (absolute); default stderr"},
     {"check", 'n', OPT_FLAG, F(check_only), 0, 1, "false", ALL,
      "check the configuration, print OK and exit"},
@@ -57,9 +57,9 @@ static const opt_def opt_table[] = {
      "largest request body accepted, bytes"},
     {"max-seconds", 0, OPT_INT64, F(max_delay_s), 1, 3153600000LL, "315360000", FC,
      "largest `seconds` accepted (default 10 years)"},
-    {"api-token", 0, OPT_TOKEN, F(api_tokens), 0, 0, "", FC | LA,
+    {"api-token", 0, OPT_TOKEN, F(api_tokens), 0, 0, "", FC,
      "bearer token for /v1/, /register/, /unregister/ (repeatable; never logged)"},
-    {"metrics-auth", 0, OPT_FLAG, F(metrics_auth), 0, 1, "false", FC | LA,
+    {"metrics-auth", 0, OPT_FLAG, F(metrics_auth), 0, 1, "false", FC,
      "/metrics needs a token too"},
 
     {"pem", 0, OPT_STR, F(pem), 0, 0, "", SC,
@@ -86,18 +86,21 @@ static const opt_def opt_table[] = {
      "largest retry delay, ms"},
     {"max-response", 0, OPT_INT, F(max_response_bytes), 64, 16 * 1024 * 1024, "65536", SC,
      "callback answer body read at most, bytes"},
-    {"drain-ms", 0, OPT_INT, F(drain_ms), 0, 3600000, "10000", SC,
+    {"drain-ms", 0, OPT_INT, F(drain_ms), 0, 3600000, "10000", SC | LA,
      "on SIGTERM, time given to deliveries in flight, ms"},
 
     {"listen-host", 0, OPT_STR, F(listen_host), 0, 0, "127.0.0.1", LA, "where nginx listens"},
     {"listen-port", 0, OPT_INT, F(listen_port), 1, 65535, "8080", LA, "where nginx listens"},
     {"workers", 0, OPT_INT, F(workers), 1, 256, "8", LA, "timerush-fcgi processes"},
-    {"run-dir", 0, OPT_STR, F(run_dir), 0, 0, "", LA, "sockets, pid files, generated configs"},
+    {"run-dir", 0, OPT_STR, F(run_dir), 0, 0, "", LA,
+     "sockets, pid files, logs, generated configs, redis data; default var/ in the checkout"},
     {"schedulers", 0, OPT_INT, F(schedulers), 0, 64, "1", LA, "timerush-scheduler processes"},
     {"redis-port", 0, OPT_INT, F(redis_port), 0, 65535, "0", LA,
      "TCP port of the embedded Redis; 0: the first free one from 6379"},
-    {"build-dir", 0, OPT_STR, F(build_dir), 0, 0, "", LA, "where the launcher finds the programs"},
-    {"nginx-user", 0, OPT_STR, F(nginx_user), 0, 0, "", LA, "user of the nginx worker processes"},
+    {"build-dir", 0, OPT_STR, F(build_dir), 0, 0, "", LA,
+     "where the programs are built; default build/ in the checkout"},
+    {"nginx-user", 0, OPT_STR, F(nginx_user), 0, 0, "", LA,
+     "user of the nginx workers when started as root; default www-data (else nobody)"},
 };
 
 #define OPT_COUNT (sizeof opt_table / sizeof opt_table[0])
@@ -217,7 +220,11 @@ static char *trim(char *s)
     return s;
 }
 
-static int load_file(tr_config *cfg, unsigned program, const char *path, char *err, size_t errlen)
+/* Where a setting came from, for --launcher-settings. */
+enum { GIVEN_DEFAULT = 0, GIVEN_FILE = 1, GIVEN_CLI = 2 };
+
+static int load_file(tr_config *cfg, unsigned program, const char *path, unsigned char *given,
+                     char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) {
@@ -261,34 +268,145 @@ static int load_file(tr_config *cfg, unsigned program, const char *path, char *e
             rc = -1;
             break;
         }
+        given[def - opt_table] = GIVEN_FILE;
     }
     fclose(f);
     return rc;
 }
 
-/* Finds -c/--config in argv without applying anything else. */
-static const char *find_config_arg(int argc, char **argv)
+static const char *type_word(opt_type t)
 {
-    for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
-            return argv[i + 1];
-        if (strncmp(argv[i], "--config=", 9) == 0)
-            return argv[i] + 9;
+    switch (t) {
+    case OPT_STR:
+        return "string";
+    case OPT_INT:
+    case OPT_INT64:
+        return "int";
+    case OPT_FLAG:
+        return "flag";
+    case OPT_TOKEN:
+        return "list";
     }
-    return NULL;
+    return "?";
+}
+
+void tr_config_print_options(FILE *out)
+{
+    fprintf(out, "# name\tshort\ttype\tdefault\tmin\tmax\tprograms\thelp\n");
+    for (size_t i = 0; i < OPT_COUNT; i++) {
+        const opt_def *d = &opt_table[i];
+        char shortname[2] = {d->short_name ? d->short_name : '-', '\0'};
+        fprintf(out, "%s\t%s\t%s\t%s\t", d->name, shortname, type_word(d->type), d->def);
+        if (d->type == OPT_INT || d->type == OPT_INT64)
+            fprintf(out, "%lld\t%lld\t", (long long)d->min, (long long)d->max);
+        else
+            fprintf(out, "-\t-\t");
+        const char *sep = "";
+        static const struct { unsigned bit; const char *word; } progs[] = {
+            {TR_PROG_FCGI, "fcgi"},
+            {TR_PROG_SCHEDULER, "scheduler"},
+            {TR_PROG_LAUNCHER, "launcher"},
+        };
+        for (size_t p = 0; p < sizeof progs / sizeof progs[0]; p++) {
+            if (d->programs & progs[p].bit) {
+                fprintf(out, "%s%s", sep, progs[p].word);
+                sep = ",";
+            }
+        }
+        fprintf(out, "\t%s\n", d->help);
+    }
+}
+
+/* --launcher-settings: every launcher option's value, one "name<TAB>source<TAB>value"
+ * line each (source: default, file or command-line); a list has a line per item. */
+static void print_settings(FILE *out, const tr_config *cfg, const unsigned char *given)
+{
+    static const char *const source[] = {"default", "file", "command-line"};
+    for (size_t i = 0; i < OPT_COUNT; i++) {
+        const opt_def *d = &opt_table[i];
+        if ((d->programs & TR_PROG_LAUNCHER) == 0)
+            continue;
+        const char *field = (const char *)cfg + d->offset;
+        fprintf(out, "%s\t%s\t", d->name, source[given[i]]);
+        switch (d->type) {
+        case OPT_STR:
+            fprintf(out, "%s\n", field);
+            break;
+        case OPT_INT: {
+            int v;
+            memcpy(&v, field, sizeof v);
+            fprintf(out, "%d\n", v);
+            break;
+        }
+        case OPT_INT64: {
+            int64_t v;
+            memcpy(&v, field, sizeof v);
+            fprintf(out, "%lld\n", (long long)v);
+            break;
+        }
+        case OPT_FLAG: {
+            int v;
+            memcpy(&v, field, sizeof v);
+            fprintf(out, "%s\n", v ? "true" : "false");
+            break;
+        }
+        case OPT_TOKEN:
+            fprintf(out, "%s\n", cfg->api_token_count > 0 ? cfg->api_tokens[0] : "");
+            for (int t = 1; t < cfg->api_token_count; t++)
+                fprintf(out, "%s\t%s\t%s\n", d->name, source[given[i]], cfg->api_tokens[t]);
+            break;
+        }
+    }
+}
+
+/* Finds -c/--config in argv without applying anything else: sets *file (NULL when
+ * none is given). Returns -1 with err set when -c is the last argument or the
+ * file name is empty. */
+static int find_config_arg(int argc, char **argv, const char **file, char *err, size_t errlen)
+{
+    *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *f = NULL;
+        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)
+            f = i + 1 < argc ? argv[++i] : "";
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            f = argv[i] + 9;
+        else
+            continue;
+        if (f[0] == '\0') {
+            snprintf(err, errlen, "-c/--config needs a file name");
+            return -1;
+        }
+        *file = f;
+    }
+    return 0;
 }
 
 tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *progname,
                                  int argc, char **argv, char *err, size_t errlen)
 {
     int cli_tokens = 0;
+    int settings_for_launcher = 0;
+    unsigned char given[OPT_COUNT] = {0};
+    if (argc > 1 && strcmp(argv[1], "--print-options") == 0) {
+        tr_config_print_options(stdout);
+        return TR_CONFIG_EXIT;
+    }
+    if (argc > 1 && strcmp(argv[1], "--launcher-settings") == 0) {
+        settings_for_launcher = 1;
+        program = TR_PROG_LAUNCHER;
+        argc--;
+        argv++; /* argv[0] is skipped below, as always */
+    }
     tr_config_defaults(cfg);
-    const char *file = find_config_arg(argc, argv);
+    const char *file = NULL;
+    if (find_config_arg(argc, argv, &file, err, errlen) != 0)
+        return TR_CONFIG_ERROR;
     if (file != NULL) {
         if (set_value(cfg, &(opt_def){"config", 0, OPT_STR, F(config_path), 0, 0, "", ALL, ""},
                       file, err, errlen) != 0)
             return TR_CONFIG_ERROR;
-        if (load_file(cfg, program, file, err, errlen) != 0)
+        if (load_file(cfg, program, file, given, err, errlen) != 0)
             return TR_CONFIG_ERROR;
     }
     for (int i = 1; i < argc; i++) {
@@ -339,12 +457,14 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
         }
         if (set_value(cfg, def, value, err, errlen) != 0)
             return TR_CONFIG_ERROR;
+        given[def - opt_table] = GIVEN_CLI;
     }
     if (tr_log_level_parse(cfg->level, &cfg->log_level) != 0) {
         snprintf(err, errlen, "--level: unknown level '%s' (DEBUG INFO WARNING ERROR)", cfg->level);
         return TR_CONFIG_ERROR;
     }
-    if (cfg->daemonize && cfg->logpath[0] == '\0') {
+    /* The launcher's -d needs no log file: it keeps its children's logs in its run dir. */
+    if (cfg->daemonize && cfg->logpath[0] == '\0' && program != TR_PROG_LAUNCHER) {
         snprintf(err, errlen, "-d needs --logpath (the original's rule)");
         return TR_CONFIG_ERROR;
     }
@@ -367,6 +487,10 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
     if (cfg->port == 0 && cfg->redis_socket[0] == '\0') {
         snprintf(err, errlen, "--port 0 needs --redis-socket");
         return TR_CONFIG_ERROR;
+    }
+    if (settings_for_launcher) {
+        print_settings(stdout, cfg, given);
+        return TR_CONFIG_EXIT;
     }
     return TR_CONFIG_OK;
 }
@@ -393,7 +517,9 @@ void tr_config_usage(FILE *out, unsigned program, const char *progname)
         fputc('\n', out);
     }
     fprintf(out, "  -h, --help                 print this and exit\n"
-                 "      --version              print the version and exit\n");
+                 "      --version              print the version and exit\n"
+                 "      --print-options        print the option table of every program, a line\n"
+                 "                             an option, tab-separated, and exit\n");
 }
 
 int tr_config_redis_key(const tr_config *cfg, const char *suffix, char *buf, size_t len)

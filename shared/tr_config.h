@@ -97,9 +97,25 @@ typedef enum tr_config_result {
 
 /* Fills cfg with defaults, then the -c file, then argv (argv[0] skipped), keeping
  * only the options of `program` (a TR_PROG_* bit). Writes a one-line reason to err
- * on TR_CONFIG_ERROR. `progname` is used for --help. */
+ * on TR_CONFIG_ERROR (also for -c without a file name). `progname` is used for --help.
+ *
+ * Two first arguments serve the launcher (./timerush), which has no parser of its own:
+ *   --print-options       tr_config_print_options(stdout), then TR_CONFIG_EXIT;
+ *   --launcher-settings   parses the rest of argv as the launcher's options (defaults,
+ *                         -c file, command line, bounds), prints each launcher option
+ *                         as "name<TAB>source<TAB>value" (source: default, file or
+ *                         command-line; a line per --api-token), then TR_CONFIG_EXIT;
+ *                         a bad option is TR_CONFIG_ERROR as usual. */
 tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *progname,
                                  int argc, char **argv, char *err, size_t errlen);
+
+/* The whole option table, a line per option, fields separated by one tab:
+ *   name short type default min max programs help
+ * short is '-' when none; type is string, int, flag or list (repeatable); default is
+ * the text the option starts with (may be empty); min and max are '-' except for int;
+ * programs is a comma-separated subset of fcgi,scheduler,launcher. The first line is a
+ * '#' comment naming the fields. */
+void tr_config_print_options(FILE *out);
 
 /* Prints usage with every option of `program` and its default. */
 void tr_config_usage(FILE *out, unsigned program, const char *progname);

@@ -39,9 +39,17 @@ int tr_log_level_parse(const char *name, tr_log_level *out)
     return -1;
 }
 
-static int open_path(const char *path)
+/* Opens `path` for appending and makes it the log, closing the file it replaces.
+ * Returns 0, or -1 with errno; then the log stays where it was. */
+static int switch_to(const char *path)
 {
-    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    if (tr_logger.fd != 2)
+        close(tr_logger.fd);
+    tr_logger.fd = fd;
+    return 0;
 }
 
 int tr_log_open(const char *program, tr_log_level level, const char *path)
@@ -56,13 +64,9 @@ int tr_log_open(const char *program, tr_log_level level, const char *path)
         errno = ENAMETOOLONG;
         return -1;
     }
-    int fd = open_path(path);
-    if (fd < 0)
+    if (switch_to(path) != 0)
         return -1;
     snprintf(tr_logger.path, sizeof tr_logger.path, "%s", path);
-    if (tr_logger.fd != 2)
-        close(tr_logger.fd);
-    tr_logger.fd = fd;
     return 0;
 }
 
@@ -70,12 +74,14 @@ int tr_log_reopen(void)
 {
     if (tr_logger.path[0] == '\0')
         return 0;
-    int fd = open_path(tr_logger.path);
-    if (fd < 0)
+    if (switch_to(tr_logger.path) != 0) {
+        int e = errno;
+        tr_log_error("cannot reopen the log %s: %s; still writing to the old file",
+                     tr_logger.path, strerror(e));
+        errno = e;
         return -1;
-    if (tr_logger.fd != 2)
-        close(tr_logger.fd);
-    tr_logger.fd = fd;
+    }
+    tr_log_info("log reopened: %s", tr_logger.path);
     return 0;
 }
 

@@ -29,7 +29,11 @@ int tr_log_level_parse(const char *name, tr_log_level *out);
  * cannot be opened (logging then goes to stderr). */
 int tr_log_open(const char *program, tr_log_level level, const char *path);
 
-/* Reopens the log file at the same path (after logrotate moved it). 0 or -1. */
+/* Reopens the log file at the same path (after logrotate moved it) and logs the
+ * outcome: "log reopened: PATH" (INFO) in the new file, or, when the path cannot be
+ * opened, "cannot reopen the log PATH: <errno text>; still writing to the old file"
+ * (ERROR) in the old one, which stays the log. Returns 0, or -1 with errno. Callers
+ * log nothing more. */
 int tr_log_reopen(void);
 
 void tr_log_close(void);

@@ -33,6 +33,33 @@ printf 'listen-port = 8081\nno-such-key = 1\n' >"$TR_TMP/bad.conf"
 run_launcher --run-dir "$TR_TMP/bad" -c "$TR_TMP/bad.conf"
 check "an unknown key in the -c file is refused" test "$RC" -ne 0
 check "and named" contains "$OUT" "no-such-key"
+for c in -c --config=; do
+    run_launcher --run-dir "$TR_TMP/bad" --listen-port "$(tr_free_port)" --check "$c"
+    check "$c without a file exits 2" test "$RC" -eq 2
+    check "and says it needs one" contains "$OUT" "-c/--config needs a file name"
+done
+OUT=$("$TR_BUILD_DIR/fcgi/timerush-fcgi" --check -c 2>&1)
+check_eq "timerush-fcgi -c without a file exits 2" 2 "$?"
+check "and says it needs one" contains "$OUT" "-c/--config needs a file name"
+printf 'workers = 0\n' >"$TR_TMP/workers.conf"
+run_launcher --run-dir "$TR_TMP/bad" -c "$TR_TMP/workers.conf"
+check "a -c file's value out of bounds exits 2" test "$RC" -eq 2
+check "with the allowed range" contains "$OUT" "--workers: 0 is outside 1..256"
+run_launcher --run-dir "$TR_TMP/bad" --max-seconds 0
+check "a program's value out of bounds exits 2" test "$RC" -eq 2
+check "with the program's message" contains "$OUT" "timerush-fcgi: --max-seconds: 0 is outside"
+run_launcher --help
+check_eq "--help exits 0" 0 "$RC"
+for line in "--workers N            timerush-fcgi processes [8]" \
+    "--max-inflight N       deliveries in flight at once, in all [512]"; do
+    check "--help lists the table's '${line%% *}' with its default" contains "$OUT" "$line"
+done
+missing=()
+while IFS=$'\t' read -r name _; do
+    [[ $name == '#'* ]] && continue
+    contains "$OUT" "--$name " || missing+=("$name")
+done < <("$TR_BUILD_DIR/fcgi/timerush-fcgi" --print-options)
+check_eq "--help lists every option of the table" "" "${missing[*]}"
 run_launcher --run-dir "$TR_TMP/checked" --listen-port "$(tr_free_port)" --check
 check_eq "--check prints OK" "OK" "$(tail -n1 <<<"$OUT")"
 check_eq "--check exits 0" 0 "$RC"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# test_options_docs.sh - the docs agree with the option table (shared/tr_config.c, as
+# `timerush-fcgi --print-options` dumps it): every option README.md and
+# docs/OPERATIONS.md name exists, and each default README's Options table gives is the
+# table's. Starts nothing.
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$here/lib.sh"
+tr_setup
+
+declare -A def=() type=()
+while IFS= read -r line; do
+    [[ $line == '#'* ]] && continue
+    IFS=$'\x1f' read -r name _ t d _ <<<"${line//$'\t'/$'\x1f'}"
+    def[$name]=$d type[$name]=$t
+done < <("$TR_BUILD_DIR/fcgi/timerush-fcgi" --print-options)
+check "the table has options" test "${#def[@]}" -gt 20
+
+# Words that are not table options: the launcher's bootstrap and meta options, and
+# the options of run-tests and ctest the docs mention.
+not_options=" config help no-build no-install print-options launcher-settings version
+  fast asan-only full output-on-failure "
+for f in README.md docs/OPERATIONS.md; do
+    unknown=()
+    for o in $(grep -oE -- '--[a-z][a-z-]*[a-z]' "$TR_SOURCE_DIR/$f" | sort -u); do
+        o=${o#--}
+        [[ -n ${def[$o]+x} || $not_options == *" $o "* ]] || unknown+=("--$o")
+    done
+    check_eq "$f names only options the table has" "" "${unknown[*]}"
+done
+
+# README's Options table: "| `--a`, `--b` | A, B | what |". A default is compared when
+# it is one word and the table has a non-empty default for a non-flag option.
+compared=0 wrong=()
+while IFS='|' read -r _ names defaults _; do
+    mapfile -t opts < <(grep -oE -- '--[a-z][a-z-]*[a-z]' <<<"$names")
+    IFS=',' read -ra vals <<<"${defaults//\`/}"
+    ((${#opts[@]} == ${#vals[@]})) || continue
+    for k in "${!opts[@]}"; do
+        o=${opts[k]#--} v=${vals[k]}
+        v=${v#"${v%%[! ]*}"} v=${v%"${v##*[! ]}"}
+        [[ -n ${def[$o]:-} && ${type[$o]} != flag && $v =~ ^[A-Za-z0-9._]+$ ]] || continue
+        compared=$((compared + 1))
+        [[ $v == "${def[$o]}" ]] || wrong+=("--$o: README $v, table ${def[$o]}")
+    done
+done < <(sed -n '/^## Options/,/^## /p' "$TR_SOURCE_DIR/README.md" | grep '^| `-')
+check "README's Options table gives defaults to compare" test "$compared" -ge 10
+check_eq "README's defaults are the table's ($compared compared)" "" "${wrong[*]}"
+
+tr_finish

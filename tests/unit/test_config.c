@@ -1,0 +1,138 @@
+/* test_config.c - the option table (shared/tr_config.c): -c FILE, bounds, which
+ * program an option belongs to, and the --print-options dump the launcher reads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tr_config.h"
+
+static tr_config cfg; /* large: keep it off the stack */
+static char err[512];
+
+#define PARSE(program, ...) parse(program, (const char *[]){"prog", __VA_ARGS__, NULL})
+
+/* Parses a NULL-terminated argument list (copied: tr_config_parse takes char **). */
+static tr_config_result parse(unsigned program, const char **args)
+{
+    static char text[16][256];
+    char *argv[17];
+    int argc = 0;
+    for (; args[argc] != NULL; argc++) {
+        assert_true(argc < 16);
+        snprintf(text[argc], sizeof text[argc], "%s", args[argc]);
+        argv[argc] = text[argc];
+    }
+    argv[argc] = NULL;
+    err[0] = '\0';
+    return tr_config_parse(&cfg, program, "prog", argc, argv, err, sizeof err);
+}
+
+/* A config file in a fresh temp dir; the caller unlinks it. */
+static void write_file(char *path, size_t len, const char *text)
+{
+    snprintf(path, len, "/tmp/tr-test-config.XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+static void test_c_without_file_is_an_error(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE(TR_PROG_FCGI, "-c"), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "needs a file"));
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--db", "3", "--config"), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "needs a file"));
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--config="), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "needs a file"));
+}
+
+static void test_c_file_then_command_line(void **state)
+{
+    (void)state;
+    char path[64];
+    write_file(path, sizeof path, "db = 4\nmax-body = 2048\n# a comment\ntimeout-ms = 1\n");
+    assert_int_equal(PARSE(TR_PROG_FCGI, "-c", path, "--db", "5"), TR_CONFIG_OK);
+    assert_string_equal(cfg.config_path, path);
+    assert_int_equal(cfg.db, 5);                /* the command line wins */
+    assert_int_equal(cfg.max_body_bytes, 2048); /* from the file */
+    assert_int_equal(cfg.timeout_ms, 10000);    /* a scheduler key: skipped */
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--config=/nonexistent/x.conf"), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "/nonexistent/x.conf"));
+    unlink(path);
+}
+
+static void test_bounds_and_programs(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE(TR_PROG_LAUNCHER, "--workers", "0"), TR_CONFIG_ERROR);
+    assert_string_equal(err, "--workers: 0 is outside 1..256");
+    assert_int_equal(PARSE(TR_PROG_LAUNCHER, "--workers=3", "--listen-port", "9000"), TR_CONFIG_OK);
+    assert_int_equal(cfg.workers, 3);
+    assert_int_equal(cfg.listen_port, 9000);
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--workers", "3"), TR_CONFIG_ERROR);
+    assert_string_equal(err, "unknown option '--workers' (see --help)");
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--max-body", "1000"), TR_CONFIG_ERROR);
+    /* -d needs a log file in the programs, not in the launcher. */
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "-d"), TR_CONFIG_ERROR);
+    assert_int_equal(PARSE(TR_PROG_LAUNCHER, "-d"), TR_CONFIG_OK);
+    assert_int_equal(cfg.daemonize, 1);
+}
+
+/* The line of `name` in the dump, or NULL. */
+static const char *dump_line(const char *dump, const char *name, char *line, size_t len)
+{
+    size_t n = strlen(name);
+    for (const char *p = dump; *p != '\0';) {
+        const char *end = strchr(p, '\n');
+        size_t l = end ? (size_t)(end - p) : strlen(p);
+        if (l > n && strncmp(p, name, n) == 0 && p[n] == '\t') {
+            snprintf(line, len, "%.*s", (int)l, p);
+            return line;
+        }
+        p += l + (end ? 1 : 0);
+    }
+    return NULL;
+}
+
+static void test_print_options(void **state)
+{
+    (void)state;
+    char *dump = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&dump, &size);
+    assert_non_null(f);
+    tr_config_print_options(f);
+    fclose(f);
+    char line[512];
+    assert_int_equal(strncmp(dump, "# name\tshort\ttype\tdefault\tmin\tmax\tprograms\thelp\n", 45), 0);
+    assert_non_null(dump_line(dump, "workers", line, sizeof line));
+    assert_string_equal(line, "workers\t-\tint\t8\t1\t256\tlauncher\ttimerush-fcgi processes");
+    assert_non_null(dump_line(dump, "daemonize", line, sizeof line));
+    assert_int_equal(strncmp(line, "daemonize\td\tflag\tfalse\t-\t-\tfcgi,scheduler,launcher\t", 48), 0);
+    assert_non_null(dump_line(dump, "api-token", line, sizeof line));
+    assert_int_equal(strncmp(line, "api-token\t-\tlist\t\t-\t-\tfcgi\t", 26), 0);
+    assert_non_null(dump_line(dump, "max-seconds", line, sizeof line));
+    assert_int_equal(strncmp(line, "max-seconds\t-\tint\t315360000\t1\t3153600000\tfcgi\t", 45), 0);
+    assert_null(dump_line(dump, "config", line, sizeof line)); /* -c is not a table option */
+    free(dump);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_c_without_file_is_an_error),
+        cmocka_unit_test(test_c_file_then_command_line),
+        cmocka_unit_test(test_bounds_and_programs),
+        cmocka_unit_test(test_print_options),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
