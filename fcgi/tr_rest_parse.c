@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "tr_cron.h"
+#include "tr_header_rules.h"
 #include "tr_url.h"
 
 void tr_rest_create_clear(tr_rest_create *c)
@@ -94,29 +94,9 @@ int tr_rest_parse_rfc3339(const char *s, int64_t *out_ms)
     return 0;
 }
 
-static int is_tchar(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 int tr_rest_header_allowed(const char *name)
 {
-    static const char *const denied[] = {"host",    "content-length", "content-type",
-                                         "transfer-encoding", "connection", "keep-alive",
-                                         "te",      "trailer",        "upgrade",
-                                         "expect"};
-    if (name[0] == '\0')
-        return -1;
-    for (const char *p = name; *p; p++)
-        if (!is_tchar((unsigned char)*p))
-            return -1;
-    for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++)
-        if (strcasecmp(name, denied[i]) == 0)
-            return -1;
-    if (strncasecmp(name, "proxy-", 6) == 0 || strncasecmp(name, "x-timerush-", 11) == 0)
-        return -1;
-    return 0;
+    return tr_header_name_is_token(name) && !tr_header_reserved(name) ? 0 : -1;
 }
 
 #define FAIL(...)                                                                          \
@@ -259,17 +239,17 @@ static int read_headers(json_object *v, tr_timer_spec *spec, char *msg, size_t m
     {
         if (++count > TR_REST_HEADERS_MAX)
             FAIL("headers: at most %d", TR_REST_HEADERS_MAX);
-        if (tr_rest_header_allowed(name) != 0)
-            FAIL("headers: '%.64s' is not a token or may not be set", name);
+        if (!tr_header_name_is_token(name))
+            FAIL("headers: '%.64s' is not an HTTP token", name);
+        if (tr_header_reserved(name))
+            FAIL("headers: '%.64s' may not be set: TimeRush or libcurl sets it (docs/API.md)",
+                 name);
         if (!json_object_is_type(val, json_type_string))
             FAIL("headers: value of '%.64s' must be a string", name);
         const char *s = json_object_get_string(val);
         size_t n = (size_t)json_object_get_string_len(val);
-        for (size_t i = 0; i < n; i++) {
-            unsigned char c = (unsigned char)s[i];
-            if ((c < 0x20 && c != '\t') || c == 0x7f)
-                FAIL("headers: value of '%.64s' holds a control character", name);
-        }
+        if (!tr_header_value_ok(s, n))
+            FAIL("headers: value of '%.64s' holds a control character", name);
         bytes += strlen(name) + n;
         if (bytes > TR_REST_HEADERS_BYTES)
             FAIL("headers: more than %d bytes in all", TR_REST_HEADERS_BYTES);

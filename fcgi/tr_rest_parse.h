@@ -48,9 +48,8 @@ int tr_rest_parse_when(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
  * one. */
 int tr_rest_parse_rfc3339(const char *s, int64_t *out_ms);
 
-/* 0 when `name` may be set as an extra callback header: an HTTP token, not on the
- * deny-list (Host, Content-Length, Content-Type, Transfer-Encoding, Connection,
- * Keep-Alive, Proxy-*, TE, Trailer, Upgrade, Expect, X-TimeRush-*; any case). */
+/* 0 when `name` may be set as an extra callback header: an HTTP token that
+ * tr_header_reserved() does not reserve (tr_header_rules.h); -1 otherwise. */
 int tr_rest_header_allowed(const char *name);
 
 #endif

@@ -4,10 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "tr_headers.h"
 #include "tr_rest_parse.h"
 
 static void test_rfc3339(void **state)
@@ -40,9 +42,34 @@ static void test_headers(void **state)
     static const char *const denied[] = {"host", "Content-Length", "CONTENT-TYPE",
                                          "Transfer-Encoding", "connection", "Keep-Alive",
                                          "Proxy-Authorization", "te", "Trailer", "Upgrade",
-                                         "Expect", "x-timerush-key", "bad name", "", "a:b"};
+                                         "Expect", "x-timerush-key", "bad name", "", "a:b",
+                                         "User-Agent", "user-agent"};
     for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++)
         assert_int_equal(tr_rest_header_allowed(denied[i]), -1);
+}
+
+/* One rule: the API refuses exactly the header names the scheduler would drop
+ * from a stored record, so no accepted header is lost at delivery. */
+static void test_headers_same_rule_as_scheduler(void **state)
+{
+    (void)state;
+    static const char *const names[] = {
+        "X-Trace",  "Authorization", "Accept", "Cookie", "Content-Type", "User-Agent",
+        "Expect",   "Host",          "Content-Length", "Transfer-Encoding", "Connection",
+        "Keep-Alive", "TE",          "Trailer", "Upgrade", "Proxy-Authorization",
+        "X-TimeRush-Key", "x-timerush-due-ms", "USER-AGENT", "Via", "Date"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char json[128];
+        snprintf(json, sizeof json, "{\"%s\":\"v\"}", names[i]);
+        struct curl_slist *list = NULL;
+        int skipped = -1;
+        assert_int_equal(tr_headers_merge(&list, json, &skipped), 0);
+        curl_slist_free_all(list);
+        if ((tr_rest_header_allowed(names[i]) != 0) != (skipped == 1))
+            fail_msg("%s: the API %s it but the scheduler %s it", names[i],
+                     tr_rest_header_allowed(names[i]) != 0 ? "refuses" : "accepts",
+                     skipped == 1 ? "drops" : "sends");
+    }
 }
 
 /* Parses text as a create body; returns 0/-1 and keeps the message. */
@@ -87,6 +114,7 @@ static void test_create(void **state)
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"retry\":{\"min_backoff_ms\":9,\"max_backoff_ms\":3}}", "max_backoff_ms"},
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"retry\":{\"tries\":3}}", "tries"},
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"headers\":{\"Host\":\"x\"}}", "Host"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"headers\":{\"User-Agent\":\"x\"}}", "User-Agent"},
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"headers\":{\"X\":\"a\\nb\"}}", "control"},
         {"{\"url\":\"ftp://a/\",\"data\":\"d\",\"delay_ms\":1}", "url"},
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"at\":\"2400-01-01T00:00:00Z\"}", "ahead"},
@@ -122,6 +150,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_headers_same_rule_as_scheduler),
         cmocka_unit_test(test_create),
         cmocka_unit_test(test_when),
     };
