@@ -1,5 +1,6 @@
 #include "tr_rest_parse.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -420,4 +421,96 @@ int tr_rest_parse_when(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
         return -1;
     return read_when(f[F_DELAY], f[F_SECONDS], f[F_AT], 0, now_ms, max_delay_ms, out, &given,
                      msg, msglen);
+}
+
+/* Percent-decodes src[0..len) into dst (dstlen with the NUL). 0 or -1. */
+static int url_decode(const char *src, size_t len, char *dst, size_t dstlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = src[i];
+        if (c == '%') {
+            if (i + 2 >= len)
+                return -1;
+            char hex[3] = {src[i + 1], src[i + 2], '\0'};
+            char *end = NULL;
+            long v = strtol(hex, &end, 16);
+            if (end != hex + 2 || v <= 0)
+                return -1;
+            c = (char)v;
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (o + 1 >= dstlen)
+            return -1;
+        dst[o++] = c;
+    }
+    dst[o] = '\0';
+    return 0;
+}
+
+/* Cursor text: "<score>:<key>" (opaque to clients). */
+static int cursor_parse(const char *text, int64_t *score, char *key, size_t keylen)
+{
+    const char *colon = strchr(text, ':');
+    if (colon == NULL || colon == text || (size_t)(colon - text) > 19)
+        return -1;
+    int64_t v = 0;
+    for (const char *p = text; p < colon; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    size_t kl = strlen(colon + 1);
+    if (kl + 1 > keylen)
+        return -1;
+    memcpy(key, colon + 1, kl + 1);
+    if (tr_timer_key_check(key) != 0)
+        return -1;
+    *score = v;
+    return 0;
+}
+
+int tr_rest_parse_list_query(const char *query, tr_rest_list_query *out, char *msg,
+                             size_t msglen)
+{
+    memset(out, 0, sizeof *out);
+    out->limit = TR_REST_LIST_DEFAULT;
+    const char *q = query;
+    while (*q != '\0') {
+        size_t len = strcspn(q, "&");
+        const char *eq = memchr(q, '=', len);
+        size_t nlen = eq != NULL ? (size_t)(eq - q) : len;
+        char val[2 * TR_KEY_MAX + 64];
+        if (eq == NULL || url_decode(eq + 1, len - nlen - 1, val, sizeof val) != 0)
+            FAIL("query: '%.*s' is not name=value", (int)(len > 64 ? 64 : len), q);
+        if (nlen == 5 && memcmp(q, "state", 5) == 0) {
+            if (strcmp(val, "pending") == 0)
+                out->dead = 0;
+            else if (strcmp(val, "dead") == 0)
+                out->dead = 1;
+            else
+                FAIL("state: must be pending or dead");
+        } else if (nlen == 5 && memcmp(q, "limit", 5) == 0) {
+            char *end = NULL;
+            errno = 0;
+            long limit = strtol(val, &end, 10);
+            if (errno != 0 || end == val || *end != '\0' || limit < 1 || limit > TR_REST_LIST_MAX)
+                FAIL("limit: must be 1 to 1000");
+            out->limit = (size_t)limit;
+        } else if (nlen == 6 && memcmp(q, "cursor", 6) == 0) {
+            if (val[0] != '\0') {
+                if (cursor_parse(val, &out->after_score, out->after_key, sizeof out->after_key) != 0)
+                    FAIL("cursor: not a cursor we gave");
+                out->has_cursor = 1;
+            }
+        } else {
+            FAIL("query: unknown parameter '%.*s'", (int)(nlen > 64 ? 64 : nlen), q);
+        }
+        q += len;
+        if (*q == '&')
+            q++;
+    }
+    return 0;
 }

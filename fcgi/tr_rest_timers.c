@@ -1,6 +1,5 @@
 #include "tr_rest_timers.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +12,6 @@
 #include "tr_rest_reply.h"
 #include "tr_rest_view.h"
 #include "tr_timer.h"
-
-#define LIST_DEFAULT 100
-#define LIST_MAX 1000
 
 static int64_t max_delay_ms(const tr_config *cfg)
 {
@@ -417,110 +413,21 @@ int tr_rest_replay(const tr_config *cfg, tr_store *store, const tr_http_request 
     return answer_stored(store, resp, key, 200);
 }
 
-/* Percent-decodes src[0..len) into dst (dstlen with the NUL). 0 or -1. */
-static int url_decode(const char *src, size_t len, char *dst, size_t dstlen)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = src[i];
-        if (c == '%') {
-            if (i + 2 >= len)
-                return -1;
-            char hex[3] = {src[i + 1], src[i + 2], '\0'};
-            char *end = NULL;
-            long v = strtol(hex, &end, 16);
-            if (end != hex + 2 || v <= 0)
-                return -1;
-            c = (char)v;
-            i += 2;
-        } else if (c == '+') {
-            c = ' ';
-        }
-        if (o + 1 >= dstlen)
-            return -1;
-        dst[o++] = c;
-    }
-    dst[o] = '\0';
-    return 0;
-}
-
-/* Cursor text: "<score>:<key>" (opaque to clients). */
-static int cursor_parse(const char *text, int64_t *score, char *key, size_t keylen)
-{
-    const char *colon = strchr(text, ':');
-    if (colon == NULL || colon == text || (size_t)(colon - text) > 19)
-        return -1;
-    int64_t v = 0;
-    for (const char *p = text; p < colon; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    size_t kl = strlen(colon + 1);
-    if (kl + 1 > keylen)
-        return -1;
-    memcpy(key, colon + 1, kl + 1);
-    if (tr_timer_key_check(key) != 0)
-        return -1;
-    *score = v;
-    return 0;
-}
-
 int tr_rest_list(const tr_config *cfg, tr_store *store, const tr_http_request *req,
                  tr_http_response *resp)
 {
     (void)cfg;
-    int dead = 0;
-    long limit = LIST_DEFAULT;
-    int64_t after_score = 0;
-    char after_key[TR_KEY_MAX + 1];
-    int has_cursor = 0;
     char msg[256];
-    const char *q = req->query != NULL ? req->query : "";
-    while (*q != '\0') {
-        size_t len = strcspn(q, "&");
-        const char *eq = memchr(q, '=', len);
-        size_t nlen = eq != NULL ? (size_t)(eq - q) : len;
-        char val[2 * TR_KEY_MAX + 64];
-        if (eq == NULL || url_decode(eq + 1, len - nlen - 1, val, sizeof val) != 0) {
-            snprintf(msg, sizeof msg, "query: '%.*s' is not name=value", (int)(len > 64 ? 64 : len), q);
-            return tr_rest_error(resp, 400, "bad_request", msg);
-        }
-        if (nlen == 5 && memcmp(q, "state", 5) == 0) {
-            if (strcmp(val, "pending") == 0)
-                dead = 0;
-            else if (strcmp(val, "dead") == 0)
-                dead = 1;
-            else
-                return tr_rest_error(resp, 400, "bad_request", "state: must be pending or dead");
-        } else if (nlen == 5 && memcmp(q, "limit", 5) == 0) {
-            char *end = NULL;
-            errno = 0;
-            limit = strtol(val, &end, 10);
-            if (errno != 0 || end == val || *end != '\0' || limit < 1 || limit > LIST_MAX)
-                return tr_rest_error(resp, 400, "bad_request", "limit: must be 1 to 1000");
-        } else if (nlen == 6 && memcmp(q, "cursor", 6) == 0) {
-            if (val[0] != '\0') {
-                if (cursor_parse(val, &after_score, after_key, sizeof after_key) != 0)
-                    return tr_rest_error(resp, 400, "bad_request", "cursor: not a cursor we gave");
-                has_cursor = 1;
-            }
-        } else {
-            snprintf(msg, sizeof msg, "query: unknown parameter '%.*s'",
-                     (int)(nlen > 64 ? 64 : nlen), q);
-            return tr_rest_error(resp, 400, "bad_request", msg);
-        }
-        q += len;
-        if (*q == '&')
-            q++;
-    }
+    tr_rest_list_query lq;
+    if (tr_rest_parse_list_query(req->query != NULL ? req->query : "", &lq, msg, sizeof msg) != 0)
+        return tr_rest_error(resp, 400, "bad_request", msg);
     tr_timer_view *v = NULL;
     size_t n = 0;
-    if (tr_store_list(store, dead, after_score, has_cursor ? after_key : NULL, (size_t)limit + 1,
+    if (tr_store_list(store, lq.dead, lq.after_score, lq.has_cursor ? lq.after_key : NULL, lq.limit + 1,
                       &v, &n) != 0)
         return tr_rest_store_failed(resp, store, "list");
     int rc = -1;
-    size_t shown = n > (size_t)limit ? (size_t)limit : n;
+    size_t shown = n > lq.limit ? lq.limit : n;
     json_object *arr = json_object_new_array_ext((int)shown);
     json_object *out = json_object_new_object();
     if (arr == NULL || out == NULL)
@@ -538,7 +445,7 @@ int tr_rest_list(const tr_config *cfg, tr_store *store, const tr_http_request *r
         }
     }
     json_object *next = NULL;
-    if (n > (size_t)limit) {
+    if (n > lq.limit) {
         char cur[TR_KEY_MAX + 32];
         snprintf(cur, sizeof cur, "%lld:%s", (long long)v[shown - 1].score_ms, v[shown - 1].id);
         if ((next = json_object_new_string(cur)) == NULL)
