@@ -1,6 +1,5 @@
 #include "tr_rest_parse.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +7,10 @@
 
 #include "tr_cron.h"
 #include "tr_header_rules.h"
+#include "tr_num.h"
 #include "tr_url.h"
+
+#include "tr_assert.h"
 
 void tr_rest_create_clear(tr_rest_create *c)
 {
@@ -106,10 +108,13 @@ int tr_rest_header_allowed(const char *name)
         return -1;                                                                         \
     } while (0)
 
-/* An integer field in [lo, hi]. 0 or -1 with msg. */
+/* An integer field in [lo, hi]. json-c reads integers beyond int64 as INT64_MAX or
+ * INT64_MIN, so the bounds exclude those: an overflow is out of range, never a
+ * value. -0 is 0. 0 or -1 with msg. */
 static int get_int(json_object *v, const char *name, int64_t lo, int64_t hi, int64_t *out,
                    char *msg, size_t msglen)
 {
+    assert(lo > INT64_MIN && hi < INT64_MAX && lo <= hi);
     if (!json_object_is_type(v, json_type_int))
         FAIL("%s: must be an integer", name);
     int64_t x = json_object_get_int64(v);
@@ -122,7 +127,7 @@ static int get_int(json_object *v, const char *name, int64_t lo, int64_t hi, int
     return 0;
 }
 
-/* An epoch ms integer or an RFC 3339 string. */
+/* An epoch ms integer (0..TR_REST_EPOCH_MS_MAX) or an RFC 3339 string. */
 static int get_time(json_object *v, const char *name, int64_t *out, char *msg, size_t msglen)
 {
     if (json_object_is_type(v, json_type_string)) {
@@ -134,10 +139,7 @@ static int get_time(json_object *v, const char *name, int64_t *out, char *msg, s
     }
     if (!json_object_is_type(v, json_type_int))
         FAIL("%s: must be epoch milliseconds (integer) or an RFC 3339 string", name);
-    *out = json_object_get_int64(v);
-    if (*out < 0)
-        FAIL("%s: must be at least 0", name);
-    return 0;
+    return get_int(v, name, 0, TR_REST_EPOCH_MS_MAX, out, msg, msglen);
 }
 
 /* delay_ms / seconds / at (pointers NULL when absent): exactly one, or none when
@@ -423,21 +425,30 @@ int tr_rest_parse_when(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
                      msg, msglen);
 }
 
-/* Percent-decodes src[0..len) into dst (dstlen with the NUL). 0 or -1. */
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes src[0..len) into dst (dstlen with the NUL): "%XX" is two hex
+ * digits (not %00), '+' a space. 0 or -1. */
 static int url_decode(const char *src, size_t len, char *dst, size_t dstlen)
 {
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         char c = src[i];
         if (c == '%') {
-            if (i + 2 >= len)
+            int hi = i + 2 < len ? hex_digit(src[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_digit(src[i + 2]) : -1;
+            if (lo < 0 || (hi == 0 && lo == 0))
                 return -1;
-            char hex[3] = {src[i + 1], src[i + 2], '\0'};
-            char *end = NULL;
-            long v = strtol(hex, &end, 16);
-            if (end != hex + 2 || v <= 0)
-                return -1;
-            c = (char)v;
+            c = (char)(hi * 16 + lo);
             i += 2;
         } else if (c == '+') {
             c = ' ';
@@ -450,25 +461,27 @@ static int url_decode(const char *src, size_t len, char *dst, size_t dstlen)
     return 0;
 }
 
-/* Cursor text: "<score>:<key>" (opaque to clients). */
-static int cursor_parse(const char *text, int64_t *score, char *key, size_t keylen)
+/* Cursor text: "<score>:<key>" (opaque to clients), score 0..INT64_MAX. 0, or -1
+ * with msg. */
+static int cursor_parse(const char *text, int64_t *score, char *key, size_t keylen, char *msg,
+                        size_t msglen)
 {
     const char *colon = strchr(text, ':');
-    if (colon == NULL || colon == text || (size_t)(colon - text) > 19)
-        return -1;
-    int64_t v = 0;
-    for (const char *p = text; p < colon; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        v = v * 10 + (*p - '0');
+    if (colon == NULL)
+        FAIL("cursor: not a cursor we gave");
+    switch (tr_num_parse(text, (size_t)(colon - text), 0, INT64_MAX, score)) {
+    case TR_NUM_OK:
+        break;
+    case TR_NUM_RANGE:
+        FAIL("cursor: position out of range (not a cursor we gave)");
+    case TR_NUM_SYNTAX:
+    default:
+        FAIL("cursor: not a cursor we gave");
     }
     size_t kl = strlen(colon + 1);
-    if (kl + 1 > keylen)
-        return -1;
+    if (kl + 1 > keylen || tr_timer_key_check(colon + 1) != 0)
+        FAIL("cursor: not a cursor we gave");
     memcpy(key, colon + 1, kl + 1);
-    if (tr_timer_key_check(key) != 0)
-        return -1;
-    *score = v;
     return 0;
 }
 
@@ -493,16 +506,15 @@ int tr_rest_parse_list_query(const char *query, tr_rest_list_query *out, char *m
             else
                 FAIL("state: must be pending or dead");
         } else if (nlen == 5 && memcmp(q, "limit", 5) == 0) {
-            char *end = NULL;
-            errno = 0;
-            long limit = strtol(val, &end, 10);
-            if (errno != 0 || end == val || *end != '\0' || limit < 1 || limit > TR_REST_LIST_MAX)
-                FAIL("limit: must be 1 to 1000");
+            int64_t limit = 0;
+            if (tr_num_parse(val, strlen(val), 1, TR_REST_LIST_MAX, &limit) != TR_NUM_OK)
+                FAIL("limit: must be a whole number from 1 to %d", TR_REST_LIST_MAX);
             out->limit = (size_t)limit;
         } else if (nlen == 6 && memcmp(q, "cursor", 6) == 0) {
             if (val[0] != '\0') {
-                if (cursor_parse(val, &out->after_score, out->after_key, sizeof out->after_key) != 0)
-                    FAIL("cursor: not a cursor we gave");
+                if (cursor_parse(val, &out->after_score, out->after_key, sizeof out->after_key,
+                                 msg, msglen) != 0)
+                    return -1;
                 out->has_cursor = 1;
             }
         } else {

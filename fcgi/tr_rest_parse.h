@@ -18,6 +18,7 @@
 #define TR_REST_HEADERS_BYTES 8192      /* names + values of those, in all */
 #define TR_REST_LIST_DEFAULT 100        /* timers on a page of GET /v1/timers */
 #define TR_REST_LIST_MAX 1000
+#define TR_REST_EPOCH_MS_MAX 253402300799999LL /* 9999-12-31T23:59:59.999Z: at, until */
 
 /* When a timer fires: a delay from Redis's now, or an absolute epoch ms. */
 typedef struct tr_rest_when {

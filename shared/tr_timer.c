@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "tr_json.h"
+#include "tr_num.h"
 #include "tr_url.h"
 
 int tr_timer_new_key(char out[TR_KEY_LEN + 1])
@@ -87,8 +88,8 @@ static int is_space(char c)
 }
 
 /* Python's int() on a str: optional surrounding whitespace, optional sign, ASCII
- * digits. Returns 0 with *out (saturated at INT64_MAX/INT64_MIN), -1 when the
- * text is not an integer at all. */
+ * digits. Returns 0 with *out (saturated at INT64_MAX/-INT64_MAX: out of range
+ * either way), -1 when the text is not an integer at all. */
 static int parse_int_text(const char *s, size_t len, int64_t *out)
 {
     size_t i = 0, end = len;
@@ -99,19 +100,13 @@ static int parse_int_text(const char *s, size_t len, int64_t *out)
     int neg = 0;
     if (i < end && (s[i] == '+' || s[i] == '-'))
         neg = s[i++] == '-';
-    if (i == end)
+    int64_t v = 0;
+    tr_num_result r = tr_num_parse(s + i, end - i, 0, INT64_MAX, &v);
+    if (r == TR_NUM_SYNTAX)
         return -1;
-    uint64_t v = 0;
-    for (; i < end; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > ((uint64_t)INT64_MAX - d) / 10)
-            v = (uint64_t)INT64_MAX; /* saturate: it is out of range either way */
-        else
-            v = v * 10 + d;
-    }
-    *out = neg ? -(int64_t)v : (int64_t)v;
+    if (r == TR_NUM_RANGE)
+        v = INT64_MAX;
+    *out = neg ? -v : v;
     return 0;
 }
 

@@ -145,6 +145,103 @@ static void test_when(void **state)
     json_object_put(o);
 }
 
+/* Numbers in JSON bodies: beyond int64 (json-c saturates them) and -0. */
+static void test_json_numbers(void **state)
+{
+    (void)state;
+    tr_rest_create c;
+    char msg[256];
+    /* -0 is the number 0: taken where 0 is allowed, refused where it is not. */
+    assert_int_equal(create("{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":-0}", &c, msg), 0);
+    assert_int_equal(c.when.delay_ms, 0);
+    tr_rest_create_clear(&c);
+    assert_int_equal(create("{\"url\":\"http://a/\",\"data\":\"d\",\"seconds\":-0.0}", &c, msg), 0);
+    assert_int_equal(c.when.delay_ms, 0);
+    tr_rest_create_clear(&c);
+    assert_int_equal(create("{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":500,\"until\":253402300799999}", &c, msg), 0);
+    assert_int_equal(c.spec.schedule.until_ms, 253402300799999LL);
+    tr_rest_create_clear(&c);
+    static const struct {
+        const char *body, *word;
+    } bad[] = {
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":-0}", "every_ms"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":99999999999999999999}", "delay_ms"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":-99999999999999999999}", "delay_ms"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"at\":99999999999999999999}", "at"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"seconds\":1e400}", "seconds"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":500,\"until\":99999999999999999999}", "until"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":500,\"until\":9223372036854775807}", "until"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":500,\"until\":253402300800000}", "until"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":500,\"count\":99999999999999999999}", "count"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":99999999999999999999}", "every_ms"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"timeout_ms\":99999999999999999999}", "timeout_ms"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"retry\":{\"max_attempts\":18446744073709551616}}", "max_attempts"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"retry\":{\"min_backoff_ms\":-0}}", "min_backoff_ms"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(create(bad[i].body, &c, msg), -1);
+        if (strstr(msg, bad[i].word) == NULL)
+            fail_msg("%s: message '%s' does not name '%s'", bad[i].body, msg, bad[i].word);
+    }
+}
+
+/* The list's query string: limit and cursor are bounded decimal numbers. */
+static void test_list_query(void **state)
+{
+    (void)state;
+    tr_rest_list_query q;
+    char msg[256];
+    assert_int_equal(tr_rest_parse_list_query("", &q, msg, sizeof msg), 0);
+    assert_int_equal(q.dead, 0);
+    assert_int_equal(q.limit, TR_REST_LIST_DEFAULT);
+    assert_int_equal(q.has_cursor, 0);
+    assert_int_equal(tr_rest_parse_list_query("state=dead&limit=1000&cursor=1795705200000%3Ak-1",
+                                              &q, msg, sizeof msg),
+                     0);
+    assert_int_equal(q.dead, 1);
+    assert_int_equal(q.limit, 1000);
+    assert_int_equal(q.has_cursor, 1);
+    assert_int_equal(q.after_score, 1795705200000LL);
+    assert_string_equal(q.after_key, "k-1");
+    assert_int_equal(tr_rest_parse_list_query("cursor=9223372036854775807:k", &q, msg, sizeof msg), 0);
+    assert_int_equal(q.after_score, INT64_MAX);
+    static const struct {
+        const char *query, *word;
+    } bad[] = {
+        {"cursor=9999999999999999999:abc", "cursor"},  /* beyond int64: was UB */
+        {"cursor=9223372036854775808:abc", "cursor"},
+        {"cursor=99999999999999999999:abc", "cursor"},
+        {"cursor=-0:abc", "cursor"},
+        {"cursor=%2B5:abc", "cursor"},
+        {"cursor=%205:abc", "cursor"},
+        {"cursor=5x:abc", "cursor"},
+        {"cursor=:abc", "cursor"},
+        {"cursor=5:", "cursor"},
+        {"cursor=5:a%20b", "cursor"},
+        {"limit=-0", "limit"},
+        {"limit=%2B5", "limit"},
+        {"limit=%205", "limit"},
+        {"limit=5%20", "limit"},
+        {"limit=0x10", "limit"},
+        {"limit=1e3", "limit"},
+        {"limit=", "limit"},
+        {"limit=99999999999999999999", "limit"},
+        {"limit=1001", "limit"},
+        {"state=%+1", "name=value"},  /* a sign is no hex digit */
+        {"state=% 1", "name=value"},
+        {"state=%4", "name=value"},
+        {"state=%00", "name=value"},
+        {"nope=1", "nope"},
+        {"limit", "name=value"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (tr_rest_parse_list_query(bad[i].query, &q, msg, sizeof msg) != -1)
+            fail_msg("%s: accepted", bad[i].query);
+        if (strstr(msg, bad[i].word) == NULL)
+            fail_msg("%s: message '%s' does not name '%s'", bad[i].query, msg, bad[i].word);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +250,8 @@ int main(void)
         cmocka_unit_test(test_headers_same_rule_as_scheduler),
         cmocka_unit_test(test_create),
         cmocka_unit_test(test_when),
+        cmocka_unit_test(test_json_numbers),
+        cmocka_unit_test(test_list_query),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
