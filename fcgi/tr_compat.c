@@ -12,23 +12,11 @@
 
 int tr_compat_error(tr_http_response *resp, int status, tr_ret ret, const char *msg)
 {
-    int rc = -1;
     json_object *obj = json_object_new_object();
-    json_object *r = json_object_new_int((int)ret);
-    json_object *m = json_object_new_string(msg);
-    if (obj == NULL || r == NULL || m == NULL)
-        goto done;
-    /* json_object_object_add leaves the value with us when it fails (json-c 0.16). */
-    if (json_object_object_add(obj, "ret", r) != 0)
-        goto done;
-    r = NULL;
-    if (json_object_object_add(obj, "msg", m) != 0)
-        goto done;
-    m = NULL;
-    rc = tr_http_response_json(resp, status, obj);
-done:
-    json_object_put(r);
-    json_object_put(m);
+    int rc = -1;
+    if (tr_json_add(obj, "ret", json_object_new_int((int)ret)) == 0 &&
+        tr_json_add(obj, "msg", json_object_new_string(msg)) == 0)
+        rc = tr_http_response_json(resp, status, obj);
     json_object_put(obj);
     return rc;
 }
@@ -36,26 +24,11 @@ done:
 /* {"ret":0,"data":{name: value}}; value is consumed. */
 static int answer_ok(tr_http_response *resp, const char *name, json_object *value)
 {
-    int rc = -1;
     json_object *obj = json_object_new_object();
-    json_object *ret = json_object_new_int(0);
-    json_object *data = json_object_new_object();
-    if (obj == NULL || ret == NULL || data == NULL || value == NULL)
-        goto done;
-    if (json_object_object_add(data, name, value) != 0)
-        goto done;
-    value = NULL;
-    if (json_object_object_add(obj, "ret", ret) != 0)
-        goto done;
-    ret = NULL;
-    if (json_object_object_add(obj, "data", data) != 0)
-        goto done;
-    data = NULL;
-    rc = tr_http_response_json(resp, 200, obj);
-done:
-    json_object_put(value);
-    json_object_put(ret);
-    json_object_put(data);
+    int rc = -1;
+    if (tr_json_add(obj, "ret", json_object_new_int(0)) == 0 &&
+        tr_json_add(obj, "data", tr_json_wrap(name, value)) == 0)
+        rc = tr_http_response_json(resp, 200, obj);
     json_object_put(obj);
     return rc;
 }

@@ -95,8 +95,7 @@ void tr_jbuf_i64(tr_jbuf *b, int64_t v)
 void tr_jbuf_json(tr_jbuf *b, json_object *obj)
 {
     size_t n = 0;
-    const char *s = json_object_to_json_string_length(
-        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    const char *s = tr_json_text(obj, &n);
     if (s == NULL) {
         b->failed = 1;
         return;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tr_json.h"
 #include "tr_log.h"
 #include "tr_rest_reply.h"
 
@@ -14,7 +15,7 @@ static int set_paused(tr_store *store, tr_http_response *resp, int paused)
     if (tr_store_set_paused(store, paused) != 0)
         return tr_rest_store_failed(resp, store, paused ? "pause" : "resume");
     tr_log_info("deliveries %s", paused ? "paused" : "resumed");
-    return tr_rest_json(resp, 200, tr_rest_wrap("paused", json_object_new_boolean(paused)));
+    return tr_rest_json(resp, 200, tr_json_wrap("paused", json_object_new_boolean(paused)));
 }
 
 int tr_rest_pause(const tr_config *cfg, tr_store *store, const tr_http_request *req,
@@ -54,13 +55,13 @@ int tr_rest_stats(const tr_config *cfg, tr_store *store, const tr_http_request *
     if (tr_store_get_stats(store, 0, &st) != 0)
         return tr_rest_store_failed(resp, store, "stats");
     json_object *o = json_object_new_object(), *t = json_object_new_object();
-    int bad = tr_rest_add(o, "pending", json_object_new_int64(st.pending)) != 0 ||
-              tr_rest_add(o, "in_flight", json_object_new_int64(st.in_flight)) != 0 ||
-              tr_rest_add(o, "dead", json_object_new_int64(st.dead)) != 0 ||
-              tr_rest_add(o, "paused", json_object_new_boolean(st.paused)) != 0;
+    int bad = tr_json_add(o, "pending", json_object_new_int64(st.pending)) != 0 ||
+              tr_json_add(o, "in_flight", json_object_new_int64(st.in_flight)) != 0 ||
+              tr_json_add(o, "dead", json_object_new_int64(st.dead)) != 0 ||
+              tr_json_add(o, "paused", json_object_new_boolean(st.paused)) != 0;
     for (size_t i = 0; !bad && i < sizeof shown_totals / sizeof shown_totals[0]; i++)
-        bad = tr_rest_add(t, shown_totals[i], json_object_new_int64(total(&st, shown_totals[i]))) != 0;
-    if (bad || tr_rest_add(o, "totals", t) != 0) {
+        bad = tr_json_add(t, shown_totals[i], json_object_new_int64(total(&st, shown_totals[i]))) != 0;
+    if (bad || tr_json_add(o, "totals", t) != 0) {
         if (bad)
             json_object_put(t);
         json_object_put(o);
@@ -78,7 +79,7 @@ int tr_rest_healthz(const tr_config *cfg, tr_store *store, const tr_http_request
     if (!up)
         tr_log_warning("healthz: redis unavailable: %s", tr_store_error(store));
     return tr_rest_json(resp, up ? 200 : 503,
-                        tr_rest_wrap("status", json_object_new_string(up ? "ok" : "unavailable")));
+                        tr_json_wrap("status", json_object_new_string(up ? "ok" : "unavailable")));
 }
 
 /* A growing text buffer for the metrics page. */

@@ -7,6 +7,7 @@
 
 #include "tr_cron.h"
 #include "tr_header_rules.h"
+#include "tr_json.h"
 #include "tr_num.h"
 #include "tr_url.h"
 
@@ -210,27 +211,15 @@ static int read_url(json_object *v, const char *name, char **out, char *msg, siz
 
 static int read_data(json_object *v, tr_timer_spec *spec, char *msg, size_t msglen)
 {
-    const char *s;
-    size_t n = 0;
-    if (json_object_is_type(v, json_type_string)) {
-        s = json_object_get_string(v);
-        n = (size_t)json_object_get_string_len(v);
-    } else if (json_object_is_type(v, json_type_object) ||
-               json_object_is_type(v, json_type_array)) {
-        s = json_object_to_json_string_length(
-            v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-        if (s == NULL)
-            FAIL("out of memory");
-    } else {
+    switch (tr_json_read_data(v, &spec->data, &spec->data_len)) {
+    case TR_JSON_DATA_OK:
+        return 0;
+    case TR_JSON_DATA_BAD_TYPE:
         FAIL("data: must be a string, object or array");
-    }
-    spec->data = malloc(n + 1);
-    if (spec->data == NULL)
+    case TR_JSON_DATA_NO_MEMORY:
+    default:
         FAIL("out of memory");
-    memcpy(spec->data, s, n);
-    spec->data[n] = '\0';
-    spec->data_len = n;
-    return 0;
+    }
 }
 
 static int read_headers(json_object *v, tr_timer_spec *spec, char *msg, size_t msglen)
@@ -258,8 +247,7 @@ static int read_headers(json_object *v, tr_timer_spec *spec, char *msg, size_t m
             FAIL("headers: more than %d bytes in all", TR_REST_HEADERS_BYTES);
     }
     size_t n = 0;
-    const char *s = json_object_to_json_string_length(
-        v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    const char *s = tr_json_text(v, &n);
     if (s == NULL || (spec->headers_json = malloc(n + 1)) == NULL)
         FAIL("out of memory");
     memcpy(spec->headers_json, s, n + 1);

@@ -32,7 +32,7 @@ static int answer_stored(tr_store *store, tr_http_response *resp, const char *ke
     tr_timer_view_clear(&v);
     if (t == NULL && bad)
         return tr_rest_error(resp, 500, "internal", "stored record unreadable (logged)");
-    return tr_rest_json(resp, status, tr_rest_wrap("timer", t));
+    return tr_rest_json(resp, status, tr_json_wrap("timer", t));
 }
 
 /* Parses and encodes one create item. 0 with *rec (caller frees), or -1 with msg
@@ -87,7 +87,7 @@ int tr_rest_create_timer(const tr_config *cfg, tr_store *store, const tr_http_re
         tr_log_info("key=%s created due_ms=%lld url=%s bytes=%zu", c.key, (long long)due,
                     c.spec.url, c.spec.data_len);
         rc = tr_rest_json(resp, 201,
-                          tr_rest_wrap("timer", tr_rest_view_new(c.key, &c.spec, due, now)));
+                          tr_json_wrap("timer", tr_rest_view_new(c.key, &c.spec, due, now)));
     } else if (result == TR_CREATE_SAME) {
         rc = answer_stored(store, resp, c.key, 200);
     } else {
@@ -100,33 +100,28 @@ done:
     return rc;
 }
 
-/* {"status":N,"error":{...}} for one batch item; NULL when out of memory. */
-static json_object *item_error(int status, const char *code, const char *message)
+/* {"status":N,name:value} for one batch item, value consumed; NULL when out of
+ * memory. */
+static json_object *item(int status, const char *name, json_object *value)
 {
-    json_object *e = json_object_new_object(), *o = json_object_new_object();
-    if (tr_rest_add(e, "code", json_object_new_string(code)) != 0 ||
-        tr_rest_add(e, "message", json_object_new_string(message)) != 0 ||
-        tr_rest_add(o, "status", json_object_new_int(status)) != 0) {
-        json_object_put(e);
-        json_object_put(o);
-        return NULL;
-    }
-    if (tr_rest_add(o, "error", e) != 0) {
+    json_object *o = json_object_new_object();
+    if (tr_json_add(o, "status", json_object_new_int(status)) != 0 ||
+        tr_json_add(o, name, value) != 0) {
         json_object_put(o);
         return NULL;
     }
     return o;
 }
 
+/* {"status":N,"error":{...}} for one batch item; NULL when out of memory. */
+static json_object *item_error(int status, const char *code, const char *message)
+{
+    return item(status, "error", tr_rest_error_object(code, message));
+}
+
 static json_object *item_timer(int status, json_object *timer)
 {
-    json_object *o = json_object_new_object();
-    if (tr_rest_add(o, "status", json_object_new_int(status)) != 0 ||
-        tr_rest_add(o, "timer", timer) != 0) {
-        json_object_put(o);
-        return NULL;
-    }
-    return o;
+    return item(status, "timer", timer);
 }
 
 /* The stored timer of a TR_CREATE_SAME item, as a batch result. */
@@ -364,9 +359,9 @@ int tr_rest_delete(const tr_config *cfg, tr_store *store, const tr_http_request 
     tr_log_info("key=%s cancelled ttl_ms=%lld state=%s", key, (long long)ttl,
                 tr_timer_state_name(state));
     json_object *o = json_object_new_object();
-    if (tr_rest_add(o, "key", json_object_new_string(key)) != 0 ||
-        tr_rest_add(o, "ttl_ms", json_object_new_int64(ttl)) != 0 ||
-        tr_rest_add(o, "state", json_object_new_string(tr_timer_state_name(state))) != 0) {
+    if (tr_json_add(o, "key", json_object_new_string(key)) != 0 ||
+        tr_json_add(o, "ttl_ms", json_object_new_int64(ttl)) != 0 ||
+        tr_json_add(o, "state", json_object_new_string(tr_timer_state_name(state))) != 0) {
         json_object_put(o);
         return -1;
     }
@@ -423,8 +418,8 @@ int tr_rest_list(const tr_config *cfg, tr_store *store, const tr_http_request *r
         return tr_rest_error(resp, 400, "bad_request", msg);
     tr_timer_view *v = NULL;
     size_t n = 0;
-    if (tr_store_list(store, lq.dead, lq.after_score, lq.has_cursor ? lq.after_key : NULL, lq.limit + 1,
-                      &v, &n) != 0)
+    if (tr_store_list(store, lq.dead, lq.after_score, lq.has_cursor ? lq.after_key : NULL,
+                      lq.limit + 1, &v, &n) != 0)
         return tr_rest_store_failed(resp, store, "list");
     int rc = -1;
     size_t shown = n > lq.limit ? lq.limit : n;
@@ -444,23 +439,19 @@ int tr_rest_list(const tr_config *cfg, tr_store *store, const tr_http_request *r
             goto done;
         }
     }
-    json_object *next = NULL;
+    int added = tr_json_add(out, "timers", arr);
+    arr = NULL;
+    if (added != 0)
+        goto done;
     if (n > lq.limit) {
         char cur[TR_KEY_MAX + 32];
         snprintf(cur, sizeof cur, "%lld:%s", (long long)v[shown - 1].score_ms, v[shown - 1].id);
-        if ((next = json_object_new_string(cur)) == NULL)
-            goto done;
+        added = tr_json_add(out, "next_cursor", json_object_new_string(cur));
+    } else {
+        added = tr_json_add_null(out, "next_cursor");
     }
-    if (tr_rest_add(out, "timers", arr) != 0) {
-        arr = NULL;
-        json_object_put(next);
+    if (added != 0)
         goto done;
-    }
-    arr = NULL;
-    if (json_object_object_add(out, "next_cursor", next) != 0) {
-        json_object_put(next);
-        goto done;
-    }
     rc = tr_rest_json(resp, 200, out);
     out = NULL;
 done:

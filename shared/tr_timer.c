@@ -152,43 +152,20 @@ static tr_ret read_seconds(json_object *v, int64_t *out, char *msg, size_t msgle
     }
 }
 
-/* Fills *data and *len from callback_data: a string's bytes, or the compact JSON of an
- * object or array. */
+/* callback_data (tr_json_read_data()) into *data and *len. */
 static tr_ret read_data(json_object *v, char **data, size_t *len, char *msg, size_t msglen)
 {
-    const char *s = NULL;
-    size_t n = 0;
-    switch (json_object_get_type(v)) {
-    case json_type_string: {
-        int sl = json_object_get_string_len(v);
-        s = json_object_get_string(v);
-        if (s == NULL || sl < 0)
-            goto bad_type;
-        n = (size_t)sl;
-        break;
-    }
-    case json_type_object:
-    case json_type_array:
-        s = json_object_to_json_string_length(
-            v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-        if (s == NULL) {
-            snprintf(msg, msglen, "out of memory");
-            return TR_RET_INTERNAL;
-        }
-        break;
+    switch (tr_json_read_data(v, data, len)) {
+    case TR_JSON_DATA_OK:
+        return TR_RET_OK;
+    case TR_JSON_DATA_BAD_TYPE:
+        snprintf(msg, msglen, "callback_data: must be a string, object or array");
+        return TR_RET_BAD_FIELD;
+    case TR_JSON_DATA_NO_MEMORY:
     default:
-        goto bad_type;
-    }
-    *data = dup_bytes(s, n);
-    if (*data == NULL) {
         snprintf(msg, msglen, "out of memory");
         return TR_RET_INTERNAL;
     }
-    *len = n;
-    return TR_RET_OK;
-bad_type:
-    snprintf(msg, msglen, "callback_data: must be a string, object or array");
-    return TR_RET_BAD_FIELD;
 }
 
 tr_ret tr_timer_spec_from_compat(json_object *obj, int64_t max_delay_s, tr_timer_spec *out,
@@ -284,18 +261,22 @@ tr_ret tr_timer_spec_parse_compat(const char *body, size_t len, int64_t max_dela
     return ret;
 }
 
-/* Adds name: value to obj; value is consumed also on failure. 0 or -1. */
-static int add_field(json_object *obj, const char *name, json_object *value)
+int tr_timer_retry_add(json_object *obj, const char *name, const tr_timer_policy *p,
+                       const char *const keys[3])
 {
-    if (value == NULL)
-        return -1;
-    /* json_object_object_add leaves the value with the caller when it fails
-     * (json-c 0.16). */
-    if (json_object_object_add(obj, name, value) != 0) {
-        json_object_put(value);
+    if (p->max_attempts <= 0 && p->min_backoff_ms <= 0 && p->max_backoff_ms <= 0)
+        return 0;
+    json_object *r = json_object_new_object();
+    if (r == NULL ||
+        (p->max_attempts > 0 && tr_json_add(r, keys[0], json_object_new_int(p->max_attempts)) != 0) ||
+        (p->min_backoff_ms > 0 &&
+         tr_json_add(r, keys[1], json_object_new_int64(p->min_backoff_ms)) != 0) ||
+        (p->max_backoff_ms > 0 &&
+         tr_json_add(r, keys[2], json_object_new_int64(p->max_backoff_ms)) != 0)) {
+        json_object_put(r);
         return -1;
     }
-    return 0;
+    return tr_json_add(obj, name, r);
 }
 
 /* The REST fields, each only when set, in the documented order; "fd" last (the
@@ -308,40 +289,28 @@ static int encode_rest(json_object *obj, const tr_timer_spec *spec)
             json_object_put(h);
             return -1;
         }
-        if (add_field(obj, "h", h) != 0)
+        if (tr_json_add(obj, "h", h) != 0)
             return -1;
     }
+    static const char *const retry_keys[3] = {"n", "lo", "hi"};
     const tr_timer_policy *p = &spec->policy;
-    if (p->max_attempts > 0 || p->min_backoff_ms > 0 || p->max_backoff_ms > 0) {
-        json_object *r = json_object_new_object();
-        if (r == NULL)
-            return -1;
-        if ((p->max_attempts > 0 && add_field(r, "n", json_object_new_int(p->max_attempts)) != 0) ||
-            (p->min_backoff_ms > 0 &&
-             add_field(r, "lo", json_object_new_int64(p->min_backoff_ms)) != 0) ||
-            (p->max_backoff_ms > 0 &&
-             add_field(r, "hi", json_object_new_int64(p->max_backoff_ms)) != 0)) {
-            json_object_put(r);
-            return -1;
-        }
-        if (add_field(obj, "r", r) != 0)
-            return -1;
-    }
-    if (p->timeout_ms > 0 && add_field(obj, "t", json_object_new_int64(p->timeout_ms)) != 0)
+    if (tr_timer_retry_add(obj, "r", p, retry_keys) != 0)
+        return -1;
+    if (p->timeout_ms > 0 && tr_json_add(obj, "t", json_object_new_int64(p->timeout_ms)) != 0)
         return -1;
     if (spec->failure_url != NULL &&
-        add_field(obj, "f", json_object_new_string(spec->failure_url)) != 0)
+        tr_json_add(obj, "f", json_object_new_string(spec->failure_url)) != 0)
         return -1;
     const tr_timer_schedule *sc = &spec->schedule;
-    if (sc->every_ms > 0 && add_field(obj, "e", json_object_new_int64(sc->every_ms)) != 0)
+    if (sc->every_ms > 0 && tr_json_add(obj, "e", json_object_new_int64(sc->every_ms)) != 0)
         return -1;
-    if (sc->cron != NULL && add_field(obj, "c", json_object_new_string(sc->cron)) != 0)
+    if (sc->cron != NULL && tr_json_add(obj, "c", json_object_new_string(sc->cron)) != 0)
         return -1;
-    if (sc->until_ms > 0 && add_field(obj, "un", json_object_new_int64(sc->until_ms)) != 0)
+    if (sc->until_ms > 0 && tr_json_add(obj, "un", json_object_new_int64(sc->until_ms)) != 0)
         return -1;
-    if (sc->count > 0 && add_field(obj, "cn", json_object_new_int64(sc->count)) != 0)
+    if (sc->count > 0 && tr_json_add(obj, "cn", json_object_new_int64(sc->count)) != 0)
         return -1;
-    if (sc->fired > 0 && add_field(obj, "fd", json_object_new_int64(sc->fired)) != 0)
+    if (sc->fired > 0 && tr_json_add(obj, "fd", json_object_new_int64(sc->fired)) != 0)
         return -1;
     return 0;
 }
@@ -392,14 +361,13 @@ int tr_timer_record_encode(const tr_timer_spec *spec, char **out, size_t *out_le
     obj = json_object_new_object();
     if (obj == NULL)
         return -1;
-    if (add_field(obj, "u", json_object_new_string(spec->url)) != 0 ||
-        add_field(obj, "d", json_object_new_string_len(spec->data ? spec->data : "",
+    if (tr_json_add(obj, "u", json_object_new_string(spec->url)) != 0 ||
+        tr_json_add(obj, "d", json_object_new_string_len(spec->data ? spec->data : "",
                                                        (int)spec->data_len)) != 0 ||
         encode_rest(obj, spec) != 0)
         goto done;
     size_t n = 0;
-    const char *s = json_object_to_json_string_length(
-        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    const char *s = tr_json_text(obj, &n);
     if (s == NULL)
         goto done;
     *out = dup_bytes(s, n);
@@ -446,8 +414,7 @@ static int decode_rest(json_object *obj, tr_timer_spec *out)
         if (!json_object_is_type(h, json_type_object))
             return -1;
         size_t n = 0;
-        const char *s = json_object_to_json_string_length(
-            h, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        const char *s = tr_json_text(h, &n);
         if (s == NULL || (out->headers_json = dup_bytes(s, n)) == NULL)
             return -1;
     }

@@ -79,6 +79,13 @@ tr_ret tr_timer_spec_parse_compat(const char *body, size_t len, int64_t max_dela
  * without the NUL; caller frees). Returns 0 or -1 (out of memory). */
 int tr_timer_record_encode(const tr_timer_spec *spec, char **out, size_t *out_len);
 
+/* Adds name: {keys[0]: max_attempts, keys[1]: min_backoff_ms, keys[2]:
+ * max_backoff_ms} to obj, each key only when set (> 0), nothing at all when none
+ * is: the record's "r" and the API's "retry" are this one object under other
+ * names. 0, or -1 when out of memory. */
+int tr_timer_retry_add(json_object *obj, const char *name, const tr_timer_policy *p,
+                       const char *const keys[3]);
+
 /* Decodes a record into *out (delay_ms set to 0; caller clears it). Returns 0, or
  * -1 when the record is not valid. */
 int tr_timer_record_decode(const char *rec, size_t len, tr_timer_spec *out);
