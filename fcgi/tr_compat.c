@@ -72,21 +72,18 @@ static int store_failed(const char *what, const char *key, tr_store *store,
     return tr_compat_error(resp, 200, TR_RET_INTERNAL, "internal error (logged)");
 }
 
-/* The body checks both endpoints share. Returns TR_RET_OK or a code with msg set. */
-static tr_ret check_body(const tr_config *cfg, const tr_http_request *req, char *msg,
-                         size_t msglen)
+/* What both endpoints do first: log the body at DEBUG, apply tr_http_body_check().
+ * TR_RET_OK, or a code with msg set. */
+static tr_ret check_body(const char *what, const tr_config *cfg, const tr_http_request *req,
+                         char *msg, size_t msglen)
 {
-    if (req->body_ret == TR_RET_TOO_LARGE ||
-        (req->content_length > (int64_t)cfg->max_body_bytes) ||
-        req->body_len > (size_t)cfg->max_body_bytes) {
+    log_body(what, req);
+    tr_ret ret = tr_http_body_check(req, (size_t)cfg->max_body_bytes);
+    if (ret == TR_RET_TOO_LARGE)
         snprintf(msg, msglen, "body larger than %d bytes", cfg->max_body_bytes);
-        return TR_RET_TOO_LARGE;
-    }
-    if (req->body_ret != TR_RET_OK) {
+    else if (ret != TR_RET_OK)
         snprintf(msg, msglen, "unreadable Content-Length");
-        return req->body_ret;
-    }
-    return TR_RET_OK;
+    return ret;
 }
 
 int tr_compat_register(const tr_config *cfg, tr_store *store, const tr_http_request *req,
@@ -98,8 +95,7 @@ int tr_compat_register(const tr_config *cfg, tr_store *store, const tr_http_requ
     size_t rec_len = 0;
     int rc = -1;
 
-    log_body("register", req);
-    tr_ret ret = check_body(cfg, req, msg, sizeof msg);
+    tr_ret ret = check_body("register", cfg, req, msg, sizeof msg);
     if (ret != TR_RET_OK)
         return reject("register", resp, ret, msg);
     ret = tr_timer_spec_parse_compat(req->body, req->body_len, cfg->max_delay_s, &spec, msg,
@@ -165,8 +161,7 @@ int tr_compat_unregister(const tr_config *cfg, tr_store *store, const tr_http_re
     char msg[512];
     json_object *k = NULL;
 
-    log_body("unregister", req);
-    tr_ret ret = check_body(cfg, req, msg, sizeof msg);
+    tr_ret ret = check_body("unregister", cfg, req, msg, sizeof msg);
     if (ret != TR_RET_OK)
         return reject("unregister", resp, ret, msg);
     json_object *obj = tr_json_parse_object(req->body, req->body_len, msg, sizeof msg);

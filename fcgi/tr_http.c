@@ -6,6 +6,15 @@
 
 #include "tr_json.h"
 
+tr_ret tr_http_body_check(const tr_http_request *req, size_t max_body)
+{
+    if (req->body_ret == TR_RET_TOO_LARGE ||
+        (req->content_length > 0 && (uint64_t)req->content_length > max_body) ||
+        req->body_len > max_body)
+        return TR_RET_TOO_LARGE;
+    return req->body_ret;
+}
+
 void tr_http_response_init(tr_http_response *resp)
 {
     memset(resp, 0, sizeof *resp);

@@ -40,6 +40,12 @@ typedef struct tr_http_response {
     const char *content_type;           /* static string; NULL: application/json */
 } tr_http_response;
 
+/* The body rule every endpoint with a body applies first: TR_RET_TOO_LARGE when
+ * the body, or the Content-Length announced, is over max_body bytes (also when
+ * tr_fcgi_io drained it); TR_RET_BAD_JSON when Content-Length was unreadable;
+ * else TR_RET_OK. */
+tr_ret tr_http_body_check(const tr_http_request *req, size_t max_body);
+
 /* Sets status 200, no headers, no body. */
 void tr_http_response_init(tr_http_response *resp);
 

@@ -2,6 +2,8 @@
 
 #include "tr_json.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +92,24 @@ void tr_jbuf_i64(tr_jbuf *b, int64_t v)
     if (v < 0)
         tmp[--i] = '-';
     tr_jbuf_raw(b, tmp + i, sizeof tmp - i);
+}
+
+void tr_jbuf_printf(tr_jbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    if (reserve(b, (size_t)n) != 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
 }
 
 void tr_jbuf_json(tr_jbuf *b, json_object *obj)

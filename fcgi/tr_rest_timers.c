@@ -13,6 +13,8 @@
 #include "tr_rest_view.h"
 #include "tr_timer.h"
 
+#include "tr_assert.h"
+
 static int64_t max_delay_ms(const tr_config *cfg)
 {
     return cfg->max_delay_s * 1000;
@@ -195,23 +197,13 @@ static int batch_alloc(batch *b, size_t n)
                : -1;
 }
 
-/* A one-shot timer without headers, policy or failure URL: its timer object has
- * a fixed shape that write_new writes without a json-c tree. */
-static int plain_spec(const tr_timer_spec *spec)
-{
-    const tr_timer_policy *p = &spec->policy;
-    return spec->headers_json == NULL && spec->failure_url == NULL && p->max_attempts <= 0 &&
-           p->min_backoff_ms <= 0 && p->max_backoff_ms <= 0 && p->timeout_ms <= 0 &&
-           spec->schedule.every_ms <= 0 && spec->schedule.cron == NULL;
-}
-
 /* {"status":201,"timer":<tr_rest_view_new>} into out: the same text json-c writes
  * (fields in tr_rest_view.c's order), directly for a plain spec, else through the
  * tree. -1 when out of memory. */
 static int write_new(tr_jbuf *out, const char *key, const tr_timer_spec *spec, int64_t due,
                      int64_t now)
 {
-    if (!plain_spec(spec)) {
+    if (!tr_timer_spec_plain(spec)) {
         json_object *o = item_timer(201, tr_rest_view_new(key, spec, due, now));
         if (o == NULL)
             return -1;
@@ -368,6 +360,33 @@ int tr_rest_delete(const tr_config *cfg, tr_store *store, const tr_http_request 
     return tr_rest_json(resp, 200, o);
 }
 
+/* A store call that gives a timer a new due time, for answer_moved(). */
+typedef struct move_kind {
+    const char *what;      /* the operation, for a store failure */
+    const char *done;      /* the log line's word */
+    const char *not_found; /* the 404 message */
+} move_kind;
+
+static const move_kind move_reschedule = {"reschedule", "rescheduled", "no such timer"};
+static const move_kind move_replay = {"replay", "replayed", "no such dead timer"};
+
+/* The answer to such a call, r its result: < 0 failed, 1 no such timer, 2 in
+ * flight or dead, 0 done (200 and the timer as stored now). */
+static int answer_moved(tr_store *store, tr_http_response *resp, const char *key, int r,
+                        int64_t due, const move_kind *k)
+{
+    if (r < 0)
+        return tr_rest_store_failed(resp, store, k->what);
+    if (r == 1)
+        return tr_rest_error(resp, 404, "not_found", k->not_found);
+    if (r == 2)
+        return tr_rest_error(resp, 409, "conflict",
+                             "timer is in flight or dead (replay a dead one instead)");
+    assert(r == 0);
+    tr_log_info("key=%s %s due_ms=%lld", key, k->done, (long long)due);
+    return answer_stored(store, resp, key, 200);
+}
+
 int tr_rest_reschedule(const tr_config *cfg, tr_store *store, const tr_http_request *req,
                        tr_http_response *resp, const char *key)
 {
@@ -382,15 +401,7 @@ int tr_rest_reschedule(const tr_config *cfg, tr_store *store, const tr_http_requ
         return tr_rest_error(resp, 400, "invalid_field", msg);
     int64_t due = -1;
     int r = tr_store_reschedule(store, key, when.delay_ms, when.at_ms, &due);
-    if (r < 0)
-        return tr_rest_store_failed(resp, store, "reschedule");
-    if (r == 1)
-        return tr_rest_error(resp, 404, "not_found", "no such timer");
-    if (r == 2)
-        return tr_rest_error(resp, 409, "conflict",
-                             "timer is in flight or dead (replay a dead one instead)");
-    tr_log_info("key=%s rescheduled due_ms=%lld", key, (long long)due);
-    return answer_stored(store, resp, key, 200);
+    return answer_moved(store, resp, key, r, due, &move_reschedule);
 }
 
 int tr_rest_replay(const tr_config *cfg, tr_store *store, const tr_http_request *req,
@@ -400,12 +411,7 @@ int tr_rest_replay(const tr_config *cfg, tr_store *store, const tr_http_request 
     (void)req;
     int64_t due = -1;
     int r = tr_store_replay(store, key, &due);
-    if (r < 0)
-        return tr_rest_store_failed(resp, store, "replay");
-    if (r == 1)
-        return tr_rest_error(resp, 404, "not_found", "no such dead timer");
-    tr_log_info("key=%s replayed due_ms=%lld", key, (long long)due);
-    return answer_stored(store, resp, key, 200);
+    return answer_moved(store, resp, key, r, due, &move_replay);
 }
 
 int tr_rest_list(const tr_config *cfg, tr_store *store, const tr_http_request *req,

@@ -17,20 +17,10 @@ static int add_spec(json_object *o, const tr_timer_spec *spec)
         tr_json_add(o, "data", json_object_new_string_len(spec->data ? spec->data : "",
                                                           (int)spec->data_len)) != 0)
         return -1;
-    if (spec->headers_json != NULL) {
-        json_object *h = json_tokener_parse(spec->headers_json);
-        if (tr_json_add(o, "headers", h) != 0)
-            return -1;
-    }
-    static const char *const retry_keys[3] = {"max_attempts", "min_backoff_ms",
-                                              "max_backoff_ms"};
-    const tr_timer_policy *p = &spec->policy;
-    if (tr_timer_retry_add(o, "retry", p, retry_keys) != 0)
-        return -1;
-    if (p->timeout_ms > 0 && tr_json_add(o, "timeout_ms", json_object_new_int64(p->timeout_ms)) != 0)
-        return -1;
-    if (spec->failure_url != NULL &&
-        tr_json_add(o, "failure_url", json_object_new_string(spec->failure_url)) != 0)
+    static const tr_timer_names api_names = {
+        "headers", "retry", {"max_attempts", "min_backoff_ms", "max_backoff_ms"}, "timeout_ms",
+        "failure_url"};
+    if (tr_timer_policy_add(o, spec, &api_names) != 0)
         return -1;
     const tr_timer_schedule *sc = &spec->schedule;
     if (sc->every_ms > 0 || sc->cron != NULL) {

@@ -172,7 +172,8 @@ tr_ret tr_timer_spec_from_compat(json_object *obj, int64_t max_delay_s, tr_timer
                                  char *msg, size_t msglen)
 {
     tr_timer_spec spec = {0};
-    json_object *cmd = NULL, *data = NULL, *secs = NULL;
+    static const char *const names[3] = {"callback_cmd", "callback_data", "seconds"};
+    json_object *f[3] = {NULL, NULL, NULL};
     tr_ret ret = TR_RET_OK;
     memset(out, 0, sizeof *out);
     if (msglen > 0)
@@ -182,18 +183,13 @@ tr_ret tr_timer_spec_from_compat(json_object *obj, int64_t max_delay_s, tr_timer
         snprintf(msg, msglen, "body must be a JSON object");
         return TR_RET_BAD_JSON;
     }
-    if (!json_object_object_get_ex(obj, "callback_cmd", &cmd)) {
-        snprintf(msg, msglen, "callback_cmd: missing");
-        return TR_RET_BAD_FIELD;
+    for (size_t i = 0; i < 3; i++) {
+        if (!json_object_object_get_ex(obj, names[i], &f[i])) {
+            snprintf(msg, msglen, "%s: missing", names[i]);
+            return TR_RET_BAD_FIELD;
+        }
     }
-    if (!json_object_object_get_ex(obj, "callback_data", &data)) {
-        snprintf(msg, msglen, "callback_data: missing");
-        return TR_RET_BAD_FIELD;
-    }
-    if (!json_object_object_get_ex(obj, "seconds", &secs)) {
-        snprintf(msg, msglen, "seconds: missing");
-        return TR_RET_BAD_FIELD;
-    }
+    json_object *cmd = f[0], *data = f[1], *secs = f[2];
 
     /* callback_cmd */
     if (!json_object_is_type(cmd, json_type_string)) {
@@ -261,27 +257,9 @@ tr_ret tr_timer_spec_parse_compat(const char *body, size_t len, int64_t max_dela
     return ret;
 }
 
-int tr_timer_retry_add(json_object *obj, const char *name, const tr_timer_policy *p,
-                       const char *const keys[3])
-{
-    if (p->max_attempts <= 0 && p->min_backoff_ms <= 0 && p->max_backoff_ms <= 0)
-        return 0;
-    json_object *r = json_object_new_object();
-    if (r == NULL ||
-        (p->max_attempts > 0 && tr_json_add(r, keys[0], json_object_new_int(p->max_attempts)) != 0) ||
-        (p->min_backoff_ms > 0 &&
-         tr_json_add(r, keys[1], json_object_new_int64(p->min_backoff_ms)) != 0) ||
-        (p->max_backoff_ms > 0 &&
-         tr_json_add(r, keys[2], json_object_new_int64(p->max_backoff_ms)) != 0)) {
-        json_object_put(r);
-        return -1;
-    }
-    return tr_json_add(obj, name, r);
-}
+const tr_timer_names tr_timer_record_names = {"h", "r", {"n", "lo", "hi"}, "t", "f"};
 
-/* The REST fields, each only when set, in the documented order; "fd" last (the
- * create script compares records with it cut off). */
-static int encode_rest(json_object *obj, const tr_timer_spec *spec)
+int tr_timer_policy_add(json_object *obj, const tr_timer_spec *spec, const tr_timer_names *names)
 {
     if (spec->headers_json != NULL) {
         json_object *h = json_tokener_parse(spec->headers_json);
@@ -289,17 +267,39 @@ static int encode_rest(json_object *obj, const tr_timer_spec *spec)
             json_object_put(h);
             return -1;
         }
-        if (tr_json_add(obj, "h", h) != 0)
+        if (tr_json_add(obj, names->headers, h) != 0)
             return -1;
     }
-    static const char *const retry_keys[3] = {"n", "lo", "hi"};
     const tr_timer_policy *p = &spec->policy;
-    if (tr_timer_retry_add(obj, "r", p, retry_keys) != 0)
-        return -1;
-    if (p->timeout_ms > 0 && tr_json_add(obj, "t", json_object_new_int64(p->timeout_ms)) != 0)
+    if (p->max_attempts > 0 || p->min_backoff_ms > 0 || p->max_backoff_ms > 0) {
+        json_object *r = json_object_new_object();
+        if (r == NULL ||
+            (p->max_attempts > 0 &&
+             tr_json_add(r, names->retry_keys[0], json_object_new_int(p->max_attempts)) != 0) ||
+            (p->min_backoff_ms > 0 &&
+             tr_json_add(r, names->retry_keys[1], json_object_new_int64(p->min_backoff_ms)) != 0) ||
+            (p->max_backoff_ms > 0 &&
+             tr_json_add(r, names->retry_keys[2], json_object_new_int64(p->max_backoff_ms)) != 0)) {
+            json_object_put(r);
+            return -1;
+        }
+        if (tr_json_add(obj, names->retry, r) != 0)
+            return -1;
+    }
+    if (p->timeout_ms > 0 &&
+        tr_json_add(obj, names->timeout, json_object_new_int64(p->timeout_ms)) != 0)
         return -1;
     if (spec->failure_url != NULL &&
-        tr_json_add(obj, "f", json_object_new_string(spec->failure_url)) != 0)
+        tr_json_add(obj, names->failure_url, json_object_new_string(spec->failure_url)) != 0)
+        return -1;
+    return 0;
+}
+
+/* The REST fields, each only when set, in the documented order; "fd" last (the
+ * create script compares records with it cut off). */
+static int encode_rest(json_object *obj, const tr_timer_spec *spec)
+{
+    if (tr_timer_policy_add(obj, spec, &tr_timer_record_names) != 0)
         return -1;
     const tr_timer_schedule *sc = &spec->schedule;
     if (sc->every_ms > 0 && tr_json_add(obj, "e", json_object_new_int64(sc->every_ms)) != 0)
@@ -315,8 +315,7 @@ static int encode_rest(json_object *obj, const tr_timer_spec *spec)
     return 0;
 }
 
-/* True when encode_rest adds nothing: the record is {"u":..,"d":..}. */
-static int plain_record(const tr_timer_spec *spec)
+int tr_timer_spec_plain(const tr_timer_spec *spec)
 {
     const tr_timer_policy *p = &spec->policy;
     const tr_timer_schedule *sc = &spec->schedule;
@@ -356,7 +355,7 @@ int tr_timer_record_encode(const tr_timer_spec *spec, char **out, size_t *out_le
     *out_len = 0;
     if (spec->url == NULL || spec->data_len > INT_MAX)
         return -1;
-    if (plain_record(spec))
+    if (tr_timer_spec_plain(spec))
         return encode_plain(spec, out, out_len);
     obj = json_object_new_object();
     if (obj == NULL)
