@@ -7,6 +7,8 @@
 #include "tr_log.h"
 #include "tr_timer.h"
 
+#include "tr_assert.h"
+
 #define BODY_LOG_MAX 512 /* bytes of a body shown at DEBUG */
 #define KEY_TRIES 3      /* a fresh UUID v4 colliding even once is ~never; bound it */
 
@@ -146,6 +148,7 @@ int tr_compat_register(const tr_config *cfg, tr_store *store, const tr_http_requ
      * a UUID (hex digits and dashes), nothing to escape. */
     char answer[64 + TR_KEY_LEN];
     int alen = snprintf(answer, sizeof answer, "{\"ret\":0,\"data\":{\"key\":\"%s\"}}", key);
+    assert(alen > 0 && (size_t)alen < sizeof answer); /* a UUID always fits */
     if (alen < 0 || (size_t)alen >= sizeof answer)
         goto done;
     rc = tr_http_response_text(resp, 200, NULL, answer, (size_t)alen);

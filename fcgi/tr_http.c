@@ -6,6 +6,8 @@
 
 #include "tr_json.h"
 
+#include "tr_assert.h"
+
 tr_ret tr_http_body_check(const tr_http_request *req, size_t max_body)
 {
     if (req->body_ret == TR_RET_TOO_LARGE ||
@@ -41,6 +43,7 @@ int tr_http_response_add_header(tr_http_response *resp, const char *name, const 
     if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
         return -1;
     size_t used = strlen(resp->headers);
+    assert(used < sizeof resp->headers);
     int n = snprintf(resp->headers + used, sizeof resp->headers - used, "%s: %s\r\n", name,
                      value);
     if (n < 0 || (size_t)n >= sizeof resp->headers - used) {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tr_assert.h"
+
 int tr_jbuf_init(tr_jbuf *b, size_t hint)
 {
     memset(b, 0, sizeof *b);
@@ -57,6 +59,7 @@ void tr_jbuf_raw(tr_jbuf *b, const char *s, size_t n)
 {
     if (reserve(b, n) != 0)
         return;
+    assert(b->len + n < b->cap); /* reserve() made room for the NUL too */
     memcpy(b->data + b->len, s, n);
     b->len += n;
     b->data[b->len] = '\0';
@@ -76,6 +79,7 @@ void tr_jbuf_str(tr_jbuf *b, const char *s, size_t n)
     }
     char *o = tr_json_escape(b->data + b->len, s, n);
     b->len = (size_t)(o - b->data);
+    assert(b->len < b->cap);
     b->data[b->len] = '\0';
 }
 

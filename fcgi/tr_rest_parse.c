@@ -321,6 +321,7 @@ static int parse_create(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
         if ((size_t)json_object_get_string_len(f[F_KEY]) != strlen(k) ||
             tr_timer_key_check(k) != 0)
             FAIL("key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
+        assert(strlen(k) <= TR_KEY_MAX); /* tr_timer_key_check() bounds it */
         memcpy(out->key, k, strlen(k) + 1);
     }
     if (f[F_URL] == NULL)

@@ -307,6 +307,7 @@ int tr_rest_batch(const tr_config *cfg, tr_store *store, const tr_http_request *
             tr_jbuf_json(&out, b.result[i]);
             continue;
         }
+        assert(b.slot[i] > 0); /* no result yet: a valid item the store created */
         size_t j = b.slot[i] - 1;
         if (write_new(&out, b.c[i].key, &b.c[i].spec, b.due[j], redis_now) != 0)
             break;
@@ -450,6 +451,7 @@ int tr_rest_list(const tr_config *cfg, tr_store *store, const tr_http_request *r
     if (added != 0)
         goto done;
     if (n > lq.limit) {
+        assert(shown > 0); /* limit >= 1 */
         char cur[TR_KEY_MAX + 32];
         snprintf(cur, sizeof cur, "%lld:%s", (long long)v[shown - 1].score_ms, v[shown - 1].id);
         added = tr_json_add(out, "next_cursor", json_object_new_string(cur));

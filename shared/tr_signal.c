@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "tr_assert.h"
+
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t hup_flag;
 
@@ -19,6 +21,7 @@ static void on_hup(int sig)
 
 int tr_signal_install(tr_signal_flags *flags)
 {
+    assert(flags != NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);

@@ -22,6 +22,8 @@
 #include "tr_num.h"
 #include "tr_url.h"
 
+#include "tr_assert.h"
+
 int tr_timer_new_key(char out[TR_KEY_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
@@ -37,6 +39,7 @@ int tr_timer_new_key(char out[TR_KEY_LEN + 1])
         out[o++] = hex[b[i] >> 4];
         out[o++] = hex[b[i] & 0x0f];
     }
+    assert(o == TR_KEY_LEN);
     out[o] = '\0';
     return 0;
 }
