@@ -119,11 +119,8 @@ static int get_int(json_object *v, const char *name, int64_t lo, int64_t hi, int
     if (!json_object_is_type(v, json_type_int))
         FAIL("%s: must be an integer", name);
     int64_t x = json_object_get_int64(v);
-    if (x < lo || x > hi) {
-        if (hi == INT64_MAX)
-            FAIL("%s: must be at least %lld", name, (long long)lo);
+    if (x < lo || x > hi)
         FAIL("%s: must be between %lld and %lld", name, (long long)lo, (long long)hi);
-    }
     *out = x;
     return 0;
 }
@@ -136,6 +133,8 @@ static int get_time(json_object *v, const char *name, int64_t *out, char *msg, s
             FAIL("%s: not an RFC 3339 date-time (e.g. 2026-11-26T15:00:00Z)", name);
         if (*out < 0)
             FAIL("%s: before 1970", name);
+        if (*out > TR_REST_EPOCH_MS_MAX)
+            FAIL("%s: after 9999-12-31T23:59:59.999Z", name);
         return 0;
     }
     if (!json_object_is_type(v, json_type_int))

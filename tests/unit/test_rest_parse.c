@@ -172,6 +172,7 @@ static void test_json_numbers(void **state)
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":500,\"until\":99999999999999999999}", "until"},
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":500,\"until\":9223372036854775807}", "until"},
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":500,\"until\":253402300800000}", "until"},
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":500,\"until\":\"9999-12-31T23:59:59-23:59\"}", "until"},
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":500,\"count\":99999999999999999999}", "count"},
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":99999999999999999999}", "every_ms"},
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"timeout_ms\":99999999999999999999}", "timeout_ms"},
