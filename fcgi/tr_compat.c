@@ -7,28 +7,18 @@
 #include "tr_log.h"
 #include "tr_timer.h"
 
+#include "tr_assert.h"
+
 #define BODY_LOG_MAX 512 /* bytes of a body shown at DEBUG */
 #define KEY_TRIES 3      /* a fresh UUID v4 colliding even once is ~never; bound it */
 
 int tr_compat_error(tr_http_response *resp, int status, tr_ret ret, const char *msg)
 {
-    int rc = -1;
     json_object *obj = json_object_new_object();
-    json_object *r = json_object_new_int((int)ret);
-    json_object *m = json_object_new_string(msg);
-    if (obj == NULL || r == NULL || m == NULL)
-        goto done;
-    /* json_object_object_add leaves the value with us when it fails (json-c 0.16). */
-    if (json_object_object_add(obj, "ret", r) != 0)
-        goto done;
-    r = NULL;
-    if (json_object_object_add(obj, "msg", m) != 0)
-        goto done;
-    m = NULL;
-    rc = tr_http_response_json(resp, status, obj);
-done:
-    json_object_put(r);
-    json_object_put(m);
+    int rc = -1;
+    if (tr_json_add(obj, "ret", json_object_new_int((int)ret)) == 0 &&
+        tr_json_add(obj, "msg", json_object_new_string(msg)) == 0)
+        rc = tr_http_response_json(resp, status, obj);
     json_object_put(obj);
     return rc;
 }
@@ -36,26 +26,11 @@ done:
 /* {"ret":0,"data":{name: value}}; value is consumed. */
 static int answer_ok(tr_http_response *resp, const char *name, json_object *value)
 {
-    int rc = -1;
     json_object *obj = json_object_new_object();
-    json_object *ret = json_object_new_int(0);
-    json_object *data = json_object_new_object();
-    if (obj == NULL || ret == NULL || data == NULL || value == NULL)
-        goto done;
-    if (json_object_object_add(data, name, value) != 0)
-        goto done;
-    value = NULL;
-    if (json_object_object_add(obj, "ret", ret) != 0)
-        goto done;
-    ret = NULL;
-    if (json_object_object_add(obj, "data", data) != 0)
-        goto done;
-    data = NULL;
-    rc = tr_http_response_json(resp, 200, obj);
-done:
-    json_object_put(value);
-    json_object_put(ret);
-    json_object_put(data);
+    int rc = -1;
+    if (tr_json_add(obj, "ret", json_object_new_int(0)) == 0 &&
+        tr_json_add(obj, "data", tr_json_wrap(name, value)) == 0)
+        rc = tr_http_response_json(resp, 200, obj);
     json_object_put(obj);
     return rc;
 }
@@ -99,21 +74,18 @@ static int store_failed(const char *what, const char *key, tr_store *store,
     return tr_compat_error(resp, 200, TR_RET_INTERNAL, "internal error (logged)");
 }
 
-/* The body checks both endpoints share. Returns TR_RET_OK or a code with msg set. */
-static tr_ret check_body(const tr_config *cfg, const tr_http_request *req, char *msg,
-                         size_t msglen)
+/* What both endpoints do first: log the body at DEBUG, apply tr_http_body_check().
+ * TR_RET_OK, or a code with msg set. */
+static tr_ret check_body(const char *what, const tr_config *cfg, const tr_http_request *req,
+                         char *msg, size_t msglen)
 {
-    if (req->body_ret == TR_RET_TOO_LARGE ||
-        (req->content_length > (int64_t)cfg->max_body_bytes) ||
-        req->body_len > (size_t)cfg->max_body_bytes) {
+    log_body(what, req);
+    tr_ret ret = tr_http_body_check(req, (size_t)cfg->max_body_bytes);
+    if (ret == TR_RET_TOO_LARGE)
         snprintf(msg, msglen, "body larger than %d bytes", cfg->max_body_bytes);
-        return TR_RET_TOO_LARGE;
-    }
-    if (req->body_ret != TR_RET_OK) {
+    else if (ret != TR_RET_OK)
         snprintf(msg, msglen, "unreadable Content-Length");
-        return req->body_ret;
-    }
-    return TR_RET_OK;
+    return ret;
 }
 
 int tr_compat_register(const tr_config *cfg, tr_store *store, const tr_http_request *req,
@@ -125,8 +97,7 @@ int tr_compat_register(const tr_config *cfg, tr_store *store, const tr_http_requ
     size_t rec_len = 0;
     int rc = -1;
 
-    log_body("register", req);
-    tr_ret ret = check_body(cfg, req, msg, sizeof msg);
+    tr_ret ret = check_body("register", cfg, req, msg, sizeof msg);
     if (ret != TR_RET_OK)
         return reject("register", resp, ret, msg);
     ret = tr_timer_spec_parse_compat(req->body, req->body_len, cfg->max_delay_s, &spec, msg,
@@ -177,6 +148,7 @@ int tr_compat_register(const tr_config *cfg, tr_store *store, const tr_http_requ
      * a UUID (hex digits and dashes), nothing to escape. */
     char answer[64 + TR_KEY_LEN];
     int alen = snprintf(answer, sizeof answer, "{\"ret\":0,\"data\":{\"key\":\"%s\"}}", key);
+    assert(alen > 0 && (size_t)alen < sizeof answer); /* a UUID always fits */
     if (alen < 0 || (size_t)alen >= sizeof answer)
         goto done;
     rc = tr_http_response_text(resp, 200, NULL, answer, (size_t)alen);
@@ -192,8 +164,7 @@ int tr_compat_unregister(const tr_config *cfg, tr_store *store, const tr_http_re
     char msg[512];
     json_object *k = NULL;
 
-    log_body("unregister", req);
-    tr_ret ret = check_body(cfg, req, msg, sizeof msg);
+    tr_ret ret = check_body("unregister", cfg, req, msg, sizeof msg);
     if (ret != TR_RET_OK)
         return reject("unregister", resp, ret, msg);
     json_object *obj = tr_json_parse_object(req->body, req->body_len, msg, sizeof msg);

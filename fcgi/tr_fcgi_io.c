@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tr_log.h"
+#include "tr_num.h"
 
 /* Bytes of an oversized body read and thrown away before giving up on it: nginx
  * limits bodies (client_max_body_size) long before this. */
@@ -22,17 +23,14 @@ static void drain(FCGX_Stream *in)
         total += (size_t)n;
 }
 
-/* Parses CONTENT_LENGTH: -1 when absent or empty, -2 when not a number. */
+/* Parses CONTENT_LENGTH: -1 when absent or empty, -2 when not digits only (a sign,
+ * spaces, trailing bytes) or beyond int64. */
 static int64_t content_length(const char *text)
 {
     if (text == NULL || text[0] == '\0')
         return -1;
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v < 0)
-        return -2;
-    return (int64_t)v;
+    int64_t v = 0;
+    return tr_num_parse(text, strlen(text), 0, INT64_MAX, &v) == TR_NUM_OK ? v : -2;
 }
 
 static const char *request_path(FCGX_Request *fr)

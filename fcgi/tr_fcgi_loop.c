@@ -6,7 +6,6 @@
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,51 +16,7 @@
 #include "tr_fcgi_io.h"
 #include "tr_http.h"
 #include "tr_log.h"
-
-/* Set only by the signal handlers: process-wide by nature. */
-static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t reopen_requested;
-
-static void on_stop(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static void on_hup(int sig)
-{
-    (void)sig;
-    reopen_requested = 1;
-}
-
-/* Installs the handlers (no SA_RESTART: ppoll must return on a signal) and blocks
- * the signals; *wait_mask gets the mask to use while waiting. 0 or -1. */
-static int setup_signals(sigset_t *wait_mask)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on_stop;
-    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
-        return -1;
-    sa.sa_handler = on_hup;
-    if (sigaction(SIGHUP, &sa, NULL) != 0)
-        return -1;
-    sa.sa_handler = SIG_IGN;
-    if (sigaction(SIGPIPE, &sa, NULL) != 0)
-        return -1;
-    sigset_t block;
-    sigemptyset(&block);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, &block, wait_mask) != 0)
-        return -1;
-    sigdelset(wait_mask, SIGTERM);
-    sigdelset(wait_mask, SIGINT);
-    sigdelset(wait_mask, SIGHUP);
-    return 0;
-}
+#include "tr_signal.h"
 
 /* Waits ACCEPT_BACKOFF_MS after a failed accept, logging at most once a second. */
 #define ACCEPT_BACKOFF_MS 100
@@ -113,7 +68,8 @@ int tr_fcgi_run(const tr_app *app)
 {
     int status = -1;
     sigset_t wait_mask;
-    if (setup_signals(&wait_mask) != 0) {
+    tr_signal_flags sig;
+    if (tr_signal_install(&sig) != 0 || tr_signal_block(&wait_mask) != 0) {
         tr_log_error("cannot set up signals: %s", strerror(errno));
         return -1;
     }
@@ -139,9 +95,9 @@ int tr_fcgi_run(const tr_app *app)
     }
     status = 0;
     int64_t last_accept_log_ms = INT64_MIN / 2; /* the first failure is always logged */
-    while (!stop_requested) {
-        if (reopen_requested) {
-            reopen_requested = 0;
+    while (!*sig.stop) {
+        if (*sig.hup) {
+            *sig.hup = 0;
             (void)tr_log_reopen(); /* logs whether it worked */
         }
         /* With a kept-alive connection libfcgi reads the next request from it;

@@ -4,6 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tr_json.h"
+
+#include "tr_assert.h"
+
+tr_ret tr_http_body_check(const tr_http_request *req, size_t max_body)
+{
+    if (req->body_ret == TR_RET_TOO_LARGE ||
+        (req->content_length > 0 && (uint64_t)req->content_length > max_body) ||
+        req->body_len > max_body)
+        return TR_RET_TOO_LARGE;
+    return req->body_ret;
+}
+
 void tr_http_response_init(tr_http_response *resp)
 {
     memset(resp, 0, sizeof *resp);
@@ -19,19 +32,10 @@ void tr_http_response_clear(tr_http_response *resp)
 int tr_http_response_json(tr_http_response *resp, int status, json_object *obj)
 {
     size_t n = 0;
-    const char *s = json_object_to_json_string_length(
-        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    const char *s = tr_json_text(obj, &n);
     if (s == NULL)
         return -1;
-    char *copy = malloc(n + 1);
-    if (copy == NULL)
-        return -1;
-    memcpy(copy, s, n + 1);
-    free(resp->body);
-    resp->body = copy;
-    resp->body_len = n;
-    resp->status = status;
-    return 0;
+    return tr_http_response_text(resp, status, NULL, s, n);
 }
 
 int tr_http_response_add_header(tr_http_response *resp, const char *name, const char *value)
@@ -39,6 +43,7 @@ int tr_http_response_add_header(tr_http_response *resp, const char *name, const 
     if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
         return -1;
     size_t used = strlen(resp->headers);
+    assert(used < sizeof resp->headers);
     int n = snprintf(resp->headers + used, sizeof resp->headers - used, "%s: %s\r\n", name,
                      value);
     if (n < 0 || (size_t)n >= sizeof resp->headers - used) {

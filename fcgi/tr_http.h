@@ -1,8 +1,8 @@
 /* tr_http.h - one HTTP request and its response, as the handlers see them.
  *
  * Free of FastCGI: tr_fcgi_io.h fills a request from libfcgi and writes a response
- * out, so handlers (tr_compat.h, later the /v1/ REST module) are plain functions
- * from request to response that unit tests call directly.
+ * out, so handlers (tr_compat.h, tr_rest.h) are plain functions from request to
+ * response that unit tests call directly.
  */
 #ifndef TR_HTTP_H
 #define TR_HTTP_H
@@ -40,14 +40,21 @@ typedef struct tr_http_response {
     const char *content_type;           /* static string; NULL: application/json */
 } tr_http_response;
 
+/* The body rule every endpoint with a body applies first: TR_RET_TOO_LARGE when
+ * the body, or the Content-Length announced, is over max_body bytes (also when
+ * tr_fcgi_io drained it); TR_RET_BAD_JSON when Content-Length was unreadable;
+ * else TR_RET_OK. */
+tr_ret tr_http_body_check(const tr_http_request *req, size_t max_body);
+
 /* Sets status 200, no headers, no body. */
 void tr_http_response_init(tr_http_response *resp);
 
 /* Frees the body and re-inits. Safe on an init'ed response. */
 void tr_http_response_clear(tr_http_response *resp);
 
-/* Replaces the body with the compact JSON text of obj (obj is not consumed) and
- * sets the status. Returns 0, or -1 when out of memory (response unchanged). */
+/* Replaces the body with the compact JSON text of obj (tr_json_text(); obj is not
+ * consumed), sets the status and the Content-Type application/json. Returns 0, or
+ * -1 when out of memory (response unchanged). */
 int tr_http_response_json(tr_http_response *resp, int status, json_object *obj);
 
 /* Appends "name: value\r\n". Returns 0, or -1 when it does not fit or holds CR/LF. */

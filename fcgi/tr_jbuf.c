@@ -2,8 +2,12 @@
 
 #include "tr_json.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tr_assert.h"
 
 int tr_jbuf_init(tr_jbuf *b, size_t hint)
 {
@@ -55,6 +59,7 @@ void tr_jbuf_raw(tr_jbuf *b, const char *s, size_t n)
 {
     if (reserve(b, n) != 0)
         return;
+    assert(b->len + n < b->cap); /* reserve() made room for the NUL too */
     memcpy(b->data + b->len, s, n);
     b->len += n;
     b->data[b->len] = '\0';
@@ -74,6 +79,7 @@ void tr_jbuf_str(tr_jbuf *b, const char *s, size_t n)
     }
     char *o = tr_json_escape(b->data + b->len, s, n);
     b->len = (size_t)(o - b->data);
+    assert(b->len < b->cap);
     b->data[b->len] = '\0';
 }
 
@@ -92,11 +98,28 @@ void tr_jbuf_i64(tr_jbuf *b, int64_t v)
     tr_jbuf_raw(b, tmp + i, sizeof tmp - i);
 }
 
+void tr_jbuf_printf(tr_jbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    if (reserve(b, (size_t)n) != 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
 void tr_jbuf_json(tr_jbuf *b, json_object *obj)
 {
     size_t n = 0;
-    const char *s = json_object_to_json_string_length(
-        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    const char *s = tr_json_text(obj, &n);
     if (s == NULL) {
         b->failed = 1;
         return;

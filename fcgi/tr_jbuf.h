@@ -1,5 +1,6 @@
-/* tr_jbuf.h - a growable buffer for writing JSON text directly, without json-c
- * trees, for answers of a fixed shape built many times (a batch's 1000 results).
+/* tr_jbuf.h - a growable text buffer: JSON written directly, without json-c trees,
+ * for answers of a fixed shape built many times (a batch's 1000 results), and
+ * other text answers (the metrics page, tr_jbuf_printf()).
  *
  * Strings are escaped exactly as json-c 0.16 writes them with
  * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE (test_jbuf checks every
@@ -30,6 +31,8 @@ void tr_jbuf_lit(tr_jbuf *b, const char *s); /* NUL-terminated raw text */
 /* A JSON string: quotes and escapes around s[0..n). */
 void tr_jbuf_str(tr_jbuf *b, const char *s, size_t n);
 void tr_jbuf_i64(tr_jbuf *b, int64_t v);
+/* printf-formatted text. */
+void tr_jbuf_printf(tr_jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The compact text of obj (not consumed). */
 void tr_jbuf_json(tr_jbuf *b, json_object *obj);
 

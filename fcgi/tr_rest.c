@@ -117,13 +117,13 @@ int tr_rest_dispatch(const tr_config *cfg, tr_store *store, const tr_http_reques
         return tr_rest_error(resp, 404, "not_found",
                              "no such timer (keys are 1 to 128 of A-Z a-z 0-9 . _ : -)");
     if (r->m[m].has_body) {
-        if (req->body_ret == TR_RET_TOO_LARGE || req->content_length > (int64_t)cfg->max_body_bytes ||
-            req->body_len > (size_t)cfg->max_body_bytes) {
+        tr_ret body = tr_http_body_check(req, (size_t)cfg->max_body_bytes);
+        if (body == TR_RET_TOO_LARGE) {
             char msg[128];
             snprintf(msg, sizeof msg, "body larger than %d bytes (--max-body)", cfg->max_body_bytes);
             return tr_rest_error(resp, 413, "too_large", msg);
         }
-        if (req->body_ret != TR_RET_OK)
+        if (body != TR_RET_OK)
             return tr_rest_error(resp, 400, "bad_request", "unreadable Content-Length");
         if (req->content_type != NULL && !is_json_type(req->content_type))
             return tr_rest_error(resp, 415, "unsupported_media_type",

@@ -2,31 +2,8 @@
 
 #include <stdio.h>
 
+#include "tr_json.h"
 #include "tr_log.h"
-
-int tr_rest_add(json_object *obj, const char *name, json_object *value)
-{
-    if (obj == NULL || value == NULL) {
-        json_object_put(value);
-        return -1;
-    }
-    /* json-c 0.16 leaves the value with the caller when the add fails. */
-    if (json_object_object_add(obj, name, value) != 0) {
-        json_object_put(value);
-        return -1;
-    }
-    return 0;
-}
-
-json_object *tr_rest_wrap(const char *name, json_object *value)
-{
-    json_object *obj = json_object_new_object();
-    if (tr_rest_add(obj, name, value) != 0) {
-        json_object_put(obj);
-        return NULL;
-    }
-    return obj;
-}
 
 int tr_rest_json(tr_http_response *resp, int status, json_object *obj)
 {
@@ -37,19 +14,24 @@ int tr_rest_json(tr_http_response *resp, int status, json_object *obj)
     return rc;
 }
 
+json_object *tr_rest_error_object(const char *code, const char *message)
+{
+    json_object *e = json_object_new_object();
+    if (tr_json_add(e, "code", json_object_new_string(code)) != 0 ||
+        tr_json_add(e, "message", json_object_new_string(message)) != 0) {
+        json_object_put(e);
+        return NULL;
+    }
+    return e;
+}
+
 int tr_rest_error(tr_http_response *resp, int status, const char *code, const char *message)
 {
     if (status >= 500)
         tr_log_error("rest: %d %s: %s", status, code, message);
     else
         tr_log_warning("rest: %d %s: %s", status, code, message);
-    json_object *e = json_object_new_object();
-    if (tr_rest_add(e, "code", json_object_new_string(code)) != 0 ||
-        tr_rest_add(e, "message", json_object_new_string(message)) != 0) {
-        json_object_put(e);
-        return -1;
-    }
-    return tr_rest_json(resp, status, tr_rest_wrap("error", e));
+    return tr_rest_json(resp, status, tr_json_wrap("error", tr_rest_error_object(code, message)));
 }
 
 int tr_rest_store_failed(tr_http_response *resp, tr_store *store, const char *what)

@@ -1,6 +1,5 @@
 #include "tr_rest_timers.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +14,7 @@
 #include "tr_store_rest.h"
 #include "tr_timer.h"
 
-#define LIST_DEFAULT 100
-#define LIST_MAX 1000
+#include "tr_assert.h"
 
 static int64_t max_delay_ms(const tr_config *cfg)
 {
@@ -37,7 +35,7 @@ static int answer_stored(tr_store *store, tr_http_response *resp, const char *ke
     tr_timer_view_clear(&v);
     if (t == NULL && bad)
         return tr_rest_error(resp, 500, "internal", "stored record unreadable (logged)");
-    return tr_rest_json(resp, status, tr_rest_wrap("timer", t));
+    return tr_rest_json(resp, status, tr_json_wrap("timer", t));
 }
 
 /* Parses and encodes one create item. 0 with *rec (caller frees), or -1 with msg
@@ -92,7 +90,7 @@ int tr_rest_create_timer(const tr_config *cfg, tr_store *store, const tr_http_re
         tr_log_info("key=%s created due_ms=%lld url=%s bytes=%zu", c.key, (long long)due,
                     c.spec.url, c.spec.data_len);
         rc = tr_rest_json(resp, 201,
-                          tr_rest_wrap("timer", tr_rest_view_new(c.key, &c.spec, due, now)));
+                          tr_json_wrap("timer", tr_rest_view_new(c.key, &c.spec, due, now)));
     } else if (result == TR_CREATE_SAME) {
         rc = answer_stored(store, resp, c.key, 200);
     } else {
@@ -105,33 +103,28 @@ done:
     return rc;
 }
 
-/* {"status":N,"error":{...}} for one batch item; NULL when out of memory. */
-static json_object *item_error(int status, const char *code, const char *message)
+/* {"status":N,name:value} for one batch item, value consumed; NULL when out of
+ * memory. */
+static json_object *item(int status, const char *name, json_object *value)
 {
-    json_object *e = json_object_new_object(), *o = json_object_new_object();
-    if (tr_rest_add(e, "code", json_object_new_string(code)) != 0 ||
-        tr_rest_add(e, "message", json_object_new_string(message)) != 0 ||
-        tr_rest_add(o, "status", json_object_new_int(status)) != 0) {
-        json_object_put(e);
-        json_object_put(o);
-        return NULL;
-    }
-    if (tr_rest_add(o, "error", e) != 0) {
+    json_object *o = json_object_new_object();
+    if (tr_json_add(o, "status", json_object_new_int(status)) != 0 ||
+        tr_json_add(o, name, value) != 0) {
         json_object_put(o);
         return NULL;
     }
     return o;
 }
 
+/* {"status":N,"error":{...}} for one batch item; NULL when out of memory. */
+static json_object *item_error(int status, const char *code, const char *message)
+{
+    return item(status, "error", tr_rest_error_object(code, message));
+}
+
 static json_object *item_timer(int status, json_object *timer)
 {
-    json_object *o = json_object_new_object();
-    if (tr_rest_add(o, "status", json_object_new_int(status)) != 0 ||
-        tr_rest_add(o, "timer", timer) != 0) {
-        json_object_put(o);
-        return NULL;
-    }
-    return o;
+    return item(status, "timer", timer);
 }
 
 /* The stored timer of a TR_CREATE_SAME item, as a batch result. */
@@ -205,23 +198,13 @@ static int batch_alloc(batch *b, size_t n)
                : -1;
 }
 
-/* A one-shot timer without headers, policy or failure URL: its timer object has
- * a fixed shape that write_new writes without a json-c tree. */
-static int plain_spec(const tr_timer_spec *spec)
-{
-    const tr_timer_policy *p = &spec->policy;
-    return spec->headers_json == NULL && spec->failure_url == NULL && p->max_attempts <= 0 &&
-           p->min_backoff_ms <= 0 && p->max_backoff_ms <= 0 && p->timeout_ms <= 0 &&
-           spec->schedule.every_ms <= 0 && spec->schedule.cron == NULL;
-}
-
 /* {"status":201,"timer":<tr_rest_view_new>} into out: the same text json-c writes
  * (fields in tr_rest_view.c's order), directly for a plain spec, else through the
  * tree. -1 when out of memory. */
 static int write_new(tr_jbuf *out, const char *key, const tr_timer_spec *spec, int64_t due,
                      int64_t now)
 {
-    if (!plain_spec(spec)) {
+    if (!tr_timer_spec_plain(spec)) {
         json_object *o = item_timer(201, tr_rest_view_new(key, spec, due, now));
         if (o == NULL)
             return -1;
@@ -325,6 +308,7 @@ int tr_rest_batch(const tr_config *cfg, tr_store *store, const tr_http_request *
             tr_jbuf_json(&out, b.result[i]);
             continue;
         }
+        assert(b.slot[i] > 0); /* no result yet: a valid item the store created */
         size_t j = b.slot[i] - 1;
         if (write_new(&out, b.c[i].key, &b.c[i].spec, b.due[j], redis_now) != 0)
             break;
@@ -369,13 +353,40 @@ int tr_rest_delete(const tr_config *cfg, tr_store *store, const tr_http_request 
     tr_log_info("key=%s cancelled ttl_ms=%lld state=%s", key, (long long)ttl,
                 tr_timer_state_name(state));
     json_object *o = json_object_new_object();
-    if (tr_rest_add(o, "key", json_object_new_string(key)) != 0 ||
-        tr_rest_add(o, "ttl_ms", json_object_new_int64(ttl)) != 0 ||
-        tr_rest_add(o, "state", json_object_new_string(tr_timer_state_name(state))) != 0) {
+    if (tr_json_add(o, "key", json_object_new_string(key)) != 0 ||
+        tr_json_add(o, "ttl_ms", json_object_new_int64(ttl)) != 0 ||
+        tr_json_add(o, "state", json_object_new_string(tr_timer_state_name(state))) != 0) {
         json_object_put(o);
         return -1;
     }
     return tr_rest_json(resp, 200, o);
+}
+
+/* A store call that gives a timer a new due time, for answer_moved(). */
+typedef struct move_kind {
+    const char *what;      /* the operation, for a store failure */
+    const char *done;      /* the log line's word */
+    const char *not_found; /* the 404 message */
+} move_kind;
+
+static const move_kind move_reschedule = {"reschedule", "rescheduled", "no such timer"};
+static const move_kind move_replay = {"replay", "replayed", "no such dead timer"};
+
+/* The answer to such a call (a replay's result given in the reschedule's terms):
+ * 200 and the timer as stored now, 404, 409, or the store's failure. */
+static int answer_moved(tr_store *store, tr_http_response *resp, const char *key,
+                        tr_store_reschedule_result r, int64_t due, const move_kind *k)
+{
+    if (r == TR_STORE_RESCHEDULE_FAILED)
+        return tr_rest_store_failed(resp, store, k->what);
+    if (r == TR_STORE_RESCHEDULE_UNKNOWN)
+        return tr_rest_error(resp, 404, "not_found", k->not_found);
+    if (r == TR_STORE_RESCHEDULE_NOT_PENDING)
+        return tr_rest_error(resp, 409, "conflict",
+                             "timer is in flight or dead (replay a dead one instead)");
+    assert(r == TR_STORE_RESCHEDULE_DONE);
+    tr_log_info("key=%s %s due_ms=%lld", key, k->done, (long long)due);
+    return answer_stored(store, resp, key, 200);
 }
 
 int tr_rest_reschedule(const tr_config *cfg, tr_store *store, const tr_http_request *req,
@@ -393,15 +404,7 @@ int tr_rest_reschedule(const tr_config *cfg, tr_store *store, const tr_http_requ
     int64_t due = -1;
     tr_store_reschedule_result r =
         tr_store_reschedule(store, key, when.delay_ms, when.at_ms, &due);
-    if (r == TR_STORE_RESCHEDULE_FAILED)
-        return tr_rest_store_failed(resp, store, "reschedule");
-    if (r == TR_STORE_RESCHEDULE_UNKNOWN)
-        return tr_rest_error(resp, 404, "not_found", "no such timer");
-    if (r == TR_STORE_RESCHEDULE_NOT_PENDING)
-        return tr_rest_error(resp, 409, "conflict",
-                             "timer is in flight or dead (replay a dead one instead)");
-    tr_log_info("key=%s rescheduled due_ms=%lld", key, (long long)due);
-    return answer_stored(store, resp, key, 200);
+    return answer_moved(store, resp, key, r, due, &move_reschedule);
 }
 
 int tr_rest_replay(const tr_config *cfg, tr_store *store, const tr_http_request *req,
@@ -411,118 +414,29 @@ int tr_rest_replay(const tr_config *cfg, tr_store *store, const tr_http_request 
     (void)req;
     int64_t due = -1;
     tr_store_replay_result r = tr_store_replay(store, key, &due);
-    if (r == TR_STORE_REPLAY_FAILED)
-        return tr_rest_store_failed(resp, store, "replay");
-    if (r == TR_STORE_REPLAY_NOT_DEAD)
-        return tr_rest_error(resp, 404, "not_found", "no such dead timer");
-    tr_log_info("key=%s replayed due_ms=%lld", key, (long long)due);
-    return answer_stored(store, resp, key, 200);
-}
-
-/* Percent-decodes src[0..len) into dst (dstlen with the NUL). 0 or -1. */
-static int url_decode(const char *src, size_t len, char *dst, size_t dstlen)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = src[i];
-        if (c == '%') {
-            if (i + 2 >= len)
-                return -1;
-            char hex[3] = {src[i + 1], src[i + 2], '\0'};
-            char *end = NULL;
-            long v = strtol(hex, &end, 16);
-            if (end != hex + 2 || v <= 0)
-                return -1;
-            c = (char)v;
-            i += 2;
-        } else if (c == '+') {
-            c = ' ';
-        }
-        if (o + 1 >= dstlen)
-            return -1;
-        dst[o++] = c;
-    }
-    dst[o] = '\0';
-    return 0;
-}
-
-/* Cursor text: "<score>:<key>" (opaque to clients). */
-static int cursor_parse(const char *text, int64_t *score, char *key, size_t keylen)
-{
-    const char *colon = strchr(text, ':');
-    if (colon == NULL || colon == text || (size_t)(colon - text) > 19)
-        return -1;
-    int64_t v = 0;
-    for (const char *p = text; p < colon; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    size_t kl = strlen(colon + 1);
-    if (kl + 1 > keylen)
-        return -1;
-    memcpy(key, colon + 1, kl + 1);
-    if (tr_timer_key_check(key) != 0)
-        return -1;
-    *score = v;
-    return 0;
+    /* Not dead answers like an unknown timer: 404 with this call's message. */
+    return answer_moved(store, resp, key,
+                        r == TR_STORE_REPLAY_FAILED     ? TR_STORE_RESCHEDULE_FAILED
+                        : r == TR_STORE_REPLAY_NOT_DEAD ? TR_STORE_RESCHEDULE_UNKNOWN
+                                                        : TR_STORE_RESCHEDULE_DONE,
+                        due, &move_replay);
 }
 
 int tr_rest_list(const tr_config *cfg, tr_store *store, const tr_http_request *req,
                  tr_http_response *resp)
 {
     (void)cfg;
-    int dead = 0;
-    long limit = LIST_DEFAULT;
-    int64_t after_score = 0;
-    char after_key[TR_KEY_MAX + 1];
-    int has_cursor = 0;
     char msg[256];
-    const char *q = req->query != NULL ? req->query : "";
-    while (*q != '\0') {
-        size_t len = strcspn(q, "&");
-        const char *eq = memchr(q, '=', len);
-        size_t nlen = eq != NULL ? (size_t)(eq - q) : len;
-        char val[2 * TR_KEY_MAX + 64];
-        if (eq == NULL || url_decode(eq + 1, len - nlen - 1, val, sizeof val) != 0) {
-            snprintf(msg, sizeof msg, "query: '%.*s' is not name=value", (int)(len > 64 ? 64 : len), q);
-            return tr_rest_error(resp, 400, "bad_request", msg);
-        }
-        if (nlen == 5 && memcmp(q, "state", 5) == 0) {
-            if (strcmp(val, "pending") == 0)
-                dead = 0;
-            else if (strcmp(val, "dead") == 0)
-                dead = 1;
-            else
-                return tr_rest_error(resp, 400, "bad_request", "state: must be pending or dead");
-        } else if (nlen == 5 && memcmp(q, "limit", 5) == 0) {
-            char *end = NULL;
-            errno = 0;
-            limit = strtol(val, &end, 10);
-            if (errno != 0 || end == val || *end != '\0' || limit < 1 || limit > LIST_MAX)
-                return tr_rest_error(resp, 400, "bad_request", "limit: must be 1 to 1000");
-        } else if (nlen == 6 && memcmp(q, "cursor", 6) == 0) {
-            if (val[0] != '\0') {
-                if (cursor_parse(val, &after_score, after_key, sizeof after_key) != 0)
-                    return tr_rest_error(resp, 400, "bad_request", "cursor: not a cursor we gave");
-                has_cursor = 1;
-            }
-        } else {
-            snprintf(msg, sizeof msg, "query: unknown parameter '%.*s'",
-                     (int)(nlen > 64 ? 64 : nlen), q);
-            return tr_rest_error(resp, 400, "bad_request", msg);
-        }
-        q += len;
-        if (*q == '&')
-            q++;
-    }
+    tr_rest_list_query lq;
+    if (tr_rest_parse_list_query(req->query != NULL ? req->query : "", &lq, msg, sizeof msg) != 0)
+        return tr_rest_error(resp, 400, "bad_request", msg);
     tr_timer_view *v = NULL;
     size_t n = 0;
-    if (tr_store_list(store, dead, after_score, has_cursor ? after_key : NULL, (size_t)limit + 1,
-                      &v, &n) != 0)
+    if (tr_store_list(store, lq.dead, lq.after_score, lq.has_cursor ? lq.after_key : NULL,
+                      lq.limit + 1, &v, &n) != 0)
         return tr_rest_store_failed(resp, store, "list");
     int rc = -1;
-    size_t shown = n > (size_t)limit ? (size_t)limit : n;
+    size_t shown = n > lq.limit ? lq.limit : n;
     json_object *arr = json_object_new_array_ext((int)shown);
     json_object *out = json_object_new_object();
     if (arr == NULL || out == NULL)
@@ -539,23 +453,20 @@ int tr_rest_list(const tr_config *cfg, tr_store *store, const tr_http_request *r
             goto done;
         }
     }
-    json_object *next = NULL;
-    if (n > (size_t)limit) {
+    int added = tr_json_add(out, "timers", arr);
+    arr = NULL;
+    if (added != 0)
+        goto done;
+    if (n > lq.limit) {
+        assert(shown > 0); /* limit >= 1 */
         char cur[TR_KEY_MAX + 32];
         snprintf(cur, sizeof cur, "%lld:%s", (long long)v[shown - 1].score_ms, v[shown - 1].id);
-        if ((next = json_object_new_string(cur)) == NULL)
-            goto done;
+        added = tr_json_add(out, "next_cursor", json_object_new_string(cur));
+    } else {
+        added = tr_json_add_null(out, "next_cursor");
     }
-    if (tr_rest_add(out, "timers", arr) != 0) {
-        arr = NULL;
-        json_object_put(next);
+    if (added != 0)
         goto done;
-    }
-    arr = NULL;
-    if (json_object_object_add(out, "next_cursor", next) != 0) {
-        json_object_put(next);
-        goto done;
-    }
     rc = tr_rest_json(resp, 200, out);
     out = NULL;
 done:

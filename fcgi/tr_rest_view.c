@@ -2,56 +2,39 @@
 
 #include <string.h>
 
-#include "tr_rest_reply.h"
+#include "tr_json.h"
+
+/* name: value when `set`, else name: null. 0 or -1. */
+static int add_int_or_null(json_object *o, const char *name, int set, int64_t value)
+{
+    return set ? tr_json_add(o, name, json_object_new_int64(value)) : tr_json_add_null(o, name);
+}
 
 /* The fields every state shares, from the spec. 0 or -1. */
 static int add_spec(json_object *o, const tr_timer_spec *spec)
 {
-    if (tr_rest_add(o, "url", json_object_new_string(spec->url)) != 0 ||
-        tr_rest_add(o, "data", json_object_new_string_len(spec->data ? spec->data : "",
+    if (tr_json_add(o, "url", json_object_new_string(spec->url)) != 0 ||
+        tr_json_add(o, "data", json_object_new_string_len(spec->data ? spec->data : "",
                                                           (int)spec->data_len)) != 0)
         return -1;
-    if (spec->headers_json != NULL) {
-        json_object *h = json_tokener_parse(spec->headers_json);
-        if (tr_rest_add(o, "headers", h) != 0)
-            return -1;
-    }
-    const tr_timer_policy *p = &spec->policy;
-    if (p->max_attempts > 0 || p->min_backoff_ms > 0 || p->max_backoff_ms > 0) {
-        json_object *r = json_object_new_object();
-        if ((p->max_attempts > 0 &&
-             tr_rest_add(r, "max_attempts", json_object_new_int(p->max_attempts)) != 0) ||
-            (p->min_backoff_ms > 0 &&
-             tr_rest_add(r, "min_backoff_ms", json_object_new_int64(p->min_backoff_ms)) != 0) ||
-            (p->max_backoff_ms > 0 &&
-             tr_rest_add(r, "max_backoff_ms", json_object_new_int64(p->max_backoff_ms)) != 0)) {
-            json_object_put(r);
-            return -1;
-        }
-        if (tr_rest_add(o, "retry", r) != 0)
-            return -1;
-    }
-    if (p->timeout_ms > 0 && tr_rest_add(o, "timeout_ms", json_object_new_int64(p->timeout_ms)) != 0)
-        return -1;
-    if (spec->failure_url != NULL &&
-        tr_rest_add(o, "failure_url", json_object_new_string(spec->failure_url)) != 0)
+    static const tr_timer_names api_names = {
+        "headers", "retry", {"max_attempts", "min_backoff_ms", "max_backoff_ms"}, "timeout_ms",
+        "failure_url"};
+    if (tr_timer_policy_add(o, spec, &api_names) != 0)
         return -1;
     const tr_timer_schedule *sc = &spec->schedule;
     if (sc->every_ms > 0 || sc->cron != NULL) {
         json_object *s = json_object_new_object();
         if ((sc->every_ms > 0 &&
-             tr_rest_add(s, "every_ms", json_object_new_int64(sc->every_ms)) != 0) ||
-            (sc->cron != NULL && tr_rest_add(s, "cron", json_object_new_string(sc->cron)) != 0) ||
-            json_object_object_add(s, "until", sc->until_ms > 0
-                                                   ? json_object_new_int64(sc->until_ms)
-                                                   : NULL) != 0 ||
-            json_object_object_add(s, "count", sc->count > 0 ? json_object_new_int64(sc->count)
-                                                             : NULL) != 0 ||
-            tr_rest_add(s, "fired", json_object_new_int64(sc->fired)) != 0) {
+             tr_json_add(s, "every_ms", json_object_new_int64(sc->every_ms)) != 0) ||
+            (sc->cron != NULL && tr_json_add(s, "cron", json_object_new_string(sc->cron)) != 0) ||
+            add_int_or_null(s, "until", sc->until_ms > 0, sc->until_ms) != 0 ||
+            add_int_or_null(s, "count", sc->count > 0, sc->count) != 0 ||
+            tr_json_add(s, "fired", json_object_new_int64(sc->fired)) != 0) {
             json_object_put(s);
             return -1;
         }
-        if (tr_rest_add(o, "schedule", s) != 0)
+        if (tr_json_add(o, "schedule", s) != 0)
             return -1;
     }
     return 0;
@@ -70,17 +53,14 @@ static int add_last(json_object *o, const char *meta, size_t meta_len)
         json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0)
         error = json_object_new_string(json_object_get_string(v));
     json_object_put(m);
-    /* NULL values are JSON null: json_object_object_add takes them. */
-    if (json_object_object_add(o, "last_status", status) != 0) {
-        json_object_put(status);
+    int rc = (status != NULL ? tr_json_add(o, "last_status", status)
+                             : tr_json_add_null(o, "last_status")) != 0 ? -1 : 0;
+    if (rc != 0)
         json_object_put(error);
-        return -1;
-    }
-    if (json_object_object_add(o, "last_error", error) != 0) {
-        json_object_put(error);
-        return -1;
-    }
-    return 0;
+    else if ((error != NULL ? tr_json_add(o, "last_error", error)
+                            : tr_json_add_null(o, "last_error")) != 0)
+        rc = -1;
+    return rc;
 }
 
 static json_object *build(const char *key, const tr_timer_spec *spec, tr_timer_state state,
@@ -89,17 +69,15 @@ static json_object *build(const char *key, const tr_timer_spec *spec, tr_timer_s
 {
     json_object *o = json_object_new_object();
     int64_t ttl = state == TR_STATE_PENDING && score_ms > now_ms ? score_ms - now_ms : 0;
-    if (tr_rest_add(o, "key", json_object_new_string(key)) != 0 ||
-        tr_rest_add(o, "state", json_object_new_string(tr_timer_state_name(state))) != 0 ||
+    if (tr_json_add(o, "key", json_object_new_string(key)) != 0 ||
+        tr_json_add(o, "state", json_object_new_string(tr_timer_state_name(state))) != 0 ||
         add_spec(o, spec) != 0 ||
-        json_object_object_add(o, "due_ms", state == TR_STATE_PENDING
-                                                ? json_object_new_int64(score_ms)
-                                                : NULL) != 0 ||
-        tr_rest_add(o, "ttl_ms", json_object_new_int64(ttl)) != 0 ||
-        tr_rest_add(o, "attempts", json_object_new_int64(attempts)) != 0 ||
+        add_int_or_null(o, "due_ms", state == TR_STATE_PENDING, score_ms) != 0 ||
+        tr_json_add(o, "ttl_ms", json_object_new_int64(ttl)) != 0 ||
+        tr_json_add(o, "attempts", json_object_new_int64(attempts)) != 0 ||
         add_last(o, meta, meta_len) != 0 ||
         (state == TR_STATE_DEAD &&
-         tr_rest_add(o, "dead_at_ms", json_object_new_int64(score_ms)) != 0)) {
+         tr_json_add(o, "dead_at_ms", json_object_new_int64(score_ms)) != 0)) {
         json_object_put(o);
         return NULL;
     }

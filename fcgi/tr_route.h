@@ -1,9 +1,11 @@
 /* tr_route.h - request dispatch: path and method to handler.
  *
- * The compatible endpoints (tr_compat.h) answer at /register/ and /unregister/
- * (with or without the trailing slash). Other methods there get 405 with
- * "Allow: POST" and {"ret":6,...}; unknown paths 404 with {"ret":7,...}. The REST
- * API (/v1/...) will be its own module, dispatched from here by prefix.
+ * Paths tr_rest_owns() claims (/v1/..., /healthz, /metrics) go to the REST API
+ * (tr_rest.h), which does its own token, method and body checks. The compatible
+ * endpoints (tr_compat.h) answer at /register/ and /unregister/ (with or without
+ * the trailing slash): other methods there get 405 with "Allow: POST" and
+ * {"ret":6,...}, then a missing or wrong bearer token (--api-token) 401 with
+ * {"ret":8,"msg":"unauthorized"}. Any other path: 404 with {"ret":7,...}.
  */
 #ifndef TR_ROUTE_H
 #define TR_ROUTE_H

@@ -4,7 +4,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,37 +11,7 @@
 #include "tr_config.h"
 #include "tr_log.h"
 #include "tr_sched_loop.h"
-
-static volatile sig_atomic_t stop_flag;
-static volatile sig_atomic_t hup_flag;
-
-static void on_stop(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
-static void on_hup(int sig)
-{
-    (void)sig;
-    hup_flag = 1;
-}
-
-/* No SA_RESTART: a signal cuts the poll short, so the loop sees the flag at once. */
-static int install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on_stop;
-    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
-        return -1;
-    sa.sa_handler = on_hup;
-    if (sigaction(SIGHUP, &sa, NULL) != 0)
-        return -1;
-    sa.sa_handler = SIG_IGN;
-    return sigaction(SIGPIPE, &sa, NULL);
-}
+#include "tr_signal.h"
 
 static int check_readable(const char *what, const char *path)
 {
@@ -107,7 +76,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "timerush-scheduler: --logpath %s: %s\n", cfg.logpath, strerror(errno));
         return 2;
     }
-    if (install_signals() != 0) {
+    tr_signal_flags sig;
+    if (tr_signal_install(&sig) != 0) {
         tr_log_error("cannot install signal handlers: %s", strerror(errno));
         tr_log_close();
         return 1;
@@ -130,7 +100,7 @@ int main(int argc, char **argv)
                 where, cfg.db, cfg.key, cfg.max_inflight, cfg.max_per_host, cfg.timeout_ms,
                 cfg.timeout_ms + cfg.lease_margin_ms, cfg.max_attempts, cfg.backoff_min_ms,
                 cfg.backoff_max_ms);
-    tr_sched_flags flags = {.stop = &stop_flag, .hup = &hup_flag};
+    tr_sched_flags flags = {.stop = sig.stop, .hup = sig.hup};
     int rc = tr_sched_run(&cfg, flags);
     curl_global_cleanup();
     tr_log_close();

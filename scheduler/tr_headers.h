@@ -1,19 +1,14 @@
 /* tr_headers.h - a REST timer's own request headers, merged into a delivery's.
  *
- * The API validated them at create time (tokens, deny-list, sizes). The scheduler
- * still checks each again, because the record is data from Redis: a header whose
- * name is not a token, whose value holds CR, LF or NUL, or whose name duplicates
- * one TimeRush sets itself or one curl manages (Content-Type, User-Agent, Expect,
- * X-TimeRush-*, Host, Content-Length, Transfer-Encoding, Connection, Keep-Alive,
- * Proxy-*, TE, Trailer, Upgrade) is skipped, never sent.
+ * The API validated them at create time. The scheduler still checks each again
+ * with the same rule (tr_header_allowed(), tr_header_rules.h), because the record
+ * is data from Redis: a member that is not a string, or that the rule refuses, is
+ * skipped, never sent.
  */
 #ifndef TR_HEADERS_H
 #define TR_HEADERS_H
 
 #include <curl/curl.h>
-
-/* Nonzero when a header called `name` (any case) must not come from a timer. */
-int tr_headers_reserved(const char *name);
 
 /* Appends "Name: value" for each member of the JSON object text `headers_json`
  * (NULL or "" adds nothing) to *list. *skipped (when not NULL) is set to the

@@ -2,7 +2,10 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "tr_mem.h"
 
 static int is_space(char c)
 {
@@ -96,11 +99,58 @@ char *tr_json_escape(char *o, const char *s, size_t n)
 
 int tr_json_add(json_object *obj, const char *name, json_object *value)
 {
-    if (value == NULL)
-        return -1;
-    if (json_object_object_add(obj, name, value) != 0) {
+    if (obj == NULL || value == NULL || json_object_object_add(obj, name, value) != 0) {
         json_object_put(value);
         return -1;
     }
     return 0;
+}
+
+int tr_json_add_null(json_object *obj, const char *name)
+{
+    return obj != NULL && json_object_object_add(obj, name, NULL) == 0 ? 0 : -1;
+}
+
+json_object *tr_json_wrap(const char *name, json_object *value)
+{
+    json_object *obj = json_object_new_object();
+    if (tr_json_add(obj, name, value) != 0) {
+        json_object_put(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+const char *tr_json_text(json_object *v, size_t *len)
+{
+    *len = 0;
+    return json_object_to_json_string_length(
+        v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}
+
+tr_json_data_result tr_json_read_data(json_object *v, char **out, size_t *len)
+{
+    const char *s = NULL;
+    size_t n = 0;
+    *out = NULL;
+    *len = 0;
+    if (json_object_is_type(v, json_type_string)) {
+        int sl = json_object_get_string_len(v);
+        s = json_object_get_string(v);
+        if (s == NULL || sl < 0)
+            return TR_JSON_DATA_BAD_TYPE;
+        n = (size_t)sl;
+    } else if (json_object_is_type(v, json_type_object) ||
+               json_object_is_type(v, json_type_array)) {
+        if ((s = tr_json_text(v, &n)) == NULL)
+            return TR_JSON_DATA_NO_MEMORY;
+    } else {
+        return TR_JSON_DATA_BAD_TYPE;
+    }
+    char *copy = tr_dup_bytes(s, n);
+    if (copy == NULL)
+        return TR_JSON_DATA_NO_MEMORY;
+    *out = copy;
+    *len = n;
+    return TR_JSON_DATA_OK;
 }

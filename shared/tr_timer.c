@@ -20,7 +20,10 @@
 
 #include "tr_json.h"
 #include "tr_mem.h"
+#include "tr_num.h"
 #include "tr_url.h"
+
+#include "tr_assert.h"
 
 int tr_timer_new_key(char out[TR_KEY_LEN + 1])
 {
@@ -37,6 +40,7 @@ int tr_timer_new_key(char out[TR_KEY_LEN + 1])
         out[o++] = hex[b[i] >> 4];
         out[o++] = hex[b[i] & 0x0f];
     }
+    assert(o == TR_KEY_LEN);
     out[o] = '\0';
     return 0;
 }
@@ -77,8 +81,8 @@ static int is_space(char c)
 }
 
 /* Python's int() on a str: optional surrounding whitespace, optional sign, ASCII
- * digits. Returns 0 with *out (saturated at INT64_MAX/INT64_MIN), -1 when the
- * text is not an integer at all. */
+ * digits. Returns 0 with *out (saturated at INT64_MAX/-INT64_MAX: out of range
+ * either way), -1 when the text is not an integer at all. */
 static int parse_int_text(const char *s, size_t len, int64_t *out)
 {
     size_t i = 0, end = len;
@@ -89,19 +93,13 @@ static int parse_int_text(const char *s, size_t len, int64_t *out)
     int neg = 0;
     if (i < end && (s[i] == '+' || s[i] == '-'))
         neg = s[i++] == '-';
-    if (i == end)
+    int64_t v = 0;
+    tr_num_result r = tr_num_parse(s + i, end - i, 0, INT64_MAX, &v);
+    if (r == TR_NUM_SYNTAX)
         return -1;
-    uint64_t v = 0;
-    for (; i < end; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > ((uint64_t)INT64_MAX - d) / 10)
-            v = (uint64_t)INT64_MAX; /* saturate: it is out of range either way */
-        else
-            v = v * 10 + d;
-    }
-    *out = neg ? -(int64_t)v : (int64_t)v;
+    if (r == TR_NUM_RANGE)
+        v = INT64_MAX;
+    *out = neg ? -v : v;
     return 0;
 }
 
@@ -147,50 +145,28 @@ static tr_ret read_seconds(json_object *v, int64_t *out, char *msg, size_t msgle
     }
 }
 
-/* Fills *data and *len from callback_data: a string's bytes, or the compact JSON of an
- * object or array. */
+/* callback_data (tr_json_read_data()) into *data and *len. */
 static tr_ret read_data(json_object *v, char **data, size_t *len, char *msg, size_t msglen)
 {
-    const char *s = NULL;
-    size_t n = 0;
-    switch (json_object_get_type(v)) {
-    case json_type_string: {
-        int sl = json_object_get_string_len(v);
-        s = json_object_get_string(v);
-        if (s == NULL || sl < 0)
-            goto bad_type;
-        n = (size_t)sl;
-        break;
-    }
-    case json_type_object:
-    case json_type_array:
-        s = json_object_to_json_string_length(
-            v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-        if (s == NULL) {
-            snprintf(msg, msglen, "out of memory");
-            return TR_RET_INTERNAL;
-        }
-        break;
+    switch (tr_json_read_data(v, data, len)) {
+    case TR_JSON_DATA_OK:
+        return TR_RET_OK;
+    case TR_JSON_DATA_BAD_TYPE:
+        snprintf(msg, msglen, "callback_data: must be a string, object or array");
+        return TR_RET_BAD_FIELD;
+    case TR_JSON_DATA_NO_MEMORY:
     default:
-        goto bad_type;
-    }
-    *data = tr_dup_bytes(s, n);
-    if (*data == NULL) {
         snprintf(msg, msglen, "out of memory");
         return TR_RET_INTERNAL;
     }
-    *len = n;
-    return TR_RET_OK;
-bad_type:
-    snprintf(msg, msglen, "callback_data: must be a string, object or array");
-    return TR_RET_BAD_FIELD;
 }
 
 tr_ret tr_timer_spec_from_compat(json_object *obj, int64_t max_delay_s, tr_timer_spec *out,
                                  char *msg, size_t msglen)
 {
     tr_timer_spec spec = {0};
-    json_object *cmd = NULL, *data = NULL, *secs = NULL;
+    static const char *const names[3] = {"callback_cmd", "callback_data", "seconds"};
+    json_object *f[3] = {NULL, NULL, NULL};
     tr_ret ret = TR_RET_OK;
     memset(out, 0, sizeof *out);
     if (msglen > 0)
@@ -200,18 +176,13 @@ tr_ret tr_timer_spec_from_compat(json_object *obj, int64_t max_delay_s, tr_timer
         snprintf(msg, msglen, "body must be a JSON object");
         return TR_RET_BAD_JSON;
     }
-    if (!json_object_object_get_ex(obj, "callback_cmd", &cmd)) {
-        snprintf(msg, msglen, "callback_cmd: missing");
-        return TR_RET_BAD_FIELD;
+    for (size_t i = 0; i < 3; i++) {
+        if (!json_object_object_get_ex(obj, names[i], &f[i])) {
+            snprintf(msg, msglen, "%s: missing", names[i]);
+            return TR_RET_BAD_FIELD;
+        }
     }
-    if (!json_object_object_get_ex(obj, "callback_data", &data)) {
-        snprintf(msg, msglen, "callback_data: missing");
-        return TR_RET_BAD_FIELD;
-    }
-    if (!json_object_object_get_ex(obj, "seconds", &secs)) {
-        snprintf(msg, msglen, "seconds: missing");
-        return TR_RET_BAD_FIELD;
-    }
+    json_object *cmd = f[0], *data = f[1], *secs = f[2];
 
     /* callback_cmd */
     if (!json_object_is_type(cmd, json_type_string)) {
@@ -279,23 +250,9 @@ tr_ret tr_timer_spec_parse_compat(const char *body, size_t len, int64_t max_dela
     return ret;
 }
 
-/* Adds name: value to obj; value is consumed also on failure. 0 or -1. */
-static int add_field(json_object *obj, const char *name, json_object *value)
-{
-    if (value == NULL)
-        return -1;
-    /* json_object_object_add leaves the value with the caller when it fails
-     * (json-c 0.16). */
-    if (json_object_object_add(obj, name, value) != 0) {
-        json_object_put(value);
-        return -1;
-    }
-    return 0;
-}
+const tr_timer_names tr_timer_record_names = {"h", "r", {"n", "lo", "hi"}, "t", "f"};
 
-/* The REST fields, each only when set, in the documented order; "fd" last (the
- * create script compares records with it cut off). */
-static int encode_rest(json_object *obj, const tr_timer_spec *spec)
+int tr_timer_policy_add(json_object *obj, const tr_timer_spec *spec, const tr_timer_names *names)
 {
     if (spec->headers_json != NULL) {
         json_object *h = json_tokener_parse(spec->headers_json);
@@ -303,46 +260,55 @@ static int encode_rest(json_object *obj, const tr_timer_spec *spec)
             json_object_put(h);
             return -1;
         }
-        if (add_field(obj, "h", h) != 0)
+        if (tr_json_add(obj, names->headers, h) != 0)
             return -1;
     }
     const tr_timer_policy *p = &spec->policy;
     if (p->max_attempts > 0 || p->min_backoff_ms > 0 || p->max_backoff_ms > 0) {
         json_object *r = json_object_new_object();
-        if (r == NULL)
-            return -1;
-        if ((p->max_attempts > 0 && add_field(r, "n", json_object_new_int(p->max_attempts)) != 0) ||
+        if (r == NULL ||
+            (p->max_attempts > 0 &&
+             tr_json_add(r, names->retry_keys[0], json_object_new_int(p->max_attempts)) != 0) ||
             (p->min_backoff_ms > 0 &&
-             add_field(r, "lo", json_object_new_int64(p->min_backoff_ms)) != 0) ||
+             tr_json_add(r, names->retry_keys[1], json_object_new_int64(p->min_backoff_ms)) != 0) ||
             (p->max_backoff_ms > 0 &&
-             add_field(r, "hi", json_object_new_int64(p->max_backoff_ms)) != 0)) {
+             tr_json_add(r, names->retry_keys[2], json_object_new_int64(p->max_backoff_ms)) != 0)) {
             json_object_put(r);
             return -1;
         }
-        if (add_field(obj, "r", r) != 0)
+        if (tr_json_add(obj, names->retry, r) != 0)
             return -1;
     }
-    if (p->timeout_ms > 0 && add_field(obj, "t", json_object_new_int64(p->timeout_ms)) != 0)
+    if (p->timeout_ms > 0 &&
+        tr_json_add(obj, names->timeout, json_object_new_int64(p->timeout_ms)) != 0)
         return -1;
     if (spec->failure_url != NULL &&
-        add_field(obj, "f", json_object_new_string(spec->failure_url)) != 0)
-        return -1;
-    const tr_timer_schedule *sc = &spec->schedule;
-    if (sc->every_ms > 0 && add_field(obj, "e", json_object_new_int64(sc->every_ms)) != 0)
-        return -1;
-    if (sc->cron != NULL && add_field(obj, "c", json_object_new_string(sc->cron)) != 0)
-        return -1;
-    if (sc->until_ms > 0 && add_field(obj, "un", json_object_new_int64(sc->until_ms)) != 0)
-        return -1;
-    if (sc->count > 0 && add_field(obj, "cn", json_object_new_int64(sc->count)) != 0)
-        return -1;
-    if (sc->fired > 0 && add_field(obj, "fd", json_object_new_int64(sc->fired)) != 0)
+        tr_json_add(obj, names->failure_url, json_object_new_string(spec->failure_url)) != 0)
         return -1;
     return 0;
 }
 
-/* True when encode_rest adds nothing: the record is {"u":..,"d":..}. */
-static int plain_record(const tr_timer_spec *spec)
+/* The REST fields, each only when set, in the documented order; "fd" last (the
+ * create script compares records with it cut off). */
+static int encode_rest(json_object *obj, const tr_timer_spec *spec)
+{
+    if (tr_timer_policy_add(obj, spec, &tr_timer_record_names) != 0)
+        return -1;
+    const tr_timer_schedule *sc = &spec->schedule;
+    if (sc->every_ms > 0 && tr_json_add(obj, "e", json_object_new_int64(sc->every_ms)) != 0)
+        return -1;
+    if (sc->cron != NULL && tr_json_add(obj, "c", json_object_new_string(sc->cron)) != 0)
+        return -1;
+    if (sc->until_ms > 0 && tr_json_add(obj, "un", json_object_new_int64(sc->until_ms)) != 0)
+        return -1;
+    if (sc->count > 0 && tr_json_add(obj, "cn", json_object_new_int64(sc->count)) != 0)
+        return -1;
+    if (sc->fired > 0 && tr_json_add(obj, "fd", json_object_new_int64(sc->fired)) != 0)
+        return -1;
+    return 0;
+}
+
+int tr_timer_spec_plain(const tr_timer_spec *spec)
 {
     const tr_timer_policy *p = &spec->policy;
     const tr_timer_schedule *sc = &spec->schedule;
@@ -382,19 +348,18 @@ int tr_timer_record_encode(const tr_timer_spec *spec, char **out, size_t *out_le
     *out_len = 0;
     if (spec->url == NULL || spec->data_len > INT_MAX)
         return -1;
-    if (plain_record(spec))
+    if (tr_timer_spec_plain(spec))
         return encode_plain(spec, out, out_len);
     obj = json_object_new_object();
     if (obj == NULL)
         return -1;
-    if (add_field(obj, "u", json_object_new_string(spec->url)) != 0 ||
-        add_field(obj, "d", json_object_new_string_len(spec->data ? spec->data : "",
+    if (tr_json_add(obj, "u", json_object_new_string(spec->url)) != 0 ||
+        tr_json_add(obj, "d", json_object_new_string_len(spec->data ? spec->data : "",
                                                        (int)spec->data_len)) != 0 ||
         encode_rest(obj, spec) != 0)
         goto done;
     size_t n = 0;
-    const char *s = json_object_to_json_string_length(
-        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    const char *s = tr_json_text(obj, &n);
     if (s == NULL)
         goto done;
     *out = tr_dup_bytes(s, n);
@@ -441,8 +406,7 @@ static int decode_rest(json_object *obj, tr_timer_spec *out)
         if (!json_object_is_type(h, json_type_object))
             return -1;
         size_t n = 0;
-        const char *s = json_object_to_json_string_length(
-            h, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        const char *s = tr_json_text(h, &n);
         if (s == NULL || (out->headers_json = tr_dup_bytes(s, n)) == NULL)
             return -1;
     }

@@ -28,7 +28,6 @@ int tr_timer_new_key(char out[TR_KEY_LEN + 1]);
  * [A-Za-z0-9._:-]; -1 otherwise. */
 int tr_timer_key_check(const char *key);
 
-/* What to deliver where. Owns its strings; clear with tr_timer_spec_clear(). */
 /* Per-timer delivery policy (REST API). 0 means "the scheduler's option". */
 typedef struct tr_timer_policy {
     int max_attempts;        /* deliveries before the dead-letter set; 0: --max-attempts */
@@ -46,11 +45,13 @@ typedef struct tr_timer_schedule {
     int64_t fired;      /* firings done so far (kept in the record) */
 } tr_timer_schedule;
 
+/* What to deliver where. Owns its strings; clear with tr_timer_spec_clear(). */
 typedef struct tr_timer_spec {
     char *url;          /* callback URL, absolute http(s), NUL-terminated */
     char *data;         /* body to POST: data_len bytes, then a NUL (may hold NULs) */
     size_t data_len;
-    int64_t delay_ms;   /* from the moment Redis stores it; > 0 for new timers */
+    int64_t delay_ms;   /* compat /register/: ms from the moment Redis stores it (> 0);
+                         * unused by the REST API (tr_rest_when) and by decoding */
     /* REST API extensions; all zero/NULL for a compat timer (and then not encoded). */
     char *headers_json; /* JSON object text {"Name":"value",...}: extra callback headers */
     tr_timer_policy policy;
@@ -62,10 +63,12 @@ typedef struct tr_timer_spec {
 void tr_timer_spec_clear(tr_timer_spec *spec);
 
 /* Reads the compatible register object {"callback_cmd","callback_data","seconds"}:
- * callback_data is a string (sent byte for byte) or an object/array (sent in its
- * compact JSON form); seconds is a positive integer or a string of one, at most
- * max_delay_s. On TR_RET_OK fills *out (caller clears it); otherwise *out is left
- * zeroed and msg names the field and what is wrong. */
+ * callback_data as tr_json_read_data() reads it (a string sent byte for byte, or
+ * an object/array sent in its compact JSON form); seconds a whole number 1 ..
+ * max_delay_s: a JSON integer, a number without a fraction (5.0, 1e3), or a string
+ * holding a decimal integer (docs/PROTOCOL.md). On TR_RET_OK fills *out (caller
+ * clears it); otherwise *out is left zeroed and msg names the field and what is
+ * wrong. */
 tr_ret tr_timer_spec_from_compat(json_object *obj, int64_t max_delay_s, tr_timer_spec *out,
                                  char *msg, size_t msglen);
 
@@ -75,9 +78,32 @@ tr_ret tr_timer_spec_from_compat(json_object *obj, int64_t max_delay_s, tr_timer
 tr_ret tr_timer_spec_parse_compat(const char *body, size_t len, int64_t max_delay_s,
                                   tr_timer_spec *out, char *msg, size_t msglen);
 
+/* 1 when spec has nothing beyond url and data (a compat timer, or a one-shot REST
+ * timer without headers, policy or failure URL): its record is {"u":..,"d":..}
+ * and its timer object has a fixed shape. Else 0. */
+int tr_timer_spec_plain(const tr_timer_spec *spec);
+
 /* Encodes the record of `spec` into *out (malloc'd, NUL-terminated, *out_len bytes
  * without the NUL; caller frees). Returns 0 or -1 (out of memory). */
 int tr_timer_record_encode(const tr_timer_spec *spec, char **out, size_t *out_len);
+
+/* The names under which tr_timer_policy_add() writes a spec's per-timer policy:
+ * the record's short keys (tr_timer_record_names) or the API's timer object's
+ * (fcgi/tr_rest_view.c). */
+typedef struct tr_timer_names {
+    const char *headers;
+    const char *retry;
+    const char *retry_keys[3]; /* max_attempts, min_backoff_ms, max_backoff_ms */
+    const char *timeout;
+    const char *failure_url;
+} tr_timer_names;
+
+extern const tr_timer_names tr_timer_record_names; /* "h", "r" {"n","lo","hi"}, "t", "f" */
+
+/* Adds to obj, in this order and each only when set: the headers object, the
+ * retry object (each of its three keys only when > 0), the timeout, the failure
+ * URL. 0, or -1 when out of memory or headers_json is not a JSON object. */
+int tr_timer_policy_add(json_object *obj, const tr_timer_spec *spec, const tr_timer_names *names);
 
 /* Decodes a record into *out (delay_ms set to 0; caller clears it). Returns 0, or
  * -1 when the record is not valid. */

@@ -52,5 +52,12 @@ api GET "/v1/timers?limit=1001"
 check_api "limit 1001: 400" 400 bad_request
 api GET "/v1/timers?cursor=zzz"
 check_api "bad cursor: 400" 400 bad_request
+api GET "/v1/timers?cursor=9999999999999999999:abc"
+check_api "cursor beyond int64: 400" 400 bad_request
+check "... the message names the cursor" grep -q cursor <<<"$(jqb .error.message)"
+api GET "/v1/timers?limit=1"
+check_api "... and the workers still answer" 200
+api GET "/v1/timers?limit=%2B5"
+check_api "limit with a sign: 400" 400 bad_request
 tr_stop_stack
 tr_finish

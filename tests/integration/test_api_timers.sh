@@ -115,6 +115,10 @@ bad "every_ms below 100: 400" 400 invalid_field "{\"url\":\"$U/\",\"data\":\"x\"
 bad "count without a schedule: 400" 400 invalid_field "{\"url\":\"$U/\",\"data\":\"x\",\"delay_ms\":1,\"count\":2}"
 bad "denied header Host: 400" 400 invalid_field "{\"url\":\"$U/\",\"data\":\"x\",\"delay_ms\":1,\"headers\":{\"host\":\"a\"}}"
 bad "denied header X-TimeRush-*: 400" 400 invalid_field "{\"url\":\"$U/\",\"data\":\"x\",\"delay_ms\":1,\"headers\":{\"X-Timerush-Key\":\"a\"}}"
+bad "header User-Agent (the scheduler sets its own): 400" 400 invalid_field "{\"key\":\"t-ua\",\"url\":\"$U/\",\"data\":\"x\",\"delay_ms\":600000,\"headers\":{\"User-Agent\":\"x\"}}"
+check "... the message names the header" grep -q User-Agent <<<"$(jqb .error.message)"
+api GET /v1/timers/t-ua
+check_api "... and nothing was stored" 404 not_found
 bad "retry.max_attempts 0: 400" 400 invalid_field "{\"url\":\"$U/\",\"data\":\"x\",\"delay_ms\":1,\"retry\":{\"max_attempts\":0}}"
 bad "timeout_ms 50: 400" 400 invalid_field "{\"url\":\"$U/\",\"data\":\"x\",\"delay_ms\":1,\"timeout_ms\":50}"
 bad "bad key: 400" 400 invalid_field "{\"key\":\"a b\",\"url\":\"$U/\",\"data\":\"x\",\"delay_ms\":1}"

@@ -307,6 +307,16 @@ static void test_short_body_and_bad_length(void **state)
                         "CONTENT_LENGTH", "12x", NULL};
     call(fd, 1, p2, "{}", 2, out, sizeof out);
     assert_string_equal(body_of(out), "{\"ret\":1,\"msg\":\"unreadable Content-Length\"}");
+    /* Only digits: no sign, no spaces, no -0, nothing beyond int64. */
+    static const char *const bad[] = {"+2", " 2", "2 ", "-0", "-2", "0x2",
+                                      "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *p3[] = {"REQUEST_METHOD", "POST", "DOCUMENT_URI", "/unregister",
+                            "CONTENT_LENGTH", bad[i], NULL};
+        call(fd, 1, p3, "{}", 2, out, sizeof out);
+        if (strcmp(body_of(out), "{\"ret\":1,\"msg\":\"unreadable Content-Length\"}") != 0)
+            fail_msg("CONTENT_LENGTH '%s': %s", bad[i], body_of(out));
+    }
     close(fd);
 }
 

@@ -1,7 +1,8 @@
-/* tr_rest_parse.h - the REST API's request bodies: a timer to create, a new time.
+/* tr_rest_parse.h - the REST API's requests: a timer to create, a new time, the
+ * list's query string.
  *
- * Pure validation (no I/O): json-c objects in, a tr_timer_spec and a due time out,
- * or a message naming the field. docs/API.md has the rules. Unknown fields are
+ * Pure validation (no I/O): json-c objects or text in, a tr_timer_spec, a due time
+ * or a list query out, or a message naming the field. docs/API.md has the rules. Unknown fields are
  * rejected (a typo must not silently change what a timer does).
  */
 #ifndef TR_REST_PARSE_H
@@ -15,6 +16,9 @@
 
 #define TR_REST_HEADERS_MAX 32          /* extra callback headers per timer */
 #define TR_REST_HEADERS_BYTES 8192      /* names + values of those, in all */
+#define TR_REST_LIST_DEFAULT 100        /* timers on a page of GET /v1/timers */
+#define TR_REST_LIST_MAX 1000
+#define TR_REST_EPOCH_MS_MAX 253402300799999LL /* 9999-12-31T23:59:59.999Z: at, until */
 
 /* When a timer fires: a delay from Redis's now, or an absolute epoch ms. */
 typedef struct tr_rest_when {
@@ -43,14 +47,28 @@ int tr_rest_parse_create(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
 int tr_rest_parse_when(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
                        tr_rest_when *out, char *msg, size_t msglen);
 
+/* GET /v1/timers?state=pending|dead&limit=N&cursor=C, parsed. */
+typedef struct tr_rest_list_query {
+    int dead;                        /* 1: state=dead; 0: pending (the default) */
+    size_t limit;                    /* 1..TR_REST_LIST_MAX; TR_REST_LIST_DEFAULT */
+    int has_cursor;                  /* 1: start strictly after (after_score, after_key) */
+    int64_t after_score;             /* ms (due or dead time) of the last timer shown */
+    char after_key[TR_KEY_MAX + 1];  /* its key */
+} tr_rest_list_query;
+
+/* Parses the query string (without '?'; "" for none). 0, or -1 with msg naming the
+ * parameter (status 400 bad_request): unknown parameter, bad state, limit or
+ * cursor. */
+int tr_rest_parse_list_query(const char *query, tr_rest_list_query *out, char *msg,
+                             size_t msglen);
+
 /* RFC 3339 date-time ("2026-11-26T15:00:00Z", "+01:00" offsets, fractional
  * seconds) to epoch ms (fractions beyond ms truncated). 0, or -1 when it is not
  * one. */
 int tr_rest_parse_rfc3339(const char *s, int64_t *out_ms);
 
-/* 0 when `name` may be set as an extra callback header: an HTTP token, not on the
- * deny-list (Host, Content-Length, Content-Type, Transfer-Encoding, Connection,
- * Keep-Alive, Proxy-*, TE, Trailer, Upgrade, Expect, X-TimeRush-*; any case). */
+/* 0 when `name` may be set as an extra callback header: an HTTP token that
+ * tr_header_reserved() does not reserve (tr_header_rules.h); -1 otherwise. */
 int tr_rest_header_allowed(const char *name);
 
 #endif

@@ -4,10 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "tr_cron.h"
+#include "tr_header_rules.h"
+#include "tr_json.h"
+#include "tr_num.h"
 #include "tr_url.h"
+
+#include "tr_assert.h"
 
 void tr_rest_create_clear(tr_rest_create *c)
 {
@@ -94,29 +98,9 @@ int tr_rest_parse_rfc3339(const char *s, int64_t *out_ms)
     return 0;
 }
 
-static int is_tchar(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 int tr_rest_header_allowed(const char *name)
 {
-    static const char *const denied[] = {"host",    "content-length", "content-type",
-                                         "transfer-encoding", "connection", "keep-alive",
-                                         "te",      "trailer",        "upgrade",
-                                         "expect"};
-    if (name[0] == '\0')
-        return -1;
-    for (const char *p = name; *p; p++)
-        if (!is_tchar((unsigned char)*p))
-            return -1;
-    for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++)
-        if (strcasecmp(name, denied[i]) == 0)
-            return -1;
-    if (strncasecmp(name, "proxy-", 6) == 0 || strncasecmp(name, "x-timerush-", 11) == 0)
-        return -1;
-    return 0;
+    return tr_header_name_is_token(name) && !tr_header_reserved(name) ? 0 : -1;
 }
 
 #define FAIL(...)                                                                          \
@@ -125,23 +109,23 @@ int tr_rest_header_allowed(const char *name)
         return -1;                                                                         \
     } while (0)
 
-/* An integer field in [lo, hi]. 0 or -1 with msg. */
+/* An integer field in [lo, hi]. json-c reads integers beyond int64 as INT64_MAX or
+ * INT64_MIN, so the bounds exclude those: an overflow is out of range, never a
+ * value. -0 is 0. 0 or -1 with msg. */
 static int get_int(json_object *v, const char *name, int64_t lo, int64_t hi, int64_t *out,
                    char *msg, size_t msglen)
 {
+    assert(lo > INT64_MIN && hi < INT64_MAX && lo <= hi);
     if (!json_object_is_type(v, json_type_int))
         FAIL("%s: must be an integer", name);
     int64_t x = json_object_get_int64(v);
-    if (x < lo || x > hi) {
-        if (hi == INT64_MAX)
-            FAIL("%s: must be at least %lld", name, (long long)lo);
+    if (x < lo || x > hi)
         FAIL("%s: must be between %lld and %lld", name, (long long)lo, (long long)hi);
-    }
     *out = x;
     return 0;
 }
 
-/* An epoch ms integer or an RFC 3339 string. */
+/* An epoch ms integer (0..TR_REST_EPOCH_MS_MAX) or an RFC 3339 string. */
 static int get_time(json_object *v, const char *name, int64_t *out, char *msg, size_t msglen)
 {
     if (json_object_is_type(v, json_type_string)) {
@@ -149,14 +133,13 @@ static int get_time(json_object *v, const char *name, int64_t *out, char *msg, s
             FAIL("%s: not an RFC 3339 date-time (e.g. 2026-11-26T15:00:00Z)", name);
         if (*out < 0)
             FAIL("%s: before 1970", name);
+        if (*out > TR_REST_EPOCH_MS_MAX)
+            FAIL("%s: after 9999-12-31T23:59:59.999Z", name);
         return 0;
     }
     if (!json_object_is_type(v, json_type_int))
         FAIL("%s: must be epoch milliseconds (integer) or an RFC 3339 string", name);
-    *out = json_object_get_int64(v);
-    if (*out < 0)
-        FAIL("%s: must be at least 0", name);
-    return 0;
+    return get_int(v, name, 0, TR_REST_EPOCH_MS_MAX, out, msg, msglen);
 }
 
 /* delay_ms / seconds / at (pointers NULL when absent): exactly one, or none when
@@ -227,27 +210,15 @@ static int read_url(json_object *v, const char *name, char **out, char *msg, siz
 
 static int read_data(json_object *v, tr_timer_spec *spec, char *msg, size_t msglen)
 {
-    const char *s;
-    size_t n = 0;
-    if (json_object_is_type(v, json_type_string)) {
-        s = json_object_get_string(v);
-        n = (size_t)json_object_get_string_len(v);
-    } else if (json_object_is_type(v, json_type_object) ||
-               json_object_is_type(v, json_type_array)) {
-        s = json_object_to_json_string_length(
-            v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-        if (s == NULL)
-            FAIL("out of memory");
-    } else {
+    switch (tr_json_read_data(v, &spec->data, &spec->data_len)) {
+    case TR_JSON_DATA_OK:
+        return 0;
+    case TR_JSON_DATA_BAD_TYPE:
         FAIL("data: must be a string, object or array");
-    }
-    spec->data = malloc(n + 1);
-    if (spec->data == NULL)
+    case TR_JSON_DATA_NO_MEMORY:
+    default:
         FAIL("out of memory");
-    memcpy(spec->data, s, n);
-    spec->data[n] = '\0';
-    spec->data_len = n;
-    return 0;
+    }
 }
 
 static int read_headers(json_object *v, tr_timer_spec *spec, char *msg, size_t msglen)
@@ -259,24 +230,23 @@ static int read_headers(json_object *v, tr_timer_spec *spec, char *msg, size_t m
     {
         if (++count > TR_REST_HEADERS_MAX)
             FAIL("headers: at most %d", TR_REST_HEADERS_MAX);
-        if (tr_rest_header_allowed(name) != 0)
-            FAIL("headers: '%.64s' is not a token or may not be set", name);
+        if (!tr_header_name_is_token(name))
+            FAIL("headers: '%.64s' is not an HTTP token", name);
+        if (tr_header_reserved(name))
+            FAIL("headers: '%.64s' may not be set: TimeRush or libcurl sets it (docs/API.md)",
+                 name);
         if (!json_object_is_type(val, json_type_string))
             FAIL("headers: value of '%.64s' must be a string", name);
         const char *s = json_object_get_string(val);
         size_t n = (size_t)json_object_get_string_len(val);
-        for (size_t i = 0; i < n; i++) {
-            unsigned char c = (unsigned char)s[i];
-            if ((c < 0x20 && c != '\t') || c == 0x7f)
-                FAIL("headers: value of '%.64s' holds a control character", name);
-        }
+        if (!tr_header_value_ok(s, n))
+            FAIL("headers: value of '%.64s' holds a control character", name);
         bytes += strlen(name) + n;
         if (bytes > TR_REST_HEADERS_BYTES)
             FAIL("headers: more than %d bytes in all", TR_REST_HEADERS_BYTES);
     }
     size_t n = 0;
-    const char *s = json_object_to_json_string_length(
-        v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    const char *s = tr_json_text(v, &n);
     if (s == NULL || (spec->headers_json = malloc(n + 1)) == NULL)
         FAIL("out of memory");
     memcpy(spec->headers_json, s, n + 1);
@@ -350,6 +320,7 @@ static int parse_create(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
         if ((size_t)json_object_get_string_len(f[F_KEY]) != strlen(k) ||
             tr_timer_key_check(k) != 0)
             FAIL("key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
+        assert(strlen(k) <= TR_KEY_MAX); /* tr_timer_key_check() bounds it */
         memcpy(out->key, k, strlen(k) + 1);
     }
     if (f[F_URL] == NULL)
@@ -440,4 +411,106 @@ int tr_rest_parse_when(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
         return -1;
     return read_when(f[F_DELAY], f[F_SECONDS], f[F_AT], 0, now_ms, max_delay_ms, out, &given,
                      msg, msglen);
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes src[0..len) into dst (dstlen with the NUL): "%XX" is two hex
+ * digits (not %00), '+' a space. 0 or -1. */
+static int url_decode(const char *src, size_t len, char *dst, size_t dstlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = src[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? hex_digit(src[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_digit(src[i + 2]) : -1;
+            if (lo < 0 || (hi == 0 && lo == 0))
+                return -1;
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (o + 1 >= dstlen)
+            return -1;
+        dst[o++] = c;
+    }
+    dst[o] = '\0';
+    return 0;
+}
+
+/* Cursor text: "<score>:<key>" (opaque to clients), score 0..INT64_MAX. 0, or -1
+ * with msg. */
+static int cursor_parse(const char *text, int64_t *score, char *key, size_t keylen, char *msg,
+                        size_t msglen)
+{
+    const char *colon = strchr(text, ':');
+    if (colon == NULL)
+        FAIL("cursor: not a cursor we gave");
+    switch (tr_num_parse(text, (size_t)(colon - text), 0, INT64_MAX, score)) {
+    case TR_NUM_OK:
+        break;
+    case TR_NUM_RANGE:
+        FAIL("cursor: position out of range (not a cursor we gave)");
+    case TR_NUM_SYNTAX:
+    default:
+        FAIL("cursor: not a cursor we gave");
+    }
+    size_t kl = strlen(colon + 1);
+    if (kl + 1 > keylen || tr_timer_key_check(colon + 1) != 0)
+        FAIL("cursor: not a cursor we gave");
+    memcpy(key, colon + 1, kl + 1);
+    return 0;
+}
+
+int tr_rest_parse_list_query(const char *query, tr_rest_list_query *out, char *msg,
+                             size_t msglen)
+{
+    memset(out, 0, sizeof *out);
+    out->limit = TR_REST_LIST_DEFAULT;
+    const char *q = query;
+    while (*q != '\0') {
+        size_t len = strcspn(q, "&");
+        const char *eq = memchr(q, '=', len);
+        size_t nlen = eq != NULL ? (size_t)(eq - q) : len;
+        char val[2 * TR_KEY_MAX + 64];
+        if (eq == NULL || url_decode(eq + 1, len - nlen - 1, val, sizeof val) != 0)
+            FAIL("query: '%.*s' is not name=value", (int)(len > 64 ? 64 : len), q);
+        if (nlen == 5 && memcmp(q, "state", 5) == 0) {
+            if (strcmp(val, "pending") == 0)
+                out->dead = 0;
+            else if (strcmp(val, "dead") == 0)
+                out->dead = 1;
+            else
+                FAIL("state: must be pending or dead");
+        } else if (nlen == 5 && memcmp(q, "limit", 5) == 0) {
+            int64_t limit = 0;
+            if (tr_num_parse(val, strlen(val), 1, TR_REST_LIST_MAX, &limit) != TR_NUM_OK)
+                FAIL("limit: must be a whole number from 1 to %d", TR_REST_LIST_MAX);
+            out->limit = (size_t)limit;
+        } else if (nlen == 6 && memcmp(q, "cursor", 6) == 0) {
+            if (val[0] != '\0') {
+                if (cursor_parse(val, &out->after_score, out->after_key, sizeof out->after_key,
+                                 msg, msglen) != 0)
+                    return -1;
+                out->has_cursor = 1;
+            }
+        } else {
+            FAIL("query: unknown parameter '%.*s'", (int)(nlen > 64 ? 64 : nlen), q);
+        }
+        q += len;
+        if (*q == '&')
+            q++;
+    }
+    return 0;
 }
