@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tr_claim_token.h"
 #include "tr_config.h"
 #include "tr_log.h"
 #include "tr_sched_loop.h"
@@ -64,6 +65,13 @@ int main(int argc, char **argv)
     }
     if (check_readable("pem", cfg.pem) != 0 || check_readable("cacert", cfg.cacert) != 0)
         return 2;
+    if (cfg.scheduler_id[0] != '\0' && !tr_scheduler_id_valid(cfg.scheduler_id)) {
+        fprintf(stderr,
+                "timerush-scheduler: --scheduler-id '%s': 1 to %d letters, digits, '.', '_' "
+                "or '-'\n",
+                cfg.scheduler_id, TR_SCHEDULER_ID_MAX);
+        return 2;
+    }
     if (cfg.check_only) {
         puts("OK");
         return 0;

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "tr_config.h"
+#include "tr_store_sched.h"
 #include "tr_timer.h"
 
 typedef struct tr_deliver tr_deliver;
@@ -29,7 +30,8 @@ typedef struct tr_deliver tr_deliver;
 typedef struct tr_xfer {
     /* Set by the caller before tr_deliver_start(). */
     char *id;                /* timer key, NUL-terminated; owned (malloc), freed by put */
-    int64_t attempt;         /* from the claim: X-TimeRush-Attempt and the fencing token */
+    char token[TR_CLAIM_TOKEN_MAX]; /* the claim's token: its outcome's fence */
+    int64_t attempt;         /* from the claim: X-TimeRush-Attempt */
     int64_t due_ms;          /* claim's due time, Redis clock ms (lateness) */
     int64_t fire_due_ms;     /* due time of this firing (X-TimeRush-Due-Ms, meta "due") */
     tr_timer_spec spec;      /* url and body; owned, cleared by tr_deliver_xfer_put() */

@@ -165,8 +165,8 @@ done:
     return rc;
 }
 
-int tr_outcome_dead(const tr_outcome_ctx *c, const char *id, int64_t attempt,
-                    int64_t fire_due_ms, const char *error)
+int tr_outcome_dead(const tr_outcome_ctx *c, const char *id, const char *token,
+                    int64_t attempt, int64_t fire_due_ms, const char *error)
 {
     char *meta = NULL;
     if (tr_outcome_meta(fire_due_ms, attempt, 0, error, tr_clock_wall_ms(), &meta) != 0) {
@@ -174,15 +174,16 @@ int tr_outcome_dead(const tr_outcome_ctx *c, const char *id, int64_t attempt,
         return -1;
     }
     tr_log_error("key=%s dead attempts=%lld error=%s", id, (long long)attempt, error);
-    tr_finish f = {.kind = TR_FINISH_DEAD, .id = id, .attempt = attempt, .meta = meta};
+    tr_finish f = {
+        .kind = TR_FINISH_DEAD, .id = id, .token = token, .attempt = attempt, .meta = meta};
     int rc = queue_dead(c, &f, NULL, fire_due_ms, 0, error);
     free(meta);
     return rc;
 }
 
-int tr_outcome_failed(const tr_outcome_ctx *c, const char *id, const tr_timer_spec *spec,
-                      int64_t attempt, int64_t fire_due_ms, long status, const char *error,
-                      int64_t retry_after_ms)
+int tr_outcome_failed(const tr_outcome_ctx *c, const char *id, const char *token,
+                      const tr_timer_spec *spec, int64_t attempt, int64_t fire_due_ms,
+                      long status, const char *error, int64_t retry_after_ms)
 {
     tr_outcome_policy pol;
     tr_outcome_policy_of(c->cfg, spec, &pol);
@@ -191,7 +192,7 @@ int tr_outcome_failed(const tr_outcome_ctx *c, const char *id, const tr_timer_sp
         log_lost(id);
         return -1;
     }
-    tr_finish f = {.id = id, .attempt = attempt, .meta = meta};
+    tr_finish f = {.id = id, .token = token, .attempt = attempt, .meta = meta};
     int rc;
     if (attempt >= pol.max_attempts) {
         f.kind = TR_FINISH_DEAD;
@@ -217,7 +218,7 @@ int tr_outcome_failed(const tr_outcome_ctx *c, const char *id, const tr_timer_sp
  * and scheduling its next firing when it is recurring. */
 static int ack(const tr_outcome_ctx *c, const tr_xfer *x, tr_timer_spec *chain)
 {
-    tr_finish f = {.kind = TR_FINISH_ACK, .id = x->id, .attempt = x->attempt};
+    tr_finish f = {.kind = TR_FINISH_ACK, .id = x->id, .token = x->token, .attempt = x->attempt};
     char new_key[TR_KEY_LEN + 1];
     char *record = NULL, *rec = NULL;
     size_t record_len = 0;
@@ -271,7 +272,7 @@ int tr_outcome_finished(const tr_outcome_ctx *c, const tr_xfer *x)
                        x->id, x->body_len, x->body_dropped);
     if (x->result != CURLE_OK) {
         const char *err = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(x->result);
-        return tr_outcome_failed(c, x->id, &x->spec, x->attempt, x->fire_due_ms, x->status, err,
+        return tr_outcome_failed(c, x->id, x->token, &x->spec, x->attempt, x->fire_due_ms, x->status, err,
                                  -1);
     }
     tr_timer_spec chain = {0};
@@ -298,7 +299,7 @@ int tr_outcome_finished(const tr_outcome_ctx *c, const tr_xfer *x)
             tr_log_debug("key=%s ignoring Retry-After '%s'", x->id, x->retry_after);
             ra = -1;
         }
-        rc = tr_outcome_failed(c, x->id, &x->spec, x->attempt, x->fire_due_ms, x->status,
+        rc = tr_outcome_failed(c, x->id, x->token, &x->spec, x->attempt, x->fire_due_ms, x->status,
                                why[0] != '\0' ? why : "not accepted", ra);
         break;
     }

@@ -65,13 +65,14 @@ int tr_outcome_finished(const tr_outcome_ctx *c, const tr_xfer *x);
  * with back-off (no sooner than retry_after_ms when >= 0), or DEAD once attempt
  * reached the policy's max attempts. spec is the decoded timer (NULL when it could
  * not be decoded: the options apply, no repeat, no notice). 0 or -1 as above. */
-int tr_outcome_failed(const tr_outcome_ctx *c, const char *id, const tr_timer_spec *spec,
-                      int64_t attempt, int64_t fire_due_ms, long status, const char *error,
-                      int64_t retry_after_ms);
+int tr_outcome_failed(const tr_outcome_ctx *c, const char *id, const char *token,
+                      const tr_timer_spec *spec, int64_t attempt, int64_t fire_due_ms,
+                      long status, const char *error, int64_t retry_after_ms);
 
-/* DEAD at once, whatever the attempt (a record that cannot be decoded). 0 or -1. */
-int tr_outcome_dead(const tr_outcome_ctx *c, const char *id, int64_t attempt,
-                    int64_t fire_due_ms, const char *error);
+/* DEAD at once, whatever the attempt (a record that cannot be decoded). 0 or -1.
+ * token (here and above) is the claim's: the outcome's fence. */
+int tr_outcome_dead(const tr_outcome_ctx *c, const char *id, const char *token,
+                    int64_t attempt, int64_t fire_due_ms, const char *error);
 
 /* Fills the repeat fields of *f (an ACK or DEAD of the firing due at fire_due_ms)
  * when spec is a recurring timer whose series goes on: f->repeat_record points to

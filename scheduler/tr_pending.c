@@ -9,7 +9,7 @@
 
 /* The copies behind one tr_finish, freed when it leaves the list. */
 typedef struct owned {
-    char *id, *meta, *chain_id, *chain_record, *repeat_record;
+    char *id, *token, *meta, *chain_id, *chain_record, *repeat_record;
     char *notice_url, *notice_body; /* failure notice, or NULL */
     size_t notice_len;
 } owned;
@@ -32,6 +32,7 @@ tr_pending *tr_pending_new(void)
 static void clear_owned(owned *o)
 {
     free(o->id);
+    free(o->token);
     free(o->meta);
     free(o->chain_id);
     free(o->chain_record);
@@ -93,6 +94,9 @@ static int add(tr_pending *p, const tr_finish *f, const char *url, const char *b
     o.id = tr_dup_bytes(f->id, strlen(f->id));
     if (o.id == NULL)
         goto fail;
+    /* No token is malformed: tr_store refuses it (and says so) when it is sent. */
+    if (f->token != NULL && (o.token = tr_dup_bytes(f->token, strlen(f->token))) == NULL)
+        goto fail;
     if (f->meta != NULL && (o.meta = tr_dup_bytes(f->meta, strlen(f->meta))) == NULL)
         goto fail;
     if (f->chain_id != NULL) {
@@ -114,6 +118,7 @@ static int add(tr_pending *p, const tr_finish *f, const char *url, const char *b
     tr_finish *dst = &p->fin[p->n];
     *dst = *f;
     dst->id = o.id;
+    dst->token = o.token;
     dst->meta = o.meta;
     dst->chain_id = o.chain_id;
     dst->chain_record = o.chain_record;
@@ -160,8 +165,9 @@ static void applied(tr_pending *p, size_t n, tr_sched_stats *st)
             break;
         case TR_FINISH_STALE:
             st->stale++;
-            tr_log_debug("key=%s stale outcome kind=%d attempt=%lld (cancelled or taken over)",
-                         p->fin[i].id, (int)p->fin[i].kind, (long long)p->fin[i].attempt);
+            tr_log_info("key=%s stale outcome kind=%d attempt=%lld: the claim no longer holds "
+                        "the timer (cancelled, re-created or taken over); nothing changed",
+                        p->fin[i].id, (int)p->fin[i].kind, (long long)p->fin[i].attempt);
             break;
         case TR_FINISH_APPLIED:
             if (p->own[i].notice_url != NULL && p->notice_fn != NULL)

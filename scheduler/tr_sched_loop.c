@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "tr_backoff.h"
+#include "tr_claim_token.h"
 #include "tr_clock.h"
 #include "tr_deliver.h"
 #include "tr_hist.h"
@@ -20,7 +21,7 @@
 #include "tr_wake.h"
 
 #define RECONNECT_MIN_MS 100   /* first retry after Redis went away */
-#define RECONNECT_MAX_MS 2000  /* back-off cap: a return is noticed within 2 s */
+#define RECONNECT_MAX_MS 500   /* back-off cap: a return is noticed within 0.5 s */
 #define IDLE_CLAIM_MS 1000     /* safety claim when nothing else wakes us */
 #define NO_WAKE_CLAIM_MS 100   /* claim period while the wake line is down */
 #define MAX_SLEEP_MS 1000      /* bounds the signal-vs-poll race (see docs) */
@@ -29,6 +30,8 @@
 #define HIST_WRITE_MS 1000     /* histograms go to Redis at most this often */
 #define FLUSH_DELAY_MS 2       /* an outcome waits at most this long for others to join
                                 * its write (it is delivered already: only the ack waits) */
+#define REVOKE_MS 600000       /* a lost claim's token stays revoked this long: Redis runs
+                                * a claim it received before a stall when it resumes */
 
 /* The store's connection: claims, outcomes and histograms go over it. */
 typedef struct sched_redis {
@@ -56,6 +59,9 @@ typedef struct sched_claim {
     int64_t wake_due_ms;     /* earliest due announced while that claim was owed; -1 */
     int64_t last_mono;       /* when the last claim went out, local monotonic ms */
     int paused;              /* the last claim found deliveries paused ({P}:paused) */
+    tr_claim_tokens tokens;  /* this run's tokens; claims whose answer was lost */
+    const char *token;       /* the token of the claim owed (sent without waiting) */
+    int recover_run;         /* give back what earlier runs of this scheduler id hold */
 } sched_claim;
 
 /* Deliveries in curl, and their outcomes until Redis has them. */
@@ -179,7 +185,7 @@ static void flush(sched *s)
         store_failed(s, "finish");
 }
 
-static void claimed(sched *s, tr_claim_batch *b, size_t limit);
+static void claimed(sched *s, tr_claim_batch *b, size_t limit, const char *token);
 
 /* Reads the answers owed: the finish's first, then the claim's sent behind it
  * (wait: block until they are in; else one read(2) at most, the socket being
@@ -204,10 +210,12 @@ static void receive(sched *s, int wait)
     if (tr_store_claim_outstanding(s->redis.store)) {
         tr_claim_batch b = {0};
         tr_store_recv_result rc = tr_store_claim_recv(s->redis.store, &b, claim_mode);
-        if (rc == TR_STORE_RECV_DONE)
-            claimed(s, &b, s->claim.limit); /* the offset keeps its last measure */
-        else if (rc == TR_STORE_RECV_FAILED)
+        if (rc == TR_STORE_RECV_DONE) {
+            claimed(s, &b, s->claim.limit, s->claim.token); /* the offset keeps its last measure */
+        } else if (rc == TR_STORE_RECV_FAILED) {
+            tr_claim_tokens_lost(&s->claim.tokens, s->claim.token);
             store_failed(s, "claim");
+        }
         tr_claim_batch_clear(&b);
     }
 }
@@ -229,7 +237,7 @@ static void wake_connect(sched *s)
 }
 
 /* Starts the delivery of one claimed timer, or queues its outcome at once. */
-static void start_one(sched *s, const tr_claimed *c)
+static void start_one(sched *s, const tr_claimed *c, const char *token)
 {
     /* The first attempt starts a firing (a new timer, a recurring timer's next
      * firing, a replay): its due time is the claim's. A retry carries the firing's
@@ -247,15 +255,17 @@ static void start_one(sched *s, const tr_claimed *c)
 
     tr_xfer *x = tr_deliver_xfer_get(s->work.dl);
     if (x == NULL || (x->id = strdup(c->id)) == NULL) {
-        (void)tr_outcome_failed(&oc, c->id, NULL, c->attempt, fire_due, 0, "out of memory", -1);
+        (void)tr_outcome_failed(&oc, c->id, token, NULL, c->attempt, fire_due, 0, "out of memory",
+                                -1);
         tr_deliver_xfer_put(s->work.dl, x);
         return;
     }
     if (tr_timer_record_decode(c->record, c->record_len, &x->spec) != 0) {
-        (void)tr_outcome_dead(&oc, c->id, c->attempt, fire_due, "bad record");
+        (void)tr_outcome_dead(&oc, c->id, token, c->attempt, fire_due, "bad record");
         tr_deliver_xfer_put(s->work.dl, x);
         return;
     }
+    snprintf(x->token, sizeof x->token, "%s", token); /* < TR_CLAIM_TOKEN_MAX by design */
     x->attempt = c->attempt;
     x->due_ms = c->due_ms;
     x->late_ms = late;
@@ -266,14 +276,16 @@ static void start_one(sched *s, const tr_claimed *c)
     if (pol.timeout_ms > s->cfg->timeout_ms) {
         /* The claim's lease covers --timeout-ms only: move the deadline first (the
          * extend is written before this round ends, long before the old lease). */
-        tr_finish ext = {.kind = TR_FINISH_EXTEND, .id = c->id, .attempt = c->attempt,
+        tr_finish ext = {.kind = TR_FINISH_EXTEND, .id = c->id, .token = token,
+                         .attempt = c->attempt,
                          .delay_ms = pol.timeout_ms + s->cfg->lease_margin_ms};
         if (tr_pending_add(s->work.pending, &ext) != 0)
             tr_log_error("key=%s lease not extended: out of memory (a longer delivery may be "
                          "taken over)", c->id);
     }
     if (tr_deliver_start(s->work.dl, x) != 0) {
-        (void)tr_outcome_failed(&oc, c->id, &x->spec, c->attempt, fire_due, 0, x->errbuf, -1);
+        (void)tr_outcome_failed(&oc, c->id, token, &x->spec, c->attempt, fire_due, 0, x->errbuf,
+                                -1);
         tr_deliver_xfer_put(s->work.dl, x);
     }
 }
@@ -305,7 +317,7 @@ static void send_notice(void *ctx, const char *id, const char *url, const char *
 }
 
 /* Starts the timers of a claim that asked for `limit` slots; clears *b. */
-static void claimed(sched *s, tr_claim_batch *b, size_t limit)
+static void claimed(sched *s, tr_claim_batch *b, size_t limit, const char *token)
 {
     store_ok(s);
     s->claim.backlog = 0;
@@ -327,7 +339,7 @@ static void claimed(sched *s, tr_claim_batch *b, size_t limit)
         if (b->count >= limit)
             s->claim.backlog = 1; /* the batch was cut by the free slots: more may be due */
         for (size_t i = 0; i < b->count; i++)
-            start_one(s, &b->items[i]);
+            start_one(s, &b->items[i], token);
     }
     tr_claim_batch_clear(b);
 }
@@ -340,12 +352,15 @@ static void claim(sched *s, int free_slots)
 {
     int64_t lease = (int64_t)s->cfg->timeout_ms + s->cfg->lease_margin_ms;
     assert(!tr_store_claim_outstanding(s->redis.store)); /* want_claim() refuses */
+    const char *token = tr_claim_tokens_next(&s->claim.tokens);
     if (s->claim.backlog && s->redis.have_offset && !s->redis.rc.down) {
         s->claim.last_mono = tr_clock_mono_ms();
-        if (tr_store_claim_send(s->redis.store, (size_t)free_slots, lease) != 0) {
+        if (tr_store_claim_send(s->redis.store, (size_t)free_slots, lease, token) != 0) {
+            tr_claim_tokens_lost(&s->claim.tokens, token); /* part of it may have gone out */
             store_failed(s, "claim");
             return;
         }
+        s->claim.token = token;
         s->claim.limit = (size_t)free_slots;
         s->claim.wake_due_ms = -1;
         return;
@@ -354,10 +369,13 @@ static void claim(sched *s, int free_slots)
     assert(tr_pending_sent(s->work.pending) == 0);
     tr_claim_batch b = {0};
     int64_t t0 = tr_clock_mono_us();
-    int rc = tr_store_claim(s->redis.store, (size_t)free_slots, lease, &b);
+    int rc = tr_store_claim(s->redis.store, (size_t)free_slots, lease, token, &b);
     int64_t t1 = tr_clock_mono_us();
     s->claim.last_mono = t1 / 1000;
     if (rc != 0) {
+        /* It may have run, or may still run once Redis gets to it: recovered (revoked
+         * and given back) as soon as Redis answers again, not after its lease. */
+        tr_claim_tokens_lost(&s->claim.tokens, token);
         tr_claim_batch_clear(&b);
         store_failed(s, "claim");
         return;
@@ -366,7 +384,7 @@ static void claim(sched *s, int free_slots)
     /* Redis read its TIME about half-way through the round trip. */
     s->redis.offset_ms = b.now_ms - (t0 + t1) / 2000;
     s->redis.have_offset = 1;
-    claimed(s, &b, (size_t)free_slots);
+    claimed(s, &b, (size_t)free_slots, token);
 }
 
 static void collect(sched *s)
@@ -408,7 +426,8 @@ static void release_all(sched *s)
             tr_deliver_xfer_put(s->work.dl, x);
             continue;
         }
-        tr_finish f = {.kind = TR_FINISH_RELEASE, .id = x->id, .attempt = x->attempt};
+        tr_finish f = {
+            .kind = TR_FINISH_RELEASE, .id = x->id, .token = x->token, .attempt = x->attempt};
         if (tr_pending_add(s->work.pending, &f) == 0) {
             s->report.st.released++;
             s->drain.released++;
@@ -448,6 +467,41 @@ static int want_claim(sched *s, int64_t now, int free_slots)
 
 static void write_hists(sched *s, int64_t now, int force);
 
+/* Gives back, before the next claim, what lost claims hold (their tokens revoked,
+ * so a lost claim Redis runs later claims nothing) and, once after start, what
+ * earlier runs of this scheduler id still hold: those timers fire now instead of
+ * after their leases. */
+static void recover(sched *s)
+{
+    tr_claim_tokens *t = &s->claim.tokens;
+    if (s->redis.rc.down || outstanding(s) || (t->nlost == 0 && !s->claim.recover_run))
+        return;
+    int64_t n = 0;
+    if (t->nlost > 0) {
+        const char *list[TR_CLAIM_LOST_MAX];
+        size_t k = tr_claim_tokens_lost_list(t, list, TR_CLAIM_LOST_MAX);
+        if (tr_store_recover_tokens(s->redis.store, list, k, REVOKE_MS, &n) != 0) {
+            store_failed(s, "recover");
+            return;
+        }
+        tr_log_info("recovered %lld timers held by %zu claims whose answers were lost "
+                    "(revoked; due again now)", (long long)n, k);
+        tr_claim_tokens_clear_lost(t);
+        s->claim.need = 1;
+    }
+    if (s->claim.recover_run) {
+        if (tr_store_recover_prefix(s->redis.store, t->id_prefix, t->run_prefix, &n) != 0) {
+            store_failed(s, "recover");
+            return;
+        }
+        s->claim.recover_run = 0;
+        if (n > 0)
+            tr_log_info("recovered %lld timers held by an earlier run of this scheduler id "
+                        "(due again now)", (long long)n);
+        s->claim.need = 1;
+    }
+}
+
 /* The calls on the store's connection: the outcomes held when they are due to
  * go, then a claim (under a backlog pipelined behind them, so neither waits for
  * the other). Outcomes held because Redis is away go first: want_claim() refuses
@@ -458,6 +512,7 @@ static void store_step(sched *s, int64_t now)
      * a burst a claim or a finish is owed almost all the time. */
     write_hists(s, now, 0);
     flush(s);
+    recover(s);
     int free_slots = s->cfg->max_inflight - tr_deliver_running(s->work.dl);
     if (want_claim(s, now, free_slots))
         claim(s, free_slots);
@@ -646,6 +701,18 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags)
         tr_log_error("cannot start: out of memory or libcurl multi init failed");
         goto done;
     }
+    /* Without --scheduler-id nothing names this scheduler across restarts: its tokens
+     * are unique by the random incarnation, and it recovers no earlier run. */
+    const char *id = cfg->scheduler_id[0] != '\0' ? cfg->scheduler_id : TR_SCHEDULER_ID_NONE;
+    uint64_t incarnation = 0;
+    if (RAND_bytes((unsigned char *)&incarnation, sizeof incarnation) != 1)
+        incarnation = tr_rng_next(&s.rng);
+    if (tr_claim_tokens_init(&s.claim.tokens, id, incarnation) != 0) {
+        tr_log_error("cannot start: --scheduler-id '%s' is not valid", id);
+        goto done;
+    }
+    tr_log_info("scheduler id %s, claim tokens %s<n>", id, s.claim.tokens.run_prefix);
+    s.claim.recover_run = cfg->scheduler_id[0] != '\0';
     tr_pending_on_notice(s.work.pending, send_notice, &s);
     s.claim.need = 1;
     s.report.next_hist_mono = tr_clock_mono_ms() + HIST_WRITE_MS;

@@ -76,7 +76,11 @@ static const opt_def opt_table[] = {
      "connect timeout of a delivery, ms"},
     {"timeout-ms", 0, OPT_INT, F(timeout_ms), 1, 3600000, "10000", SC,
      "total timeout of a delivery, ms"},
-    {"lease-margin-ms", 0, OPT_INT, F(lease_margin_ms), 1000, 3600000, "30000", SC,
+    {"scheduler-id", 0, OPT_STR, F(scheduler_id), 0, 0, "", SC,
+     "stable name of this scheduler, unique among those sharing a Redis (letters, digits, "
+     ". _ -): restarted, it gives back at once what its previous run held; without one "
+     "that waits for the leases"},
+    {"lease-margin-ms", 0, OPT_INT, F(lease_margin_ms), 1000, 3600000, "2000", SC,
      "lease = timeout-ms + this; a dead scheduler's timers return after the lease"},
     {"max-attempts", 0, OPT_INT, F(max_attempts), 1, 100000, "20", SC,
      "deliveries tried before a timer moves to the dead-letter set"},

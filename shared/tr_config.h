@@ -68,6 +68,8 @@ typedef struct tr_config {
     int connect_timeout_ms;              /* connect phase of a delivery */
     int timeout_ms;                      /* whole delivery, connect included */
     int lease_margin_ms;                 /* lease = timeout_ms + lease_margin_ms */
+    char scheduler_id[TR_CONFIG_STR_MAX]; /* stable name of this scheduler; empty: none
+                                          * (tr_claim_token.h) */
     int max_attempts;                    /* deliveries tried before the dead-letter set */
     int backoff_min_ms;                  /* first retry delay (before jitter) */
     int backoff_max_ms;                  /* cap on the retry delay */

@@ -30,6 +30,7 @@ extern const char tr_lua_reschedule[];
 extern const char tr_lua_replay[];
 extern const char tr_lua_pause[];
 extern const char tr_lua_stats[];
+extern const char tr_lua_recover[];
 
 static const struct {
     const char *name;
@@ -40,7 +41,7 @@ static const struct {
     {"release", tr_lua_release}, {"extend", tr_lua_extend}, {"create", tr_lua_create},
     {"get", tr_lua_get},     {"list", tr_lua_list},     {"reschedule", tr_lua_reschedule},
     {"replay", tr_lua_replay}, {"pause", tr_lua_pause}, {"stats", tr_lua_stats},
-    {"ack_many", tr_lua_ack_many},
+    {"ack_many", tr_lua_ack_many}, {"recover", tr_lua_recover},
 };
 
 const char *tr_store_script_name(int which)
@@ -53,7 +54,7 @@ const int64_t tr_hist_bounds_ms[TR_HIST_BUCKETS] = {1,   5,   10,   25,   50,   
 
 static const char *const key_suffix[K_COUNT] = {
     "due",  "timers", "inflight", "attempts", "meta",          "dead",
-    "stats", "wake",  "paused",   "hist:lateness", "hist:duration"};
+    "stats", "wake",  "paused",   "hist:lateness", "hist:duration", "owner"};
 
 
 void tr_store_set_error(tr_store *s, tr_ret code, const char *fmt, ...)
@@ -320,6 +321,12 @@ void tr_store_arg_i64(call_args *a, int64_t v)
 
 /* Appends the keys, in the order the script's header lists them (first, before
  * any argument). */
+void tr_store_arg_set_nkeys(call_args *a, size_t nkeys)
+{
+    assert(nkeys <= a->argc - 3);
+    snprintf(a->nkeys, sizeof a->nkeys, "%zu", nkeys);
+}
+
 void tr_store_arg_keys(call_args *a, const tr_store *s, int nkeys, const int *keys)
 {
     assert(a->argc == 3);

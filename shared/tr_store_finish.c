@@ -29,7 +29,8 @@ static int kind_script(tr_finish_kind kind)
  * script holds Redis (a round holds at most --max-inflight outcomes anyway). */
 #define TR_STORE_ACK_MANY_MAX 1024
 
-static const int ack_keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META, K_STATS};
+static const int ack_keys[] = {K_TIMERS,   K_DUE,  K_INFLIGHT, K_DEAD,
+                               K_ATTEMPTS, K_META, K_STATS,    K_OWNER};
 
 /* An ack with neither a chain nor a next firing: it goes into ack_many. */
 static int is_plain_ack(const tr_finish *f)
@@ -44,6 +45,8 @@ static const char *malformed(const tr_finish *f)
         return "unknown kind";
     if (f->id == NULL)
         return "no id";
+    if (f->token == NULL || f->token[0] == '\0')
+        return "no claim token";
     if (f->kind == TR_FINISH_ACK && f->chain_id != NULL && f->chain_record == NULL)
         return "chain without a record";
     return NULL;
@@ -52,16 +55,17 @@ static const char *malformed(const tr_finish *f)
 /* The EVALSHA call that applies one outcome (kinds were checked by the caller). */
 static void finish_args(const tr_store *s, const tr_finish *f, call_args *a)
 {
-    static const int retry_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DUE, K_META, K_STATS};
+    static const int retry_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DUE, K_META, K_STATS, K_OWNER};
     static const int dead_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DEAD, K_META,
-                                    K_STATS,    K_TIMERS,   K_DUE};
-    static const int extend_keys[] = {K_INFLIGHT, K_ATTEMPTS};
-    static const int release_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DUE, K_STATS};
+                                    K_STATS,    K_TIMERS,   K_DUE,  K_OWNER};
+    static const int extend_keys[] = {K_INFLIGHT, K_DUE, K_OWNER, K_STATS};
+    static const int release_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DUE, K_STATS, K_OWNER};
     switch (f->kind) {
     case TR_FINISH_ACK:
         tr_store_args_init(a, S_ACK);
-        tr_store_arg_keys(a, s, 7, ack_keys);
+        tr_store_arg_keys(a, s, 8, ack_keys);
         tr_store_arg_str(a, f->id);
+        tr_store_arg_str(a, f->token);
         tr_store_arg_str(a, s->key[K_WAKE]);
         if (f->chain_id != NULL) {
             tr_store_arg_str(a, f->chain_id);
@@ -79,18 +83,18 @@ static void finish_args(const tr_store *s, const tr_finish *f, call_args *a)
         return;
     case TR_FINISH_RETRY:
         tr_store_args_init(a, S_RETRY);
-        tr_store_arg_keys(a, s, 5, retry_keys);
+        tr_store_arg_keys(a, s, 6, retry_keys);
         tr_store_arg_str(a, f->id);
-        tr_store_arg_i64(a, f->attempt);
+        tr_store_arg_str(a, f->token);
         tr_store_arg_i64(a, f->delay_ms < 0 ? 0 : f->delay_ms);
         tr_store_arg_str(a, f->meta != NULL ? f->meta : "");
         tr_store_arg_str(a, s->key[K_WAKE]);
         return;
     case TR_FINISH_DEAD:
         tr_store_args_init(a, S_DEAD);
-        tr_store_arg_keys(a, s, 7, dead_keys);
+        tr_store_arg_keys(a, s, 8, dead_keys);
         tr_store_arg_str(a, f->id);
-        tr_store_arg_i64(a, f->attempt);
+        tr_store_arg_str(a, f->token);
         tr_store_arg_str(a, f->meta != NULL ? f->meta : "");
         if (f->repeat_record != NULL)
             tr_store_arg_bin(a, f->repeat_record, f->repeat_record_len);
@@ -101,16 +105,16 @@ static void finish_args(const tr_store *s, const tr_finish *f, call_args *a)
         return;
     case TR_FINISH_RELEASE:
         tr_store_args_init(a, S_RELEASE);
-        tr_store_arg_keys(a, s, 4, release_keys);
+        tr_store_arg_keys(a, s, 5, release_keys);
         tr_store_arg_str(a, f->id);
-        tr_store_arg_i64(a, f->attempt);
+        tr_store_arg_str(a, f->token);
         tr_store_arg_str(a, s->key[K_WAKE]);
         return;
     case TR_FINISH_EXTEND:
         tr_store_args_init(a, S_EXTEND);
-        tr_store_arg_keys(a, s, 2, extend_keys);
+        tr_store_arg_keys(a, s, 4, extend_keys);
         tr_store_arg_str(a, f->id);
-        tr_store_arg_i64(a, f->attempt);
+        tr_store_arg_str(a, f->token);
         tr_store_arg_i64(a, f->delay_ms < 1 ? 1 : f->delay_ms);
         return;
     }
@@ -122,11 +126,13 @@ static void finish_args(const tr_store *s, const tr_finish *f, call_args *a)
 static int append_ack_many(tr_store *s, const tr_finish *items, const size_t *order, size_t n)
 {
     call_args a;
-    if (tr_store_args_init_n(s, &a, S_ACK_MANY, 7 + n, 0) != 0)
+    if (tr_store_args_init_n(s, &a, S_ACK_MANY, 8 + 2 * n, 0) != 0)
         return -1;
-    tr_store_arg_keys(&a, s, 7, ack_keys);
-    for (size_t i = 0; i < n; i++)
+    tr_store_arg_keys(&a, s, 8, ack_keys);
+    for (size_t i = 0; i < n; i++) {
         tr_store_arg_str(&a, items[order[i]].id);
+        tr_store_arg_str(&a, items[order[i]].token);
+    }
     int rc = tr_store_append_script(s, &a, "finish");
     tr_store_args_free(&a);
     return rc;

@@ -21,7 +21,7 @@
 
 enum {
     S_ADD, S_CANCEL, S_CLAIM, S_ACK, S_RETRY, S_DEAD, S_RELEASE, S_EXTEND, S_CREATE, S_GET,
-    S_LIST, S_RESCHEDULE, S_REPLAY, S_PAUSE, S_STATS, S_ACK_MANY, S_COUNT
+    S_LIST, S_RESCHEDULE, S_REPLAY, S_PAUSE, S_STATS, S_ACK_MANY, S_RECOVER, S_COUNT
 };
 
 /* Leases reaped per claim at most: bounds the time one script holds Redis. */
@@ -33,7 +33,7 @@ enum {
 
 enum {
     K_DUE, K_TIMERS, K_INFLIGHT, K_ATTEMPTS, K_META, K_DEAD, K_STATS, K_WAKE, K_PAUSED,
-    K_HIST_LATENESS, K_HIST_DURATION, K_COUNT
+    K_HIST_LATENESS, K_HIST_DURATION, K_OWNER, K_COUNT
 };
 
 /* One call of a finish: order[first..first+count) are its items; many: ack_many. */
@@ -66,6 +66,7 @@ typedef struct claim_async {
     int active;
     size_t limit;           /* its arguments, to repeat it after NOSCRIPT */
     int64_t lease_ms;
+    char token[TR_CLAIM_TOKEN_MAX];
 } claim_async;
 
 struct tr_store {
@@ -108,6 +109,9 @@ void tr_store_arg_bin(call_args *a, const char *str, size_t len);
 void tr_store_arg_str(call_args *a, const char *str);
 void tr_store_arg_i64(call_args *a, int64_t v);
 void tr_store_arg_keys(call_args *a, const tr_store *s, int nkeys, const int *keys);
+/* After tr_store_arg_keys and key names added with tr_store_arg_str (a key made per
+ * call, e.g. "{P}:revoked:<token>"): the number of keys in all. */
+void tr_store_arg_set_nkeys(call_args *a, size_t nkeys);
 
 /* Runs one script call (connecting first). A NOSCRIPT answer reloads the scripts
  * and repeats the call once. Returns the reply (caller frees; never an error

@@ -124,8 +124,9 @@ static redisReply *run_on_id(tr_store *s, int which, int nkeys, const int *keys,
 int tr_store_cancel_state(tr_store *store, const char *id, int64_t *ttl_ms,
                           tr_timer_state *state)
 {
-    static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_ATTEMPTS, K_META, K_STATS};
-    redisReply *r = run_on_id(store, S_CANCEL, 7, keys, id);
+    static const int keys[] = {K_TIMERS,   K_DUE,  K_INFLIGHT, K_DEAD,
+                               K_ATTEMPTS, K_META, K_STATS,    K_OWNER};
+    redisReply *r = run_on_id(store, S_CANCEL, 8, keys, id);
     if (r == NULL)
         return -1;
     int rc = 0;
@@ -263,10 +264,10 @@ tr_store_reschedule_result tr_store_reschedule(tr_store *store, const char *id,
                                                int64_t delay_ms, int64_t at_ms,
                                                int64_t *due_ms)
 {
-    static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD};
+    static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_OWNER};
     call_args a;
     tr_store_args_init(&a, S_RESCHEDULE);
-    tr_store_arg_keys(&a, store, 4, keys);
+    tr_store_arg_keys(&a, store, 5, keys);
     tr_store_arg_str(&a, id);
     tr_store_arg_i64(&a, delay_ms < 0 ? 0 : delay_ms);
     tr_store_arg_i64(&a, at_ms < 0 ? -1 : at_ms);

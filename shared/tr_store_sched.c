@@ -63,24 +63,51 @@ oom:
     return -1;
 }
 
-static void claim_args(const tr_store *store, size_t limit, int64_t lease_ms, call_args *a)
+/* The name of the key that revokes `token`: "{P}:revoked:<token>". */
+typedef struct revoked_key {
+    char name[KEY_MAX + TR_CLAIM_TOKEN_MAX + 16];
+} revoked_key;
+
+/* Fills *k. 0, or -1 with the error set (no token, or one too long). */
+static int revoked_name(tr_store *s, const char *token, revoked_key *k)
+{
+    if (token == NULL || token[0] == '\0' || strlen(token) >= TR_CLAIM_TOKEN_MAX) {
+        tr_store_set_error(s, TR_RET_INTERNAL, "claim token missing or too long");
+        return -1;
+    }
+    snprintf(k->name, sizeof k->name, "{%s}:revoked:%s", s->cfg->key, token);
+    return 0;
+}
+
+/* The claim call; `rk` (the token's revoked key) must live as long as `a`. */
+static int claim_args(tr_store *store, size_t limit, int64_t lease_ms, const char *token,
+                      revoked_key *rk, call_args *a)
 {
     static const int keys[] = {K_DUE,  K_INFLIGHT, K_TIMERS, K_ATTEMPTS,
-                               K_META, K_STATS,    K_PAUSED};
+                               K_META, K_STATS,    K_PAUSED, K_OWNER};
+    if (revoked_name(store, token, rk) != 0)
+        return -1;
     tr_store_args_init(a, S_CLAIM);
-    tr_store_arg_keys(a, store, 7, keys);
+    tr_store_arg_keys(a, store, 8, keys);
+    tr_store_arg_str(a, rk->name);
+    tr_store_arg_set_nkeys(a, 9);
     tr_store_arg_i64(a, (int64_t)(limit > TR_STORE_CLAIM_MAX ? TR_STORE_CLAIM_MAX : limit));
     tr_store_arg_i64(a, lease_ms < 1 ? 1 : lease_ms);
     tr_store_arg_i64(a, TR_STORE_REAP_LIMIT);
     tr_store_arg_str(a, store->key[K_WAKE]);
+    tr_store_arg_str(a, token);
+    return 0;
 }
 
-int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, tr_claim_batch *out)
+int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, const char *token,
+                   tr_claim_batch *out)
 {
     memset(out, 0, sizeof *out);
     out->next_ms = -1;
     call_args a;
-    claim_args(store, limit, lease_ms, &a);
+    revoked_key rk;
+    if (claim_args(store, limit, lease_ms, token, &rk, &a) != 0)
+        return -1;
     redisReply *r = tr_store_run_script(store, &a);
     if (r == NULL)
         return -1;
@@ -89,7 +116,7 @@ int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, tr_claim_bat
     return rc;
 }
 
-int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms)
+int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms, const char *token)
 {
     if (store->ca.active) {
         tr_store_set_error(store, TR_RET_INTERNAL, "claim: one is outstanding already");
@@ -100,11 +127,13 @@ int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms)
     if (!store->fa.active && tr_store_connect(store) != 0)
         return -1;
     call_args a;
-    claim_args(store, limit, lease_ms, &a);
-    if (tr_store_append_script(store, &a, "claim") != 0 ||
+    revoked_key rk;
+    if (claim_args(store, limit, lease_ms, token, &rk, &a) != 0 ||
+        tr_store_append_script(store, &a, "claim") != 0 ||
         tr_store_write_out(store, "claim") != 0)
         return -1;
     store->ca = (claim_async){.active = 1, .limit = limit, .lease_ms = lease_ms};
+    snprintf(store->ca.token, sizeof store->ca.token, "%s", token); /* checked above */
     return 0;
 }
 
@@ -140,8 +169,9 @@ tr_store_recv_result tr_store_claim_recv(tr_store *store, tr_claim_batch *out,
     if (tr_store_is_noscript(r)) {
         /* tr_store_run_script reloads the scripts and claims again (blocking, rare). */
         freeReplyObject(r);
-        return tr_store_claim(store, sent.limit, sent.lease_ms, out) == 0 ? TR_STORE_RECV_DONE
-                                                                          : TR_STORE_RECV_FAILED;
+        return tr_store_claim(store, sent.limit, sent.lease_ms, sent.token, out) == 0
+                   ? TR_STORE_RECV_DONE
+                   : TR_STORE_RECV_FAILED;
     }
     if (r->type == REDIS_REPLY_ERROR) {
         tr_store_reply_failed(store, "claim", r);
@@ -151,6 +181,67 @@ tr_store_recv_result tr_store_claim_recv(tr_store *store, tr_claim_batch *out,
     int rc = parse_claim(store, r, out);
     freeReplyObject(r);
     return rc == 0 ? TR_STORE_RECV_DONE : TR_STORE_RECV_FAILED;
+}
+
+/* Runs recover.lua: `mode` "tokens" (args = the tokens, each revoked) or "prefix"
+ * (args = prefix, keep). */
+static int recover(tr_store *store, const char *mode, const char *const *args, size_t n,
+                   int64_t revoke_ms, int64_t *released)
+{
+    static const int keys[] = {K_INFLIGHT, K_DUE, K_ATTEMPTS, K_STATS, K_OWNER};
+    int tokens = strcmp(mode, "tokens") == 0;
+    size_t nkeys = 5 + (tokens ? n : 0);
+    *released = 0;
+    revoked_key *rk = NULL;
+    if (tokens && (rk = calloc(n ? n : 1, sizeof *rk)) == NULL) {
+        tr_store_set_error(store, TR_RET_INTERNAL, "recover: out of memory");
+        return -1;
+    }
+    for (size_t i = 0; tokens && i < n; i++) {
+        if (revoked_name(store, args[i], &rk[i]) != 0) {
+            free(rk);
+            return -1;
+        }
+    }
+    call_args a;
+    if (tr_store_args_init_n(store, &a, S_RECOVER, nkeys + 3 + n, 1) != 0) {
+        free(rk);
+        return -1;
+    }
+    tr_store_arg_keys(&a, store, 5, keys);
+    for (size_t i = 0; tokens && i < n; i++)
+        tr_store_arg_str(&a, rk[i].name);
+    tr_store_arg_set_nkeys(&a, nkeys);
+    tr_store_arg_str(&a, mode);
+    tr_store_arg_str(&a, store->key[K_WAKE]);
+    tr_store_arg_i64(&a, revoke_ms < 1 ? 1 : revoke_ms);
+    for (size_t i = 0; i < n; i++)
+        tr_store_arg_str(&a, args[i]);
+    redisReply *r = tr_store_run_script(store, &a);
+    tr_store_args_free(&a);
+    free(rk);
+    if (r == NULL)
+        return -1;
+    int rc = 0;
+    if (r->type != REDIS_REPLY_INTEGER)
+        rc = tr_store_bad_reply(store, "recover", r);
+    else
+        *released = r->integer;
+    freeReplyObject(r);
+    return rc;
+}
+
+int tr_store_recover_tokens(tr_store *store, const char *const *tokens, size_t n,
+                            int64_t revoke_ms, int64_t *released)
+{
+    return recover(store, "tokens", tokens, n, revoke_ms, released);
+}
+
+int tr_store_recover_prefix(tr_store *store, const char *prefix, const char *keep,
+                            int64_t *released)
+{
+    const char *args[] = {prefix, keep};
+    return recover(store, "prefix", args, 2, 1, released);
 }
 
 int tr_store_fd(const tr_store *store)

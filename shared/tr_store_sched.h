@@ -39,11 +39,22 @@ typedef enum tr_store_recv_result {
 
 /* ---- Claims ---- */
 
+/* Every claim carries a token, chosen by the scheduler and unique to that claim
+ * (tr_claim_token.h makes them: "<scheduler id>/<incarnation>/<sequence>"). The
+ * store keeps {P}:owner[id] = "<first due>:<token>" while the claim holds a timer,
+ * and applies an outcome only under the token that claimed it (the fence): a
+ * late outcome of a claim that lost its timer (cancelled, re-created under the
+ * same key, claimed again after its lease) is stale, counted in {P}:stats "stale",
+ * and changes nothing. Longest token, NUL included: */
+#define TR_CLAIM_TOKEN_MAX 128
+
 /* One claimed timer. Strings are owned by the batch. */
 typedef struct tr_claimed {
     char *id;            /* NUL-terminated */
-    int64_t due_ms;      /* when this timer was due (the retry time for a retry) */
-    int64_t attempt;     /* 1 for the first delivery: the fencing token for finish */
+    int64_t due_ms;      /* when this delivery was due: the timer's due time (the retry
+                          * time for a retry); for a redelivery after a lease ran out
+                          * or a release, the due time of the try it repeats */
+    int64_t attempt;     /* 1 for the first delivery */
     char *record;        /* record_len bytes, NUL-terminated */
     size_t record_len;
     char *meta;          /* meta_len bytes, NUL-terminated; NULL before any failure */
@@ -63,19 +74,37 @@ void tr_claim_batch_clear(tr_claim_batch *batch);
 
 /* Atomically: returns leases that ran out to {P}:due (the reaper), then moves up
  * to `limit` due timers (score <= now) into {P}:inflight with deadline now +
- * lease_ms, increments their attempts, and returns them. Fills *out (clear it with
- * tr_claim_batch_clear() even after -1). 0 or -1. */
-int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, tr_claim_batch *out);
+ * lease_ms under `token` (copied), increments their attempts, and returns them.
+ * A token revoked by tr_store_recover_tokens() claims nothing. Fills *out (clear
+ * it with tr_claim_batch_clear() even after -1). 0 or -1. */
+int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, const char *token,
+                   tr_claim_batch *out);
 
 /* The same claim in two steps. tr_store_claim_send(): 0, or -1 (nothing
  * outstanding). tr_store_claim_recv() fills *out (clear it with
  * tr_claim_batch_clear() whatever the result); it answers OWED while a finish
  * sent before it is owed (read that first), FAILED when none is outstanding or
- * it failed (the timers it may have claimed return after their lease). */
-int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms);
+ * it failed: the claim may still run in Redis, so give its token to
+ * tr_store_recover_tokens() once connected again. */
+int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms, const char *token);
 tr_store_recv_result tr_store_claim_recv(tr_store *store, tr_claim_batch *out,
                                          tr_store_recv_mode mode);
 int tr_store_claim_outstanding(const tr_store *store); /* 1 when a claim is owed */
+
+/* A claim whose answer was lost (it failed after it was sent) may have run, or may
+ * still run when Redis gets to it: revokes each of tokens[0..n) for revoke_ms (a
+ * claim under it run later claims nothing) and gives back at once what they hold
+ * (due again now, the attempt undone, the first due time kept). *released: how
+ * many. One round trip. 0 or -1 (keep the tokens and try again once connected). */
+int tr_store_recover_tokens(tr_store *store, const char *const *tokens, size_t n,
+                            int64_t revoke_ms, int64_t *released);
+
+/* Gives back what every claim token starting with `prefix` holds, except tokens
+ * starting with `keep`: a restarted scheduler returns its previous incarnation's
+ * timers (prefix "<id>/", keep "<id>/<incarnation>/") instead of letting them wait
+ * for their leases. *released: how many. 0 or -1. */
+int tr_store_recover_prefix(tr_store *store, const char *prefix, const char *keep,
+                            int64_t *released);
 
 /* ---- Outcomes ---- */
 
@@ -91,8 +120,9 @@ typedef enum tr_finish_kind {
 typedef struct tr_finish {
     tr_finish_kind kind;
     const char *id;
-    int64_t attempt;             /* from the claim; RETRY/DEAD/RELEASE apply only when
-                                  * it still matches (no other scheduler took over) */
+    const char *token;           /* the claim's token: the outcome applies only while
+                                  * that claim holds the timer (else STALE) */
+    int64_t attempt;             /* from the claim (logs and the failure meta) */
     int64_t delay_ms;            /* RETRY: from Redis's now */
     const char *meta;            /* RETRY/DEAD: JSON kept with the timer, e.g.
                                   * {"due":..,"attempts":..,"status":..,"error":".."} */
@@ -112,10 +142,13 @@ typedef struct tr_finish {
 /* What became of one outcome. */
 typedef enum tr_finish_result {
     TR_FINISH_REFUSED = -1, /* never applicable: a malformed item (unknown kind, no id,
-                             * a chain without a record) or one Redis answered with an
-                             * error that is not "cannot serve now"; logged, not
-                             * applied (the timer returns after its lease) */
-    TR_FINISH_STALE = 0,    /* the timer was cancelled, or another claim owns it now */
+                             * no token, a chain without a record) or one Redis
+                             * answered with an error that is not "cannot serve
+                             * now"; logged, not applied (the timer returns after
+                             * its lease) */
+    TR_FINISH_STALE = 0,    /* the claim no longer holds the timer: cancelled (maybe
+                             * re-created), claimed again after its lease, or this
+                             * outcome was applied already */
     TR_FINISH_APPLIED = 1
 } tr_finish_result;
 

@@ -1,5 +1,5 @@
 -- cancel: removes a timer in any state (pending, in flight, dead).
--- KEYS: 1 timers, 2 due, 3 inflight, 4 dead, 5 attempts, 6 meta, 7 stats
+-- KEYS: 1 timers, 2 due, 3 inflight, 4 dead, 5 attempts, 6 meta, 7 stats, 8 owner
 -- ARGV: 1 id
 -- Answer: {ttl, state}: ttl the ms that were left (pending), 0 (in flight or dead),
 -- -1 (unknown); state 1 pending, 2 in flight, 3 dead, 0 unknown.
@@ -28,5 +28,8 @@ if ttl < 0 and inf + dead + rec > 0 then
 end
 redis.call('HDEL', KEYS[5], id)
 redis.call('HDEL', KEYS[6], id)
+-- A delivery in flight still completes; without its owner entry its outcome is
+-- stale, so it can touch no timer created later under the same key.
+redis.call('HDEL', KEYS[8], id)
 if ttl >= 0 then redis.call('HINCRBY', KEYS[7], 'cancelled', 1) end
 return {ttl, state}

@@ -1,18 +1,24 @@
 -- dead: the last attempt failed; the timer moves to the dead-letter set. A
 -- recurring timer's firing instead stays, due again at repeat_at.
--- KEYS: 1 inflight, 2 attempts, 3 dead, 4 meta, 5 stats, 6 timers, 7 due
--- ARGV: 1 id, 2 attempt, 3 meta, 4 repeat record ('' for none), 5 repeat_at ms,
+-- KEYS: 1 inflight, 2 attempts, 3 dead, 4 meta, 5 stats, 6 timers, 7 due, 8 owner
+-- ARGV: 1 id, 2 token, 3 meta, 4 repeat record ('' for none), 5 repeat_at ms,
 --       6 wake channel
--- Answer: 1 when applied; 0 when stale. The record, attempts and meta stay, so an
--- operator can inspect and replay the timer.
+-- Answer: 1 when applied; 0 when stale (the claim under `token` no longer holds it).
+-- The record, attempts and meta stay, so an operator can inspect and replay it.
 local id = ARGV[1]
-if tonumber(redis.call('HGET', KEYS[2], id)) ~= tonumber(ARGV[2]) then return 0 end
-if redis.call('ZREM', KEYS[1], id) == 0 then return 0 end
+if not tr_owned(KEYS[8], id, ARGV[2]) then
+  redis.call('HINCRBY', KEYS[5], 'stale', 1)
+  return 0
+end
+redis.call('HDEL', KEYS[8], id)
+redis.call('ZREM', KEYS[1], id)
+-- One whose lease ran out sits in due, unclaimed: it is dead now.
+redis.call('ZREM', KEYS[7], id)
 redis.call('HSET', KEYS[4], id, ARGV[3])
 redis.call('HINCRBY', KEYS[5], 'dead', 1)
 redis.call('HINCRBY', KEYS[5], 'failed', 1)
 local rep = ARGV[4]
-if rep ~= nil and rep ~= '' and redis.call('HEXISTS', KEYS[6], id) == 1 then
+if rep ~= nil and rep ~= '' then
   local due = tonumber(ARGV[5])
   local first = redis.call('ZRANGE', KEYS[7], 0, 0, 'WITHSCORES')
   redis.call('HSET', KEYS[6], id, rep)

@@ -15,3 +15,21 @@ local function tr_now_ms_up()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.ceil(tonumber(t[2]) / 1000)
 end
+
+-- The fence. While a claim holds a timer, {P}:owner[id] is "<first due ms>:<token>"
+-- (claim.lua); every outcome applies only under the token that claimed it. A
+-- released timer keeps "<first due ms>:" (no token): its next claim answers that
+-- due time again. tr_owner_split: due (a number) and token of such a value, or nil.
+local function tr_owner_split(v)
+  if not v then return nil, nil end
+  local due, tok = string.match(v, '^(%-?%d+):(.*)$')
+  return tonumber(due), tok
+end
+
+-- The first due time when the claim under `token` holds `id`; nil when it does not
+-- (cancelled, re-created, claimed again, or the outcome was applied already).
+local function tr_owned(owner_key, id, token)
+  local due, tok = tr_owner_split(redis.call('HGET', owner_key, id))
+  if tok ~= nil and tok ~= '' and tok == token then return due end
+  return nil
+end

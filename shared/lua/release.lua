@@ -1,10 +1,17 @@
 -- release: the scheduler gives a claimed timer back undelivered (shutdown).
--- KEYS: 1 inflight, 2 attempts, 3 due, 4 stats
--- ARGV: 1 id, 2 attempt, 3 wake channel
--- Answer: 1 when applied; 0 when stale. Due again at once, the attempt undone.
+-- KEYS: 1 inflight, 2 attempts, 3 due, 4 stats, 5 owner
+-- ARGV: 1 id, 2 token, 3 wake channel
+-- Answer: 1 when applied; 0 when stale. Due again at once, the attempt undone; the
+-- owner entry keeps the first due time under no token ("<due>:"), so the next
+-- claim answers that time again and no outcome of the old claim applies any more.
 local id = ARGV[1]
-if tonumber(redis.call('HGET', KEYS[2], id)) ~= tonumber(ARGV[2]) then return 0 end
-if redis.call('ZREM', KEYS[1], id) == 0 then return 0 end
+local first_due = tr_owned(KEYS[5], id, ARGV[2])
+if not first_due then
+  redis.call('HINCRBY', KEYS[4], 'stale', 1)
+  return 0
+end
+redis.call('HSET', KEYS[5], id, string.format('%d:', first_due))
+redis.call('ZREM', KEYS[1], id)
 local now = tr_now_ms()
 redis.call('ZADD', KEYS[3], now, id)
 -- The attempt never happened; drop the counter at zero to keep memory lean.

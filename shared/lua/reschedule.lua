@@ -1,5 +1,5 @@
 -- reschedule: a pending timer due at a new time.
--- KEYS: 1 timers, 2 due, 3 inflight, 4 dead
+-- KEYS: 1 timers, 2 due, 3 inflight, 4 dead, 5 owner
 -- ARGV: 1 id, 2 delay_ms, 3 at_ms (-1: use delay_ms), 4 wake channel
 -- Answer: {0, due} done; {1, -1} unknown; {2, -1} in flight or dead (not changed).
 local id = ARGV[1]
@@ -10,6 +10,9 @@ local due = now + tonumber(ARGV[2])
 local at = tonumber(ARGV[3])
 if at >= 0 then due = math.max(at, now) end
 redis.call('ZADD', KEYS[2], due, id)
+-- A pending timer can keep the owner entry of a lease that ran out: a new due time
+-- is a new firing, so neither that claim's late outcome nor its due time applies.
+redis.call('HDEL', KEYS[5], id)
 local first = redis.call('ZRANGE', KEYS[2], 0, 0)
 if first[1] == id then redis.call('PUBLISH', ARGV[4], due) end
 return {0, due}

@@ -1,13 +1,18 @@
 -- retry: the delivery failed; due again delay_ms from now, with meta kept.
--- KEYS: 1 inflight, 2 attempts, 3 due, 4 meta, 5 stats
--- ARGV: 1 id, 2 attempt, 3 delay_ms, 4 meta, 5 wake channel
--- Answer: 1 when applied; 0 when stale (not in flight, or another claim's attempt).
+-- KEYS: 1 inflight, 2 attempts, 3 due, 4 meta, 5 stats, 6 owner
+-- ARGV: 1 id, 2 token, 3 delay_ms, 4 meta, 5 wake channel
+-- Answer: 1 when applied; 0 when stale (the claim under `token` no longer holds it).
 local id = ARGV[1]
-if tonumber(redis.call('HGET', KEYS[2], id)) ~= tonumber(ARGV[2]) then return 0 end
-if redis.call('ZREM', KEYS[1], id) == 0 then return 0 end
+if not tr_owned(KEYS[6], id, ARGV[2]) then
+  redis.call('HINCRBY', KEYS[5], 'stale', 1)
+  return 0
+end
+redis.call('HDEL', KEYS[6], id)
+redis.call('ZREM', KEYS[1], id)
 -- Rounded up: never due before the real instant + delay (claim rounds down).
 local due = tr_now_ms_up() + tonumber(ARGV[3])
 local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+-- ZADD also moves one whose lease ran out (back in due, unclaimed) to the retry time.
 redis.call('ZADD', KEYS[3], due, id)
 redis.call('HSET', KEYS[4], id, ARGV[4])
 redis.call('HINCRBY', KEYS[5], 'retried', 1)

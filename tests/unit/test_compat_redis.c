@@ -34,6 +34,9 @@ typedef struct fixture {
     redisContext *raw; /* for looking at what the handlers stored */
 } fixture;
 
+
+/* The claim token of the tests' claims (the fence of every outcome). */
+#define TOK "test/1/1"
 static int setup(void **state)
 {
     const char *sock = getenv("TR_TEST_REDIS_SOCKET");
@@ -238,7 +241,7 @@ static void test_unregister_in_flight(void **state)
     int64_t deadline = tr_clock_mono_ms() + 2000;
     while (claimed == 0 && tr_clock_mono_ms() < deadline) {
         tr_claim_batch batch = {0};
-        assert_int_equal(tr_store_claim(f->store, 10, 30000, &batch), 0);
+        assert_int_equal(tr_store_claim(f->store, 10, 30000, TOK, &batch), 0);
         claimed = batch.count;
         tr_claim_batch_clear(&batch);
         if (claimed == 0) {

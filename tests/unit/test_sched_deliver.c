@@ -15,6 +15,9 @@
 #include "tr_outcome.h"
 #include "tr_pending.h"
 
+
+/* The claim token of the tests' claims (the fence of every outcome). */
+#define TOK "test/1/1"
 static void test_headers(void **state)
 {
     (void)state;
@@ -76,9 +79,11 @@ static void test_pending_copies(void **state)
     tr_pending *p = tr_pending_new();
     assert_non_null(p);
     char id[] = "key-1", meta[] = "{\"due\":1}", cid[] = "key-2", rec[] = "{\"u\":\"x\"}";
-    tr_finish f = {.kind = TR_FINISH_RETRY, .id = id, .attempt = 2, .delay_ms = 50, .meta = meta};
+    char tok[] = TOK;
+    tr_finish f = {.kind = TR_FINISH_RETRY, .id = id, .token = tok, .attempt = 2, .delay_ms = 50,
+                   .meta = meta};
     assert_int_equal(tr_pending_add(p, &f), 0);
-    tr_finish g = {.kind = TR_FINISH_ACK, .id = cid, .attempt = 1, .chain_id = cid,
+    tr_finish g = {.kind = TR_FINISH_ACK, .id = cid, .token = TOK, .attempt = 1, .chain_id = cid,
                    .chain_record = rec, .chain_record_len = strlen(rec), .chain_delay_ms = 1000};
     assert_int_equal(tr_pending_add(p, &g), 0);
     /* Many more: the list grows. */
@@ -86,8 +91,10 @@ static void test_pending_copies(void **state)
         assert_int_equal(tr_pending_add(p, &f), 0);
     memset(id, 'X', sizeof id - 1); /* the caller's buffers may change: copies kept */
     memset(rec, 'Y', sizeof rec - 1);
+    memset(tok, 'Z', sizeof tok - 1);
     assert_int_equal(tr_pending_count(p), 202);
     assert_string_equal(tr_pending_item(p, 0)->id, "key-1");
+    assert_string_equal(tr_pending_item(p, 0)->token, TOK);
     assert_string_equal(tr_pending_item(p, 0)->meta, "{\"due\":1}");
     assert_int_equal(tr_pending_item(p, 0)->delay_ms, 50);
     assert_string_equal(tr_pending_item(p, 1)->chain_record, "{\"u\":\"x\"}");

@@ -23,6 +23,9 @@
 #include "tr_sched_stats.h"
 #include "tr_store_sched.h"
 
+
+/* The claim token of the tests' claims (the fence of every outcome). */
+#define TOK "test/1/1"
 static tr_config cfg;
 
 static int group_setup(void **state)
@@ -63,7 +66,7 @@ static void claim_all(tr_store *s, size_t want)
     int64_t end = tr_clock_mono_ms() + 3000;
     while (got < want && tr_clock_mono_ms() < end) {
         tr_claim_batch b = {0};
-        assert_int_equal(tr_store_claim(s, 100, 60000, &b), 0);
+        assert_int_equal(tr_store_claim(s, 100, 60000, TOK, &b), 0);
         got += b.count;
         tr_claim_batch_clear(&b);
     }
@@ -85,10 +88,10 @@ static void test_send_recv(void **state)
     }
     claim_all(s, 4);
 
-    tr_finish a0 = {.kind = TR_FINISH_ACK, .id = "p0", .attempt = 1};
-    tr_finish a1 = {.kind = TR_FINISH_ACK, .id = "p1", .attempt = 1};
-    tr_finish d2 = {.kind = TR_FINISH_DEAD, .id = "p2", .attempt = 1, .meta = "{}"};
-    tr_finish a3 = {.kind = TR_FINISH_ACK, .id = "p3", .attempt = 1};
+    tr_finish a0 = {.kind = TR_FINISH_ACK, .id = "p0", .token = TOK, .attempt = 1};
+    tr_finish a1 = {.kind = TR_FINISH_ACK, .id = "p1", .token = TOK, .attempt = 1};
+    tr_finish d2 = {.kind = TR_FINISH_DEAD, .id = "p2", .token = TOK, .attempt = 1, .meta = "{}"};
+    tr_finish a3 = {.kind = TR_FINISH_ACK, .id = "p3", .token = TOK, .attempt = 1};
     assert_int_equal(tr_pending_send(p, s), 0); /* empty: nothing to do */
     assert_int_equal(tr_pending_recv(p, s, &st, TR_STORE_RECV_POLL), TR_STORE_RECV_DONE);
     assert_int_equal(tr_pending_add(p, &a0), 0);
@@ -165,7 +168,7 @@ static void test_refused_not_stale(void **state)
     claim_all(s, 1);
 
     /* Malformed (unknown kind): refused by the store before sending. */
-    tr_finish bad = {.kind = (tr_finish_kind)7, .id = "r0", .attempt = 1};
+    tr_finish bad = {.kind = (tr_finish_kind)7, .id = "r0", .token = TOK, .attempt = 1};
     assert_int_equal(tr_pending_add(p, &bad), 0);
     assert_int_equal(tr_pending_flush(p, s, &st), 0);
     assert_int_equal(tr_pending_count(p), 0);
@@ -178,7 +181,7 @@ static void test_refused_not_stale(void **state)
     redisReply *r = redisCommand(rc, "SET {ptest_refused}:meta x");
     assert_non_null(r);
     freeReplyObject(r);
-    tr_finish ack = {.kind = TR_FINISH_ACK, .id = "r1", .attempt = 1};
+    tr_finish ack = {.kind = TR_FINISH_ACK, .id = "r1", .token = TOK, .attempt = 1};
     assert_int_equal(tr_pending_add(p, &ack), 0);
     assert_int_equal(tr_pending_flush(p, s, &st), 0);
     assert_int_equal(tr_pending_count(p), 0);
@@ -186,7 +189,7 @@ static void test_refused_not_stale(void **state)
     assert_int_equal(st.refused, 2);
 
     /* A stale one (unknown timer) is still stale. */
-    tr_finish gone = {.kind = TR_FINISH_RETRY, .id = "nope", .attempt = 1, .meta = "{}"};
+    tr_finish gone = {.kind = TR_FINISH_RETRY, .id = "nope", .token = TOK, .attempt = 1, .meta = "{}"};
     assert_int_equal(tr_pending_add(p, &gone), 0);
     assert_int_equal(tr_pending_flush(p, s, &st), 0);
     assert_int_equal(st.stale, 1);

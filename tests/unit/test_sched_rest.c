@@ -252,11 +252,11 @@ static void test_dead_recurring_with_notice(void **state)
                           .policy = {.max_attempts = 2},
                           .schedule = {.every_ms = 100, .count = 10, .fired = 4}};
     /* Attempt 1 of 2: a retry, with the timer's own attempts. */
-    assert_int_equal(tr_outcome_failed(&c, "k", &spec, 1, T0, 500, "HTTP 500", -1), 0);
+    assert_int_equal(tr_outcome_failed(&c, "k", "test/1/1", &spec, 1, T0, 500, "HTTP 500", -1), 0);
     assert_int_equal(tr_pending_item(p, 0)->kind, TR_FINISH_RETRY);
     assert_null(tr_pending_item(p, 0)->repeat_record);
     /* Attempt 2 of 2: dead, and the series goes on at T0 + 300 (now is T0 + 250). */
-    assert_int_equal(tr_outcome_failed(&c, "k", &spec, 2, T0, 500, "HTTP 500", -1), 0);
+    assert_int_equal(tr_outcome_failed(&c, "k", "test/1/1", &spec, 2, T0, 500, "HTTP 500", -1), 0);
     const tr_finish *f = tr_pending_item(p, 1);
     assert_int_equal(f->kind, TR_FINISH_DEAD);
     assert_non_null(f->repeat_record);

@@ -29,6 +29,9 @@
 #include "tr_store_sched.h"
 #include "tr_wake.h"
 
+
+/* The claim token of the tests' claims (the fence of every outcome). */
+#define TOK "test/1/1"
 static tr_config cfg_sock; /* over the unix socket */
 static tr_config cfg_tcp;  /* over TCP */
 
@@ -123,14 +126,14 @@ static void add_ok(tr_store *s, const char *id, int64_t delay_ms, int64_t *due)
 
 /* Claims until `want` timers arrived in all or deadline_ms passed; *b holds every
  * timer claimed (now_ms and next_ms from the last claim). */
-static void claim_wait(tr_store *s, size_t want, int64_t lease_ms, int deadline_ms,
-                       tr_claim_batch *b)
+static void claim_wait_as(tr_store *s, const char *token, size_t want, int64_t lease_ms,
+                          int deadline_ms, tr_claim_batch *b)
 {
     int64_t end = tr_clock_mono_ms() + deadline_ms;
     memset(b, 0, sizeof *b);
     for (;;) {
         tr_claim_batch more = {0};
-        assert_int_equal(tr_store_claim(s, 100, lease_ms, &more), 0);
+        assert_int_equal(tr_store_claim(s, 100, lease_ms, token, &more), 0);
         b->now_ms = more.now_ms;
         b->next_ms = more.next_ms;
         if (more.count > 0) {
@@ -145,6 +148,13 @@ static void claim_wait(tr_store *s, size_t want, int64_t lease_ms, int deadline_
             return;
         poll_pause();
     }
+}
+
+/* claim_wait_as under the tests' own token. */
+static void claim_wait(tr_store *s, size_t want, int64_t lease_ms, int deadline_ms,
+                       tr_claim_batch *b)
+{
+    claim_wait_as(s, TOK, want, lease_ms, deadline_ms, b);
 }
 
 static int finish1(tr_store *s, tr_finish f)
@@ -162,7 +172,7 @@ static void test_add_then_claim_when_due(void **state)
     int64_t due;
     add_ok(s, "a", 50, &due);
     tr_claim_batch b = {0};
-    assert_int_equal(tr_store_claim(s, 10, 1000, &b), 0);
+    assert_int_equal(tr_store_claim(s, 10, 1000, TOK, &b), 0);
     assert_int_equal(b.count, 0); /* not due yet, straight after adding */
     assert_int_equal(b.next_ms, due);
     /* due = add's now + 50, rounded up; the claim ran at or after add's now (a slow
@@ -192,7 +202,7 @@ static void test_nothing_due(void **state)
     (void)state;
     tr_store *s = tr_store_new(&cfg_tcp);
     tr_claim_batch b = {0};
-    assert_int_equal(tr_store_claim(s, 10, 1000, &b), 0);
+    assert_int_equal(tr_store_claim(s, 10, 1000, TOK, &b), 0);
     assert_int_equal(b.count, 0);
     assert_int_equal(b.next_ms, -1);
     assert_true(b.now_ms > 1600000000000LL);
@@ -201,7 +211,7 @@ static void test_nothing_due(void **state)
     int64_t due1, due2;
     add_ok(s, "late", 20000, &due1);
     add_ok(s, "early", 10000, &due2);
-    assert_int_equal(tr_store_claim(s, 10, 1000, &b), 0);
+    assert_int_equal(tr_store_claim(s, 10, 1000, TOK, &b), 0);
     assert_int_equal(b.count, 0);
     assert_int_equal(b.next_ms, due2);
     tr_claim_batch_clear(&b);
@@ -256,10 +266,10 @@ static void test_cancel(void **state)
     assert_int_equal(raw_int("HEXISTS %s %s", key("timers"), "f"), 0);
     assert_int_equal(raw_int("HEXISTS %s %s", key("attempts"), "f"), 0);
     /* The delivery that was under way finishes late: nothing comes back. */
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "f",
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "f", .token = TOK,
                                             .attempt = attempt, .delay_ms = 0, .meta = "{}"}),
                      0);
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_ACK, .id = "f"}), 0);
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_ACK, .id = "f", .token = TOK}), 0);
     assert_int_equal(raw_int("ZCARD %s%s", key("due"), ""), 0);
     assert_int_equal(raw_int("HGET %s %s", key("stats"), "cancelled"), 2);
     tr_store_free(s);
@@ -282,7 +292,7 @@ static void test_double_claim(void **state)
     while (total < N && tr_clock_mono_ms() < end) {
         for (int k = 0; k < 2; k++) {
             tr_claim_batch batch = {0};
-            assert_int_equal(tr_store_claim(k ? b : a, 7, 60000, &batch), 0);
+            assert_int_equal(tr_store_claim(k ? b : a, 7, 60000, TOK, &batch), 0);
             for (size_t i = 0; i < batch.count; i++) {
                 int n = (int)strtol(batch.items[i].id + 1, NULL, 10);
                 assert_true(n >= 0 && n < N);
@@ -313,7 +323,7 @@ static void test_lease_expiry(void **state)
     assert_int_equal(batch.next_ms, deadline);
     tr_claim_batch_clear(&batch);
 
-    claim_wait(b, 1, 60000, 2000, &batch); /* the second scheduler, after the lease */
+    claim_wait_as(b, "other/1/1", 1, 60000, 2000, &batch); /* the second scheduler, after the lease */
     assert_int_equal(batch.count, 1);
     assert_true(batch.now_ms >= deadline);
     assert_string_equal(batch.items[0].id, "lease");
@@ -322,17 +332,18 @@ static void test_lease_expiry(void **state)
     assert_int_equal(raw_int("HGET %s %s", key("stats"), "reaped"), 1);
 
     /* The first scheduler's late outcome is refused (fencing) ... */
-    assert_int_equal(finish1(a, (tr_finish){.kind = TR_FINISH_RETRY, .id = "lease",
+    assert_int_equal(finish1(a, (tr_finish){.kind = TR_FINISH_RETRY, .id = "lease", .token = TOK,
                                             .attempt = 1, .delay_ms = 0, .meta = "{}"}),
                      0);
-    assert_int_equal(finish1(a, (tr_finish){.kind = TR_FINISH_DEAD, .id = "lease",
+    assert_int_equal(finish1(a, (tr_finish){.kind = TR_FINISH_DEAD, .id = "lease", .token = TOK,
                                             .attempt = 1, .meta = "{}"}),
                      0);
-    assert_int_equal(finish1(a, (tr_finish){.kind = TR_FINISH_RELEASE, .id = "lease",
+    assert_int_equal(finish1(a, (tr_finish){.kind = TR_FINISH_RELEASE, .id = "lease", .token = TOK,
                                             .attempt = 1}),
                      0);
     /* ... and the owner's is applied. */
-    assert_int_equal(finish1(b, (tr_finish){.kind = TR_FINISH_ACK, .id = "lease", .attempt = 2}),
+    assert_int_equal(finish1(b, (tr_finish){.kind = TR_FINISH_ACK, .id = "lease",
+                                            .token = "other/1/1", .attempt = 2}),
                      1);
     tr_store_free(a);
     tr_store_free(b);
@@ -347,7 +358,7 @@ static void test_ack_chain_idempotent(void **state)
     claim_wait(s, 1, 60000, 2000, &b);
     assert_int_equal(b.count, 1);
     tr_claim_batch_clear(&b);
-    tr_finish f = {.kind = TR_FINISH_ACK, .id = "c1", .attempt = 1, .chain_id = "c2",
+    tr_finish f = {.kind = TR_FINISH_ACK, .id = "c1", .token = TOK, .attempt = 1, .chain_id = "c2",
                    .chain_record = REC, .chain_record_len = sizeof REC - 1,
                    .chain_delay_ms = 30000};
     tr_finish twice[2] = {f, f};
@@ -380,16 +391,16 @@ static void test_retry(void **state)
     assert_int_equal(b.items[0].attempt, 1);
     tr_claim_batch_clear(&b);
     const char *meta = "{\"status\":500,\"error\":\"boom\"}";
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "r", .attempt = 2,
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "r", .token = "test/1/2", .attempt = 2,
                                             .delay_ms = 50, .meta = meta}),
-                     0); /* stale attempt: refused */
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "r", .attempt = 1,
+                     0); /* another claim's token: stale */
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "r", .token = TOK, .attempt = 1,
                                             .delay_ms = 50, .meta = meta}),
                      1);
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "r", .attempt = 1,
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "r", .token = TOK, .attempt = 1,
                                             .delay_ms = 50, .meta = meta}),
                      0); /* applied once only */
-    assert_int_equal(tr_store_claim(s, 10, 60000, &b), 0);
+    assert_int_equal(tr_store_claim(s, 10, 60000, TOK, &b), 0);
     assert_int_equal(b.count, 0); /* not before its retry time */
     int64_t retry_due = b.next_ms;
     tr_claim_batch_clear(&b);
@@ -414,10 +425,10 @@ static void test_dead(void **state)
     claim_wait(s, 1, 60000, 2000, &b);
     tr_claim_batch_clear(&b);
     const char *meta = "{\"error\":\"gave up\"}";
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_DEAD, .id = "d", .attempt = 1,
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_DEAD, .id = "d", .token = TOK, .attempt = 1,
                                             .meta = meta}),
                      1);
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_DEAD, .id = "d", .attempt = 1,
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_DEAD, .id = "d", .token = TOK, .attempt = 1,
                                             .meta = meta}),
                      0);
     assert_true(raw_int("ZSCORE %s %s", key("dead"), "d") > 1600000000000LL);
@@ -428,7 +439,7 @@ static void test_dead(void **state)
     assert_string_equal(r->str, meta);
     freeReplyObject(r);
     assert_int_equal(raw_int("ZCARD %s%s", key("inflight"), ""), 0);
-    assert_int_equal(tr_store_claim(s, 10, 60000, &b), 0);
+    assert_int_equal(tr_store_claim(s, 10, 60000, TOK, &b), 0);
     assert_int_equal(b.count, 0);
     assert_int_equal(b.next_ms, -1);
     tr_claim_batch_clear(&b);
@@ -452,9 +463,9 @@ static void test_release(void **state)
     claim_wait(s, 1, 60000, 2000, &b);
     assert_int_equal(b.items[0].attempt, 1);
     tr_claim_batch_clear(&b);
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RELEASE, .id = "rel", .attempt = 1}),
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RELEASE, .id = "rel", .token = TOK, .attempt = 1}),
                      1);
-    assert_int_equal(tr_store_claim(s, 10, 60000, &b), 0);
+    assert_int_equal(tr_store_claim(s, 10, 60000, TOK, &b), 0);
     assert_int_equal(b.count, 1); /* due at once */
     assert_int_equal(b.items[0].attempt, 1); /* the released attempt never happened */
     tr_claim_batch_clear(&b);
@@ -474,7 +485,7 @@ static void test_script_flush(void **state)
     assert_int_equal(b.count, 2);
     tr_claim_batch_clear(&b);
     freeReplyObject(raw("SCRIPT FLUSH"));
-    tr_finish f[2] = {{.kind = TR_FINISH_ACK, .id = "s1"}, {.kind = TR_FINISH_ACK, .id = "s2"}};
+    tr_finish f[2] = {{.kind = TR_FINISH_ACK, .id = "s1", .token = TOK}, {.kind = TR_FINISH_ACK, .id = "s2", .token = TOK}};
     tr_finish_result res[2] = {-1, -1};
     assert_int_equal(tr_store_finish(s, f, 2, res), 0); /* pipelined, reloaded, redone */
     assert_int_equal(res[0], 1);
@@ -518,10 +529,10 @@ static void test_ack_many(void **state)
     tr_finish f[302];
     memset(f, 0, sizeof f);
     for (int i = 0; i < 300; i++)
-        f[i] = (tr_finish){.kind = TR_FINISH_ACK, .id = ids[i], .attempt = 1};
-    f[300] = (tr_finish){.kind = TR_FINISH_RETRY, .id = "retry-me", .attempt = 1,
+        f[i] = (tr_finish){.kind = TR_FINISH_ACK, .id = ids[i], .token = TOK, .attempt = 1};
+    f[300] = (tr_finish){.kind = TR_FINISH_RETRY, .id = "retry-me", .token = TOK, .attempt = 1,
                          .delay_ms = 60000, .meta = "{\"due\":1}"};
-    f[301] = (tr_finish){.kind = TR_FINISH_ACK, .id = "m005", .attempt = 1}; /* twice */
+    f[301] = (tr_finish){.kind = TR_FINISH_ACK, .id = "m005", .token = TOK, .attempt = 1}; /* twice */
     tr_finish_result res[302];
     memset(res, 0x55, sizeof res);
     assert_int_equal(tr_store_finish(s, f, 302, res), 0);
@@ -566,9 +577,9 @@ static void test_finish_send_recv(void **state)
     tr_finish f[52];
     memset(f, 0, sizeof f);
     for (int i = 0; i < 50; i++)
-        f[i] = (tr_finish){.kind = TR_FINISH_ACK, .id = ids[i], .attempt = 1};
-    f[50] = (tr_finish){.kind = TR_FINISH_RETRY, .id = "gone", .attempt = 1, .delay_ms = 1};
-    f[51] = (tr_finish){.kind = (tr_finish_kind)42, .id = "bad"};
+        f[i] = (tr_finish){.kind = TR_FINISH_ACK, .id = ids[i], .token = TOK, .attempt = 1};
+    f[50] = (tr_finish){.kind = TR_FINISH_RETRY, .id = "gone", .token = TOK, .attempt = 1, .delay_ms = 1};
+    f[51] = (tr_finish){.kind = (tr_finish_kind)42, .id = "bad", .token = TOK};
     tr_finish_result res[52];
     assert_int_equal(tr_store_finish_outstanding(s), 0);
     /* none outstanding */
@@ -657,10 +668,10 @@ static void test_claim_send_recv(void **state)
             break;
         poll_pause();
     }
-    assert_int_equal(tr_store_claim_send(s, 3, 60000), 0);
+    assert_int_equal(tr_store_claim_send(s, 3, 60000, TOK), 0);
     assert_int_equal(tr_store_claim_outstanding(s), 1);
-    assert_int_equal(tr_store_claim_send(s, 3, 60000), -1); /* one at a time */
-    tr_finish f = {.kind = TR_FINISH_ACK, .id = "c0"};
+    assert_int_equal(tr_store_claim_send(s, 3, 60000, TOK), -1); /* one at a time */
+    tr_finish f = {.kind = TR_FINISH_ACK, .id = "c0", .token = TOK};
     assert_int_equal(tr_store_finish_send(s, &f, 1), -1);
     int rc = 0;
     end = tr_clock_mono_ms() + 3000;
@@ -680,7 +691,7 @@ static void test_claim_send_recv(void **state)
 
     /* NOSCRIPT: reloaded and claimed again. */
     freeReplyObject(raw("SCRIPT FLUSH"));
-    assert_int_equal(tr_store_claim_send(s, 10, 60000), 0);
+    assert_int_equal(tr_store_claim_send(s, 10, 60000, TOK), 0);
     assert_int_equal(tr_store_claim_recv(s, &b, TR_STORE_RECV_BLOCK), TR_STORE_RECV_DONE);
     assert_int_equal(b.count, 2);
     assert_true(b.next_ms > b.now_ms); /* "later" */
@@ -690,8 +701,8 @@ static void test_claim_send_recv(void **state)
     /* A claim pipelined behind a finish: the finish's answers first. */
     add_ok(s, "c9", 0, &due);
     assert_int_equal(tr_store_finish_send(s, &f, 1), 0);
-    assert_int_equal(tr_store_claim_send(s, 10, 60000), 0);
-    assert_int_equal(tr_store_claim_send(s, 10, 60000), -1); /* one claim at most */
+    assert_int_equal(tr_store_claim_send(s, 10, 60000, TOK), 0);
+    assert_int_equal(tr_store_claim_send(s, 10, 60000, TOK), -1); /* one claim at most */
     /* the finish is owed */
     assert_int_equal(tr_store_claim_recv(s, &b, TR_STORE_RECV_BLOCK), TR_STORE_RECV_OWED);
     tr_claim_batch_clear(&b);
@@ -707,7 +718,7 @@ static void test_claim_send_recv(void **state)
     assert_int_equal(tr_store_cancel(s, "c1", &ttl), 0);
     tr_store_free(s); /* nothing owed; freeing with a claim owed is fine too */
     s = tr_store_new(&cfg_sock);
-    assert_int_equal(tr_store_claim_send(s, 10, 60000), 0);
+    assert_int_equal(tr_store_claim_send(s, 10, 60000, TOK), 0);
     tr_store_free(s);
 }
 
@@ -722,7 +733,7 @@ static void test_claim_batch_orphans(void **state)
     freeReplyObject(raw("HSET %s o1 3 b 2", key("attempts")));
     freeReplyObject(raw("HSET %s o2 {} b {\"due\":4}", key("meta")));
     tr_claim_batch b = {0};
-    assert_int_equal(tr_store_claim(s, 10, 60000, &b), 0);
+    assert_int_equal(tr_store_claim(s, 10, 60000, TOK, &b), 0);
     assert_int_equal(b.count, 2);
     assert_string_equal(b.items[0].id, "a");
     assert_int_equal(b.items[0].due_ms, 2);
@@ -743,7 +754,7 @@ static void test_claim_batch_orphans(void **state)
     /* A limit smaller than what is due takes the earliest. */
     freeReplyObject(raw("ZADD %s 9 z 8 y", key("due")));
     freeReplyObject(raw("HSET %s y ry z rz", key("timers")));
-    assert_int_equal(tr_store_claim(s, 1, 60000, &b), 0);
+    assert_int_equal(tr_store_claim(s, 1, 60000, TOK, &b), 0);
     assert_int_equal(b.count, 1);
     assert_string_equal(b.items[0].id, "y");
     assert_int_equal(b.next_ms, 9);
@@ -756,7 +767,7 @@ static void test_finish_errors(void **state)
     (void)state;
     tr_store *s = tr_store_new(&cfg_sock);
     tr_finish_result res = 5;
-    tr_finish bad = {.kind = (tr_finish_kind)9, .id = "x"};
+    tr_finish bad = {.kind = (tr_finish_kind)9, .id = "x", .token = TOK};
     /* A malformed item is refused alone (-1), not the whole batch forever. */
     assert_int_equal(tr_store_finish(s, &bad, 1, &res), 0);
     assert_int_equal(res, -1);
@@ -767,10 +778,10 @@ static void test_finish_errors(void **state)
     claim_wait(s, 2, 60000, 2000, &b);
     assert_int_equal(b.count, 2);
     tr_claim_batch_clear(&b);
-    tr_finish mixed[4] = {{.kind = TR_FINISH_ACK, .id = "ok1"},
-                          {.kind = (tr_finish_kind)7, .id = "bad"},
-                          {.kind = TR_FINISH_ACK, .id = NULL},
-                          {.kind = TR_FINISH_ACK, .id = "ok2", .chain_id = "c"}};
+    tr_finish mixed[4] = {{.kind = TR_FINISH_ACK, .id = "ok1", .token = TOK},
+                          {.kind = (tr_finish_kind)7, .id = "bad", .token = TOK},
+                          {.kind = TR_FINISH_ACK, .id = NULL, .token = TOK},
+                          {.kind = TR_FINISH_ACK, .id = "ok2", .token = TOK, .chain_id = "c"}};
     tr_finish_result mres[4] = {5, 5, 5, 5};
     assert_int_equal(tr_store_finish(s, mixed, 4, mres), 0);
     assert_int_equal(mres[0], 1);
@@ -782,8 +793,8 @@ static void test_finish_errors(void **state)
     /* A script error under one item (a wrong type where it writes) refuses that
      * item only; the plain acks in the same round are applied. */
     freeReplyObject(raw("SET %s oops", key("meta")));
-    tr_finish two[2] = {{.kind = TR_FINISH_RETRY, .id = "ok2", .attempt = 1, .meta = "{}"},
-                        {.kind = TR_FINISH_ACK, .id = "nothing"}};
+    tr_finish two[2] = {{.kind = TR_FINISH_RETRY, .id = "ok2", .token = TOK, .attempt = 1, .meta = "{}"},
+                        {.kind = TR_FINISH_ACK, .id = "nothing", .token = TOK}};
     tr_finish_result tres[2] = {5, 5};
     assert_int_equal(tr_store_finish(s, two, 2, tres), 0);
     assert_int_equal(tres[0], -1);
@@ -851,7 +862,7 @@ static void test_wake(void **state)
     claim_wait(s, 1, 60000, 2000, &b);
     assert_int_equal(b.count, 1);
     tr_claim_batch_clear(&b);
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "w4", .attempt = 1,
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "w4", .token = TOK, .attempt = 1,
                                             .delay_ms = 100, .meta = "{}"}),
                      1);
     earliest = -1;
@@ -935,9 +946,9 @@ static void test_redis_killed(void **state)
     assert_int_equal(tr_store_add(t, "k3", "x", 1, 10, &due), TR_STORE_ADD_FAILED);
     assert_int_equal(tr_store_error_code(t), TR_RET_STORE_DOWN);
     tr_claim_batch b = {0};
-    assert_int_equal(tr_store_claim(s, 10, 1000, &b), -1);
+    assert_int_equal(tr_store_claim(s, 10, 1000, TOK, &b), -1);
     tr_claim_batch_clear(&b);
-    tr_finish f = {.kind = TR_FINISH_ACK, .id = "k"};
+    tr_finish f = {.kind = TR_FINISH_ACK, .id = "k", .token = TOK};
     tr_finish_result res;
     assert_int_equal(tr_store_finish(s, &f, 1, &res), -1);
     assert_int_equal(tr_store_error_code(s), TR_RET_STORE_DOWN);
@@ -1056,7 +1067,7 @@ static void test_rest_pause_repeat_stats(void **state)
     add_ok(s, "p", 0, NULL);
     assert_int_equal(tr_store_set_paused(s, 1), 0);
     tr_claim_batch b;
-    assert_int_equal(tr_store_claim(s, 10, 1000, &b), 0);
+    assert_int_equal(tr_store_claim(s, 10, 1000, TOK, &b), 0);
     assert_int_equal(b.paused, 1);
     assert_int_equal(b.count, 0);
     assert_int_equal(b.next_ms, -1);
@@ -1068,12 +1079,14 @@ static void test_rest_pause_repeat_stats(void **state)
     tr_claim_batch_clear(&b);
 
     /* EXTEND keeps the lease; an ack with repeat_record keeps the id, once. */
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_EXTEND, .id = "p",
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_EXTEND, .id = "p", .token = TOK,
                                             .attempt = attempt, .delay_ms = 90000}), 1);
     assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_EXTEND, .id = "p",
-                                            .attempt = attempt + 1, .delay_ms = 90000}), 0);
+                                            .token = "test/1/2", .attempt = attempt + 1,
+                                            .delay_ms = 90000}),
+                     0); /* another claim's token: stale */
     const char *rep = "{\"u\":\"http://x/\",\"d\":\"\",\"e\":1000,\"fd\":1}";
-    tr_finish ack = {.kind = TR_FINISH_ACK, .id = "p", .attempt = attempt,
+    tr_finish ack = {.kind = TR_FINISH_ACK, .id = "p", .token = TOK, .attempt = attempt,
                      .repeat_record = rep, .repeat_record_len = strlen(rep),
                      .repeat_at_ms = 4000000000000LL};
     assert_int_equal(finish1(s, ack), 1);
