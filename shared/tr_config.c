@@ -76,10 +76,11 @@ static const opt_def opt_table[] = {
      "connect timeout of a delivery, ms"},
     {"timeout-ms", 0, OPT_INT, F(timeout_ms), 1, 3600000, "10000", SC,
      "total timeout of a delivery, ms"},
-    {"scheduler-id", 0, OPT_STR, F(scheduler_id), 0, 0, "", SC,
+    {"scheduler-id", 0, OPT_STR, F(scheduler_id), 0, 0, "", SC | LA,
      "stable name of this scheduler, unique among those sharing a Redis (letters, digits, "
      ". _ -): restarted, it gives back at once what its previous run held; without one "
-     "that waits for the leases"},
+     "that waits for the leases. The launcher names its schedulers ID.N (default ID: the "
+     "host name and a hash of the run directory)"},
     {"lease-margin-ms", 0, OPT_INT, F(lease_margin_ms), 1000, 3600000, "2000", SC,
      "lease = timeout-ms + this; a dead scheduler's timers return after the lease"},
     {"max-attempts", 0, OPT_INT, F(max_attempts), 1, 100000, "20", SC,
