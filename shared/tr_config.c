@@ -104,6 +104,9 @@ static const opt_def opt_table[] = {
      "TCP port of the embedded Redis; 0: the first free one from 6379"},
     {"build-dir", 0, OPT_STR, F(build_dir), 0, 0, "", LA,
      "where the programs are built; default build/ in the checkout"},
+    {"appendfsync", 0, OPT_STR, F(appendfsync), 0, 0, "everysec", LA,
+     "embedded Redis durability: always (fsync before every answer: nothing acknowledged "
+     "is lost), everysec (a power cut can lose the last second), no"},
     {"nginx-user", 0, OPT_STR, F(nginx_user), 0, 0, "", LA,
      "user of the nginx workers when started as root; default www-data (else nobody)"},
 };
@@ -479,6 +482,11 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
     }
     if (cfg->key[0] == '\0' || strpbrk(cfg->key, "{}") != NULL) {
         snprintf(err, errlen, "--key must be non-empty and hold no braces");
+        return TR_CONFIG_ERROR;
+    }
+    if (strcmp(cfg->appendfsync, "always") != 0 && strcmp(cfg->appendfsync, "everysec") != 0 &&
+        strcmp(cfg->appendfsync, "no") != 0) {
+        snprintf(err, errlen, "--appendfsync must be always, everysec or no");
         return TR_CONFIG_ERROR;
     }
     if (cfg->backoff_min_ms > cfg->backoff_max_ms) {

@@ -85,6 +85,7 @@ typedef struct tr_config {
     int redis_port;                      /* embedded Redis TCP port; 0: first free */
     char build_dir[TR_CONFIG_STR_MAX];   /* where the programs are */
     char nginx_user[TR_CONFIG_STR_MAX];  /* nginx worker user; empty: the launcher picks */
+    char appendfsync[16];                /* embedded Redis: always, everysec or no */
 } tr_config;
 
 /* Fills every field with its default. */

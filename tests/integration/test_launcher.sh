@@ -60,6 +60,9 @@ while IFS=$'\t' read -r name _; do
     contains "$OUT" "--$name " || missing+=("$name")
 done < <("$TR_BUILD_DIR/fcgi/timerush-fcgi" --print-options)
 check_eq "--help lists every option of the table" "" "${missing[*]}"
+run_launcher --run-dir "$TR_TMP/bad" --listen-port "$(tr_free_port)" --appendfsync sometimes --check
+check_eq "--appendfsync sometimes exits 2" 2 "$RC"
+check "saying what it takes" contains "$OUT" "--appendfsync must be always, everysec or no"
 run_launcher --run-dir "$TR_TMP/checked" --listen-port "$(tr_free_port)" --check
 check_eq "--check prints OK" "OK" "$(tail -n1 <<<"$OUT")"
 check_eq "--check exits 0" 0 "$RC"
@@ -82,6 +85,7 @@ check_eq "pids/fcgi.pid names every worker" 2 "$(grep -cE '^[0-9]+$' "$TR_RUN/pi
 check_eq "launcher.pid is the launcher" "$TR_LAUNCHER_PID" "$(cat "$TR_RUN/pids/launcher.pid")"
 check_eq "redis answers on run/redis.sock" PONG "$(tr_redis PING)"
 check_eq "redis appends to its AOF" "yes" "$(tr_redis CONFIG GET appendonly | tail -n1)"
+check_eq "fsync'ed once a second by default" "everysec" "$(tr_redis CONFIG GET appendfsync | tail -n1)"
 for f in redis.log nginx-error.log nginx-access.log; do
     check "log/$f exists" test -e "$TR_RUN/log/$f"
 done
@@ -145,14 +149,24 @@ for p in "${stack_pids[@]}"; do tr_alive "$p" && left+=("$p"); done
 check_eq "every other process is stopped" "" "${left[*]}"
 
 # --- -d and ./timerush stop -----------------------------------------------------------------
-run_launcher --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" -d
+# Started with a descriptor of ours open (fd 7): no process of the stack may keep it.
+exec 7>"$TR_TMP/inherited.marker"
+run_launcher --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" -d --appendfsync always
+exec 7>&-
 check_eq "-d returns 0 once ready" 0 "$RC"
 check "-d prints the ready line" contains "$OUT" "TimeRush ready: $TR_URL/"
 check "-d tells how to stop" contains "$OUT" "timerush stop --run-dir $TR_RUN"
 TR_LAUNCHER_PID=$(cat "$TR_RUN/pids/launcher.pid" 2>/dev/null)
 check "the detached launcher runs" tr_alive "$TR_LAUNCHER_PID"
 check_eq "and serves" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$TR_URL/nonexistent")"
+check_eq "--appendfsync always reaches redis" "always" "$(tr_redis CONFIG GET appendfsync | tail -n1)"
 mapfile -t stack_pids < <(tr_stack_pids)
+holders=()
+for p in "$TR_LAUNCHER_PID" "${stack_pids[@]}"; do
+    ls -l "/proc/$p/fd" 2>/dev/null | grep -q inherited.marker && holders+=("$p")
+done
+check_eq "no process of the stack kept the caller's descriptor (${#stack_pids[@]} checked)" "" \
+    "${holders[*]}"
 OUT=$("$TR_SOURCE_DIR/timerush" stop --run-dir "$TR_RUN" 2>&1)
 check_eq "./timerush stop exits 0" 0 "$?"
 check "the launcher is gone" gone "$TR_LAUNCHER_PID"
