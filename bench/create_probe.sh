@@ -4,6 +4,7 @@
 #
 #   bench/create_probe.sh [--build-dir DIR] [--workers N] [--reps N] [--secs S]
 #                         [--perf] [--perf-on register|refuse|batch] [--strace] [--only LIST] [--max-body BYTES]
+#                         [-- extra ./timerush options, e.g. --appendfsync always]
 #
 # Starts the stack with ./timerush (--no-install --no-build) in a fresh run dir on a
 # free port, a second tiny nginx with the same worker settings answering
@@ -29,6 +30,7 @@ DO_PERF=0
 PERF_ON=register
 DO_STRACE=0
 ONLY="static,register,refuse,batch"
+STACK_EXTRA=()
 MAX_BODY=1048576
 
 die() { echo "create_probe: $*" >&2; exit 1; }
@@ -45,7 +47,8 @@ while [ $# -gt 0 ]; do
         --strace) DO_STRACE=1 ;;
         --only) ONLY=$2; shift ;;
         --max-body) MAX_BODY=$2; shift ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        --) shift; STACK_EXTRA=("$@"); break ;;
         *) die "unknown option $1" ;;
     esac
     shift
@@ -77,7 +80,7 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else p
 # --- the stack ----------------------------------------------------------------------
 PORT=$(free_port)
 RUN=$WORK/stack
-extra=()
+extra=("${STACK_EXTRA[@]}")
 [ -n "$WORKERS" ] && extra+=(--workers "$WORKERS")
 [ "$(id -u)" = 0 ] && extra+=(--nginx-user root)
 "$SRC/timerush" --no-install --no-build --build-dir "$BUILD" --run-dir "$RUN" \

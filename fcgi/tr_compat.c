@@ -59,7 +59,8 @@ static int reject(const char *what, tr_http_response *resp, tr_ret ret, const ch
     return tr_compat_error(resp, 200, ret, msg);
 }
 
-/* Answers a store failure: ERROR log line, ret 10 (store down) or 11 (internal). */
+/* Answers a store failure: ERROR log line, ret 10 (store down: nothing changed), 12
+ * (sent, no answer: it may have been applied) or 11 (internal). */
 static int store_failed(const char *what, const char *key, tr_store *store,
                         tr_http_response *resp)
 {
@@ -70,6 +71,15 @@ static int store_failed(const char *what, const char *key, tr_store *store,
     if (code == TR_RET_STORE_DOWN) {
         snprintf(msg, sizeof msg, "store unavailable: %s", err);
         return tr_compat_error(resp, 200, TR_RET_STORE_DOWN, msg);
+    }
+    if (code == TR_RET_OUTCOME_UNKNOWN) {
+        /* Not "nothing happened": the client must check (or cancel) before a retry
+         * makes a second timer. */
+        snprintf(msg, sizeof msg,
+                 "outcome unknown: the store got the %s of key %s but did not answer; it may "
+                 "have been applied (check or cancel that key with /unregister/)",
+                 what, key);
+        return tr_compat_error(resp, 200, TR_RET_OUTCOME_UNKNOWN, msg);
     }
     return tr_compat_error(resp, 200, TR_RET_INTERNAL, "internal error (logged)");
 }

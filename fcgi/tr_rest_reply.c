@@ -41,6 +41,14 @@ int tr_rest_store_failed(tr_http_response *resp, tr_store *store, const char *wh
         snprintf(msg, sizeof msg, "%s: store unavailable: %s", what, tr_store_error(store));
         return tr_rest_error(resp, 503, "store_unavailable", msg);
     }
+    if (tr_store_error_code(store) == TR_RET_OUTCOME_UNKNOWN) {
+        tr_log_error("rest: %s: %s", what, tr_store_error(store));
+        snprintf(msg, sizeof msg,
+                 "%s: the store got the request but did not answer; it may have been "
+                 "applied (a create with a client key is safe to retry)",
+                 what);
+        return tr_rest_error(resp, 503, "outcome_unknown", msg);
+    }
     tr_log_error("rest: %s failed: %s", what, tr_store_error(store));
     return tr_rest_error(resp, 500, "internal", "internal error (logged)");
 }

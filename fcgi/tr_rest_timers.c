@@ -83,7 +83,9 @@ int tr_rest_create_timer(const tr_config *cfg, tr_store *store, const tr_http_re
     tr_create_result result;
     int64_t due = -1, now = 0;
     if (tr_store_create(store, &item, 1, &result, &due, &now) != 0) {
-        rc = tr_rest_store_failed(resp, store, "create");
+        char what[TR_KEY_MAX + 32];
+        snprintf(what, sizeof what, "create of key %s", c.key); /* the key, maybe made here */
+        rc = tr_rest_store_failed(resp, store, what);
         goto done;
     }
     if (result == TR_CREATE_NEW) {

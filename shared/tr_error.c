@@ -14,6 +14,7 @@ const char *tr_ret_name(tr_ret ret)
     case TR_RET_UNAUTHORIZED: return "unauthorized";
     case TR_RET_STORE_DOWN: return "store_down";
     case TR_RET_INTERNAL: return "internal";
+    case TR_RET_OUTCOME_UNKNOWN: return "outcome_unknown";
     }
     return "internal";
 }
@@ -30,7 +31,8 @@ int tr_ret_http_status(tr_ret ret)
     case TR_RET_BAD_METHOD: return 405;
     case TR_RET_NOT_FOUND: return 404;
     case TR_RET_UNAUTHORIZED: return 401;
-    case TR_RET_STORE_DOWN: return 503;
+    case TR_RET_STORE_DOWN:
+    case TR_RET_OUTCOME_UNKNOWN: return 503;
     case TR_RET_INTERNAL: return 500;
     }
     return 500;

@@ -21,8 +21,11 @@ typedef enum tr_ret {
     TR_RET_NOT_FOUND = 7,       /* no such endpoint                            (404) */
     TR_RET_UNAUTHORIZED = 8,    /* --api-token set, no valid bearer token      (401);
                                  * the compat endpoints answer it with HTTP 401 */
-    TR_RET_STORE_DOWN = 10,     /* Redis unreachable or timed out              (503) */
-    TR_RET_INTERNAL = 11        /* anything else; logged with details          (500) */
+    TR_RET_STORE_DOWN = 10,     /* Redis unreachable or timed out before the request
+                                 * was sent: nothing was changed               (503) */
+    TR_RET_INTERNAL = 11,       /* anything else; logged with details          (500) */
+    TR_RET_OUTCOME_UNKNOWN = 12 /* the request reached Redis but its answer did not
+                                 * come back: it may have been applied         (503) */
 } tr_ret;
 
 /* A short stable name for `ret`, e.g. "bad_json"; never NULL. */

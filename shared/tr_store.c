@@ -32,6 +32,7 @@ extern const char tr_lua_pause[];
 extern const char tr_lua_stats[];
 extern const char tr_lua_recover[];
 
+/* Every script but get, list and stats writes (see `read_only` below). */
 static const struct {
     const char *name;
     const char *source;
@@ -348,16 +349,32 @@ static void args_finish(call_args *a, const tr_store *s)
     a->len[2] = strlen(a->nkeys);
 }
 
+/* Scripts that change nothing: a lost answer leaves nothing in doubt. */
+static int read_only(int which)
+{
+    return which == S_GET || which == S_LIST || which == S_STATS;
+}
+
 redisReply *tr_store_run_script(tr_store *s, call_args *a)
 {
     const char *name = scripts[a->which].name;
     if (tr_store_connect(s) != 0)
         return NULL;
     for (int tries = 0; tries < 2; tries++) {
-        args_finish(a, s);
-        redisReply *r = redisCommandArgv(s->ctx, (int)a->argc, a->argv, a->len);
+        /* Written whole first: a failure before that point changed nothing (Redis
+         * runs no half-received command); one after it may have been applied. */
+        if (tr_store_append_script(s, a, name) != 0 || tr_store_write_out(s, name) != 0)
+            return NULL;
+        redisReply *r = tr_store_read_reply(s, name);
         if (r == NULL) {
-            tr_store_io_failed(s, name);
+            if (!read_only(a->which)) {
+                char why[sizeof s->err];
+                snprintf(why, sizeof why, "%s", s->err);
+                tr_store_set_error(s, TR_RET_OUTCOME_UNKNOWN,
+                                   "redis %s: no answer after the request was sent (%s): it "
+                                   "may have been applied",
+                                   name, why);
+            }
             return NULL;
         }
         if (tr_store_is_noscript(r) && tries == 0) {
