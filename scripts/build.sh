@@ -33,7 +33,14 @@ if [[ ! -f $build/CMakeCache.txt || ! -f $stamp || $(<"$stamp") != "$want" ]]; t
     if [[ -f $build/CMakeCache.txt && $(compiler_arg "$old") != "$(compiler_arg "$want")" ]]; then
         rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles"
     fi
-    cmake -S "$src" -B "$build" "$@" >"${TR_BUILD_LOG:-/dev/stdout}"
+    # TR_BUILD_LOG: where cmake's configure output goes. /dev/stderr and /dev/stdout
+    # are redirections, not files to open: opening them truncates a log file that
+    # the caller's stderr/stdout points to (./timerush >log 2>&1).
+    case ${TR_BUILD_LOG:-/dev/stdout} in
+    /dev/stdout) cmake -S "$src" -B "$build" "$@" ;;
+    /dev/stderr) cmake -S "$src" -B "$build" "$@" >&2 ;;
+    *) cmake -S "$src" -B "$build" "$@" >"$TR_BUILD_LOG" ;;
+    esac
     printf '%s' "$want" >"$stamp"
 fi
 cmake --build "$build" -j "${TR_JOBS:-2}"
