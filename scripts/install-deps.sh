@@ -1,99 +1,96 @@
 #!/usr/bin/env bash
-# scripts/install-deps.sh - makes sure every tool and library TimeRush needs is here.
+# scripts/install-deps.sh - installs the Debian packages of scripts/debian-packages.txt
+# that are missing.
 #
-#   scripts/install-deps.sh           install (apt-get) only what is missing
-#   scripts/install-deps.sh --check   install nothing; list what is missing, exit 1 if any
+#   scripts/install-deps.sh [--for build,run,test]     install (apt-get) what is missing
+#   scripts/install-deps.sh --check [--for ...]         install nothing; list what is
+#                                                        missing, exit 1 if anything is
+#   scripts/install-deps.sh --list [--for ...]          print the package names
 #
-# Fast when everything is present (file tests only, no dpkg or apt calls), so the
-# launcher and ./run-tests call it every time. Debian 12 package names.
+# --for picks the packages by what needs them (the list's second column); the default
+# is all of them. ./timerush asks for build,run; ./run-tests for everything.
+# Fast when everything is present (one dpkg-query over the list), so the launcher and
+# ./run-tests call it every time. Debian 12 package names.
 set -euo pipefail
 
-check_only=0
-case "${1:-}" in
-    --check) check_only=1 ;;
-    "") ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+list=$here/debian-packages.txt
+
+mode=install
+want_for=build,run,test
+while (($#)); do
+    case "$1" in
+    --check) mode=check ;;
+    --list) mode=list ;;
+    --for) (($# >= 2)) || { echo "install-deps.sh: --for needs build,run,test" >&2; exit 2; }
+        want_for=$2; shift ;;
+    --for=*) want_for=${1#--for=} ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-deps.sh: unknown option '$1'" >&2; exit 2 ;;
-esac
+    esac
+    shift
+done
 
-missing_pkgs=()
-missing_what=()
+# The list: "PACKAGE FOR # comment"; blank and comment lines skipped.
+pkgs=()
+while read -r pkg for _; do
+    [[ -z $pkg || $pkg == \#* ]] && continue
+    case "$for" in build|run|test) ;; *)
+        echo "install-deps.sh: $list: '$pkg' has FOR '$for' (want build, run or test)" >&2
+        exit 2 ;;
+    esac
+    [[ ,$want_for, == *,"$for",* ]] && pkgs+=("$pkg")
+done <"$list"
 
-need_cmd() { # need_cmd COMMAND PACKAGE
-    if ! command -v "$1" >/dev/null 2>&1; then
-        missing_pkgs+=("$2")
-        missing_what+=("command $1")
-    fi
-}
-
-need_file() { # need_file PACKAGE WHAT PATH... (any one of the paths will do)
-    local pkg=$1 what=$2 p
-    shift 2
-    for p in "$@"; do
-        [[ -e $p ]] && return 0
-    done
-    missing_pkgs+=("$pkg")
-    missing_what+=("$what")
-}
-
-# Build tools.
-need_cmd cmake cmake
-need_cmd make make
-need_cmd gcc gcc
-need_cmd pkg-config pkg-config
-# What the launcher runs. nginx-light has the fastcgi and ssl modules TimeRush uses.
-need_cmd nginx nginx-light
-need_cmd redis-server redis-server
-need_cmd redis-cli redis-tools
-need_cmd spawn-fcgi spawn-fcgi
-need_cmd curl curl
-# The integration tests parse JSON with jq.
-need_cmd jq jq
-need_cmd setsid util-linux
-need_cmd flock util-linux
-# Libraries (headers of the -dev packages).
-multiarch=$(gcc -print-multiarch 2>/dev/null || true)
-need_file libfcgi-dev "header fcgiapp.h" /usr/include/fcgiapp.h
-need_file libhiredis-dev "header hiredis/hiredis.h" /usr/include/hiredis/hiredis.h
-need_file libjson-c-dev "header json-c/json.h" /usr/include/json-c/json.h
-need_file libcurl4-openssl-dev "header curl/curl.h" /usr/include/curl/curl.h \
-    "/usr/include/${multiarch:-x86_64-linux-gnu}/curl/curl.h"
-need_file libssl-dev "header openssl/ssl.h" /usr/include/openssl/ssl.h
-need_file libcmocka-dev "header cmocka.h" /usr/include/cmocka.h
-
-if ((${#missing_pkgs[@]} == 0)); then
+if [[ $mode == list ]]; then
+    printf '%s\n' "${pkgs[@]}"
     exit 0
 fi
 
-# One package may cover several missing things; install each once.
-mapfile -t pkgs < <(printf '%s\n' "${missing_pkgs[@]}" | sort -u)
-if ((check_only)); then
-    echo "missing: ${missing_what[*]}" >&2
-    echo "install them with: apt-get install ${pkgs[*]}  (or run scripts/install-deps.sh)" >&2
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "install-deps.sh: no dpkg here (not Debian?); make sure these Debian packages," \
+         "or their equivalents, are installed: ${pkgs[*]}" >&2
+    exit 0
+fi
+
+# One dpkg-query for the whole list: "name status" for the installed ones; a package
+# never seen by dpkg is only named on stderr.
+declare -A ok=()
+while read -r name status; do
+    [[ $status == ii ]] && ok[$name]=1
+done < <(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${pkgs[@]}" 2>/dev/null || true)
+missing=()
+for p in "${pkgs[@]}"; do
+    [[ -n ${ok[$p]:-} ]] || missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+
+if [[ $mode == check ]]; then
+    echo "install-deps.sh: missing Debian packages: ${missing[*]}" >&2
+    echo "install them with: apt-get install --no-install-recommends ${missing[*]}  (or run scripts/install-deps.sh)" >&2
     exit 1
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-deps.sh: missing ${missing_what[*]}, and there is no apt-get here;" \
-         "install these Debian packages or their equivalent: ${pkgs[*]}" >&2
+    echo "install-deps.sh: missing ${missing[*]}, and there is no apt-get here" >&2
     exit 1
 fi
 sudo=()
 if ((EUID != 0)); then
     command -v sudo >/dev/null 2>&1 || {
-        echo "install-deps.sh: need root (or sudo) to install: ${pkgs[*]}" >&2
+        echo "install-deps.sh: need root (or sudo) to install: ${missing[*]}" >&2
         exit 1
     }
     sudo=(sudo)
 fi
-echo "install-deps.sh: installing ${pkgs[*]}" >&2
+echo "install-deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -q >&2
-"${sudo[@]}" apt-get install -y -q --no-install-recommends "${pkgs[@]}" >&2
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 
 # Installing nginx or redis-server may start system services on :80 / :6379;
 # TimeRush never uses them (it runs its own on other ports), so they are left alone.
-if ! bash "$0" --check; then
+if ! bash "$0" --check --for "$want_for"; then
     echo "install-deps.sh: still missing something after apt-get install" >&2
     exit 1
 fi

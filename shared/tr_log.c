@@ -116,7 +116,9 @@ static const char *second_text(time_t secs)
     return tr_log_stamp.text;
 }
 
-static void log_line(tr_log_level level, const char *fmt, va_list ap)
+/* printf-like on (fmt, ap): lets -Wformat-nonliteral check the callers' formats. */
+__attribute__((format(printf, 2, 0))) static void log_line(tr_log_level level, const char *fmt,
+                                                          va_list ap)
 {
     char line[4096];
     int64_t now_ms = tr_clock_wall_ms();

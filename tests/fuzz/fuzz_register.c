@@ -1,10 +1,7 @@
 /* fuzz_register.c - libFuzzer target for the /register/ body parser and the
- * record round trip. Not part of the ctest build; build by hand:
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ishared -Ischeduler \
- *     tests/fuzz/fuzz_register.c shared/tr_timer.c shared/tr_url.c scheduler/tr_answer.c \
- *     -ljson-c -lcurl -lcrypto -lm -o /tmp/fuzz_register
- *   mkdir -p /tmp/fuzz-corpus && /tmp/fuzz_register -max_total_time=60 /tmp/fuzz-corpus
+ * record round trip. Built by the clang sanitizer build (tests/fuzz/CMakeLists.txt)
+ * and run by ./run-tests for a few seconds on tests/fuzz/corpus/fuzz_register/;
+ * longer: tests/fuzz/run-long.sh fuzz_register SECONDS (docs/TESTING.md).
  *
  * Checks, beyond "no crash, no leak": an accepted spec has a valid URL, a positive
  * delay within the limit, and survives record encode/decode byte for byte; the
