@@ -8,10 +8,7 @@
 -- or this ack was applied already). A stale ack changes nothing but the "stale"
 -- count: no chain is created, so applying an ack twice makes one chained timer.
 local id = ARGV[1]
-if not tr_owned(KEYS[8], id, ARGV[2]) then
-  redis.call('HINCRBY', KEYS[7], 'stale', 1)
-  return 0
-end
+if not tr_fenced(KEYS[8], KEYS[7], id, ARGV[2]) then return 0 end
 local function publish_if_first(due, key)
   local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
   if first[2] == nil or due < tonumber(first[2]) then

@@ -6,10 +6,7 @@
 -- Answer: 1 when applied; 0 when stale (the claim under `token` no longer holds it).
 -- The record, attempts and meta stay, so an operator can inspect and replay it.
 local id = ARGV[1]
-if not tr_owned(KEYS[8], id, ARGV[2]) then
-  redis.call('HINCRBY', KEYS[5], 'stale', 1)
-  return 0
-end
+if not tr_fenced(KEYS[8], KEYS[5], id, ARGV[2]) then return 0 end
 redis.call('HDEL', KEYS[8], id)
 redis.call('ZREM', KEYS[1], id)
 -- One whose lease ran out sits in due, unclaimed: it is dead now.

@@ -5,10 +5,7 @@
 -- A lease that ran out while nobody claimed the timer again is taken back (out of
 -- due, into flight): the token proves no other delivery started.
 local id = ARGV[1]
-if not tr_owned(KEYS[3], id, ARGV[2]) then
-  redis.call('HINCRBY', KEYS[4], 'stale', 1)
-  return 0
-end
+if not tr_fenced(KEYS[3], KEYS[4], id, ARGV[2]) then return 0 end
 local now = tr_now_ms()
 redis.call('ZREM', KEYS[2], id)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), id)

@@ -33,3 +33,12 @@ local function tr_owned(owner_key, id, token)
   if tok ~= nil and tok ~= '' and tok == token then return due end
   return nil
 end
+
+-- The fence of an outcome script: the first due time when the claim under `token`
+-- holds `id`; otherwise nil, and the outcome is stale: counted in stats "stale", and
+-- the script must change nothing else.
+local function tr_fenced(owner_key, stats_key, id, token)
+  local due = tr_owned(owner_key, id, token)
+  if not due then redis.call('HINCRBY', stats_key, 'stale', 1) end
+  return due
+end

@@ -5,11 +5,8 @@
 -- owner entry keeps the first due time under no token ("<due>:"), so the next
 -- claim answers that time again and no outcome of the old claim applies any more.
 local id = ARGV[1]
-local first_due = tr_owned(KEYS[5], id, ARGV[2])
-if not first_due then
-  redis.call('HINCRBY', KEYS[4], 'stale', 1)
-  return 0
-end
+local first_due = tr_fenced(KEYS[5], KEYS[4], id, ARGV[2])
+if not first_due then return 0 end
 redis.call('HSET', KEYS[5], id, string.format('%d:', first_due))
 redis.call('ZREM', KEYS[1], id)
 local now = tr_now_ms()

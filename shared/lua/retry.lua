@@ -3,10 +3,7 @@
 -- ARGV: 1 id, 2 token, 3 delay_ms, 4 meta, 5 wake channel
 -- Answer: 1 when applied; 0 when stale (the claim under `token` no longer holds it).
 local id = ARGV[1]
-if not tr_owned(KEYS[6], id, ARGV[2]) then
-  redis.call('HINCRBY', KEYS[5], 'stale', 1)
-  return 0
-end
+if not tr_fenced(KEYS[6], KEYS[5], id, ARGV[2]) then return 0 end
 redis.call('HDEL', KEYS[6], id)
 redis.call('ZREM', KEYS[1], id)
 -- Rounded up: never due before the real instant + delay (claim rounds down).

@@ -17,9 +17,10 @@ done < <("$TR_BUILD_DIR/fcgi/timerush-fcgi" --print-options)
 check "the table has options" test "${#def[@]}" -gt 20
 
 # Words that are not table options: the launcher's bootstrap and meta options, and
-# the options of run-tests and ctest the docs mention.
+# the options of run-tests, ctest, scripts/build.sh, install-deps.sh and apt-get the
+# docs mention.
 not_options=" config help no-build no-install print-options launcher-settings version
-  fast asan-only full output-on-failure "
+  fast asan-only full output-on-failure asan for no-install-recommends "
 for f in README.md docs/OPERATIONS.md; do
     unknown=()
     for o in $(grep -oE -- '--[a-z][a-z-]*[a-z]' "$TR_SOURCE_DIR/$f" | sort -u); do
