@@ -54,7 +54,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 want() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
-command -v wrk >/dev/null || die "wrk not found"
+command -v wrk >/dev/null || "$SRC/scripts/install-deps.sh" --for bench || die "wrk not found (scripts/install-deps.sh --for bench)"
 [ -x "$BUILD/fcgi/timerush-fcgi" ] || die "no $BUILD/fcgi/timerush-fcgi (build it first)"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tr-create-probe.XXXXXX")

@@ -470,11 +470,16 @@ static void write_hists(sched *s, int64_t now, int force);
 /* Gives back, before the next claim, what lost claims hold (their tokens revoked,
  * so a lost claim Redis runs later claims nothing) and, once after start, what
  * earlier runs of this scheduler id still hold: those timers fire now instead of
- * after their leases. */
-static void recover(sched *s)
+ * after their leases. While Redis is away this is the reconnect attempt, at its
+ * time (after the held outcomes, like a claim), so the first claim after an outage
+ * already finds what the lost claims held. */
+static void recover(sched *s, int64_t now)
 {
     tr_claim_tokens *t = &s->claim.tokens;
-    if (s->redis.rc.down || outstanding(s) || (t->nlost == 0 && !s->claim.recover_run))
+    if (outstanding(s) || (t->nlost == 0 && !s->claim.recover_run))
+        return;
+    if (s->redis.rc.down &&
+        (!tr_reconnect_due(&s->redis.rc, now) || tr_pending_count(s->work.pending) > 0))
         return;
     int64_t n = 0;
     if (t->nlost > 0) {
@@ -500,6 +505,7 @@ static void recover(sched *s)
                         "(due again now)", (long long)n);
         s->claim.need = 1;
     }
+    store_ok(s);
 }
 
 /* The calls on the store's connection: the outcomes held when they are due to
@@ -512,7 +518,7 @@ static void store_step(sched *s, int64_t now)
      * a burst a claim or a finish is owed almost all the time. */
     write_hists(s, now, 0);
     flush(s);
-    recover(s);
+    recover(s, now);
     int free_slots = s->cfg->max_inflight - tr_deliver_running(s->work.dl);
     if (want_claim(s, now, free_slots))
         claim(s, free_slots);

@@ -8,7 +8,8 @@
 #   scripts/install-deps.sh --list [--for ...]          print the package names
 #
 # --for picks the packages by what needs them (the list's second column); the default
-# is all of them. ./timerush asks for build,run; ./run-tests for everything.
+# is build,run,test. ./timerush asks for build,run; ./run-tests for the default;
+# bench/ for bench.
 # Fast when everything is present (one dpkg-query over the list), so the launcher and
 # ./run-tests call it every time. Debian 12 package names.
 set -euo pipefail
@@ -35,8 +36,8 @@ done
 pkgs=()
 while read -r pkg for _; do
     [[ -z $pkg || $pkg == \#* ]] && continue
-    case "$for" in build|run|test) ;; *)
-        echo "install-deps.sh: $list: '$pkg' has FOR '$for' (want build, run or test)" >&2
+    case "$for" in build|run|test|bench) ;; *)
+        echo "install-deps.sh: $list: '$pkg' has FOR '$for' (want build, run, test or bench)" >&2
         exit 2 ;;
     esac
     [[ ,$want_for, == *,"$for",* ]] && pkgs+=("$pkg")

@@ -81,7 +81,7 @@ static const opt_def opt_table[] = {
      ". _ -): restarted, it gives back at once what its previous run held; without one "
      "that waits for the leases. The launcher names its schedulers ID.N (default ID: the "
      "host name and a hash of the run directory)"},
-    {"lease-margin-ms", 0, OPT_INT, F(lease_margin_ms), 1000, 3600000, "2000", SC,
+    {"lease-margin-ms", 0, OPT_INT, F(lease_margin_ms), 1000, 3600000, "1500", SC,
      "lease = timeout-ms + this; a dead scheduler's timers return after the lease"},
     {"max-attempts", 0, OPT_INT, F(max_attempts), 1, 100000, "20", SC,
      "deliveries tried before a timer moves to the dead-letter set"},
