@@ -42,3 +42,13 @@ local function tr_fenced(owner_key, stats_key, id, token)
   if not due then redis.call('HINCRBY', stats_key, 'stale', 1) end
   return due
 end
+
+-- Gives a held timer back undelivered (release, recover): due again at `now`, the
+-- attempt undone (the counter dropped at zero to keep memory lean), the owner entry
+-- keeping the first due time under no token.
+local function tr_give_back(inflight, due, attempts, owner, id, first_due, now)
+  redis.call('HSET', owner, id, string.format('%d:', first_due))
+  redis.call('ZREM', inflight, id)
+  redis.call('ZADD', due, now, id)
+  if redis.call('HINCRBY', attempts, id, -1) <= 0 then redis.call('HDEL', attempts, id) end
+end

@@ -35,17 +35,10 @@ for c = 1, #ids, 1000 do
   local part = {unpack(ids, c, math.min(c + 999, #ids))}
   local owners = redis.call('HMGET', KEYS[5], unpack(part))
   for j = 1, #part do
-    local own = owners[j]
-    if own then
-      local first_due, tok = tr_owner_split(own)
-      if tok and tok ~= '' and match(tok) then
-        local id = part[j]
-        redis.call('HSET', KEYS[5], id, string.format('%d:', first_due))
-        redis.call('ZREM', KEYS[1], id)
-        redis.call('ZADD', KEYS[2], now, id)
-        if redis.call('HINCRBY', KEYS[3], id, -1) <= 0 then redis.call('HDEL', KEYS[3], id) end
-        released = released + 1
-      end
+    local first_due, tok = tr_owner_split(owners[j])
+    if tok and tok ~= '' and match(tok) then
+      tr_give_back(KEYS[1], KEYS[2], KEYS[3], KEYS[5], part[j], first_due, now)
+      released = released + 1
     end
   end
 end

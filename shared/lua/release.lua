@@ -7,12 +7,8 @@
 local id = ARGV[1]
 local first_due = tr_fenced(KEYS[5], KEYS[4], id, ARGV[2])
 if not first_due then return 0 end
-redis.call('HSET', KEYS[5], id, string.format('%d:', first_due))
-redis.call('ZREM', KEYS[1], id)
 local now = tr_now_ms()
-redis.call('ZADD', KEYS[3], now, id)
--- The attempt never happened; drop the counter at zero to keep memory lean.
-if redis.call('HINCRBY', KEYS[2], id, -1) <= 0 then redis.call('HDEL', KEYS[2], id) end
+tr_give_back(KEYS[1], KEYS[3], KEYS[2], KEYS[5], id, first_due, now)
 redis.call('HINCRBY', KEYS[4], 'released', 1)
 redis.call('PUBLISH', ARGV[3], now)
 return 1
