@@ -103,9 +103,9 @@ int main(int argc, char **argv)
         snprintf(where, sizeof where, "unix:%s", cfg.redis_socket);
     else
         snprintf(where, sizeof where, "%s:%d", cfg.host, cfg.port);
-    tr_log_info("started: redis=%s db=%d key=%s max_inflight=%d max_per_host=%d timeout_ms=%d "
+    tr_log_info("started: redis=%s db=%d key=%s max_inflight=%d host_limit=%d timeout_ms=%d "
                 "lease_ms=%d max_attempts=%d backoff_ms=%d..%d",
-                where, cfg.db, cfg.key, cfg.max_inflight, cfg.max_per_host, cfg.timeout_ms,
+                where, cfg.db, cfg.key, cfg.max_inflight, cfg.host_limit, cfg.timeout_ms,
                 cfg.timeout_ms + cfg.lease_margin_ms, cfg.max_attempts, cfg.backoff_min_ms,
                 cfg.backoff_max_ms);
     tr_sched_flags flags = {.stop = sig.stop, .hup = sig.hup};

@@ -2,6 +2,8 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,8 @@ struct tr_deliver {
     tr_xfer *free;    /* singly linked through next: ready for reuse */
     int running;      /* length of active */
     int free_count;
+    tr_deliver_connect_fn *on_connect;
+    void *on_connect_ctx;
 };
 
 tr_deliver *tr_deliver_new(const tr_config *cfg)
@@ -29,8 +33,7 @@ tr_deliver *tr_deliver_new(const tr_config *cfg)
     d->multi = curl_multi_init();
     if (d->multi == NULL)
         goto fail;
-    if (curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)cfg->max_per_host) != CURLM_OK ||
-        curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)cfg->max_inflight) != CURLM_OK ||
+    if (curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)cfg->max_inflight) != CURLM_OK ||
         curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, (long)cfg->max_inflight) != CURLM_OK)
         goto fail;
     return d;
@@ -39,6 +42,12 @@ fail:
         curl_multi_cleanup(d->multi);
     free(d);
     return NULL;
+}
+
+void tr_deliver_on_connect(tr_deliver *d, tr_deliver_connect_fn *fn, void *ctx)
+{
+    d->on_connect = fn;
+    d->on_connect_ctx = ctx;
 }
 
 static void xfer_destroy(tr_xfer *x)
@@ -86,6 +95,7 @@ tr_xfer *tr_deliver_xfer_get(tr_deliver *d)
     x = calloc(1, sizeof *x);
     if (x == NULL)
         return NULL;
+    x->owner = d;
     x->easy = curl_easy_init();
     if (x->easy == NULL || set_fixed(d, x) != 0) {
         xfer_destroy(x);
@@ -106,6 +116,12 @@ static void xfer_reset(tr_xfer *x)
     x->notice = 0;
     x->timeout_ms = 0;
     x->late_ms = 0;
+    x->dest = NULL;
+    x->addr = NULL;
+    x->qnext = NULL;
+    x->queued_mono_ms = 0;
+    x->probe = 0;
+    x->peer[0] = '\0';
     x->start_mono_ms = x->end_mono_ms = 0;
     x->result = CURLE_OK;
     x->status = 0;
@@ -250,6 +266,27 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata)
     return n;
 }
 
+/* CURLOPT_OPENSOCKETFUNCTION: makes the socket as curl would, and tells the
+ * connect callback where it goes (per-address limits, tr_dest.h). */
+static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
+                                    struct curl_sockaddr *address)
+{
+    tr_xfer *x = clientp;
+    (void)purpose;
+    curl_socket_t fd = socket(address->family, address->socktype | SOCK_CLOEXEC,
+                              address->protocol);
+    if (fd == CURL_SOCKET_BAD)
+        return fd;
+    char host[48], port[8];
+    if (getnameinfo(&address->addr, address->addrlen, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+        snprintf(x->peer, sizeof x->peer, "%s %s", host, port);
+        if (x->owner->on_connect != NULL)
+            x->owner->on_connect(x->owner->on_connect_ctx, x);
+    }
+    return fd;
+}
+
 #define SET(opt, val)                                                        \
     do {                                                                     \
         if ((rc = curl_easy_setopt(e, opt, val)) != CURLE_OK) {              \
@@ -278,6 +315,8 @@ static int set_fixed(const tr_deliver *d, tr_xfer *x)
     SET(CURLOPT_HEADERDATA, x);
     SET(CURLOPT_PRIVATE, x);
     SET(CURLOPT_ERRORBUFFER, x->errbuf);
+    SET(CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    SET(CURLOPT_OPENSOCKETDATA, x);
     if (cfg->cacert[0] != '\0')
         SET(CURLOPT_CAINFO, cfg->cacert);
     if (cfg->pem[0] != '\0') {

@@ -6,8 +6,9 @@
  * recycled: the options that never change are set once when the handle is made,
  * only the per-delivery ones (URL, body, headers, timeouts) at each start, and a
  * plain delivery's headers live in the transfer itself (no list allocated).
- * Caps: CURLMOPT_MAX_HOST_CONNECTIONS = --max-per-host,
- * CURLMOPT_MAX_TOTAL_CONNECTIONS = --max-inflight.
+ * Caps: CURLMOPT_MAX_TOTAL_CONNECTIONS = --max-inflight; curl has no per-host cap
+ * of its own (it would queue a transfer inside curl, its timeout running): the
+ * loop starts a transfer only when its destination has a free slot (tr_dest.h).
  *
  * Ownership: a tr_xfer comes from tr_deliver_xfer_get() and belongs to the caller
  * until tr_deliver_start() succeeds; then to the multi handle until
@@ -38,7 +39,14 @@ typedef struct tr_xfer {
     int notice;              /* 1: a failure notice to spec.url (X-TimeRush-Failure: 1,
                               * no timer headers), not a timer's delivery */
     int64_t timeout_ms;      /* whole transfer; 0: --timeout-ms */
-    int64_t late_ms;         /* lateness when claimed (for the delivery's log line) */
+    int64_t late_ms;         /* lateness when started (for the delivery's log line) */
+
+    /* Kept by tr_dests (tr_dest.h) while it counts or queues the transfer. */
+    struct tr_dest *dest;    /* its destination; NULL when not counted */
+    struct tr_dest_addr *addr;  /* the address it is counted on; NULL when none */
+    struct tr_xfer *qnext;   /* the destination's queue */
+    int64_t queued_mono_ms;  /* when it joined the queue */
+    int probe;               /* the probe of an open breaker */
 
     /* Filled by tr_deliver. */
     int64_t start_mono_ms;   /* when it was added */
@@ -50,6 +58,7 @@ typedef struct tr_xfer {
     size_t body_dropped;     /* bytes beyond --max-response, read but not kept */
     char retry_after[64];    /* Retry-After value, NUL-terminated; empty when none */
     char errbuf[CURL_ERROR_SIZE]; /* curl's detailed error text; may be empty */
+    char peer[64];           /* "address port" of its last new connection; may be empty */
 
     /* Private to tr_deliver. */
     CURL *easy;
@@ -58,11 +67,19 @@ typedef struct tr_xfer {
     char hkey[TR_KEY_MAX + 24], hattempt[48], hdue[48];
     struct tr_xfer *prev, *next; /* the list of active transfers, or the free list */
     size_t max_body;
+    tr_deliver *owner;
 } tr_xfer;
+
+/* Called when curl opens a connection for x (x->peer filled): tr_dests counts
+ * transfers per resolved address. Runs inside curl: it must not call libcurl. */
+typedef void tr_deliver_connect_fn(void *ctx, tr_xfer *x);
 
 /* Makes the multi handle with the caps from cfg (which must outlive it). NULL on
  * failure. curl_global_init() must have run. */
 tr_deliver *tr_deliver_new(const tr_config *cfg);
+
+/* Sets the connect callback (NULL: none). */
+void tr_deliver_on_connect(tr_deliver *d, tr_deliver_connect_fn *fn, void *ctx);
 
 /* Removes and frees every transfer (in flight or free) and the multi handle. Takes NULL. */
 void tr_deliver_free(tr_deliver *d);

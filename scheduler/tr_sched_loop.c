@@ -10,6 +10,7 @@
 #include "tr_claim_token.h"
 #include "tr_clock.h"
 #include "tr_deliver.h"
+#include "tr_dest.h"
 #include "tr_hist.h"
 #include "tr_log.h"
 #include "tr_mem.h"
@@ -64,9 +65,11 @@ typedef struct sched_claim {
     int recover_run;         /* give back what earlier runs of this scheduler id hold */
 } sched_claim;
 
-/* Deliveries in curl, and their outcomes until Redis has them. */
+/* Deliveries in curl, those waiting for their destination, and their outcomes
+ * until Redis has them. */
 typedef struct sched_work {
     tr_deliver *dl;
+    tr_dests *dests;
     tr_pending *pending;
     int64_t pending_since_mono; /* when the oldest unwritten outcome was seen; -1 none */
 } sched_work;
@@ -236,7 +239,90 @@ static void wake_connect(sched *s)
                        tr_wake_error(s->wake.line), NO_WAKE_CLAIM_MS);
 }
 
-/* Starts the delivery of one claimed timer, or queues its outcome at once. */
+/* Starts x now (its destination has a slot, and a global one is free). */
+static void launch(sched *s, tr_dest *d, tr_xfer *x, int64_t mono)
+{
+    int64_t late = mono + s->redis.offset_ms - x->due_ms;
+    x->late_ms = late;
+    tr_sched_stats_late(&s->report.st, late, tr_rng_next(&s->rng));
+    tr_hist_add(&s->report.late_hist, late);
+    if (tr_deliver_start(s->work.dl, x) != 0) {
+        tr_outcome_ctx oc = octx(s);
+        (void)tr_outcome_failed(&oc, x->id, x->token, &x->spec, x->attempt, x->fire_due_ms, 0,
+                                x->errbuf, -1);
+        tr_deliver_xfer_put(s->work.dl, x);
+        return;
+    }
+    tr_dests_started(s->work.dests, d, x, mono);
+}
+
+/* Gives x back to Redis undelivered: its destination cannot take it now (breaker
+ * open, or every slot busy and its queue full or waited out). No attempt spent;
+ * it is due again later with its first due time. */
+static void hold(sched *s, tr_dest *d, tr_xfer *x, int64_t mono)
+{
+    int64_t delay = tr_dests_hold_ms(s->work.dests, d, mono, tr_rng_next(&s->rng));
+    tr_finish f = {.kind = TR_FINISH_HOLD, .id = x->id, .token = x->token,
+                   .attempt = x->attempt, .delay_ms = delay};
+    if (tr_pending_add(s->work.pending, &f) == 0) {
+        s->report.st.held++;
+        tr_log_debug("key=%s held for %lld ms: destination %s %s", x->id, (long long)delay,
+                     tr_dest_key(d), tr_dests_open(s->work.dests) > 0 ? "busy or unreachable"
+                                                                       : "busy");
+    } else {
+        tr_log_error("key=%s not held: out of memory (returns after its lease)", x->id);
+    }
+    tr_deliver_xfer_put(s->work.dl, x);
+}
+
+/* Starts, queues or holds a prepared transfer, as its destination allows. */
+static void dispatch(sched *s, tr_xfer *x)
+{
+    char err[160];
+    int64_t mono = tr_clock_mono_ms();
+    tr_dest *d = tr_dests_find(s->work.dests, x->spec.url, err, sizeof err);
+    if (d == NULL) {
+        tr_outcome_ctx oc = octx(s);
+        (void)tr_outcome_failed(&oc, x->id, x->token, &x->spec, x->attempt, x->fire_due_ms, 0,
+                                err, -1);
+        tr_deliver_xfer_put(s->work.dl, x);
+        return;
+    }
+    int global_free = tr_deliver_running(s->work.dl) < s->cfg->max_inflight;
+    tr_dest_verdict v = tr_dests_admit(s->work.dests, d, mono);
+    if (v == TR_DEST_START && !global_free)
+        v = TR_DEST_QUEUE; /* only a notice can have taken the slot: it frees soon */
+    switch (v) {
+    case TR_DEST_START:
+        launch(s, d, x, mono);
+        return;
+    case TR_DEST_QUEUE:
+        tr_dests_enqueue(s->work.dests, d, x, mono);
+        return;
+    case TR_DEST_HOLD:
+        hold(s, d, x, mono);
+        return;
+    }
+}
+
+/* Starts what waits for its destination and now may go; gives back what waited
+ * too long or whose breaker opened. */
+static void pump(sched *s)
+{
+    int64_t mono = tr_clock_mono_ms();
+    tr_dest_verdict v;
+    tr_xfer *x;
+    while ((x = tr_dests_pop(s->work.dests, mono,
+                             tr_deliver_running(s->work.dl) < s->cfg->max_inflight, &v)) != NULL) {
+        if (v == TR_DEST_START)
+            launch(s, x->dest, x, mono);
+        else
+            hold(s, x->dest, x, mono);
+    }
+}
+
+/* Prepares the delivery of one claimed timer and dispatches it, or queues its
+ * outcome at once. */
 static void start_one(sched *s, const tr_claimed *c, const char *token)
 {
     /* The first attempt starts a firing (a new timer, a recurring timer's next
@@ -244,14 +330,10 @@ static void start_one(sched *s, const tr_claimed *c, const char *token)
      * due time in the meta of its last failure. */
     int64_t fire_due =
         c->attempt <= 1 ? c->due_ms : tr_outcome_fire_due(c->meta, c->meta_len, c->due_ms);
-    int64_t late = tr_clock_mono_ms() + s->redis.offset_ms - c->due_ms;
     tr_outcome_ctx oc = octx(s);
     s->report.st.claimed++;
-    tr_sched_stats_late(&s->report.st, late, tr_rng_next(&s->rng));
-    tr_hist_add(&s->report.late_hist, late);
-    /* DEBUG: the delivery's own INFO line carries late_ms (one line per timer). */
-    tr_log_debug("key=%s claimed attempt=%lld due_ms=%lld late_ms=%lld", c->id,
-                 (long long)c->attempt, (long long)c->due_ms, (long long)late);
+    tr_log_debug("key=%s claimed attempt=%lld due_ms=%lld", c->id, (long long)c->attempt,
+                 (long long)c->due_ms);
 
     tr_xfer *x = tr_deliver_xfer_get(s->work.dl);
     if (x == NULL || (x->id = strdup(c->id)) == NULL) {
@@ -268,7 +350,6 @@ static void start_one(sched *s, const tr_claimed *c, const char *token)
     snprintf(x->token, sizeof x->token, "%s", token); /* < TR_CLAIM_TOKEN_MAX by design */
     x->attempt = c->attempt;
     x->due_ms = c->due_ms;
-    x->late_ms = late;
     x->fire_due_ms = fire_due;
     tr_outcome_policy pol;
     tr_outcome_policy_of(s->cfg, &x->spec, &pol);
@@ -283,11 +364,14 @@ static void start_one(sched *s, const tr_claimed *c, const char *token)
             tr_log_error("key=%s lease not extended: out of memory (a longer delivery may be "
                          "taken over)", c->id);
     }
-    if (tr_deliver_start(s->work.dl, x) != 0) {
-        (void)tr_outcome_failed(&oc, c->id, token, &x->spec, c->attempt, fire_due, 0, x->errbuf,
-                                -1);
-        tr_deliver_xfer_put(s->work.dl, x);
-    }
+    dispatch(s, x);
+}
+
+/* tr_deliver's connect callback: the address a transfer's connection goes to. */
+static void on_connect(void *ctx, tr_xfer *x)
+{
+    sched *s = ctx;
+    tr_dests_connected(s->work.dests, x, x->peer);
 }
 
 /* tr_pending's notice callback: POST a failure notice once, best effort. */
@@ -340,6 +424,7 @@ static void claimed(sched *s, tr_claim_batch *b, size_t limit, const char *token
             s->claim.backlog = 1; /* the batch was cut by the free slots: more may be due */
         for (size_t i = 0; i < b->count; i++)
             start_one(s, &b->items[i], token);
+        pump(s); /* holds and starts in claim order first, then what waited */
     }
     tr_claim_batch_clear(b);
 }
@@ -406,6 +491,7 @@ static void collect(sched *s)
             tr_deliver_xfer_put(s->work.dl, x);
             continue;
         }
+        tr_dests_finished(s->work.dests, x, tr_dest_result_of((int)x->result), x->end_mono_ms);
         tr_outcome_ctx oc = octx(s);
         tr_hist_add(&s->report.dur_hist, x->end_mono_ms - x->start_mono_ms);
         (void)tr_outcome_finished(&oc, x);
@@ -415,27 +501,43 @@ static void collect(sched *s)
     }
 }
 
+/* Gives one transfer that will not be delivered back to Redis, due at once. */
+static void release_one(sched *s, tr_xfer *x, const char *why)
+{
+    tr_finish f = {
+        .kind = TR_FINISH_RELEASE, .id = x->id, .token = x->token, .attempt = x->attempt};
+    if (tr_pending_add(s->work.pending, &f) == 0) {
+        s->report.st.released++;
+        s->drain.released++;
+        tr_log_info("key=%s released attempt=%lld (%s)", x->id, (long long)x->attempt, why);
+    } else {
+        tr_log_error("key=%s not released: out of memory (returns after its lease)", x->id);
+    }
+    tr_deliver_xfer_put(s->work.dl, x);
+}
+
+/* Gives back what waits for its destination: when stopping, it is not started. */
+static void release_queued(sched *s)
+{
+    tr_xfer *x;
+    while ((x = tr_dests_pop_any(s->work.dests)) != NULL)
+        release_one(s, x, "shutdown, not started");
+}
+
 /* Takes every unfinished delivery out of curl and gives it back to Redis. */
 static void release_all(sched *s)
 {
+    release_queued(s);
     tr_xfer *x;
     while ((x = tr_deliver_abort_one(s->work.dl)) != NULL) {
+        tr_dests_finished(s->work.dests, x, TR_DEST_OTHER, tr_clock_mono_ms());
         if (x->notice) {
             tr_log_warning("key=%s failure notice to %s not finished: shutting down", x->id,
                            x->spec.url);
             tr_deliver_xfer_put(s->work.dl, x);
             continue;
         }
-        tr_finish f = {
-            .kind = TR_FINISH_RELEASE, .id = x->id, .token = x->token, .attempt = x->attempt};
-        if (tr_pending_add(s->work.pending, &f) == 0) {
-            s->report.st.released++;
-            s->drain.released++;
-            tr_log_info("key=%s released attempt=%lld (shutdown)", x->id, (long long)x->attempt);
-        } else {
-            tr_log_error("key=%s not released: out of memory (returns after its lease)", x->id);
-        }
-        tr_deliver_xfer_put(s->work.dl, x);
+        release_one(s, x, "shutdown");
     }
 }
 
@@ -557,6 +659,9 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
         target = min64(target, s->report.next_hist_mono);
     if (s->drain.stopping)
         target = min64(target, s->drain.deadline_mono);
+    int64_t expiry = tr_dests_next_expiry(s->work.dests);
+    if (expiry >= 0)
+        target = min64(target, expiry); /* a queued transfer's wait runs out */
     int64_t t = target - now;
     return t < 0 ? 0 : (int)t;
 }
@@ -581,8 +686,9 @@ static void status_line(sched *s)
     char line[512];
     tr_sched_stats_line(&s->report.st, tr_deliver_running(s->work.dl),
                         tr_pending_count(s->work.pending), line, sizeof line);
-    tr_log_info("%s redis=%s wake=%s", line, s->redis.rc.down ? "down" : "up",
-                tr_wake_fd(s->wake.line) >= 0 ? "up" : "down");
+    tr_log_info("%s queued=%zu breakers_open=%zu redis=%s wake=%s", line,
+                tr_dests_queued(s->work.dests), tr_dests_open(s->work.dests),
+                s->redis.rc.down ? "down" : "up", tr_wake_fd(s->wake.line) >= 0 ? "up" : "down");
 }
 
 /* Gives the last outcomes a bounded time to reach Redis. */
@@ -625,6 +731,8 @@ static int loop(sched *s)
         now = tr_clock_mono_ms();
         if (s->drain.stopping && tr_store_claim_outstanding(s->redis.store))
             receive(s, 1); /* its timers are delivered (or released) like the others */
+        if (s->drain.stopping)
+            release_queued(s); /* not started: another scheduler can send them now */
         if (s->drain.stopping && tr_deliver_running(s->work.dl) == 0)
             break;
         if (s->drain.stopping && now >= s->drain.deadline_mono) {
@@ -673,6 +781,7 @@ static int loop(sched *s)
             }
         }
         collect(s);
+        pump(s); /* the slots collect() freed, and queue waits that ran out */
         store_step(s, tr_clock_mono_ms()); /* this round's outcomes, or a claim */
     }
     s->drain.exiting = 1;
@@ -703,7 +812,10 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags)
     tr_reconnect_init(&s.wake.rc, RECONNECT_MIN_MS, RECONNECT_MAX_MS);
     if (tr_sched_stats_init(&s.report.st, LATE_SAMPLE) != 0 ||
         (s.redis.store = tr_store_new(cfg)) == NULL || (s.wake.line = tr_wake_new(cfg)) == NULL ||
-        (s.work.dl = tr_deliver_new(cfg)) == NULL || (s.work.pending = tr_pending_new()) == NULL) {
+        (s.work.dl = tr_deliver_new(cfg)) == NULL || (s.work.pending = tr_pending_new()) == NULL ||
+        (s.work.dests = tr_dests_new(cfg->host_limit, cfg->breaker_failures,
+                                     cfg->lease_margin_ms / 2, cfg->max_inflight, s.work.dl)) ==
+            NULL) {
         tr_log_error("cannot start: out of memory or libcurl multi init failed");
         goto done;
     }
@@ -720,6 +832,7 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags)
     tr_log_info("scheduler id %s, claim tokens %s<n>", id, s.claim.tokens.run_prefix);
     s.claim.recover_run = cfg->scheduler_id[0] != '\0';
     tr_pending_on_notice(s.work.pending, send_notice, &s);
+    tr_deliver_on_connect(s.work.dl, on_connect, &s);
     s.claim.need = 1;
     s.report.next_hist_mono = tr_clock_mono_ms() + HIST_WRITE_MS;
     s.report.next_status_mono = tr_clock_mono_ms() + (int64_t)cfg->interval_s * 1000;
@@ -727,6 +840,7 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags)
         store_failed(&s, "connect");
     rc = loop(&s);
 done:
+    tr_dests_free(s.work.dests); /* queued transfers go back to the deliverer first */
     tr_pending_free(s.work.pending);
     tr_deliver_free(s.work.dl);
     tr_wake_free(s.wake.line);

@@ -65,13 +65,14 @@ void tr_sched_stats_line(tr_sched_stats *st, int inflight, size_t pending, char 
     int64_t max = st->late_seen > 0 ? st->late_max_ms : 0;
     snprintf(buf, len,
              "status inflight=%d pending=%zu claimed=%llu delivered=%llu failed=%llu "
-             "retried=%llu dead=%llu chained=%llu released=%llu stale=%llu refused=%llu "
+             "retried=%llu dead=%llu chained=%llu released=%llu held=%llu stale=%llu refused=%llu "
              "late_p50_ms=%lld late_p99_ms=%lld late_max_ms=%lld",
              inflight, pending, (unsigned long long)st->claimed,
              (unsigned long long)st->delivered,
              (unsigned long long)(st->retried + st->dead), (unsigned long long)st->retried,
              (unsigned long long)st->dead, (unsigned long long)st->chained,
-             (unsigned long long)st->released, (unsigned long long)st->stale,
+             (unsigned long long)st->released, (unsigned long long)st->held,
+             (unsigned long long)st->stale,
              (unsigned long long)st->refused, (long long)p50,
              (long long)p99, (long long)max);
     int64_t *keep = st->late_ms;

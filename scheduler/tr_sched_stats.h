@@ -18,6 +18,8 @@ typedef struct tr_sched_stats {
     uint64_t retried;     /* RETRY outcomes */
     uint64_t dead;        /* DEAD outcomes */
     uint64_t released;    /* RELEASE outcomes (shutdown) */
+    uint64_t held;        /* HOLD outcomes: given back, the destination could not take
+                           * them (breaker open, or busy) */
     uint64_t stale;       /* outcomes Redis ignored (cancelled / taken over) */
     uint64_t refused;     /* outcomes the store refused (malformed, script error):
                            * not applied, the timer returns after its lease */
@@ -41,7 +43,7 @@ void tr_sched_stats_late(tr_sched_stats *st, int64_t late_ms, uint64_t rnd);
 int64_t tr_sched_percentile(int64_t *values, size_t n, double p);
 
 /* Writes the status line ("status inflight=.. pending=.. claimed=.. delivered=..
- * failed=.. retried=.. dead=.. chained=.. released=.. stale=.. refused=.. late_p50_ms=..
+ * failed=.. retried=.. dead=.. chained=.. released=.. held=.. stale=.. refused=.. late_p50_ms=..
  * late_p99_ms=.. late_max_ms=..") into buf and starts a new interval. */
 void tr_sched_stats_line(tr_sched_stats *st, int inflight, size_t pending, char *buf, size_t len);
 

@@ -70,8 +70,12 @@ static const opt_def opt_table[] = {
      "do not verify https peers (the original's mode; logged as a warning)"},
     {"max-inflight", 0, OPT_INT, F(max_inflight), 1, 100000, "512", SC,
      "deliveries in flight at once, in all"},
-    {"max-per-host", 0, OPT_INT, F(max_per_host), 1, 100000, "256", SC,
-     "connections to one callback host at once"},
+    {"host-limit", 0, OPT_INT, F(host_limit), 1, 100000, "64", SC,
+     "deliveries in flight to one destination (scheme, host, port) at once, and to one "
+     "resolved address; the rest wait without holding a global slot"},
+    {"breaker-failures", 0, OPT_INT, F(breaker_failures), 0, 100000, "5", SC,
+     "consecutive connect failures or timeouts that open a destination's circuit breaker "
+     "(its timers are held, one probe at a time); 0: never"},
     {"connect-timeout-ms", 0, OPT_INT, F(connect_timeout_ms), 1, 600000, "5000", SC,
      "connect timeout of a delivery, ms"},
     {"timeout-ms", 0, OPT_INT, F(timeout_ms), 1, 3600000, "10000", SC,

@@ -64,7 +64,10 @@ typedef struct tr_config {
     char cacert[TR_CONFIG_STR_MAX];      /* CA bundle for https peers; empty: system store */
     int insecure;                        /* skip peer verification (the original's mode) */
     int max_inflight;                    /* global cap on concurrent deliveries */
-    int max_per_host;                    /* cap on concurrent connections to one host */
+    int host_limit;                      /* deliveries in flight per destination and per
+                                          * resolved address (tr_dest.h) */
+    int breaker_failures;                /* unreachable results in a row that open a
+                                          * destination's breaker; 0: off */
     int connect_timeout_ms;              /* connect phase of a delivery */
     int timeout_ms;                      /* whole delivery, connect included */
     int lease_margin_ms;                 /* lease = timeout_ms + lease_margin_ms */

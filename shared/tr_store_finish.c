@@ -18,6 +18,7 @@ static int kind_script(tr_finish_kind kind)
     case TR_FINISH_DEAD:
         return S_DEAD;
     case TR_FINISH_RELEASE:
+    case TR_FINISH_HOLD:
         return S_RELEASE;
     case TR_FINISH_EXTEND:
         return S_EXTEND;
@@ -104,11 +105,16 @@ static void finish_args(const tr_store *s, const tr_finish *f, call_args *a)
         tr_store_arg_str(a, s->key[K_WAKE]);
         return;
     case TR_FINISH_RELEASE:
+    case TR_FINISH_HOLD:
         tr_store_args_init(a, S_RELEASE);
         tr_store_arg_keys(a, s, 5, release_keys);
         tr_store_arg_str(a, f->id);
         tr_store_arg_str(a, f->token);
         tr_store_arg_str(a, s->key[K_WAKE]);
+        if (f->kind == TR_FINISH_HOLD) {
+            tr_store_arg_i64(a, f->delay_ms < 1 ? 1 : f->delay_ms);
+            tr_store_arg_str(a, "held");
+        }
         return;
     case TR_FINISH_EXTEND:
         tr_store_args_init(a, S_EXTEND);

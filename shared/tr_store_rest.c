@@ -11,7 +11,7 @@
 
 const char *const tr_store_stats_names[TR_STATS_COUNT] = {
     "created", "delivered", "failed", "retried", "dead",    "cancelled",
-    "chained", "fired",     "reaped", "released", "replayed"};
+    "chained", "fired",     "reaped", "released", "replayed", "held",   "stale"};
 
 const char *tr_timer_state_name(tr_timer_state state)
 {

@@ -113,7 +113,9 @@ typedef enum tr_finish_kind {
     TR_FINISH_RETRY = 1,   /* failed: due again delay_ms from now, meta stored */
     TR_FINISH_DEAD = 2,    /* failed for the last time: into {P}:dead, meta stored */
     TR_FINISH_RELEASE = 3, /* not delivered (shutdown): due again at once, attempt undone */
-    TR_FINISH_EXTEND = 4   /* still delivering: lease deadline moved to delay_ms from now */
+    TR_FINISH_EXTEND = 4,  /* still delivering: lease deadline moved to delay_ms from now */
+    TR_FINISH_HOLD = 5     /* not delivered, its destination cannot take it now: due
+                            * again delay_ms from now, attempt undone, first due kept */
 } tr_finish_kind;
 
 /* The outcome of one delivery. Strings are borrowed (see above). */
@@ -123,7 +125,7 @@ typedef struct tr_finish {
     const char *token;           /* the claim's token: the outcome applies only while
                                   * that claim holds the timer (else STALE) */
     int64_t attempt;             /* from the claim (logs and the failure meta) */
-    int64_t delay_ms;            /* RETRY: from Redis's now */
+    int64_t delay_ms;            /* RETRY, HOLD, EXTEND: from Redis's now */
     const char *meta;            /* RETRY/DEAD: JSON kept with the timer, e.g.
                                   * {"due":..,"attempts":..,"status":..,"error":".."} */
     const char *chain_id;        /* ACK: the chained timer's key, or NULL for none */

@@ -1,14 +1,23 @@
--- release: the scheduler gives a claimed timer back undelivered (shutdown).
+-- release: the scheduler gives a claimed timer back undelivered: at shutdown (due
+-- again at once), or held because its destination cannot take it now (a breaker
+-- open, every slot busy: due again delay_ms from now).
 -- KEYS: 1 inflight, 2 attempts, 3 due, 4 stats, 5 owner
--- ARGV: 1 id, 2 token, 3 wake channel
--- Answer: 1 when applied; 0 when stale. Due again at once, the attempt undone; the
--- owner entry keeps the first due time under no token ("<due>:"), so the next
--- claim answers that time again and no outcome of the old claim applies any more.
+-- ARGV: 1 id, 2 token, 3 wake channel, 4 delay_ms (absent: 0), 5 stats field
+--       (absent: "released"; a hold counts "held")
+-- Answer: 1 when applied; 0 when stale. The attempt is undone; the owner entry
+-- keeps the first due time under no token ("<due>:"), so the next claim answers
+-- that time again (X-TimeRush-Due-Ms stays the same) and no outcome of the old
+-- claim applies any more.
 local id = ARGV[1]
 local first_due = tr_fenced(KEYS[5], KEYS[4], id, ARGV[2])
 if not first_due then return 0 end
-local now = tr_now_ms()
-tr_give_back(KEYS[1], KEYS[3], KEYS[2], KEYS[5], id, first_due, now)
-redis.call('HINCRBY', KEYS[4], 'released', 1)
-redis.call('PUBLISH', ARGV[3], now)
+local delay = tonumber(ARGV[4]) or 0
+local at = tr_now_ms()
+if delay > 0 then at = tr_now_ms_up() + delay end
+local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+tr_give_back(KEYS[1], KEYS[3], KEYS[2], KEYS[5], id, first_due, at)
+redis.call('HINCRBY', KEYS[4], ARGV[5] or 'released', 1)
+if delay <= 0 or first[2] == nil or at < tonumber(first[2]) then
+  redis.call('PUBLISH', ARGV[3], at)
+end
 return 1

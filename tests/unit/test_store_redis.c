@@ -473,6 +473,39 @@ static void test_release(void **state)
     tr_store_free(s);
 }
 
+/* HOLD: a release with a delay (the destination cannot take it now): due again
+ * after the delay, not before; the attempt undone, the first due time kept;
+ * counted "held"; stale under another token. */
+static void test_hold(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    add_ok(s, "hd", 0, NULL);
+    tr_claim_batch b = {0};
+    claim_wait(s, 1, 60000, 2000, &b);
+    int64_t first_due = b.items[0].due_ms;
+    tr_claim_batch_clear(&b);
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_HOLD, .id = "hd", .token = "other/1/1",
+                                            .attempt = 1, .delay_ms = 300}),
+                     0); /* not this claim's */
+    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_HOLD, .id = "hd", .token = TOK,
+                                            .attempt = 1, .delay_ms = 300}),
+                     1);
+    assert_int_equal(tr_store_claim(s, 10, 60000, TOK, &b), 0);
+    assert_int_equal(b.count, 0); /* not due yet */
+    int64_t now = b.now_ms;
+    assert_true(b.next_ms >= now + 250 && b.next_ms <= now + 301);
+    tr_claim_batch_clear(&b);
+    claim_wait(s, 1, 60000, 2000, &b);
+    assert_int_equal(b.items[0].attempt, 1);          /* no attempt spent */
+    assert_int_equal(b.items[0].due_ms, first_due);   /* X-TimeRush-Due-Ms unchanged */
+    assert_true(b.now_ms >= now + 250);
+    tr_claim_batch_clear(&b);
+    assert_int_equal(raw_int("HGET %s %s", key("stats"), "held"), 1);
+    assert_true(raw_int("HGET %s %s", key("stats"), "released") <= 0); /* absent */
+    tr_store_free(s);
+}
+
 static void test_script_flush(void **state)
 {
     (void)state;
@@ -1130,6 +1163,7 @@ int main(void)
         cmocka_unit_test_setup(test_retry, setup),
         cmocka_unit_test_setup(test_dead, setup),
         cmocka_unit_test_setup(test_release, setup),
+        cmocka_unit_test_setup(test_hold, setup),
         cmocka_unit_test_setup(test_script_flush, setup),
         cmocka_unit_test_setup(test_finish_errors, setup),
         cmocka_unit_test_setup(test_ack_many, setup),
