@@ -40,6 +40,7 @@ struct tr_dest {
     int qlen;
     struct tr_dest *qprev, *qnext; /* the list of destinations with a queue */
     int64_t ewma_ms;       /* recent delivery time */
+    int64_t progress_mono; /* last finish, or the start of this busy spell; 0: never */
     int fails;             /* consecutive unreachable results */
     int open;              /* breaker open: timers held, one probe at probe_at */
     int probing;           /* the probe is in flight */
@@ -311,7 +312,8 @@ tr_dest_verdict tr_dests_admit(tr_dests *t, tr_dest *d, int64_t mono)
 void tr_dests_started(tr_dests *t, tr_dest *d, tr_xfer *x, int64_t mono)
 {
     x->dest = d;
-    d->active++;
+    if (d->active++ == 0)
+        d->progress_mono = mono; /* a busy spell starts */
     if (d->addr != NULL) {
         x->addr = d->addr;
         d->addr->active++;
@@ -448,6 +450,7 @@ void tr_dests_finished(tr_dests *t, tr_xfer *x, tr_dest_result r, int64_t mono)
     if (d == NULL)
         return;
     d->active--;
+    d->progress_mono = mono;
     if (x->addr != NULL)
         x->addr->active--;
     if (x->end_mono_ms >= x->start_mono_ms) { /* aborted ones never ended */
@@ -490,9 +493,12 @@ int64_t tr_dests_hold_ms(const tr_dests *t, const tr_dest *d, int64_t mono, uint
         int64_t wait = d->probe_at > mono ? d->probe_at - mono : 0;
         return wait + (int64_t)(rnd % (uint64_t)(d->backoff_ms + 1));
     }
-    int64_t base = d->ewma_ms < HOLD_BUSY_MIN_MS   ? HOLD_BUSY_MIN_MS
-                   : d->ewma_ms > HOLD_BUSY_MAX_MS ? HOLD_BUSY_MAX_MS
-                                                   : d->ewma_ms;
+    /* Busy: about a delivery's time, or how long nothing has finished (a receiver
+     * that has not answered yet is not known to be fast). */
+    int64_t base = d->ewma_ms;
+    if (d->progress_mono > 0 && mono - d->progress_mono > base)
+        base = mono - d->progress_mono;
+    base = base < HOLD_BUSY_MIN_MS ? HOLD_BUSY_MIN_MS : base > HOLD_BUSY_MAX_MS ? HOLD_BUSY_MAX_MS : base;
     return base + (int64_t)(rnd % (uint64_t)(base + 1));
 }
 

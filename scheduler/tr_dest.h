@@ -107,8 +107,8 @@ int64_t tr_dests_next_expiry(const tr_dests *t);
 
 /* How long a transfer to d that cannot go now should stay in Redis, ms: an open
  * destination's time to its next probe plus a random share of its back-off (held
- * timers come back spread out); a busy one's recent delivery time, from 100 ms to
- * 5 s, with jitter. */
+ * timers come back spread out); a busy one's recent delivery time, or the time
+ * since anything of it last finished when longer, from 100 ms to 5 s, with jitter. */
 int64_t tr_dests_hold_ms(const tr_dests *t, const tr_dest *d, int64_t mono, uint64_t rnd);
 
 /* Transfers queued, and destinations whose breaker is open. */

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# test_fault_receiver_isolation.sh - one bad receiver stays its own problem.
+# In one window: a black hole (accepts, never answers), a refusing receiver (nothing
+# listens on its port), a slow receiver (answers after 400 ms), and a healthy one;
+# then the black hole and the refusing receiver are replaced by healthy receivers on
+# the same ports. Proves:
+#  - the healthy receiver's timers are not delayed by the others (lateness at the
+#    receiver printed; max bounded far below the delivery timeout, where it was tens
+#    of seconds before the per-destination queues);
+#  - the breaker: the black hole and the refusing receiver cost a few requests each
+#    (at most a round of --host-limit plus probes), not one timeout per timer;
+#  - when they come back, their held timers flow: every timer delivered, lost 0,
+#    duplicates only among the requests the black hole swallowed, and a held timer
+#    keeps its X-TimeRush-Due-Ms and spends no attempt.
+# Sizes: ISO_HOLE ISO_REFUSED ISO_SLOW ISO_HEALTHY (bench/ runs a bigger mix).
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
+source "$here/lib.sh"
+source "$here/lib_sched.sh"
+source "$here/lib_api.sh"
+ts_setup
+
+n_hole=${ISO_HOLE:-600} n_refused=${ISO_REFUSED:-300} n_slow=${ISO_SLOW:-200}
+n_healthy=${ISO_HEALTHY:-400}
+window_ms=${ISO_WINDOW_MS:-4000} start_ms=1500 slow_ms=400
+limit=16 timeout_ms=2500
+tr_start_sink HOLE --answer timeout || tr_finish
+hole_port=${SINK_HOLE_URL##*:}
+tr_start_sink SLOW --answer "slow:$slow_ms" || tr_finish
+tr_start_sink OK --answer ok || tr_finish
+refused_port=$(tr_free_port) || tr_finish
+refused_url="http://127.0.0.1:$refused_port"
+tr_start_stack --max-body 1048576 || tr_finish
+check "the stack's own scheduler is paused" ts_pause_stack_schedulers
+ts_start_scheduler iso --scheduler-id iso --host-limit "$limit" --timeout-ms "$timeout_ms" \
+    --connect-timeout-ms 1000 --backoff-min-ms 500 --backoff-max-ms 2000
+
+# KEY URL DELAY_MS lines, spread evenly over the window, the receivers interleaved.
+spec() { # spec PREFIX COUNT URL
+    local i
+    for ((i = 0; i < $2; i++)); do
+        echo "$1-$i $3/$1 $((start_ms + (i * window_ms) / $2))"
+    done
+}
+{
+    spec hole "$n_hole" "$SINK_HOLE_URL"
+    spec refused "$n_refused" "$refused_url"
+    spec slow "$n_slow" "$SINK_SLOW_URL"
+    spec ok "$n_healthy" "$SINK_OK_URL"
+} >"$TR_TMP/spec"
+for p in hole refused slow ok; do grep "^$p-" "$TR_TMP/spec" | cut -d' ' -f1 >"$TR_TMP/keys.$p"; done
+total=$(wc -l <"$TR_TMP/spec")
+jq -R -s -c 'split("\n") | map(select(length > 0) | split(" ")
+    | {key: .[0], url: .[1], delay_ms: (.[2] | tonumber), data: "x"}) | _nwise(500)
+    | {timers: .}' "$TR_TMP/spec" >"$TR_TMP/batches"
+created=0
+while read -r batch; do
+    api POST /v1/timers/batch "$batch"
+    created=$((created + $(jqb '[.results[] | select(.status == 201)] | length')))
+done <"$TR_TMP/batches"
+check_eq "$total timers created" "$total" "$created"
+t_created=$(ts_now_ms)
+
+healthy_done() { [[ -z $(ts_missing "$TR_TMP/keys.ok" "$SINK_OK_LOG") ]]; }
+tr_wait_for "the healthy receiver got all $n_healthy" $(((start_ms + window_ms) / 1000 + 20)) \
+    healthy_done
+jq -r '(.t_us / 1000 | floor) - .due_ms' "$SINK_OK_LOG" >"$TR_TMP/late.ok"
+p50=$(ts_percentile 50 "$TR_TMP/late.ok") p99=$(ts_percentile 99 "$TR_TMP/late.ok")
+max=$(ts_percentile 100 "$TR_TMP/late.ok")
+echo "# healthy receiver lateness beside a black hole, a refusing and a slow receiver:" \
+    "p50 $p50 ms, p99 $p99 ms, max $max ms ($n_healthy timers; target in bench/: p99 <= 10, max <= 50)"
+# Loose here (a shared, noisy machine; the figure above is the measure): before the
+# per-destination queues it was tens of seconds.
+check "healthy receiver never waits for the others (max $max ms < 1000)" test "$max" -lt 1000
+check_eq "healthy receiver: each timer once" "" "$(ts_duplicates "$SINK_OK_LOG" | head -3)"
+
+# What the black hole cost so far: a round of --host-limit, then probes.
+swallowed=$(ts_sink_lines "$SINK_HOLE_LOG")
+echo "# black hole: $swallowed requests for $n_hole timers (one timeout per timer before the breaker)"
+check "the black hole cost about one round of --host-limit plus probes ($swallowed <= $((2 * limit)))" \
+    test "$swallowed" -le $((2 * limit))
+# Both come back, healthy, on the same ports: their held timers must flow after a probe.
+ref_up=$(ts_now_ms)
+tr_stop_sink HOLE
+tr_start_sink HOLE2 --listen "127.0.0.1:$hole_port" --answer ok || tr_finish
+tr_start_sink REFUSED --listen "127.0.0.1:$refused_port" --answer ok || tr_finish
+all_done() {
+    [[ -z $(ts_missing "$TR_TMP/keys.hole" "$SINK_HOLE_LOG" "$SINK_HOLE2_LOG") &&
+        -z $(ts_missing "$TR_TMP/keys.refused" "$SINK_REFUSED_LOG") &&
+        -z $(ts_missing "$TR_TMP/keys.slow" "$SINK_SLOW_LOG") ]]
+}
+tr_wait_for "every held timer delivered once its receiver is back" 90 all_done
+t_all=$(ts_now_ms)
+echo "# all $total delivered $((t_all - t_created)) ms after the creates;" \
+    "the last $((t_all - ref_up)) ms after the receivers came back" \
+    "(breaker probes back off from 1 s to 30 s; held timers return spread over that wait)"
+failed=$(tr_redis HGET "$(ts_k stats)" failed)
+held=$(tr_redis HGET "$(ts_k stats)" held)
+echo "# failures counted: ${failed:-0}; holds (given back undelivered, no attempt spent): ${held:-0}"
+check "the dead receivers cost a few failures, not one per timer (failed ${failed:-0})" \
+    test "${failed:-0}" -le $((swallowed + 3 * limit))
+check "timers were held while their receivers were away" test "${held:-0}" -gt 0
+
+all_logs=("$SINK_OK_LOG" "$SINK_HOLE_LOG" "$SINK_HOLE2_LOG" "$SINK_SLOW_LOG" "$SINK_REFUSED_LOG")
+cat "$TR_TMP"/keys.{hole,refused,slow,ok} >"$TR_TMP/keys.all"
+lost=$(ts_missing "$TR_TMP/keys.all" "${all_logs[@]}" | wc -l)
+dups=$(ts_duplicates "${all_logs[@]}" | wc -l)
+echo "# lost $lost, duplicated $dups (the black hole swallowed $swallowed: each was sent again)"
+check_eq "lost = 0" 0 "$lost"
+check "duplicates only among the swallowed requests ($dups <= $swallowed)" test "$dups" -le "$swallowed"
+check_eq "duplicates are black-hole timers" "" \
+    "$(ts_duplicates "${all_logs[@]}" | grep -v '^hole-' | head -3)"
+# A held timer's redelivery carries its first due time (de-duplication key) and an
+# attempt that counts only real deliveries.
+moved=$(jq -r '[.key, .due_ms] | @tsv' "${all_logs[@]}" | sort -u | cut -f1 | uniq -d | head -3)
+check_eq "every delivery of a timer carries the same X-TimeRush-Due-Ms" "" "$moved"
+refused_attempts=$(jq -r '.attempt' "$SINK_REFUSED_LOG" | sort -n | tail -1)
+echo "# refusing receiver: highest attempt seen $refused_attempts"
+check "held timers spent no attempts (highest attempt $refused_attempts <= 3)" \
+    test "${refused_attempts:-99}" -le 3
+check "the breaker opened and closed (logged)" \
+    grep -q "breaker open" "$TR_TMP/sched.iso.log"
+check "the breaker closed again (logged)" grep -q "breaker closed" "$TR_TMP/sched.iso.log"
+check "the scheduler stops cleanly" ts_stop_scheduler iso 15
+ts_no_sanitizer_reports
+tr_finish
