@@ -485,6 +485,28 @@ static void unlink_active(tr_deliver *d, tr_xfer *x)
     d->running--;
 }
 
+/* Says in x->errbuf where a timed-out delivery's time went: whether the receiver
+ * took the connection and the request (a hanging receiver) or never did. */
+static void note_timing(tr_xfer *x, CURL *e)
+{
+    curl_off_t connect_us = 0, sent_us = 0;
+    if (curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect_us) != CURLE_OK)
+        connect_us = 0;
+    if (curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &sent_us) != CURLE_OK)
+        sent_us = 0;
+    size_t len = strlen(x->errbuf);
+    if (len + 1 >= sizeof x->errbuf)
+        return;
+    if (sent_us > 0)
+        snprintf(x->errbuf + len, sizeof x->errbuf - len, " (request sent after %lld ms)",
+                 (long long)(sent_us / 1000));
+    else if (connect_us > 0)
+        snprintf(x->errbuf + len, sizeof x->errbuf - len, " (connected after %lld ms, request not sent)",
+                 (long long)(connect_us / 1000));
+    else
+        snprintf(x->errbuf + len, sizeof x->errbuf - len, " (never connected)");
+}
+
 tr_xfer *tr_deliver_done(tr_deliver *d)
 {
     int left = 0;
@@ -504,6 +526,8 @@ tr_xfer *tr_deliver_done(tr_deliver *d)
         if (curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
             status = 0;
         x->status = status;
+        if (result == CURLE_OPERATION_TIMEDOUT)
+            note_timing(x, e);
         (void)curl_multi_remove_handle(d->multi, e); /* only fails for a handle not added */
         unlink_active(d, x);
         return x;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_fault_receiver_isolation.sh - one bad receiver stays its own problem.
 # In one window: a black hole (accepts, never answers), a refusing receiver (nothing
-# listens on its port), a slow receiver (answers after 400 ms), and a healthy one;
+# listens on its port), a dripping receiver (its answer one byte every 15 ms, about
+# 1.2 s a delivery), and a healthy one;
 # then the black hole and the refusing receiver are replaced by healthy receivers on
 # the same ports. Proves:
 #  - the healthy receiver's timers are not delayed by the others (lateness at the
@@ -12,7 +13,11 @@
 #  - when they come back, their held timers flow: every timer delivered, lost 0,
 #    duplicates only among the requests the black hole swallowed, and a held timer
 #    keeps its X-TimeRush-Due-Ms and spends no attempt.
-# Sizes: ISO_HOLE ISO_REFUSED ISO_SLOW ISO_HEALTHY (bench/ runs a bigger mix).
+# Sizes and options from the environment (bench/isolation_probe.sh runs the issue's
+# mix): ISO_HOLE ISO_REFUSED ISO_SLOW ISO_HEALTHY ISO_WINDOW_MS ISO_LIMIT
+# ISO_TIMEOUT_MS ISO_SLOW_SPEC; ISO_LIMIT_OPT names the per-host option (an older
+# build's --max-per-host). With no bad receiver at all it only measures the healthy
+# one (the baseline).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
 source "$here/lib.sh"
@@ -20,19 +25,19 @@ source "$here/lib_sched.sh"
 source "$here/lib_api.sh"
 ts_setup
 
-n_hole=${ISO_HOLE:-600} n_refused=${ISO_REFUSED:-300} n_slow=${ISO_SLOW:-200}
+n_hole=${ISO_HOLE:-600} n_refused=${ISO_REFUSED:-300} n_slow=${ISO_SLOW:-60}
 n_healthy=${ISO_HEALTHY:-400}
-window_ms=${ISO_WINDOW_MS:-4000} start_ms=1500 slow_ms=400
-limit=16 timeout_ms=2500
+window_ms=${ISO_WINDOW_MS:-4000} start_ms=1500
+limit=${ISO_LIMIT:-16} timeout_ms=${ISO_TIMEOUT_MS:-3000}
 tr_start_sink HOLE --answer timeout || tr_finish
 hole_port=${SINK_HOLE_URL##*:}
-tr_start_sink SLOW --answer "slow:$slow_ms" || tr_finish
+tr_start_sink SLOW --answer "${ISO_SLOW_SPEC:-drip:15}" || tr_finish
 tr_start_sink OK --answer ok || tr_finish
 refused_port=$(tr_free_port) || tr_finish
 refused_url="http://127.0.0.1:$refused_port"
 tr_start_stack --max-body 1048576 || tr_finish
 check "the stack's own scheduler is paused" ts_pause_stack_schedulers
-ts_start_scheduler iso --scheduler-id iso --host-limit "$limit" --timeout-ms "$timeout_ms" \
+ts_start_scheduler iso --scheduler-id iso "${ISO_LIMIT_OPT:---host-limit}" "$limit" --timeout-ms "$timeout_ms" \
     --connect-timeout-ms 1000 --backoff-min-ms 500 --backoff-max-ms 2000
 
 # KEY URL DELAY_MS lines, spread evenly over the window, the receivers interleaved.
@@ -67,12 +72,17 @@ tr_wait_for "the healthy receiver got all $n_healthy" $(((start_ms + window_ms) 
 jq -r '(.t_us / 1000 | floor) - .due_ms' "$SINK_OK_LOG" >"$TR_TMP/late.ok"
 p50=$(ts_percentile 50 "$TR_TMP/late.ok") p99=$(ts_percentile 99 "$TR_TMP/late.ok")
 max=$(ts_percentile 100 "$TR_TMP/late.ok")
-echo "# healthy receiver lateness beside a black hole, a refusing and a slow receiver:" \
-    "p50 $p50 ms, p99 $p99 ms, max $max ms ($n_healthy timers; target in bench/: p99 <= 10, max <= 50)"
+echo "# healthy receiver lateness beside $n_hole timers to a black hole, $n_refused to a" \
+    "refusing and $n_slow to a dripping receiver: p50 $p50 ms, p99 $p99 ms, max $max ms" \
+    "($n_healthy timers; target in bench/: p99 <= 10, max <= 50)"
 # Loose here (a shared, noisy machine; the figure above is the measure): before the
 # per-destination queues it was tens of seconds.
 check "healthy receiver never waits for the others (max $max ms < 1000)" test "$max" -lt 1000
 check_eq "healthy receiver: each timer once" "" "$(ts_duplicates "$SINK_OK_LOG" | head -3)"
+if ((n_hole + n_refused + n_slow == 0)); then
+    check "the scheduler stops cleanly" ts_stop_scheduler iso 15
+    tr_finish # the baseline: nothing else to prove
+fi
 
 # What the black hole cost so far: a round of --host-limit, then probes.
 swallowed=$(ts_sink_lines "$SINK_HOLE_LOG")
@@ -114,10 +124,12 @@ check_eq "duplicates are black-hole timers" "" \
 # attempt that counts only real deliveries.
 moved=$(jq -r '[.key, .due_ms] | @tsv' "${all_logs[@]}" | sort -u | cut -f1 | uniq -d | head -3)
 check_eq "every delivery of a timer carries the same X-TimeRush-Due-Ms" "" "$moved"
-refused_attempts=$(jq -r '.attempt' "$SINK_REFUSED_LOG" | sort -n | tail -1)
-echo "# refusing receiver: highest attempt seen $refused_attempts"
-check "held timers spent no attempts (highest attempt $refused_attempts <= 3)" \
-    test "${refused_attempts:-99}" -le 3
+if ((n_refused > 0)); then
+    refused_attempts=$(jq -r '.attempt' "$SINK_REFUSED_LOG" | sort -n | tail -1)
+    echo "# refusing receiver: highest attempt seen $refused_attempts"
+    check "held timers spent no attempts (highest attempt $refused_attempts <= 3)" \
+        test "${refused_attempts:-99}" -le 3
+fi
 check "the breaker opened and closed (logged)" \
     grep -q "breaker open" "$TR_TMP/sched.iso.log"
 check "the breaker closed again (logged)" grep -q "breaker closed" "$TR_TMP/sched.iso.log"

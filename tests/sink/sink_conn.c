@@ -325,7 +325,9 @@ int tr_sink_conn_tick(tr_sink_server *srv, int64_t now_us)
     }
     if (next < 0)
         return -1;
-    int64_t ms = (next - now_us + 999) / 1000;
+    /* A drip byte that is already late: poll without waiting (a negative timeout
+     * would make epoll wait for the next network event, stalling every drip). */
+    int64_t ms = next <= now_us ? 0 : (next - now_us + 999) / 1000;
     return ms > 60000 ? 60000 : (int)ms;
 }
 
