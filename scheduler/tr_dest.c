@@ -45,12 +45,14 @@ struct tr_dest {
     int open;              /* breaker open: timers held, one probe at probe_at */
     int probing;           /* the probe is in flight */
     int64_t probe_at;      /* local monotonic ms */
+    int64_t probe_end;     /* while probing: when the probe times out at the latest */
     int64_t backoff_ms;    /* the wait before the probe */
 };
 
 struct tr_dests {
     int limit;
     int breaker_failures;
+    int64_t timeout_ms;    /* a delivery's timeout when the transfer has none of its own */
     int64_t max_wait_ms;
     size_t queue_total;
     tr_deliver *dl;
@@ -167,11 +169,12 @@ static node *map_add(map *m, const char *key, uint64_t h, size_t size)
 /* ---- the table ---- */
 
 tr_dests *tr_dests_new(int limit, int breaker_failures, int64_t max_wait_ms, int queue_total,
-                       tr_deliver *dl)
+                       int64_t timeout_ms, tr_deliver *dl)
 {
     tr_dests *t = calloc(1, sizeof *t);
     if (t == NULL)
         return NULL;
+    t->timeout_ms = timeout_ms;
     t->limit = limit < 1 ? 1 : limit;
     t->breaker_failures = breaker_failures < 0 ? 0 : breaker_failures;
     t->max_wait_ms = max_wait_ms;
@@ -321,9 +324,9 @@ void tr_dests_started(tr_dests *t, tr_dest *d, tr_xfer *x, int64_t mono)
     if (d->open && !d->probing && mono >= d->probe_at) {
         x->probe = 1;
         d->probing = 1;
+        d->probe_end = mono + (x->timeout_ms > 0 ? x->timeout_ms : t->timeout_ms);
         tr_log_info("destination %s: probing with key=%s", d->n.key, x->id != NULL ? x->id : "-");
     }
-    (void)t;
 }
 
 static void qlist_link(tr_dests *t, tr_dest *d)
@@ -490,7 +493,10 @@ int64_t tr_dests_hold_ms(const tr_dests *t, const tr_dest *d, int64_t mono, uint
 {
     (void)t;
     if (d->open) {
-        int64_t wait = d->probe_at > mono ? d->probe_at - mono : 0;
+        /* Until the probe may go, or while it runs until it must have ended: the
+         * held timers then come back spread over the back-off. */
+        int64_t until = d->probing ? d->probe_end : d->probe_at;
+        int64_t wait = until > mono ? until - mono : 0;
         return wait + (int64_t)(rnd % (uint64_t)(d->backoff_ms + 1));
     }
     /* Busy: about a delivery's time, or how long nothing has finished (a receiver

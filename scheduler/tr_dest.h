@@ -58,10 +58,10 @@ typedef enum tr_dest_result {
 } tr_dest_result;
 
 /* limit: --host-limit; breaker_failures: 0 turns the breaker off; max_wait_ms:
- * longest wait in a queue; queue_total: all queues together (--max-inflight).
- * NULL when out of memory. */
+ * longest wait in a queue; queue_total: all queues together (--max-inflight);
+ * timeout_ms: --timeout-ms (how long a probe may run). NULL when out of memory. */
 tr_dests *tr_dests_new(int limit, int breaker_failures, int64_t max_wait_ms, int queue_total,
-                       tr_deliver *dl);
+                       int64_t timeout_ms, tr_deliver *dl);
 
 /* Frees the table; every transfer still queued goes back with tr_deliver_xfer_put().
  * Takes NULL. */
@@ -106,8 +106,9 @@ tr_xfer *tr_dests_pop_any(tr_dests *t);
 int64_t tr_dests_next_expiry(const tr_dests *t);
 
 /* How long a transfer to d that cannot go now should stay in Redis, ms: an open
- * destination's time to its next probe plus a random share of its back-off (held
- * timers come back spread out); a busy one's recent delivery time, or the time
+ * destination's time to its next probe (while a probe runs: to its timeout) plus a
+ * random share of its back-off (held timers come back spread out, and a dead
+ * receiver's timers cost about one hold per probe, not one per loop); a busy one's recent delivery time, or the time
  * since anything of it last finished when longer, from 100 ms to 5 s, with jitter. */
 int64_t tr_dests_hold_ms(const tr_dests *t, const tr_dest *d, int64_t mono, uint64_t rnd);
 

@@ -814,7 +814,8 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags)
         (s.redis.store = tr_store_new(cfg)) == NULL || (s.wake.line = tr_wake_new(cfg)) == NULL ||
         (s.work.dl = tr_deliver_new(cfg)) == NULL || (s.work.pending = tr_pending_new()) == NULL ||
         (s.work.dests = tr_dests_new(cfg->host_limit, cfg->breaker_failures,
-                                     cfg->lease_margin_ms / 2, cfg->max_inflight, s.work.dl)) ==
+                                     cfg->lease_margin_ms / 2, cfg->max_inflight,
+                                     cfg->timeout_ms, s.work.dl)) ==
             NULL) {
         tr_log_error("cannot start: out of memory or libcurl multi init failed");
         goto done;

@@ -17,6 +17,7 @@
 #define LIMIT 3
 #define FAILS 4
 #define WAIT_MS 500
+#define TIMEOUT_MS 10000
 
 typedef struct fixture {
     tr_config cfg;
@@ -31,7 +32,7 @@ static int setup(void **state)
     tr_config_defaults(&f->cfg);
     f->dl = tr_deliver_new(&f->cfg);
     assert_non_null(f->dl);
-    f->t = tr_dests_new(LIMIT, FAILS, WAIT_MS, 100, f->dl);
+    f->t = tr_dests_new(LIMIT, FAILS, WAIT_MS, 100, TIMEOUT_MS, f->dl);
     assert_non_null(f->t);
     *state = f;
     return 0;
@@ -194,6 +195,8 @@ static void test_breaker(void **state)
     tr_xfer *probe = start(f, d, 1000 + TR_BREAKER_MIN_MS);
     assert_int_equal(probe->probe, 1);
     assert_int_equal(tr_dests_admit(f->t, d, 1000 + TR_BREAKER_MIN_MS), TR_DEST_HOLD);
+    /* While it runs, held timers stay away until it must have ended. */
+    assert_int_equal(tr_dests_hold_ms(f->t, d, 2500, 0), 1000 + TR_BREAKER_MIN_MS + TIMEOUT_MS - 2500);
     finish(f, probe, TR_DEST_UNREACHABLE, 3000);
     assert_int_equal(tr_dests_admit(f->t, d, 3000 + 2 * TR_BREAKER_MIN_MS - 1), TR_DEST_HOLD);
     assert_int_equal(tr_dests_hold_ms(f->t, d, 3000, 0), 2 * TR_BREAKER_MIN_MS);
@@ -210,7 +213,7 @@ static void test_breaker(void **state)
 static void test_breaker_off_and_busy_hold(void **state)
 {
     fixture *f = *state;
-    tr_dests *off = tr_dests_new(LIMIT, 0, WAIT_MS, 100, f->dl);
+    tr_dests *off = tr_dests_new(LIMIT, 0, WAIT_MS, 100, TIMEOUT_MS, f->dl);
     assert_non_null(off);
     char err[64];
     tr_dest *d = tr_dests_find(off, "http://x.test/", err, sizeof err);
