@@ -8,7 +8,8 @@ mkdir -p "$TR_BUILD_DIR/tests/sink" && ln -s "$SINK_BIN" "$TR_BUILD_DIR/tests/si
 
 tr_start_sink A --answer status:500 --answer ret:3 --answer ok \
     --route /chain='chain:{"seconds":0}' --route /close=close --route /close=ok \
-    --route /ra=retry-after:503:2 --route /slow=slow:300 --route /to=timeout
+    --route /ra=retry-after:503:2 --route /slow=slow:300 --route /to=timeout \
+    --route /garbage=garbage --route /drip=drip:20
 check "the port file holds a port" grep -Eq '^[0-9]+$' "$TR_TMP/sink.A.port"
 
 hit() { curl -sS --max-time "${2:-5}" -o "$TR_TMP/body" -D "$TR_TMP/head" \
@@ -39,6 +40,16 @@ check_eq "log line fields" '{"n":1,"method":"POST","path":"/x","key":"k-1","atte
 check "t_us is the wall clock" test $(( $(tr_now_us) - $(jq .t_us <<<"$L1") )) -lt 60000000
 check_eq "every request is logged" 10 "$(tr_sink_count A)"
 check "every line is JSON" jq -e . "$SINK_A_LOG"
+
+# (logged too: from here the count above no longer holds)
+# garbage: no status line, then the connection closes; curl refuses it (no HTTP/0.9)
+check "garbage: not an HTTP answer" bash -c "! curl -sS --max-time 5 -d x $SINK_A_URL/garbage"
+curl -sS --max-time 5 --http0.9 -o "$TR_TMP/junk" -d x "$SINK_A_URL/garbage"
+check "... the junk line, then close" grep -q '^this is not HTTP' "$TR_TMP/junk"
+# drip:20: the ok answer one byte every 20 ms, so at least 78 x 20 ms for 79 bytes
+t0=$(tr_now_ms); hit /drip 10 'x'; dt=$(($(tr_now_ms) - t0))
+check_eq "drip:20: a whole ok answer" "200 {\"ret\":0}" "$(status) $(cat "$TR_TMP/body")"
+check "... one byte every 20 ms (${dt} ms for 79 bytes)" test "$dt" -ge 1560 -a "$dt" -lt 8000
 
 # keep-alive: one connection, two requests
 curl -sS -o /dev/null -o /dev/null -w '%{num_connects}\n' -d a "$SINK_A_URL/k" -d b "$SINK_A_URL/k" >"$TR_TMP/nc"

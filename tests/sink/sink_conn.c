@@ -23,9 +23,10 @@ struct tr_sink_conn {
     int continue_sent;        /* 100 Continue sent for the request being read */
     int held;                 /* "timeout": never answer again */
     int closing;              /* close once out is sent */
-    const tr_sink_spec *slow; /* pending slow answer, or NULL */
+    const tr_sink_spec *slow; /* pending slow or drip answer, or NULL */
     int slow_close;           /* that answer ends the connection */
-    int64_t slow_due_us;      /* monotonic */
+    int64_t slow_due_us;      /* monotonic: when it (drip: its next byte) goes out */
+    size_t drip_off;          /* drip: bytes of the answer sent so far */
     tr_sink_conn *prev, *next;           /* srv->all */
     tr_sink_conn *slow_prev, *slow_next; /* srv->slow */
 };
@@ -131,8 +132,13 @@ static int handle_request(tr_sink_server *srv, tr_sink_conn *c, const tr_sink_re
             c->closing = 1;
         return out_put(c, req->keep_alive ? spec->response : spec->response_close,
                        req->keep_alive ? spec->response_len : spec->response_close_len);
+    case TR_SINK_GARBAGE:
+        c->closing = 1;
+        return out_put(c, spec->response, spec->response_len);
     case TR_SINK_SLOW:
+    case TR_SINK_DRIP:
         c->slow = spec;
+        c->drip_off = 0;
         c->slow_close = !req->keep_alive;
         c->slow_due_us = tr_sink_mono_us() + (int64_t)spec->delay_ms * 1000;
         c->slow_prev = NULL;
@@ -288,14 +294,25 @@ int tr_sink_conn_tick(tr_sink_server *srv, int64_t now_us)
     tr_sink_conn *c = srv->slow;
     while (c != NULL) {
         tr_sink_conn *after = c->slow_next;
-        if (c->slow_due_us <= now_us) {
+        if (c->slow_due_us <= now_us && c->slow->kind == TR_SINK_DRIP &&
+            c->drip_off + 1 < (c->slow_close ? c->slow->response_close_len
+                                             : c->slow->response_len)) {
+            /* One byte of a drip answer, not its last: the connection stays parked. */
+            const char *resp = c->slow_close ? c->slow->response_close : c->slow->response;
+            c->slow_due_us += (int64_t)c->slow->delay_ms * 1000;
+            if (out_put(c, resp + c->drip_off++, 1) != 0 || flush(srv, c) != 0)
+                conn_free(srv, c);
+            else if (next < 0 || c->slow_due_us < next)
+                next = c->slow_due_us;
+        } else if (c->slow_due_us <= now_us) {
             const tr_sink_spec *spec = c->slow;
+            size_t off = spec->kind == TR_SINK_DRIP ? c->drip_off : 0; /* drip: the last byte */
             int close_after = c->slow_close;
             slow_unlink(srv, c);
             if (close_after)
                 c->closing = 1;
-            if (out_put(c, close_after ? spec->response_close : spec->response,
-                        close_after ? spec->response_close_len : spec->response_len) != 0 ||
+            if (out_put(c, (close_after ? spec->response_close : spec->response) + off,
+                        (close_after ? spec->response_close_len : spec->response_len) - off) != 0 ||
                 process_input(srv, c) != 0 || flush(srv, c) != 0) {
                 conn_free(srv, c);
             } else if (c->slow != NULL && (next < 0 || c->slow_due_us < next)) {

@@ -2,8 +2,9 @@
  *
  * Single thread, epoll, level-triggered. A connection reads, parses every complete
  * request in its buffer, logs each one and queues its answer; a "slow" answer parks
- * the connection on the server's slow list until its time comes, a "timeout"
- * answer parks it for good (input is then read and dropped until the peer leaves).
+ * the connection on the server's slow list until its time comes (a "drip" answer
+ * stays there, one byte per turn, until its last byte), a "timeout" answer parks it
+ * for good (input is then read and dropped until the peer leaves).
  * The server owns every connection: tr_sink_server_clear() closes and frees them.
  */
 #ifndef SINK_CONN_H
@@ -44,7 +45,7 @@ int tr_sink_conn_add(tr_sink_server *srv, int fd);
 /* Handles epoll `events` for conn (the pointer from epoll's data). May free it. */
 void tr_sink_conn_event(tr_sink_server *srv, tr_sink_conn *conn, uint32_t events);
 
-/* Sends the slow answers that are due at monotonic time now_us. Returns the
+/* Sends the slow answers (and drip bytes) due at monotonic time now_us. Returns the
  * epoll timeout to the next one in ms, or -1 when none waits. */
 int tr_sink_conn_tick(tr_sink_server *srv, int64_t now_us);
 

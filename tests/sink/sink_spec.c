@@ -122,13 +122,29 @@ int tr_sink_spec_parse(const char *text, tr_sink_spec *out, char *err, size_t er
         out->kind = TR_SINK_SLOW;
         out->delay_ms = a;
         rc = set_responses(out, 200, "", "{\"ret\":0}");
+    } else if (IS("garbage") && arg == NULL) {
+        /* No status line: neither HTTP/1.x nor a body a client could take for one. */
+        static const char junk[] = "this is not HTTP \x01\x02\x7f\r\n\r\n";
+        out->kind = TR_SINK_GARBAGE;
+        out->response = malloc(sizeof junk);
+        out->response_close = malloc(sizeof junk);
+        if (out->response != NULL && out->response_close != NULL) {
+            memcpy(out->response, junk, sizeof junk);
+            memcpy(out->response_close, junk, sizeof junk);
+            out->response_len = out->response_close_len = sizeof junk - 1;
+            rc = 0;
+        }
+    } else if (IS("drip") && arg && parse_long(arg, strlen(arg), 1, 3600000, &a) == 0) {
+        out->kind = TR_SINK_DRIP;
+        out->delay_ms = a;
+        rc = set_responses(out, 200, "", "{\"ret\":0}");
     }
 #undef IS
 
     if (rc != 0) {
         tr_sink_spec_clear(out);
         snprintf(err, errlen, "bad answer spec '%s' (ok, status:N, ret:N, timeout, close, "
-                 "chain:JSON, retry-after:N:S, slow:MS)", text);
+                 "chain:JSON, retry-after:N:S, slow:MS, garbage, drip:MS)", text);
     }
     return rc;
 }
