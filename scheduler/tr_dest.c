@@ -300,6 +300,28 @@ static int can_start(const tr_dests *t, const tr_dest *d, int64_t mono)
     return d->addr->active < t->limit;
 }
 
+/* How long a delivery to d takes now: its recent average, or the time since
+ * anything of it last finished when that is longer (0: nothing known). */
+static int64_t pace_ms(const tr_dest *d, int64_t mono)
+{
+    int64_t pace = d->ewma_ms;
+    if (d->active > 0 && d->progress_mono > 0 && mono - d->progress_mono > pace)
+        pace = mono - d->progress_mono;
+    return pace;
+}
+
+/* The transfers d's queue may hold: what its slots can start within the wait
+ * bound at its pace (a fast receiver takes a whole burst, a dripping one a few,
+ * one that never finishes almost none); --host-limit while nothing is known. */
+static size_t queue_cap(const tr_dests *t, const tr_dest *d, int64_t mono)
+{
+    if (d->ewma_ms == 0)
+        return (size_t)t->limit;
+    int64_t pace = pace_ms(d, mono);
+    int64_t cap = (int64_t)t->limit * t->max_wait_ms / (pace < 1 ? 1 : pace);
+    return cap > (int64_t)t->queue_total ? t->queue_total : (size_t)cap;
+}
+
 tr_dest_verdict tr_dests_admit(tr_dests *t, tr_dest *d, int64_t mono)
 {
     /* Behind a queue a new transfer waits its turn. */
@@ -307,7 +329,7 @@ tr_dest_verdict tr_dests_admit(tr_dests *t, tr_dest *d, int64_t mono)
         return TR_DEST_START;
     if (d->open)
         return TR_DEST_HOLD;
-    if (d->qlen < t->limit && t->queued < t->queue_total)
+    if ((size_t)d->qlen < queue_cap(t, d, mono) && t->queued < t->queue_total)
         return TR_DEST_QUEUE;
     return TR_DEST_HOLD;
 }
@@ -491,7 +513,6 @@ void tr_dests_finished(tr_dests *t, tr_xfer *x, tr_dest_result r, int64_t mono)
 
 int64_t tr_dests_hold_ms(const tr_dests *t, const tr_dest *d, int64_t mono, uint64_t rnd)
 {
-    (void)t;
     if (d->open) {
         /* Until the probe may go, or while it runs until it must have ended: the
          * held timers then come back spread over the back-off. */
@@ -500,10 +521,16 @@ int64_t tr_dests_hold_ms(const tr_dests *t, const tr_dest *d, int64_t mono, uint
         return wait + (int64_t)(rnd % (uint64_t)(d->backoff_ms + 1));
     }
     /* Busy: about a delivery's time, or how long nothing has finished (a receiver
-     * that has not answered yet is not known to be fast). */
-    int64_t base = d->ewma_ms;
-    if (d->progress_mono > 0 && mono - d->progress_mono > base)
-        base = mono - d->progress_mono;
+     * that has not answered yet is not known to be fast). Stalled (nothing finished
+     * for twice its pace): until what is in flight must have ended, when either a
+     * slot frees or the breaker has decided. */
+    int64_t since = d->progress_mono > 0 ? mono - d->progress_mono : 0;
+    if (d->active > 0 && since > 2 * (d->ewma_ms > HOLD_BUSY_MIN_MS ? d->ewma_ms : HOLD_BUSY_MIN_MS)) {
+        int64_t end = d->progress_mono + t->timeout_ms - mono;
+        if (end > HOLD_BUSY_MAX_MS)
+            return end + (int64_t)(rnd % (uint64_t)(HOLD_BUSY_MAX_MS + 1));
+    }
+    int64_t base = pace_ms(d, mono);
     base = base < HOLD_BUSY_MIN_MS ? HOLD_BUSY_MIN_MS : base > HOLD_BUSY_MAX_MS ? HOLD_BUSY_MAX_MS : base;
     return base + (int64_t)(rnd % (uint64_t)(base + 1));
 }

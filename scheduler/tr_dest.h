@@ -9,10 +9,12 @@
  *    address's count, also capped at the limit, so aliases cannot multiply it.
  *    Until the address is known a destination has one transfer in flight;
  *  - a FIFO of claimed transfers waiting for a slot of their own. They start only
- *    when one is free, so waiting is never part of a delivery's timeout; the queue
- *    holds at most --host-limit (and all queues at most --max-inflight) transfers,
- *    none waits longer than half the lease margin, and queued transfers hold no
- *    global in-flight slot;
+ *    when one is free, so waiting is never part of a delivery's timeout. A queue
+ *    holds what the destination's slots can start within the wait bound (half the
+ *    lease margin) at its recent pace: a fast receiver takes a whole burst, a
+ *    dripping one a few, one that never answers almost none (--host-limit while
+ *    nothing is known); all queues together hold at most --max-inflight. Queued
+ *    transfers hold no in-flight slot (the loop claims less while they wait);
  *  - a circuit breaker: after --breaker-failures consecutive connect failures or
  *    timeouts it opens, and the destination's timers are held (given back to
  *    Redis, due at the next probe) instead of each costing a timeout; one probe

@@ -614,6 +614,16 @@ static void recover(sched *s, int64_t now)
     store_ok(s);
 }
 
+/* How many timers the next claim may take: the slots not in flight, less what
+ * already waits for its destination (a queue is bounded by what its destination
+ * can start before the wait bound, so a receiver that makes no progress holds
+ * little of this). */
+static int claim_room(const sched *s)
+{
+    return s->cfg->max_inflight - tr_deliver_running(s->work.dl) -
+           (int)tr_dests_queued(s->work.dests);
+}
+
 /* The calls on the store's connection: the outcomes held when they are due to
  * go, then a claim (under a backlog pipelined behind them, so neither waits for
  * the other). Outcomes held because Redis is away go first: want_claim() refuses
@@ -625,7 +635,7 @@ static void store_step(sched *s, int64_t now)
     write_hists(s, now, 0);
     flush(s);
     recover(s, now);
-    int free_slots = s->cfg->max_inflight - tr_deliver_running(s->work.dl);
+    int free_slots = claim_room(s);
     if (want_claim(s, now, free_slots))
         claim(s, free_slots);
 }
@@ -749,7 +759,7 @@ static int loop(sched *s)
             s->report.next_status_mono = now + (int64_t)s->cfg->interval_s * 1000;
         }
 
-        int free_slots = s->cfg->max_inflight - tr_deliver_running(s->work.dl);
+        int free_slots = claim_room(s);
         int fds[2] = {tr_wake_fd(s->wake.line), outstanding(s) ? tr_store_fd(s->redis.store) : -1};
         int ready[2] = {0, 0};
         if (tr_deliver_wait_fds(s->work.dl, fds, ready, 2, sleep_ms(s, now, free_slots)) != 0 ||
