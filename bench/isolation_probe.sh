@@ -48,7 +48,7 @@ run() {
     local log="$out/$1.log"
     if ! TR_SOURCE_DIR=$SOURCE TR_BUILD_DIR=$BUILD ISO_HOLE=$2 ISO_SLOW=$3 ISO_REFUSED=$4 \
         ISO_HEALTHY=$HEALTHY ISO_WINDOW_MS=$WINDOW ISO_LIMIT=$LIMIT ISO_LIMIT_OPT=$LIMIT_OPT \
-        ISO_TIMEOUT_MS=10000 ISO_SLOW_SPEC=drip:20 bash "$TEST" >"$log" 2>&1; then
+        ISO_TIMEOUT_MS=10000 ISO_SLOW_SPEC=drip:20 ISO_HEALTHY_WAIT_S=120 bash "$TEST" >"$log" 2>&1; then
         echo "isolation_probe: $1: some checks failed (figures still reported):" >&2
         grep '^not ok' "$log" | head -5 >&2 || true
     fi

@@ -10,6 +10,7 @@
 
 #define HOLD_BUSY_MIN_MS 100
 #define HOLD_BUSY_MAX_MS 5000
+#define HOLD_SPACING_MS 1 /* held timers of one destination come back at most one a ms */
 #define SWEEP_MIN 1024 /* destinations kept before idle ones are forgotten */
 
 /* A hash-table entry: the first member of tr_dest and of dest_addr. */
@@ -47,6 +48,7 @@ struct tr_dest {
     int64_t probe_at;      /* local monotonic ms */
     int64_t probe_end;     /* while probing: when the probe times out at the latest */
     int64_t backoff_ms;    /* the wait before the probe */
+    int64_t hold_next;     /* the earliest return the next hold may get (mono) */
 };
 
 struct tr_dests {
@@ -206,8 +208,8 @@ void tr_dests_free(tr_dests *t)
 static int dest_idle(node *n)
 {
     tr_dest *d = (tr_dest *)n;
-    if (d->active > 0 || d->qlen > 0 || d->open || d->fails > 0)
-        return 0;
+    if (d->active > 0 || d->qlen > 0 || d->open || d->fails > 0 || d->hold_next > 0)
+        return 0; /* a destination with holds keeps its pacing (and is rarely idle) */
     if (d->addr != NULL)
         d->addr->refs--;
     return 1;
@@ -533,6 +535,15 @@ int64_t tr_dests_hold_ms(const tr_dests *t, const tr_dest *d, int64_t mono, uint
     int64_t base = pace_ms(d, mono);
     base = base < HOLD_BUSY_MIN_MS ? HOLD_BUSY_MIN_MS : base > HOLD_BUSY_MAX_MS ? HOLD_BUSY_MAX_MS : base;
     return base + (int64_t)(rnd % (uint64_t)(base + 1));
+}
+
+int64_t tr_dests_hold(tr_dests *t, tr_dest *d, int64_t mono, uint64_t rnd)
+{
+    int64_t at = mono + tr_dests_hold_ms(t, d, mono, rnd);
+    if (at < d->hold_next)
+        at = d->hold_next;
+    d->hold_next = at + HOLD_SPACING_MS;
+    return at - mono;
 }
 
 size_t tr_dests_queued(const tr_dests *t)

@@ -21,7 +21,7 @@
  *    goes after BREAKER_MIN_MS, the wait doubling to BREAKER_MAX_MS while probes
  *    fail; any answer closes it.
  * What cannot start or wait here is held: the caller gives it back to Redis with
- * the delay tr_dests_hold_ms() suggests (a release with a delay: no attempt spent,
+ * the delay tr_dests_hold() gives (a release with a delay: no attempt spent,
  * the first due time kept).
  *
  * Ownership: the table owns its destinations and addresses; tr_xfer.dest and
@@ -113,6 +113,12 @@ int64_t tr_dests_next_expiry(const tr_dests *t);
  * receiver's timers cost about one hold per probe, not one per loop); a busy one's recent delivery time, or the time
  * since anything of it last finished when longer, from 100 ms to 5 s, with jitter. */
 int64_t tr_dests_hold_ms(const tr_dests *t, const tr_dest *d, int64_t mono, uint64_t rnd);
+
+/* The delay for one more held transfer to d: tr_dests_hold_ms(), pushed back so
+ * that d's held timers come back at most one per millisecond (thousands held for a
+ * dead receiver return as a steady trickle, never as one burst that would delay
+ * every other receiver's claims). */
+int64_t tr_dests_hold(tr_dests *t, tr_dest *d, int64_t mono, uint64_t rnd);
 
 /* Transfers queued, and destinations whose breaker is open. */
 size_t tr_dests_queued(const tr_dests *t);

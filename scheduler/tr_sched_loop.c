@@ -263,7 +263,7 @@ static void launch(sched *s, tr_dest *d, tr_xfer *x, int64_t mono)
  * it is due again later with its first due time. */
 static void hold(sched *s, tr_dest *d, tr_xfer *x, int64_t mono)
 {
-    int64_t delay = tr_dests_hold_ms(s->work.dests, d, mono, tr_rng_next(&s->rng));
+    int64_t delay = tr_dests_hold(s->work.dests, d, mono, tr_rng_next(&s->rng));
     tr_finish f = {.kind = TR_FINISH_HOLD, .id = x->id, .token = x->token,
                    .attempt = x->attempt, .delay_ms = delay};
     if (tr_pending_add(s->work.pending, &f) == 0) {
@@ -424,9 +424,14 @@ static void claimed(sched *s, tr_claim_batch *b, size_t limit, const char *token
     } else {
         if (b->count >= limit)
             s->claim.backlog = 1; /* the batch was cut by the free slots: more may be due */
+        int running = tr_deliver_running(s->work.dl);
         for (size_t i = 0; i < b->count; i++)
             start_one(s, &b->items[i], token);
         pump(s); /* holds and starts in claim order first, then what waited */
+        /* Send what started now, not after this round's outcomes (the holds of a
+         * batch full of a dead receiver's timers) are formatted and written. */
+        if (tr_deliver_running(s->work.dl) > running && tr_deliver_perform(s->work.dl) != 0)
+            tr_log_warning("libcurl multi perform failed; retried in the loop");
     }
     tr_claim_batch_clear(b);
 }

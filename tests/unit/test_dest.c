@@ -231,6 +231,15 @@ static void test_breaker_off_and_busy_hold(void **state)
     /* Busy hold: about the recent delivery time (2 s here), with jitter up to twice. */
     assert_int_equal(tr_dests_hold_ms(off, d, 0, 0), 2000);
     assert_true(tr_dests_hold_ms(off, d, 0, UINT64_MAX) <= 4000);
+    /* Reserved holds of one destination come back at least a millisecond apart. */
+    int64_t prev = -1;
+    for (int i = 0; i < 100; i++) {
+        int64_t at = tr_dests_hold(off, d, 10, 0) + 10;
+        assert_true(at >= 10 + 2000);
+        if (prev >= 0)
+            assert_true(at >= prev + 1);
+        prev = at;
+    }
     tr_dests_free(off);
 }
 
