@@ -243,6 +243,49 @@ static void test_breaker_off_and_busy_hold(void **state)
     tr_dests_free(off);
 }
 
+/* A queue holds what its destination can start within the wait bound at its pace:
+ * a fast receiver's burst queues whole (up to the total), a slow one's a few. */
+static void test_queue_follows_pace(void **state)
+{
+    fixture *f = *state;
+    tr_dest *fast = find(f, "http://fast.test/");
+    tr_dest *slow = find(f, "http://slow.test/");
+    tr_dest *ds[2] = {fast, slow};
+    int64_t took[2] = {2, 400};
+    tr_xfer *busy[2][LIMIT];
+    for (int k = 0; k < 2; k++) {
+        tr_xfer *x = start(f, ds[k], 0);
+        tr_dests_connected(f->t, x, k == 0 ? "10.0.0.2 80" : "10.0.0.3 80");
+        finish(f, x, TR_DEST_ANSWERED, took[k]);
+        for (int i = 0; i < LIMIT; i++) /* every slot busy, just started */
+            busy[k][i] = start(f, ds[k], 1000);
+    }
+    int queued[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        while (tr_dests_admit(f->t, ds[k], 1000) == TR_DEST_QUEUE) {
+            tr_dests_enqueue(f->t, ds[k], xfer(f), 1000);
+            queued[k]++;
+            assert_true(queued[k] <= 100);
+        }
+    }
+    /* fast: LIMIT * 500 ms / 2 ms = 750, capped by the total (100); slow: 3 * 500 / 400 = 3 */
+    assert_int_equal(queued[0], 100);
+    assert_int_equal(queued[1], 0); /* the total is used up by the fast one */
+    tr_xfer *x;
+    while ((x = tr_dests_pop_any(f->t)) != NULL)
+        tr_deliver_xfer_put(f->dl, x);
+    while (tr_dests_admit(f->t, slow, 1000) == TR_DEST_QUEUE) {
+        tr_dests_enqueue(f->t, slow, xfer(f), 1000);
+        queued[1]++;
+    }
+    assert_int_equal(queued[1], LIMIT * WAIT_MS / 400);
+    while ((x = tr_dests_pop_any(f->t)) != NULL)
+        tr_deliver_xfer_put(f->dl, x);
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < LIMIT; i++)
+            finish(f, busy[k][i], TR_DEST_ANSWERED, 1100);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -251,6 +294,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_name_and_address_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker_off_and_busy_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_follows_pace, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
