@@ -12,6 +12,7 @@
 #define HOLD_BUSY_MAX_MS 5000
 #define HOLD_SPACING_MS 1 /* held timers of one destination come back at most one a ms */
 #define SWEEP_MIN 1024 /* destinations kept before idle ones are forgotten */
+#define URLS_MAX 4096  /* callback URLs remembered (a burst repeats one URL) */
 
 /* A hash-table entry: the first member of tr_dest and of dest_addr. */
 typedef struct node {
@@ -25,6 +26,12 @@ typedef struct map {
     size_t nbuckets; /* a power of two */
     size_t count;
 } map;
+
+/* A callback URL already parsed. */
+typedef struct url_entry {
+    node n;
+    struct tr_dest *dest;
+} url_entry;
 
 /* An address:port connections went to; shared by every name resolving to it. */
 typedef struct tr_dest_addr {
@@ -59,6 +66,7 @@ struct tr_dests {
     size_t queue_total;
     tr_deliver *dl;
     map dests, addrs;
+    map urls;              /* callback URL -> its destination: parsed once */
     tr_dest *queues;       /* destinations with a non-empty queue */
     size_t queued;
     size_t open;
@@ -183,8 +191,9 @@ tr_dests *tr_dests_new(int limit, int breaker_failures, int64_t max_wait_ms, int
     t->queue_total = queue_total < 1 ? 1 : (size_t)queue_total;
     t->dl = dl;
     t->sweep_at = SWEEP_MIN;
-    if (map_init(&t->dests) != 0 || map_init(&t->addrs) != 0) {
+    if (map_init(&t->dests) != 0 || map_init(&t->addrs) != 0 || map_init(&t->urls) != 0) {
         free(t->dests.buckets);
+        free(t->addrs.buckets);
         free(t);
         return NULL;
     }
@@ -198,8 +207,10 @@ void tr_dests_free(tr_dests *t)
     tr_xfer *x;
     while ((x = tr_dests_pop_any(t)) != NULL)
         tr_deliver_xfer_put(t->dl, x);
+    map_sweep(&t->urls, drop_all);
     map_sweep(&t->dests, drop_all);
     map_sweep(&t->addrs, drop_all);
+    free(t->urls.buckets);
     free(t->dests.buckets);
     free(t->addrs.buckets);
     free(t);
@@ -227,6 +238,7 @@ static void sweep(tr_dests *t)
 {
     if (t->dests.count < t->sweep_at)
         return;
+    map_sweep(&t->urls, drop_all); /* they may point at destinations swept next */
     map_sweep(&t->dests, dest_idle);
     map_sweep(&t->addrs, addr_unused);
     t->sweep_at = t->dests.count * 2 > SWEEP_MIN ? t->dests.count * 2 : SWEEP_MIN;
@@ -269,20 +281,38 @@ done:
     return rc;
 }
 
-tr_dest *tr_dests_find(tr_dests *t, const char *url, char *err, size_t errlen)
+/* The destination of key, made when new. NULL when out of memory. */
+static tr_dest *dest_get(tr_dests *t, const char *key)
 {
-    char key[TR_DEST_KEY_MAX];
-    if (dest_key(url, key, sizeof key, err, errlen) != 0)
-        return NULL;
     uint64_t h = hash_str(key);
     node *n = map_get(&t->dests, key, h);
     if (n != NULL)
         return (tr_dest *)n;
     sweep(t);
-    n = map_add(&t->dests, key, h, sizeof(tr_dest));
-    if (n == NULL)
+    return (tr_dest *)map_add(&t->dests, key, h, sizeof(tr_dest));
+}
+
+tr_dest *tr_dests_find(tr_dests *t, const char *url, char *err, size_t errlen)
+{
+    /* libcurl's parser costs microseconds a timer; a burst repeats its URLs. */
+    uint64_t uh = hash_str(url);
+    url_entry *u = (url_entry *)map_get(&t->urls, url, uh);
+    if (u != NULL)
+        return u->dest;
+    char key[TR_DEST_KEY_MAX];
+    if (dest_key(url, key, sizeof key, err, errlen) != 0)
+        return NULL;
+    tr_dest *d = dest_get(t, key);
+    if (d == NULL) {
         snprintf(err, errlen, "out of memory");
-    return (tr_dest *)n;
+        return NULL;
+    }
+    if (t->urls.count >= URLS_MAX)
+        map_sweep(&t->urls, drop_all);
+    u = (url_entry *)map_add(&t->urls, url, uh, sizeof *u);
+    if (u != NULL) /* else parsed again next time */
+        u->dest = d;
+    return d;
 }
 
 const char *tr_dest_key(const tr_dest *d)
