@@ -9,6 +9,9 @@
 #   test_fault_sched_kill9_many   TR_FAULT_N=20000  (CI: 5,000) timers over 10 s, 10 kills
 #   test_fault_storm              TR_FAULT_N=200000 (CI: 10,000) due in one instant;
 #                                 asserts the longest Redis script call <= 10 ms
+#   test_fault_receiver_isolation 5,000 black hole + 1,000 drip + 2,000 healthy in
+#                                 10 s, the dead receivers down 30 s; asserts the
+#                                 healthy p99 <= 10 ms and max <= 50 ms
 # Any other tests/faults/test_*.sh named runs at its CI size. Every scenario prints its
 # figures ("# ..." lines) and ends with "N passed, N failed"; this script exits 1 when
 # one failed. DIR (default ./build) must hold a build (cmake --build DIR); the
@@ -33,7 +36,7 @@ case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 [[ -x $BUILD/scheduler/timerush-scheduler ]] || { echo "faults_long: no build in $BUILD" >&2; exit 2; }
 
 declare -A size=([test_fault_sched_kill9_many]=20000 [test_fault_storm]=200000)
-((${#names[@]} > 0)) || names=(test_fault_sched_kill9_many test_fault_storm)
+((${#names[@]} > 0)) || names=(test_fault_sched_kill9_many test_fault_storm test_fault_receiver_isolation)
 
 failed=0
 for name in "${names[@]}"; do

@@ -320,6 +320,11 @@ const char *tr_dest_key(const tr_dest *d)
     return d->n.key;
 }
 
+int tr_dest_is_open(const tr_dest *d)
+{
+    return d->open;
+}
+
 /* Whether one more transfer to d may go now. */
 static int can_start(const tr_dests *t, const tr_dest *d, int64_t mono)
 {

@@ -76,6 +76,9 @@ tr_dest *tr_dests_find(tr_dests *t, const char *url, char *err, size_t errlen);
 /* The destination's key, "scheme://host:port". */
 const char *tr_dest_key(const tr_dest *d);
 
+/* 1 while d's breaker is open (its timers held, probes only), else 0. */
+int tr_dest_is_open(const tr_dest *d);
+
 /* What to do with a new transfer to d now (mono: local monotonic ms). */
 tr_dest_verdict tr_dests_admit(tr_dests *t, tr_dest *d, int64_t mono);
 

@@ -269,8 +269,7 @@ static void hold(sched *s, tr_dest *d, tr_xfer *x, int64_t mono)
     if (tr_pending_add(s->work.pending, &f) == 0) {
         s->report.st.held++;
         tr_log_debug("key=%s held for %lld ms: destination %s %s", x->id, (long long)delay,
-                     tr_dest_key(d), tr_dests_open(s->work.dests) > 0 ? "busy or unreachable"
-                                                                       : "busy");
+                     tr_dest_key(d), tr_dest_is_open(d) ? "unreachable (breaker open)" : "busy");
     } else {
         tr_log_error("key=%s not held: out of memory (returns after its lease)", x->id);
     }
@@ -284,9 +283,10 @@ static void dispatch(sched *s, tr_xfer *x)
     int64_t mono = tr_clock_mono_ms();
     tr_dest *d = tr_dests_find(s->work.dests, x->spec.url, err, sizeof err);
     if (d == NULL) {
+        /* Checked at create: only a record written around the API gets here, and
+         * no retry can make its URL valid. */
         tr_outcome_ctx oc = octx(s);
-        (void)tr_outcome_failed(&oc, x->id, x->token, &x->spec, x->attempt, x->fire_due_ms, 0,
-                                err, -1);
+        (void)tr_outcome_dead(&oc, x->id, x->token, x->attempt, x->fire_due_ms, err);
         tr_deliver_xfer_put(s->work.dl, x);
         return;
     }
