@@ -9,6 +9,7 @@
 #   test_fault_sched_kill9_many   TR_FAULT_N=20000  (CI: 5,000) timers over 10 s, 10 kills
 #   test_fault_storm              TR_FAULT_N=200000 (CI: 10,000) due in one instant;
 #                                 asserts the longest Redis script call <= 10 ms
+#   test_fault_redis_stall        Redis SIGSTOPped 20 s (CI: 8 s)
 #   test_fault_receiver_isolation 5,000 black hole + 1,000 drip + 2,000 healthy in
 #                                 10 s, the dead receivers down 30 s; asserts the
 #                                 healthy p99 <= 10 ms and max <= 50 ms
@@ -36,7 +37,9 @@ case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 [[ -x $BUILD/scheduler/timerush-scheduler ]] || { echo "faults_long: no build in $BUILD" >&2; exit 2; }
 
 declare -A size=([test_fault_sched_kill9_many]=20000 [test_fault_storm]=200000)
-((${#names[@]} > 0)) || names=(test_fault_sched_kill9_many test_fault_storm test_fault_receiver_isolation)
+export TR_FAULT_STALL_S=20 # test_fault_redis_stall: Redis stalled 20 s (CI: 8 s)
+((${#names[@]} > 0)) || names=(test_fault_sched_kill9_many test_fault_storm test_fault_receiver_isolation
+    test_fault_redis_stall)
 
 failed=0
 for name in "${names[@]}"; do

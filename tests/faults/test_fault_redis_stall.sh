@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_fault_redis_stall.sh - Redis hangs (SIGSTOP) for 20 s while timers fall due,
+# test_fault_redis_stall.sh - Redis hangs (SIGSTOP) for 8 s (20 s in bench/faults_long.sh) while timers fall due,
 # then resumes. A claim the scheduler sent during the stall times out on its side but
 # still runs in Redis once it resumes: the scheduler must resolve that lost claim at
 # once (not wait for the lease). Target: every timer that fell due during the stall
@@ -12,7 +12,7 @@ source "$here/lib_api.sh"
 ts_setup
 
 n=${TR_FAULT_N:-400}
-stall_s=${TR_FAULT_STALL_S:-20}
+stall_s=${TR_FAULT_STALL_S:-8} # 20 in bench/faults_long.sh
 tr_start_sink A || tr_finish
 check "a redis-server of our own runs" ts_start_redis
 tr_start_stack --redis-socket "$TS_REDIS_SOCK" || tr_finish

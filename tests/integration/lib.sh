@@ -210,14 +210,19 @@ print(s.getsockname()[1])' && return 0
 # tr_start_stack [launcher options...]: starts ./timerush in the background on
 # $TR_TMP/stack (kept across restarts, as is the port) and waits for its ready line.
 # Sets TR_URL, TR_RUN, TR_REDIS_SOCK, TR_LAUNCHER_PID. Returns 1 (after a not ok)
-# when it does not get ready within 30 s.
+# when it does not get ready within 30 s. Unless the options name --workers, the
+# stack runs TR_TEST_WORKERS (default 2) timerush-fcgi processes, not the launcher's
+# 8: starting and stopping 8 per test cost about a second each, ~50 times a build.
 tr_start_stack() {
     : "${TR_RUN:=$TR_TMP/stack}"
     : "${TR_LISTEN_PORT:=$(tr_free_port)}"
     TR_STACK_N=$((TR_STACK_N + 1))
     local out="$TR_TMP/launcher.$TR_STACK_N.out" err="$TR_TMP/launcher.$TR_STACK_N.err"
+    local workers=(--workers "${TR_TEST_WORKERS:-2}")
+    [[ " $* " == *" --workers "* ]] && workers=()
     "$TR_SOURCE_DIR/timerush" --no-build --no-install --build-dir "$TR_BUILD_DIR" \
-        --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" "$@" >"$out" 2>"$err" </dev/null &
+        --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" "${workers[@]}" "$@" >"$out" \
+        2>"$err" </dev/null &
     TR_LAUNCHER_PID=$!
     TR_URL="http://127.0.0.1:$TR_LISTEN_PORT"
     TR_REDIS_SOCK="$TR_RUN/run/redis.sock"
