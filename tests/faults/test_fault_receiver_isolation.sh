@@ -24,6 +24,7 @@
 set -uo pipefail
 if [[ ${TR_FAULT_LONG:-} == 1 ]]; then
     : "${ISO_HOLE:=5000}" "${ISO_SLOW:=1000}" "${ISO_HEALTHY:=2000}" "${ISO_WINDOW_MS:=10000}"
+    : "${ISO_REFUSED:=0}"
     : "${ISO_LIMIT:=64}" "${ISO_TIMEOUT_MS:=10000}" "${ISO_SLOW_SPEC:=drip:20}" "${ISO_DOWN_MS:=30000}"
 fi
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
@@ -108,6 +109,7 @@ if ((left_s > 0)); then
     sleep "$left_s" # the outage itself: nothing to wait for but time
 fi
 ref_up=$(ts_now_ms)
+swallowed=$(ts_sink_lines "$SINK_HOLE_LOG") # probes during a longer outage included
 echo "# the dead receivers came back $((ref_up - t_created)) ms after the creates"
 tr_stop_sink HOLE
 tr_start_sink HOLE2 --listen "127.0.0.1:$hole_port" --answer ok || tr_finish
