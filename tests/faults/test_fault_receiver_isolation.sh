@@ -109,9 +109,9 @@ if ((left_s > 0)); then
     sleep "$left_s" # the outage itself: nothing to wait for but time
 fi
 ref_up=$(ts_now_ms)
-swallowed=$(ts_sink_lines "$SINK_HOLE_LOG") # probes during a longer outage included
 echo "# the dead receivers came back $((ref_up - t_created)) ms after the creates"
 tr_stop_sink HOLE
+swallowed=$(ts_sink_lines "$SINK_HOLE_LOG") # final: probes during a longer outage included
 tr_start_sink HOLE2 --listen "127.0.0.1:$hole_port" --answer ok || tr_finish
 tr_start_sink REFUSED --listen "127.0.0.1:$refused_port" --answer ok || tr_finish
 all_done() {
