@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tr_clock.h"
 #include "tr_log.h"
 
 #define HOLD_BUSY_MIN_MS 100
@@ -219,8 +220,9 @@ void tr_dests_free(tr_dests *t)
 static int dest_idle(node *n)
 {
     tr_dest *d = (tr_dest *)n;
-    if (d->active > 0 || d->qlen > 0 || d->open || d->fails > 0 || d->hold_next > 0)
-        return 0; /* a destination with holds keeps its pacing (and is rarely idle) */
+    if (d->active > 0 || d->qlen > 0 || d->open || d->fails > 0 ||
+        d->hold_next > tr_clock_mono_ms())
+        return 0; /* its held timers' pacing still matters */
     if (d->addr != NULL)
         d->addr->refs--;
     return 1;
