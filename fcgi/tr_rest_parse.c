@@ -347,10 +347,11 @@ static int parse_create(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
                                          msglen) != 0)
         return -1;
     tr_timer_schedule *sc = &spec->schedule;
+    /* A period is a delay between firings (the first one too): the same bound. */
     if (f[F_EVERY] != NULL && f[F_CRON] != NULL)
         FAIL("give only one of every_ms, cron");
     if (f[F_EVERY] != NULL &&
-        get_int(f[F_EVERY], "every_ms", 100, INT64_MAX / 4, &sc->every_ms, msg, msglen) != 0)
+        get_int(f[F_EVERY], "every_ms", 100, max_delay_ms, &sc->every_ms, msg, msglen) != 0)
         return -1;
     tr_cron cron;
     if (f[F_CRON] != NULL) {

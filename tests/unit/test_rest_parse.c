@@ -158,6 +158,8 @@ static void test_json_numbers(void **state)
     assert_int_equal(create("{\"url\":\"http://a/\",\"data\":\"d\",\"seconds\":-0.0}", &c, msg), 0);
     assert_int_equal(c.when.delay_ms, 0);
     tr_rest_create_clear(&c);
+    assert_int_equal(create("{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":315360000000}", &c, msg), 0);
+    tr_rest_create_clear(&c); /* the bound itself is accepted */
     assert_int_equal(create("{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":500,\"until\":253402300799999}", &c, msg), 0);
     assert_int_equal(c.spec.schedule.until_ms, 253402300799999LL);
     tr_rest_create_clear(&c);
@@ -175,6 +177,8 @@ static void test_json_numbers(void **state)
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":500,\"until\":\"9999-12-31T23:59:59-23:59\"}", "until"},
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":500,\"count\":99999999999999999999}", "count"},
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":99999999999999999999}", "every_ms"},
+        /* Longer than the --max-seconds bound (315360000 s here) a delay may have. */
+        {"{\"url\":\"http://a/\",\"data\":\"d\",\"every_ms\":315360000001}", "every_ms"},
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"timeout_ms\":99999999999999999999}", "timeout_ms"},
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"retry\":{\"max_attempts\":18446744073709551616}}", "max_attempts"},
         {"{\"url\":\"http://a/\",\"data\":\"d\",\"delay_ms\":1,\"retry\":{\"min_backoff_ms\":-0}}", "min_backoff_ms"},
