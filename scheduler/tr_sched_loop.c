@@ -276,6 +276,12 @@ static void hold(sched *s, tr_dest *d, tr_xfer *x, int64_t mono)
     tr_deliver_xfer_put(s->work.dl, x);
 }
 
+/* Whether one more delivery may be in flight (--max-inflight). */
+static int slot_free(const sched *s)
+{
+    return tr_deliver_running(s->work.dl) < s->cfg->max_inflight;
+}
+
 /* Starts, queues or holds a prepared transfer, as its destination allows. */
 static void dispatch(sched *s, tr_xfer *x)
 {
@@ -290,9 +296,8 @@ static void dispatch(sched *s, tr_xfer *x)
         tr_deliver_xfer_put(s->work.dl, x);
         return;
     }
-    int global_free = tr_deliver_running(s->work.dl) < s->cfg->max_inflight;
     tr_dest_verdict v = tr_dests_admit(s->work.dests, d, mono);
-    if (v == TR_DEST_START && !global_free)
+    if (v == TR_DEST_START && !slot_free(s))
         v = TR_DEST_QUEUE; /* only a notice can have taken the slot: it frees soon */
     switch (v) {
     case TR_DEST_START:
@@ -314,8 +319,7 @@ static void pump(sched *s)
     int64_t mono = tr_clock_mono_ms();
     tr_dest_verdict v;
     tr_xfer *x;
-    while ((x = tr_dests_pop(s->work.dests, mono,
-                             tr_deliver_running(s->work.dl) < s->cfg->max_inflight, &v)) != NULL) {
+    while ((x = tr_dests_pop(s->work.dests, mono, slot_free(s), &v)) != NULL) {
         if (v == TR_DEST_START)
             launch(s, x->dest, x, mono);
         else

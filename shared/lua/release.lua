@@ -12,12 +12,16 @@ local id = ARGV[1]
 local first_due = tr_fenced(KEYS[5], KEYS[4], id, ARGV[2])
 if not first_due then return 0 end
 local delay = tonumber(ARGV[4]) or 0
-local at = tr_now_ms()
-if delay > 0 then at = tr_now_ms_up() + delay end
-local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+local at, announce = tr_now_ms(), true
+if delay > 0 then
+  -- Held: announced only when it becomes the earliest due timer.
+  at = tr_now_ms_up() + delay
+  local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+  announce = first[2] == nil or at < tonumber(first[2])
+end
+-- (Not tr_schedule: a release due now is always announced, and tr_give_back writes
+-- the due set along with the rest of the hand-back.)
 tr_give_back(KEYS[1], KEYS[3], KEYS[2], KEYS[5], id, first_due, at)
 redis.call('HINCRBY', KEYS[4], ARGV[5] or 'released', 1)
-if delay <= 0 or first[2] == nil or at < tonumber(first[2]) then
-  redis.call('PUBLISH', ARGV[3], at)
-end
+if announce then redis.call('PUBLISH', ARGV[3], at) end
 return 1
