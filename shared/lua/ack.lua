@@ -9,13 +9,6 @@
 -- count: no chain is created, so applying an ack twice makes one chained timer.
 local id = ARGV[1]
 if not tr_fenced(KEYS[8], KEYS[7], id, ARGV[2]) then return 0 end
-local function publish_if_first(due, key)
-  local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  if first[2] == nil or due < tonumber(first[2]) then
-    redis.call('PUBLISH', ARGV[3], due)
-  end
-  redis.call('ZADD', KEYS[2], due, key)
-end
 redis.call('HDEL', KEYS[8], id)
 redis.call('ZREM', KEYS[3], id)
 -- Normally in flight; a timer whose lease ran out is back in due (nobody claimed it
@@ -27,7 +20,7 @@ redis.call('HDEL', KEYS[6], id)
 local rep = ARGV[7]
 if rep ~= nil and rep ~= '' then
   redis.call('HSET', KEYS[1], id, rep)
-  publish_if_first(tonumber(ARGV[8]), id)
+  tr_schedule(KEYS[2], ARGV[3], tonumber(ARGV[8]), id)
   redis.call('HINCRBY', KEYS[7], 'fired', 1)
 else
   redis.call('HDEL', KEYS[1], id)
@@ -38,7 +31,7 @@ if cid ~= '' and redis.call('HEXISTS', KEYS[1], cid) == 0 then
   -- Rounded up: never due before the real instant + delay (claim rounds down).
   local due = tr_now_ms_up() + tonumber(ARGV[6])
   redis.call('HSET', KEYS[1], cid, ARGV[5])
-  publish_if_first(due, cid)
+  tr_schedule(KEYS[2], ARGV[3], due, cid)
   redis.call('HINCRBY', KEYS[7], 'chained', 1)
 end
 return 1

@@ -12,11 +12,7 @@ if redis.call('HEXISTS', KEYS[1], id) == 1 then
 end
 -- Rounded up: never due before the real instant + delay (claim rounds down).
 local due = tr_now_ms_up() + tonumber(ARGV[3])
-local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 redis.call('HSET', KEYS[1], id, ARGV[2])
-redis.call('ZADD', KEYS[2], due, id)
+tr_schedule(KEYS[2], ARGV[4], due, id)
 redis.call('HINCRBY', KEYS[3], 'created', 1)
-if first[2] == nil or due < tonumber(first[2]) then
-  redis.call('PUBLISH', ARGV[4], due)
-end
 return {0, due}

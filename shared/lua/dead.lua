@@ -17,14 +17,10 @@ redis.call('HINCRBY', KEYS[5], 'failed', 1)
 local rep = ARGV[4]
 if rep ~= nil and rep ~= '' then
   local due = tonumber(ARGV[5])
-  local first = redis.call('ZRANGE', KEYS[7], 0, 0, 'WITHSCORES')
   redis.call('HSET', KEYS[6], id, rep)
   redis.call('HDEL', KEYS[2], id)
-  redis.call('ZADD', KEYS[7], due, id)
+  tr_schedule(KEYS[7], ARGV[6], due, id)
   redis.call('HINCRBY', KEYS[5], 'fired', 1)
-  if first[2] == nil or due < tonumber(first[2]) then
-    redis.call('PUBLISH', ARGV[6], due)
-  end
   return 1
 end
 local now = tr_now_ms()

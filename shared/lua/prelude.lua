@@ -43,6 +43,16 @@ local function tr_fenced(owner_key, stats_key, id, token)
   return due
 end
 
+-- Puts `id` in the due set `due_key` at `due`, announcing `due` on the wake channel
+-- when it is now the earliest due time there (a sleeping scheduler wakes for it).
+local function tr_schedule(due_key, wake, due, id)
+  local first = redis.call('ZRANGE', due_key, 0, 0, 'WITHSCORES')
+  if first[2] == nil or due < tonumber(first[2]) then
+    redis.call('PUBLISH', wake, due)
+  end
+  redis.call('ZADD', due_key, due, id)
+end
+
 -- Gives a held timer back undelivered (release, recover): due again at `now`, the
 -- attempt undone (the counter dropped at zero to keep memory lean), the owner entry
 -- keeping the first due time under no token.

@@ -8,13 +8,9 @@ redis.call('HDEL', KEYS[6], id)
 redis.call('ZREM', KEYS[1], id)
 -- Rounded up: never due before the real instant + delay (claim rounds down).
 local due = tr_now_ms_up() + tonumber(ARGV[3])
-local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
 -- ZADD also moves one whose lease ran out (back in due, unclaimed) to the retry time.
-redis.call('ZADD', KEYS[3], due, id)
+tr_schedule(KEYS[3], ARGV[5], due, id)
 redis.call('HSET', KEYS[4], id, ARGV[4])
 redis.call('HINCRBY', KEYS[5], 'retried', 1)
 redis.call('HINCRBY', KEYS[5], 'failed', 1)
-if first[2] == nil or due < tonumber(first[2]) then
-  redis.call('PUBLISH', ARGV[5], due)
-end
 return 1
