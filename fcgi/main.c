@@ -1,8 +1,10 @@
 /* timerush-fcgi - the FastCGI request handler, run by spawn-fcgi (which passes the
  * listening socket as fd 0 and does the daemonizing; -d is accepted and ignored).
- * Options, the log and the store are set up here; tr_fcgi_loop.h has the accept
- * loop and the signal handling (SIGTERM/SIGINT: finish the request, exit 0).
+ * Options and the log are set up here; tr_fcgi_loop.h has the dispatcher, the request
+ * threads (each with its own store) and the signal handling (SIGTERM/SIGINT: finish
+ * the requests received, exit 0).
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,8 +12,6 @@
 #include "tr_config.h"
 #include "tr_fcgi_loop.h"
 #include "tr_log.h"
-#include "tr_route.h"
-#include "tr_store.h"
 
 #define PROGNAME "timerush-fcgi"
 
@@ -36,29 +36,26 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    int status = 1;
-    tr_store *store = tr_store_new(&cfg);
-    if (store == NULL) {
-        tr_log_error("out of memory");
-        goto out;
-    }
-    /* Not fatal: the store reconnects by itself on the first request. */
-    if (tr_store_connect(store) != 0)
-        tr_log_error("redis not reachable yet: %s", tr_store_error(store));
     char target[TR_CONFIG_STR_MAX + 32];
     if (cfg.redis_socket[0] != '\0')
         snprintf(target, sizeof target, "unix:%s", cfg.redis_socket);
     else
         snprintf(target, sizeof target, "%s:%d", cfg.host, cfg.port);
-    tr_log_info("started: redis %s db=%d key=%s max_body=%d max_seconds=%lld", target, cfg.db,
-                cfg.key, cfg.max_body_bytes, (long long)cfg.max_delay_s);
-    const tr_app app = {&cfg, store};
-    if (tr_fcgi_run(&app) == 0) {
+    tr_log_info("started: redis %s db=%d key=%s max_body=%d max_seconds=%lld threads=%d", target,
+                cfg.db, cfg.key, cfg.max_body_bytes, (long long)cfg.max_delay_s, cfg.threads);
+    int status = 1;
+    /* Before any thread: the URL checks use libcurl, whose global set-up is not
+     * safe to race. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        tr_log_error("curl_global_init failed");
+        tr_log_close();
+        return 1;
+    }
+    if (tr_fcgi_run(&cfg) == 0) {
         status = 0;
         tr_log_info("stopped");
     }
-out:
-    tr_store_free(store);
+    curl_global_cleanup();
     tr_log_close();
     return status;
 }

@@ -86,8 +86,10 @@ int tr_fcgi_read_request(FCGX_Request *fr, size_t max_body, tr_http_request *req
     } else if (cl < 0) {
         cl = 0;
     }
-    if (cl == 0 && uri_len == 0)
+    if (cl == 0 && uri_len == 0) {
+        drain(fr->in); /* the input's end marker: see below */
         return 0;
+    }
 
     char *buf = malloc((size_t)cl + 1 + uri_len + 1);
     if (buf == NULL)
@@ -102,6 +104,10 @@ int tr_fcgi_read_request(FCGX_Request *fr, size_t max_body, tr_http_request *req
     }
     if (got < (size_t)cl)
         tr_log_warning("request body ended after %zu of %lld bytes", got, (long long)cl);
+    /* Read on to the input's end (FastCGI's empty FCGI_STDIN record): left in the
+     * socket, it would be taken as the start of the next request on a kept-alive
+     * connection, a protocol error that closes it. */
+    drain(fr->in);
     buf[got] = '\0';
     req->body = got > 0 ? buf : NULL;
     req->body_len = got;

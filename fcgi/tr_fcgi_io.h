@@ -13,7 +13,9 @@
  * body is drained, not kept, and req->body_ret is TR_RET_TOO_LARGE (an unreadable
  * CONTENT_LENGTH: drained, TR_RET_BAD_JSON). *body_buf gets the buffer that
  * req->body, and a path taken from REQUEST_URI, point into (caller frees it after
- * the response; NULL when nothing needed it). The other strings of req live until
+ * the response; NULL when nothing needed it). The input is read to its end either
+ * way, so a kept-alive connection is ready for its next request once the answer is
+ * written. The other strings of req live until
  * FCGX_Finish_r(fr). Returns 0, or -1 when out of memory. */
 int tr_fcgi_read_request(FCGX_Request *fr, size_t max_body, tr_http_request *req,
                          char **body_buf);

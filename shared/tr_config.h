@@ -51,6 +51,7 @@ typedef struct tr_config {
 
     /* timerush-fcgi */
     int max_body_bytes;                  /* largest request body accepted */
+    int threads;                         /* request threads per timerush-fcgi process */
     int64_t max_delay_s;                 /* largest `seconds` accepted */
     /* --api-token (repeatable; never logged): when any is set, /v1/, /register/ and
      * /unregister/ need "Authorization: Bearer <one of them>". The command line's

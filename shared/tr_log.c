@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* dup3 */
 #include "tr_log.h"
 
 #include <errno.h>
@@ -46,10 +47,18 @@ static int switch_to(const char *path)
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
-    if (tr_logger.fd != 2)
-        close(tr_logger.fd);
-    tr_logger.fd = fd;
-    return 0;
+    if (tr_logger.fd == 2) {
+        tr_logger.fd = fd;
+        return 0;
+    }
+    /* A reopen: the new file takes the old one's descriptor number in one step, so
+     * another thread writing a line at that moment writes into one file or the
+     * other, never into a closed (or reused) descriptor. */
+    int rc = dup3(fd, tr_logger.fd, O_CLOEXEC);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc < 0 ? -1 : 0;
 }
 
 int tr_log_open(const char *program, tr_log_level level, const char *path)
@@ -98,8 +107,9 @@ int tr_log_enabled(tr_log_level level)
 }
 
 /* The "YYYY-MM-DDTHH:MM:SS" of the last second logged: formatting the date once a
- * second instead of once a line matters at thousands of lines per second. */
-static struct {
+ * second instead of once a line matters at thousands of lines per second. One per
+ * thread (timerush-fcgi's request threads log concurrently). */
+static _Thread_local struct {
     time_t secs;
     char text[64]; /* room for any int the compiler imagines; 19 bytes used */
 } tr_log_stamp = {-1, ""};

@@ -24,9 +24,9 @@ contains() { [[ $1 == *"$2"* ]]; }
 run_launcher --run-dir "$TR_TMP/bad" --bogus-option
 check "an unknown option exits 2" test "$RC" -eq 2
 check "and names the option" contains "$OUT" "unknown option '--bogus-option'"
-run_launcher --run-dir "$TR_TMP/bad" --workers 0
-check "--workers 0 is refused" test "$RC" -ne 0
-check "with the allowed range" contains "$OUT" "outside 1..256"
+run_launcher --run-dir "$TR_TMP/bad" --workers 257
+check "--workers 257 is refused" test "$RC" -ne 0
+check "with the allowed range" contains "$OUT" "outside 0..256"
 run_launcher --run-dir "$TR_TMP/bad" --listen-port
 check "an option without its value is refused" contains "$OUT" "--listen-port needs a value"
 printf 'listen-port = 8081\nno-such-key = 1\n' >"$TR_TMP/bad.conf"
@@ -41,16 +41,16 @@ done
 OUT=$("$TR_BUILD_DIR/fcgi/timerush-fcgi" --check -c 2>&1)
 check_eq "timerush-fcgi -c without a file exits 2" 2 "$?"
 check "and says it needs one" contains "$OUT" "-c/--config needs a file name"
-printf 'workers = 0\n' >"$TR_TMP/workers.conf"
+printf 'workers = 257\n' >"$TR_TMP/workers.conf"
 run_launcher --run-dir "$TR_TMP/bad" -c "$TR_TMP/workers.conf"
 check "a -c file's value out of bounds exits 2" test "$RC" -eq 2
-check "with the allowed range" contains "$OUT" "--workers: 0 is outside 1..256"
+check "with the allowed range" contains "$OUT" "--workers: 257 is outside 0..256"
 run_launcher --run-dir "$TR_TMP/bad" --max-seconds 0
 check "a program's value out of bounds exits 2" test "$RC" -eq 2
 check "with the program's message" contains "$OUT" "timerush-fcgi: --max-seconds: 0 is outside"
 run_launcher --help
 check_eq "--help exits 0" 0 "$RC"
-for line in "--workers N            timerush-fcgi processes [8]" \
+for line in "--workers N            timerush-fcgi processes; 0: one per CPU core [0]" \
     "--max-inflight N       deliveries in flight at once, in all [512]"; do
     check "--help lists the table's '${line%% *}' with its default" contains "$OUT" "$line"
 done

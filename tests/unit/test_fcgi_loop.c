@@ -1,7 +1,8 @@
 /* test_fcgi_loop.c - the real accept loop (tr_fcgi_run) in a child process on a
  * unix listening socket, driven by a small FastCGI client written here: request
  * reading (DOCUMENT_URI / REQUEST_URI fallback, oversized bodies drained),
- * response framing, kept-alive connections, and SIGTERM while idle.
+ * response framing, kept-alive connections (more of them idle than request threads),
+ * the FCGI_WEB_SERVER_ADDRS list, and SIGTERM while idle.
  *
  * No Redis: the store points at a socket that cannot exist, so requests that pass
  * validation get the store-down answer. Waits poll with a deadline.
@@ -25,6 +26,7 @@
 
 #include "tr_clock.h"
 #include "tr_config.h"
+#include "tr_fcgi_accept.h"
 #include "tr_fcgi_loop.h"
 #include "tr_log.h"
 #include "tr_route.h"
@@ -49,13 +51,9 @@ static void child_run(int listen_fd)
     cfg.port = 0;
     cfg.redis_timeout_ms = 200;
     cfg.max_body_bytes = 1024;
+    cfg.threads = 2; /* fewer than the idle connections some tests hold */
     tr_log_open("test_fcgi_loop", TR_LOG_ERROR, NULL);
-    tr_store *store = tr_store_new(&cfg);
-    if (store == NULL)
-        _exit(3);
-    tr_app app = {&cfg, store};
-    int rc = tr_fcgi_run(&app);
-    tr_store_free(store);
+    int rc = tr_fcgi_run(&cfg);
     _exit(rc == 0 ? 0 : 1);
 }
 
@@ -134,7 +132,8 @@ static void write_all(int fd, const void *buf, size_t len)
     const char *p = buf;
     while (len > 0) {
         ssize_t n = write(fd, p, len);
-        assert_true(n > 0);
+        if (n <= 0)
+            fail_msg("write to timerush-fcgi (fd %d): %s", fd, strerror(errno));
         p += n;
         len -= (size_t)n;
     }
@@ -387,6 +386,69 @@ static void test_sighup_keeps_running(void **state)
     assert_int_equal(strncmp(out, "Status: 404", 11), 0);
 }
 
+/* More idle kept-alive connections than request threads (the child has 2): a
+ * request on a new connection is still answered at once, and so is the next
+ * request on each idle one. With one connection per thread (or process) held while
+ * idle, the new connection would wait until an idle one closed. */
+static void test_idle_connections_hold_no_thread(void **state)
+{
+    server *s = *state;
+    enum { IDLE = 8 };
+    const char *params[] = {"REQUEST_METHOD", "POST", "DOCUMENT_URI", "/nope", NULL};
+    char out[4096];
+    int idle[IDLE];
+    for (int i = 0; i < IDLE; i++) {
+        idle[i] = connect_to(s);
+        call(idle[i], 1, params, NULL, 0, out, sizeof out);
+        assert_int_equal(strncmp(out, "Status: 404", 11), 0);
+    }
+    int64_t t0 = tr_clock_mono_ms();
+    int fd = connect_to(s);
+    call(fd, 0, params, NULL, 0, out, sizeof out);
+    close(fd);
+    int64_t waited = tr_clock_mono_ms() - t0;
+    assert_int_equal(strncmp(out, "Status: 404", 11), 0);
+    if (waited >= 1000)
+        fail_msg("a new connection waited %lld ms behind %d idle ones",
+                 (long long)waited, IDLE);
+    /* The idle ones, newest first, each still served. */
+    for (int i = IDLE - 1; i >= 0; i--) {
+        call(idle[i], 1, params, NULL, 0, out, sizeof out);
+        assert_int_equal(strncmp(out, "Status: 404", 11), 0);
+        close(idle[i]);
+    }
+}
+
+/* A kept-alive connection the web server closes while idle is closed here too,
+ * and the threads go on serving. */
+static void test_idle_connection_closed_by_peer(void **state)
+{
+    server *s = *state;
+    const char *params[] = {"REQUEST_METHOD", "POST", "DOCUMENT_URI", "/nope", NULL};
+    char out[4096];
+    for (int round = 0; round < 4; round++) {
+        int fd = connect_to(s);
+        call(fd, 1, params, NULL, 0, out, sizeof out);
+        close(fd);
+    }
+    int fd = connect_to(s);
+    call(fd, 0, params, NULL, 0, out, sizeof out);
+    close(fd);
+    assert_int_equal(strncmp(out, "Status: 404", 11), 0);
+}
+
+static void test_web_server_addrs(void **state)
+{
+    (void)state;
+    assert_true(tr_fcgi_addr_listed("127.0.0.1", "127.0.0.1"));
+    assert_true(tr_fcgi_addr_listed("10.0.0.2", "127.0.0.1,10.0.0.2"));
+    assert_true(tr_fcgi_addr_listed("10.0.0.2", "127.0.0.1, 10.0.0.2 "));
+    assert_false(tr_fcgi_addr_listed("10.0.0.2", "127.0.0.1,10.0.0.20"));
+    assert_false(tr_fcgi_addr_listed("10.0.0.20", "10.0.0.2"));
+    assert_false(tr_fcgi_addr_listed("127.0.0.1", ""));
+    assert_false(tr_fcgi_addr_listed("127.0.0.1", ","));
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -399,6 +461,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigterm_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_on_kept_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sighup_keeps_running, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_connections_hold_no_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_connection_closed_by_peer, setup, teardown),
+        cmocka_unit_test(test_web_server_addrs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
