@@ -21,6 +21,7 @@
 #include "tr_route.h"
 #include "tr_signal.h"
 #include "tr_store.h"
+#include "tr_store_group.h"
 
 #define LISTEN_FD 0
 /* Connections accepted per wake-up: enough for a burst, few enough that one
@@ -241,7 +242,8 @@ static int dispatch(tr_fcgi_loop *loop, const tr_signal_flags *sig, const sigset
 
 /* Makes the threads' stores, trying Redis once each (not fatal: a store
  * reconnects by itself on its first request); only the first failure is logged. */
-static int make_stores(const tr_config *cfg, tr_fcgi_thread *threads, int count)
+static int make_stores(const tr_config *cfg, tr_fcgi_thread *threads, int count,
+                       tr_store_group *group)
 {
     int logged = 0;
     for (int i = 0; i < count; i++) {
@@ -251,6 +253,7 @@ static int make_stores(const tr_config *cfg, tr_fcgi_thread *threads, int count)
             tr_log_error("out of memory");
             return -1;
         }
+        tr_store_join_group(threads[i].app.store, group);
         if (tr_store_connect(threads[i].app.store) != 0 && !logged) {
             tr_log_error("redis not reachable yet: %s", tr_store_error(threads[i].app.store));
             logged = 1;
@@ -295,6 +298,7 @@ int tr_fcgi_run(const tr_config *cfg)
         close(loop.epfd);
         return -1;
     }
+    tr_store_group *group = NULL;
     tr_fcgi_thread *threads = calloc((size_t)count, sizeof *threads);
     if (threads == NULL) {
         tr_log_error("out of memory");
@@ -304,7 +308,13 @@ int tr_fcgi_run(const tr_config *cfg)
         tr_log_error("cannot watch the listening socket: %s", strerror(errno));
         goto out;
     }
-    if (make_stores(cfg, threads, count) != 0)
+    /* The threads' single creates share one script call (tr_store_group.h). */
+    group = tr_store_group_new(cfg);
+    if (group == NULL) {
+        tr_log_error("out of memory");
+        goto out;
+    }
+    if (make_stores(cfg, threads, count, group) != 0)
         goto out;
     int started = 0;
     for (int i = 0; i < count; i++) {
@@ -331,6 +341,7 @@ out:
             tr_store_free(threads[i].app.store);
         free(threads);
     }
+    tr_store_group_free(group);
     tr_fd_queue_destroy(&loop.queue);
     close(loop.epfd);
     return status;

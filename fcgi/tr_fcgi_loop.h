@@ -10,8 +10,10 @@
  *   and gives a kept-alive connection back to the dispatcher's epoll.
  * So an idle connection costs a descriptor, never a thread or a process: requests
  * never wait behind connections nginx keeps open (`keepalive` in its upstream),
- * whatever their number. Each thread has its own store (Redis connection); nothing
- * else is shared but the process-wide configuration and the log.
+ * whatever their number. Each thread has its own store (Redis connection); the
+ * single creates of all threads go through one tr_store_group (tr_store_group.h),
+ * so concurrent creates share one script call. Nothing else is shared but the
+ * process-wide configuration and the log.
  *
  * Signals: SIGTERM/SIGINT stop accepting; the threads finish the requests already
  * received (queued or in hand), then the function returns; idle connections are

@@ -456,6 +456,15 @@ redisReply *tr_store_read_reply(tr_store *s, const char *what)
 tr_store_add_result tr_store_add(tr_store *store, const char *id, const char *record,
                                  size_t record_len, int64_t delay_ms, int64_t *due_ms)
 {
+    if (store->group != NULL) {
+        /* Grouped: one create script call for several threads' creates. */
+        tr_create c = {id, record, record_len, delay_ms < 0 ? 0 : delay_ms, -1};
+        tr_create_result result;
+        int64_t now;
+        if (tr_store_group_create(store, &c, &result, due_ms, &now) != 0)
+            return TR_STORE_ADD_FAILED;
+        return result == TR_CREATE_NEW ? TR_STORE_ADD_NEW : TR_STORE_ADD_EXISTS;
+    }
     static const int keys[] = {K_TIMERS, K_DUE, K_STATS};
     call_args a;
     tr_store_args_init(&a, S_ADD);

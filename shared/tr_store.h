@@ -78,7 +78,8 @@ typedef enum tr_store_add_result {
 
 /* Stores a new timer `id` with `record`, due `delay_ms` after Redis's TIME (>= 0).
  * NEW sets *due_ms; EXISTS sets it to the existing timer's due time, or -1 when it
- * is in flight or dead. */
+ * is in flight or dead. A store in a group (tr_store_group.h) sends it in the
+ * group's next create script call, with other threads' creates. */
 tr_store_add_result tr_store_add(tr_store *store, const char *id, const char *record,
                                  size_t record_len, int64_t delay_ms, int64_t *due_ms);
 

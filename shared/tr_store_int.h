@@ -4,7 +4,8 @@
  * (call_args), the one script call with its NOSCRIPT retry, and the calls of
  * tr_store.h; tr_store_sched.c holds the claims and the histograms,
  * tr_store_finish.c the delivery outcomes (blocking, or sent now and read later),
- * tr_store_rest.c the REST API's operations. Nothing outside these files includes
+ * tr_store_rest.c the REST API's operations, tr_store_group.c the creates of several
+ * threads grouped into one call. Nothing outside these files includes
  * this header.
  */
 #ifndef TR_STORE_INT_H
@@ -78,7 +79,13 @@ struct tr_store {
     claim_async ca;                /* a claim owed on ctx, behind fa's answers */
     tr_ret err_code;
     char err[256];
+    struct tr_store_group *group;  /* borrowed; single creates go through it (or NULL) */
 };
+
+/* One create through store->group (tr_store_group.h): waits for the group call
+ * that carries it. As tr_store_create for one item. */
+int tr_store_group_create(tr_store *store, const tr_create *create, tr_create_result *result,
+                          int64_t *due_ms, int64_t *now_ms);
 
 /* The argv of one EVALSHA: EVALSHA sha numkeys, the keys, then the arguments;
  * every string borrowed (numbers are formatted into the struct). Small calls

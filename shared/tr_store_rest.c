@@ -79,6 +79,8 @@ int tr_store_create(tr_store *store, const tr_create *items, size_t n,
                     tr_create_result *results, int64_t *due_ms, int64_t *now_ms)
 {
     *now_ms = 0;
+    if (n == 1 && store->group != NULL)
+        return tr_store_group_create(store, items, results, due_ms, now_ms);
     for (size_t off = 0; off < n; off += TR_STORE_CREATE_CHUNK) {
         size_t m = n - off < TR_STORE_CREATE_CHUNK ? n - off : TR_STORE_CREATE_CHUNK;
         if (create_chunk(store, items + off, m, results + off, due_ms + off, now_ms) != 0)

@@ -1,0 +1,43 @@
+/* tr_store_group.h - the creates of several threads of one process, grouped into
+ * one script call ("group commit").
+ *
+ * timerush-fcgi's request threads each have a store (a Redis connection). A store
+ * that joined a group sends its single creates (tr_store_add, tr_store_create of
+ * one item) through the group: the first thread to arrive while no call of the
+ * group runs sends every create waiting at that moment (up to TR_STORE_GROUP_MAX)
+ * as one create script call on the group's own connection, and the others wait for
+ * that call's answer; whoever arrives meanwhile goes in the next call. A lone
+ * create is sent at once, so grouping adds no wait when idle; under load one call
+ * carries many creates, so Redis runs one script (one TIME, one wake message, one
+ * stats write) where it ran one per create, and the process makes one round trip.
+ * Each create keeps its own answer (created, or the existing timer's due time).
+ *
+ * A call that fails fails every create in it, and each caller's own store then
+ * holds that error (tr_store_error_code / tr_store_error), exactly as if its own
+ * call had failed: TR_RET_STORE_DOWN (nothing sent) or TR_RET_OUTCOME_UNKNOWN (sent,
+ * no answer: maybe applied). The group owns its store; the member stores stay the
+ * callers'. Thread-safe.
+ */
+#ifndef TR_STORE_GROUP_H
+#define TR_STORE_GROUP_H
+
+#include "tr_config.h"
+#include "tr_store.h"
+
+/* Creates sent in one call at most (one create script chunk). */
+#define TR_STORE_GROUP_MAX 500
+
+typedef struct tr_store_group tr_store_group;
+
+/* A group with its own connection to the Redis of cfg (borrowed; it outlives the
+ * group). NULL when out of memory or a pthread call failed. */
+tr_store_group *tr_store_group_new(const tr_config *cfg);
+
+/* Frees the group; no member may be using it. NULL is accepted. */
+void tr_store_group_free(tr_store_group *group);
+
+/* Sends store's single creates through group from now on (NULL: alone again). The
+ * group must outlive the membership. */
+void tr_store_join_group(tr_store *store, tr_store_group *group);
+
+#endif
