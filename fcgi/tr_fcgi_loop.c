@@ -5,17 +5,19 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "tr_clock.h"
 #include "tr_fcgi_accept.h"
 #include "tr_fcgi_io.h"
-#include "tr_fd_queue.h"
 #include "tr_http.h"
 #include "tr_log.h"
 #include "tr_route.h"
@@ -24,17 +26,19 @@
 #include "tr_store_group.h"
 
 #define LISTEN_FD 0
-/* Connections accepted per wake-up: enough for a burst, few enough that one
- * process does not take every connection from its siblings. */
-#define ACCEPT_BATCH 16
 /* After an accept failure that retrying at once cannot fix (out of descriptors or
  * memory), the listening socket is left alone this long. */
 #define ACCEPT_BACKOFF_MS 100
-#define MAX_EVENTS 64
 
 typedef struct tr_fcgi_loop {
     int epfd;
-    tr_fd_queue queue;
+    int stop_fd;             /* eventfd, readable (and never read) once stopping */
+    const char *allowed;     /* FCGI_WEB_SERVER_ADDRS, or NULL */
+    tr_signal_flags sig;
+    const sigset_t *wait_mask;
+    pthread_mutex_t lock;    /* guards the two below */
+    int fatal;               /* a thread met a fatal error: the run returns -1 */
+    int64_t last_accept_log_ms;
 } tr_fcgi_loop;
 
 typedef struct tr_fcgi_thread {
@@ -76,66 +80,61 @@ static void serve(const tr_app *app, FCGX_Request *fr)
     free(body_buf);
 }
 
-/* Puts an idle kept-alive connection back under the dispatcher's watch: one
- * readiness event, then it is the dispatcher's to queue again (EPOLLONESHOT), so
- * no two threads ever read one connection. */
+/* Puts an idle kept-alive connection back under epoll: one readiness event, then
+ * it is the thread that takes the event's (EPOLLONESHOT), so no two threads ever
+ * read one connection. */
 static void watch_idle(tr_fcgi_loop *loop, int fd)
 {
     struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.fd = fd};
     if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
         return;
-    /* Its first time idle (new connections go straight to a thread). */
+    /* Its first time idle (a new connection is served by the thread that accepted it). */
     if (errno == ENOENT && epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
         return;
     tr_log_error("cannot watch an idle connection: %s; closing it", strerror(errno));
     close(fd);
 }
 
-static void *thread_main(void *arg)
+/* Serves the request waiting on connection fd (libfcgi reads it), then keeps the
+ * connection under epoll when the web server keeps it alive. */
+static void serve_conn(tr_fcgi_thread *t, FCGX_Request *fr, int fd)
 {
-    tr_fcgi_thread *t = arg;
-    FCGX_Request fr;
-    /* No listening socket: a thread never accepts. When the connection it is given
-     * turns out closed, FCGX_Accept_r closes it and fails (accept on -1) instead of
-     * taking another one behind the dispatcher's back. */
-    if (FCGX_InitRequest(&fr, -1, 0) != 0) {
-        tr_log_error("FCGX_InitRequest failed");
-        return NULL;
-    }
-    int fd;
-    while ((fd = tr_fd_queue_pop(&t->loop->queue)) >= 0) {
-        fr.ipcFd = fd;
-        /* "Detached" makes libfcgi close a connection with a plain close() instead of
-         * shutting it down and waiting up to 2 s for the web server to hang up first,
-         * which would hold this thread (and, in libfcgi versions using select(),
-         * overflow an fd_set for descriptors >= FD_SETSIZE). */
-        fr.detached = 1;
-        /* FCGX_Accept_r first finishes the previous request, closing its connection
-         * unless it was kept alive; this one is new to it: keep it. (The request's
-         * own FCGI_KEEP_CONN flag sets this again when it is read.) */
-        fr.keepConnection = 1;
-        if (FCGX_Accept_r(&fr) != 0)
-            continue; /* the web server closed it, or broke the protocol: closed */
-        serve(&t->app, &fr);
-        fr.detached = 1;
-        FCGX_Finish_r(&fr);
-        int kept = fr.ipcFd; /* still open when the web server keeps it alive */
-        fr.ipcFd = -1;       /* before it is visible to the dispatcher again */
-        if (kept >= 0)
-            watch_idle(t->loop, kept);
-    }
-    FCGX_Free(&fr, 0);
-    return NULL;
+    fr->ipcFd = fd;
+    /* "Detached" makes libfcgi close a connection with a plain close() instead of
+     * shutting it down and waiting up to 2 s for the web server to hang up first,
+     * which would hold this thread (and, in libfcgi versions using select(),
+     * overflow an fd_set for descriptors >= FD_SETSIZE). */
+    fr->detached = 1;
+    /* FCGX_Accept_r first finishes the previous request, closing its connection
+     * unless it was kept alive; this one is new to it: keep it. (The request's own
+     * FCGI_KEEP_CONN flag sets this again when it is read.) */
+    fr->keepConnection = 1;
+    if (FCGX_Accept_r(fr) != 0)
+        return; /* the web server closed it, or broke the protocol: closed */
+    serve(&t->app, fr);
+    fr->detached = 1;
+    FCGX_Finish_r(fr);
+    int kept = fr->ipcFd; /* still open when the web server keeps it alive */
+    fr->ipcFd = -1;       /* before another thread can take it */
+    if (kept >= 0)
+        watch_idle(t->loop, kept);
 }
 
-/* Hands a connection with a request waiting to the threads; closes it when that
- * cannot be done (out of memory), which nginx reports as a failed upstream. */
-static void queue_conn(tr_fcgi_loop *loop, int fd)
+/* Makes every thread leave its wait: the eventfd stays readable, and epoll reports
+ * it (level-triggered) to each thread that waits from now on. */
+static void announce_stop(tr_fcgi_loop *loop)
 {
-    if (tr_fd_queue_push(&loop->queue, fd) != 0) {
-        tr_log_error("cannot queue a connection (out of memory); closing it");
-        close(fd);
-    }
+    uint64_t one = 1;
+    if (write(loop->stop_fd, &one, sizeof one) != (ssize_t)sizeof one)
+        tr_log_error("cannot wake the request threads: %s", strerror(errno));
+}
+
+static void set_fatal(tr_fcgi_loop *loop)
+{
+    pthread_mutex_lock(&loop->lock);
+    loop->fatal = 1;
+    pthread_mutex_unlock(&loop->lock);
+    announce_stop(loop);
 }
 
 /* Accept errors that say nothing about the listening socket itself. */
@@ -146,98 +145,112 @@ static int accept_error_is_transient(int e)
            e == EHOSTUNREACH || e == EOPNOTSUPP || e == ENETUNREACH || e == ETIMEDOUT;
 }
 
-/* Accepts what waits on the listening socket. Returns 0; 1 when the socket must be
- * left alone for ACCEPT_BACKOFF_MS (out of descriptors or memory); -1 when it is
- * unusable. */
-static int accept_some(tr_fcgi_loop *loop, const char *allowed, int64_t *last_log_ms)
-{
-    for (int i = 0; i < ACCEPT_BATCH; i++) {
-        int fd = tr_fcgi_accept(LISTEN_FD, allowed);
-        if (fd >= 0) {
-            queue_conn(loop, fd);
-            continue;
-        }
-        int e = errno;
-        if (e == EAGAIN || e == EWOULDBLOCK)
-            return 0; /* none left, or a sibling process took it */
-        if (e == EBADF || e == ENOTSOCK || e == EINVAL) {
-            tr_log_error("accept: %s; the listening socket is unusable", strerror(e));
-            return -1;
-        }
-        int64_t now = tr_clock_mono_ms();
-        if (now - *last_log_ms >= 1000) {
-            *last_log_ms = now;
-            if (e == EACCES)
-                tr_log_warning("refused a FastCGI connection from an address not in "
-                               "FCGI_WEB_SERVER_ADDRS");
-            else
-                tr_log_error("accept failed: %s; retrying", strerror(e));
-        }
-        if (!accept_error_is_transient(e))
-            return 1; /* EMFILE, ENFILE, ENOBUFS, ENOMEM */
-    }
-    return 0;
-}
-
 static int watch_listener(tr_fcgi_loop *loop)
 {
     struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = LISTEN_FD};
     return epoll_ctl(loop->epfd, EPOLL_CTL_ADD, LISTEN_FD, &ev);
 }
 
-/* The dispatcher's loop until SIGTERM/SIGINT. 0, or -1 on a fatal error. */
-static int dispatch(tr_fcgi_loop *loop, const tr_signal_flags *sig, const sigset_t *wait_mask)
+/* Out of descriptors or memory: no thread accepts for ACCEPT_BACKOFF_MS (the
+ * listener leaves epoll meanwhile, so the others serve their connections instead
+ * of spinning on it). Signals still end the wait. 0, or -1 on a fatal error. */
+static int accept_backoff(tr_fcgi_loop *loop)
 {
-    const char *allowed = getenv("FCGI_WEB_SERVER_ADDRS");
-    if (allowed != NULL && allowed[0] == '\0')
-        allowed = NULL;
-    int64_t last_accept_log_ms = INT64_MIN / 2; /* the first failure is always logged */
-    int64_t resume_at = -1; /* while backing off: when to watch the listener again */
-    struct epoll_event events[MAX_EVENTS];
-    while (!*sig->stop) {
-        if (*sig->hup) {
-            *sig->hup = 0;
-            (void)tr_log_reopen(); /* logs whether it worked */
-        }
-        int timeout = -1;
-        if (resume_at >= 0) {
-            int64_t left = resume_at - tr_clock_mono_ms();
-            if (left <= 0) {
-                if (watch_listener(loop) != 0) {
-                    tr_log_error("epoll_ctl: %s", strerror(errno));
-                    return -1;
-                }
-                resume_at = -1;
-            } else {
-                timeout = (int)left;
-            }
-        }
-        int n = epoll_pwait(loop->epfd, events, MAX_EVENTS, timeout, wait_mask);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            tr_log_error("epoll_pwait: %s", strerror(errno));
-            return -1;
-        }
-        for (int i = 0; i < n; i++) {
-            int fd = events[i].data.fd;
-            if (fd != LISTEN_FD) {
-                queue_conn(loop, fd); /* a request, or the web server hung up */
-                continue;
-            }
-            int ar = accept_some(loop, allowed, &last_accept_log_ms);
-            if (ar < 0)
-                return -1;
-            if (ar > 0) {
-                if (epoll_ctl(loop->epfd, EPOLL_CTL_DEL, LISTEN_FD, NULL) != 0) {
-                    tr_log_error("epoll_ctl: %s", strerror(errno));
-                    return -1;
-                }
-                resume_at = tr_clock_mono_ms() + ACCEPT_BACKOFF_MS;
-            }
-        }
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_DEL, LISTEN_FD, NULL) != 0 && errno != ENOENT)
+        return -1;
+    struct timespec ts = {0, ACCEPT_BACKOFF_MS * 1000000L};
+    (void)ppoll(NULL, 0, &ts, loop->wait_mask);
+    if (watch_listener(loop) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+/* Takes a new connection and serves its first request. 0, or -1 when the
+ * listening socket is unusable. */
+static int accept_and_serve(tr_fcgi_thread *t, FCGX_Request *fr)
+{
+    tr_fcgi_loop *loop = t->loop;
+    int fd = tr_fcgi_accept(LISTEN_FD, loop->allowed);
+    if (fd >= 0) {
+        serve_conn(t, fr, fd);
+        return 0;
+    }
+    int e = errno;
+    if (e == EAGAIN || e == EWOULDBLOCK)
+        return 0; /* another thread or process took it */
+    if (e == EBADF || e == ENOTSOCK || e == EINVAL) {
+        tr_log_error("accept: %s; the listening socket is unusable", strerror(e));
+        return -1;
+    }
+    int64_t now = tr_clock_mono_ms();
+    pthread_mutex_lock(&loop->lock);
+    int log_it = now - loop->last_accept_log_ms >= 1000;
+    if (log_it)
+        loop->last_accept_log_ms = now;
+    pthread_mutex_unlock(&loop->lock);
+    if (log_it) {
+        if (e == EACCES)
+            tr_log_warning("refused a FastCGI connection from an address not in "
+                           "FCGI_WEB_SERVER_ADDRS");
+        else
+            tr_log_error("accept failed: %s; retrying", strerror(e));
+    }
+    if (accept_error_is_transient(e))
+        return 0;
+    if (accept_backoff(loop) != 0) { /* EMFILE, ENFILE, ENOBUFS, ENOMEM */
+        tr_log_error("epoll_ctl: %s", strerror(errno));
+        return -1;
     }
     return 0;
+}
+
+/* Every thread: wait in the shared epoll for a connection with a request (or a
+ * new one), serve it, wait again, until the stop. */
+static void *thread_main(void *arg)
+{
+    tr_fcgi_thread *t = arg;
+    tr_fcgi_loop *loop = t->loop;
+    FCGX_Request fr;
+    /* No listening socket: libfcgi never accepts by itself. When a connection turns
+     * out closed, FCGX_Accept_r closes it and fails (accept on -1) instead of taking
+     * another one. */
+    if (FCGX_InitRequest(&fr, -1, 0) != 0) {
+        tr_log_error("FCGX_InitRequest failed");
+        set_fatal(loop);
+        return NULL;
+    }
+    for (;;) {
+        struct epoll_event ev;
+        int n = epoll_pwait(loop->epfd, &ev, 1, -1, loop->wait_mask);
+        if (n < 0 && errno != EINTR) {
+            tr_log_error("epoll_pwait: %s", strerror(errno));
+            set_fatal(loop);
+            break;
+        }
+        if (n == 1) {
+            if (ev.data.fd == loop->stop_fd)
+                break;
+            /* Taken events are served even when a signal came with them: a
+             * connection's event is not reported again (EPOLLONESHOT). */
+            if (ev.data.fd != LISTEN_FD) {
+                serve_conn(t, &fr, ev.data.fd); /* a request, or the web server hung up */
+            } else if (accept_and_serve(t, &fr) != 0) {
+                set_fatal(loop);
+                break;
+            }
+        }
+        /* The signal handlers only set flags; a thread that sees one acts. */
+        if (*loop->sig.stop) {
+            announce_stop(loop);
+            break;
+        }
+        if (*loop->sig.hup) {
+            *loop->sig.hup = 0;
+            (void)tr_log_reopen(); /* logs whether it worked */
+        }
+    }
+    FCGX_Free(&fr, 0);
+    return NULL;
 }
 
 /* Makes the threads' stores, trying Redis once each (not fatal: a store
@@ -262,55 +275,81 @@ static int make_stores(const tr_config *cfg, tr_fcgi_thread *threads, int count,
     return 0;
 }
 
+/* The epoll set every thread waits on: the listener and the stop eventfd. */
+static int loop_init(tr_fcgi_loop *loop)
+{
+    memset(loop, 0, sizeof *loop);
+    loop->epfd = -1;
+    loop->stop_fd = -1;
+    loop->last_accept_log_ms = INT64_MIN / 2; /* the first failure is always logged */
+    const char *allowed = getenv("FCGI_WEB_SERVER_ADDRS");
+    loop->allowed = allowed != NULL && allowed[0] != '\0' ? allowed : NULL;
+    if (pthread_mutex_init(&loop->lock, NULL) != 0) {
+        tr_log_error("pthread_mutex_init failed");
+        return -1;
+    }
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    loop->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (loop->epfd < 0 || loop->stop_fd < 0) {
+        tr_log_error("epoll_create1 or eventfd: %s", strerror(errno));
+        return -1;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = loop->stop_fd};
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->stop_fd, &ev) != 0 ||
+        watch_listener(loop) != 0) {
+        tr_log_error("epoll_ctl: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void loop_clear(tr_fcgi_loop *loop)
+{
+    if (loop->epfd >= 0)
+        close(loop->epfd);
+    if (loop->stop_fd >= 0)
+        close(loop->stop_fd);
+    pthread_mutex_destroy(&loop->lock);
+}
+
 int tr_fcgi_run(const tr_config *cfg)
 {
     sigset_t wait_mask;
-    tr_signal_flags sig;
-    /* Blocked before any thread starts, so every thread inherits the mask. */
-    if (tr_signal_install(&sig) != 0 || tr_signal_block(&wait_mask) != 0) {
-        tr_log_error("cannot set up signals: %s", strerror(errno));
+    tr_fcgi_loop loop;
+    if (loop_init(&loop) != 0) {
+        loop_clear(&loop);
         return -1;
     }
+    /* Blocked before any thread starts, so every thread inherits the mask. */
+    if (tr_signal_install(&loop.sig) != 0 || tr_signal_block(&wait_mask) != 0) {
+        tr_log_error("cannot set up signals: %s", strerror(errno));
+        loop_clear(&loop);
+        return -1;
+    }
+    loop.wait_mask = &wait_mask;
     if (FCGX_Init() != 0) {
         tr_log_error("FCGX_Init failed");
+        loop_clear(&loop);
         return -1;
     }
     if (FCGX_IsCGI()) {
         tr_log_error("fd 0 is not a listening socket: start me with spawn-fcgi");
+        loop_clear(&loop);
         return -1;
     }
     int fl = fcntl(LISTEN_FD, F_GETFL);
     if (fl < 0 || fcntl(LISTEN_FD, F_SETFL, fl | O_NONBLOCK) != 0) {
         tr_log_error("cannot make the listening socket non-blocking: %s", strerror(errno));
+        loop_clear(&loop);
         return -1;
     }
 
     int status = -1;
     int count = cfg->threads > 0 ? cfg->threads : 1;
-    tr_fcgi_loop loop;
-    loop.epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (loop.epfd < 0) {
-        tr_log_error("epoll_create1: %s", strerror(errno));
-        return -1;
-    }
-    if (tr_fd_queue_init(&loop.queue) != 0) {
-        tr_log_error("out of memory");
-        close(loop.epfd);
-        return -1;
-    }
-    tr_store_group *group = NULL;
-    tr_fcgi_thread *threads = calloc((size_t)count, sizeof *threads);
-    if (threads == NULL) {
-        tr_log_error("out of memory");
-        goto out;
-    }
-    if (watch_listener(&loop) != 0) {
-        tr_log_error("cannot watch the listening socket: %s", strerror(errno));
-        goto out;
-    }
     /* The threads' single creates share one script call (tr_store_group.h). */
-    group = tr_store_group_new(cfg);
-    if (group == NULL) {
+    tr_store_group *group = tr_store_group_new(cfg);
+    tr_fcgi_thread *threads = calloc((size_t)count, sizeof *threads);
+    if (group == NULL || threads == NULL) {
         tr_log_error("out of memory");
         goto out;
     }
@@ -322,19 +361,17 @@ int tr_fcgi_run(const tr_config *cfg)
         int e = pthread_create(&threads[i].thread, NULL, thread_main, &threads[i]);
         if (e != 0) {
             tr_log_error("cannot start a request thread: %s", strerror(e));
+            set_fatal(&loop);
             break;
         }
         threads[i].started = 1;
         started++;
     }
-    if (started == count)
-        status = dispatch(&loop, &sig, &wait_mask);
-    FCGX_ShutdownPending();
-    /* The threads serve what was already received, then end. */
-    tr_fd_queue_close(&loop.queue);
     for (int i = 0; i < count; i++)
         if (threads[i].started)
             pthread_join(threads[i].thread, NULL);
+    FCGX_ShutdownPending();
+    status = started == count && !loop.fatal ? 0 : -1;
 out:
     if (threads != NULL) {
         for (int i = 0; i < count; i++)
@@ -342,7 +379,6 @@ out:
         free(threads);
     }
     tr_store_group_free(group);
-    tr_fd_queue_destroy(&loop.queue);
-    close(loop.epfd);
+    loop_clear(&loop);
     return status;
 }
