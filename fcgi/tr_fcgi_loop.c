@@ -244,10 +244,8 @@ static void *thread_main(void *arg)
             announce_stop(loop);
             break;
         }
-        if (*loop->sig.hup) {
-            *loop->sig.hup = 0;
+        if (atomic_exchange(loop->sig.hup, 0)) /* one thread reopens */
             (void)tr_log_reopen(); /* logs whether it worked */
-        }
     }
     FCGX_Free(&fr, 0);
     return NULL;

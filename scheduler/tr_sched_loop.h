@@ -6,14 +6,15 @@
 #ifndef TR_SCHED_LOOP_H
 #define TR_SCHED_LOOP_H
 
+#include <stdatomic.h>
 #include <signal.h>
 
 #include "tr_config.h"
 
 /* The flags the signal handlers set; the loop reads and clears them. */
 typedef struct tr_sched_flags {
-    volatile sig_atomic_t *stop; /* SIGTERM/SIGINT: drain and return */
-    volatile sig_atomic_t *hup;  /* SIGHUP: reopen the log */
+    atomic_int *stop; /* SIGTERM/SIGINT: drain and return */
+    atomic_int *hup;  /* SIGHUP: reopen the log */
 } tr_sched_flags;
 
 /* Runs until *flags.stop is set and the drain is over. cfg must be valid (from

@@ -4,8 +4,11 @@
 
 #include "tr_assert.h"
 
-static volatile sig_atomic_t stop_flag;
-static volatile sig_atomic_t hup_flag;
+/* A handler may only touch lock-free atomics (C11 7.14.1.1). */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be lock-free");
+
+static atomic_int stop_flag;
+static atomic_int hup_flag;
 
 static void on_stop(int sig)
 {

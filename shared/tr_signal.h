@@ -2,7 +2,8 @@
  *
  * SIGTERM and SIGINT ask for a clean stop, SIGHUP for reopening the log, SIGPIPE is
  * ignored (a peer that hung up is an error return, not a death). The handlers only
- * set a volatile sig_atomic_t flag; the loops read and clear them. No SA_RESTART:
+ * set a flag (a lock-free atomic_int: safe in a handler, and read by any thread,
+ * as timerush-fcgi's request threads do); the loops read and clear them. No SA_RESTART:
  * a signal cuts a blocking wait (ppoll, curl_multi_poll) short, so a loop sees the
  * flag at once.
  */
@@ -10,11 +11,12 @@
 #define TR_SIGNAL_H
 
 #include <signal.h>
+#include <stdatomic.h>
 
 /* The flags the handlers set. They live in tr_signal.c, one pair per process. */
 typedef struct tr_signal_flags {
-    volatile sig_atomic_t *stop; /* 1 after SIGTERM or SIGINT */
-    volatile sig_atomic_t *hup;  /* 1 after SIGHUP; the loop sets it back to 0 */
+    atomic_int *stop; /* 1 after SIGTERM or SIGINT */
+    atomic_int *hup;  /* 1 after SIGHUP; the loop sets it back to 0 */
 } tr_signal_flags;
 
 /* Installs the handlers and ignores SIGPIPE; *flags gets the flags. 0, or -1 with
