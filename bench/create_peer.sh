@@ -280,6 +280,11 @@ for i in $(seq 1 "$REPS"); do
     for s in "${SCEN[@]}"; do one "$s" "$(url_of "$s")" "$i"; done
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+# The stack's nginx: how each request ended (499: wrk gave up waiting), all runs and warm-up.
+if [ -n "$RUN" ]; then
+    awk '$5 ~ /^\/register\/?$/ {n[$7]++} END {for (s in n) print s, n[s]}' "$RUN/log/nginx-access.log" 2>/dev/null |
+        sort >"$WORK/timerush.status" || true
+fi
 
 # --- the report ---------------------------------------------------------------------
 {
