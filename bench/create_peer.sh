@@ -306,7 +306,9 @@ fi
     echo "node=$(node --version 2>/dev/null || echo -)"
     echo "redis=$(redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')"
     echo "nginx=$(nginx -v 2>&1 | sed 's/.*nginx\///')"
-    echo "commit=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo -)$(git -C "$SRC" diff --quiet HEAD -- fcgi shared scheduler nginx timerush 2>/dev/null || echo '+dirty')"
+    # The last commit that changed what the stack is built and started from.
+    echo "commit=$(git -C "$SRC" log -1 --format=%h -- fcgi shared scheduler nginx timerush CMakeLists.txt cmake 2>/dev/null || echo -)$(git -C "$SRC" diff --quiet HEAD -- fcgi shared scheduler nginx timerush CMakeLists.txt cmake 2>/dev/null || echo '+uncommitted edits')"
+    echo "build=$BUILD"
     echo "extra=${STACK_EXTRA[*]}"
     echo "body_bytes=$(wc -c <"$WORK/body.json")"
 } >"$WORK/meta"

@@ -138,7 +138,8 @@ def main():
           f"body {meta.get('body_bytes')} bytes (callback_data 100 bytes, seconds 864000).")
     if "timerush" in scen:
         extra = f", ./timerush {meta['extra']}" if meta.get("extra") else ""
-        print(f"TimeRush {meta.get('commit')}: {meta.get('fcgi_workers')} timerush-fcgi, nginx worker_processes "
+        print(f"TimeRush at {meta.get('commit')} (the last commit of its sources; build {meta.get('build')}): "
+              f"{meta.get('fcgi_workers')} timerush-fcgi, nginx worker_processes "
               f"{meta.get('nginx_workers')}, --keepalive {meta.get('keepalive_mode')} "
               f"(upstream {meta.get('keepalive')}){extra}.")
     if "bullmq" in scen:
