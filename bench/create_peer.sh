@@ -280,9 +280,12 @@ for i in $(seq 1 "$REPS"); do
     for s in "${SCEN[@]}"; do one "$s" "$(url_of "$s")" "$i"; done
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-# The stack's nginx: how each request ended (499: wrk gave up waiting), all runs and warm-up.
+# The stack's nginx: how each /register/ ended, warm-up and all runs: "STATUS COUNT
+# COUNT_THAT_TOOK_2_S_OR_MORE" (499: the client closed first; wrk does so for the
+# requests in flight when it stops, and for those it gave up after 2 s).
 if [ -n "$RUN" ]; then
-    awk '$5 ~ /^\/register\/?$/ {n[$7]++} END {for (s in n) print s, n[s]}' "$RUN/log/nginx-access.log" 2>/dev/null |
+    awk '$5 ~ /^\/register\/?$/ {n[$7]++; sub(/^rt=/, "", $10); if ($10 + 0 >= 2) slow[$7]++}
+         END {for (s in n) print s, n[s], slow[s] + 0}' "$RUN/log/nginx-access.log" 2>/dev/null |
         sort >"$WORK/timerush.status" || true
 fi
 

@@ -169,9 +169,13 @@ def main():
     print("Errors and timeouts are summed over all runs; latencies are the median run's.")
     status = read_lines(os.path.join(work, "timerush.status"))
     if status:
+        cells = []
+        for line in status:
+            f = line.split() + ["0", "0"]
+            cells.append(f"{f[0]}: {f[1]}" + (f" ({f[2]} after 2 s or more)" if f[2] != "0" else ""))
         print("The TimeRush nginx's access log, /register/ by status over the warm-up and all runs: "
-              + ", ".join(f"{l.split()[0]}: {l.split()[1]}" for l in status)
-              + " (499: the client gave up waiting).")
+              + ", ".join(cells) + ". A 499 is a request whose client closed first: wrk closes its "
+              "connections with requests in flight when a run ends (up to 64 a run), and gives up after 2 s.")
     print()
 
     # CPU per request, median run.
