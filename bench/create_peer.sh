@@ -4,7 +4,7 @@
 #
 #   bench/create_peer.sh [--keepalive launcher|0|32] [--workers N] [--reps N] [--secs S]
 #                        [--only static,bullmq,timerush] [--build-dir DIR]
-#                        [--peer-procs N] [--warmup S] [--max-body BYTES]
+#                        [--peer-procs N] [--warmup S] [--max-body BYTES] [--keep-data]
 #                        [-- extra ./timerush options, e.g. --appendfsync always]
 #
 # Starts, each on a free loopback port:
@@ -31,6 +31,8 @@
 # is printed loudly and makes the exit status 1 (after the report).
 # Markdown on stdout, raw files in the work dir (printed on stderr). Every process
 # started here is stopped by PID on exit; none inherits the caller's descriptors.
+# The two Redis data dirs and the baseline's access log (~200 MB after a default
+# run) are removed on exit unless --keep-data.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -42,6 +44,7 @@ SECS=8
 ONLY="static,bullmq,timerush"
 PEER_PROCS=1
 WARMUP=2
+KEEP_DATA=0
 MAX_BODY=65536
 STACK_EXTRA=()
 QUEUE=timers
@@ -60,7 +63,8 @@ while [ $# -gt 0 ]; do
         --peer-procs) PEER_PROCS=$2; shift ;;
         --warmup) WARMUP=$2; shift ;;
         --max-body) MAX_BODY=$2; shift ;;
-        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+        --keep-data) KEEP_DATA=1 ;;
+        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
         --) shift; STACK_EXTRA=("$@"); break ;;
         *) die "unknown option $1" ;;
     esac
@@ -100,6 +104,7 @@ say "raw data in $WORK"
 PIDS=()
 LAUNCHER_PID=""
 PEER_PIDS=""
+RUN=""
 # shellcheck disable=SC2317  # called by the trap
 cleanup() {
     local p
@@ -109,6 +114,10 @@ cleanup() {
     for p in ${PEER_PIDS//,/ }; do
         if grep -qs peer.js "/proc/$p/cmdline"; then kill -TERM "$p" 2>/dev/null || true; fi
     done
+    if [ "$KEEP_DATA" = 0 ]; then
+        rm -rf "$WORK/peer-redis/appendonlydir" "$WORK/nginx-static/log/access.log"
+        if [ -n "$RUN" ]; then rm -rf "$RUN/redis"; fi
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -121,7 +130,6 @@ ka_text() {
          /^[ \t]*fastcgi_keep_conn / {gsub(";", ""); kc = $2}
          END {printf "keepalive %s, fastcgi_keep_conn %s", (v == "" ? "none" : v), kc}' "$1"
 }
-RUN=""
 NGX_CONF=""
 KA_TEXT="-"
 if want timerush; then
