@@ -57,79 +57,29 @@ want() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 command -v wrk >/dev/null || "$SRC/scripts/install-deps.sh" --for bench || die "wrk not found (scripts/install-deps.sh --for bench)"
 [ -x "$BUILD/fcgi/timerush-fcgi" ] || die "no $BUILD/fcgi/timerush-fcgi (build it first)"
 
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+close_inherited_fds
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tr-create-probe.XXXXXX")
 say "raw data in $WORK"
 PIDS=()
 LAUNCHER_PID=""
 cleanup() {
-    if [ -n "$LAUNCHER_PID" ] && kill -0 "$LAUNCHER_PID" 2>/dev/null; then
-        kill -TERM "$LAUNCHER_PID" 2>/dev/null || true
-        wait "$LAUNCHER_PID" 2>/dev/null || true
-    fi
-    for p in "${PIDS[@]}"; do
-        kill -TERM "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
+    stop_tr_stack
+    stop_pids
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print 0}'; }
-
 # --- the stack ----------------------------------------------------------------------
-PORT=$(free_port)
-RUN=$WORK/stack
 extra=("${STACK_EXTRA[@]}")
 [ -n "$WORKERS" ] && extra+=(--workers "$WORKERS")
-[ "$(id -u)" = 0 ] && extra+=(--nginx-user root)
-"$SRC/timerush" --no-install --no-build --build-dir "$BUILD" --run-dir "$RUN" \
-    --listen-host 127.0.0.1 --listen-port "$PORT" --max-body "$MAX_BODY" \
-    --max-seconds 31536000 "${extra[@]}" >"$WORK/launcher.out" 2>&1 &
-LAUNCHER_PID=$!
-deadline=$(( $(date +%s) + 60 ))
-until grep -q "^TimeRush ready:" "$WORK/launcher.out"; do
-    kill -0 "$LAUNCHER_PID" 2>/dev/null || { tail -20 "$WORK/launcher.out" >&2; die "stack did not start"; }
-    [ "$(date +%s)" -lt "$deadline" ] || die "stack not ready in 60 s"
-    sleep 0.05
-done
-URL="http://127.0.0.1:$PORT"
-NFCGI=$(wc -w <"$RUN/pids/fcgi.pid")
-REDIS_SOCK=$(awk '/^unixsocket / {print $2}' "$RUN"/conf/redis*.conf 2>/dev/null | head -1 || true)
-rcli() {
-    if [ -n "$REDIS_SOCK" ]; then redis-cli -s "$REDIS_SOCK" "$@"; else redis-cli -p "$(awk '/^port / {print $2}' "$RUN"/conf/redis*.conf | head -1)" "$@"; fi
-}
+start_tr_stack "$WORK/stack" "$WORK/launcher.out" "$MAX_BODY" "${extra[@]}" || die "no stack"
 
 # --- the baseline nginx: the stack's worker settings, return 200 ---------------------
 NGX=$WORK/nginx-static
-mkdir -p "$NGX/conf" "$NGX/log" "$NGX/tmp"
-NGX_PORT=$(free_port)
-ngx_workers=$(awk '/^ *worker_processes/ {gsub(";",""); print $2; exit}' "$RUN/conf/nginx.conf")
-user_line=$(grep -m1 '^user ' "$RUN/conf/nginx.conf" || true)
-cat >"$NGX/conf/nginx.conf" <<EOF
-$user_line
-worker_processes $ngx_workers;
-worker_rlimit_nofile 16384;
-pid $NGX/nginx.pid;
-error_log $NGX/log/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log $NGX/log/access.log;
-    client_body_temp_path $NGX/tmp;
-    client_max_body_size $MAX_BODY;
-    client_body_buffer_size $MAX_BODY;
-    keepalive_timeout 65s;
-    keepalive_requests 100000;
-    tcp_nodelay on;
-    server {
-        listen 127.0.0.1:$NGX_PORT backlog=4096;
-        location / { default_type application/json; return 200 '{"ret":0}'; }
-    }
-}
-EOF
-nginx -p "$NGX/" -c "$NGX/conf/nginx.conf" -g 'daemon off;' 2>"$NGX/log/stderr" &
-PIDS+=($!)
-wait_for "static nginx" 10 curl -sf "http://127.0.0.1:$NGX_PORT/"
+start_static_nginx "$NGX" "$MAX_BODY" "$RUN/conf/nginx.conf"
+ngx_workers=$NGX_WORKERS
 
 # --- wrk scripts ------------------------------------------------------------------
 REG_LUA=$WORK/register.lua

@@ -5,9 +5,17 @@
         redis, redis's forked children (AOF rewrite: finished ones from cutime +
         cstime, running ones from their own stat), nginx (master and workers),
         timerush-fcgi (every worker), each scheduler, the extra NAME=PID
-        processes, and the whole machine
+        processes, and the whole machine. An extra part may be
+          NAME=PID[,PID...]  those processes
+          NAME=tree:PID      PID and its children at the time (an nginx master and
+                             its workers, a node:cluster primary and its processes)
+          NAME=forks:PID     PID, and its forked children as a part of their own,
+                             "NAME children (AOF rewrite)", counted as for redis
+        RUN_DIR may be a directory without pids/ (then only the extras count).
   proc_cpu.py diff A.json B.json REQUESTS            per part: CPU seconds between
         the two snapshots, share of the machine's busy time, and CPU us per request
+  proc_cpu.py diffjson A.json B.json REQUESTS        the same as one JSON object:
+        {"parts": {NAME: CPU s}, "busy": s, "total": s, "requests": N}
 
 Reads /proc only (utime + stime of each process; /proc/stat for the machine).
 Standard library only.
@@ -82,25 +90,32 @@ def snap(run_dir, extra):
         for name in sorted(os.listdir(pids)):
             if name.startswith("scheduler.") and name.endswith(".pid"):
                 parts["scheduler"] += read_pids(os.path.join(pids, name))
+    forks = {"redis": parts["redis"]}
     for item in extra:
-        name, pid = item.split("=", 1)
-        parts[name] = [int(pid)]
+        name, spec = item.split("=", 1)
+        if spec.startswith("tree:"):
+            p = int(spec[5:])
+            parts[name] = [p] + children(p)
+        elif spec.startswith("forks:"):
+            parts[name] = [int(spec[6:])]
+            forks[name] = parts[name]
+        else:
+            parts[name] = [int(x) for x in spec.split(",") if x]
     result = {}
     for name, plist in parts.items():
         result[name] = {str(p): proc_ticks(p)[0] for p in plist}
     # The AOF rewrite runs in a forked child: not in redis's own ticks.
-    result["redis children (AOF rewrite)"] = {str(p): child_ticks(p) for p in parts["redis"]}
+    for name, plist in forks.items():
+        result[f"{name} children (AOF rewrite)"] = {str(p): child_ticks(p) for p in plist}
     with open("/proc/stat", encoding="ascii") as f:
         cpu = [int(x) for x in f.readline().split()[1:]]
     result["_machine"] = {"busy": sum(cpu) - cpu[3] - cpu[4], "total": sum(cpu)}
     return result
 
 
-def diff(a, b, requests):
-    busy = (b["_machine"]["busy"] - a["_machine"]["busy"]) / TICK
-    total = (b["_machine"]["total"] - a["_machine"]["total"]) / TICK
+def used_by_part(a, b):
+    """[(part, CPU seconds between the snapshots)], in b's order."""
     rows = []
-    ours = 0.0
     for name in b:
         if name == "_machine":
             continue
@@ -109,8 +124,23 @@ def diff(a, b, requests):
             t0 = a.get(name, {}).get(pid)
             if t is not None and t0 is not None:
                 used += (t - t0) / TICK
-        ours += used
         rows.append((name, used))
+    return rows
+
+
+def diff_json(a, b, requests):
+    json.dump({"parts": dict(used_by_part(a, b)),
+               "busy": (b["_machine"]["busy"] - a["_machine"]["busy"]) / TICK,
+               "total": (b["_machine"]["total"] - a["_machine"]["total"]) / TICK,
+               "requests": requests}, sys.stdout)
+    print()
+
+
+def diff(a, b, requests):
+    busy = (b["_machine"]["busy"] - a["_machine"]["busy"]) / TICK
+    total = (b["_machine"]["total"] - a["_machine"]["total"]) / TICK
+    rows = used_by_part(a, b)
+    ours = sum(used for _, used in rows)
     print(f"| part | CPU s | share of busy CPU | CPU us / request |")
     print(f"| --- | ---: | ---: | ---: |")
     for name, used in sorted(rows, key=lambda r: -r[1]):
@@ -128,12 +158,12 @@ def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "snap":
         json.dump(snap(sys.argv[2], sys.argv[3:]), sys.stdout)
         return 0
-    if len(sys.argv) == 5 and sys.argv[1] == "diff":
+    if len(sys.argv) == 5 and sys.argv[1] in ("diff", "diffjson"):
         with open(sys.argv[2], encoding="ascii") as f:
             a = json.load(f)
         with open(sys.argv[3], encoding="ascii") as f:
             b = json.load(f)
-        diff(a, b, int(float(sys.argv[4])))
+        (diff if sys.argv[1] == "diff" else diff_json)(a, b, int(float(sys.argv[4])))
         return 0
     print(__doc__, file=sys.stderr)
     return 2
