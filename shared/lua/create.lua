@@ -1,13 +1,14 @@
 -- create: the REST API's idempotent create, for one timer or a batch of them.
--- KEYS: 1 timers, 2 due, 3 stats
+-- KEYS: 1 timers (the records' base key: prelude.lua), 2 due, 3 stats
 -- ARGV: 1 wake channel, then per timer 4 values: id, record, delay_ms,
 --       at_ms (epoch ms; -1: use delay_ms)
 -- Answer: {now, code1, due1, code2, due2, ...}: code 0 created; 1 the id exists
 -- with the same record; 2 it exists with another record; due -1 when an existing
 -- timer is in flight or dead. "Same" ignores the fired count ("fd", encoded last)
 -- that a recurring timer gains. One TIME, one wake message for the whole batch.
--- The existing records are read with one HMGET and the new ones written with one
--- HSET and one ZADD (per CHUNK timers): a call per timer costs more than the work.
+-- The records are read and written one call per id (each in its own bucket:
+-- prelude.lua; a batch's ids hardly ever share one), the due times with one ZADD
+-- per CHUNK timers.
 -- Items are still answered in order: an id given twice sees its first occurrence.
 local CHUNK = 500 -- unpack() stays far below Lua's C stack limit
 -- Rounded up: never due before the real instant + delay (claim rounds down).
@@ -18,11 +19,7 @@ if first[2] then earliest = tonumber(first[2]) end
 local ids = {}
 for i = 2, #ARGV, 4 do ids[#ids + 1] = ARGV[i] end
 local olds = {}
-for s = 1, #ids, CHUNK do
-  local e = math.min(s + CHUNK - 1, #ids)
-  local r = redis.call('HMGET', KEYS[1], unpack(ids, s, e))
-  for k = 1, #r do olds[s + k - 1] = r[k] end
-end
+for n = 1, #ids do olds[n] = tr_rec_get(KEYS[1], ids[n]) end
 local made = {} -- id -> {record, due} of the timers this call creates
 local hset, zadd = {}, {}
 local wake = nil
@@ -59,10 +56,9 @@ for n = 1, #ids do
     out[#out + 1] = due
   end
 end
-for s = 1, #hset, 2 * CHUNK do
-  local e = math.min(s + 2 * CHUNK - 1, #hset)
-  redis.call('HSET', KEYS[1], unpack(hset, s, e))
-  redis.call('ZADD', KEYS[2], unpack(zadd, s, e))
+for s = 1, #hset, 2 do tr_rec_set(KEYS[1], hset[s], hset[s + 1]) end
+for s = 1, #zadd, 2 * CHUNK do
+  redis.call('ZADD', KEYS[2], unpack(zadd, s, math.min(s + 2 * CHUNK - 1, #zadd)))
 end
 if created > 0 then redis.call('HINCRBY', KEYS[3], 'created', created) end
 if wake then redis.call('PUBLISH', ARGV[1], wake) end
