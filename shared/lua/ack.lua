@@ -27,10 +27,9 @@ else
 end
 redis.call('HINCRBY', KEYS[7], 'delivered', 1)
 local cid = ARGV[4]
-if cid ~= '' and not tr_rec_get(KEYS[1], cid) then
+if cid ~= '' and tr_rec_add(KEYS[1], cid, ARGV[5]) then
   -- Rounded up: never due before the real instant + delay (claim rounds down).
   local due = tr_now_ms_up() + tonumber(ARGV[6])
-  tr_rec_set(KEYS[1], cid, ARGV[5])
   tr_schedule(KEYS[2], ARGV[3], due, cid)
   redis.call('HINCRBY', KEYS[7], 'chained', 1)
 end

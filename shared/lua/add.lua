@@ -5,14 +5,13 @@
 -- (-1: it is in flight or dead). Publishes "<due_ms>" on the wake channel when the
 -- new timer is the earliest one, so a sleeping scheduler wakes up for it.
 local id = ARGV[1]
-if tr_rec_get(KEYS[1], id) then
+if not tr_rec_add(KEYS[1], id, ARGV[2]) then
   local s = redis.call('ZSCORE', KEYS[2], id)
   if s then return {1, tonumber(s)} end
   return {1, -1}
 end
 -- Rounded up: never due before the real instant + delay (claim rounds down).
 local due = tr_now_ms_up() + tonumber(ARGV[3])
-tr_rec_set(KEYS[1], id, ARGV[2])
 tr_schedule(KEYS[2], ARGV[4], due, id)
 redis.call('HINCRBY', KEYS[3], 'created', 1)
 return {0, due}

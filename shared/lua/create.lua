@@ -6,9 +6,9 @@
 -- with the same record; 2 it exists with another record; due -1 when an existing
 -- timer is in flight or dead. "Same" ignores the fired count ("fd", encoded last)
 -- that a recurring timer gains. One TIME, one wake message for the whole batch.
--- The records are read and written one call per id (each in its own bucket:
--- prelude.lua; a batch's ids hardly ever share one), the due times with one ZADD
--- per CHUNK timers.
+-- The records: one HSETNX per new id (each in its own bucket: prelude.lua; a
+-- batch's ids hardly ever share one), a read only for an id that exists; the due
+-- times with one ZADD per CHUNK timers.
 -- Items are still answered in order: an id given twice sees its first occurrence.
 local CHUNK = 500 -- unpack() stays far below Lua's C stack limit
 -- Rounded up: never due before the real instant + delay (claim rounds down).
@@ -16,23 +16,22 @@ local now = tr_now_ms_up()
 local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local earliest = nil
 if first[2] then earliest = tonumber(first[2]) end
-local ids = {}
-for i = 2, #ARGV, 4 do ids[#ids + 1] = ARGV[i] end
-local olds = {}
-for n = 1, #ids do olds[n] = tr_rec_get(KEYS[1], ids[n]) end
 local made = {} -- id -> {record, due} of the timers this call creates
-local hset, zadd = {}, {}
+local zadd = {}
 local wake = nil
 local out = {now}
 local created = 0
-for n = 1, #ids do
-  local i = 2 + (n - 1) * 4
-  local id, rec = ids[n], ARGV[i + 1]
-  local old = olds[n]
+for i = 2, #ARGV, 4 do
+  local id, rec = ARGV[i], ARGV[i + 1]
   local m = made[id]
-  if m or old then
-    local s
-    if m then old, s = m[1], m[2] else s = redis.call('ZSCORE', KEYS[2], id) end
+  -- A new id's record is written by the same call that finds it new.
+  if m or not tr_rec_add(KEYS[1], id, rec) then
+    local old, s
+    if m then
+      old, s = m[1], m[2]
+    else
+      old, s = tr_rec_get(KEYS[1], id), redis.call('ZSCORE', KEYS[2], id)
+    end
     local code = 2
     if string.gsub(old, ',"fd":%d+}$', '}') == rec then code = 1 end
     out[#out + 1] = code
@@ -42,8 +41,6 @@ for n = 1, #ids do
     local at = tonumber(ARGV[i + 3])
     -- An absolute time in the past fires at once.
     if at >= 0 then due = math.max(at, now) end
-    hset[#hset + 1] = id
-    hset[#hset + 1] = rec
     zadd[#zadd + 1] = due
     zadd[#zadd + 1] = id
     made[id] = {rec, due}
@@ -56,7 +53,6 @@ for n = 1, #ids do
     out[#out + 1] = due
   end
 end
-for s = 1, #hset, 2 do tr_rec_set(KEYS[1], hset[s], hset[s + 1]) end
 for s = 1, #zadd, 2 * CHUNK do
   redis.call('ZADD', KEYS[2], unpack(zadd, s, math.min(s + 2 * CHUNK - 1, #zadd)))
 end

@@ -110,6 +110,13 @@ local function tr_rec_set(timers, id, rec)
   if tr_rec_has_legacy(timers) then redis.call('HDEL', timers, id) end
 end
 
+-- Stores `rec` as the record of a new `id`: true; false (nothing written) when
+-- `id` has a record already. One HSETNX where a read and a write took two calls.
+local function tr_rec_add(timers, id, rec)
+  if tr_rec_has_legacy(timers) and redis.call('HEXISTS', timers, id) == 1 then return false end
+  return redis.call('HSETNX', tr_rec_key(timers, id), id, rec) == 1
+end
+
 -- Deletes the record of `id`; answers how many copies there were (0 or 1).
 local function tr_rec_del(timers, id)
   local n = redis.call('HDEL', tr_rec_key(timers, id), id)
