@@ -1,6 +1,7 @@
 -- ack: the timer was delivered; optionally create the chained timer; a recurring
 -- timer's firing instead keeps the id, due again at repeat_at with a new record.
--- KEYS: 1 timers (the records' base key: prelude.lua), 2 due, 3 inflight, 4 dead, 5 attempts, 6 meta, 7 stats, 8 owner
+-- KEYS: 1 timers (the records' base key: prelude.lua), 2 due, 3 inflight, 4 dead,
+--       5 attempts, 6 meta, 7 stats, 8 owner
 -- ARGV: 1 id, 2 token, 3 wake channel, 4 chain id ('' for none), 5 chain record,
 --       6 chain delay_ms, 7 repeat record ('' for none), 8 repeat_at ms
 -- Answer: 1 when applied; 0 when stale: the claim under `token` no longer holds the

@@ -1,5 +1,6 @@
 -- ack_many: plain acks (no chain, no next firing) of a whole round in one call.
--- KEYS: 1 timers (the records' base key: prelude.lua), 2 due, 3 inflight, 4 dead, 5 attempts, 6 meta, 7 stats, 8 owner
+-- KEYS: 1 timers (the records' base key: prelude.lua), 2 due, 3 inflight, 4 dead,
+--       5 attempts, 6 meta, 7 stats, 8 owner
 -- ARGV: id1, token1, id2, token2, ...
 -- Answer: a string of one character per id, in order: '1' applied, '0' stale (the
 -- claim under that token no longer holds the timer; see ack.lua). Same effect per

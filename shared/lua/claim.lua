@@ -1,6 +1,6 @@
 -- claim: the reaper, then up to `limit` due timers moved into flight under `token`.
--- KEYS: 1 due, 2 inflight, 3 timers (the records' base key: prelude.lua), 4 attempts, 5 meta, 6 stats, 7 paused,
---       8 owner, 9 revoked:<token>
+-- KEYS: 1 due, 2 inflight, 3 timers (the records' base key: prelude.lua), 4 attempts,
+--       5 meta, 6 stats, 7 paused, 8 owner, 9 revoked:<token>
 -- ARGV: 1 limit, 2 lease_ms, 3 reap_limit, 4 wake channel, 5 token
 -- Answer: {now, next, paused, id1, due1, attempt1, record1, meta1 or false, id2, ...}
 -- next: the earliest due time or lease deadline left, -1 when there is none.

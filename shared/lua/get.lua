@@ -1,5 +1,6 @@
 -- get: everything known about one timer, read-only.
--- KEYS: 1 timers (the records' base key: prelude.lua), 2 due, 3 inflight, 4 dead, 5 attempts, 6 meta
+-- KEYS: 1 timers (the records' base key: prelude.lua), 2 due, 3 inflight, 4 dead,
+--       5 attempts, 6 meta
 -- ARGV: 1 id
 -- Answer: {now, record, due, lease, dead_at, attempts, meta}; false for what is
 -- absent; record false: unknown.

@@ -105,6 +105,7 @@ local function tr_rec_get(timers, id)
   return v
 end
 
+-- Writes the record of `id` (new or replaced) to its bucket; an old copy goes.
 local function tr_rec_set(timers, id, rec)
   redis.call('HSET', tr_rec_key(timers, id), id, rec)
   if tr_rec_has_legacy(timers) then redis.call('HDEL', timers, id) end
@@ -117,7 +118,7 @@ local function tr_rec_add(timers, id, rec)
   return redis.call('HSETNX', tr_rec_key(timers, id), id, rec) == 1
 end
 
--- Deletes the record of `id`; answers how many copies there were (0 or 1).
+-- Deletes the record of `id`; answers how many copies there were (0: none).
 local function tr_rec_del(timers, id)
   local n = redis.call('HDEL', tr_rec_key(timers, id), id)
   if tr_rec_has_legacy(timers) then n = n + redis.call('HDEL', timers, id) end
