@@ -54,7 +54,7 @@ answer=$(tr_post /register/ "{\"callback_cmd\":\"$SINK_A_URL/down\",\"callback_d
 echo "# register with redis down answered: $answer"
 check_eq "ret 10 (store unavailable: nothing changed)" 10 "$(jq -r .ret <<<"$answer")"
 check "redis restarts" ts_restart_redis
-check_eq "no timer was created for it" 0 "$(tr_redis HVALS "$(ts_k timers)" | grep -c /down)"
+check_eq "no timer was created for it" 0 "$(tr_rec_values | grep -c /down)"
 ts_no_sanitizer_reports
 tr_stop_stack
 tr_finish

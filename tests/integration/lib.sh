@@ -290,6 +290,14 @@ tr_rec_count() {
         for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do n = n + redis.call('HLEN', k) end
         return n" 1 "{$TR_KEY}:timers"
 }
+# tr_rec_values: every record (buckets and old hash), one per line.
+tr_rec_values() {
+    tr_redis EVAL "local out = redis.call('HVALS', KEYS[1])
+        for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do
+            for _, v in ipairs(redis.call('HVALS', k)) do out[#out + 1] = v end
+        end
+        return out" 1 "{$TR_KEY}:timers"
+}
 # tr_rec_exists ID: 1 when ID has a record (in its bucket or the old hash), else 0.
 tr_rec_exists() {
     tr_redis EVAL "local b = KEYS[1] .. ':' .. string.sub(redis.sha1hex(ARGV[1]), 1, 4)
