@@ -7,8 +7,9 @@
 # Starts the stack (./timerush --no-install --no-build, one FastCGI worker: the
 # probe never registers through nginx) and timerush-sink, writes N timers due at
 # one instant (or spread uniformly over S ms after it) straight into Redis with
-# redis-cli --pipe (HSET {P}:timers id record + ZADD {P}:due due id, the record
-# format of shared/tr_timer.h), announces the earliest on the wake channel, and
+# redis-cli --pipe (HSET {P}:timers:<bucket> id record + ZADD {P}:due due id: the
+# layout of docs/DATA_MODEL.md, the record format of shared/tr_timer.h, keys shaped
+# like generated ones), announces the earliest on the wake channel, and
 # waits until the sink has logged N requests. Prints per repetition:
 #   callbacks/s from the first to the last arrival (sink log t_us),
 #   CPU us per timer of the scheduler, redis-server and the sink (/proc ticks
@@ -127,7 +128,7 @@ one_run() {
     # script moves them all into {P}:due at now + LEAD (Redis clock), so the slow
     # part (generating and piping N records) never eats into the lead.
     python3 - "$N" "$SPREAD" "$sink_port" "$PREFIX" >"$dir/pipe.resp" <<'EOF'
-import random, sys, uuid
+import base64, hashlib, random, sys
 n, spread, port, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 rec = ('{"u":"http://127.0.0.1:%s/cb","d":"%s"}' % (port, "x" * 100)).encode()
 timers, stage = ("{%s}:timers" % prefix).encode(), ("{%s}:probe_stage" % prefix).encode()
@@ -139,9 +140,11 @@ def cmd(*parts):
 rng = random.Random(1)
 w = sys.stdout.buffer
 for _ in range(n):
-    k = str(uuid.uuid4()).encode()
+    # 16 characters of 96 random bits, as tr_timer_new_key; the record in its bucket
+    # (the first 4 hex digits of SHA-1(key), shared/lua/prelude.lua).
+    k = base64.b64encode(rng.getrandbits(96).to_bytes(12, "big"), b"_.")
     off = rng.randrange(spread + 1) if spread > 0 else 0
-    w.write(cmd(b"HSET", timers, k, rec))
+    w.write(cmd(b"HSET", timers + b":" + hashlib.sha1(k).hexdigest()[:4].encode(), k, rec))
     w.write(cmd(b"ZADD", stage, str(off).encode(), k))
 EOF
     redis-cli -s "$sock" --pipe <"$dir/pipe.resp" >"$dir/pipe.out" 2>&1 || { cat "$dir/pipe.out" >&2; return 1; }

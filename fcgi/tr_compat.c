@@ -10,7 +10,7 @@
 #include "tr_assert.h"
 
 #define BODY_LOG_MAX 512 /* bytes of a body shown at DEBUG */
-#define KEY_TRIES 3      /* a fresh UUID v4 colliding even once is ~never; bound it */
+#define KEY_TRIES 3      /* 96 fresh random bits colliding even once is ~never; bound it */
 
 int tr_compat_error(tr_http_response *resp, int status, tr_ret ret, const char *msg)
 {
@@ -155,10 +155,10 @@ int tr_compat_register(const tr_config *cfg, tr_store *store, const tr_http_requ
     tr_log_info("key=%s created due_ms=%lld delay_ms=%lld url=%s bytes=%zu", key,
                 (long long)due_ms, (long long)spec.delay_ms, spec.url, spec.data_len);
     /* The fixed answer as json-c would write it, without a tree: a generated key is
-     * a UUID (hex digits and dashes), nothing to escape. */
+     * letters, digits, '_' and '.', nothing to escape. */
     char answer[64 + TR_KEY_LEN];
     int alen = snprintf(answer, sizeof answer, "{\"ret\":0,\"data\":{\"key\":\"%s\"}}", key);
-    assert(alen > 0 && (size_t)alen < sizeof answer); /* a UUID always fits */
+    assert(alen > 0 && (size_t)alen < sizeof answer); /* a generated key always fits */
     if (alen < 0 || (size_t)alen >= sizeof answer)
         goto done;
     rc = tr_http_response_text(resp, 200, NULL, answer, (size_t)alen);

@@ -33,6 +33,11 @@
                                 * its write (it is delivered already: only the ack waits) */
 #define REVOKE_MS 600000       /* a lost claim's token stays revoked this long: Redis runs
                                 * a claim it received before a stall when it resumes */
+#define MIGRATE_CHUNK 1000     /* old records moved per call (migrate.lua): a few ms of Redis */
+#define MIGRATE_ROUND_MS 20    /* moving them takes this long per loop round at most, so
+                                * claims and outcomes go on between the chunks */
+#define LISTPACK_VALUE_MIN 1024 /* hash-max-listpack-value below this: records of the
+                                 * usual sizes make their buckets hashtables (memory) */
 #define CLAIM_MAX 256          /* timers one claim takes at most: the script holds Redis
                                 * ~8 us a timer, so 512 at once took up to 18 ms */
 
@@ -43,6 +48,10 @@ typedef struct sched_redis {
                               * rc.retry_at_ms (local monotonic ms) */
     int64_t offset_ms;       /* Redis clock - local monotonic clock, ms */
     int have_offset;         /* offset_ms measured by a blocking claim */
+    int migrate;             /* from start until the old single {P}:timers hash is gone
+                              * (an older version's records): move them to their buckets */
+    int64_t migrated;        /* records moved so far */
+    int config_checked;      /* hash-max-listpack-value looked at (once a run) */
 } sched_redis;
 
 /* The wake line ({P}:wake), on its own connection. */
@@ -623,6 +632,52 @@ static void recover(sched *s, int64_t now)
     store_ok(s);
 }
 
+/* Moves what an older version left in the one hash {P}:timers into the record
+ * buckets (docs/DATA_MODEL.md, "Upgrading"), chunk by chunk from start until that
+ * hash is gone, at most MIGRATE_ROUND_MS a round. Every script reads the old hash
+ * while it exists, so this only gives its memory back; it takes the store's
+ * connection between claims and outcomes, never while answers are owed. The first
+ * call also checks that Redis keeps the buckets compact. */
+static void migrate(sched *s, int64_t now)
+{
+    if (!s->redis.migrate || outstanding(s) || s->redis.rc.down)
+        return;
+    if (!s->redis.config_checked) {
+        s->redis.config_checked = 1;
+        int64_t v = 0;
+        if (tr_store_listpack_value(s->redis.store, &v) == 0 && v < LISTPACK_VALUE_MIN)
+            tr_log_warning("redis hash-max-listpack-value is %lld: records longer than that "
+                           "make their buckets hashtables (about 40 bytes more per timer); "
+                           "set it to %d or more (docs/OPERATIONS.md)",
+                           (long long)v, LISTPACK_VALUE_MIN);
+    }
+    int64_t moved = 0, left = 0;
+    do {
+        if (tr_store_migrate(s->redis.store, MIGRATE_CHUNK, &moved, &left) != 0) {
+            if (tr_store_error_code(s->redis.store) != TR_RET_INTERNAL) {
+                store_failed(s, "migrate");
+                return;
+            }
+            /* A script error is no outage; the old records stay readable where they are. */
+            tr_log_error("migrate: %s; the old {P}:timers hash stays (still read)",
+                         tr_store_error(s->redis.store));
+            s->redis.migrate = 0;
+            return;
+        }
+        if (s->redis.migrated == 0 && moved > 0)
+            tr_log_info("records of an older version found in {P}:timers: moving them to "
+                        "their buckets, %lld left", (long long)(moved + left));
+        s->redis.migrated += moved;
+    } while (left > 0 && tr_clock_mono_ms() - now < MIGRATE_ROUND_MS);
+    store_ok(s);
+    if (left == 0) {
+        if (s->redis.migrated > 0)
+            tr_log_info("the old {P}:timers hash is gone: %lld records moved to their buckets",
+                        (long long)s->redis.migrated);
+        s->redis.migrate = 0;
+    }
+}
+
 /* How many timers the next claim may take: the slots not in flight, less what
  * already waits for its destination (a queue is bounded by what its destination
  * can start before the wait bound, so a receiver that makes no progress holds
@@ -644,6 +699,7 @@ static void store_step(sched *s, int64_t now)
     write_hists(s, now, 0);
     flush(s);
     recover(s, now);
+    migrate(s, now);
     int free_slots = claim_room(s);
     if (want_claim(s, now, free_slots))
         claim(s, free_slots);
@@ -671,6 +727,8 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
                 target = min64(target, s->claim.next_due_ms - s->redis.offset_ms);
         }
     }
+    if (s->redis.migrate && !owed && !s->redis.rc.down)
+        target = now; /* the next chunk of the move */
     if (s->redis.rc.down)
         target = min64(target, s->redis.rc.retry_at_ms);
     else if (!owed && s->work.pending_since_mono >= 0 && tr_pending_count(s->work.pending) > 0)
@@ -855,6 +913,7 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags)
     }
     tr_log_info("scheduler id %s, claim tokens %s<n>", id, s.claim.tokens.run_prefix);
     s.claim.recover_run = cfg->scheduler_id[0] != '\0';
+    s.redis.migrate = 1; /* one EXISTS finds out whether there is anything to move */
     tr_pending_on_notice(s.work.pending, send_notice, &s);
     tr_deliver_on_connect(s.work.dl, on_connect, &s);
     s.claim.need = 1;

@@ -31,6 +31,7 @@ extern const char tr_lua_replay[];
 extern const char tr_lua_pause[];
 extern const char tr_lua_stats[];
 extern const char tr_lua_recover[];
+extern const char tr_lua_migrate[];
 
 /* Every script but get, list and stats writes (see `read_only` below). */
 static const struct {
@@ -42,7 +43,7 @@ static const struct {
     {"release", tr_lua_release}, {"extend", tr_lua_extend}, {"create", tr_lua_create},
     {"get", tr_lua_get},     {"list", tr_lua_list},     {"reschedule", tr_lua_reschedule},
     {"replay", tr_lua_replay}, {"pause", tr_lua_pause}, {"stats", tr_lua_stats},
-    {"ack_many", tr_lua_ack_many}, {"recover", tr_lua_recover},
+    {"ack_many", tr_lua_ack_many}, {"recover", tr_lua_recover}, {"migrate", tr_lua_migrate},
 };
 
 const char *tr_store_script_name(int which)

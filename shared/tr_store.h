@@ -29,7 +29,10 @@
  *
  * Data model (prefix P from --key; every key holds the hash tag {P}):
  *   {P}:due       ZSET  id -> due time, ms on the Redis clock
- *   {P}:timers    HASH  id -> record (tr_timer.h), present while the timer lives
+ *   {P}:timers:<b> HASH id -> record (tr_timer.h), present while the timer lives;
+ *                       65,536 buckets, b = 4 hex digits of SHA-1(id) (prelude.lua).
+ *                       {P}:timers itself: older versions' single hash, read
+ *                       while it exists, emptied by tr_store_migrate
  *   {P}:inflight  ZSET  id -> lease deadline, ms; claimed and not yet finished
  *   {P}:attempts  HASH  id -> deliveries started (claims); the fencing token
  *   {P}:meta      HASH  id -> JSON from the last failure (tr_finish.meta)

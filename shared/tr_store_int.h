@@ -22,7 +22,8 @@
 
 enum {
     S_ADD, S_CANCEL, S_CLAIM, S_ACK, S_RETRY, S_DEAD, S_RELEASE, S_EXTEND, S_CREATE, S_GET,
-    S_LIST, S_RESCHEDULE, S_REPLAY, S_PAUSE, S_STATS, S_ACK_MANY, S_RECOVER, S_COUNT
+    S_LIST, S_RESCHEDULE, S_REPLAY, S_PAUSE, S_STATS, S_ACK_MANY, S_RECOVER, S_MIGRATE,
+    S_COUNT
 };
 
 /* Leases reaped per claim at most: bounds the time one script holds Redis. */

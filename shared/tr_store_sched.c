@@ -244,6 +244,59 @@ int tr_store_recover_prefix(tr_store *store, const char *prefix, const char *kee
     return recover(store, "prefix", args, 2, 1, released);
 }
 
+int tr_store_migrate(tr_store *store, size_t count, int64_t *moved, int64_t *left)
+{
+    static const int keys[] = {K_TIMERS};
+    *moved = 0;
+    *left = 0;
+    call_args a;
+    tr_store_args_init(&a, S_MIGRATE);
+    tr_store_arg_keys(&a, store, 1, keys);
+    tr_store_arg_i64(&a, (int64_t)(count < 1 ? 1 : count));
+    redisReply *r = tr_store_run_script(store, &a);
+    if (r == NULL)
+        return -1;
+    int rc = 0;
+    if (!tr_store_reply_shape(r, "ii")) {
+        rc = tr_store_bad_reply(store, "migrate", r);
+    } else {
+        *moved = r->element[0]->integer;
+        *left = r->element[1]->integer;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int tr_store_listpack_value(tr_store *store, int64_t *value)
+{
+    if (tr_store_connect(store) != 0)
+        return -1;
+    redisReply *r = redisCommand(store->ctx, "CONFIG GET hash-max-listpack-value");
+    if (r == NULL) {
+        tr_store_io_failed(store, "CONFIG GET");
+        return -1;
+    }
+    int rc = -1;
+    /* An error (CONFIG renamed away, ACL) or no such setting: nothing known. */
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[1]->type == REDIS_REPLY_STRING) {
+        char buf[32];
+        size_t n = r->element[1]->len < sizeof buf - 1 ? r->element[1]->len : sizeof buf - 1;
+        memcpy(buf, r->element[1]->str, n);
+        buf[n] = '\0';
+        char *end = NULL;
+        long long v = strtoll(buf, &end, 10);
+        if (end != buf && *end == '\0') {
+            *value = v;
+            rc = 0;
+        }
+    }
+    if (rc != 0)
+        tr_store_set_error(store, TR_RET_INTERNAL, "CONFIG GET hash-max-listpack-value: no answer");
+    freeReplyObject(r);
+    return rc;
+}
+
 int tr_store_fd(const tr_store *store)
 {
     return store->ctx != NULL ? store->ctx->fd : -1;

@@ -106,6 +106,20 @@ int tr_store_recover_tokens(tr_store *store, const char *const *tokens, size_t n
 int tr_store_recover_prefix(tr_store *store, const char *prefix, const char *keep,
                             int64_t *released);
 
+/* ---- The upgrade ---- */
+
+/* Moves up to `count` records written by an older version (all in the one hash
+ * {P}:timers) into their buckets (migrate.lua; docs/DATA_MODEL.md); *moved: how
+ * many this call moved, *left: those still in the old hash, 0 once it is gone. Every script also reads the
+ * old hash while it exists, so this only frees memory; one call is one atomic
+ * script. 0 or -1. */
+int tr_store_migrate(tr_store *store, size_t count, int64_t *moved, int64_t *left);
+
+/* Redis's hash-max-listpack-value: a record bucket stays compact only while every
+ * record in it is at most that long (docs/OPERATIONS.md). 0 with *value set; -1
+ * when Redis does not say (CONFIG disabled or renamed, an older Redis). */
+int tr_store_listpack_value(tr_store *store, int64_t *value);
+
 /* ---- Outcomes ---- */
 
 typedef enum tr_finish_kind {

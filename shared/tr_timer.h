@@ -17,11 +17,13 @@
 
 #include "tr_error.h"
 
-#define TR_KEY_LEN 36   /* a generated key: a UUID v4 in its 36-character text form */
+#define TR_KEY_LEN 16   /* a generated key: 96 random bits, 16 characters */
 #define TR_KEY_MAX 128  /* longest key accepted from a client (unregister, REST) */
 
-/* Writes a new random key (UUID v4 text, from OpenSSL RAND_bytes) and a NUL into
- * out[TR_KEY_LEN + 1]. Returns 0, or -1 when the random source fails. */
+/* Writes a new random key and a NUL into out[TR_KEY_LEN + 1]: 96 bits from OpenSSL
+ * RAND_bytes as 16 characters of [A-Za-z0-9_.] (base64 with '_' and '.'). Keys
+ * are opaque: the 36-character UUIDs earlier versions generated stay valid.
+ * Returns 0, or -1 when the random source fails. */
 int tr_timer_new_key(char out[TR_KEY_LEN + 1]);
 
 /* Returns 0 when `key` is acceptable from a client: 1..TR_KEY_MAX bytes of

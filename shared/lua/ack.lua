@@ -1,6 +1,7 @@
 -- ack: the timer was delivered; optionally create the chained timer; a recurring
 -- timer's firing instead keeps the id, due again at repeat_at with a new record.
--- KEYS: 1 timers, 2 due, 3 inflight, 4 dead, 5 attempts, 6 meta, 7 stats, 8 owner
+-- KEYS: 1 timers (the records' base key: prelude.lua), 2 due, 3 inflight, 4 dead,
+--       5 attempts, 6 meta, 7 stats, 8 owner
 -- ARGV: 1 id, 2 token, 3 wake channel, 4 chain id ('' for none), 5 chain record,
 --       6 chain delay_ms, 7 repeat record ('' for none), 8 repeat_at ms
 -- Answer: 1 when applied; 0 when stale: the claim under `token` no longer holds the
@@ -19,18 +20,17 @@ redis.call('HDEL', KEYS[5], id)
 redis.call('HDEL', KEYS[6], id)
 local rep = ARGV[7]
 if rep ~= nil and rep ~= '' then
-  redis.call('HSET', KEYS[1], id, rep)
+  tr_rec_set(KEYS[1], id, rep)
   tr_schedule(KEYS[2], ARGV[3], tonumber(ARGV[8]), id)
   redis.call('HINCRBY', KEYS[7], 'fired', 1)
 else
-  redis.call('HDEL', KEYS[1], id)
+  tr_rec_del(KEYS[1], id)
 end
 redis.call('HINCRBY', KEYS[7], 'delivered', 1)
 local cid = ARGV[4]
-if cid ~= '' and redis.call('HEXISTS', KEYS[1], cid) == 0 then
+if cid ~= '' and tr_rec_add(KEYS[1], cid, ARGV[5]) then
   -- Rounded up: never due before the real instant + delay (claim rounds down).
   local due = tr_now_ms_up() + tonumber(ARGV[6])
-  redis.call('HSET', KEYS[1], cid, ARGV[5])
   tr_schedule(KEYS[2], ARGV[3], due, cid)
   redis.call('HINCRBY', KEYS[7], 'chained', 1)
 end

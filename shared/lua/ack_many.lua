@@ -1,5 +1,6 @@
 -- ack_many: plain acks (no chain, no next firing) of a whole round in one call.
--- KEYS: 1 timers, 2 due, 3 inflight, 4 dead, 5 attempts, 6 meta, 7 stats, 8 owner
+-- KEYS: 1 timers (the records' base key: prelude.lua), 2 due, 3 inflight, 4 dead,
+--       5 attempts, 6 meta, 7 stats, 8 owner
 -- ARGV: id1, token1, id2, token2, ...
 -- Answer: a string of one character per id, in order: '1' applied, '0' stale (the
 -- claim under that token no longer holds the timer; see ack.lua). Same effect per
@@ -31,7 +32,8 @@ end
 for c = 1, #done, 1000 do
   local part = {unpack(done, c, math.min(c + 999, #done))}
   redis.call('HDEL', KEYS[8], unpack(part))
-  redis.call('HDEL', KEYS[1], unpack(part))
+  -- One bucket per id (prelude.lua): a chunk's ids hardly ever share one.
+  for j = 1, #part do tr_rec_del(KEYS[1], part[j]) end
   -- Normally in flight; one whose lease ran out sits in due (see ack.lua).
   if redis.call('ZREM', KEYS[3], unpack(part)) < #part then
     redis.call('ZREM', KEYS[2], unpack(part))

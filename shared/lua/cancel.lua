@@ -1,5 +1,6 @@
 -- cancel: removes a timer in any state (pending, in flight, dead).
--- KEYS: 1 timers, 2 due, 3 inflight, 4 dead, 5 attempts, 6 meta, 7 stats, 8 owner
+-- KEYS: 1 timers (the records' base key: prelude.lua), 2 due, 3 inflight, 4 dead,
+--       5 attempts, 6 meta, 7 stats, 8 owner
 -- ARGV: 1 id
 -- Answer: {ttl, state}: ttl the ms that were left (pending), 0 (in flight or dead),
 -- -1 (unknown); state 1 pending, 2 in flight, 3 dead, 0 unknown.
@@ -18,7 +19,7 @@ end
 -- timer must never survive a cancel.
 local inf = redis.call('ZREM', KEYS[3], id)
 local dead = redis.call('ZREM', KEYS[4], id)
-local rec = redis.call('HDEL', KEYS[1], id)
+local rec = tr_rec_del(KEYS[1], id)
 if state == 0 then
   if inf > 0 then state = 2 elseif dead > 0 then state = 3 end
 end

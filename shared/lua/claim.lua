@@ -1,6 +1,6 @@
 -- claim: the reaper, then up to `limit` due timers moved into flight under `token`.
--- KEYS: 1 due, 2 inflight, 3 timers, 4 attempts, 5 meta, 6 stats, 7 paused,
---       8 owner, 9 revoked:<token>
+-- KEYS: 1 due, 2 inflight, 3 timers (the records' base key: prelude.lua), 4 attempts,
+--       5 meta, 6 stats, 7 paused, 8 owner, 9 revoked:<token>
 -- ARGV: 1 limit, 2 lease_ms, 3 reap_limit, 4 wake channel, 5 token
 -- Answer: {now, next, paused, id1, due1, attempt1, record1, meta1 or false, id2, ...}
 -- next: the earliest due time or lease deadline left, -1 when there is none.
@@ -36,8 +36,8 @@ if limit > 0 then
   local deadline = now + tonumber(ARGV[2])
   local n = 3
   -- A few multi-key commands per chunk instead of five calls per timer (the claim
-  -- runs once per loop round under a burst); chunks keep unpack() within Lua's
-  -- stack limit.
+  -- runs once per loop round under a burst), but for the records, one bucket each;
+  -- chunks keep unpack() within Lua's stack limit.
   local CHUNK = 1000
   for c = 1, #due, 2 * CHUNK do
     local ids, scores = {}, {}
@@ -46,7 +46,9 @@ if limit > 0 then
       scores[#scores + 1] = due[i + 1]
     end
     redis.call('ZREM', KEYS[1], unpack(ids))
-    local recs = redis.call('HMGET', KEYS[3], unpack(ids))
+    -- One read per id: each record sits in its own bucket (prelude.lua).
+    local recs = {}
+    for j = 1, #ids do recs[j] = tr_rec_get(KEYS[3], ids[j]) end
     local atts = redis.call('HMGET', KEYS[4], unpack(ids))
     local metas = redis.call('HMGET', KEYS[5], unpack(ids))
     local owners = redis.call('HMGET', KEYS[8], unpack(ids))

@@ -1,13 +1,14 @@
 -- create: the REST API's idempotent create, for one timer or a batch of them.
--- KEYS: 1 timers, 2 due, 3 stats
+-- KEYS: 1 timers (the records' base key: prelude.lua), 2 due, 3 stats
 -- ARGV: 1 wake channel, then per timer 4 values: id, record, delay_ms,
 --       at_ms (epoch ms; -1: use delay_ms)
 -- Answer: {now, code1, due1, code2, due2, ...}: code 0 created; 1 the id exists
 -- with the same record; 2 it exists with another record; due -1 when an existing
 -- timer is in flight or dead. "Same" ignores the fired count ("fd", encoded last)
 -- that a recurring timer gains. One TIME, one wake message for the whole batch.
--- The existing records are read with one HMGET and the new ones written with one
--- HSET and one ZADD (per CHUNK timers): a call per timer costs more than the work.
+-- The records: one HSETNX per new id (each in its own bucket: prelude.lua; a
+-- batch's ids hardly ever share one), a read only for an id that exists; the due
+-- times with one ZADD per CHUNK timers.
 -- Items are still answered in order: an id given twice sees its first occurrence.
 local CHUNK = 500 -- unpack() stays far below Lua's C stack limit
 -- Rounded up: never due before the real instant + delay (claim rounds down).
@@ -15,27 +16,22 @@ local now = tr_now_ms_up()
 local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local earliest = nil
 if first[2] then earliest = tonumber(first[2]) end
-local ids = {}
-for i = 2, #ARGV, 4 do ids[#ids + 1] = ARGV[i] end
-local olds = {}
-for s = 1, #ids, CHUNK do
-  local e = math.min(s + CHUNK - 1, #ids)
-  local r = redis.call('HMGET', KEYS[1], unpack(ids, s, e))
-  for k = 1, #r do olds[s + k - 1] = r[k] end
-end
 local made = {} -- id -> {record, due} of the timers this call creates
-local hset, zadd = {}, {}
+local zadd = {}
 local wake = nil
 local out = {now}
 local created = 0
-for n = 1, #ids do
-  local i = 2 + (n - 1) * 4
-  local id, rec = ids[n], ARGV[i + 1]
-  local old = olds[n]
+for i = 2, #ARGV, 4 do
+  local id, rec = ARGV[i], ARGV[i + 1]
   local m = made[id]
-  if m or old then
-    local s
-    if m then old, s = m[1], m[2] else s = redis.call('ZSCORE', KEYS[2], id) end
+  -- A new id's record is written by the same call that finds it new.
+  if m or not tr_rec_add(KEYS[1], id, rec) then
+    local old, s
+    if m then
+      old, s = m[1], m[2]
+    else
+      old, s = tr_rec_get(KEYS[1], id), redis.call('ZSCORE', KEYS[2], id)
+    end
     local code = 2
     if string.gsub(old, ',"fd":%d+}$', '}') == rec then code = 1 end
     out[#out + 1] = code
@@ -45,8 +41,6 @@ for n = 1, #ids do
     local at = tonumber(ARGV[i + 3])
     -- An absolute time in the past fires at once.
     if at >= 0 then due = math.max(at, now) end
-    hset[#hset + 1] = id
-    hset[#hset + 1] = rec
     zadd[#zadd + 1] = due
     zadd[#zadd + 1] = id
     made[id] = {rec, due}
@@ -59,10 +53,8 @@ for n = 1, #ids do
     out[#out + 1] = due
   end
 end
-for s = 1, #hset, 2 * CHUNK do
-  local e = math.min(s + 2 * CHUNK - 1, #hset)
-  redis.call('HSET', KEYS[1], unpack(hset, s, e))
-  redis.call('ZADD', KEYS[2], unpack(zadd, s, e))
+for s = 1, #zadd, 2 * CHUNK do
+  redis.call('ZADD', KEYS[2], unpack(zadd, s, math.min(s + 2 * CHUNK - 1, #zadd)))
 end
 if created > 0 then redis.call('HINCRBY', KEYS[3], 'created', created) end
 if wake then redis.call('PUBLISH', ARGV[1], wake) end

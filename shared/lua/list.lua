@@ -1,5 +1,5 @@
 -- list: one page of a sorted set (due or dead) in (score, id) order, read-only.
--- KEYS: 1 the set (due or dead), 2 timers, 3 attempts, 4 meta
+-- KEYS: 1 the set (due or dead), 2 timers (the records' base key: prelude.lua), 3 attempts, 4 meta
 -- ARGV: 1 limit, 2 after_score (or '' for the first page), 3 after_id
 -- Answer: {now, id1, score1, record1, attempts1, meta1, id2, ...}: up to limit
 -- timers strictly after (after_score, after_id). Never scans: the start is found by
@@ -25,7 +25,7 @@ for i = 1, #page, 2 do
   local id = page[i]
   out[#out + 1] = id
   out[#out + 1] = tonumber(page[i + 1])
-  out[#out + 1] = redis.call('HGET', KEYS[2], id) or ''
+  out[#out + 1] = tr_rec_get(KEYS[2], id) or ''
   out[#out + 1] = tonumber(redis.call('HGET', KEYS[3], id) or '0')
   out[#out + 1] = redis.call('HGET', KEYS[4], id)
 end

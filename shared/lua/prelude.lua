@@ -62,3 +62,65 @@ local function tr_give_back(inflight, due, attempts, owner, id, first_due, now)
   redis.call('ZADD', due, now, id)
   if redis.call('HINCRBY', attempts, id, -1) <= 0 then redis.call('HDEL', attempts, id) end
 end
+
+-- The records. A timer's record lives in one of 65,536 small hashes, the bucket
+-- `<timers>:<b>`, b = the first 4 hex digits of SHA-1(id): `timers` is the base key
+-- name the script gets in KEYS ({P}:timers), and the buckets hold the same hash tag,
+-- so they sit in its cluster slot. Small hashes stay listpack-encoded (with Redis's
+-- hash-max-listpack-value above the record size), about 40 bytes a timer less than
+-- one big hashtable (docs/DATA_MODEL.md). Every script reaches records through these
+-- helpers only, so the bucket is computed one way everywhere (redis.sha1hex is C:
+-- about 1 us, five times cheaper than a hash written in Lua).
+-- An older version kept every record in the one hash `timers` itself. While that
+-- hash exists (migrate.lua empties it), a record missing from its bucket is looked
+-- up there, a write moves the record to its bucket and a delete removes it from
+-- both: data written before the upgrade keeps working.
+local tr_rec_prefix = {}
+local tr_rec_legacy = {}
+
+-- The bucket key of `id`'s record.
+local function tr_rec_key(timers, id)
+  local p = tr_rec_prefix[timers]
+  if not p then
+    p = timers .. ':'
+    tr_rec_prefix[timers] = p
+  end
+  return p .. string.sub(redis.sha1hex(id), 1, 4)
+end
+
+-- Whether the old single hash still exists (asked once per script call).
+local function tr_rec_has_legacy(timers)
+  local v = tr_rec_legacy[timers]
+  if v == nil then
+    v = redis.call('EXISTS', timers) == 1
+    tr_rec_legacy[timers] = v
+  end
+  return v
+end
+
+-- The record of `id`, or false.
+local function tr_rec_get(timers, id)
+  local v = redis.call('HGET', tr_rec_key(timers, id), id)
+  if not v and tr_rec_has_legacy(timers) then v = redis.call('HGET', timers, id) end
+  return v
+end
+
+-- Writes the record of `id` (new or replaced) to its bucket; an old copy goes.
+local function tr_rec_set(timers, id, rec)
+  redis.call('HSET', tr_rec_key(timers, id), id, rec)
+  if tr_rec_has_legacy(timers) then redis.call('HDEL', timers, id) end
+end
+
+-- Stores `rec` as the record of a new `id`: true; false (nothing written) when
+-- `id` has a record already. One HSETNX where a read and a write took two calls.
+local function tr_rec_add(timers, id, rec)
+  if tr_rec_has_legacy(timers) and redis.call('HEXISTS', timers, id) == 1 then return false end
+  return redis.call('HSETNX', tr_rec_key(timers, id), id, rec) == 1
+end
+
+-- Deletes the record of `id`; answers how many copies there were (0: none).
+local function tr_rec_del(timers, id)
+  local n = redis.call('HDEL', tr_rec_key(timers, id), id)
+  if tr_rec_has_legacy(timers) then n = n + redis.call('HDEL', timers, id) end
+  return n
+end

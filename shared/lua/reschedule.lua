@@ -1,9 +1,9 @@
 -- reschedule: a pending timer due at a new time.
--- KEYS: 1 timers, 2 due, 3 inflight, 4 dead, 5 owner
+-- KEYS: 1 timers (the records' base key: prelude.lua), 2 due, 3 inflight, 4 dead, 5 owner
 -- ARGV: 1 id, 2 delay_ms, 3 at_ms (-1: use delay_ms), 4 wake channel
 -- Answer: {0, due} done; {1, -1} unknown; {2, -1} in flight or dead (not changed).
 local id = ARGV[1]
-if redis.call('HEXISTS', KEYS[1], id) == 0 then return {1, -1} end
+if not tr_rec_get(KEYS[1], id) then return {1, -1} end
 if not redis.call('ZSCORE', KEYS[2], id) then return {2, -1} end
 local now = tr_now_ms_up()
 local due = now + tonumber(ARGV[2])

@@ -85,7 +85,7 @@ tf_check_outcome() {
     mkdir -p "$d"
     store_settled() {
         (($(ts_zcard due) == 0 && $(ts_zcard inflight) == 0)) &&
-            (($(tr_redis HLEN "$(ts_k timers)") == $(ts_zcard dead)))
+            (($(tr_rec_count) == $(ts_zcard dead)))
     }
     tr_wait_for "the store holds nothing but dead letters" 30 store_settled
     sort -u "$keys" >"$d/keys"

@@ -26,7 +26,7 @@ answer=$(TR_POST_MAX_TIME=20 tr_post /register/ \
     "{\"callback_cmd\":\"$SINK_A_URL/unknown\",\"callback_data\":\"u\",\"seconds\":1}")
 echo "# register during the stall answered: $answer"
 check_eq "ret 12 (outcome unknown), not 10" 12 "$(jq -r .ret <<<"$answer")"
-key=$(jq -r .msg <<<"$answer" | grep -oE '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
+key=$(jq -r .msg <<<"$answer" | grep -oE 'of key [A-Za-z0-9_.]{16} ' | cut -d' ' -f3)
 check "the message names the key" test -n "$key"
 kill -CONT "$TS_REDIS_PID"
 
@@ -54,7 +54,7 @@ answer=$(tr_post /register/ "{\"callback_cmd\":\"$SINK_A_URL/down\",\"callback_d
 echo "# register with redis down answered: $answer"
 check_eq "ret 10 (store unavailable: nothing changed)" 10 "$(jq -r .ret <<<"$answer")"
 check "redis restarts" ts_restart_redis
-check_eq "no timer was created for it" 0 "$(tr_redis HVALS "$(ts_k timers)" | grep -c /down)"
+check_eq "no timer was created for it" 0 "$(tr_rec_values | grep -c /down)"
 ts_no_sanitizer_reports
 tr_stop_stack
 tr_finish

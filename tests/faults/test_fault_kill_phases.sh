@@ -83,7 +83,7 @@ check "$nb timers created (B)" tf_create_batch "$TR_TMP/keys_b" kb "$nb" "$SINK_
 ts_start_scheduler victim-b --scheduler-id kp-b "${lease_opts[@]}"
 half_acked() {
     (($(ts_sink_lines "$SINK_B_LOG") == nb)) &&
-        (($(tr_redis HLEN "$(ts_k timers)") == nb - nb / 2))
+        (($(tr_rec_count) == nb - nb / 2))
 }
 tr_wait_for "all $nb at the receiver, the first $((nb / 2)) answered and acked" 15 half_acked
 kill -STOP "$TS_REDIS_PID"

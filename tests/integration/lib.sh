@@ -279,7 +279,31 @@ tr_due_count() { tr_redis ZCARD "{$TR_KEY}:due"; }
 
 # Succeeds when no timer record is left (every timer done or cancelled). For
 # tr_wait_for: pass a function, not "$(...)", which would be expanded only once.
-tr_no_timers_left() { [[ $(tr_redis HLEN "{$TR_KEY}:timers") == 0 ]]; }
+tr_no_timers_left() { [[ $(tr_rec_count) == 0 ]]; }
+
+# The records (shared/lua/prelude.lua): timer ID's sits in the bucket
+# {P}:timers:<the first 4 hex digits of SHA-1(ID)>, or, written by an older version
+# and not moved yet, in the single hash {P}:timers.
+# tr_rec_count: the records in all the buckets and the old hash.
+tr_rec_count() {
+    tr_redis EVAL "local n = redis.call('HLEN', KEYS[1])
+        for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do n = n + redis.call('HLEN', k) end
+        return n" 1 "{$TR_KEY}:timers"
+}
+# tr_rec_values: every record (buckets and old hash), one per line.
+tr_rec_values() {
+    tr_redis EVAL "local out = redis.call('HVALS', KEYS[1])
+        for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do
+            for _, v in ipairs(redis.call('HVALS', k)) do out[#out + 1] = v end
+        end
+        return out" 1 "{$TR_KEY}:timers"
+}
+# tr_rec_exists ID: 1 when ID has a record (in its bucket or the old hash), else 0.
+tr_rec_exists() {
+    tr_redis EVAL "local b = KEYS[1] .. ':' .. string.sub(redis.sha1hex(ARGV[1]), 1, 4)
+        return math.max(redis.call('HEXISTS', b, ARGV[1]), redis.call('HEXISTS', KEYS[1], ARGV[1]))" \
+        1 "{$TR_KEY}:timers" "$1"
+}
 
 # tr_post PATH JSON: POSTs JSON to the stack, prints the answer body.
 tr_post() {

@@ -11,7 +11,7 @@ tr_start_stack --max-body "$MAX_BODY" || tr_finish
 KEEP=$(tr_register "$SINK_A_URL/keep" '"d"' 600)
 check "a valid timer registers" test -n "$KEEP"
 DUE0=$(tr_due_count)
-HLEN0=$(tr_redis HLEN "{$TR_KEY}:timers")
+HLEN0=$(tr_rec_count)
 
 # req METHOD PATH BODY -> sets STATUS and BODY
 req() {
@@ -94,7 +94,7 @@ else
 fi
 
 check_eq "nothing was stored (ZCARD due unchanged)" "$DUE0" "$(tr_due_count)"
-check_eq "nothing was stored (HLEN timers unchanged)" "$HLEN0" "$(tr_redis HLEN "{$TR_KEY}:timers")"
+check_eq "nothing was stored (record count unchanged)" "$HLEN0" "$(tr_rec_count)"
 check_eq "no callback was made" 0 "$(tr_sink_count A)"
 
 tr_stop_stack

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_dead_letter.sh - a timer whose receiver always fails is given up after
 # --max-attempts deliveries: it lands in {P}:dead with its last failure in {P}:meta,
-# its record stays in {P}:timers (so it can be inspected and replayed), and no
+# its record stays in its bucket {P}:timers:<b> (so it can be inspected and replayed), and no
 # further attempt is ever made.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,7 +30,7 @@ check "meta is JSON" jq -e . <<<"$meta"
 check_eq "meta holds the last status" 500 "$(jq -r '.status' <<<"$meta" 2>/dev/null)"
 check "meta holds an error" jq -e '(.error | type) == "string" and (.error | length) > 0' <<<"$meta"
 check_eq "meta counts 3 attempts" 3 "$(jq -r '.attempts' <<<"$meta" 2>/dev/null)"
-check_eq "record still in {P}:timers" 1 "$(tr_redis HEXISTS "$(ts_k timers)" "$key")"
+check_eq "record still in its bucket" 1 "$(tr_rec_exists "$key")"
 check_eq "not due any more" "" "$(tr_redis ZSCORE "$(ts_k due)" "$key")"
 check_eq "not in flight" "" "$(tr_redis ZSCORE "$(ts_k inflight)" "$key")"
 check_eq "stats count one dead timer" 1 "$(tr_redis HGET "$(ts_k stats)" dead)"

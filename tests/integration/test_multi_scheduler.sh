@@ -23,7 +23,7 @@ tr_wait_for "all $n callbacks arrived" 40 ts_all_delivered "$TR_TMP/keys" "$SINK
 # the store holds nothing, then count.
 store_empty() {
     (($(ts_zcard due) == 0 && $(ts_zcard inflight) == 0 &&
-        $(tr_redis HLEN "$(ts_k timers)") == 0))
+        $(tr_rec_count) == 0))
 }
 tr_wait_for "the store is empty again" 10 store_empty
 

@@ -94,7 +94,7 @@ check_eq "attempt $r got no status" 0 "$(jq -r '.status // 0' <<<"$meta_r")"
 
 tr_wait_for "attempt $((last_failed + 1)) reached A again" 15 arrived "$SINK_A2_LOG" "$key" 1 ||
     tr_finish
-gone() { [[ $(tr_redis HEXISTS "$(ts_k timers)" "$key") == 0 ]]; }
+gone() { [[ $(tr_rec_exists "$key") == 0 ]]; }
 tr_wait_for "timer is done (record removed)" 5 gone
 
 check_eq "attempts seen by A before the stop: 1..$((r - 1))" "$(seq -s, 1 $((r - 1)))" \

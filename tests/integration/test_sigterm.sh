@@ -38,13 +38,13 @@ check "not before the drain time (it let deliveries try to finish)" test "$TS_ST
 check_eq "ZCARD inflight == 0 right after the exit" 0 "$inflight_after"
 check_eq "all $n unfinished timers are due again, at once" "$n" "$due_now"
 check_eq "stats: released = $n" "$n" "$(tr_redis HGET "$(ts_k stats)" released)"
-check_eq "their records are kept" "$n" "$(tr_redis HLEN "$(ts_k timers)")"
+check_eq "their records are kept" "$n" "$(tr_rec_count)"
 
 ts_start_scheduler second
 t_second=$(ts_now_ms)
 store_empty() {
     (($(ts_zcard due) == 0 && $(ts_zcard inflight) == 0 &&
-        $(tr_redis HLEN "$(ts_k timers)") == 0))
+        $(tr_rec_count) == 0))
 }
 tr_wait_for "the new scheduler delivered all of them (store empty)" 20 store_empty
 echo "# the new scheduler finished $(($(ts_now_ms) - t_second)) ms after its start"

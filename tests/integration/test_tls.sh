@@ -42,7 +42,7 @@ fast=(--backoff-min-ms 100 --backoff-max-ms 300 --timeout-ms 3000 --connect-time
 arrived() { (($(ts_sink_count_key "$SINK_A_LOG" "$1") >= 1)); }
 attempts_at_least() { (($(ts_attempts "$1") >= $2)); }
 pending() { # the timer is still alive and will be tried again
-    [[ $(tr_redis HEXISTS "$(ts_k timers)" "$1") == 1 &&
+    [[ $(tr_rec_exists "$1") == 1 &&
         -z $(tr_redis ZSCORE "$(ts_k dead)" "$1") ]]
 }
 

@@ -27,7 +27,7 @@ A2=$(unreg "$K2")
 TTL2=$(jq -r .data.ttl <<<"$A2")
 check "seconds=2 -> ttl 2 or 1 (got $TTL2)" test "$TTL2" = 2 -o "$TTL2" = 1
 check_eq "the cancelled timer leaves the due set" "" "$(tr_redis ZSCORE "{$TR_KEY}:due" "$K2")"
-check_eq "its record is gone" 0 "$(tr_redis HEXISTS "{$TR_KEY}:timers" "$K2")"
+check_eq "its record is gone" 0 "$(tr_rec_exists "$K2")"
 
 check_eq "a second unregister of the same key: ttl 0" '{"ret":0,"data":{"ttl":0}}' \
     "$(unreg "$K2" | jq -c .)"

@@ -87,6 +87,41 @@ static const char *key(const char *suffix)
     return b;
 }
 
+/* The bucket key of id's record: {P}:timers:<the first 4 hex digits of SHA-1(id)>
+ * (shared/lua/prelude.lua). */
+static const char *rec_key(const char *id)
+{
+    static char buf[4][TR_CONFIG_STR_MAX + 32];
+    static int next;
+    char *b = buf[next++ % 4];
+    redisReply *r = raw("EVAL %s 1 %s %s",
+                        "return KEYS[1] .. ':' .. string.sub(redis.sha1hex(ARGV[1]), 1, 4)",
+                        key("timers"), id);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    snprintf(b, TR_CONFIG_STR_MAX + 32, "%s", r->str);
+    freeReplyObject(r);
+    return b;
+}
+
+/* Writes a record straight into its bucket, as the scripts do. */
+static void rec_set(const char *id, const char *rec)
+{
+    freeReplyObject(raw("HSET %s %s %s", rec_key(id), id, rec));
+}
+
+/* The records in all the buckets (not the old single hash). */
+static long long rec_count(void)
+{
+    redisReply *r = raw("EVAL %s 1 %s",
+                        "local n = 0 for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do "
+                        "n = n + redis.call('HLEN', k) end return n",
+                        key("timers"));
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    long long n = r->integer;
+    freeReplyObject(r);
+    return n;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -226,7 +261,7 @@ static void test_add_twice(void **state)
     add_ok(s, "dup", 0, &due);
     assert_int_equal(tr_store_add(s, "dup", "other", 5, 99999, &due2), TR_STORE_ADD_EXISTS);
     assert_int_equal(due2, due);
-    redisReply *r = raw("HGET %s dup", key("timers"));
+    redisReply *r = raw("HGET %s dup", rec_key("dup"));
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     assert_int_equal(r->len, strlen(REC)); /* unchanged */
     freeReplyObject(r);
@@ -263,7 +298,7 @@ static void test_cancel(void **state)
     assert_int_equal(tr_store_cancel(s, "f", &ttl), 0);
     assert_int_equal(ttl, 0); /* in flight */
     assert_int_equal(raw_int("ZSCORE %s %s", key("inflight"), "f"), -1);
-    assert_int_equal(raw_int("HEXISTS %s %s", key("timers"), "f"), 0);
+    assert_int_equal(raw_int("HEXISTS %s %s", rec_key("f"), "f"), 0);
     assert_int_equal(raw_int("HEXISTS %s %s", key("attempts"), "f"), 0);
     /* The delivery that was under way finishes late: nothing comes back. */
     assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "f", .token = TOK,
@@ -368,8 +403,8 @@ static void test_ack_chain_idempotent(void **state)
     assert_int_equal(res[1], 0);
     assert_int_equal(finish1(s, f), 0); /* and a third time, later */
 
-    assert_int_equal(raw_int("HLEN %s%s", key("timers"), ""), 1);
-    assert_int_equal(raw_int("HEXISTS %s %s", key("timers"), "c2"), 1);
+    assert_int_equal(rec_count(), 1);
+    assert_int_equal(raw_int("HEXISTS %s %s", rec_key("c2"), "c2"), 1);
     assert_int_equal(raw_int("ZCARD %s%s", key("due"), ""), 1);
     assert_int_equal(raw_int("ZCARD %s%s", key("inflight"), ""), 0);
     assert_int_equal(raw_int("HLEN %s%s", key("attempts"), ""), 0);
@@ -432,7 +467,7 @@ static void test_dead(void **state)
                                             .meta = meta}),
                      0);
     assert_true(raw_int("ZSCORE %s %s", key("dead"), "d") > 1600000000000LL);
-    assert_int_equal(raw_int("HEXISTS %s %s", key("timers"), "d"), 1);
+    assert_int_equal(raw_int("HEXISTS %s %s", rec_key("d"), "d"), 1);
     assert_int_equal(raw_int("HGET %s %s", key("attempts"), "d"), 1);
     redisReply *r = raw("HGET %s d", key("meta"));
     assert_int_equal(r->type, REDIS_REPLY_STRING);
@@ -576,7 +611,7 @@ static void test_ack_many(void **state)
     assert_int_equal(raw_int("ZCARD %s%s", key("inflight"), ""), 0);
     assert_int_equal(raw_int("ZCARD %s%s", key("dead"), ""), 0);
     assert_int_equal(raw_int("ZCARD %s%s", key("due"), ""), 1); /* retry-me */
-    assert_int_equal(raw_int("HLEN %s%s", key("timers"), ""), 1);
+    assert_int_equal(rec_count(), 1);
     assert_int_equal(raw_int("HLEN %s%s", key("attempts"), ""), 1);
     assert_int_equal(raw_int("HLEN %s%s", key("meta"), ""), 1);
     assert_int_equal(raw_int("HGET %s %s", key("stats"), "delivered"), 299);
@@ -762,7 +797,8 @@ static void test_claim_batch_orphans(void **state)
     (void)state;
     tr_store *s = tr_store_new(&cfg_sock);
     freeReplyObject(raw("ZADD %s 1 o1 2 a 3 o2 4 b", key("due")));
-    freeReplyObject(raw("HSET %s a ra b rb", key("timers")));
+    rec_set("a", "ra");
+    rec_set("b", "rb");
     freeReplyObject(raw("HSET %s o1 3 b 2", key("attempts")));
     freeReplyObject(raw("HSET %s o2 {} b {\"due\":4}", key("meta")));
     tr_claim_batch b = {0};
@@ -786,7 +822,8 @@ static void test_claim_batch_orphans(void **state)
     assert_int_equal(raw_int("HGET %s %s", key("attempts"), "b"), 3);
     /* A limit smaller than what is due takes the earliest. */
     freeReplyObject(raw("ZADD %s 9 z 8 y", key("due")));
-    freeReplyObject(raw("HSET %s y ry z rz", key("timers")));
+    rec_set("y", "ry");
+    rec_set("z", "rz");
     assert_int_equal(tr_store_claim(s, 1, 60000, TOK, &b), 0);
     assert_int_equal(b.count, 1);
     assert_string_equal(b.items[0].id, "y");
@@ -821,8 +858,8 @@ static void test_finish_errors(void **state)
     assert_int_equal(mres[1], -1);
     assert_int_equal(mres[2], -1);
     assert_int_equal(mres[3], -1); /* a chain without its record */
-    assert_int_equal(raw_int("HEXISTS %s %s", key("timers"), "ok1"), 0);
-    assert_int_equal(raw_int("HEXISTS %s %s", key("timers"), "ok2"), 1);
+    assert_int_equal(raw_int("HEXISTS %s %s", rec_key("ok1"), "ok1"), 0);
+    assert_int_equal(raw_int("HEXISTS %s %s", rec_key("ok2"), "ok2"), 1);
     /* A script error under one item (a wrong type where it writes) refuses that
      * item only; the plain acks in the same round are applied. */
     freeReplyObject(raw("SET %s oops", key("meta")));
@@ -1150,6 +1187,194 @@ static void test_rest_pause_repeat_stats(void **state)
     tr_store_free(s);
 }
 
+/* Records live in 65,536 bucket hashes {P}:timers:<4 hex digits of SHA-1(id)>,
+ * small enough to stay listpack-encoded when Redis allows records that long
+ * (hash-max-listpack-value); with Redis's default (64 bytes) they are hashtables,
+ * which works the same. */
+static void test_record_buckets(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    freeReplyObject(raw("CONFIG SET hash-max-listpack-value 1024"));
+    add_ok(s, "b1", 0, NULL);
+    add_ok(s, "b2", 60000, NULL);
+    assert_int_equal(raw_int("EXISTS %s%s", key("timers"), ""), 0); /* no single hash */
+    assert_int_equal(rec_count(), 2);
+    redisReply *r = raw("HGET %s b1", rec_key("b1"));
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_string_equal(r->str, REC);
+    freeReplyObject(r);
+    r = raw("OBJECT ENCODING %s", rec_key("b1"));
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_string_equal(r->str, "listpack");
+    freeReplyObject(r);
+    /* Buckets are 4 hex digits: the key names are {test}:timers:xxxx. */
+    assert_int_equal(strlen(rec_key("b1")), strlen(key("timers")) + 5);
+    int64_t ttl = 0;
+    tr_claim_batch b = {0};
+    claim_wait(s, 1, 60000, 2000, &b);
+    assert_int_equal(b.count, 1);
+    assert_string_equal(b.items[0].record, REC);
+    tr_claim_batch_clear(&b);
+    tr_finish ack = {.kind = TR_FINISH_ACK, .id = "b1", .token = TOK};
+    assert_int_equal(finish1(s, ack), 1);
+    assert_int_equal(tr_store_cancel(s, "b2", &ttl), 0);
+    assert_true(ttl > 0);
+    assert_int_equal(rec_count(), 0); /* an emptied bucket is gone (Redis drops empty hashes) */
+    freeReplyObject(raw("CONFIG SET hash-max-listpack-value 64"));
+    tr_store_free(s);
+}
+
+/* Today's exact layout from the version before the buckets: records in the one
+ * hash {P}:timers, 36-character UUID ids in due, in flight (attempts, owner) and
+ * dead (attempts, meta). */
+#define OLD_REC "{\"u\":\"http://127.0.0.1:9/cb\",\"d\":\"old\"}"
+#define OLD_P1 "2f6a1d3e-9c4b-4f8a-8e2d-1b7c6a5f4e3d"
+#define OLD_P2 "7c1e2d3f-4a5b-4c6d-9e8f-0a1b2c3d4e5f"
+#define OLD_F1 "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+#define OLD_D1 "0f1e2d3c-4b5a-4968-a7b6-c5d4e3f2a1b0"
+static void write_old_layout(void)
+{
+    redisReply *r = raw("TIME");
+    long long now = strtoll(r->element[0]->str, NULL, 10) * 1000;
+    freeReplyObject(r);
+    char due_now[32], due_later[32], lease[32];
+    snprintf(due_now, sizeof due_now, "%lld", now - 1000);
+    snprintf(due_later, sizeof due_later, "%lld", now + 3600000);
+    snprintf(lease, sizeof lease, "%lld", now + 3600000);
+    freeReplyObject(raw("HSET %s %s %s %s %s %s %s %s %s", key("timers"), OLD_P1, OLD_REC, OLD_P2,
+                        OLD_REC, OLD_F1, OLD_REC, OLD_D1, OLD_REC));
+    freeReplyObject(raw("ZADD %s %s %s %s %s", key("due"), due_now, OLD_P1, due_later, OLD_P2));
+    freeReplyObject(raw("ZADD %s %s %s", key("inflight"), lease, OLD_F1));
+    freeReplyObject(raw("HSET %s %s 1 %s 3", key("attempts"), OLD_F1, OLD_D1));
+    freeReplyObject(raw("HSET %s %s %s:old/1/1", key("owner"), OLD_F1, due_now));
+    freeReplyObject(raw("ZADD %s %s %s", key("dead"), due_now, OLD_D1));
+    freeReplyObject(raw("HSET %s %s {\"status\":500}", key("meta"), OLD_D1));
+}
+
+/* Data written by the version before the buckets keeps working: read from the old
+ * hash while it exists, written to the buckets, deleted from both. */
+static void test_old_layout_read(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    redisReply *r;
+    write_old_layout();
+    tr_timer_view v;
+    assert_int_equal(tr_store_get(s, OLD_D1, &v), TR_STORE_GET_FOUND);
+    assert_int_equal(v.state, TR_STATE_DEAD);
+    assert_string_equal(v.record, OLD_REC);
+    assert_int_equal(v.attempts, 3);
+    tr_timer_view_clear(&v);
+    tr_timer_view *page = NULL;
+    size_t n = 0;
+    assert_int_equal(tr_store_list(s, 0, 0, NULL, 10, &page, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(page[0].id, OLD_P1);
+    assert_string_equal(page[0].record, OLD_REC);
+    assert_string_equal(page[1].record, OLD_REC);
+    for (size_t i = 0; i < n; i++)
+        tr_timer_view_clear(&page[i]);
+    free(page);
+    /* An existing old id is found by add and create (nothing changes). */
+    int64_t due = 0;
+    assert_int_equal(tr_store_add(s, OLD_P2, "x", 1, 5, &due), TR_STORE_ADD_EXISTS);
+    assert_true(due > 0);
+    tr_create c = {.id = OLD_P2, .record = OLD_REC, .record_len = strlen(OLD_REC), .at_ms = -1};
+    tr_create_result cres = TR_CREATE_NEW;
+    int64_t cdue = 0, cnow = 0;
+    assert_int_equal(tr_store_create(s, &c, 1, &cres, &cdue, &cnow), 0);
+    assert_int_equal(cres, TR_CREATE_SAME);
+    int64_t rdue = 0;
+    assert_int_equal(tr_store_reschedule(s, OLD_P2, 7200000, -1, &rdue), TR_STORE_RESCHEDULE_DONE);
+    /* The due one is claimed with its record; its ack deletes the old copy. */
+    tr_claim_batch b = {0};
+    assert_int_equal(tr_store_claim(s, 10, 60000, TOK, &b), 0);
+    assert_int_equal(b.count, 1);
+    assert_string_equal(b.items[0].id, OLD_P1);
+    assert_string_equal(b.items[0].record, OLD_REC);
+    tr_claim_batch_clear(&b);
+    tr_finish ack = {.kind = TR_FINISH_ACK, .id = OLD_P1, .token = TOK};
+    assert_int_equal(finish1(s, ack), 1);
+    assert_int_equal(raw_int("HEXISTS %s %s", key("timers"), OLD_P1), 0);
+    /* The old claim's outcome still applies under its token (ack_many path). */
+    tr_finish acks[1] = {{.kind = TR_FINISH_ACK, .id = OLD_F1, .token = "old/1/1"}};
+    tr_finish_result res[1] = {-1};
+    assert_int_equal(tr_store_finish(s, acks, 1, res), 0);
+    assert_int_equal(res[0], TR_FINISH_APPLIED);
+    assert_int_equal(raw_int("HEXISTS %s %s", key("timers"), OLD_F1), 0);
+    /* Cancelled: gone from the old hash too. */
+    int64_t ttl = -5;
+    assert_int_equal(tr_store_cancel(s, OLD_P2, &ttl), 0);
+    assert_true(ttl > 0);
+    assert_int_equal(raw_int("HEXISTS %s %s", key("timers"), OLD_P2), 0);
+    /* The dead one replayed and claimed; a next firing rewrites its record, which
+     * moves it to its bucket (the old copy deleted). */
+    int64_t pdue = 0;
+    assert_int_equal(tr_store_replay(s, OLD_D1, &pdue), TR_STORE_REPLAY_DONE);
+    assert_int_equal(tr_store_claim(s, 10, 60000, TOK, &b), 0);
+    assert_int_equal(b.count, 1);
+    assert_string_equal(b.items[0].id, OLD_D1);
+    assert_string_equal(b.items[0].record, OLD_REC);
+    assert_int_equal(b.items[0].attempt, 1);
+    tr_claim_batch_clear(&b);
+    tr_finish rep = {.kind = TR_FINISH_ACK, .id = OLD_D1, .token = TOK,
+                     .repeat_record = REC, .repeat_record_len = strlen(REC),
+                     .repeat_at_ms = pdue + 3600000};
+    assert_int_equal(finish1(s, rep), 1);
+    assert_int_equal(raw_int("EXISTS %s%s", key("timers"), ""), 0); /* emptied: gone */
+    assert_int_equal(rec_count(), 1);
+    r = raw("HGET %s %s", rec_key(OLD_D1), OLD_D1);
+    assert_string_equal(r->str, REC);
+    freeReplyObject(r);
+    tr_store_free(s);
+}
+
+/* The move: chunk by chunk, every record into its bucket, the old hash gone,
+ * nothing else touched; a record written since the upgrade is never replaced. */
+static void test_old_layout_migrate(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    int64_t moved = -1, left = -1;
+    assert_int_equal(tr_store_migrate(s, 2, &moved, &left), 0); /* nothing to move */
+    assert_int_equal(moved, 0);
+    assert_int_equal(left, 0);
+    write_old_layout();
+    for (int i = 0; i < 300; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "old-%d", i);
+        freeReplyObject(raw("HSET %s %s %s", key("timers"), id, OLD_REC));
+    }
+    /* Both copies (cannot happen through the scripts): the bucket's is kept. */
+    rec_set(OLD_P2, "newer");
+    long long total = raw_int("HLEN %s%s", key("timers"), "");
+    assert_int_equal(total, 304);
+    int calls = 0;
+    int64_t sum = 0;
+    do {
+        assert_int_equal(tr_store_migrate(s, 100, &moved, &left), 0);
+        assert_true(moved <= 100);
+        sum += moved;
+        calls++;
+        assert_int_equal(left, total - sum);
+    } while (left > 0);
+    assert_int_equal(calls, 4);
+    assert_int_equal(raw_int("EXISTS %s%s", key("timers"), ""), 0);
+    assert_int_equal(rec_count(), 304);
+    redisReply *r = raw("HGET %s %s", rec_key(OLD_P2), OLD_P2);
+    assert_string_equal(r->str, "newer");
+    freeReplyObject(r);
+    tr_timer_view v;
+    assert_int_equal(tr_store_get(s, OLD_F1, &v), TR_STORE_GET_FOUND);
+    assert_int_equal(v.state, TR_STATE_IN_FLIGHT);
+    assert_string_equal(v.record, OLD_REC);
+    tr_timer_view_clear(&v);
+    assert_int_equal(raw_int("ZCARD %s%s", key("due"), ""), 2);
+    assert_int_equal(raw_int("HGET %s %s", key("attempts"), OLD_D1), 3);
+    tr_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1175,6 +1400,9 @@ int main(void)
         cmocka_unit_test_setup(test_redis_killed, setup),
         cmocka_unit_test_setup(test_rest_create_get_list, setup),
         cmocka_unit_test_setup(test_rest_pause_repeat_stats, setup),
+        cmocka_unit_test_setup(test_record_buckets, setup),
+        cmocka_unit_test_setup(test_old_layout_read, setup),
+        cmocka_unit_test_setup(test_old_layout_migrate, setup),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
