@@ -7,9 +7,9 @@
 # Starts the stack (./timerush --no-install --no-build, one FastCGI worker: the
 # probe never registers through nginx) and timerush-sink, writes N timers due at
 # one instant (or spread uniformly over S ms after it) straight into Redis with
-# redis-cli --pipe (HSET {P}:timers:<bucket> id record + ZADD {P}:due due id: the
-# layout of docs/DATA_MODEL.md, the record format of shared/tr_timer.h, keys shaped
-# like generated ones), announces the earliest on the wake channel, and
+# redis-cli --pipe (records staged, then put in their buckets {P}:timers:<b> by the
+# store's own Lua helpers; ZADD {P}:due due id: the layout of docs/DATA_MODEL.md, the
+# record format of shared/tr_timer.h, keys shaped like generated ones), announces the earliest on the wake channel, and
 # waits until the sink has logged N requests. Prints per repetition:
 #   callbacks/s from the first to the last arrival (sink log t_us),
 #   CPU us per timer of the scheduler, redis-server and the sink (/proc ticks
@@ -128,7 +128,7 @@ one_run() {
     # script moves them all into {P}:due at now + LEAD (Redis clock), so the slow
     # part (generating and piping N records) never eats into the lead.
     python3 - "$N" "$SPREAD" "$sink_port" "$PREFIX" >"$dir/pipe.resp" <<'EOF'
-import base64, hashlib, random, sys
+import base64, random, sys
 n, spread, port, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 rec = ('{"u":"http://127.0.0.1:%s/cb","d":"%s"}' % (port, "x" * 100)).encode()
 timers, stage = ("{%s}:timers" % prefix).encode(), ("{%s}:probe_stage" % prefix).encode()
@@ -139,16 +139,32 @@ def cmd(*parts):
     return b"".join(out)
 rng = random.Random(1)
 w = sys.stdout.buffer
-for _ in range(n):
-    # 16 characters of 96 random bits, as tr_timer_new_key; the record in its bucket
-    # (the first 4 hex digits of SHA-1(key), shared/lua/prelude.lua).
-    k = base64.b64encode(rng.getrandbits(96).to_bytes(12, "big"), b"_.")
+recs = ("{%s}:probe_recs" % prefix).encode()
+for i in range(n):
+    # 16 characters shaped like tr_timer_new_key's: a 3-character prefix shared by
+    # runs of 32 keys, then 13 random ones. The records go to a staging hash; the
+    # script below puts them in their buckets with the store's own helpers.
+    if i % 32 == 0:
+        run = base64.b64encode(rng.getrandbits(24).to_bytes(3, "big"), b"_.")[1:]
+    k = run + base64.b64encode(rng.getrandbits(96).to_bytes(12, "big"), b"_.")[3:]
     off = rng.randrange(spread + 1) if spread > 0 else 0
-    w.write(cmd(b"HSET", timers + b":" + hashlib.sha1(k).hexdigest()[:4].encode(), k, rec))
+    w.write(cmd(b"HSET", recs, k, rec))
     w.write(cmd(b"ZADD", stage, str(off).encode(), k))
 EOF
     redis-cli -s "$sock" --pipe <"$dir/pipe.resp" >"$dir/pipe.out" 2>&1 || { cat "$dir/pipe.out" >&2; return 1; }
     local due
+    # The staged records into their buckets (prelude.lua's helpers, 1000 a call).
+    local left=1
+    while [ "$left" != 0 ]; do
+        left=$(redis-cli -s "$sock" EVAL "$(cat "$SRC/shared/lua/prelude.lua")
+            local kv = redis.call('HRANDFIELD', KEYS[2], 1000, 'WITHVALUES')
+            local ids, recs = {}, {}
+            for i = 1, #kv, 2 do ids[#ids + 1] = kv[i]; recs[#recs + 1] = kv[i + 1] end
+            if #ids == 0 then return 0 end
+            tr_rec_put_new(KEYS[1], ids, recs)
+            redis.call('HDEL', KEYS[2], unpack(ids))
+            return redis.call('HLEN', KEYS[2])" 2 "{$PREFIX}:timers" "{$PREFIX}:probe_recs")
+    done
     due=$(redis-cli -s "$sock" EVAL "
         local t = redis.call('TIME')
         local due = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])

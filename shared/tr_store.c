@@ -462,7 +462,7 @@ tr_store_add_result tr_store_add(tr_store *store, const char *id, const char *re
         tr_create c = {id, record, record_len, delay_ms < 0 ? 0 : delay_ms, -1};
         tr_create_result result;
         int64_t now;
-        if (tr_store_group_create(store, &c, &result, due_ms, &now) != 0)
+        if (tr_store_group_create(store, &c, 1, &result, due_ms, &now) != 0)
             return TR_STORE_ADD_FAILED;
         return result == TR_CREATE_NEW ? TR_STORE_ADD_NEW : TR_STORE_ADD_EXISTS;
     }

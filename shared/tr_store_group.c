@@ -8,11 +8,13 @@
 
 #include "tr_store_int.h"
 
-/* One create waiting for (or riding in) a group call; on its caller's stack. */
+/* The creates of one caller waiting for (or riding in) a group call; on the
+ * caller's stack. */
 typedef struct group_item {
-    const tr_create *create;
-    tr_create_result result;
-    int64_t due_ms;
+    const tr_create *creates;
+    size_t n;                  /* <= TR_STORE_GROUP_MAX */
+    tr_create_result *results; /* n, the caller's */
+    int64_t *due_ms;           /* n, the caller's */
     int64_t now_ms;
     int state; /* 0 waiting, 1 answered, -1 failed (err_code, err) */
     tr_ret err_code;
@@ -72,17 +74,18 @@ void tr_store_join_group(tr_store *store, tr_store_group *group)
     store->group = group;
 }
 
-/* Sends what waits (up to TR_STORE_GROUP_MAX) as one call. Lock held on entry and
- * on return; released during the call. */
+/* Sends the callers that wait, oldest first, as one call of at most
+ * TR_STORE_GROUP_MAX creates (a caller's creates never split across calls). Lock
+ * held on entry and on return; released during the call. */
 static void send_waiting(tr_store_group *g)
 {
-    size_t n = 0;
-    while (g->head != NULL && n < TR_STORE_GROUP_MAX) {
+    size_t callers = 0, n = 0;
+    while (g->head != NULL && n + g->head->n <= TR_STORE_GROUP_MAX) {
         group_item *it = g->head;
         g->head = it->next;
-        g->batch[n] = it;
-        g->items[n] = *it->create;
-        n++;
+        g->batch[callers++] = it;
+        memcpy(g->items + n, it->creates, it->n * sizeof *it->creates);
+        n += it->n;
     }
     if (g->head == NULL)
         g->tail = NULL;
@@ -93,11 +96,12 @@ static void send_waiting(tr_store_group *g)
     int rc = tr_store_create(g->store, g->items, n, g->results, g->due, &now);
 
     pthread_mutex_lock(&g->lock);
-    for (size_t i = 0; i < n; i++) {
+    size_t off = 0;
+    for (size_t i = 0; i < callers; i++) {
         group_item *it = g->batch[i];
         if (rc == 0) {
-            it->result = g->results[i];
-            it->due_ms = g->due[i];
+            memcpy(it->results, g->results + off, it->n * sizeof *it->results);
+            memcpy(it->due_ms, g->due + off, it->n * sizeof *it->due_ms);
             it->now_ms = now;
             it->state = 1;
         } else {
@@ -105,18 +109,22 @@ static void send_waiting(tr_store_group *g)
             snprintf(it->err, sizeof it->err, "%s", tr_store_error(g->store));
             it->state = -1;
         }
+        off += it->n;
     }
     g->calling = 0;
     pthread_cond_broadcast(&g->answered);
 }
 
-int tr_store_group_create(tr_store *store, const tr_create *create, tr_create_result *result,
-                          int64_t *due_ms, int64_t *now_ms)
+int tr_store_group_create(tr_store *store, const tr_create *creates, size_t n,
+                          tr_create_result *results, int64_t *due_ms, int64_t *now_ms)
 {
     tr_store_group *g = store->group;
     group_item it;
     memset(&it, 0, sizeof it);
-    it.create = create;
+    it.creates = creates;
+    it.n = n;
+    it.results = results;
+    it.due_ms = due_ms;
     pthread_mutex_lock(&g->lock);
     if (g->tail != NULL)
         g->tail->next = &it;
@@ -125,7 +133,7 @@ int tr_store_group_create(tr_store *store, const tr_create *create, tr_create_re
     g->tail = &it;
     while (it.state == 0) {
         if (!g->calling)
-            send_waiting(g); /* ours is in it: it was waiting */
+            send_waiting(g); /* the oldest go first: ours, or ours comes next */
         else
             pthread_cond_wait(&g->answered, &g->lock);
     }
@@ -134,8 +142,6 @@ int tr_store_group_create(tr_store *store, const tr_create *create, tr_create_re
         tr_store_set_error(store, it.err_code, "%s", it.err);
         return -1;
     }
-    *result = it.result;
-    *due_ms = it.due_ms;
     *now_ms = it.now_ms;
     return 0;
 }

@@ -2,14 +2,19 @@
  * one script call ("group commit").
  *
  * timerush-fcgi's request threads each have a store (a Redis connection). A store
- * that joined a group sends its single creates (tr_store_add, tr_store_create of
- * one item) through the group: the first thread to arrive while no call of the
- * group runs sends every create waiting at that moment (up to TR_STORE_GROUP_MAX)
- * as one create script call on the group's own connection, and the others wait for
- * that call's answer; whoever arrives meanwhile goes in the next call. A lone
- * create is sent at once, so grouping adds no wait when idle; under load one call
- * carries many creates, so Redis runs one script (one TIME, one wake message, one
- * stats write) where it ran one per create, and the process makes one round trip.
+ * that joined a group sends its creates (tr_store_add, tr_store_create: one timer or
+ * a batch) through the group: the first thread to arrive while no call of the
+ * group runs sends the creates of every thread waiting at that moment (oldest
+ * first, up to TR_STORE_GROUP_MAX in all, one thread's never split) as one create
+ * script call on the group's own connection, and the others wait for that call's
+ * answer; whoever arrives meanwhile goes in a next call. So:
+ * - a lone create is sent at once: grouping adds no wait when idle;
+ * - under load one call carries many creates: Redis runs one script (one TIME, one
+ *   wake message, one stats write) where it ran one per create, and the process
+ *   makes one round trip;
+ * - a process has one create call in Redis at a time: creates that wait, wait in
+ *   the process (no timeout), not in Redis's queue behind other threads' scripts,
+ *   where --redis-timeout-ms would turn a long queue into "outcome unknown".
  * Each create keeps its own answer (created, or the existing timer's due time).
  *
  * A call that fails fails every create in it, and each caller's own store then
@@ -25,7 +30,7 @@
 #include "tr_store.h"
 
 /* Creates sent in one call at most (one create script chunk). */
-#define TR_STORE_GROUP_MAX 500
+#define TR_STORE_GROUP_MAX 1000
 
 typedef struct tr_store_group tr_store_group;
 

@@ -83,10 +83,10 @@ struct tr_store {
     struct tr_store_group *group;  /* borrowed; single creates go through it (or NULL) */
 };
 
-/* One create through store->group (tr_store_group.h): waits for the group call
- * that carries it. As tr_store_create for one item. */
-int tr_store_group_create(tr_store *store, const tr_create *create, tr_create_result *result,
-                          int64_t *due_ms, int64_t *now_ms);
+/* n (1..TR_STORE_GROUP_MAX) creates through store->group (tr_store_group.h): waits
+ * for the group call that carries them. As tr_store_create. */
+int tr_store_group_create(tr_store *store, const tr_create *creates, size_t n,
+                          tr_create_result *results, int64_t *due_ms, int64_t *now_ms);
 
 /* The argv of one EVALSHA: EVALSHA sha numkeys, the keys, then the arguments;
  * every string borrowed (numbers are formatted into the struct). Small calls

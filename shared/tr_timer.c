@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <math.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,25 +26,94 @@
 
 #include "tr_assert.h"
 
-int tr_timer_new_key(char out[TR_KEY_LEN + 1])
+/* Generated keys run in groups of KEY_RUN sharing their first 3 characters, which
+ * name the record's bucket in the store (shared/lua/prelude.lua): a batch's (or a
+ * busy thread's) timers then share a few buckets, written and read with one call
+ * each. Buckets are drawn at random per run, so 1 M pending timers fill 65,536
+ * buckets evenly enough to stay small (a bucket turns into a hashtable only past
+ * 128 records, about 4 runs; at 1 M timers about 9 buckets do). */
+#define KEY_RUN 32
+/* Random bytes taken from OpenSSL at a time: RAND_bytes checks for a fork
+ * (getpid) and takes locks per call, which showed in profiles at one call a key. */
+#define KEY_POOL (64 * 9)
+
+/* Per thread: the pool of random bytes, the run's prefix and what is left of it.
+ * A forked child starts with none (key_pool_reset), or it would repeat the
+ * parent's keys. */
+static _Thread_local struct {
+    unsigned char pool[KEY_POOL];
+    size_t pool_left;
+    char prefix[3];
+    int run_left;
+} key_state;
+
+static pthread_once_t key_atfork_once = PTHREAD_ONCE_INIT;
+
+static void key_pool_reset(void)
+{
+    key_state.pool_left = 0;
+    key_state.run_left = 0;
+}
+
+static void key_atfork(void)
+{
+    (void)pthread_atfork(NULL, NULL, key_pool_reset);
+}
+
+/* n (<= 9) random bytes from the pool. 0, or -1 when OpenSSL failed. */
+static int key_random(unsigned char *out, size_t n)
+{
+    if (key_state.pool_left < n) {
+        if (RAND_bytes(key_state.pool, (int)sizeof key_state.pool) != 1)
+            return -1;
+        key_state.pool_left = sizeof key_state.pool;
+    }
+    key_state.pool_left -= n;
+    memcpy(out, key_state.pool + key_state.pool_left, n);
+    /* Taken bytes are not left behind in the pool. */
+    memset(key_state.pool + key_state.pool_left, 0, n);
+    return 0;
+}
+
+/* Writes 4 symbols per 3 bytes of b (n a multiple of 3) to out. */
+static void key_symbols(const unsigned char *b, size_t n, char *out)
 {
     /* Base64's 64 symbols inside the client-key alphabet, with '_' and '.' last:
-     * never a '-', so a key never starts like a command-line option. A key is
-     * stored twice per timer (docs/DATA_MODEL.md): 16 characters instead of a
-     * UUID's 36 is most of what the store saves per timer. 96 random bits keep
-     * collisions negligible (about 6e-12 among 1e9 keys). */
+     * never a '-', so a key never starts like a command-line option. */
     static const char sym[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.";
-    unsigned char b[TR_KEY_LEN * 6 / 8];
-    if (RAND_bytes(b, (int)sizeof b) != 1)
-        return -1;
-    size_t o = 0;
-    for (size_t i = 0; i < sizeof b; i += 3) {
+    for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t)b[i] << 16 | (uint32_t)b[i + 1] << 8 | b[i + 2];
         for (int k = 18; k >= 0; k -= 6)
-            out[o++] = sym[(v >> k) & 0x3f];
+            *out++ = sym[(v >> k) & 0x3f];
     }
-    assert(o == TR_KEY_LEN);
-    out[o] = '\0';
+}
+
+int tr_timer_new_key(char out[TR_KEY_LEN + 1])
+{
+    /* 16 characters: a 3-character prefix (18 random bits, shared by a run of
+     * KEY_RUN keys) and 13 of their own (78 random bits: collisions within a prefix
+     * stay negligible, about 1e-12 among 1e9 keys). A key is stored twice per timer
+     * (docs/DATA_MODEL.md): 16 characters instead of a UUID's 36 is most of what
+     * the store saves per timer. */
+    (void)pthread_once(&key_atfork_once, key_atfork);
+    unsigned char b[12];
+    if (key_state.run_left == 0) {
+        if (key_random(b, 3) != 0)
+            return -1;
+        char four[4];
+        key_symbols(b, 3, four);
+        memcpy(key_state.prefix, four + 1, 3); /* the low 18 bits */
+        key_state.run_left = KEY_RUN;
+    }
+    key_state.run_left--;
+    if (key_random(b, 12) != 0)
+        return -1;
+    char sym[16];
+    key_symbols(b, 12, sym);
+    memcpy(out, key_state.prefix, 3);
+    memcpy(out + 3, sym + 3, 13); /* 78 of the 96 bits */
+    assert(TR_KEY_LEN == 16);
+    out[TR_KEY_LEN] = '\0';
     return 0;
 }
 

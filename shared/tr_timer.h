@@ -20,10 +20,12 @@
 #define TR_KEY_LEN 16   /* a generated key: 96 random bits, 16 characters */
 #define TR_KEY_MAX 128  /* longest key accepted from a client (unregister, REST) */
 
-/* Writes a new random key and a NUL into out[TR_KEY_LEN + 1]: 96 bits from OpenSSL
- * RAND_bytes as 16 characters of [A-Za-z0-9_.] (base64 with '_' and '.'). Keys
- * are opaque: the 36-character UUIDs earlier versions generated stay valid.
- * Returns 0, or -1 when the random source fails. */
+/* Writes a new random key and a NUL into out[TR_KEY_LEN + 1]: 16 characters of
+ * [A-Za-z0-9_.] (base64 with '_' and '.') from OpenSSL's RAND_bytes: 3 that a run
+ * of keys made by one thread shares (they name the record's bucket in the store,
+ * shared/lua/prelude.lua) and 13 of its own (78 random bits). Keys are opaque: the
+ * 36-character UUIDs earlier versions generated stay valid. Thread-safe. Returns 0,
+ * or -1 when the random source fails. */
 int tr_timer_new_key(char out[TR_KEY_LEN + 1]);
 
 /* Returns 0 when `key` is acceptable from a client: 1..TR_KEY_MAX bytes of

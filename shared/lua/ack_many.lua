@@ -32,8 +32,8 @@ end
 for c = 1, #done, 1000 do
   local part = {unpack(done, c, math.min(c + 999, #done))}
   redis.call('HDEL', KEYS[8], unpack(part))
-  -- One bucket per id (prelude.lua): a chunk's ids hardly ever share one.
-  for j = 1, #part do tr_rec_del(KEYS[1], part[j]) end
+  -- One HDEL per bucket (prelude.lua): timers created together share buckets.
+  tr_rec_del_many(KEYS[1], part)
   -- Normally in flight; one whose lease ran out sits in due (see ack.lua).
   if redis.call('ZREM', KEYS[3], unpack(part)) < #part then
     redis.call('ZREM', KEYS[2], unpack(part))

@@ -46,9 +46,8 @@ if limit > 0 then
       scores[#scores + 1] = due[i + 1]
     end
     redis.call('ZREM', KEYS[1], unpack(ids))
-    -- One read per id: each record sits in its own bucket (prelude.lua).
-    local recs = {}
-    for j = 1, #ids do recs[j] = tr_rec_get(KEYS[3], ids[j]) end
+    -- One read per bucket (prelude.lua): timers created together share buckets.
+    local recs = tr_rec_get_many(KEYS[3], ids)
     local atts = redis.call('HMGET', KEYS[4], unpack(ids))
     local metas = redis.call('HMGET', KEYS[5], unpack(ids))
     local owners = redis.call('HMGET', KEYS[8], unpack(ids))

@@ -6,9 +6,9 @@
 -- with the same record; 2 it exists with another record; due -1 when an existing
 -- timer is in flight or dead. "Same" ignores the fired count ("fd", encoded last)
 -- that a recurring timer gains. One TIME, one wake message for the whole batch.
--- The records: one HSETNX per new id (each in its own bucket: prelude.lua; a
--- batch's ids hardly ever share one), a read only for an id that exists; the due
--- times with one ZADD per CHUNK timers.
+-- The records: the existing ones read, and the new ones written, with one call
+-- per bucket (prelude.lua: generated keys of one batch share a few buckets); the
+-- due times with one ZADD per CHUNK timers.
 -- Items are still answered in order: an id given twice sees its first occurrence.
 local CHUNK = 500 -- unpack() stays far below Lua's C stack limit
 -- Rounded up: never due before the real instant + delay (claim rounds down).
@@ -16,22 +16,21 @@ local now = tr_now_ms_up()
 local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local earliest = nil
 if first[2] then earliest = tonumber(first[2]) end
-local made = {} -- id -> {record, due} of the timers this call creates
-local zadd = {}
+local ids = {}
+for i = 2, #ARGV, 4 do ids[#ids + 1] = ARGV[i] end
+local olds = tr_rec_get_many(KEYS[1], ids)
+local made = {} -- id -> its item number, for the timers this call creates
+local new_ids, new_recs, zadd = {}, {}, {}
 local wake = nil
 local out = {now}
-local created = 0
-for i = 2, #ARGV, 4 do
-  local id, rec = ARGV[i], ARGV[i + 1]
-  local m = made[id]
-  -- A new id's record is written by the same call that finds it new.
-  if m or not tr_rec_add(KEYS[1], id, rec) then
-    local old, s
-    if m then
-      old, s = m[1], m[2]
-    else
-      old, s = tr_rec_get(KEYS[1], id), redis.call('ZSCORE', KEYS[2], id)
-    end
+for n = 1, #ids do
+  local i = 2 + (n - 1) * 4
+  local id, rec = ids[n], ARGV[i + 1]
+  local m, old = made[id], olds[n]
+  if m or old then
+    local s
+    -- A repeat of an id this call creates: its record and due time as made.
+    if m then old, s = ARGV[2 + (m - 1) * 4 + 1], out[2 * m + 1] else s = redis.call('ZSCORE', KEYS[2], id) end
     local code = 2
     if string.gsub(old, ',"fd":%d+}$', '}') == rec then code = 1 end
     out[#out + 1] = code
@@ -41,10 +40,11 @@ for i = 2, #ARGV, 4 do
     local at = tonumber(ARGV[i + 3])
     -- An absolute time in the past fires at once.
     if at >= 0 then due = math.max(at, now) end
+    new_ids[#new_ids + 1] = id
+    new_recs[#new_recs + 1] = rec
     zadd[#zadd + 1] = due
     zadd[#zadd + 1] = id
-    made[id] = {rec, due}
-    created = created + 1
+    made[id] = n
     if earliest == nil or due < earliest then
       earliest = due
       wake = due
@@ -53,9 +53,10 @@ for i = 2, #ARGV, 4 do
     out[#out + 1] = due
   end
 end
+tr_rec_put_new(KEYS[1], new_ids, new_recs)
 for s = 1, #zadd, 2 * CHUNK do
   redis.call('ZADD', KEYS[2], unpack(zadd, s, math.min(s + 2 * CHUNK - 1, #zadd)))
 end
-if created > 0 then redis.call('HINCRBY', KEYS[3], 'created', created) end
+if #new_ids > 0 then redis.call('HINCRBY', KEYS[3], 'created', #new_ids) end
 if wake then redis.call('PUBLISH', ARGV[1], wake) end
 return out

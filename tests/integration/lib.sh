@@ -281,9 +281,9 @@ tr_due_count() { tr_redis ZCARD "{$TR_KEY}:due"; }
 # tr_wait_for: pass a function, not "$(...)", which would be expanded only once.
 tr_no_timers_left() { [[ $(tr_rec_count) == 0 ]]; }
 
-# The records (shared/lua/prelude.lua): timer ID's sits in the bucket
-# {P}:timers:<the first 4 hex digits of SHA-1(ID)>, or, written by an older version
-# and not moved yet, in the single hash {P}:timers.
+# The records (shared/lua/prelude.lua): timer ID's sits in its bucket
+# {P}:timers:<b> (tr_rec_key), or, written by an older version and not moved yet,
+# in the single hash {P}:timers.
 # tr_rec_count: the records in all the buckets and the old hash.
 tr_rec_count() {
     tr_redis EVAL "local n = redis.call('HLEN', KEYS[1])
@@ -298,11 +298,18 @@ tr_rec_values() {
         end
         return out" 1 "{$TR_KEY}:timers"
 }
+# tr_rec_key ID: the bucket key of ID's record, from the one definition
+# (shared/lua/record_key.lua behind the prelude, as the programs embed them).
+tr_rec_key() {
+    tr_redis EVAL "$(cat "$TR_SOURCE_DIR/shared/lua/prelude.lua" \
+        "$TR_SOURCE_DIR/shared/lua/record_key.lua")" 1 "{$TR_KEY}:timers" "$1"
+}
 # tr_rec_exists ID: 1 when ID has a record (in its bucket or the old hash), else 0.
 tr_rec_exists() {
-    tr_redis EVAL "local b = KEYS[1] .. ':' .. string.sub(redis.sha1hex(ARGV[1]), 1, 4)
-        return math.max(redis.call('HEXISTS', b, ARGV[1]), redis.call('HEXISTS', KEYS[1], ARGV[1]))" \
-        1 "{$TR_KEY}:timers" "$1"
+    local b
+    b=$(tr_rec_key "$1") || return 1
+    tr_redis EVAL "return math.max(redis.call('HEXISTS', KEYS[1], ARGV[1]),
+        redis.call('HEXISTS', KEYS[2], ARGV[1]))" 2 "$b" "{$TR_KEY}:timers" "$1"
 }
 
 # tr_post PATH JSON: POSTs JSON to the stack, prints the answer body.

@@ -129,11 +129,22 @@ static int64_t get_int(json_object *obj, const char *a, const char *b)
     return json_object_get_int64(v);
 }
 
-/* A record, and whether it exists, read from its bucket {P}:timers:<4 hex digits of
- * SHA-1(id)> (shared/lua/prelude.lua). */
-#define REC_BUCKET "KEYS[1] .. ':' .. string.sub(redis.sha1hex(ARGV[1]), 1, 4)"
-#define REC_GET "return redis.call('HGET', " REC_BUCKET ", ARGV[1])"
-#define REC_EXISTS "return redis.call('HEXISTS', " REC_BUCKET ", ARGV[1])"
+/* The embedded record_key.lua: the one definition of a record's bucket
+ * (shared/lua/prelude.lua, tr_rec_key). */
+extern const char tr_lua_record_key[];
+
+/* The bucket key of key's record (valid until the next call). */
+static const char *rec_bucket_of(fixture *f, const char *key)
+{
+    static char out[256];
+    redisReply *r = redisCommand(f->raw, "EVAL %s 1 {compat_test}:timers %s", tr_lua_record_key,
+                                 key);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    snprintf(out, sizeof out, "%s", r->str);
+    freeReplyObject(r);
+    return out;
+}
 
 /* The key of a successful register answer, copied into out. */
 static void answer_key(json_object *ans, char out[TR_KEY_LEN + 1])
@@ -157,7 +168,7 @@ static void test_register_stores_record(void **state)
     answer_key(ans, key);
     json_object_put(ans);
 
-    redisReply *r = redisCommand(f->raw, "EVAL %s 1 {compat_test}:timers %s", REC_GET, key);
+    redisReply *r = redisCommand(f->raw, "HGET %s %s", rec_bucket_of(f, key), key);
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     tr_timer_spec spec;
@@ -182,7 +193,7 @@ static void test_register_object_data_and_no_slash(void **state)
     char key[TR_KEY_LEN + 1];
     answer_key(ans, key);
     json_object_put(ans);
-    redisReply *r = redisCommand(f->raw, "EVAL %s 1 {compat_test}:timers %s", REC_GET, key);
+    redisReply *r = redisCommand(f->raw, "HGET %s %s", rec_bucket_of(f, key), key);
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     tr_timer_spec spec;
@@ -209,7 +220,7 @@ static void test_unregister_ttl(void **state)
     assert_int_equal(get_int(ans, "data", "ttl"), 100);
     json_object_put(ans);
 
-    redisReply *r = redisCommand(f->raw, "EVAL %s 1 {compat_test}:timers %s", REC_EXISTS, key);
+    redisReply *r = redisCommand(f->raw, "HEXISTS %s %s", rec_bucket_of(f, key), key);
     assert_non_null(r);
     assert_int_equal(r->integer, 0);
     freeReplyObject(r);

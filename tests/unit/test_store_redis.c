@@ -87,16 +87,16 @@ static const char *key(const char *suffix)
     return b;
 }
 
-/* The bucket key of id's record: {P}:timers:<the first 4 hex digits of SHA-1(id)>
- * (shared/lua/prelude.lua). */
+/* The embedded record_key.lua: the one definition of a record's bucket. */
+extern const char tr_lua_record_key[];
+
+/* The bucket key of id's record (shared/lua/prelude.lua, tr_rec_key). */
 static const char *rec_key(const char *id)
 {
     static char buf[4][TR_CONFIG_STR_MAX + 32];
     static int next;
     char *b = buf[next++ % 4];
-    redisReply *r = raw("EVAL %s 1 %s %s",
-                        "return KEYS[1] .. ':' .. string.sub(redis.sha1hex(ARGV[1]), 1, 4)",
-                        key("timers"), id);
+    redisReply *r = raw("EVAL %s 1 %s %s", tr_lua_record_key, key("timers"), id);
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     snprintf(b, TR_CONFIG_STR_MAX + 32, "%s", r->str);
     freeReplyObject(r);
@@ -1187,7 +1187,7 @@ static void test_rest_pause_repeat_stats(void **state)
     tr_store_free(s);
 }
 
-/* Records live in 65,536 bucket hashes {P}:timers:<4 hex digits of SHA-1(id)>,
+/* Records live in 65,536 bucket hashes {P}:timers:<4 hex digits> (tr_rec_key),
  * small enough to stay listpack-encoded when Redis allows records that long
  * (hash-max-listpack-value); with Redis's default (64 bytes) they are hashtables,
  * which works the same. */
@@ -1223,6 +1223,37 @@ static void test_record_buckets(void **state)
     assert_int_equal(rec_count(), 0); /* an emptied bucket is gone (Redis drops empty hashes) */
     freeReplyObject(raw("CONFIG SET hash-max-listpack-value 64"));
     tr_store_free(s);
+}
+
+/* The bucket rule (prelude.lua, tr_rec_key): a 16-character key whose first 3
+ * characters are of the generated keys' alphabet names its bucket in them (18 bits
+ * mod 65,536); any other key: the first 4 hex digits of SHA-1(key). */
+static void test_record_bucket_rule(void **state)
+{
+    (void)state;
+    char want[TR_CONFIG_STR_MAX + 32];
+    snprintf(want, sizeof want, "%s:0000", key("timers"));
+    assert_string_equal(rec_key("AAAbcdefghijklmn"), want);
+    snprintf(want, sizeof want, "%s:1000", key("timers")); /* B = 1: 1 * 4096 */
+    assert_string_equal(rec_key("BAA_.0123456789a"), want);
+    /* '_' 62, '.' 63, 'z' 51, '9' 61: (62 * 4096 + 63 * 64 + 51) mod 65536 */
+    snprintf(want, sizeof want, "%s:%04x", key("timers"), (62 * 4096 + 63 * 64 + 51) % 65536);
+    assert_string_equal(rec_key("_.zAAAAAAAAAAAAA"), want);
+    snprintf(want, sizeof want, "%s:%04x", key("timers"), (61 * 4096 + 52 * 64 + 0) % 65536);
+    assert_string_equal(rec_key("90AAAAAAAAAAAAAA"), want);
+    /* Not 16 characters, or a '-' / ':' among the first 3: SHA-1. (A client's
+     * 16-character key like "order:1234567890" takes the prefix rule: any rule
+     * that gives one key one bucket is right; this one spreads generated keys.) */
+    const char *other[] = {"AAAbcdefghijklm", "AAAbcdefghijklmno", "A-Abcdefghijklmn",
+                           "ab:cdefghijklmno", "2f6a1d3e-9c4b-4f8a-8e2d-1b7c6a5f4e3d"};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        redisReply *r = raw("EVAL %s 1 %s %s",
+                            "return KEYS[1] .. ':' .. string.sub(redis.sha1hex(ARGV[1]), 1, 4)",
+                            key("timers"), other[i]);
+        assert_int_equal(r->type, REDIS_REPLY_STRING);
+        assert_string_equal(rec_key(other[i]), r->str);
+        freeReplyObject(r);
+    }
 }
 
 /* Today's exact layout from the version before the buckets: records in the one
@@ -1401,6 +1432,7 @@ int main(void)
         cmocka_unit_test_setup(test_rest_create_get_list, setup),
         cmocka_unit_test_setup(test_rest_pause_repeat_stats, setup),
         cmocka_unit_test_setup(test_record_buckets, setup),
+        cmocka_unit_test_setup(test_record_bucket_rule, setup),
         cmocka_unit_test_setup(test_old_layout_read, setup),
         cmocka_unit_test_setup(test_old_layout_migrate, setup),
     };

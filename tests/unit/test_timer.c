@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tr_timer.h"
 #include "tr_url.h"
@@ -84,6 +86,46 @@ static void test_key_format(void **state)
     }
     for (int i = 0; i < 64; i++)
         assert_int_equal(seen[i], 1);
+}
+
+/* Keys come in runs of 32 sharing their first 3 characters (the record's bucket,
+ * shared/lua/prelude.lua), all distinct; a forked child never repeats its
+ * parent's keys (the per-thread random pool is dropped in the child). */
+static void test_key_runs_and_fork(void **state)
+{
+    (void)state;
+    enum { N = 100 };
+    char keys[N][TR_KEY_LEN + 1];
+    int changes = 0;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(tr_timer_new_key(keys[i]), 0);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(keys[i], keys[j]);
+        if (i > 0 && memcmp(keys[i], keys[i - 1], 3) != 0)
+            changes++;
+    }
+    /* 100 keys cross 3 run boundaries (runs of 32), or 4 when the first run was
+     * partly used before. */
+    assert_true(changes == 3 || changes == 4);
+
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char k[TR_KEY_LEN + 1];
+        int ok = tr_timer_new_key(k) == 0 && write(fds[1], k, TR_KEY_LEN) == TR_KEY_LEN;
+        _exit(ok ? 0 : 1);
+    }
+    char mine[TR_KEY_LEN + 1], child[TR_KEY_LEN + 1] = "";
+    assert_int_equal(tr_timer_new_key(mine), 0);
+    assert_int_equal(read(fds[0], child, TR_KEY_LEN), TR_KEY_LEN);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    close(fds[0]);
+    close(fds[1]);
+    assert_memory_not_equal(mine + 3, child + 3, TR_KEY_LEN - 3);
 }
 
 static void test_key_check(void **state)
@@ -383,6 +425,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_format),
+        cmocka_unit_test(test_key_runs_and_fork),
         cmocka_unit_test(test_key_check),
         cmocka_unit_test(test_accept_string_data),
         cmocka_unit_test(test_accept_object_and_array_data),
