@@ -55,7 +55,7 @@ static const opt_def opt_table[] = {
 
     {"max-body", 0, OPT_INT, F(max_body_bytes), 256, 16 * 1024 * 1024, "65536", FC | LA,
      "largest request body accepted, bytes"},
-    {"threads", 0, OPT_INT, F(threads), 1, 1024, "16", FC,
+    {"threads", 0, OPT_INT, F(threads), 1, 1024, "4", FC,
      "request threads per timerush-fcgi process (idle kept-alive connections hold none)"},
     {"max-seconds", 0, OPT_INT64, F(max_delay_s), 1, 3153600000LL, "315360000", FC,
      "largest `seconds` accepted (default 10 years)"},
