@@ -41,8 +41,9 @@ int main(int argc, char **argv)
         snprintf(target, sizeof target, "unix:%s", cfg.redis_socket);
     else
         snprintf(target, sizeof target, "%s:%d", cfg.host, cfg.port);
-    tr_log_info("started: redis %s db=%d key=%s max_body=%d max_seconds=%lld threads=%d", target,
-                cfg.db, cfg.key, cfg.max_body_bytes, (long long)cfg.max_delay_s, cfg.threads);
+    tr_log_info("started: redis %s db=%d key=%s max_body=%d max_seconds=%lld threads=%d%s",
+                target, cfg.db, cfg.key, cfg.max_body_bytes, (long long)cfg.max_delay_s,
+                cfg.threads, cfg.threads == 0 ? " (4 per core)" : "");
     int status = 1;
     /* Before any thread: the URL checks use libcurl, whose global set-up is not
      * safe to race. */

@@ -120,8 +120,8 @@ static void serve_conn(tr_fcgi_thread *t, FCGX_Request *fr, int fd)
         watch_idle(t->loop, kept);
 }
 
-/* Makes every thread leave its wait: the eventfd stays readable, and epoll reports
- * it (level-triggered) to each thread that waits from now on. */
+/* Makes the threads leave their wait: the eventfd stays readable (level-triggered)
+ * and each write wakes a waiting thread, which writes again as it leaves. */
 static void announce_stop(tr_fcgi_loop *loop)
 {
     uint64_t one = 1;
@@ -228,8 +228,12 @@ static void *thread_main(void *arg)
             break;
         }
         if (n == 1) {
-            if (ev.data.fd == loop->stop_fd)
+            if (ev.data.fd == loop->stop_fd) {
+                /* Passed on: epoll may wake one waiter per event, so each thread
+                 * that leaves wakes the next. */
+                announce_stop(loop);
                 break;
+            }
             /* Taken events are served even when a signal came with them: a
              * connection's event is not reported again (EPOLLONESHOT). */
             if (ev.data.fd != LISTEN_FD) {
@@ -343,7 +347,11 @@ int tr_fcgi_run(const tr_config *cfg)
     }
 
     int status = -1;
-    int count = cfg->threads > 0 ? cfg->threads : 1;
+    int count = cfg->threads;
+    if (count <= 0) { /* 4 per core: requests mostly wait on Redis (docs/OPERATIONS.md) */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        count = 4 * (int)(cores > 0 && cores < 256 ? cores : 1);
+    }
     /* The threads' single creates share one script call (tr_store_group.h). */
     tr_store_group *group = tr_store_group_new(cfg);
     tr_fcgi_thread *threads = calloc((size_t)count, sizeof *threads);

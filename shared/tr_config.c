@@ -55,8 +55,9 @@ static const opt_def opt_table[] = {
 
     {"max-body", 0, OPT_INT, F(max_body_bytes), 256, 16 * 1024 * 1024, "65536", FC | LA,
      "largest request body accepted, bytes"},
-    {"threads", 0, OPT_INT, F(threads), 1, 1024, "4", FC,
-     "request threads per timerush-fcgi process (idle kept-alive connections hold none)"},
+    {"threads", 0, OPT_INT, F(threads), 0, 1024, "0", FC,
+     "request threads per timerush-fcgi process (idle kept-alive connections hold none); "
+     "0: 4 per CPU core"},
     {"max-seconds", 0, OPT_INT64, F(max_delay_s), 1, 3153600000LL, "315360000", FC,
      "largest `seconds` accepted (default 10 years)"},
     {"api-token", 0, OPT_TOKEN, F(api_tokens), 0, 0, "", FC,
@@ -102,8 +103,8 @@ static const opt_def opt_table[] = {
 
     {"listen-host", 0, OPT_STR, F(listen_host), 0, 0, "127.0.0.1", LA, "where nginx listens"},
     {"listen-port", 0, OPT_INT, F(listen_port), 1, 65535, "8080", LA, "where nginx listens"},
-    {"workers", 0, OPT_INT, F(workers), 0, 256, "0", LA,
-     "timerush-fcgi processes; 0: one per CPU core"},
+    {"workers", 0, OPT_INT, F(workers), 0, 256, "1", LA,
+     "timerush-fcgi processes (each runs --threads threads); 0: one per CPU core"},
     {"run-dir", 0, OPT_STR, F(run_dir), 0, 0, "", LA,
      "sockets, pid files, logs, generated configs, redis data; default var/ in the checkout"},
     {"schedulers", 0, OPT_INT, F(schedulers), 0, 64, "1", LA, "timerush-scheduler processes"},

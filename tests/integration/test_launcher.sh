@@ -50,7 +50,7 @@ check "a program's value out of bounds exits 2" test "$RC" -eq 2
 check "with the program's message" contains "$OUT" "timerush-fcgi: --max-seconds: 0 is outside"
 run_launcher --help
 check_eq "--help exits 0" 0 "$RC"
-for line in "--workers N            timerush-fcgi processes; 0: one per CPU core [0]" \
+for line in "--workers N            timerush-fcgi processes (each runs --threads threads); 0: one per CPU core [1]" \
     "--max-inflight N       deliveries in flight at once, in all [512]"; do
     check "--help lists the table's '${line%% *}' with its default" contains "$OUT" "$line"
 done

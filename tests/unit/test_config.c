@@ -75,8 +75,8 @@ static void test_bounds_and_programs(void **state)
     (void)state;
     assert_int_equal(PARSE(TR_PROG_LAUNCHER, "--workers", "257"), TR_CONFIG_ERROR);
     assert_string_equal(err, "--workers: 257 is outside 0..256");
-    assert_int_equal(PARSE(TR_PROG_FCGI, "--threads", "0"), TR_CONFIG_ERROR);
-    assert_string_equal(err, "--threads: 0 is outside 1..1024");
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--threads", "1025"), TR_CONFIG_ERROR);
+    assert_string_equal(err, "--threads: 1025 is outside 0..1024");
     assert_int_equal(PARSE(TR_PROG_LAUNCHER, "--workers=3", "--listen-port", "9000"), TR_CONFIG_OK);
     assert_int_equal(cfg.workers, 3);
     assert_int_equal(cfg.listen_port, 9000);
@@ -117,8 +117,9 @@ static void test_print_options(void **state)
     char line[512];
     assert_int_equal(strncmp(dump, "# name\tshort\ttype\tdefault\tmin\tmax\tprograms\thelp\n", 45), 0);
     assert_non_null(dump_line(dump, "workers", line, sizeof line));
-    assert_string_equal(line, "workers\t-\tint\t0\t0\t256\tlauncher\t"
-                              "timerush-fcgi processes; 0: one per CPU core");
+    assert_string_equal(line, "workers\t-\tint\t1\t0\t256\tlauncher\t"
+                              "timerush-fcgi processes (each runs --threads threads); 0: one "
+                              "per CPU core");
     assert_non_null(dump_line(dump, "daemonize", line, sizeof line));
     assert_int_equal(strncmp(line, "daemonize\td\tflag\tfalse\t-\t-\tfcgi,scheduler,launcher\t", 48), 0);
     assert_non_null(dump_line(dump, "api-token", line, sizeof line));
