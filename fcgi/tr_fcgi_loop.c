@@ -352,7 +352,7 @@ int tr_fcgi_run(const tr_config *cfg)
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         count = 4 * (int)(cores > 0 && cores < 256 ? cores : 1);
     }
-    /* The threads' single creates share one script call (tr_store_group.h). */
+    /* The threads' creates share script calls, one at a time (tr_store_group.h). */
     tr_store_group *group = tr_store_group_new(cfg);
     tr_fcgi_thread *threads = calloc((size_t)count, sizeof *threads);
     if (group == NULL || threads == NULL) {
