@@ -458,11 +458,11 @@ tr_store_add_result tr_store_add(tr_store *store, const char *id, const char *re
                                  size_t record_len, int64_t delay_ms, int64_t *due_ms)
 {
     if (store->group != NULL) {
-        /* Grouped: one create script call for several threads' creates. */
+        /* Grouped: the create script, with other threads' creates. */
         tr_create c = {id, record, record_len, delay_ms < 0 ? 0 : delay_ms, -1};
         tr_create_result result;
         int64_t now;
-        if (tr_store_group_create(store, &c, 1, &result, due_ms, &now) != 0)
+        if (tr_store_create(store, &c, 1, &result, due_ms, &now) != 0)
             return TR_STORE_ADD_FAILED;
         return result == TR_CREATE_NEW ? TR_STORE_ADD_NEW : TR_STORE_ADD_EXISTS;
     }

@@ -12,7 +12,7 @@
  * caller's stack. */
 typedef struct group_item {
     const tr_create *creates;
-    size_t n;                  /* <= TR_STORE_GROUP_MAX */
+    size_t n;                  /* <= TR_STORE_CREATE_CHUNK */
     tr_create_result *results; /* n, the caller's */
     int64_t *due_ms;           /* n, the caller's */
     int64_t now_ms;
@@ -29,10 +29,10 @@ struct tr_store_group {
     group_item *head, *tail; /* waiting, oldest first */
     tr_store *store;        /* used by the sender only */
     /* The sender's arguments and answers for one call. */
-    tr_create items[TR_STORE_GROUP_MAX];
-    tr_create_result results[TR_STORE_GROUP_MAX];
-    int64_t due[TR_STORE_GROUP_MAX];
-    group_item *batch[TR_STORE_GROUP_MAX];
+    tr_create items[TR_STORE_CREATE_CHUNK];
+    tr_create_result results[TR_STORE_CREATE_CHUNK];
+    int64_t due[TR_STORE_CREATE_CHUNK];
+    group_item *batch[TR_STORE_CREATE_CHUNK];
 };
 
 tr_store_group *tr_store_group_new(const tr_config *cfg)
@@ -75,12 +75,12 @@ void tr_store_join_group(tr_store *store, tr_store_group *group)
 }
 
 /* Sends the callers that wait, oldest first, as one call of at most
- * TR_STORE_GROUP_MAX creates (a caller's creates never split across calls). Lock
+ * TR_STORE_CREATE_CHUNK creates (a caller's creates never split across calls). Lock
  * held on entry and on return; released during the call. */
 static void send_waiting(tr_store_group *g)
 {
     size_t callers = 0, n = 0;
-    while (g->head != NULL && n + g->head->n <= TR_STORE_GROUP_MAX) {
+    while (g->head != NULL && n + g->head->n <= TR_STORE_CREATE_CHUNK) {
         group_item *it = g->head;
         g->head = it->next;
         g->batch[callers++] = it;

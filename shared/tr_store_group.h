@@ -5,7 +5,7 @@
  * that joined a group sends its creates (tr_store_add, tr_store_create: one timer or
  * a batch) through the group: the first thread to arrive while no call of the
  * group runs sends the creates of every thread waiting at that moment (oldest
- * first, up to TR_STORE_GROUP_MAX in all, one thread's never split) as one create
+ * first, up to 1,000 in all (one create script call), one thread's never split) as one create
  * script call on the group's own connection, and the others wait for that call's
  * answer; whoever arrives meanwhile goes in a next call. So:
  * - a lone create is sent at once: grouping adds no wait when idle;
@@ -28,9 +28,6 @@
 
 #include "tr_config.h"
 #include "tr_store.h"
-
-/* Creates sent in one call at most (one create script chunk). */
-#define TR_STORE_GROUP_MAX 1000
 
 typedef struct tr_store_group tr_store_group;
 

@@ -28,6 +28,9 @@ enum {
 
 /* Leases reaped per claim at most: bounds the time one script holds Redis. */
 #define TR_STORE_REAP_LIMIT 256
+/* Creates per create script call at most (a batch is split into calls of this
+ * many; a group call carries at most this many). */
+#define TR_STORE_CREATE_CHUNK 1000
 /* Claimed per call at most, for the same reason. */
 #define TR_STORE_CLAIM_MAX 10000
 
@@ -80,10 +83,10 @@ struct tr_store {
     claim_async ca;                /* a claim owed on ctx, behind fa's answers */
     tr_ret err_code;
     char err[256];
-    struct tr_store_group *group;  /* borrowed; single creates go through it (or NULL) */
+    struct tr_store_group *group;  /* borrowed; creates go through it (or NULL) */
 };
 
-/* n (1..TR_STORE_GROUP_MAX) creates through store->group (tr_store_group.h): waits
+/* n (1..TR_STORE_CREATE_CHUNK) creates through store->group (tr_store_group.h): waits
  * for the group call that carries them. As tr_store_create. */
 int tr_store_group_create(tr_store *store, const tr_create *creates, size_t n,
                           tr_create_result *results, int64_t *due_ms, int64_t *now_ms);

@@ -1,5 +1,4 @@
 #include "tr_store_rest.h"
-#include "tr_store_group.h"
 #include "tr_store_int.h"
 
 #include <inttypes.h>
@@ -30,7 +29,6 @@ const char *tr_timer_state_name(tr_timer_state state)
 }
 
 /* Creates per script call at most: bounds the time one script holds Redis. */
-#define TR_STORE_CREATE_CHUNK 1000
 
 /* One create script call for items[0..n), n <= TR_STORE_CREATE_CHUNK. */
 static int create_chunk(tr_store *s, const tr_create *items, size_t n,
@@ -80,20 +78,15 @@ int tr_store_create(tr_store *store, const tr_create *items, size_t n,
                     tr_create_result *results, int64_t *due_ms, int64_t *now_ms)
 {
     *now_ms = 0;
-    if (store->group != NULL) {
-        /* Through the group: one create call at a time per process, shared by
-         * every thread's creates (tr_store_group.h). */
-        for (size_t off = 0; off < n; off += TR_STORE_GROUP_MAX) {
-            size_t m = n - off < TR_STORE_GROUP_MAX ? n - off : TR_STORE_GROUP_MAX;
-            if (tr_store_group_create(store, items + off, m, results + off, due_ms + off,
-                                      now_ms) != 0)
-                return -1;
-        }
-        return 0;
-    }
     for (size_t off = 0; off < n; off += TR_STORE_CREATE_CHUNK) {
         size_t m = n - off < TR_STORE_CREATE_CHUNK ? n - off : TR_STORE_CREATE_CHUNK;
-        if (create_chunk(store, items + off, m, results + off, due_ms + off, now_ms) != 0)
+        /* In a group: one create call at a time per process, shared by every
+         * thread's creates (tr_store_group.h). */
+        int rc = store->group != NULL
+                     ? tr_store_group_create(store, items + off, m, results + off, due_ms + off,
+                                             now_ms)
+                     : create_chunk(store, items + off, m, results + off, due_ms + off, now_ms);
+        if (rc != 0)
             return -1;
     }
     return 0;

@@ -60,7 +60,7 @@ static void key_atfork(void)
     (void)pthread_atfork(NULL, NULL, key_pool_reset);
 }
 
-/* n (<= 9) random bytes from the pool. 0, or -1 when OpenSSL failed. */
+/* n (<= KEY_POOL) random bytes from the pool. 0, or -1 when OpenSSL failed. */
 static int key_random(unsigned char *out, size_t n)
 {
     if (key_state.pool_left < n) {
