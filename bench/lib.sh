@@ -78,10 +78,12 @@ stop_tr_stack() {
 # start_static_nginx DIR MAX_BODY [NGINX_CONF]: the `return 200` baseline, a second
 # nginx with the worker settings (worker_processes, user) of NGINX_CONF (the stack's
 # generated nginx.conf; without it: auto) answering `return 200 '{"ret":0}'` on a
-# free port with the same client settings as the stack's nginx. Sets NGX_PORT,
+# free port with the same client settings as the stack's nginx (MAX_BODY bytes, or
+# empty: nginx's default limit and a 64k body buffer). Sets NGX_PORT,
 # NGX_PID (appended to PIDS) and NGX_WORKERS; returns when it answers.
 start_static_nginx() {
-    local ngx=$1 max_body=$2 conf=${3:-} user_line=""
+    local ngx=$1 max_body=$2 conf=${3:-} user_line="" body_conf="client_body_buffer_size 64k;"
+    [ -z "$max_body" ] || body_conf="client_max_body_size $max_body; client_body_buffer_size $max_body;"
     mkdir -p "$ngx/conf" "$ngx/log" "$ngx/tmp"
     NGX_PORT=$(free_port)
     NGX_WORKERS=auto
@@ -99,8 +101,7 @@ events { worker_connections 4096; }
 http {
     access_log $ngx/log/access.log;
     client_body_temp_path $ngx/tmp;
-    client_max_body_size $max_body;
-    client_body_buffer_size $max_body;
+    $body_conf
     keepalive_timeout 65s;
     keepalive_requests 100000;
     tcp_nodelay on;

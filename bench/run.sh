@@ -359,43 +359,6 @@ timers_scenario() {
     return $rc
 }
 
-# start_static_nginx DIR [MAX_BODY]: the create baselines. A second nginx with the
-# launcher's worker settings (read from the running stack's nginx.conf) whose every
-# location answers `return 200 '{"ret":0}'`. Sets NGX_PORT and NGX_PID (in PIDS).
-# MAX_BODY (bytes) sets client_max_body_size and client_body_buffer_size like the
-# stack's --max-body does; without it: nginx's default limit, a 64k buffer.
-start_static_nginx() {
-    local ngx=$1 max_body=${2:-}
-    mkdir -p "$ngx/conf" "$ngx/log" "$ngx/tmp"
-    NGX_PORT=$(free_port)
-    local workers body_conf="client_body_buffer_size 64k;"
-    workers=$(awk '/^ *worker_processes/ {gsub(";",""); print $2; exit}' "$STACK_RUN/conf/nginx.conf" 2>/dev/null || true)
-    [ -z "$max_body" ] || body_conf="client_max_body_size $max_body; client_body_buffer_size $max_body;"
-    cat >"$ngx/conf/nginx.conf" <<EOF
-worker_processes ${workers:-auto};
-worker_rlimit_nofile 16384;
-pid $ngx/nginx.pid;
-error_log $ngx/log/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log $ngx/log/access.log;
-    client_body_temp_path $ngx/tmp;
-    $body_conf
-    keepalive_timeout 65s;
-    keepalive_requests 100000;
-    tcp_nodelay on;
-    server {
-        listen 127.0.0.1:$NGX_PORT;
-        location / { default_type application/json; return 200 '{"ret":0}'; }
-    }
-}
-EOF
-    nginx -p "$ngx" -c "$ngx/conf/nginx.conf" -g 'daemon off;' 2>"$ngx/log/stderr" &
-    NGX_PID=$!
-    PIDS+=("$NGX_PID")
-    wait_for "static nginx" 10 curl -sf "http://127.0.0.1:$NGX_PORT/"
-}
-
 # ==================================================================================
 if [ "$MODE" = replot ]; then
     for f in "$OUT"/*.json; do
@@ -483,7 +446,7 @@ EOF
     cat "$WORK/create/probe.json" >&2; echo >&2
     grep -Eq '"ret" *: *0' "$WORK/create/probe.json" || die "create: /register/ refused the wrk body"
 
-    start_static_nginx "$WORK/create/nginx-static"
+    start_static_nginx "$WORK/create/nginx-static" "" "$STACK_RUN/conf/nginx.conf"
 
     if want create; then
         say "== create: wrk -t2 -c64 -d10s POST /register/ vs nginx return 200, $REPS runs each"
@@ -577,7 +540,7 @@ EOF
     created_probe=$(grep -o '"status":201' "$dir/probe.json" | wc -l)
     [ "$code" = 200 ] && [ "$created_probe" = "$BATCH_SIZE" ] ||
         die "$name: the batch was refused ($code, $created_probe created): $(head -c 300 "$dir/probe.json")"
-    start_static_nginx "$dir/nginx-static" "$BATCH_MAX_BODY"
+    start_static_nginx "$dir/nginx-static" "$BATCH_MAX_BODY" "$STACK_RUN/conf/nginx.conf"
     due_key="{$KEY_PREFIX}:due"
     : >"$dir/batch_rates"; : >"$dir/ngx_rates"; : >"$dir/created"; : >"$dir/latency"
     for i in $(seq "$REPS"); do
