@@ -1,8 +1,8 @@
 /* timerush-fcgi - the FastCGI request handler, run by spawn-fcgi (which passes the
  * listening socket as fd 0 and does the daemonizing; -d is accepted and ignored).
- * Options and the log are set up here; tr_fcgi_loop.h has the dispatcher, the request
- * threads (each with its own store) and the signal handling (SIGTERM/SIGINT: finish
- * the requests received, exit 0).
+ * Options and the log are set up here; tr_fcgi_loop.h has the request threads (each
+ * with its own store, their creates grouped) and the signal handling (SIGTERM/SIGINT:
+ * each thread finishes the request in hand, exit 0).
  */
 #include <curl/curl.h>
 #include <errno.h>

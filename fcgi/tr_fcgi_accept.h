@@ -1,9 +1,9 @@
 /* tr_fcgi_accept.h - taking a web server's connection off the FastCGI listening
- * socket, as libfcgi's own accept would, for timerush-fcgi's dispatcher.
+ * socket, as libfcgi's own accept would, for timerush-fcgi's request threads.
  *
- * libfcgi's accept runs inside FCGX_Accept_r and blocks its thread; the dispatcher
- * instead accepts here and hands the connection to a request thread, so an idle
- * kept-alive connection never holds a thread.
+ * libfcgi's accept runs inside FCGX_Accept_r and blocks its thread; a thread woken
+ * by epoll instead accepts here, serves the connection's request, and leaves it to
+ * epoll while it is idle, so an idle kept-alive connection never holds a thread.
  */
 #ifndef TR_FCGI_ACCEPT_H
 #define TR_FCGI_ACCEPT_H

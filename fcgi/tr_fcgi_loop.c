@@ -1,4 +1,4 @@
-/* tr_fcgi_loop.c - the dispatcher and the request threads (see tr_fcgi_loop.h). */
+/* tr_fcgi_loop.c - the request threads and their shared epoll set (see tr_fcgi_loop.h). */
 #define _GNU_SOURCE /* epoll_pwait */
 #include "tr_fcgi_loop.h"
 
