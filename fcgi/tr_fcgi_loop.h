@@ -12,7 +12,7 @@
  * (`keepalive` in its upstream), whatever their number; and the thread that is
  * woken serves, with no hand-off to another thread.
  *
- * Each thread has its own store (Redis connection); the single creates of all
+ * Each thread has its own store (Redis connection); the creates of all
  * threads go through one tr_store_group (tr_store_group.h), so concurrent creates
  * share one script call. Nothing else is shared but the process-wide
  * configuration and the log.

@@ -38,8 +38,8 @@ tr_store_group *tr_store_group_new(const tr_config *cfg);
 /* Frees the group; no member may be using it. NULL is accepted. */
 void tr_store_group_free(tr_store_group *group);
 
-/* Sends store's single creates through group from now on (NULL: alone again). The
- * group must outlive the membership. */
+/* Sends store's creates (one or a batch) through group from now on (NULL: alone
+ * again). The group must outlive the membership. */
 void tr_store_join_group(tr_store *store, tr_store_group *group);
 
 #endif
