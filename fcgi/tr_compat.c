@@ -5,6 +5,7 @@
 
 #include "tr_json.h"
 #include "tr_log.h"
+#include "tr_store_rest.h"
 #include "tr_timer.h"
 
 #include "tr_assert.h"
@@ -196,11 +197,23 @@ int tr_compat_unregister(const tr_config *cfg, tr_store *store, const tr_http_re
     }
 
     int64_t ttl_ms = -1;
+    tr_timer_state state = TR_STATE_NONE;
     int rc;
-    if (tr_store_cancel(store, key, &ttl_ms) != 0) {
+    /* As DELETE /v1/timers/{key}: a dead timer only with the admin scope. */
+    int admin = (req->auth_scopes & TR_SCOPE_ADMIN) != 0;
+    if ((admin ? tr_store_cancel_state(store, key, &ttl_ms, &state)
+               : tr_store_cancel_live(store, key, &ttl_ms, &state)) != 0) {
         rc = store_failed("cancel", key, store, resp);
         json_object_put(obj);
         return rc;
+    }
+    if (ttl_ms == -2) {
+        json_object_put(obj);
+        tr_log_warning("unregister rejected ret=%d (%s): key=%s is dead; the token lacks "
+                       "the admin scope", (int)TR_RET_FORBIDDEN, tr_ret_name(TR_RET_FORBIDDEN),
+                       key);
+        return tr_compat_error(resp, 403, TR_RET_FORBIDDEN,
+                               "forbidden: the timer is dead; deleting it needs the admin scope");
     }
     if (ttl_ms < 0)
         tr_log_info("key=%s cancel: not found", key);

@@ -29,6 +29,9 @@ typedef struct tr_http_request {
     const char *query;      /* query string without '?'; never NULL ("" when none) */
     const char *content_type;  /* Content-Type header; NULL when absent */
     const char *authorization; /* Authorization header; NULL when absent */
+    unsigned auth_scopes;   /* TR_SCOPE_* bits the request's token holds (every scope
+                             * while the API is open); set by tr_route_dispatch() after
+                             * its check, 0 (none) before */
 } tr_http_request;
 
 /* A response. Owns its body; tr_http_response_clear() frees it. */

@@ -15,35 +15,39 @@ typedef int (*plain_fn)(const tr_config *, tr_store *, const tr_http_request *,
 typedef int (*key_fn)(const tr_config *, tr_store *, const tr_http_request *, tr_http_response *,
                       const char *);
 
-typedef enum auth_kind { AUTH_TOKEN, AUTH_NONE, AUTH_METRICS } auth_kind;
-
-/* One path pattern and its methods. */
+/* One path pattern and its methods, each with the scope it needs (tr_auth.h;
+ * docs/SECURITY.md has the same table). */
 typedef struct rest_route {
     const char *prefix;   /* the path, or the part before {key} */
     const char *suffix;   /* after {key}; NULL: no {key} in this path */
-    auth_kind auth;
     const char *allow;    /* the Allow header */
     struct {
         const char *method;
+        tr_auth_need need;
         int has_body;     /* POST with a JSON body: size and Content-Type checked */
         plain_fn plain;
         key_fn keyed;
     } m[2];
 } rest_route;
 
+/* DELETE needs write; a dead timer's also admin, which tr_rest_delete checks in the
+ * same store call that removes it. */
 static const rest_route routes[] = {
-    {"/v1/timers/batch", NULL, AUTH_TOKEN, "POST", {{"POST", 1, tr_rest_batch, NULL}}},
-    {"/v1/timers", NULL, AUTH_TOKEN, "GET, POST",
-     {{"POST", 1, tr_rest_create_timer, NULL}, {"GET", 0, tr_rest_list, NULL}}},
-    {"/v1/timers/", "/reschedule", AUTH_TOKEN, "POST", {{"POST", 1, NULL, tr_rest_reschedule}}},
-    {"/v1/timers/", "/replay", AUTH_TOKEN, "POST", {{"POST", 0, NULL, tr_rest_replay}}},
-    {"/v1/timers/", "", AUTH_TOKEN, "DELETE, GET",
-     {{"GET", 0, NULL, tr_rest_get}, {"DELETE", 0, NULL, tr_rest_delete}}},
-    {"/v1/pause", NULL, AUTH_TOKEN, "POST", {{"POST", 0, tr_rest_pause, NULL}}},
-    {"/v1/resume", NULL, AUTH_TOKEN, "POST", {{"POST", 0, tr_rest_resume, NULL}}},
-    {"/v1/stats", NULL, AUTH_TOKEN, "GET", {{"GET", 0, tr_rest_stats, NULL}}},
-    {"/healthz", NULL, AUTH_NONE, "GET", {{"GET", 0, tr_rest_healthz, NULL}}},
-    {"/metrics", NULL, AUTH_METRICS, "GET", {{"GET", 0, tr_rest_metrics, NULL}}},
+    {"/v1/timers/batch", NULL, "POST", {{"POST", TR_NEED_WRITE, 1, tr_rest_batch, NULL}}},
+    {"/v1/timers", NULL, "GET, POST",
+     {{"POST", TR_NEED_WRITE, 1, tr_rest_create_timer, NULL},
+      {"GET", TR_NEED_READ, 0, tr_rest_list, NULL}}},
+    {"/v1/timers/", "/reschedule", "POST",
+     {{"POST", TR_NEED_WRITE, 1, NULL, tr_rest_reschedule}}},
+    {"/v1/timers/", "/replay", "POST", {{"POST", TR_NEED_ADMIN, 0, NULL, tr_rest_replay}}},
+    {"/v1/timers/", "", "DELETE, GET",
+     {{"GET", TR_NEED_READ, 0, NULL, tr_rest_get},
+      {"DELETE", TR_NEED_WRITE, 0, NULL, tr_rest_delete}}},
+    {"/v1/pause", NULL, "POST", {{"POST", TR_NEED_ADMIN, 0, tr_rest_pause, NULL}}},
+    {"/v1/resume", NULL, "POST", {{"POST", TR_NEED_ADMIN, 0, tr_rest_resume, NULL}}},
+    {"/v1/stats", NULL, "GET", {{"GET", TR_NEED_READ, 0, tr_rest_stats, NULL}}},
+    {"/healthz", NULL, "GET", {{"GET", TR_NEED_OPEN, 0, tr_rest_healthz, NULL}}},
+    {"/metrics", NULL, "GET", {{"GET", TR_NEED_METRICS, 0, tr_rest_metrics, NULL}}},
 };
 
 int tr_rest_owns(const char *path)
@@ -86,26 +90,43 @@ static int is_json_type(const char *ct)
     return *p == '\0' || *p == ';';
 }
 
-int tr_rest_dispatch(const tr_config *cfg, tr_store *store, const tr_http_request *req,
+/* Answers a failed check: 401 (+ WWW-Authenticate) or 403. */
+static int refuse(tr_http_response *resp, tr_auth_result a)
+{
+    if (a == TR_AUTH_FORBIDDEN)
+        return tr_rest_error(resp, 403, "forbidden",
+                             "the token lacks the scope this endpoint needs");
+    if (tr_http_response_add_header(resp, "WWW-Authenticate", "Bearer") != 0)
+        return -1;
+    return tr_rest_error(resp, 401, "unauthorized", "Authorization: Bearer <token> required");
+}
+
+int tr_rest_dispatch(const tr_config *cfg, tr_store *store, const tr_http_request *in,
                      tr_http_response *resp)
 {
     char key[TR_KEY_MAX + 64];
     const rest_route *r = NULL;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0] && r == NULL; i++)
-        if (match(&routes[i], req->path, key, sizeof key))
+        if (match(&routes[i], in->path, key, sizeof key))
             r = &routes[i];
-    int need_token = r == NULL || r->auth == AUTH_TOKEN || (r->auth == AUTH_METRICS && cfg->metrics_auth);
-    if (need_token && tr_auth_check(cfg, req->authorization) != 0) {
-        if (tr_http_response_add_header(resp, "WWW-Authenticate", "Bearer") != 0)
-            return -1;
-        return tr_rest_error(resp, 401, "unauthorized", "Authorization: Bearer <token> required");
-    }
+    int m = -1;
+    for (int i = 0; r != NULL && i < 2; i++)
+        if (r->m[i].method != NULL && strcmp(in->method, r->m[i].method) == 0)
+            m = i;
+    /* The token first, so without one nothing is revealed: not which paths exist
+     * (404), nor their methods (405). Any valid token may learn those. */
+    tr_auth_need need = TR_NEED_ANY;
+    if (m >= 0)
+        need = r->m[m].need;
+    else if (r != NULL && (r->m[0].need == TR_NEED_OPEN || r->m[0].need == TR_NEED_METRICS))
+        need = r->m[0].need; /* /healthz's and /metrics' 405 as open as their GET */
+    tr_http_request reqc = *in;
+    const tr_http_request *req = &reqc;
+    tr_auth_result a = tr_auth_check(cfg, in->authorization, need, &reqc.auth_scopes);
+    if (a != TR_AUTH_OK)
+        return refuse(resp, a);
     if (r == NULL)
         return tr_rest_error(resp, 404, "not_found", "no such endpoint");
-    int m = -1;
-    for (int i = 0; i < 2; i++)
-        if (r->m[i].method != NULL && strcmp(req->method, r->m[i].method) == 0)
-            m = i;
     if (m < 0) {
         char msg[128];
         snprintf(msg, sizeof msg, "method not allowed: use %s", r->allow);

@@ -1,16 +1,18 @@
 /* tr_rest.h - the REST API v1 (/v1/...), /healthz and /metrics: routing.
  *
- * Routes (docs/API.md, docs/openapi.yaml):
- *   /v1/timers                   POST create, GET list
- *   /v1/timers/batch             POST (so "batch" is not usable as a key in paths)
- *   /v1/timers/{key}             GET, DELETE
- *   /v1/timers/{key}/reschedule  POST
- *   /v1/timers/{key}/replay      POST
- *   /v1/pause, /v1/resume        POST
- *   /v1/stats                    GET
+ * Routes (docs/API.md, docs/openapi.yaml), with the scope each needs (tr_auth.h):
+ *   /v1/timers                   POST create (write), GET list (read)
+ *   /v1/timers/batch             POST (write; so "batch" is not usable as a key in paths)
+ *   /v1/timers/{key}             GET (read), DELETE (write; a dead timer also admin)
+ *   /v1/timers/{key}/reschedule  POST (write)
+ *   /v1/timers/{key}/replay      POST (admin)
+ *   /v1/pause, /v1/resume        POST (admin)
+ *   /v1/stats                    GET (read)
  *   /healthz                     GET (never needs a token)
- *   /metrics                     GET (a token only with --metrics-auth)
- * Before a handler runs: the token (tr_auth.h), then the method (405 with Allow),
+ *   /metrics                     GET (read or metrics, with --metrics-auth or
+ *                                --metrics-token; else open)
+ * Before a handler runs: the token (tr_auth.h: none or unknown 401, without the
+ * scope 403; an unknown path or method asks for any valid token), then the method (405 with Allow),
  * then for a POST its body: over --max-body 413, a Content-Type other than
  * application/json 415 (absent is taken as JSON). Unknown /v1/ paths 404.
  */

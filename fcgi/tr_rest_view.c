@@ -2,12 +2,32 @@
 
 #include <string.h>
 
+#include "tr_header_rules.h"
 #include "tr_json.h"
 
 /* name: value when `set`, else name: null. 0 or -1. */
 static int add_int_or_null(json_object *o, const char *name, int set, int64_t value)
 {
     return set ? tr_json_add(o, name, json_object_new_int64(value)) : tr_json_add_null(o, name);
+}
+
+/* Replaces the value of every secret header (tr_header_secret()) in o's "headers"
+ * with TR_HEADER_REDACTED: credentials given at create time are never answered. */
+static int redact_headers(json_object *o)
+{
+    json_object *h = NULL;
+    if (!json_object_object_get_ex(o, "headers", &h) || !json_object_is_type(h, json_type_object))
+        return 0;
+    json_object_object_foreach(h, name, value)
+    {
+        (void)value;
+        /* Replacing an existing key's value leaves the table as it is, so the
+         * iteration stays valid. */
+        if (tr_header_secret(name) &&
+            json_object_object_add(h, name, json_object_new_string(TR_HEADER_REDACTED)) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* The fields every state shares, from the spec. 0 or -1. */
@@ -20,7 +40,7 @@ static int add_spec(json_object *o, const tr_timer_spec *spec)
     static const tr_timer_names api_names = {
         "headers", "retry", {"max_attempts", "min_backoff_ms", "max_backoff_ms"}, "timeout_ms",
         "failure_url"};
-    if (tr_timer_policy_add(o, spec, &api_names) != 0)
+    if (tr_timer_policy_add(o, spec, &api_names) != 0 || redact_headers(o) != 0)
         return -1;
     const tr_timer_schedule *sc = &spec->schedule;
     if (sc->every_ms > 0 || sc->cron != NULL) {

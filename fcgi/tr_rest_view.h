@@ -1,4 +1,6 @@
-/* tr_rest_view.h - the "timer object" of REST answers (docs/API.md). */
+/* tr_rest_view.h - the "timer object" of REST answers (docs/API.md). Every view
+ * answers the value of a secret header (Authorization, Cookie,
+ * Proxy-Authorization: tr_header_secret()) as TR_HEADER_REDACTED. */
 #ifndef TR_REST_VIEW_H
 #define TR_REST_VIEW_H
 

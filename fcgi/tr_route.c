@@ -14,14 +14,15 @@ typedef int (*tr_handler)(const tr_config *cfg, tr_store *store, const tr_http_r
 typedef struct route {
     const char *path;   /* exact match */
     const char *method; /* the one method served */
+    tr_auth_need need;  /* the scope it needs (tr_auth.h) */
     tr_handler handler;
 } route;
 
 static const route routes[] = {
-    {"/register/", "POST", tr_compat_register},
-    {"/register", "POST", tr_compat_register},
-    {"/unregister/", "POST", tr_compat_unregister},
-    {"/unregister", "POST", tr_compat_unregister},
+    {"/register/", "POST", TR_NEED_WRITE, tr_compat_register},
+    {"/register", "POST", TR_NEED_WRITE, tr_compat_register},
+    {"/unregister/", "POST", TR_NEED_WRITE, tr_compat_unregister},
+    {"/unregister", "POST", TR_NEED_WRITE, tr_compat_unregister},
 };
 
 /* Copies up to len-1 bytes of path for a log line, control bytes as '.', so a
@@ -43,7 +44,24 @@ int tr_route_dispatch(const tr_app *app, const tr_http_request *req, tr_http_res
         const route *r = &routes[i];
         if (strcmp(req->path, r->path) != 0)
             continue;
-        if (strcmp(req->method, r->method) != 0) {
+        /* The token before the method, as on /v1/: without one, 401 whatever the
+         * method; a valid token of any scope may learn the method (405). */
+        int method_ok = strcmp(req->method, r->method) == 0;
+        tr_http_request reqc = *req;
+        tr_auth_result a = tr_auth_check(app->cfg, req->authorization,
+                                         method_ok ? r->need : TR_NEED_ANY, &reqc.auth_scopes);
+        if (a == TR_AUTH_MISSING) {
+            tr_log_warning("%s rejected ret=%d (%s): no valid bearer token", req->path,
+                           (int)TR_RET_UNAUTHORIZED, tr_ret_name(TR_RET_UNAUTHORIZED));
+            return tr_compat_error(resp, 401, TR_RET_UNAUTHORIZED, "unauthorized");
+        }
+        if (a == TR_AUTH_FORBIDDEN) {
+            tr_log_warning("%s rejected ret=%d (%s): the token lacks the write scope",
+                           req->path, (int)TR_RET_FORBIDDEN, tr_ret_name(TR_RET_FORBIDDEN));
+            return tr_compat_error(resp, 403, TR_RET_FORBIDDEN,
+                                   "forbidden: the token lacks the write scope");
+        }
+        if (!method_ok) {
             char msg[128], shown[20];
             snprintf(msg, sizeof msg, "method %s not allowed: use %s",
                      loggable(req->method, shown, sizeof shown), r->method);
@@ -53,12 +71,7 @@ int tr_route_dispatch(const tr_app *app, const tr_http_request *req, tr_http_res
                 return -1;
             return tr_http_response_add_header(resp, "Allow", r->method);
         }
-        if (tr_auth_check(app->cfg, req->authorization) != 0) {
-            tr_log_warning("%s rejected ret=%d (%s): no valid bearer token", req->path,
-                           (int)TR_RET_UNAUTHORIZED, tr_ret_name(TR_RET_UNAUTHORIZED));
-            return tr_compat_error(resp, 401, TR_RET_UNAUTHORIZED, "unauthorized");
-        }
-        return r->handler(app->cfg, app->store, req, resp);
+        return r->handler(app->cfg, app->store, &reqc, resp);
     }
     char shown[200];
     tr_log_warning("%s rejected ret=%d (%s): no such endpoint",

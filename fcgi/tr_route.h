@@ -3,9 +3,11 @@
  * Paths tr_rest_owns() claims (/v1/..., /healthz, /metrics) go to the REST API
  * (tr_rest.h), which does its own token, method and body checks. The compatible
  * endpoints (tr_compat.h) answer at /register/ and /unregister/ (with or without
- * the trailing slash): other methods there get 405 with "Allow: POST" and
- * {"ret":6,...}, then a missing or wrong bearer token (--api-token) 401 with
- * {"ret":8,"msg":"unauthorized"}. Any other path: 404 with {"ret":7,...}.
+ * the trailing slash), and need the write scope (tr_auth.h). First the token: a
+ * missing or wrong bearer token 401 with {"ret":8,"msg":"unauthorized"} (whatever
+ * the method); then other methods 405 with "Allow: POST" and {"ret":6,...}; then a
+ * token without the write scope 403 with {"ret":9,...}. Any other path: 404 with
+ * {"ret":7,...}.
  */
 #ifndef TR_ROUTE_H
 #define TR_ROUTE_H

@@ -10,8 +10,18 @@
 #define TR_VERSION "1.0.0"
 #endif
 
-/* OPT_TOKEN: one more --api-token (a list, not a plain field). */
-typedef enum opt_type { OPT_STR, OPT_INT, OPT_INT64, OPT_FLAG, OPT_TOKEN } opt_type;
+/* The token kinds add to cfg->api_tokens (tr_tokens.h), not to a field of their own:
+ * OPT_TOKEN one "[SCOPES:]TOKEN", OPT_TOKEN_FILE a file of them, OPT_METRICS_TOKEN
+ * one token with the metrics scope only. */
+typedef enum opt_type {
+    OPT_STR,
+    OPT_INT,
+    OPT_INT64,
+    OPT_FLAG,
+    OPT_TOKEN,
+    OPT_TOKEN_FILE,
+    OPT_METRICS_TOKEN
+} opt_type;
 
 typedef struct opt_def {
     const char *name;     /* long name, without dashes; also the config file key */
@@ -60,10 +70,19 @@ static const opt_def opt_table[] = {
      "0: 4 per CPU core"},
     {"max-seconds", 0, OPT_INT64, F(max_delay_s), 1, 3153600000LL, "315360000", FC,
      "largest `seconds` accepted (default 10 years)"},
+    /* API tokens (docs/SECURITY.md): file and command line add up. */
     {"api-token", 0, OPT_TOKEN, F(api_tokens), 0, 0, "", FC,
-     "bearer token for /v1/, /register/, /unregister/ (repeatable; never logged)"},
+     "[SCOPES:]TOKEN: a bearer token for /v1/, /register/, /unregister/; SCOPES is a "
+     "comma-separated list of read, write, admin (none given: all three); repeatable, "
+     "never logged, visible in ps (prefer --api-token-file)"},
+    {"api-token-file", 0, OPT_TOKEN_FILE, F(api_tokens), 0, 0, "", FC,
+     "file of [SCOPES:]TOKEN lines ('#' comments), mode 600 (repeatable)"},
+    {"api-token-reset", 0, OPT_FLAG, F(api_token_reset), 0, 1, "false", FC,
+     "command line only: ignore the -c file's api-token, api-token-file and metrics-token"},
+    {"metrics-token", 0, OPT_METRICS_TOKEN, F(api_tokens), 0, 0, "", FC,
+     "a bearer token good only for GET /metrics, which then needs a token (repeatable)"},
     {"metrics-auth", 0, OPT_FLAG, F(metrics_auth), 0, 1, "false", FC,
-     "/metrics needs a token too"},
+     "/metrics needs a token with the read (or metrics) scope"},
 
     {"pem", 0, OPT_STR, F(pem), 0, 0, "", SC,
      "client certificate and key (PEM) for https callbacks"},
@@ -159,19 +178,41 @@ static int set_value(tr_config *cfg, const opt_def *def, const char *text, char 
 {
     char *field = (char *)cfg + def->offset;
     switch (def->type) {
-    case OPT_TOKEN: {
-        size_t n = strlen(text);
-        if (n == 0)
-            return 0; /* the empty default: no token */
-        if (n >= TR_API_TOKEN_MAX) {
-            snprintf(err, errlen, "--%s: longer than %d bytes", def->name, TR_API_TOKEN_MAX - 1);
-            return -1;
-        }
+    case OPT_TOKEN:
+    case OPT_METRICS_TOKEN: {
+        char why[256];
+        tr_api_token t;
         if (cfg->api_token_count >= TR_API_TOKENS_MAX) {
-            snprintf(err, errlen, "--%s: at most %d tokens", def->name, TR_API_TOKENS_MAX);
+            snprintf(err, errlen, "--%s: more than %d tokens in all", def->name,
+                     TR_API_TOKENS_MAX);
             return -1;
         }
-        memcpy(cfg->api_tokens[cfg->api_token_count++], text, n + 1);
+        /* A metrics token is one token, no scopes: ':' is refused as in any token. */
+        if (def->type == OPT_METRICS_TOKEN && strchr(text, ':') != NULL) {
+            snprintf(err, errlen, "--%s: takes a token without scopes", def->name);
+            return -1;
+        }
+        if (tr_token_parse(text, &t, why, sizeof why) != 0) {
+            snprintf(err, errlen, "--%s: %s", def->name, why);
+            return -1;
+        }
+        if (def->type == OPT_METRICS_TOKEN)
+            t.scopes = TR_SCOPE_METRICS;
+        cfg->api_tokens[cfg->api_token_count++] = t;
+        explicit_bzero(&t, sizeof t);
+        return 0;
+    }
+    case OPT_TOKEN_FILE: {
+        char why[512];
+        if (text[0] == '\0') {
+            snprintf(err, errlen, "--%s: needs a file name", def->name);
+            return -1;
+        }
+        if (tr_token_file_load(text, cfg->api_tokens, &cfg->api_token_count, TR_API_TOKENS_MAX,
+                               why, sizeof why) != 0) {
+            snprintf(err, errlen, "--%s %s", def->name, why);
+            return -1;
+        }
         return 0;
     }
     case OPT_STR:
@@ -217,12 +258,19 @@ static int set_value(tr_config *cfg, const opt_def *def, const char *text, char 
     return -1;
 }
 
+/* The options that add tokens. */
+static int is_token_kind(opt_type t)
+{
+    return t == OPT_TOKEN || t == OPT_TOKEN_FILE || t == OPT_METRICS_TOKEN;
+}
+
 void tr_config_defaults(tr_config *cfg)
 {
     char err[256];
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < OPT_COUNT; i++)
-        (void)set_value(cfg, &opt_table[i], opt_table[i].def, err, sizeof err); /* defaults are valid */
+        if (!is_token_kind(opt_table[i].type)) /* no token by default */
+            (void)set_value(cfg, &opt_table[i], opt_table[i].def, err, sizeof err); /* valid */
     (void)tr_log_level_parse(cfg->level, &cfg->log_level);
 }
 
@@ -239,8 +287,10 @@ static char *trim(char *s)
 /* Where a setting came from, for --launcher-settings. */
 enum { GIVEN_DEFAULT = 0, GIVEN_FILE = 1, GIVEN_CLI = 2 };
 
-static int load_file(tr_config *cfg, unsigned program, const char *path, unsigned char *given,
-                     char *err, size_t errlen)
+/* Reads the -c file into cfg. skip_tokens: leave out its token options
+ * (--api-token-reset on the command line). */
+static int load_file(tr_config *cfg, unsigned program, const char *path, int skip_tokens,
+                     unsigned char *given, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) {
@@ -276,9 +326,17 @@ static int load_file(tr_config *cfg, unsigned program, const char *path, unsigne
             rc = -1;
             break;
         }
+        if (strcmp(name, "api-token-reset") == 0) {
+            snprintf(err, errlen, "%s:%d: api-token-reset belongs on the command line (it "
+                                  "drops this file's tokens)", path, lineno);
+            rc = -1;
+            break;
+        }
         if ((def->programs & program) == 0)
             continue; /* another program's option */
-        char msg[256];
+        if (skip_tokens && is_token_kind(def->type))
+            continue;
+        char msg[600];
         if (set_value(cfg, def, value, msg, sizeof msg) != 0) {
             snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
             rc = -1;
@@ -301,6 +359,8 @@ static const char *type_word(opt_type t)
     case OPT_FLAG:
         return "flag";
     case OPT_TOKEN:
+    case OPT_TOKEN_FILE:
+    case OPT_METRICS_TOKEN:
         return "list";
     }
     return "?";
@@ -367,21 +427,28 @@ static void print_settings(FILE *out, const tr_config *cfg, const unsigned char 
             break;
         }
         case OPT_TOKEN:
-            fprintf(out, "%s\n", cfg->api_token_count > 0 ? cfg->api_tokens[0] : "");
-            for (int t = 1; t < cfg->api_token_count; t++)
-                fprintf(out, "%s\t%s\t%s\n", d->name, source[given[i]], cfg->api_tokens[t]);
+        case OPT_TOKEN_FILE:
+        case OPT_METRICS_TOKEN:
+            fprintf(out, "-\n"); /* no launcher option is one; a token is never printed */
             break;
         }
     }
 }
 
 /* Finds -c/--config in argv without applying anything else: sets *file (NULL when
- * none is given). Returns -1 with err set when -c is the last argument or the
- * file name is empty. */
-static int find_config_arg(int argc, char **argv, const char **file, char *err, size_t errlen)
+ * none is given), and *reset when --api-token-reset[=true] is there. Returns -1
+ * with err set when -c is the last argument or the file name is empty. */
+static int find_config_arg(int argc, char **argv, const char **file, int *reset, char *err,
+                           size_t errlen)
 {
     *file = NULL;
     for (int i = 1; i < argc; i++) {
+        int on = 0;
+        if (strcmp(argv[i], "--api-token-reset") == 0)
+            *reset = 1;
+        else if (strncmp(argv[i], "--api-token-reset=", 18) == 0 &&
+                 parse_flag(argv[i] + 18, &on) == 0)
+            *reset = on;
         const char *f = NULL;
         if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)
             f = i + 1 < argc ? argv[++i] : "";
@@ -398,10 +465,24 @@ static int find_config_arg(int argc, char **argv, const char **file, char *err, 
     return 0;
 }
 
+/* Token settings that cannot work together. 0, or -1 with err set. */
+static int check_tokens(const tr_config *cfg, char *err, size_t errlen)
+{
+    unsigned all = 0;
+    for (int i = 0; i < cfg->api_token_count; i++)
+        all |= cfg->api_tokens[i].scopes;
+    /* Fail closed: a /metrics that asks for a token no one can have. */
+    if (cfg->metrics_auth && (all & (TR_SCOPE_READ | TR_SCOPE_METRICS)) == 0) {
+        snprintf(err, errlen, "--metrics-auth: no token has the read or metrics scope (give "
+                              "--api-token or --metrics-token)");
+        return -1;
+    }
+    return 0;
+}
+
 tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *progname,
                                  int argc, char **argv, char *err, size_t errlen)
 {
-    int cli_tokens = 0;
     int settings_for_launcher = 0;
     unsigned char given[OPT_COUNT] = {0};
     if (argc > 1 && strcmp(argv[1], "--print-options") == 0) {
@@ -416,13 +497,15 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
     }
     tr_config_defaults(cfg);
     const char *file = NULL;
-    if (find_config_arg(argc, argv, &file, err, errlen) != 0)
+    int reset = 0;
+    if (find_config_arg(argc, argv, &file, &reset, err, errlen) != 0)
         return TR_CONFIG_ERROR;
+    reset = reset && (program & TR_PROG_FCGI) != 0; /* the option's own program only */
     if (file != NULL) {
         if (set_value(cfg, &(opt_def){"config", 0, OPT_STR, F(config_path), 0, 0, "", ALL, ""},
                       file, err, errlen) != 0)
             return TR_CONFIG_ERROR;
-        if (load_file(cfg, program, file, given, err, errlen) != 0)
+        if (load_file(cfg, program, file, reset, given, err, errlen) != 0)
             return TR_CONFIG_ERROR;
     }
     for (int i = 1; i < argc; i++) {
@@ -441,11 +524,6 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
         }
         if (strncmp(arg, "--config=", 9) == 0)
             continue;
-        if (strncmp(arg, "--api-token", 11) == 0 && (arg[11] == '\0' || arg[11] == '=') &&
-            !cli_tokens && (program & (TR_PROG_FCGI | TR_PROG_LAUNCHER)) != 0) {
-            cli_tokens = 1;
-            cfg->api_token_count = 0; /* the command line's tokens replace the file's */
-        }
         const opt_def *def = NULL;
         const char *value = NULL;
         if (arg[0] == '-' && arg[1] == '-') {
@@ -505,6 +583,8 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
         snprintf(err, errlen, "--connect-timeout-ms is larger than --timeout-ms");
         return TR_CONFIG_ERROR;
     }
+    if (check_tokens(cfg, err, errlen) != 0)
+        return TR_CONFIG_ERROR;
     if (cfg->port == 0 && cfg->redis_socket[0] == '\0') {
         snprintf(err, errlen, "--port 0 needs --redis-socket");
         return TR_CONFIG_ERROR;
@@ -529,7 +609,9 @@ void tr_config_usage(FILE *out, unsigned program, const char *progname)
             snprintf(names, sizeof names, "-%c, --%s", d->short_name, d->name);
         else
             snprintf(names, sizeof names, "    --%s", d->name);
-        const char *arg = d->type == OPT_FLAG ? "" : (d->type == OPT_STR || d->type == OPT_TOKEN) ? " S" : " N";
+        const char *arg = d->type == OPT_FLAG                           ? ""
+                          : (d->type == OPT_INT || d->type == OPT_INT64) ? " N"
+                                                                         : " S";
         char left[80];
         snprintf(left, sizeof left, "%s%s", names, arg);
         fprintf(out, "  %-26s %s", left, d->help);

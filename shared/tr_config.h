@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "tr_log.h"
+#include "tr_tokens.h"
 
 /* Which program an option belongs to (a bit mask). */
 #define TR_PROG_FCGI 1u
@@ -25,8 +26,6 @@
 #define TR_PROG_ALL (TR_PROG_FCGI | TR_PROG_SCHEDULER | TR_PROG_LAUNCHER)
 
 #define TR_CONFIG_STR_MAX 1024
-#define TR_API_TOKENS_MAX 16   /* --api-token given at most this many times */
-#define TR_API_TOKEN_MAX 256   /* bytes of one token, NUL included */
 
 /* All settings, with units in the names. Filled with defaults by
  * tr_config_defaults(); strings are NUL-terminated and owned by the struct. */
@@ -53,12 +52,15 @@ typedef struct tr_config {
     int max_body_bytes;                  /* largest request body accepted */
     int threads;                         /* request threads per timerush-fcgi process */
     int64_t max_delay_s;                 /* largest `seconds` accepted */
-    /* --api-token (repeatable; never logged): when any is set, /v1/, /register/ and
-     * /unregister/ need "Authorization: Bearer <one of them>". The command line's
-     * tokens replace the config file's. */
-    char api_tokens[TR_API_TOKENS_MAX][TR_API_TOKEN_MAX];
+    /* Bearer tokens with their scopes (tr_tokens.h; never logged), from --api-token,
+     * --api-token-file and --metrics-token of the -c file and the command line
+     * together (--api-token-reset on the command line drops the file's). When one
+     * has a read, write or admin scope, /v1/, /register/ and /unregister/ need one
+     * with the route's scope (fcgi/tr_auth.h). */
+    tr_api_token api_tokens[TR_API_TOKENS_MAX];
     int api_token_count;
-    int metrics_auth;                    /* /metrics needs a token too */
+    int api_token_reset;                 /* --api-token-reset was given */
+    int metrics_auth;                    /* /metrics needs a read or metrics token */
 
     /* timerush-scheduler */
     char pem[TR_CONFIG_STR_MAX];         /* client certificate + key (PEM); empty: none */
@@ -111,7 +113,7 @@ typedef enum tr_config_result {
  *   --launcher-settings   parses the rest of argv as the launcher's options (defaults,
  *                         -c file, command line, bounds), prints each launcher option
  *                         as "name<TAB>source<TAB>value" (source: default, file or
- *                         command-line; a line per --api-token), then TR_CONFIG_EXIT;
+ *                         command-line; never a token), then TR_CONFIG_EXIT;
  *                         a bad option is TR_CONFIG_ERROR as usual. */
 tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *progname,
                                  int argc, char **argv, char *err, size_t errlen);

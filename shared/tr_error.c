@@ -12,6 +12,7 @@ const char *tr_ret_name(tr_ret ret)
     case TR_RET_BAD_METHOD: return "bad_method";
     case TR_RET_NOT_FOUND: return "not_found";
     case TR_RET_UNAUTHORIZED: return "unauthorized";
+    case TR_RET_FORBIDDEN: return "forbidden";
     case TR_RET_STORE_DOWN: return "store_down";
     case TR_RET_INTERNAL: return "internal";
     case TR_RET_OUTCOME_UNKNOWN: return "outcome_unknown";
@@ -31,6 +32,7 @@ int tr_ret_http_status(tr_ret ret)
     case TR_RET_BAD_METHOD: return 405;
     case TR_RET_NOT_FOUND: return 404;
     case TR_RET_UNAUTHORIZED: return 401;
+    case TR_RET_FORBIDDEN: return 403;
     case TR_RET_STORE_DOWN:
     case TR_RET_OUTCOME_UNKNOWN: return 503;
     case TR_RET_INTERNAL: return 500;

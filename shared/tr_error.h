@@ -21,6 +21,8 @@ typedef enum tr_ret {
     TR_RET_NOT_FOUND = 7,       /* no such endpoint                            (404) */
     TR_RET_UNAUTHORIZED = 8,    /* --api-token set, no valid bearer token      (401);
                                  * the compat endpoints answer it with HTTP 401 */
+    TR_RET_FORBIDDEN = 9,       /* a valid token without the endpoint's scope   (403);
+                                 * the compat endpoints answer it with HTTP 403 */
     TR_RET_STORE_DOWN = 10,     /* Redis unreachable or timed out before the request
                                  * was sent: nothing was changed               (503) */
     TR_RET_INTERNAL = 11,       /* anything else; logged with details          (500) */

@@ -24,6 +24,14 @@ int tr_header_reserved(const char *name);
  * (below 0x20, or 0x7f) except tab, so no CR, LF or NUL. Else 0. */
 int tr_header_value_ok(const char *value, size_t len);
 
+/* 1 when the header `name` (any case) carries a credential: Authorization, Cookie,
+ * Proxy-Authorization. Its value is write-only: sent with deliveries, answered as
+ * TR_HEADER_REDACTED in every timer view (fcgi/tr_rest_view.c). Else 0. */
+int tr_header_secret(const char *name);
+
+/* What a view shows instead of a secret header's value. */
+#define TR_HEADER_REDACTED "[redacted]"
+
 /* 1 when a timer may carry the header name: value, by all three rules above. */
 int tr_header_allowed(const char *name, const char *value, size_t len);
 

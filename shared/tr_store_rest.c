@@ -126,17 +126,25 @@ static redisReply *run_on_id(tr_store *s, int which, int nkeys, const int *keys,
     return tr_store_run_script(s, &a);
 }
 
-int tr_store_cancel_state(tr_store *store, const char *id, int64_t *ttl_ms,
-                          tr_timer_state *state)
+/* The cancel script; keep_dead: its "keep-dead" argument. */
+static int cancel(tr_store *store, const char *id, int keep_dead, int64_t *ttl_ms,
+                  tr_timer_state *state)
 {
     static const int keys[] = {K_TIMERS,   K_DUE,  K_INFLIGHT, K_DEAD,
                                K_ATTEMPTS, K_META, K_STATS,    K_OWNER};
-    redisReply *r = run_on_id(store, S_CANCEL, 8, keys, id);
+    call_args a;
+    tr_store_args_init(&a, S_CANCEL);
+    tr_store_arg_keys(&a, store, 8, keys);
+    tr_store_arg_str(&a, id);
+    if (keep_dead)
+        tr_store_arg_str(&a, "keep-dead");
+    redisReply *r = tr_store_run_script(store, &a);
     if (r == NULL)
         return -1;
     int rc = 0;
     if (!tr_store_reply_shape(r, "ii") || r->element[1]->integer < 0 ||
-        r->element[1]->integer > TR_STATE_DEAD) {
+        r->element[1]->integer > TR_STATE_DEAD || r->element[0]->integer < -2 ||
+        (r->element[0]->integer == -2 && !keep_dead)) {
         rc = tr_store_bad_reply(store, "cancel", r);
     } else {
         *ttl_ms = r->element[0]->integer;
@@ -144,6 +152,18 @@ int tr_store_cancel_state(tr_store *store, const char *id, int64_t *ttl_ms,
     }
     freeReplyObject(r);
     return rc;
+}
+
+int tr_store_cancel_state(tr_store *store, const char *id, int64_t *ttl_ms,
+                          tr_timer_state *state)
+{
+    return cancel(store, id, 0, ttl_ms, state);
+}
+
+int tr_store_cancel_live(tr_store *store, const char *id, int64_t *ttl_ms,
+                         tr_timer_state *state)
+{
+    return cancel(store, id, 1, ttl_ms, state);
 }
 
 tr_store_get_result tr_store_get(tr_store *store, const char *id, tr_timer_view *out)

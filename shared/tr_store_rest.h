@@ -28,6 +28,12 @@ const char *tr_timer_state_name(tr_timer_state state);
 int tr_store_cancel_state(tr_store *store, const char *id, int64_t *ttl_ms,
                           tr_timer_state *state);
 
+/* Like tr_store_cancel_state(), but a dead timer is left as it is, in the same
+ * atomic call: then *ttl_ms is -2 and *state TR_STATE_DEAD. For callers without the
+ * right to delete dead timers (the admin scope). */
+int tr_store_cancel_live(tr_store *store, const char *id, int64_t *ttl_ms,
+                         tr_timer_state *state);
+
 /* One idempotent create. Strings borrowed for the call. */
 typedef struct tr_create {
     const char *id;

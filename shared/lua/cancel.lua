@@ -1,12 +1,17 @@
 -- cancel: removes a timer in any state (pending, in flight, dead).
 -- KEYS: 1 timers (the records' base key: prelude.lua), 2 due, 3 inflight, 4 dead,
 --       5 attempts, 6 meta, 7 stats, 8 owner
--- ARGV: 1 id
+-- ARGV: 1 id, 2 (optional) "keep-dead": leave a dead timer as it is (the caller
+--       may not delete dead timers: the admin scope, docs/SECURITY.md)
 -- Answer: {ttl, state}: ttl the ms that were left (pending), 0 (in flight or dead),
--- -1 (unknown); state 1 pending, 2 in flight, 3 dead, 0 unknown.
+-- -1 (unknown), -2 (dead and kept: nothing changed); state 1 pending, 2 in flight,
+-- 3 dead, 0 unknown.
 local id = ARGV[1]
 local ttl = -1
 local state = 0
+if ARGV[2] == 'keep-dead' and redis.call('ZSCORE', KEYS[4], id) then
+  return {-2, 3}
+end
 local s = redis.call('ZSCORE', KEYS[2], id)
 if s then
   -- Rounded up like add's due time, so the ttl never exceeds the delay asked for.
