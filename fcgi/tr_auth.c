@@ -43,6 +43,12 @@ static unsigned token_scopes(const tr_config *cfg, const char *authorization)
     return scopes;
 }
 
+tr_cancel_scope tr_auth_cancel_scope(unsigned scopes)
+{
+    int w = (scopes & TR_SCOPE_WRITE) != 0, a = (scopes & TR_SCOPE_ADMIN) != 0;
+    return w && a ? TR_CANCEL_ANY : w ? TR_CANCEL_LIVE : TR_CANCEL_DEAD;
+}
+
 tr_auth_result tr_auth_check(const tr_config *cfg, const char *authorization, tr_auth_need need,
                              unsigned *granted)
 {
@@ -74,6 +80,9 @@ tr_auth_result tr_auth_check(const tr_config *cfg, const char *authorization, tr
         break;
     case TR_NEED_ADMIN:
         want = TR_SCOPE_ADMIN;
+        break;
+    case TR_NEED_WRITE_OR_ADMIN:
+        want = TR_SCOPE_WRITE | TR_SCOPE_ADMIN;
         break;
     case TR_NEED_ANY:
     default:

@@ -10,6 +10,7 @@
 #define TR_AUTH_H
 
 #include "tr_config.h"
+#include "tr_store_rest.h"
 
 /* What a route needs. */
 typedef enum tr_auth_need {
@@ -17,6 +18,7 @@ typedef enum tr_auth_need {
     TR_NEED_READ,     /* an API token with the read scope */
     TR_NEED_WRITE,    /* ... write */
     TR_NEED_ADMIN,    /* ... admin */
+    TR_NEED_WRITE_OR_ADMIN, /* either (DELETE: the handler tells which it needs) */
     TR_NEED_METRICS,  /* /metrics: read or metrics, when /metrics is protected */
     TR_NEED_ANY       /* any valid API token (an unknown /v1/ path: 404 only for one) */
 } tr_auth_need;
@@ -27,6 +29,11 @@ typedef enum tr_auth_result {
     TR_AUTH_MISSING = 1,  /* no token, or not one of ours: 401 */
     TR_AUTH_FORBIDDEN = 2 /* a valid token without the scope: 403 */
 } tr_auth_result;
+
+/* What a request holding `scopes` may cancel: dead timers need admin, the
+ * others write (TR_CANCEL_ANY with both). Only for a request that passed
+ * TR_NEED_WRITE_OR_ADMIN (or write). */
+tr_cancel_scope tr_auth_cancel_scope(unsigned scopes);
 
 /* Checks `authorization` (the Authorization header, NULL when absent; "Bearer
  * <token>", the scheme in any case) for `need`. *granted (may be NULL) gets the

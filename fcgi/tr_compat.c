@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tr_auth.h"
 #include "tr_json.h"
 #include "tr_log.h"
 #include "tr_store_rest.h"
@@ -199,10 +200,10 @@ int tr_compat_unregister(const tr_config *cfg, tr_store *store, const tr_http_re
     int64_t ttl_ms = -1;
     tr_timer_state state = TR_STATE_NONE;
     int rc;
-    /* As DELETE /v1/timers/{key}: a dead timer only with the admin scope. */
-    int admin = (req->auth_scopes & TR_SCOPE_ADMIN) != 0;
-    if ((admin ? tr_store_cancel_state(store, key, &ttl_ms, &state)
-               : tr_store_cancel_live(store, key, &ttl_ms, &state)) != 0) {
+    /* As DELETE /v1/timers/{key}: a dead timer only with the admin scope (the
+     * route asked for write). */
+    if (tr_store_cancel_scoped(store, key, tr_auth_cancel_scope(req->auth_scopes), &ttl_ms,
+                               &state) != 0) {
         rc = store_failed("cancel", key, store, resp);
         json_object_put(obj);
         return rc;

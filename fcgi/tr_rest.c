@@ -30,8 +30,8 @@ typedef struct rest_route {
     } m[2];
 } rest_route;
 
-/* DELETE needs write; a dead timer's also admin, which tr_rest_delete checks in the
- * same store call that removes it. */
+/* DELETE: write for a pending or in-flight timer, admin for a dead one, which
+ * tr_rest_delete checks in the same store call that removes it. */
 static const rest_route routes[] = {
     {"/v1/timers/batch", NULL, "POST", {{"POST", TR_NEED_WRITE, 1, tr_rest_batch, NULL}}},
     {"/v1/timers", NULL, "GET, POST",
@@ -42,7 +42,7 @@ static const rest_route routes[] = {
     {"/v1/timers/", "/replay", "POST", {{"POST", TR_NEED_ADMIN, 0, NULL, tr_rest_replay}}},
     {"/v1/timers/", "", "DELETE, GET",
      {{"GET", TR_NEED_READ, 0, NULL, tr_rest_get},
-      {"DELETE", TR_NEED_WRITE, 0, NULL, tr_rest_delete}}},
+      {"DELETE", TR_NEED_WRITE_OR_ADMIN, 0, NULL, tr_rest_delete}}},
     {"/v1/pause", NULL, "POST", {{"POST", TR_NEED_ADMIN, 0, tr_rest_pause, NULL}}},
     {"/v1/resume", NULL, "POST", {{"POST", TR_NEED_ADMIN, 0, tr_rest_resume, NULL}}},
     {"/v1/stats", NULL, "GET", {{"GET", TR_NEED_READ, 0, tr_rest_stats, NULL}}},

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tr_auth.h"
 #include "tr_clock.h"
 #include "tr_jbuf.h"
 #include "tr_json.h"
@@ -347,14 +348,15 @@ int tr_rest_delete(const tr_config *cfg, tr_store *store, const tr_http_request 
     (void)cfg;
     int64_t ttl = -1;
     tr_timer_state state = TR_STATE_NONE;
-    /* Deleting a dead timer needs admin: checked in the same script that deletes. */
-    int admin = (req->auth_scopes & TR_SCOPE_ADMIN) != 0;
-    if ((admin ? tr_store_cancel_state(store, key, &ttl, &state)
-               : tr_store_cancel_live(store, key, &ttl, &state)) != 0)
+    /* Dead timers need admin, others write: checked in the script that deletes. */
+    if (tr_store_cancel_scoped(store, key, tr_auth_cancel_scope(req->auth_scopes), &ttl,
+                               &state) != 0)
         return tr_rest_store_failed(resp, store, "cancel");
     if (ttl == -2)
         return tr_rest_error(resp, 403, "forbidden",
-                             "the timer is dead: deleting it needs the admin scope");
+                             state == TR_STATE_DEAD
+                                 ? "the timer is dead: deleting it needs the admin scope"
+                                 : "the timer is not dead: deleting it needs the write scope");
     if (ttl < 0)
         return tr_rest_error(resp, 404, "not_found", "no such timer");
     tr_log_info("key=%s cancelled ttl_ms=%lld state=%s", key, (long long)ttl,

@@ -126,9 +126,8 @@ static redisReply *run_on_id(tr_store *s, int which, int nkeys, const int *keys,
     return tr_store_run_script(s, &a);
 }
 
-/* The cancel script; keep_dead: its "keep-dead" argument. */
-static int cancel(tr_store *store, const char *id, int keep_dead, int64_t *ttl_ms,
-                  tr_timer_state *state)
+int tr_store_cancel_scoped(tr_store *store, const char *id, tr_cancel_scope scope,
+                           int64_t *ttl_ms, tr_timer_state *state)
 {
     static const int keys[] = {K_TIMERS,   K_DUE,  K_INFLIGHT, K_DEAD,
                                K_ATTEMPTS, K_META, K_STATS,    K_OWNER};
@@ -136,15 +135,15 @@ static int cancel(tr_store *store, const char *id, int keep_dead, int64_t *ttl_m
     tr_store_args_init(&a, S_CANCEL);
     tr_store_arg_keys(&a, store, 8, keys);
     tr_store_arg_str(&a, id);
-    if (keep_dead)
-        tr_store_arg_str(&a, "keep-dead");
+    if (scope != TR_CANCEL_ANY)
+        tr_store_arg_str(&a, scope == TR_CANCEL_LIVE ? "keep-dead" : "only-dead");
     redisReply *r = tr_store_run_script(store, &a);
     if (r == NULL)
         return -1;
     int rc = 0;
     if (!tr_store_reply_shape(r, "ii") || r->element[1]->integer < 0 ||
         r->element[1]->integer > TR_STATE_DEAD || r->element[0]->integer < -2 ||
-        (r->element[0]->integer == -2 && !keep_dead)) {
+        (r->element[0]->integer == -2 && scope == TR_CANCEL_ANY)) {
         rc = tr_store_bad_reply(store, "cancel", r);
     } else {
         *ttl_ms = r->element[0]->integer;
@@ -157,13 +156,7 @@ static int cancel(tr_store *store, const char *id, int keep_dead, int64_t *ttl_m
 int tr_store_cancel_state(tr_store *store, const char *id, int64_t *ttl_ms,
                           tr_timer_state *state)
 {
-    return cancel(store, id, 0, ttl_ms, state);
-}
-
-int tr_store_cancel_live(tr_store *store, const char *id, int64_t *ttl_ms,
-                         tr_timer_state *state)
-{
-    return cancel(store, id, 1, ttl_ms, state);
+    return tr_store_cancel_scoped(store, id, TR_CANCEL_ANY, ttl_ms, state);
 }
 
 tr_store_get_result tr_store_get(tr_store *store, const char *id, tr_timer_view *out)

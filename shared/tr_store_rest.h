@@ -28,11 +28,18 @@ const char *tr_timer_state_name(tr_timer_state state);
 int tr_store_cancel_state(tr_store *store, const char *id, int64_t *ttl_ms,
                           tr_timer_state *state);
 
-/* Like tr_store_cancel_state(), but a dead timer is left as it is, in the same
- * atomic call: then *ttl_ms is -2 and *state TR_STATE_DEAD. For callers without the
- * right to delete dead timers (the admin scope). */
-int tr_store_cancel_live(tr_store *store, const char *id, int64_t *ttl_ms,
-                         tr_timer_state *state);
+/* Which timers a cancel may remove: what the caller's token allows (dead ones
+ * need the admin scope, the others write; docs/SECURITY.md). */
+typedef enum tr_cancel_scope {
+    TR_CANCEL_ANY = 0,  /* every state */
+    TR_CANCEL_LIVE = 1, /* pending or in flight; a dead timer is kept */
+    TR_CANCEL_DEAD = 2  /* dead only; a pending or in-flight one is kept */
+} tr_cancel_scope;
+
+/* Like tr_store_cancel_state(), removing only what `scope` allows, decided in the
+ * same atomic call: a timer kept for that answers *ttl_ms -2 with its *state. */
+int tr_store_cancel_scoped(tr_store *store, const char *id, tr_cancel_scope scope,
+                           int64_t *ttl_ms, tr_timer_state *state);
 
 /* One idempotent create. Strings borrowed for the call. */
 typedef struct tr_create {

@@ -1,16 +1,24 @@
 -- cancel: removes a timer in any state (pending, in flight, dead).
 -- KEYS: 1 timers (the records' base key: prelude.lua), 2 due, 3 inflight, 4 dead,
 --       5 attempts, 6 meta, 7 stats, 8 owner
--- ARGV: 1 id, 2 (optional) "keep-dead": leave a dead timer as it is (the caller
---       may not delete dead timers: the admin scope, docs/SECURITY.md)
+-- ARGV: 1 id, 2 (optional) "keep-dead": leave a dead timer as it is, or
+--       "only-dead": leave any other as it is (what the caller's token may delete:
+--       dead timers need the admin scope, others write; docs/SECURITY.md)
 -- Answer: {ttl, state}: ttl the ms that were left (pending), 0 (in flight or dead),
--- -1 (unknown), -2 (dead and kept: nothing changed); state 1 pending, 2 in flight,
--- 3 dead, 0 unknown.
+-- -1 (unknown), -2 (kept: dead and "keep-dead", or alive and "only-dead"; nothing
+-- changed); state 1 pending, 2 in flight, 3 dead, 0 unknown.
 local id = ARGV[1]
 local ttl = -1
 local state = 0
-if ARGV[2] == 'keep-dead' and redis.call('ZSCORE', KEYS[4], id) then
+local is_dead = redis.call('ZSCORE', KEYS[4], id)
+if ARGV[2] == 'keep-dead' and is_dead then
   return {-2, 3}
+end
+if ARGV[2] == 'only-dead' and not is_dead then
+  if redis.call('ZSCORE', KEYS[2], id) then return {-2, 1} end
+  if redis.call('ZSCORE', KEYS[3], id) then return {-2, 2} end
+  if tr_rec_get(KEYS[1], id) then return {-2, 1} end
+  return {-1, 0}
 end
 local s = redis.call('ZSCORE', KEYS[2], id)
 if s then
