@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test_api_auth.sh - --api-token (given twice, through the launcher): /v1/ and the
+# test_api_auth.sh - --api-token (given twice, through the launcher; scopes are
+# test_api_scopes.sh's): /v1/ and the
 # compat endpoints need a bearer token (401 otherwise; compat ret 8), /healthz never
 # does, /metrics only with --metrics-auth.
 set -uo pipefail
