@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# test_api_auth.sh - --api-token (given twice, through the launcher; scopes are
-# test_api_scopes.sh's): /v1/ and the
+# test_api_auth.sh - --api-token (given twice, through the launcher): /v1/ and the
 # compat endpoints need a bearer token (401 otherwise; compat ret 8), /healthz never
-# does, /metrics only with --metrics-auth.
+# does, /metrics only with --metrics-auth. Scopes, token files and the refused
+# tokens: test_api_scopes.sh.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
