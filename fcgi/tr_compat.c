@@ -209,10 +209,11 @@ int tr_compat_unregister(const tr_config *cfg, tr_store *store, const tr_http_re
         return rc;
     }
     if (ttl_ms == -2) {
+        /* key lives in obj: log before putting it. */
+        tr_log_warning("key=%s unregister rejected ret=%d (%s): the timer is dead and the "
+                       "token lacks the admin scope", key, (int)TR_RET_FORBIDDEN,
+                       tr_ret_name(TR_RET_FORBIDDEN));
         json_object_put(obj);
-        tr_log_warning("unregister rejected ret=%d (%s): key=%s is dead; the token lacks "
-                       "the admin scope", (int)TR_RET_FORBIDDEN, tr_ret_name(TR_RET_FORBIDDEN),
-                       key);
         return tr_compat_error(resp, 403, TR_RET_FORBIDDEN,
                                "forbidden: the timer is dead; deleting it needs the admin scope");
     }

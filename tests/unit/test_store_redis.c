@@ -482,8 +482,28 @@ static void test_dead(void **state)
     assert_int_equal(tr_store_add(s, "d", "x", 1, 0, &due), TR_STORE_ADD_EXISTS);
     assert_int_equal(due, -1);
     int64_t ttl;
-    assert_int_equal(tr_store_cancel(s, "d", &ttl), 0);
+    /* A token without admin may not delete a dead timer, one with admin only no
+     * other: the script keeps them (ttl -2) and says where they are. */
+    tr_timer_state st = TR_STATE_NONE;
+    assert_int_equal(tr_store_cancel_scoped(s, "d", TR_CANCEL_LIVE, &ttl, &st), 0);
+    assert_int_equal(ttl, -2);
+    assert_int_equal(st, TR_STATE_DEAD);
+    assert_int_equal(raw_int("ZCARD %s%s", key("dead"), ""), 1);
+    add_ok(s, "alive", 60000, NULL);
+    assert_int_equal(tr_store_cancel_scoped(s, "alive", TR_CANCEL_DEAD, &ttl, &st), 0);
+    assert_int_equal(ttl, -2);
+    assert_int_equal(st, TR_STATE_PENDING);
+    assert_int_equal(raw_int("ZCARD %s%s", key("due"), ""), 1);
+    assert_int_equal(tr_store_cancel_scoped(s, "never", TR_CANCEL_DEAD, &ttl, &st), 0);
+    assert_int_equal(ttl, -1);
+    assert_int_equal(tr_store_cancel_scoped(s, "alive", TR_CANCEL_LIVE, &ttl, &st), 0);
+    assert_true(ttl > 0);
+    assert_int_equal(tr_store_cancel_scoped(s, "d", TR_CANCEL_DEAD, &ttl, &st), 0);
     assert_int_equal(ttl, 0);
+    assert_int_equal(st, TR_STATE_DEAD);
+    assert_int_equal(raw_int("ZCARD %s%s", key("dead"), ""), 0);
+    assert_int_equal(tr_store_cancel(s, "d", &ttl), 0);
+    assert_int_equal(ttl, -1); /* gone */
     assert_int_equal(raw_int("ZCARD %s%s", key("dead"), ""), 0);
     assert_int_equal(raw_int("HLEN %s%s", key("meta"), ""), 0);
     tr_store_free(s);
