@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tr_auth.h"
 #include "tr_config.h"
 #include "tr_fcgi_loop.h"
 #include "tr_log.h"
@@ -44,6 +45,10 @@ int main(int argc, char **argv)
     tr_log_info("started: redis %s db=%d key=%s max_body=%d max_seconds=%lld threads=%d%s",
                 target, cfg.db, cfg.key, cfg.max_body_bytes, (long long)cfg.max_delay_s,
                 cfg.threads, cfg.threads == 0 ? " (4 per core)" : "");
+    /* How many tokens, never which: enough to notice an API left open. */
+    tr_log_info("api tokens: %d (%s)", cfg.api_token_count,
+                tr_auth_api_protected(&cfg) ? "the API needs one"
+                                            : "the API is open to anyone who reaches nginx");
     int status = 1;
     /* Before any thread: the URL checks use libcurl, whose global set-up is not
      * safe to race. */
