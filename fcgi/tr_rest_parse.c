@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tr_cron.h"
 #include "tr_header_rules.h"
@@ -232,6 +233,16 @@ static int read_headers(json_object *v, tr_timer_spec *spec, char *msg, size_t m
             FAIL("headers: at most %d", TR_REST_HEADERS_MAX);
         if (!tr_header_name_is_token(name))
             FAIL("headers: '%.64s' is not an HTTP token", name);
+        /* Names are case-insensitive: "X-A" and "x-a" would both be sent and read
+         * as one header "1, 2". At most TR_REST_HEADERS_MAX names: the scan is short. */
+        json_object_object_foreach(v, other, oval)
+        {
+            (void)oval;
+            if (other == name)
+                break;
+            if (strcasecmp(other, name) == 0)
+                FAIL("headers: '%.64s' given twice (names are case-insensitive)", name);
+        }
         if (tr_header_reserved(name))
             FAIL("headers: '%.64s' may not be set: TimeRush or libcurl sets it (docs/API.md)",
                  name);
