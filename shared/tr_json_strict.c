@@ -9,10 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Keys of one object compared one by one up to this many; beyond, through a hash. */
+#define SMALL_OBJECT 16
+
 typedef struct scan {
     const unsigned char *start, *p, *end;
-    char *key;      /* a decoded key; room for len + 1 bytes; malloc'd on first use */
-    size_t key_cap;
+    /* Every key decoded, NUL-terminated, one after the other: a key's decoded
+     * bytes and NUL take at most its text with the quotes, so len + 1 bytes hold
+     * them all. malloc'd at the first key. */
+    char *keys;
+    size_t keys_used;
     char *msg;
     size_t msglen;
 } scan;
@@ -238,19 +244,19 @@ static int literal(scan *s, const char *word)
 
 static int value(scan *s, int depth);
 
-/* The decoded key at key[0..] shown in msg: at most 64 bytes, cut on a character
+/* The duplicate key k (decoded) shown in msg: at most 64 bytes, cut on a character
  * boundary, bytes below 0x20, DEL, '"' and '\\' as '?'. */
-static int fail_duplicate(scan *s, const unsigned char *at)
+static int fail_duplicate(scan *s, const char *k, const unsigned char *at)
 {
     char shown[65];
-    size_t n = strlen(s->key);
+    size_t n = strlen(k);
     if (n > 64) {
         n = 64;
-        while (n > 0 && ((unsigned char)s->key[n] & 0xc0) == 0x80)
+        while (n > 0 && ((unsigned char)k[n] & 0xc0) == 0x80)
             n--;
     }
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s->key[i];
+        unsigned char c = (unsigned char)k[i];
         shown[i] = c < 0x20 || c == 0x7f || c == '"' || c == '\\' ? '?' : (char)c;
     }
     shown[n] = '\0';
@@ -260,29 +266,43 @@ static int fail_duplicate(scan *s, const unsigned char *at)
     return fail(s, what);
 }
 
-/* Decodes the key at `at` into s->key and adds it to *set (made on the first
- * call). 1 when it was there already, 0 when added, -1 on failure (msg set). */
-static int key_seen(scan *s, const unsigned char *at, json_object **set)
+/* Adds k to *set (made on the first call). 1 when it was there already, 0 when
+ * added, -1 when out of memory (msg set). */
+static int set_add(scan *s, json_object **set, const char *k)
 {
-    const unsigned char *save = s->p;
-    s->p = at;
-    int rc = string(s, s->key);
-    s->p = save;
-    if (rc != 0)
-        return -1;
     if (*set == NULL && (*set = json_object_new_object()) == NULL)
         return fail(s, "out of memory");
-    if (json_object_object_get_ex(*set, s->key, NULL))
+    if (json_object_object_get_ex(*set, k, NULL))
         return 1;
-    if (json_object_object_add(*set, s->key, NULL) != 0)
+    if (json_object_object_add(*set, k, NULL) != 0)
         return fail(s, "out of memory");
     return 0;
 }
 
+/* 1 when the object's keys so far (first[0..n) in s->keys, or *set past
+ * SMALL_OBJECT) hold k, which is added; 0 when not; -1 on failure (msg set). */
+static int seen_before(scan *s, size_t *first, size_t n, json_object **set, const char *k)
+{
+    if (n < SMALL_OBJECT) {
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(s->keys + first[i], k) == 0)
+                return 1;
+        first[n] = (size_t)(k - s->keys);
+        return 0;
+    }
+    if (*set == NULL) {
+        for (size_t i = 0; i < n; i++)
+            if (set_add(s, set, s->keys + first[i]) != 0)
+                return -1; /* they are distinct: only out of memory */
+    }
+    return set_add(s, set, k);
+}
+
 static int object(scan *s, int depth)
 {
-    json_object *set = NULL; /* the keys so far, from the second key on */
-    const unsigned char *first = NULL;
+    size_t first[SMALL_OBJECT]; /* offsets of the first keys in s->keys */
+    json_object *set = NULL;    /* all keys, once there are more */
+    size_t n = 0;
     int rc = -1;
     s->p++;
     skip_ws(s);
@@ -290,33 +310,25 @@ static int object(scan *s, int depth)
         s->p++;
         return 0;
     }
-    for (;;) {
+    for (;; n++) {
         if (s->p >= s->end || *s->p != '"') {
             fail(s, "string expected as a key");
             goto done;
         }
         const unsigned char *at = s->p;
-        if (s->key == NULL) {
-            /* Every key decodes to at most its text's length. */
-            s->key_cap = (size_t)(s->end - s->start) + 1;
-            if ((s->key = malloc(s->key_cap)) == NULL) {
-                fail(s, "out of memory");
-                goto done;
-            }
-        }
-        if (string(s, s->key) != 0)
+        if (s->keys == NULL && (s->keys = malloc((size_t)(s->end - s->start) + 1)) == NULL) {
+            fail(s, "out of memory");
             goto done;
-        if (first == NULL) {
-            first = at; /* one key needs no set */
-        } else {
-            if (set == NULL && key_seen(s, first, &set) != 0)
-                goto done;
-            int seen = key_seen(s, at, &set);
-            if (seen != 0) {
-                if (seen == 1)
-                    fail_duplicate(s, at);
-                goto done;
-            }
+        }
+        char *k = s->keys + s->keys_used;
+        if (string(s, k) != 0)
+            goto done;
+        s->keys_used += strlen(k) + 1; /* no NUL inside: string() refuses \u0000 */
+        int seen = seen_before(s, first, n, &set, k);
+        if (seen != 0) {
+            if (seen == 1)
+                fail_duplicate(s, k, at);
+            goto done;
         }
         skip_ws(s);
         if (s->p >= s->end || *s->p != ':') {
@@ -406,6 +418,6 @@ int tr_json_strict_check(const char *text, size_t len, char *msg, size_t msglen)
         if (s.p != s.end)
             rc = fail(&s, "extra data");
     }
-    free(s.key);
+    free(s.keys);
     return rc;
 }

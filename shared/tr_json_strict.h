@@ -21,8 +21,8 @@
 /* Checks text[0..len) (need not be NUL-terminated) is exactly one RFC 8259 JSON
  * value, surrounded by JSON whitespace only, and obeys the rules above. Returns 0,
  * or -1 with a one-line reason in msg ("duplicate key \"a\" at byte 9"); the reason
- * holds only printable ASCII and valid UTF-8. Allocates only for objects with
- * more than one key, and frees before returning. */
+ * holds only printable ASCII and valid UTF-8. Allocates (room for the decoded
+ * keys, a hash for objects of more than 16 keys) and frees before returning. */
 int tr_json_strict_check(const char *text, size_t len, char *msg, size_t msglen);
 
 #endif
