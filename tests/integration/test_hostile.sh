@@ -94,22 +94,20 @@ send_raw() {
     awk 'body { print } /^\r?$/ && !body { body = 1 }' "$TR_TMP/response" >"$TR_TMP/answer"
 }
 
-# judge N WANT_STATUS WANT_ANSWER REASON: one ok / not ok line for the row.
+# judge N WANT_STATUS WANT_ANSWER REASON: one ok / not ok line for the row (one jq:
+# it exits 1 when the test is false, another code when the answer is not JSON).
 judge() {
-    local n=$1 want_status=$2 want=$3 reason=$4 why="" body
-    body=$(head -c 600 "$TR_TMP/answer" | tr -d '\000')
+    local n=$1 want_status=$2 want=$3 reason=$4 why="" filter rc
+    case $want in
+    jq:*) filter=${want#jq:} ;;
+    -) filter=true ;;
+    *[!0-9]*) filter='.error.code == $w and (.error.message | type == "string" and length > 0)' ;;
+    *) filter='.ret == ($w | tonumber) and (.msg | type == "string" and length > 0)' ;;
+    esac
     [[ $STATUS == "$want_status" ]] || why+="HTTP $STATUS, want $want_status; "
-    if ! jq -e . "$TR_TMP/answer" >/dev/null 2>&1; then
-        why+="answer is not JSON: '${body:0:200}'; "
-    elif [[ $want == jq:* ]]; then
-        jq -e "${want#jq:}" "$TR_TMP/answer" >/dev/null 2>&1 || why+="jq test ${want#jq:} fails on '${body:0:300}'; "
-    elif [[ $want =~ ^[0-9]+$ ]]; then
-        jq -e --argjson r "$want" '.ret == $r and (.msg | type == "string" and length > 0)' \
-            "$TR_TMP/answer" >/dev/null 2>&1 || why+="want ret $want and a msg, got '${body:0:300}'; "
-    elif [[ $want != - ]]; then
-        jq -e --arg c "$want" '.error.code == $c and (.error.message | type == "string" and length > 0)' \
-            "$TR_TMP/answer" >/dev/null 2>&1 || why+="want error $want, got '${body:0:300}'; "
-    fi
+    jq -e --arg w "$want" "$filter" "$TR_TMP/answer" >/dev/null 2>&1
+    rc=$?
+    ((rc == 0)) || why+="$( ((rc == 1)) && echo "answer is not $want" || echo "answer is not JSON"): '$(head -c 300 "$TR_TMP/answer" | tr -d '\000')'; "
     if [[ -z $why ]]; then
         tr_pass "row $n: $reason -> $want_status $want"
     else
