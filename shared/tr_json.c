@@ -41,6 +41,8 @@ static json_object *parse(const char *body, size_t len, int flags, int strict, c
         enum json_tokener_error jerr = json_tokener_get_error(tok);
         if (jerr == json_tokener_continue)
             snprintf(msg, msglen, "body is not valid JSON: unexpected end");
+        else if (jerr == json_tokener_success)
+            snprintf(msg, msglen, "body is null"); /* json-c's null is a NULL object */
         else
             snprintf(msg, msglen, "body is not valid JSON: %s at byte %zu",
                      json_tokener_error_desc(jerr), json_tokener_get_parse_end(tok));
