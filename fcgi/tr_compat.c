@@ -86,8 +86,20 @@ static int store_failed(const char *what, const char *key, tr_store *store,
     return tr_compat_error(resp, 200, TR_RET_INTERNAL, "internal error (logged)");
 }
 
+#define MEDIA_MSG \
+    "Content-Type: must be application/json, application/x-www-form-urlencoded or none"
+
+/* A Content-Type that is neither JSON, form nor absent: HTTP 415 (as /v1/ answers
+ * it) with ret 1, logged like reject(). */
+static int reject_media(const char *what, tr_http_response *resp)
+{
+    tr_log_warning("%s rejected ret=%d (%s): %s", what, (int)TR_RET_BAD_JSON,
+                   tr_ret_name(TR_RET_BAD_JSON), MEDIA_MSG);
+    return tr_compat_error(resp, 415, TR_RET_BAD_JSON, MEDIA_MSG);
+}
+
 /* What both endpoints do first: log the body at DEBUG, apply tr_http_body_check().
- * TR_RET_OK, or a code with msg set. */
+ * TR_RET_OK, or a code with msg set. The Content-Type comes next (reject_media). */
 static tr_ret check_body(const char *what, const tr_config *cfg, const tr_http_request *req,
                          char *msg, size_t msglen)
 {
@@ -112,6 +124,8 @@ int tr_compat_register(const tr_config *cfg, tr_store *store, const tr_http_requ
     tr_ret ret = check_body("register", cfg, req, msg, sizeof msg);
     if (ret != TR_RET_OK)
         return reject("register", resp, ret, msg);
+    if (tr_http_body_type_of(req) == TR_HTTP_BODY_OTHER)
+        return reject_media("register", resp);
     ret = tr_timer_spec_parse_compat(req->body, req->body_len, cfg->max_delay_s, &spec, msg,
                                      sizeof msg);
     if (ret == TR_RET_INTERNAL) {
@@ -179,6 +193,8 @@ int tr_compat_unregister(const tr_config *cfg, tr_store *store, const tr_http_re
     tr_ret ret = check_body("unregister", cfg, req, msg, sizeof msg);
     if (ret != TR_RET_OK)
         return reject("unregister", resp, ret, msg);
+    if (tr_http_body_type_of(req) == TR_HTTP_BODY_OTHER)
+        return reject_media("unregister", resp);
     json_object *obj = tr_json_parse_object(req->body, req->body_len, msg, sizeof msg);
     if (obj == NULL)
         return reject("unregister", resp, TR_RET_BAD_JSON, msg);
@@ -194,7 +210,7 @@ int tr_compat_unregister(const tr_config *cfg, tr_store *store, const tr_http_re
     if ((size_t)json_object_get_string_len(k) != strlen(key) || tr_timer_key_check(key) != 0) {
         json_object_put(obj);
         return reject("unregister", resp, TR_RET_BAD_FIELD,
-                      "key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
+                      "key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : - (not . or ..)");
     }
 
     int64_t ttl_ms = -1;

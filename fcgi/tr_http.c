@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tr_json.h"
 
@@ -15,6 +16,30 @@ tr_ret tr_http_body_check(const tr_http_request *req, size_t max_body)
         req->body_len > max_body)
         return TR_RET_TOO_LARGE;
     return req->body_ret;
+}
+
+int tr_http_media_type_is(const char *ct, const char *type)
+{
+    size_t n = strlen(type);
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    if (strncasecmp(ct, type, n) != 0)
+        return 0;
+    const char *p = ct + n;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return *p == '\0' || *p == ';';
+}
+
+tr_http_body_type tr_http_body_type_of(const tr_http_request *req)
+{
+    if (req->content_type == NULL)
+        return TR_HTTP_BODY_NONE;
+    if (tr_http_media_type_is(req->content_type, "application/json"))
+        return TR_HTTP_BODY_JSON;
+    if (tr_http_media_type_is(req->content_type, "application/x-www-form-urlencoded"))
+        return TR_HTTP_BODY_FORM;
+    return TR_HTTP_BODY_OTHER;
 }
 
 void tr_http_response_init(tr_http_response *resp)

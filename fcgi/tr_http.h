@@ -49,6 +49,22 @@ typedef struct tr_http_response {
  * else TR_RET_OK. */
 tr_ret tr_http_body_check(const tr_http_request *req, size_t max_body);
 
+/* What a request's Content-Type says its body is. The REST API takes JSON or none
+ * (415 otherwise); the compatible endpoints also form, which is what `curl -d`
+ * sends, as the original's clients did (their body is JSON all the same). */
+typedef enum tr_http_body_type {
+    TR_HTTP_BODY_NONE = 0, /* no Content-Type */
+    TR_HTTP_BODY_JSON,     /* application/json, any case, parameters allowed */
+    TR_HTTP_BODY_FORM,     /* application/x-www-form-urlencoded, the same way */
+    TR_HTTP_BODY_OTHER,
+} tr_http_body_type;
+
+tr_http_body_type tr_http_body_type_of(const tr_http_request *req);
+
+/* 1 when the Content-Type value ct names the media type `type` (any case,
+ * whitespace around it, parameters after ';' allowed), else 0. */
+int tr_http_media_type_is(const char *ct, const char *type);
+
 /* Sets status 200, no headers, no body. */
 void tr_http_response_init(tr_http_response *resp);
 

@@ -77,19 +77,6 @@ static int match(const rest_route *r, const char *path, char *key, size_t keylen
     return 1;
 }
 
-/* application/json, any case, optionally with parameters (; charset=utf-8). */
-static int is_json_type(const char *ct)
-{
-    while (*ct == ' ')
-        ct++;
-    if (strncasecmp(ct, "application/json", 16) != 0)
-        return 0;
-    const char *p = ct + 16;
-    while (*p == ' ')
-        p++;
-    return *p == '\0' || *p == ';';
-}
-
 /* Answers a failed check: 401 (+ WWW-Authenticate) or 403. */
 static int refuse(tr_http_response *resp, tr_auth_result a)
 {
@@ -146,7 +133,8 @@ int tr_rest_dispatch(const tr_config *cfg, tr_store *store, const tr_http_reques
         }
         if (body != TR_RET_OK)
             return tr_rest_error(resp, 400, "bad_request", "unreadable Content-Length");
-        if (req->content_type != NULL && !is_json_type(req->content_type))
+        tr_http_body_type bt = tr_http_body_type_of(req);
+        if (bt != TR_HTTP_BODY_NONE && bt != TR_HTTP_BODY_JSON)
             return tr_rest_error(resp, 415, "unsupported_media_type",
                                  "Content-Type: must be application/json");
     }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tr_cron.h"
 #include "tr_header_rules.h"
@@ -166,8 +167,8 @@ static int read_when(json_object *delay, json_object *secs, json_object *at, int
             !json_object_is_type(secs, json_type_double))
             FAIL("seconds: must be a number");
         double d = json_object_get_double(secs);
-        if (isnan(d) || d < 0)
-            FAIL("seconds: must be a number >= 0");
+        if (isnan(d) || d < 0 || signbit(d))
+            FAIL("seconds: must be a number >= 0 (not -0.0)");
         if (d * 1000.0 > (double)max_delay_ms)
             FAIL("seconds: at most %lld", (long long)(max_delay_ms / 1000));
         out->delay_ms = (int64_t)llround(d * 1000.0);
@@ -232,6 +233,16 @@ static int read_headers(json_object *v, tr_timer_spec *spec, char *msg, size_t m
             FAIL("headers: at most %d", TR_REST_HEADERS_MAX);
         if (!tr_header_name_is_token(name))
             FAIL("headers: '%.64s' is not an HTTP token", name);
+        /* Names are case-insensitive: "X-A" and "x-a" would both be sent and read
+         * as one header "1, 2". At most TR_REST_HEADERS_MAX names: the scan is short. */
+        json_object_object_foreach(v, other, oval)
+        {
+            (void)oval;
+            if (other == name)
+                break;
+            if (strcasecmp(other, name) == 0)
+                FAIL("headers: '%.64s' given twice (names are case-insensitive)", name);
+        }
         if (tr_header_reserved(name))
             FAIL("headers: '%.64s' may not be set: TimeRush or libcurl sets it (docs/API.md)",
                  name);
@@ -240,7 +251,9 @@ static int read_headers(json_object *v, tr_timer_spec *spec, char *msg, size_t m
         const char *s = json_object_get_string(val);
         size_t n = (size_t)json_object_get_string_len(val);
         if (!tr_header_value_ok(s, n))
-            FAIL("headers: value of '%.64s' holds a control character", name);
+            FAIL("headers: value of '%.64s' holds a control character or starts or ends "
+                 "with whitespace (it would not be sent as given)",
+                 name);
         bytes += strlen(name) + n;
         if (bytes > TR_REST_HEADERS_BYTES)
             FAIL("headers: more than %d bytes in all", TR_REST_HEADERS_BYTES);
@@ -319,7 +332,7 @@ static int parse_create(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
         const char *k = json_object_get_string(f[F_KEY]);
         if ((size_t)json_object_get_string_len(f[F_KEY]) != strlen(k) ||
             tr_timer_key_check(k) != 0)
-            FAIL("key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
+            FAIL("key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : - (not . or ..)");
         assert(strlen(k) <= TR_KEY_MAX); /* tr_timer_key_check() bounds it */
         memcpy(out->key, k, strlen(k) + 1);
     }

@@ -7,43 +7,37 @@
  *  - "data" absent or null: done. "data" of another non-object type: done, and
  *    `why` says the chain was ignored.
  *  - "seconds" absent, null, 0, 0.0 or a string holding 0: done, no chain.
- *  - A body that is not valid JSON, or JSON that is not an object: done.
+ *  - A body that is not valid JSON, or JSON that is not an object: done. "Valid"
+ *    is what a request must be (tr_json_parse_input()): a key twice in one object
+ *    makes the answer unreadable, not "the last one wins".
  */
 #include "tr_answer.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "tr_json.h"
 
 static int is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-/* One JSON object from body, or NULL when the body is anything else. */
-static json_object *parse_object(const char *body, size_t len)
+/* One JSON object from body, read as strictly as a request (tr_json_parse_input()),
+ * or NULL when the body is anything else. An answer that starts with '{' but is
+ * refused (a key twice, invalid UTF-8, cut at --max-response) gets the reason in
+ * why, so it is logged: it was meant as JSON. */
+static json_object *parse_object(const char *body, size_t len, char *why, size_t whylen)
 {
-    if (body == NULL || len == 0 || len > INT_MAX - 1 || memchr(body, '\0', len) != NULL)
+    char msg[200];
+    size_t i = 0;
+    while (i < len && is_space(body[i]))
+        i++;
+    if (i == len)
         return NULL;
-    json_tokener *tok = json_tokener_new();
-    if (tok == NULL)
-        return NULL;
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    json_object *obj = json_tokener_parse_ex(tok, body, (int)len);
-    if (obj != NULL) {
-        for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
-            if (!is_space(body[i])) {
-                json_object_put(obj);
-                obj = NULL;
-                break;
-            }
-        }
-    }
-    json_tokener_free(tok);
-    if (obj != NULL && !json_object_is_type(obj, json_type_object)) {
-        json_object_put(obj);
-        obj = NULL;
-    }
+    json_object *obj = tr_json_parse_object(body, len, msg, sizeof msg);
+    if (obj == NULL && body[i] == '{')
+        snprintf(why, whylen, "answer ignored: %s", msg);
     return obj;
 }
 
@@ -98,7 +92,7 @@ tr_answer_kind tr_answer_parse(long http_status, const char *body, size_t len,
         snprintf(why, whylen, "HTTP %ld", http_status);
         return TR_ANSWER_RETRY;
     }
-    obj = parse_object(body, len);
+    obj = parse_object(body, len, why, whylen);
     if (obj == NULL || !json_object_object_get_ex(obj, "ret", &ret))
         goto done; /* empty, not JSON, or no "ret": delivered */
     if (!ret_is_zero(ret)) {

@@ -136,6 +136,13 @@ static const opt_def opt_table[] = {
      "is lost), everysec (a power cut can lose the last second), no"},
     {"nginx-user", 0, OPT_STR, F(nginx_user), 0, 0, "", LA,
      "user of the nginx workers when started as root; default www-data (else nobody)"},
+    /* nginx's per-client limits (issue 12, strict input): 0 is off. */
+    {"max-conns-per-ip", 0, OPT_INT, F(max_conns_per_ip), 0, 1000000, "0", LA,
+     "connections one client address may hold open at nginx (limit_conn; over it: 429); "
+     "0: no limit"},
+    {"max-rps-per-ip", 0, OPT_INT, F(max_rps_per_ip), 0, 1000000, "0", LA,
+     "requests per second from one client address (nginx limit_req, a burst of as many "
+     "again, over it: 429); 0: no limit"},
 };
 
 #define OPT_COUNT (sizeof opt_table / sizeof opt_table[0])

@@ -92,6 +92,8 @@ typedef struct tr_config {
     char build_dir[TR_CONFIG_STR_MAX];   /* where the programs are */
     char nginx_user[TR_CONFIG_STR_MAX];  /* nginx worker user; empty: the launcher picks */
     char appendfsync[16];                /* embedded Redis: always, everysec or no */
+    int max_conns_per_ip;                /* nginx limit_conn per client address; 0: off */
+    int max_rps_per_ip;                  /* nginx limit_req per client address, /s; 0: off */
 } tr_config;
 
 /* Fills every field with its default. */

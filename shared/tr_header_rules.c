@@ -37,6 +37,13 @@ int tr_header_reserved(const char *name)
 
 int tr_header_value_ok(const char *value, size_t len)
 {
+    /* curl drops a header whose value is only whitespace ("Name:  " means "remove
+     * Name"), and receivers strip whitespace around a value (RFC 9110 OWS): either
+     * way the value sent would not be the one stored. Empty is fine: tr_headers.c
+     * sends it as curl's "Name;". */
+    if (len > 0 && (value[0] == ' ' || value[0] == '\t' || value[len - 1] == ' ' ||
+                    value[len - 1] == '\t'))
+        return 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)value[i];
         if ((c < 0x20 && c != '\t') || c == 0x7f)

@@ -21,7 +21,8 @@ int tr_header_name_is_token(const char *name);
 int tr_header_reserved(const char *name);
 
 /* 1 when value[0..len) may be sent as a header value: no control character
- * (below 0x20, or 0x7f) except tab, so no CR, LF or NUL. Else 0. */
+ * (below 0x20, or 0x7f) except tab, so no CR, LF or NUL; no space or tab at
+ * either end (so none only of whitespace). Empty is allowed. Else 0. */
 int tr_header_value_ok(const char *value, size_t len);
 
 /* 1 when the header `name` (any case) carries a credential: Authorization, Cookie,

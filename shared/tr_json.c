@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tr_json_strict.h"
 #include "tr_mem.h"
 
 static int is_space(char c)
@@ -12,7 +13,10 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-json_object *tr_json_parse_value(const char *body, size_t len, char *msg, size_t msglen)
+/* json-c's tokener with `flags` over body[0..len); then, when `strict`, the rules of
+ * tr_json_strict.h (after json-c, so its messages stay those of plain syntax errors). */
+static json_object *parse(const char *body, size_t len, int flags, int strict, char *msg,
+                          size_t msglen)
 {
     if (body == NULL || len == 0) {
         snprintf(msg, msglen, "body is empty");
@@ -31,12 +35,14 @@ json_object *tr_json_parse_value(const char *body, size_t len, char *msg, size_t
         snprintf(msg, msglen, "out of memory");
         return NULL;
     }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    json_tokener_set_flags(tok, flags);
     json_object *obj = json_tokener_parse_ex(tok, body, (int)len);
     if (obj == NULL) {
         enum json_tokener_error jerr = json_tokener_get_error(tok);
         if (jerr == json_tokener_continue)
             snprintf(msg, msglen, "body is not valid JSON: unexpected end");
+        else if (jerr == json_tokener_success)
+            snprintf(msg, msglen, "body is null"); /* json-c's null is a NULL object */
         else
             snprintf(msg, msglen, "body is not valid JSON: %s at byte %zu",
                      json_tokener_error_desc(jerr), json_tokener_get_parse_end(tok));
@@ -50,14 +56,30 @@ json_object *tr_json_parse_value(const char *body, size_t len, char *msg, size_t
             goto done;
         }
     }
+    char why[160];
+    if (strict && tr_json_strict_check(body, len, why, sizeof why) != 0) {
+        snprintf(msg, msglen, "body is not valid JSON: %s", why);
+        json_object_put(obj);
+        obj = NULL;
+    }
 done:
     json_tokener_free(tok);
     return obj;
 }
 
+json_object *tr_json_parse_value(const char *body, size_t len, char *msg, size_t msglen)
+{
+    return parse(body, len, JSON_TOKENER_STRICT, 0, msg, msglen);
+}
+
+json_object *tr_json_parse_input(const char *body, size_t len, char *msg, size_t msglen)
+{
+    return parse(body, len, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8, 1, msg, msglen);
+}
+
 json_object *tr_json_parse_object(const char *body, size_t len, char *msg, size_t msglen)
 {
-    json_object *obj = tr_json_parse_value(body, len, msg, msglen);
+    json_object *obj = tr_json_parse_input(body, len, msg, msglen);
     if (obj != NULL && !json_object_is_type(obj, json_type_object)) {
         snprintf(msg, msglen, "body must be a JSON object");
         json_object_put(obj);

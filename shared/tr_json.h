@@ -18,10 +18,20 @@
 
 /* Parses body[0..len) (need not be NUL-terminated) as exactly one JSON value with
  * json-c's strict tokener: only whitespace may follow, no NUL byte in the text.
- * Returns the value (caller puts it), or NULL with a one-line reason in msg. */
+ * Returns the value (caller puts it), or NULL with a one-line reason in msg.
+ * For text TimeRush wrote itself (stored records): outside input goes through
+ * tr_json_parse_input(). */
 json_object *tr_json_parse_value(const char *body, size_t len, char *msg, size_t msglen);
 
-/* The same, and the value must be a JSON object ("body must be a JSON object"). */
+/* The same for outside input (request bodies, callback answers): json-c also
+ * validates UTF-8 (JSON_TOKENER_VALIDATE_UTF8) and the text must pass
+ * tr_json_strict_check() (tr_json_strict.h: RFC 8259 exactly, valid UTF-8, no
+ * lone surrogate, no -0, integers within 64 bits, no key twice in one object).
+ * msg then reads "body is not valid JSON: duplicate key \"a\" at byte 9". */
+json_object *tr_json_parse_input(const char *body, size_t len, char *msg, size_t msglen);
+
+/* tr_json_parse_input(), and the value must be a JSON object ("body must be a
+ * JSON object"). */
 json_object *tr_json_parse_object(const char *body, size_t len, char *msg, size_t msglen);
 
 /* Adds name: value to obj. value is consumed, also on failure; a NULL value (a

@@ -1,7 +1,8 @@
 /* tr_timer.c - timer keys, the compatible register object, and the stored record.
  *
  * Parsing rules (docs/PROTOCOL.md has the table):
- *  - the body is one JSON object (json-c tokener, strict mode), only whitespace
+ *  - the body is one JSON object (tr_json_parse_input(): json-c's strict tokener
+ *    and tr_json_strict.h's rules), only whitespace
  *    after it, no NUL byte in the text;
  *  - a field of the wrong JSON type is TR_RET_BAD_FIELD; a `seconds` of the right
  *    type whose value is not a whole number in 1..max is TR_RET_BAD_SECONDS;
@@ -132,7 +133,10 @@ int tr_timer_key_check(const char *key)
         if (n >= TR_KEY_MAX || !key_char_ok((unsigned char)key[n]))
             return -1;
     }
-    return n == 0 ? -1 : 0;
+    /* "." and ".." would read as path segments in /v1/timers/{key} URLs. */
+    if (n == 0 || strcmp(key, ".") == 0 || strcmp(key, "..") == 0)
+        return -1;
+    return 0;
 }
 
 void tr_timer_spec_clear(tr_timer_spec *spec)
@@ -314,7 +318,7 @@ tr_ret tr_timer_spec_parse_compat(const char *body, size_t len, int64_t max_dela
                                   tr_timer_spec *out, char *msg, size_t msglen)
 {
     memset(out, 0, sizeof *out);
-    json_object *obj = tr_json_parse_value(body, len, msg, msglen);
+    json_object *obj = tr_json_parse_input(body, len, msg, msglen);
     if (obj == NULL)
         return TR_RET_BAD_JSON;
     tr_ret ret = tr_timer_spec_from_compat(obj, max_delay_s, out, msg, msglen);

@@ -29,7 +29,8 @@
 int tr_timer_new_key(char out[TR_KEY_LEN + 1]);
 
 /* Returns 0 when `key` is acceptable from a client: 1..TR_KEY_MAX bytes of
- * [A-Za-z0-9._:-]; -1 otherwise. */
+ * [A-Za-z0-9._:-], other than "." and ".." (path segments in /v1/ URLs); -1
+ * otherwise. */
 int tr_timer_key_check(const char *key);
 
 /* Per-timer delivery policy (REST API). 0 means "the scheduler's option". */

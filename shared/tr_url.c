@@ -19,7 +19,7 @@ static int has_part(CURLU *h, CURLUPart part)
 int tr_url_check(const char *url, const char *field, char *msg, size_t msglen)
 {
     int rc = -1;
-    char *scheme = NULL, *host = NULL;
+    char *scheme = NULL, *host = NULL, *port = NULL;
     CURLU *h = NULL;
 
     if (url == NULL || url[0] == '\0') {
@@ -73,6 +73,13 @@ int tr_url_check(const char *url, const char *field, char *msg, size_t msglen)
         snprintf(msg, msglen, "%s: has no host", field);
         goto done;
     }
+    /* Port 0 connects nowhere (the kernel would pick a port): refused, not retried
+     * until the timer dies. "00" reads as 0 too. */
+    if (curl_url_get(h, CURLUPART_PORT, &port, 0) == CURLUE_OK && port != NULL &&
+        port[strspn(port, "0")] == '\0') {
+        snprintf(msg, msglen, "%s: port 0", field);
+        goto done;
+    }
     /* Credentials in a stored URL would end up in logs and Redis. */
     if (has_part(h, CURLUPART_USER) || has_part(h, CURLUPART_PASSWORD)) {
         snprintf(msg, msglen, "%s: must not hold user:password@", field);
@@ -84,6 +91,7 @@ int tr_url_check(const char *url, const char *field, char *msg, size_t msglen)
 done:
     curl_free(scheme);
     curl_free(host);
+    curl_free(port);
     curl_url_cleanup(h);
     return rc;
 }

@@ -69,8 +69,13 @@ static void test_other_2xx_done(void **state)
     expect(200, "<html>ret 1</html>", TR_ANSWER_DONE, "");
     expect(200, "{\"status\":\"ok\"}", TR_ANSWER_DONE, "");
     expect(200, "[{\"ret\":1}]", TR_ANSWER_DONE, "");
-    expect(200, "{\"ret\":1", TR_ANSWER_DONE, "");        /* cut: not JSON */
-    expect(200, "{\"ret\":1} trailing", TR_ANSWER_DONE, ""); /* not one JSON value */
+    /* Meant as a JSON object but unreadable: done, and why says so (logged). */
+    expect(200, "{\"ret\":1", TR_ANSWER_DONE, "answer ignored: body is not valid JSON"); /* cut */
+    expect(200, "{\"ret\":1} trailing", TR_ANSWER_DONE, "answer ignored"); /* two values */
+    expect(200, "{\"ret\":1,\"ret\":0}", TR_ANSWER_DONE, "duplicate key \"ret\"");
+    expect(200, "{\"ret\":0,\"data\":{\"callback_cmd\":\"http://h/\",\"callback_data\":\"\xff\","
+                "\"seconds\":5}}", TR_ANSWER_DONE, "answer ignored");  /* not UTF-8 */
+    expect(200, "{'ret':1}", TR_ANSWER_DONE, "answer ignored");
     expect(200, "1", TR_ANSWER_DONE, "");
 }
 

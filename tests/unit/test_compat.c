@@ -146,10 +146,51 @@ static void test_register_rejects(void **state)
          "{\"ret\":4,\"msg\":\"callback_cmd: scheme must be http or https\"}"},
         {"{\"callback_cmd\":\"http://u:p@h/\",\"callback_data\":\"\",\"seconds\":1}",
          "{\"ret\":4,\"msg\":\"callback_cmd: must not hold user:password@\"}"},
+        /* Strict input (tr_json_strict.h): what json-c alone let through. */
+        {"{\"callback_cmd\":\"http://h/\",\"callback_data\":\"\",\"seconds\":1,\"seconds\":2}",
+         "{\"ret\":1,\"msg\":\"body is not valid JSON: duplicate key \\\"seconds\\\" at byte "
+         "59\"}"},
+        {"{\"callback_cmd\":\"http://h/\",\"callback_data\":{\"a\":1,\"a\":1},\"seconds\":1}",
+         "{\"ret\":1,\"msg\":\"body is not valid JSON: duplicate key \\\"a\\\" at byte 51\"}"},
+        {"{\"callback_cmd\":\"http://h/\",\"callback_data\":\"\xff\",\"seconds\":1}",
+         "{\"ret\":1,\"msg\":\"body is not valid JSON: invalid utf-8 string at byte 45\"}"},
+        {"{\"callback_cmd\":\"http://h/\",\"callback_data\":\"\xc0\xaf\",\"seconds\":1}",
+         "{\"ret\":1,\"msg\":\"body is not valid JSON: invalid UTF-8 at byte 45\"}"},
+        {"{'callback_cmd':\"http://h/\",\"callback_data\":\"\",\"seconds\":1}",
+         "{\"ret\":1,\"msg\":\"body is not valid JSON: string expected as a key at byte 1\"}"},
+        {"{\"callback_cmd\":\"http://h:0/\",\"callback_data\":\"\",\"seconds\":1}",
+         "{\"ret\":4,\"msg\":\"callback_cmd: port 0\"}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tr_http_request r = post("/register/", cases[i].body);
         expect(f, &r, 200, cases[i].answer);
+    }
+}
+
+static void test_content_type(void **state)
+{
+    fixture *f = *state;
+    const char *body = "{\"callback_cmd\":\"file:///x\",\"callback_data\":\"\",\"seconds\":1}";
+    const char *parsed = "{\"ret\":4,\"msg\":\"callback_cmd: scheme must be http or https\"}";
+    const char *refused = "{\"ret\":1,\"msg\":\"Content-Type: must be application/json, "
+                          "application/x-www-form-urlencoded or none\"}";
+    /* JSON, form (curl -d) and none reach the parser; anything else is 415. */
+    static const char *const read[] = {"application/json", "Application/JSON; charset=utf-8",
+                                       "application/x-www-form-urlencoded"};
+    for (size_t i = 0; i < sizeof read / sizeof read[0]; i++) {
+        tr_http_request r = post("/register/", body);
+        r.content_type = read[i];
+        expect(f, &r, 200, parsed);
+    }
+    static const char *const other[] = {"text/plain", "multipart/form-data; boundary=x",
+                                         "application/jsonx", "application/xml"};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        tr_http_request r = post("/register/", body);
+        r.content_type = other[i];
+        expect(f, &r, 415, refused);
+        r = post("/unregister/", "{\"key\":\"k\"}");
+        r.content_type = other[i];
+        expect(f, &r, 415, refused);
     }
 }
 
@@ -193,13 +234,19 @@ static void test_unregister_rejects(void **state)
         {"{\"key\":5}", "{\"ret\":2,\"msg\":\"key: must be a string\"}"},
         {"{\"key\":null}", "{\"ret\":2,\"msg\":\"key: must be a string\"}"},
         {"{\"key\":\"\"}",
-         "{\"ret\":2,\"msg\":\"key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : -\"}"},
+         "{\"ret\":2,\"msg\":\"key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : - (not . or ..)\"}"},
         {"{\"key\":\"a b\"}",
-         "{\"ret\":2,\"msg\":\"key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : -\"}"},
+         "{\"ret\":2,\"msg\":\"key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : - (not . or ..)\"}"},
         {"{\"key\":\"a\\u0000b\"}",
-         "{\"ret\":2,\"msg\":\"key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : -\"}"},
+         "{\"ret\":2,\"msg\":\"key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : - (not . or ..)\"}"},
         {"{\"key\":\"{x}\"}",
-         "{\"ret\":2,\"msg\":\"key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : -\"}"},
+         "{\"ret\":2,\"msg\":\"key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : - (not . or ..)\"}"},
+        {"{\"key\":\".\"}",
+         "{\"ret\":2,\"msg\":\"key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : - (not . or ..)\"}"},
+        {"{\"key\":\"..\"}",
+         "{\"ret\":2,\"msg\":\"key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : - (not . or ..)\"}"},
+        {"{\"key\":\"a\",\"key\":\"b\"}",
+         "{\"ret\":1,\"msg\":\"body is not valid JSON: duplicate key \\\"key\\\" at byte 11\"}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tr_http_request r = post("/unregister/", cases[i].body);
@@ -257,6 +304,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_method, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_rejects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_content_type, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unregister_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_down, setup, teardown),

@@ -254,7 +254,7 @@ static void test_request_uri_fallback_and_keepalive(void **state)
     call(fd, 1, p1, "{\"key\":\"a b\"}", 13, out, sizeof out);
     assert_string_equal(
         body_of(out),
-        "{\"ret\":2,\"msg\":\"key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : -\"}");
+        "{\"ret\":2,\"msg\":\"key: must be 1 to 128 characters of A-Z a-z 0-9 . _ : - (not . or ..)\"}");
     /* Same connection (kept alive): a GET gets 405 with Allow. */
     const char *p2[] = {"REQUEST_METHOD", "GET", "SCRIPT_NAME", "/register", NULL};
     call(fd, 1, p2, NULL, 0, out, sizeof out);

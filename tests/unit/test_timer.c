@@ -59,7 +59,7 @@ static void expect_seconds_reject(const char *secs_json, tr_ret want)
     snprintf(body, sizeof body,
              "{\"callback_cmd\":\"http://127.0.0.1/x\",\"callback_data\":\"d\",\"seconds\":%s}",
              secs_json);
-    expect_reject(body, want, "seconds");
+    expect_reject(body, want, want == TR_RET_BAD_JSON ? "not valid JSON" : "seconds");
 }
 
 static void test_key_format(void **state)
@@ -220,12 +220,14 @@ static void test_seconds_rejected(void **state)
     expect_seconds_reject("1.5", TR_RET_BAD_SECONDS);
     expect_seconds_reject("0.0", TR_RET_BAD_SECONDS);
     expect_seconds_reject("315360001", TR_RET_BAD_SECONDS);
-    expect_seconds_reject("99999999999999999999", TR_RET_BAD_SECONDS);
-    expect_seconds_reject("-99999999999999999999", TR_RET_BAD_SECONDS);
+    expect_seconds_reject("99999999999999999999", TR_RET_BAD_JSON); /* strict input: no value at all */
+    expect_seconds_reject("-99999999999999999999", TR_RET_BAD_JSON); /* strict input: no value at all */
     expect_seconds_reject("1e300", TR_RET_BAD_SECONDS);
     expect_seconds_reject("1e400", TR_RET_BAD_SECONDS);
     expect_seconds_reject("-1e400", TR_RET_BAD_SECONDS);
-    expect_seconds_reject("NaN", TR_RET_BAD_SECONDS);
+    expect_seconds_reject("-0", TR_RET_BAD_JSON);
+    expect_seconds_reject("-0.0", TR_RET_BAD_SECONDS);
+    expect_seconds_reject("NaN", TR_RET_BAD_JSON); /* strict input: no value at all */
     expect_seconds_reject("\"\"", TR_RET_BAD_SECONDS);
     expect_seconds_reject("\"  \"", TR_RET_BAD_SECONDS);
     expect_seconds_reject("\"0\"", TR_RET_BAD_SECONDS);

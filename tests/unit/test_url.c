@@ -54,6 +54,16 @@ static void test_scheme(void **state)
     expect_bad("foo://h/", "scheme must be http or https");
 }
 
+static void test_port_zero(void **state)
+{
+    (void)state;
+    expect_bad("http://h:0/", "port 0");
+    expect_bad("http://h:00/x", "port 0");
+    expect_bad("https://[::1]:0", "port 0");
+    expect_ok("http://h:080/");
+    expect_ok("http://h:10/");
+}
+
 static void test_relative_and_hostless(void **state)
 {
     (void)state;
@@ -117,6 +127,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accepted),
         cmocka_unit_test(test_scheme),
+        cmocka_unit_test(test_port_zero),
         cmocka_unit_test(test_relative_and_hostless),
         cmocka_unit_test(test_credentials),
         cmocka_unit_test(test_spaces_and_controls),
