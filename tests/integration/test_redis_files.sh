@@ -180,8 +180,10 @@ tr_track_pid $!
 TR_REDIS_SOCK=$EXT/redis.sock TR_REDIS_PASSWORD_FILE=$EXT/admin.pw
 ext_up() { [[ $(TR_REDIS_PASSWORD_FILE=$EXT/admin.pw tr_redis PING) == PONG ]]; }
 tr_wait_for "the external Redis starts" 10 ext_up
-check_eq "ACL SETUSER timerush (a password, every key and command)" OK \
-    "$(tr_redis ACL SETUSER timerush on '>user-pw-1' '~*' '&*' '+@all')"
+# As docs/OPERATIONS.md suggests: only the keys under --key's hash tag, no
+# dangerous commands (so CONFIG GET is refused: the scheduler only skips a warning).
+check_eq "ACL SETUSER timerush (its keys only, no @dangerous)" OK \
+    "$(tr_redis ACL SETUSER timerush on '>user-pw-1' "~{$TR_KEY}*" '&*' '+@all' '-@dangerous')"
 printf 'user-pw-1\n' >"$EXT/user.pw"
 printf 'wrong-pw-9\n' >"$EXT/wrong.pw"
 chmod 0600 "$EXT/user.pw" "$EXT/wrong.pw"
@@ -194,6 +196,8 @@ check "no run/redis.password for an external Redis given a file" test ! -e "$TR_
 conns=$(tr_redis CLIENT LIST | grep -c ' user=timerush ')
 check "the programs are connected as the ACL user timerush ($conns connections)" test "$conns" -ge 2
 fires external-acl
+check_eq "... and the ACL user touched no key outside its prefix" "" \
+    "$(tr_redis --scan | grep -vF "{$TR_KEY}")"
 tr_stop_stack
 
 # A wrong password: the launcher says so at once; a program logs why it cannot connect.
