@@ -48,11 +48,16 @@ int tr_secret_file_read(const char *path, char *buf, size_t len, char *err, size
             break;
         n += (size_t)got;
         if (n == len - 1) {
-            char extra;
-            ssize_t more = read(fd, &extra, 1);
-            /* One newline may follow a secret of the largest size. */
-            if (more > 0 && extra != '\n') {
-                snprintf(err, errlen, "%s: longer than %zu bytes", path, len - 1);
+            /* Only a newline may follow a secret of the largest size. */
+            char extra[2];
+            ssize_t more = read(fd, extra, sizeof extra);
+            if (more < 0) {
+                snprintf(err, errlen, "%s: %s", path, strerror(errno));
+                goto done;
+            }
+            if (more > 1 || (more == 1 && extra[0] != '\n')) {
+                snprintf(err, errlen, "%s: longer than %zu bytes (or more than one line)", path,
+                         len - 1);
                 goto done;
             }
             break;

@@ -162,6 +162,20 @@ static void test_redis_password_file(void **state)
     assert_non_null(strstr(err, "more than one line"));
     unlink(path);
 
+    /* The largest secret the field holds, with its newline; one byte more is refused. */
+    char big[TR_CONFIG_STR_MAX + 2];
+    memset(big, 'p', TR_CONFIG_STR_MAX - 1);
+    memcpy(big + TR_CONFIG_STR_MAX - 1, "\n", 2);
+    write_file(path, sizeof path, big);
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--redis-password-file", path), TR_CONFIG_OK);
+    assert_int_equal(strlen(cfg.redis_password), TR_CONFIG_STR_MAX - 1);
+    unlink(path);
+    memcpy(big + TR_CONFIG_STR_MAX - 1, "p\n", 3);
+    write_file(path, sizeof path, big);
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--redis-password-file", path), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "longer than"));
+    unlink(path);
+
     assert_int_equal(PARSE(TR_PROG_FCGI, "--redis-user", "tr"), TR_CONFIG_ERROR);
     assert_non_null(strstr(err, "needs a password"));
 }
