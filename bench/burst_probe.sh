@@ -98,7 +98,7 @@ ticks() { # utime + stime of a pid, in clock ticks
 
 # redis_ms SOCK: Redis TIME in ms (bash arithmetic: mawk's %d stops at 2^31).
 redis_ms() {
-    local t; mapfile -t t < <(redis-cli -s "$1" TIME)
+    local t; mapfile -t t < <(redis_auth "$(dirname "$(dirname "$1")")" redis-cli -s "$1" TIME)
     echo $(( t[0] * 1000 + 10#${t[1]} / 1000 ))
 }
 
@@ -119,7 +119,7 @@ one_run() {
     SINK_PID=$!
     wait_for "sink listening" 10 test -s "$dir/sink.port"
     local sink_port; sink_port=$(cat "$dir/sink.port")
-    local sock="$dir/stack/run/redis.sock"
+    local sock="$dir/stack/redis/redis.sock"
     local redis_pid sched_pid
     redis_pid=$(head -n1 "$dir/stack/pids/redis.pid")
     sched_pid=$(head -n1 "$dir/stack/pids/scheduler.1.pid")
@@ -151,12 +151,12 @@ for i in range(n):
     w.write(cmd(b"HSET", recs, k, rec))
     w.write(cmd(b"ZADD", stage, str(off).encode(), k))
 EOF
-    redis-cli -s "$sock" --pipe <"$dir/pipe.resp" >"$dir/pipe.out" 2>&1 || { cat "$dir/pipe.out" >&2; return 1; }
+    redis_auth "$dir/stack" redis-cli -s "$sock" --pipe <"$dir/pipe.resp" >"$dir/pipe.out" 2>&1 || { cat "$dir/pipe.out" >&2; return 1; }
     local due
     # The staged records into their buckets (prelude.lua's helpers, 1000 a call).
     local left=1
     while [ "$left" != 0 ]; do
-        left=$(redis-cli -s "$sock" EVAL "$(cat "$SRC/shared/lua/prelude.lua")
+        left=$(redis_auth "$dir/stack" redis-cli -s "$sock" EVAL "$(cat "$SRC/shared/lua/prelude.lua")
             local kv = redis.call('HRANDFIELD', KEYS[2], 1000, 'WITHVALUES')
             local ids, recs = {}, {}
             for i = 1, #kv, 2 do ids[#ids + 1] = kv[i]; recs[#recs + 1] = kv[i + 1] end
@@ -165,7 +165,7 @@ EOF
             redis.call('HDEL', KEYS[2], unpack(ids))
             return redis.call('HLEN', KEYS[2])" 2 "{$PREFIX}:timers" "{$PREFIX}:probe_recs")
     done
-    due=$(redis-cli -s "$sock" EVAL "
+    due=$(redis_auth "$dir/stack" redis-cli -s "$sock" EVAL "
         local t = redis.call('TIME')
         local due = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
         local s = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
@@ -200,7 +200,7 @@ EOF
     fi
     cp "$dir/stack/log/scheduler.1.log" "$dir/scheduler.log" 2>/dev/null || true
     # Script calls and their cost (usec_per_call): how many claim/finish rounds ran.
-    redis-cli -s "$sock" INFO commandstats >"$dir/commandstats.txt" 2>&1 || true
+    redis_auth "$dir/stack" redis-cli -s "$sock" INFO commandstats >"$dir/commandstats.txt" 2>&1 || true
     stop_stack
     stop_sink
     python3 - "$dir/sink.log" "$N" "$due" "$((s1 - s0))" "$((r1 - r0))" "$((k1 - k0))" \

@@ -61,9 +61,24 @@ start_tr_stack() {
     REDIS_SOCK=$(awk '/^unixsocket / {print $2}' "$RUN"/conf/redis*.conf 2>/dev/null | head -1 || true)
 }
 
-# rcli ARGS...: redis-cli against the stack's Redis.
+# redis_auth RUN_DIR CMD...: runs CMD (redis-cli ...) with the password of the stack
+# on RUN_DIR (its run/redis.password) in REDISCLI_AUTH, where redis-cli reads it:
+# never on argv. Without the file CMD runs as is.
+redis_auth() {
+    local pw="" f="$1/run/redis.password"
+    shift
+    [ -r "$f" ] && read -r pw <"$f"
+    if [ -n "$pw" ]; then REDISCLI_AUTH=$pw "$@"; else "$@"; fi
+}
+
+# rcli ARGS...: redis-cli against the stack's Redis (its unix socket: the embedded
+# Redis has no TCP port unless --redis-port asks for one).
 rcli() {
-    if [ -n "$REDIS_SOCK" ]; then redis-cli -s "$REDIS_SOCK" "$@"; else redis-cli -p "$(awk '/^port / {print $2}' "$RUN"/conf/redis*.conf | head -1)" "$@"; fi
+    if [ -n "$REDIS_SOCK" ]; then
+        redis_auth "$RUN" redis-cli -s "$REDIS_SOCK" "$@"
+    else
+        redis_auth "$RUN" redis-cli -p "$(awk '/^port / {print $2}' "$RUN"/conf/redis*.conf | head -1)" "$@"
+    fi
 }
 
 # stop_tr_stack: TERM to the launcher (it stops nginx, the workers, the schedulers

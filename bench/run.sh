@@ -166,7 +166,7 @@ start_stack() {
         sleep 0.05
     done
     STACK_URL="http://127.0.0.1:$port"
-    REDIS_SOCK="$STACK_RUN/run/redis.sock"
+    REDIS_SOCK="$STACK_RUN/redis/redis.sock"
     say "stack $name: $(grep '^TimeRush ready:' "$WORK/$name/launcher.out")"
 }
 
@@ -186,7 +186,7 @@ stop_stack() {
     LAUNCHER_PID=""
 }
 
-rcli() { redis-cli -s "$REDIS_SOCK" "$@"; }
+rcli() { redis_auth "$STACK_RUN" redis-cli -s "$REDIS_SOCK" "$@"; }
 
 # CPU split of one measurement: cpu_begin NAME [NAME=PID...]; ...; cpu_end NAME REQUESTS
 # appends "where the CPU went" (bench/proc_cpu.py) to the scenario's table.

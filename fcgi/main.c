@@ -13,6 +13,7 @@
 #include "tr_config.h"
 #include "tr_fcgi_loop.h"
 #include "tr_log.h"
+#include "tr_privdrop.h"
 
 #define PROGNAME "timerush-fcgi"
 
@@ -28,6 +29,10 @@ int main(int argc, char **argv)
     }
     if (cr == TR_CONFIG_EXIT)
         return 0;
+    if (tr_privdrop_check(cfg.user, err, sizeof err) != 0) {
+        fprintf(stderr, PROGNAME ": %s\n", err);
+        return 2;
+    }
     if (cfg.check_only) {
         puts("OK");
         return 0;
@@ -35,6 +40,21 @@ int main(int argc, char **argv)
     if (tr_log_open(PROGNAME, cfg.log_level, cfg.logpath) != 0) {
         fprintf(stderr, PROGNAME ": cannot open log %s: %s\n", cfg.logpath, strerror(errno));
         return 1;
+    }
+    /* The log is open (as root, when started so); nothing else here needs root. */
+    switch (tr_privdrop_apply(cfg.user, err, sizeof err)) {
+    case TR_PRIVDROP_FAILED:
+        tr_log_error("%s", err);
+        tr_log_close();
+        return 1;
+    case TR_PRIVDROP_STAYED_ROOT:
+        tr_log_warning("running as root: give --user to run as an unprivileged user");
+        break;
+    case TR_PRIVDROP_DROPPED:
+        tr_log_info("running as user %s", cfg.user);
+        break;
+    case TR_PRIVDROP_NOTHING:
+        break;
     }
 
     char target[TR_CONFIG_STR_MAX + 32];

@@ -11,6 +11,7 @@
 #include "tr_claim_token.h"
 #include "tr_config.h"
 #include "tr_log.h"
+#include "tr_privdrop.h"
 #include "tr_sched_loop.h"
 #include "tr_signal.h"
 
@@ -72,6 +73,10 @@ int main(int argc, char **argv)
                 cfg.scheduler_id, TR_SCHEDULER_ID_MAX);
         return 2;
     }
+    if (tr_privdrop_check(cfg.user, err, sizeof err) != 0) {
+        fprintf(stderr, "timerush-scheduler: %s\n", err);
+        return 2;
+    }
     if (cfg.check_only) {
         puts("OK");
         return 0;
@@ -83,6 +88,22 @@ int main(int argc, char **argv)
     if (tr_log_open("timerush-scheduler", cfg.log_level, cfg.logpath) != 0) {
         fprintf(stderr, "timerush-scheduler: --logpath %s: %s\n", cfg.logpath, strerror(errno));
         return 2;
+    }
+    /* The log is open (as root, when started so); nothing else here needs root. The
+     * files curl reads per delivery (--pem, --cacert) must be readable by --user. */
+    switch (tr_privdrop_apply(cfg.user, err, sizeof err)) {
+    case TR_PRIVDROP_FAILED:
+        tr_log_error("%s", err);
+        tr_log_close();
+        return 1;
+    case TR_PRIVDROP_STAYED_ROOT:
+        tr_log_warning("running as root: give --user to run as an unprivileged user");
+        break;
+    case TR_PRIVDROP_DROPPED:
+        tr_log_info("running as user %s", cfg.user);
+        break;
+    case TR_PRIVDROP_NOTHING:
+        break;
     }
     tr_signal_flags sig;
     if (tr_signal_install(&sig) != 0) {

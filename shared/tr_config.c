@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "tr_secret_file.h"
+
 #ifndef TR_VERSION
 #define TR_VERSION "1.0.0"
 #endif
@@ -51,7 +53,17 @@ static const opt_def opt_table[] = {
     {"key", 0, OPT_STR, F(key), 0, 0, "_timerush_redis_data_", ALL,
      "Redis key prefix (keys are {KEY}:due, {KEY}:timers, ...)"},
     {"redis-password", 0, OPT_STR, F(redis_password), 0, 0, "", ALL,
-     "Redis AUTH password (never logged)"},
+     "Redis AUTH password (never logged; prefer --redis-password-file: argv is public). The "
+     "launcher writes it to RUN_DIR/run/redis.password and passes the programs that file"},
+    /* issue 12, Redis and files: the secret from a 0600 file, an ACL user, --user. */
+    {"redis-password-file", 0, OPT_STR, F(redis_password_file), 0, 0, "", ALL,
+     "file holding the Redis AUTH password (one line; refused when group or others may read "
+     "it); read once at start, wins over --redis-password"},
+    {"redis-user", 0, OPT_STR, F(redis_user), 0, 0, "", ALL,
+     "Redis ACL user to AUTH as (with the password); empty: the default user"},
+    {"user", 0, OPT_STR, F(user), 0, 0, "", ALL,
+     "started as root, run as this user (and its groups) once set up; the launcher also runs "
+     "the embedded Redis as it. Empty: stay root (with a warning)"},
     {"redis-timeout-ms", 0, OPT_INT, F(redis_timeout_ms), 10, 600000, "1000", ALL,
      "Redis connect and command timeout, ms"},
     {"interval", 0, OPT_INT, F(interval_s), 1, 86400, "60", ALL,
@@ -128,7 +140,8 @@ static const opt_def opt_table[] = {
      "sockets, pid files, logs, generated configs, redis data; default var/ in the checkout"},
     {"schedulers", 0, OPT_INT, F(schedulers), 0, 64, "1", LA, "timerush-scheduler processes"},
     {"redis-port", 0, OPT_INT, F(redis_port), 0, 65535, "0", LA,
-     "TCP port of the embedded Redis; 0: the first free one from 6379"},
+     "TCP port of the embedded Redis on 127.0.0.1 (password required); 0: none, the unix "
+     "socket only"},
     {"build-dir", 0, OPT_STR, F(build_dir), 0, 0, "", LA,
      "where the programs are built; default build/ in the checkout"},
     {"appendfsync", 0, OPT_STR, F(appendfsync), 0, 0, "everysec", LA,
@@ -594,6 +607,20 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
         return TR_CONFIG_ERROR;
     if (cfg->port == 0 && cfg->redis_socket[0] == '\0') {
         snprintf(err, errlen, "--port 0 needs --redis-socket");
+        return TR_CONFIG_ERROR;
+    }
+    /* Read once, here, so --check fails on a bad file and a later privilege drop
+     * does not matter. */
+    if (cfg->redis_password_file[0] != '\0') {
+        char msg[TR_CONFIG_STR_MAX + 128];
+        if (tr_secret_file_read(cfg->redis_password_file, cfg->redis_password,
+                                sizeof cfg->redis_password, msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "--redis-password-file %s", msg);
+            return TR_CONFIG_ERROR;
+        }
+    }
+    if (cfg->redis_user[0] != '\0' && cfg->redis_password[0] == '\0') {
+        snprintf(err, errlen, "--redis-user needs a password (--redis-password-file)");
         return TR_CONFIG_ERROR;
     }
     if (settings_for_launcher) {

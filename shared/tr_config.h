@@ -36,7 +36,10 @@ typedef struct tr_config {
     char redis_socket[TR_CONFIG_STR_MAX];/* Redis unix socket path; empty for TCP */
     int db;                              /* Redis database number */
     char key[TR_CONFIG_STR_MAX];         /* key prefix; keys are "{<key>}:due" etc. */
-    char redis_password[TR_CONFIG_STR_MAX]; /* AUTH password; empty for none; never logged */
+    char redis_password[TR_CONFIG_STR_MAX]; /* AUTH password; empty for none; never logged;
+                                          * filled from redis_password_file when that is set */
+    char redis_password_file[TR_CONFIG_STR_MAX]; /* 0600 file holding the password; empty: none */
+    char redis_user[TR_CONFIG_STR_MAX];  /* ACL user for AUTH; empty: the default user */
     int redis_timeout_ms;                /* connect and command timeout */
 
     /* Logging and process */
@@ -47,6 +50,8 @@ typedef struct tr_config {
     char logpath[TR_CONFIG_STR_MAX];     /* log file; empty for stderr */
     char config_path[TR_CONFIG_STR_MAX]; /* -c FILE, empty when none */
     int check_only;                      /* -n/--check: validate, print OK, exit */
+    char user[TR_CONFIG_STR_MAX];        /* --user: run as this user when started as root
+                                          * (tr_privdrop.h); empty: no drop */
 
     /* timerush-fcgi */
     int max_body_bytes;                  /* largest request body accepted */
@@ -88,7 +93,7 @@ typedef struct tr_config {
     int workers;                         /* timerush-fcgi processes */
     char run_dir[TR_CONFIG_STR_MAX];     /* sockets, pid files, generated configs */
     int schedulers;                      /* timerush-scheduler processes */
-    int redis_port;                      /* embedded Redis TCP port; 0: first free */
+    int redis_port;                      /* embedded Redis TCP port; 0: none (socket only) */
     char build_dir[TR_CONFIG_STR_MAX];   /* where the programs are */
     char nginx_user[TR_CONFIG_STR_MAX];  /* nginx worker user; empty: the launcher picks */
     char appendfsync[16];                /* embedded Redis: always, everysec or no */

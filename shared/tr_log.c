@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,9 +45,19 @@ int tr_log_level_parse(const char *name, tr_log_level *out)
  * Returns 0, or -1 with errno; then the log stays where it was. */
 static int switch_to(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    /* The log may name timers and destinations: 0600 whatever the umask, and an
+     * older regular file left group- or world-readable is made private too. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0 ||
+        (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0 && fchmod(fd, st.st_mode & 0700) != 0)) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
     if (tr_logger.fd == 2) {
         tr_logger.fd = fd;
         return 0;

@@ -57,8 +57,17 @@ redisContext *tr_redis_connect(const tr_config *cfg, tr_ret *code, char *err, si
         goto fail;
     }
     if (cfg->redis_password[0] != '\0') {
-        const char *argv[] = {"AUTH", cfg->redis_password};
-        if (setup_command(ctx, 2, argv, "AUTH", code, err, errlen) != 0)
+        /* On every (re)connect. Redis's error reply never holds the password. */
+        const char *argv[3];
+        int argc = 0;
+        argv[argc++] = "AUTH";
+        if (cfg->redis_user[0] != '\0')
+            argv[argc++] = cfg->redis_user; /* an ACL user: AUTH user password */
+        argv[argc++] = cfg->redis_password;
+        if (setup_command(ctx, argc, argv,
+                          argc == 3 ? "AUTH (check --redis-user and the password)"
+                                    : "AUTH (check the password)",
+                          code, err, errlen) != 0)
             goto fail;
     }
     if (cfg->db != 0) {

@@ -2,8 +2,9 @@
  *
  * One blocking hiredis context per caller, made from the options (unix socket when
  * --redis-socket is set, else --host/--port), with --redis-timeout-ms bounding the
- * connect and every later command, then AUTH (when --redis-password is set) and
- * SELECT --db. The password never appears in a message.
+ * connect and every later command, then AUTH (when a password is set: AUTH PASSWORD,
+ * or AUTH USER PASSWORD with --redis-user) and SELECT --db, on every connect and
+ * reconnect. The password never appears in a message.
  *
  * Callers must run with SIGPIPE ignored (both programs do): hiredis 0.14 writes
  * with write(2), and a Redis that died would otherwise kill the process.

@@ -53,7 +53,7 @@ drained() { sleep 0.2; (($(ts_zcard inflight) == 0)) && tr_no_timers_left; }
 tr_wait_for "all $n delivered and acked" $((60 + n / 1000)) drained
 check "every key reached the receiver" ts_all_delivered "$TR_TMP/keys" "$SINK_A_LOG"
 tr_redis CONFIG SET slowlog-log-slower-than 10000 >/dev/null
-redis-cli -s "$TR_REDIS_SOCK" --json SLOWLOG GET -1 >"$TR_TMP/slowlog.json"
+tr_redis --json SLOWLOG GET -1 >"$TR_TMP/slowlog.json"
 tr_redis CONFIG SET slowlog-max-len 128 >/dev/null
 
 span=$(jq -s '(map(.t_us) | max) - (map(.t_us) | min)' "$SINK_A_LOG")

@@ -225,7 +225,8 @@ tr_start_stack() {
         2>"$err" </dev/null &
     TR_LAUNCHER_PID=$!
     TR_URL="http://127.0.0.1:$TR_LISTEN_PORT"
-    TR_REDIS_SOCK="$TR_RUN/run/redis.sock"
+    TR_REDIS_SOCK="$TR_RUN/redis/redis.sock"
+    TR_REDIS_PASSWORD_FILE="$TR_RUN/run/redis.password"
     local deadline=$((${EPOCHREALTIME/./} + 30 * 1000000))
     until grep -q '^TimeRush ready:' "$out" 2>/dev/null; do
         if ! tr_alive "$TR_LAUNCHER_PID"; then
@@ -271,8 +272,20 @@ tr_stop_stack() {
     return $rc
 }
 
-# tr_redis CMD...: redis-cli on the stack's unix socket.
-tr_redis() { redis-cli -s "$TR_REDIS_SOCK" "$@"; }
+# tr_redis_auth CMD...: runs CMD (redis-cli ...) with the stack's Redis password in
+# REDISCLI_AUTH, read from TR_REDIS_PASSWORD_FILE (the launcher's run/redis.password
+# unless a test points it elsewhere, or empty for a Redis without one): redis-cli
+# reads it there, so the password is never on argv.
+tr_redis_auth() {
+    local pw=""
+    if [[ -n "${TR_REDIS_PASSWORD_FILE:-}" && -r "$TR_REDIS_PASSWORD_FILE" ]]; then
+        read -r pw <"$TR_REDIS_PASSWORD_FILE"
+    fi
+    if [[ -n "$pw" ]]; then REDISCLI_AUTH=$pw "$@"; else "$@"; fi
+}
+
+# tr_redis CMD...: redis-cli on the stack's unix socket, authenticated.
+tr_redis() { tr_redis_auth redis-cli -s "$TR_REDIS_SOCK" "$@"; }
 
 # Timers waiting in the due set.
 tr_due_count() { tr_redis ZCARD "{$TR_KEY}:due"; }

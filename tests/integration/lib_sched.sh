@@ -26,11 +26,14 @@ ts_setup() { tr_setup; }
 ts_sched_bin() { printf '%s\n' "$TR_BUILD_DIR/scheduler/timerush-scheduler"; }
 
 # ts_start_scheduler NAME [options...]: a timerush-scheduler on the stack's Redis, with
-# the stack's prefix, logging to $TR_TMP/sched.NAME.log (stdout/stderr in .out).
+# the stack's prefix and password (its file, as the launcher passes it), logging to
+# $TR_TMP/sched.NAME.log (stdout/stderr in .out).
 ts_start_scheduler() {
-    local name=$1
+    local name=$1 auth=()
     shift
-    "$(ts_sched_bin)" --redis-socket "$TR_REDIS_SOCK" --key "$TS_KEY" \
+    [[ -n "${TR_REDIS_PASSWORD_FILE:-}" && -r "$TR_REDIS_PASSWORD_FILE" ]] &&
+        auth=(--redis-password-file "$TR_REDIS_PASSWORD_FILE")
+    "$(ts_sched_bin)" --redis-socket "$TR_REDIS_SOCK" "${auth[@]}" --key "$TS_KEY" \
         --logpath "$TR_TMP/sched.$name.log" "$@" >"$TR_TMP/sched.$name.out" 2>&1 &
     TS_SCHED_PID[$name]=$!
     ts_track_pid $!

@@ -83,7 +83,7 @@ for name in launcher redis nginx fcgi scheduler.1; do
 done
 check_eq "pids/fcgi.pid names every worker" 2 "$(grep -cE '^[0-9]+$' "$TR_RUN/pids/fcgi.pid")"
 check_eq "launcher.pid is the launcher" "$TR_LAUNCHER_PID" "$(cat "$TR_RUN/pids/launcher.pid")"
-check_eq "redis answers on run/redis.sock" PONG "$(tr_redis PING)"
+check_eq "redis answers on redis/redis.sock" PONG "$(tr_redis PING)"
 check_eq "redis appends to its AOF" "yes" "$(tr_redis CONFIG GET appendonly | tail -n1)"
 check_eq "fsync'ed once a second by default" "everysec" "$(tr_redis CONFIG GET appendfsync | tail -n1)"
 for f in redis.log nginx-error.log nginx-access.log; do

@@ -12,7 +12,7 @@ tr_setup
 tr_start_sink A
 tr_start_stack || tr_finish
 
-redis_up() { [[ $(redis-cli -s "$TR_REDIS_SOCK" PING 2>/dev/null) == PONG ]]; }
+redis_up() { [[ $(tr_redis PING 2>/dev/null) == PONG ]]; }
 ret_of() { jq -r '.ret // empty' 2>/dev/null <<<"$1"; }
 
 # outage LABEL REDIS_PID REDIS_CONF CHECK_LAUNCHER

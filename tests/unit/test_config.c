@@ -1,5 +1,6 @@
 /* test_config.c - the option table (shared/tr_config.c): -c FILE, bounds, which
- * program an option belongs to, and the --print-options dump the launcher reads. */
+ * program an option belongs to, the --print-options dump the launcher reads, and
+ * --redis-password-file (tr_secret_file.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -130,6 +132,54 @@ static void test_print_options(void **state)
     free(dump);
 }
 
+static void test_redis_password_file(void **state)
+{
+    (void)state;
+    char path[64];
+    write_file(path, sizeof path, "s3cret-from-file\r\n"); /* mkstemp: 0600 */
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--redis-password", "on-argv", "--redis-password-file",
+                           path, "--redis-user", "tr"),
+                     TR_CONFIG_OK);
+    assert_string_equal(cfg.redis_password, "s3cret-from-file"); /* the file wins */
+    assert_string_equal(cfg.redis_user, "tr");
+
+    assert_int_equal(chmod(path, 0640), 0); /* the group may read it: no longer a secret */
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--redis-password-file", path), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "lets group or others read"));
+    assert_null(strstr(err, "s3cret"));
+    unlink(path);
+
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--redis-password-file", path), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "No such file"));
+
+    write_file(path, sizeof path, "");
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--redis-password-file", path), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "empty"));
+    unlink(path);
+
+    write_file(path, sizeof path, "line1\nline2\n");
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--redis-password-file", path), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "more than one line"));
+    unlink(path);
+
+    /* The largest secret the field holds, with its newline; one byte more is refused. */
+    char big[TR_CONFIG_STR_MAX + 2];
+    memset(big, 'p', TR_CONFIG_STR_MAX - 1);
+    memcpy(big + TR_CONFIG_STR_MAX - 1, "\n", 2);
+    write_file(path, sizeof path, big);
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--redis-password-file", path), TR_CONFIG_OK);
+    assert_int_equal(strlen(cfg.redis_password), TR_CONFIG_STR_MAX - 1);
+    unlink(path);
+    memcpy(big + TR_CONFIG_STR_MAX - 1, "p\n", 3);
+    write_file(path, sizeof path, big);
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--redis-password-file", path), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "longer than"));
+    unlink(path);
+
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--redis-user", "tr"), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "needs a password"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -137,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_c_file_then_command_line),
         cmocka_unit_test(test_bounds_and_programs),
         cmocka_unit_test(test_print_options),
+        cmocka_unit_test(test_redis_password_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
-/* test_log.c - the logger's file handling: reopening after a rotation, and a
- * reopen that fails (the path cannot be opened) keeps the old file and says so. */
+/* test_log.c - the logger's file handling: reopening after a rotation, a reopen
+ * that fails (the path cannot be opened) keeps the old file and says so, and the
+ * log is 0600 whatever the umask (an older 0644 one is made private). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -90,11 +91,38 @@ static void test_failed_reopen_keeps_the_old_file(void **state)
     assert_int_equal(rename(moved_dir, dir), 0);
 }
 
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+static void test_log_is_private(void **state)
+{
+    (void)state;
+    char fresh[128], old[128];
+    snprintf(fresh, sizeof fresh, "%s/fresh.log", dir);
+    snprintf(old, sizeof old, "%s/old.log", dir);
+    mode_t saved = umask(022);
+    FILE *f = fopen(old, "w"); /* 0644 under umask 022, as an older version left it */
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(mode_of(old), 0644);
+    assert_int_equal(tr_log_open("test", TR_LOG_INFO, fresh), 0);
+    assert_int_equal(mode_of(fresh), 0600);
+    tr_log_close();
+    assert_int_equal(tr_log_open("test", TR_LOG_INFO, old), 0);
+    assert_int_equal(mode_of(old), 0600);
+    umask(saved);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reopen_after_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_reopen_keeps_the_old_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_is_private, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
