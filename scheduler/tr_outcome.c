@@ -9,6 +9,7 @@
 #include "tr_json.h"
 #include "tr_log.h"
 #include "tr_mem.h"
+#include "tr_netpolicy.h"
 #include "tr_repeat.h"
 #include "tr_timer.h"
 
@@ -181,6 +182,32 @@ int tr_outcome_dead(const tr_outcome_ctx *c, const char *id, const char *token,
     return rc;
 }
 
+/* A delivery whose every connection the destination policy refused: DEAD at once
+ * (no retry can change the verdict), with only "destination refused by policy" kept
+ * and in the failure notice; the log names the address for the operator. Its next
+ * firing, when recurring, and the failure notice go as for any DEAD. */
+static int refused(const tr_outcome_ctx *c, const tr_xfer *x)
+{
+    char *meta = NULL;
+    tr_log_warning("key=%s destination %s refused by policy (%s; --callback-policy %s)", x->id,
+                   x->refused_peer, x->refused,
+                   tr_netpolicy_kind_name(c->cfg->netpolicy.kind));
+    if (tr_outcome_meta(x->fire_due_ms, x->attempt, 0, TR_NETPOLICY_REFUSED, tr_clock_wall_ms(),
+                        &meta) != 0) {
+        log_lost(x->id);
+        return -1;
+    }
+    tr_log_error("key=%s dead attempts=%lld error=%s", x->id, (long long)x->attempt,
+                 TR_NETPOLICY_REFUSED);
+    tr_finish f = {.kind = TR_FINISH_DEAD, .id = x->id, .token = x->token,
+                   .attempt = x->attempt, .meta = meta};
+    int rc = queue_dead(c, &f, &x->spec, x->fire_due_ms, 0, TR_NETPOLICY_REFUSED);
+    if (rc == 0)
+        c->st->policy_refused++;
+    free(meta);
+    return rc;
+}
+
 int tr_outcome_failed(const tr_outcome_ctx *c, const char *id, const char *token,
                       const tr_timer_spec *spec, int64_t attempt, int64_t fire_due_ms,
                       long status, const char *error, int64_t retry_after_ms)
@@ -270,6 +297,10 @@ int tr_outcome_finished(const tr_outcome_ctx *c, const tr_xfer *x)
     if (x->body_dropped > 0)
         tr_log_warning("key=%s answer truncated: kept %zu bytes, dropped %zu (--max-response)",
                        x->id, x->body_len, x->body_dropped);
+    /* Refused, and no other address of the name was allowed (peer is only set for
+     * allowed connections): the policy, not the receiver, failed it. */
+    if (x->result != CURLE_OK && x->refused != NULL && x->peer[0] == '\0')
+        return refused(c, x);
     if (x->result != CURLE_OK) {
         const char *err = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(x->result);
         return tr_outcome_failed(c, x->id, x->token, &x->spec, x->attempt, x->fire_due_ms, x->status, err,
