@@ -44,6 +44,9 @@ int main(int argc, char **argv)
     tr_log_info("started: redis %s db=%d key=%s max_body=%d max_seconds=%lld threads=%d%s",
                 target, cfg.db, cfg.key, cfg.max_body_bytes, (long long)cfg.max_delay_s,
                 cfg.threads, cfg.threads == 0 ? " (4 per core)" : "");
+    tr_log_info("destination policy: %s, %zu allow/deny entries, %zu own addresses refused",
+                tr_netpolicy_kind_name(cfg.netpolicy.kind), cfg.netpolicy.nrules,
+                cfg.netpolicy.nself);
     int status = 1;
     /* Before any thread: the URL checks use libcurl, whose global set-up is not
      * safe to race. */

@@ -54,8 +54,9 @@ static const opt_def opt_table[] = {
     {"check", 'n', OPT_FLAG, F(check_only), 0, 1, "false", ALL,
      "check the configuration, print OK and exit"},
 
-    {"max-body", 0, OPT_INT, F(max_body_bytes), 256, 16 * 1024 * 1024, "65536", FC | LA,
-     "largest request body accepted, bytes"},
+    {"max-body", 0, OPT_INT, F(max_body_bytes), 256, 16 * 1024 * 1024, "65536", FC | SC | LA,
+     "largest request body accepted, bytes (the scheduler holds a chain answer's "
+     "callback_data to it too)"},
     {"threads", 0, OPT_INT, F(threads), 0, 1024, "0", FC,
      "request threads per timerush-fcgi process (idle kept-alive connections hold none); "
      "0: 4 per CPU core"},
