@@ -182,7 +182,7 @@ int tr_outcome_dead(const tr_outcome_ctx *c, const char *id, const char *token,
     return rc;
 }
 
-/* A delivery whose every connection the destination policy refused: DEAD at once
+/* A delivery that failed with a connection the destination policy refused: DEAD at once
  * (no retry can change the verdict), with only "destination refused by policy" kept
  * and in the failure notice; the log names the address for the operator. Its next
  * firing, when recurring, and the failure notice go as for any DEAD. */
@@ -337,9 +337,10 @@ int tr_outcome_finished(const tr_outcome_ctx *c, const tr_xfer *x)
     if (x->body_dropped > 0)
         tr_log_warning("key=%s answer truncated: kept %zu bytes, dropped %zu (--max-response)",
                        x->id, x->body_len, x->body_dropped);
-    /* Refused, and no other address of the name was allowed (peer is only set for
-     * allowed connections): the policy, not the receiver, failed it. */
-    if (x->result != CURLE_OK && x->refused != NULL && x->peer[0] == '\0')
+    /* Failed with some address refused: a name that resolves even in part to a
+     * refused address is refused (another of its addresses may have been tried and
+     * failed too: the refusal is what stays true on every retry). */
+    if (x->result != CURLE_OK && x->refused != NULL)
         return refused(c, x);
     if (x->result != CURLE_OK) {
         const char *err = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(x->result);
