@@ -69,6 +69,9 @@ int main(int argc, char **argv)
     tr_log_info("api tokens: %d (%s)", cfg.api_token_count,
                 tr_auth_api_protected(&cfg) ? "the API needs one"
                                             : "the API is open to anyone who reaches nginx");
+    tr_log_info("destination policy: %s, %zu allow/deny entries, %zu own addresses refused",
+                tr_netpolicy_kind_name(cfg.netpolicy.kind), cfg.netpolicy.nrules,
+                cfg.netpolicy.nself);
     int status = 1;
     /* Before any thread: the URL checks use libcurl, whose global set-up is not
      * safe to race. */

@@ -7,6 +7,7 @@
 #include "tr_json.h"
 #include "tr_log.h"
 #include "tr_store_rest.h"
+#include "tr_netpolicy.h"
 #include "tr_timer.h"
 
 #include "tr_assert.h"
@@ -134,6 +135,13 @@ int tr_compat_register(const tr_config *cfg, tr_store *store, const tr_http_requ
     }
     if (ret != TR_RET_OK)
         return reject("register", resp, ret, msg);
+    const char *why = NULL;
+    if (tr_netpolicy_check_url(&cfg->netpolicy, spec.url, &why) != TR_NETPOLICY_ALLOW) {
+        tr_log_info("register: callback_cmd %s refused by policy (%s)", spec.url, why);
+        rc = reject("register", resp, TR_RET_DESTINATION_REFUSED,
+                    "callback_cmd: " TR_NETPOLICY_REFUSED);
+        goto done;
+    }
     /* Re-serialised object data can differ in size from the input; keep the limit. */
     if (spec.data_len > (size_t)cfg->max_body_bytes) {
         snprintf(msg, sizeof msg, "callback_data: larger than %d bytes", cfg->max_body_bytes);

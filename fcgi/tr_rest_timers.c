@@ -9,6 +9,7 @@
 #include "tr_jbuf.h"
 #include "tr_json.h"
 #include "tr_log.h"
+#include "tr_netpolicy.h"
 #include "tr_rest_parse.h"
 #include "tr_rest_reply.h"
 #include "tr_rest_view.h"
@@ -39,25 +40,49 @@ static int answer_stored(tr_store *store, tr_http_response *resp, const char *ke
     return tr_rest_json(resp, status, tr_json_wrap("timer", t));
 }
 
-/* Parses and encodes one create item. 0 with *rec (caller frees), or -1 with msg
- * (or -2 when out of memory). */
+/* prepare()'s answers besides 0. */
+enum { PREP_INVALID = -1, PREP_INTERNAL = -2, PREP_REFUSED = -3 };
+
+/* The destination policy's verdict on a create's URLs by their text alone
+ * (tr_netpolicy.h): 0, or PREP_REFUSED with msg naming the field. */
+static int check_destinations(const tr_config *cfg, const tr_timer_spec *spec, char *msg,
+                              size_t msglen)
+{
+    const char *const urls[] = {spec->url, spec->failure_url};
+    const char *const names[] = {"url", "failure_url"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *why = NULL;
+        if (urls[i] == NULL ||
+            tr_netpolicy_check_url(&cfg->netpolicy, urls[i], &why) == TR_NETPOLICY_ALLOW)
+            continue;
+        tr_log_info("create: %s %s refused by policy (%s)", names[i], urls[i], why);
+        snprintf(msg, msglen, "%s: " TR_NETPOLICY_REFUSED, names[i]);
+        return PREP_REFUSED;
+    }
+    return 0;
+}
+
+/* Parses and encodes one create item. 0 with *rec (caller frees), or PREP_INVALID
+ * with msg (PREP_REFUSED: the destination policy; PREP_INTERNAL: out of memory). */
 static int prepare(const tr_config *cfg, json_object *item, int64_t now_ms, tr_rest_create *c,
                    char **rec, size_t *rec_len, char *msg, size_t msglen)
 {
     *rec = NULL;
     if (tr_rest_parse_create(item, now_ms, max_delay_ms(cfg), c, msg, msglen) != 0)
-        return -1;
+        return PREP_INVALID;
     if (c->spec.data_len > (size_t)cfg->max_body_bytes) {
         snprintf(msg, msglen, "data: larger than %d bytes", cfg->max_body_bytes);
-        return -1;
+        return PREP_INVALID;
     }
+    if (check_destinations(cfg, &c->spec, msg, msglen) != 0)
+        return PREP_REFUSED;
     if (c->key[0] == '\0' && tr_timer_new_key(c->key) != 0) {
         snprintf(msg, msglen, "the random source failed");
-        return -2;
+        return PREP_INTERNAL;
     }
     if (tr_timer_record_encode(&c->spec, rec, rec_len) != 0) {
         snprintf(msg, msglen, "out of memory");
-        return -2;
+        return PREP_INTERNAL;
     }
     return 0;
 }
@@ -76,8 +101,9 @@ int tr_rest_create_timer(const tr_config *cfg, tr_store *store, const tr_http_re
     int p = prepare(cfg, obj, tr_clock_wall_ms(), &c, &rec, &rec_len, msg, sizeof msg);
     json_object_put(obj);
     if (p != 0) {
-        rc = p == -1 ? tr_rest_error(resp, 400, "invalid_field", msg)
-                     : tr_rest_error(resp, 500, "internal", msg);
+        rc = p == PREP_INVALID   ? tr_rest_error(resp, 400, "invalid_field", msg)
+             : p == PREP_REFUSED ? tr_rest_error(resp, 400, "destination_refused", msg)
+                                 : tr_rest_error(resp, 500, "internal", msg);
         goto done;
     }
     tr_create item = {c.key, rec, rec_len, c.when.delay_ms, c.when.at_ms};
@@ -266,10 +292,11 @@ int tr_rest_batch(const tr_config *cfg, tr_store *store, const tr_http_request *
     for (size_t i = 0; i < n; i++) {
         int p = prepare(cfg, json_object_array_get_idx(list, i), now, &b.c[i], &b.rec[i],
                         &b.rec_len[i], msg, sizeof msg);
-        if (p == -2)
+        if (p == PREP_INTERNAL)
             goto done;
-        if (p == -1) {
-            if ((b.result[i] = item_error(400, "invalid_field", msg)) == NULL)
+        if (p == PREP_INVALID || p == PREP_REFUSED) {
+            const char *code = p == PREP_REFUSED ? "destination_refused" : "invalid_field";
+            if ((b.result[i] = item_error(400, code, msg)) == NULL)
                 goto done;
             continue;
         }

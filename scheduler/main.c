@@ -119,6 +119,12 @@ int main(int argc, char **argv)
     }
     if (cfg.insecure)
         tr_log_warning("--insecure: https peers are not verified");
+    if (cfg.pem[0] != '\0' && cfg.pem_hosts[0] == '\0')
+        tr_log_warning("--pem is presented to every host a callback goes to (--pem-hosts "
+                       "limits it)");
+    tr_log_info("destination policy: %s, %zu allow/deny entries, %zu own addresses refused%s",
+                tr_netpolicy_kind_name(cfg.netpolicy.kind), cfg.netpolicy.nrules,
+                cfg.netpolicy.nself, cfg.no_chain ? "; --no-chain" : "");
     char where[TR_CONFIG_STR_MAX + 16];
     if (cfg.redis_socket[0] != '\0')
         snprintf(where, sizeof where, "unix:%s", cfg.redis_socket);

@@ -10,8 +10,10 @@
 #include <strings.h>
 
 #include "tr_clock.h"
+#include "tr_dest.h"
 #include "tr_headers.h"
 #include "tr_log.h"
+#include "tr_netpolicy.h"
 
 struct tr_deliver {
     const tr_config *cfg;
@@ -122,6 +124,9 @@ static void xfer_reset(tr_xfer *x)
     x->queued_mono_ms = 0;
     x->probe = 0;
     x->peer[0] = '\0';
+    x->refused = NULL;
+    x->refused_peer[0] = '\0';
+    x->host[0] = '\0';
     x->start_mono_ms = x->end_mono_ms = 0;
     x->result = CURLE_OK;
     x->status = 0;
@@ -266,13 +271,25 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata)
     return n;
 }
 
-/* CURLOPT_OPENSOCKETFUNCTION: makes the socket as curl would, and tells the
- * connect callback where it goes (per-address limits, tr_dest.h). */
+/* CURLOPT_OPENSOCKETFUNCTION: the destination policy's check of the address curl
+ * is about to connect to (after DNS, whatever the URL spelled), then makes the
+ * socket as curl would and tells the connect callback where it goes (per-address
+ * limits, tr_dest.h). */
 static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
                                     struct curl_sockaddr *address)
 {
     tr_xfer *x = clientp;
     (void)purpose;
+    const char *why = NULL;
+    if (tr_netpolicy_check_addr(&x->owner->cfg->netpolicy, x->host[0] != '\0' ? x->host : NULL,
+                                &address->addr, &why) != TR_NETPOLICY_ALLOW) {
+        char h[48] = "?", p[8] = "?";
+        (void)getnameinfo(&address->addr, address->addrlen, h, sizeof h, p, sizeof p,
+                          NI_NUMERICHOST | NI_NUMERICSERV);
+        snprintf(x->refused_peer, sizeof x->refused_peer, "%s %s", h, p);
+        x->refused = why != NULL ? why : "refused";
+        return CURL_SOCKET_BAD; /* curl tries the next address, else fails */
+    }
     curl_socket_t fd = socket(address->family, address->socktype | SOCK_CLOEXEC,
                               address->protocol);
     if (fd == CURL_SOCKET_BAD)
@@ -317,9 +334,13 @@ static int set_fixed(const tr_deliver *d, tr_xfer *x)
     SET(CURLOPT_ERRORBUFFER, x->errbuf);
     SET(CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     SET(CURLOPT_OPENSOCKETDATA, x);
+    /* A proxy (http_proxy and friends in the environment) would make the connection
+     * the policy sees the proxy's, not the receiver's: none unless the policy is any. */
+    if (cfg->netpolicy.kind != TR_NETPOLICY_ANY)
+        SET(CURLOPT_PROXY, "");
     if (cfg->cacert[0] != '\0')
         SET(CURLOPT_CAINFO, cfg->cacert);
-    if (cfg->pem[0] != '\0') {
+    if (cfg->pem[0] != '\0' && cfg->pem_hosts[0] == '\0') {
         SET(CURLOPT_SSLCERT, cfg->pem);
         SET(CURLOPT_SSLCERTTYPE, "PEM");
         SET(CURLOPT_SSLKEY, cfg->pem);
@@ -364,6 +385,26 @@ static int inline_headers(tr_xfer *x)
     return 0;
 }
 
+/* x->host from its destination's key ("scheme://host:port", already parsed and
+ * lowercased by tr_dests) or, for a failure notice, from its URL. Empty when unknown. */
+static void url_host(tr_xfer *x)
+{
+    x->host[0] = '\0';
+    if (x->dest != NULL) {
+        const char *key = tr_dest_key(x->dest);
+        const char *h = strstr(key, "://");
+        const char *colon = h != NULL ? strrchr(h + 3, ':') : NULL;
+        if (colon != NULL && (size_t)(colon - (h + 3)) < sizeof x->host) {
+            size_t n = (size_t)(colon - (h + 3));
+            memcpy(x->host, h + 3, n);
+            x->host[n] = '\0';
+        }
+        return;
+    }
+    if (tr_netpolicy_url_host(x->spec.url, x->host, sizeof x->host) != 0)
+        x->host[0] = '\0';
+}
+
 int tr_deliver_start(tr_deliver *d, tr_xfer *x)
 {
     const tr_config *cfg = d->cfg;
@@ -399,6 +440,17 @@ int tr_deliver_start(tr_deliver *d, tr_xfer *x)
     if (hdrs == NULL) {
         snprintf(x->errbuf, sizeof x->errbuf, "out of memory or bad headers in the record");
         return -1;
+    }
+    if (cfg->netpolicy.has_hosts || cfg->pem_hosts[0] != '\0')
+        url_host(x);
+    if (cfg->pem[0] != '\0' && cfg->pem_hosts[0] != '\0') {
+        /* --pem only to the hosts listed: set or cleared per transfer (the handle
+         * is reused for other hosts). */
+        const char *pem = tr_netpolicy_host_listed(cfg->pem_hosts, x->host) ? cfg->pem : NULL;
+        SET(CURLOPT_SSLCERT, pem);
+        SET(CURLOPT_SSLCERTTYPE, "PEM");
+        SET(CURLOPT_SSLKEY, pem);
+        SET(CURLOPT_SSLKEYTYPE, "PEM");
     }
     long timeout = x->timeout_ms > 0 ? (long)x->timeout_ms : (long)cfg->timeout_ms;
     long connect_timeout = (long)cfg->connect_timeout_ms;

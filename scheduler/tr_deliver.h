@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "tr_config.h"
+#include "tr_netpolicy.h"
 #include "tr_store_sched.h"
 #include "tr_timer.h"
 
@@ -59,19 +60,29 @@ typedef struct tr_xfer {
     char retry_after[64];    /* Retry-After value, NUL-terminated; empty when none */
     char errbuf[CURL_ERROR_SIZE]; /* curl's detailed error text; may be empty */
     char peer[64];           /* "address port" of its last new connection; may be empty */
+    const char *refused;     /* the destination policy refused a connection it tried:
+                              * the reason (static text, for the log only); NULL when
+                              * none was refused. With result != CURLE_OK the delivery
+                              * failed because of it (tr_netpolicy.h) */
+    char refused_peer[64];   /* "address port" refused; valid while refused is set */
 
     /* Private to tr_deliver. */
     CURL *easy;
     struct curl_slist *headers;  /* malloc'd list (notices, timers with own headers) */
     struct curl_slist hnode[6];  /* a plain delivery's headers, no allocation */
     char hkey[TR_KEY_MAX + 24], hattempt[48], hdue[48];
+    char host[TR_NETPOLICY_HOST_MAX]; /* the URL's host when the policy or --pem-hosts
+                                       * needs it (lowercase); else empty */
     struct tr_xfer *prev, *next; /* the list of active transfers, or the free list */
     size_t max_body;
     tr_deliver *owner;
 } tr_xfer;
 
-/* Called when curl opens a connection for x (x->peer filled): tr_dests counts
- * transfers per resolved address. Runs inside curl: it must not call libcurl. */
+/* Called when curl opens a connection for x (x->peer filled) that the destination
+ * policy (cfg->netpolicy) allowed: tr_dests counts transfers per resolved address.
+ * A connection the policy refuses is never opened (the socket callback answers
+ * CURL_SOCKET_BAD: curl tries the name's next address, else fails the transfer) and
+ * x->refused says why. Runs inside curl: it must not call libcurl. */
 typedef void tr_deliver_connect_fn(void *ctx, tr_xfer *x);
 
 /* Makes the multi handle with the caps from cfg (which must outlive it). NULL on

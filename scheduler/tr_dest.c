@@ -513,6 +513,11 @@ void tr_dests_finished(tr_dests *t, tr_xfer *x, tr_dest_result r, int64_t mono)
     tr_dest *d = x->dest;
     if (d == NULL)
         return;
+    /* Refused by the destination policy: no receiver was tried, so it says nothing
+     * about whether one is there (the breaker would hold timers that will be
+     * refused anyway, instead of dead-lettering them at once). */
+    if (x->refused != NULL && r == TR_DEST_UNREACHABLE)
+        r = TR_DEST_OTHER;
     d->active--;
     d->progress_mono = mono;
     if (x->addr != NULL)

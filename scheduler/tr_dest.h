@@ -93,8 +93,9 @@ void tr_dests_enqueue(tr_dests *t, tr_dest *d, tr_xfer *x, int64_t mono);
  * d learns it. Called by tr_deliver when curl opens a socket. */
 void tr_dests_connected(tr_dests *t, tr_xfer *x, const char *peer);
 
-/* Uncounts a finished (or aborted) transfer; its result feeds the breaker.
- * Logs the breaker opening and closing. */
+/* Uncounts a finished (or aborted) transfer; its result feeds the breaker (a
+ * connection refused by the destination policy, x->refused, counts as OTHER, not
+ * UNREACHABLE). Logs the breaker opening and closing. */
 void tr_dests_finished(tr_dests *t, tr_xfer *x, tr_dest_result r, int64_t mono);
 
 /* The next queued transfer that can start now (*verdict START; only when

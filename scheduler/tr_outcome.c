@@ -9,6 +9,7 @@
 #include "tr_json.h"
 #include "tr_log.h"
 #include "tr_mem.h"
+#include "tr_netpolicy.h"
 #include "tr_repeat.h"
 #include "tr_timer.h"
 
@@ -181,6 +182,32 @@ int tr_outcome_dead(const tr_outcome_ctx *c, const char *id, const char *token,
     return rc;
 }
 
+/* A delivery that failed with a connection the destination policy refused: DEAD at once
+ * (no retry can change the verdict), with only "destination refused by policy" kept
+ * and in the failure notice; the log names the address for the operator. Its next
+ * firing, when recurring, and the failure notice go as for any DEAD. */
+static int refused(const tr_outcome_ctx *c, const tr_xfer *x)
+{
+    char *meta = NULL;
+    tr_log_warning("key=%s destination %s refused by policy (%s; --callback-policy %s)", x->id,
+                   x->refused_peer, x->refused,
+                   tr_netpolicy_kind_name(c->cfg->netpolicy.kind));
+    if (tr_outcome_meta(x->fire_due_ms, x->attempt, 0, TR_NETPOLICY_REFUSED, tr_clock_wall_ms(),
+                        &meta) != 0) {
+        log_lost(x->id);
+        return -1;
+    }
+    tr_log_error("key=%s dead attempts=%lld error=%s", x->id, (long long)x->attempt,
+                 TR_NETPOLICY_REFUSED);
+    tr_finish f = {.kind = TR_FINISH_DEAD, .id = x->id, .token = x->token,
+                   .attempt = x->attempt, .meta = meta};
+    int rc = queue_dead(c, &f, &x->spec, x->fire_due_ms, 0, TR_NETPOLICY_REFUSED);
+    if (rc == 0)
+        c->st->policy_refused++;
+    free(meta);
+    return rc;
+}
+
 int tr_outcome_failed(const tr_outcome_ctx *c, const char *id, const char *token,
                       const tr_timer_spec *spec, int64_t attempt, int64_t fire_due_ms,
                       long status, const char *error, int64_t retry_after_ms)
@@ -216,7 +243,8 @@ int tr_outcome_failed(const tr_outcome_ctx *c, const char *id, const char *token
 
 /* Acks a delivered timer, creating the chained one when the answer asked for it,
  * and scheduling its next firing when it is recurring. */
-static int ack(const tr_outcome_ctx *c, const tr_xfer *x, tr_timer_spec *chain)
+static int ack(const tr_outcome_ctx *c, const tr_xfer *x, tr_timer_spec *chain,
+               const char *chain_dead_meta)
 {
     tr_finish f = {.kind = TR_FINISH_ACK, .id = x->id, .token = x->token, .attempt = x->attempt};
     char new_key[TR_KEY_LEN + 1];
@@ -235,12 +263,17 @@ static int ack(const tr_outcome_ctx *c, const tr_xfer *x, tr_timer_spec *chain)
             f.chain_record = record;
             f.chain_record_len = record_len;
             f.chain_delay_ms = chain->delay_ms;
+            f.chain_dead_meta = chain_dead_meta;
         }
     }
     rc = queue(c->pending, &f);
     if (rc == 0) {
         c->st->delivered++;
-        if (f.chain_id != NULL) {
+        if (f.chain_id != NULL && chain_dead_meta != NULL) {
+            c->st->chain_refused++;
+            tr_log_warning("key=%s chained new_key=%s put in the dead-letter set: %s", x->id,
+                           new_key, TR_NETPOLICY_REFUSED);
+        } else if (f.chain_id != NULL) {
             c->st->chained++;
             tr_log_info("key=%s chained new_key=%s delay_ms=%lld", x->id, new_key,
                         (long long)f.chain_delay_ms);
@@ -250,6 +283,40 @@ done:
     free(record);
     free(rec);
     return rc;
+}
+
+/* What becomes of a chain answer: a create like any other (tr_answer.h's rules,
+ * then --no-chain, the create's size limit and the destination policy by URL).
+ * Returns the chain to pass to ack(): `chain` itself, or NULL when it is dropped
+ * (logged and counted). *dead_meta is set (caller frees) when the policy refused
+ * it: the chained timer goes to the dead-letter set, never due. */
+static tr_timer_spec *chain_verdict(const tr_outcome_ctx *c, const tr_xfer *x,
+                                    tr_timer_spec *chain, char **dead_meta)
+{
+    *dead_meta = NULL;
+    if (c->cfg->no_chain) {
+        tr_log_warning("key=%s chain refused: --no-chain", x->id);
+        c->st->chain_refused++;
+        return NULL;
+    }
+    if (chain->data_len > (size_t)c->cfg->max_body_bytes) {
+        tr_log_warning("key=%s chain refused: callback_data larger than %d bytes (--max-body)",
+                       x->id, c->cfg->max_body_bytes);
+        c->st->chain_refused++;
+        return NULL;
+    }
+    const char *why = NULL;
+    if (tr_netpolicy_check_url(&c->cfg->netpolicy, chain->url, &why) == TR_NETPOLICY_ALLOW)
+        return chain;
+    tr_log_warning("key=%s chain to %s refused by policy (%s; --callback-policy %s)", x->id,
+                   chain->url, why, tr_netpolicy_kind_name(c->cfg->netpolicy.kind));
+    if (tr_outcome_meta(0, 0, 0, TR_NETPOLICY_REFUSED, tr_clock_wall_ms(), dead_meta) != 0) {
+        /* Out of memory: the chain is dropped, as any chain that cannot be made. */
+        tr_log_error("key=%s refused chain not kept: out of memory", x->id);
+        c->st->chain_refused++;
+        return NULL;
+    }
+    return chain;
 }
 
 /* The common answers that need no JSON parser: a 2xx with an empty body or
@@ -270,6 +337,11 @@ int tr_outcome_finished(const tr_outcome_ctx *c, const tr_xfer *x)
     if (x->body_dropped > 0)
         tr_log_warning("key=%s answer truncated: kept %zu bytes, dropped %zu (--max-response)",
                        x->id, x->body_len, x->body_dropped);
+    /* Failed with some address refused: a name that resolves even in part to a
+     * refused address is refused (another of its addresses may have been tried and
+     * failed too: the refusal is what stays true on every retry). */
+    if (x->result != CURLE_OK && x->refused != NULL)
+        return refused(c, x);
     if (x->result != CURLE_OK) {
         const char *err = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(x->result);
         return tr_outcome_failed(c, x->id, x->token, &x->spec, x->attempt, x->fire_due_ms, x->status, err,
@@ -284,13 +356,18 @@ int tr_outcome_finished(const tr_outcome_ctx *c, const tr_xfer *x)
     int rc;
     switch (kind) {
     case TR_ANSWER_DONE:
-    case TR_ANSWER_CHAIN:
+    case TR_ANSWER_CHAIN: {
         tr_log_info("key=%s delivered status=%ld ms=%lld attempt=%lld late_ms=%lld", x->id,
                     x->status, ms, (long long)x->attempt, (long long)x->late_ms);
         if (why[0] != '\0')
             tr_log_warning("key=%s chain rejected: %s", x->id, why);
-        rc = ack(c, x, kind == TR_ANSWER_CHAIN ? &chain : NULL);
+        char *dead_meta = NULL;
+        tr_timer_spec *next =
+            kind == TR_ANSWER_CHAIN ? chain_verdict(c, x, &chain, &dead_meta) : NULL;
+        rc = ack(c, x, next, dead_meta);
+        free(dead_meta);
         break;
+    }
     case TR_ANSWER_RETRY:
     default: {
         int64_t ra = -1;

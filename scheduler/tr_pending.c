@@ -9,7 +9,7 @@
 
 /* The copies behind one tr_finish, freed when it leaves the list. */
 typedef struct owned {
-    char *id, *token, *meta, *chain_id, *chain_record, *repeat_record;
+    char *id, *token, *meta, *chain_id, *chain_record, *chain_dead_meta, *repeat_record;
     char *notice_url, *notice_body; /* failure notice, or NULL */
     size_t notice_len;
 } owned;
@@ -36,6 +36,7 @@ static void clear_owned(owned *o)
     free(o->meta);
     free(o->chain_id);
     free(o->chain_record);
+    free(o->chain_dead_meta);
     free(o->repeat_record);
     free(o->notice_url);
     free(o->notice_body);
@@ -104,6 +105,10 @@ static int add(tr_pending *p, const tr_finish *f, const char *url, const char *b
         o.chain_record = tr_dup_bytes(f->chain_record, f->chain_record_len);
         if (o.chain_id == NULL || o.chain_record == NULL)
             goto fail;
+        if (f->chain_dead_meta != NULL &&
+            (o.chain_dead_meta = tr_dup_bytes(f->chain_dead_meta, strlen(f->chain_dead_meta))) ==
+                NULL)
+            goto fail;
     }
     if (f->repeat_record != NULL &&
         (o.repeat_record = tr_dup_bytes(f->repeat_record, f->repeat_record_len)) == NULL)
@@ -122,6 +127,7 @@ static int add(tr_pending *p, const tr_finish *f, const char *url, const char *b
     dst->meta = o.meta;
     dst->chain_id = o.chain_id;
     dst->chain_record = o.chain_record;
+    dst->chain_dead_meta = o.chain_dead_meta;
     dst->repeat_record = o.repeat_record;
     p->own[p->n] = o;
     p->n++;

@@ -66,7 +66,8 @@ void tr_sched_stats_line(tr_sched_stats *st, int inflight, size_t pending, char 
     snprintf(buf, len,
              "status inflight=%d pending=%zu claimed=%llu delivered=%llu failed=%llu "
              "retried=%llu dead=%llu chained=%llu released=%llu held=%llu stale=%llu refused=%llu "
-             "late_p50_ms=%lld late_p99_ms=%lld late_max_ms=%lld",
+             "late_p50_ms=%lld late_p99_ms=%lld late_max_ms=%lld policy_refused=%llu "
+             "chain_refused=%llu",
              inflight, pending, (unsigned long long)st->claimed,
              (unsigned long long)st->delivered,
              (unsigned long long)(st->retried + st->dead), (unsigned long long)st->retried,
@@ -74,7 +75,8 @@ void tr_sched_stats_line(tr_sched_stats *st, int inflight, size_t pending, char 
              (unsigned long long)st->released, (unsigned long long)st->held,
              (unsigned long long)st->stale,
              (unsigned long long)st->refused, (long long)p50,
-             (long long)p99, (long long)max);
+             (long long)p99, (long long)max, (unsigned long long)st->policy_refused,
+             (unsigned long long)st->chain_refused);
     int64_t *keep = st->late_ms;
     size_t cap = st->late_cap;
     memset(st, 0, sizeof *st);

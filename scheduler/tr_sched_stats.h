@@ -23,6 +23,8 @@ typedef struct tr_sched_stats {
     uint64_t stale;       /* outcomes Redis ignored (cancelled / taken over) */
     uint64_t refused;     /* outcomes the store refused (malformed, script error):
                            * not applied, the timer returns after its lease */
+    uint64_t policy_refused; /* deliveries the destination policy refused (dead at once) */
+    uint64_t chain_refused;  /* chain answers refused (policy, --no-chain, chain_limit) */
     int64_t *late_ms;     /* sample, late_n values, owned */
     size_t late_n, late_cap;
     uint64_t late_seen;   /* values offered this interval */
@@ -44,7 +46,7 @@ int64_t tr_sched_percentile(int64_t *values, size_t n, double p);
 
 /* Writes the status line ("status inflight=.. pending=.. claimed=.. delivered=..
  * failed=.. retried=.. dead=.. chained=.. released=.. held=.. stale=.. refused=.. late_p50_ms=..
- * late_p99_ms=.. late_max_ms=..") into buf and starts a new interval. */
+ * late_p99_ms=.. late_max_ms=.. policy_refused=.. chain_refused=..") into buf and starts a new interval. */
 void tr_sched_stats_line(tr_sched_stats *st, int inflight, size_t pending, char *buf, size_t len);
 
 #endif

@@ -22,7 +22,8 @@ typedef enum opt_type {
     OPT_FLAG,
     OPT_TOKEN,
     OPT_TOKEN_FILE,
-    OPT_METRICS_TOKEN
+    OPT_METRICS_TOKEN,
+    OPT_LIST /* a comma list string that each occurrence appends to */
 } opt_type;
 
 typedef struct opt_def {
@@ -75,8 +76,9 @@ static const opt_def opt_table[] = {
     {"check", 'n', OPT_FLAG, F(check_only), 0, 1, "false", ALL,
      "check the configuration, print OK and exit"},
 
-    {"max-body", 0, OPT_INT, F(max_body_bytes), 256, 16 * 1024 * 1024, "65536", FC | LA,
-     "largest request body accepted, bytes"},
+    {"max-body", 0, OPT_INT, F(max_body_bytes), 256, 16 * 1024 * 1024, "65536", FC | SC | LA,
+     "largest request body accepted, bytes (the scheduler holds a chain answer's "
+     "callback_data to it too)"},
     {"threads", 0, OPT_INT, F(threads), 0, 1024, "0", FC,
      "request threads per timerush-fcgi process (idle kept-alive connections hold none); "
      "0: 4 per CPU core"},
@@ -132,8 +134,24 @@ static const opt_def opt_table[] = {
     {"drain-ms", 0, OPT_INT, F(drain_ms), 0, 3600000, "10000", SC | LA,
      "on SIGTERM, time given to deliveries in flight, ms"},
 
-    {"listen-host", 0, OPT_STR, F(listen_host), 0, 0, "127.0.0.1", LA, "where nginx listens"},
-    {"listen-port", 0, OPT_INT, F(listen_port), 1, 65535, "8080", LA, "where nginx listens"},
+    /* Destination policy (tr_netpolicy.h); the launcher passes them to both programs. */
+    {"callback-policy", 0, OPT_STR, F(callback_policy), 0, 0, "private", FC | SC,
+     "where callbacks may go: public (globally routable addresses only), private (also "
+     "private ranges; never link-local, metadata, unspecified, multicast, port 0 or "
+     "TimeRush's own listen address and Redis) or any"},
+    {"callback-allow", 0, OPT_LIST, F(callback_allow), 0, 0, "", FC | SC,
+     "CIDR|ADDR|HOST[:PORT],... allowed whatever the policy (repeatable; after the deny list)"},
+    {"callback-deny", 0, OPT_LIST, F(callback_deny), 0, 0, "", FC | SC,
+     "CIDR|ADDR|HOST[:PORT],... always refused (repeatable; checked first)"},
+    {"pem-hosts", 0, OPT_LIST, F(pem_hosts), 0, 0, "", SC,
+     "HOST,... the only hosts --pem is presented to (repeatable); default every host"},
+    {"no-chain", 0, OPT_FLAG, F(no_chain), 0, 1, "false", SC,
+     "callback answers never create (chain) timers"},
+
+    {"listen-host", 0, OPT_STR, F(listen_host), 0, 0, "127.0.0.1", ALL,
+     "where nginx listens (the programs refuse callbacks to it)"},
+    {"listen-port", 0, OPT_INT, F(listen_port), 1, 65535, "8080", ALL,
+     "where nginx listens (the programs refuse callbacks to it)"},
     {"workers", 0, OPT_INT, F(workers), 0, 256, "1", LA,
      "timerush-fcgi processes (each runs --threads threads); 0: one per CPU core"},
     {"run-dir", 0, OPT_STR, F(run_dir), 0, 0, "", LA,
@@ -233,6 +251,20 @@ static int set_value(tr_config *cfg, const opt_def *def, const char *text, char 
             snprintf(err, errlen, "--%s %s", def->name, why);
             return -1;
         }
+        return 0;
+    }
+    case OPT_LIST: {
+        size_t have = strlen(field), n = strlen(text);
+        if (n == 0)
+            return 0;
+        if (have + (have > 0) + n >= def->size) {
+            snprintf(err, errlen, "--%s: the list is longer than %zu bytes", def->name,
+                     def->size - 1);
+            return -1;
+        }
+        if (have > 0)
+            field[have++] = ',';
+        memcpy(field + have, text, n + 1);
         return 0;
     }
     case OPT_STR:
@@ -381,6 +413,7 @@ static const char *type_word(opt_type t)
     case OPT_TOKEN:
     case OPT_TOKEN_FILE:
     case OPT_METRICS_TOKEN:
+    case OPT_LIST:
         return "list";
     }
     return "?";
@@ -426,6 +459,7 @@ static void print_settings(FILE *out, const tr_config *cfg, const unsigned char 
         fprintf(out, "%s\t%s\t", d->name, source[given[i]]);
         switch (d->type) {
         case OPT_STR:
+        case OPT_LIST:
             fprintf(out, "%s\n", field);
             break;
         case OPT_INT: {
@@ -626,6 +660,14 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
     if (settings_for_launcher) {
         print_settings(stdout, cfg, given);
         return TR_CONFIG_EXIT;
+    }
+    if ((program & (TR_PROG_FCGI | TR_PROG_SCHEDULER)) != 0) {
+        if (tr_netpolicy_parse(&cfg->netpolicy, cfg->callback_policy, cfg->callback_allow,
+                               cfg->callback_deny, err, errlen) != 0 ||
+            tr_netpolicy_add_self(&cfg->netpolicy, cfg->listen_host, cfg->listen_port,
+                                  cfg->redis_socket[0] == '\0' ? cfg->host : NULL, cfg->port,
+                                  err, errlen) != 0)
+            return TR_CONFIG_ERROR;
     }
     return TR_CONFIG_OK;
 }

@@ -18,6 +18,7 @@
 
 #include "tr_log.h"
 #include "tr_tokens.h"
+#include "tr_netpolicy.h"
 
 /* Which program an option belongs to (a bit mask). */
 #define TR_PROG_FCGI 1u
@@ -87,8 +88,20 @@ typedef struct tr_config {
     int max_response_bytes;              /* answer body read at most */
     int drain_ms;                        /* on SIGTERM, time to finish deliveries */
 
+    /* Destination policy (both programs; tr_netpolicy.h). The lists are the options'
+     * comma lists, every --callback-allow/--callback-deny (file and command line)
+     * appended; netpolicy is parsed from them by tr_config_parse(), with "self"
+     * (--listen-host/--listen-port, a TCP Redis) added, and only read afterwards. */
+    char callback_policy[16];            /* public, private or any */
+    char callback_allow[TR_CONFIG_STR_MAX];
+    char callback_deny[TR_CONFIG_STR_MAX];
+    char pem_hosts[TR_CONFIG_STR_MAX];   /* hosts --pem is presented to; empty: every host */
+    int no_chain;                        /* callback answers never create timers */
+    tr_netpolicy netpolicy;
+
     /* the launcher (./timerush), kept here so config files are checked */
-    char listen_host[TR_CONFIG_STR_MAX]; /* where nginx listens */
+    char listen_host[TR_CONFIG_STR_MAX]; /* where nginx listens (both programs know it:
+                                          * the destination policy refuses it) */
     int listen_port;
     int workers;                         /* timerush-fcgi processes */
     char run_dir[TR_CONFIG_STR_MAX];     /* sockets, pid files, generated configs */
@@ -127,7 +140,8 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
 
 /* The whole option table, a line per option, fields separated by one tab:
  *   name short type default min max programs help
- * short is '-' when none; type is string, int, flag or list (repeatable); default is
+ * short is '-' when none; type is string, int, flag or list (repeatable: --api-token,
+ * and the comma lists --callback-allow/--callback-deny, which add up); default is
  * the text the option starts with (may be empty); min and max are '-' except for int;
  * programs is a comma-separated subset of fcgi,scheduler,launcher. The first line is a
  * '#' comment naming the fields. */

@@ -16,6 +16,7 @@ const char *tr_ret_name(tr_ret ret)
     case TR_RET_STORE_DOWN: return "store_down";
     case TR_RET_INTERNAL: return "internal";
     case TR_RET_OUTCOME_UNKNOWN: return "outcome_unknown";
+    case TR_RET_DESTINATION_REFUSED: return "destination_refused";
     }
     return "internal";
 }
@@ -27,7 +28,8 @@ int tr_ret_http_status(tr_ret ret)
     case TR_RET_BAD_JSON:
     case TR_RET_BAD_FIELD:
     case TR_RET_BAD_SECONDS:
-    case TR_RET_BAD_URL: return 400;
+    case TR_RET_BAD_URL:
+    case TR_RET_DESTINATION_REFUSED: return 400;
     case TR_RET_TOO_LARGE: return 413;
     case TR_RET_BAD_METHOD: return 405;
     case TR_RET_NOT_FOUND: return 404;

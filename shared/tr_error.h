@@ -26,8 +26,10 @@ typedef enum tr_ret {
     TR_RET_STORE_DOWN = 10,     /* Redis unreachable or timed out before the request
                                  * was sent: nothing was changed               (503) */
     TR_RET_INTERNAL = 11,       /* anything else; logged with details          (500) */
-    TR_RET_OUTCOME_UNKNOWN = 12 /* the request reached Redis but its answer did not
+    TR_RET_OUTCOME_UNKNOWN = 12, /* the request reached Redis but its answer did not
                                  * come back: it may have been applied         (503) */
+    TR_RET_DESTINATION_REFUSED = 13 /* the destination policy refuses the URL by its text
+                                 * alone (literal address, port 0; tr_netpolicy.h) (400) */
 } tr_ret;
 
 /* A short stable name for `ret`, e.g. "bad_json"; never NULL. */

@@ -80,7 +80,12 @@ static void finish_args(const tr_store *s, const tr_finish *f, call_args *a)
         if (f->repeat_record != NULL) {
             tr_store_arg_bin(a, f->repeat_record, f->repeat_record_len);
             tr_store_arg_i64(a, f->repeat_at_ms);
+        } else if (f->chain_dead_meta != NULL) {
+            tr_store_arg_str(a, "");
+            tr_store_arg_str(a, "0");
         }
+        if (f->chain_dead_meta != NULL)
+            tr_store_arg_str(a, f->chain_dead_meta);
         return;
     case TR_FINISH_RETRY:
         tr_store_args_init(a, S_RETRY);

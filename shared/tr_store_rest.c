@@ -11,7 +11,8 @@
 
 const char *const tr_store_stats_names[TR_STATS_COUNT] = {
     "created", "delivered", "failed", "retried", "dead",    "cancelled",
-    "chained", "fired",     "reaped", "released", "replayed", "held",   "stale"};
+    "chained", "fired",     "reaped", "released", "replayed", "held",   "stale",
+    "chain_refused"};
 
 const char *tr_timer_state_name(tr_timer_state state)
 {

@@ -124,7 +124,7 @@ tr_store_replay_result tr_store_replay(tr_store *store, const char *id, int64_t 
 int tr_store_set_paused(tr_store *store, int paused);
 
 /* Counters of {P}:stats, in this order (tr_store_stats_names). */
-#define TR_STATS_COUNT 13
+#define TR_STATS_COUNT 14
 extern const char *const tr_store_stats_names[TR_STATS_COUNT];
 
 typedef struct tr_store_stats {

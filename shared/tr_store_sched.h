@@ -146,6 +146,10 @@ typedef struct tr_finish {
     const char *chain_record;    /* ACK: its record */
     size_t chain_record_len;
     int64_t chain_delay_ms;      /* ACK: its delay from Redis's now, > 0 */
+    const char *chain_dead_meta; /* ACK with a chain: NULL to schedule it; else the
+                                  * chained timer was refused by the destination policy
+                                  * and goes into {P}:dead with this meta (counted in
+                                  * the "chain_refused" stat) */
     const char *repeat_record;   /* ACK/DEAD of a recurring timer's firing, when not
                                   * NULL: the id stays, due again at repeat_at_ms (Redis
                                   * clock) with this as its record (fired count updated)

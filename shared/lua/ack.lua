@@ -3,7 +3,10 @@
 -- KEYS: 1 timers (the records' base key: prelude.lua), 2 due, 3 inflight, 4 dead,
 --       5 attempts, 6 meta, 7 stats, 8 owner
 -- ARGV: 1 id, 2 token, 3 wake channel, 4 chain id ('' for none), 5 chain record,
---       6 chain delay_ms, 7 repeat record ('' for none), 8 repeat_at ms
+--       6 chain delay_ms, 7 repeat record ('' for none), 8 repeat_at ms,
+--       9 chain dead meta ('' or absent: the chain is scheduled; else the chained
+--       timer the destination policy refused goes straight into the dead-letter set
+--       with this meta, counted in chain_refused, never due)
 -- Answer: 1 when applied; 0 when stale: the claim under `token` no longer holds the
 -- timer (cancelled, re-created under the same key, claimed again after its lease,
 -- or this ack was applied already). A stale ack changes nothing but the "stale"
@@ -28,7 +31,14 @@ else
 end
 redis.call('HINCRBY', KEYS[7], 'delivered', 1)
 local cid = ARGV[4]
-if cid ~= '' and tr_rec_add(KEYS[1], cid, ARGV[5]) then
+local cdead = ARGV[9]
+if cid ~= '' and cdead ~= nil and cdead ~= '' then
+  if tr_rec_add(KEYS[1], cid, ARGV[5]) then
+    redis.call('HSET', KEYS[6], cid, cdead)
+    redis.call('ZADD', KEYS[4], tr_now_ms(), cid)
+    redis.call('HINCRBY', KEYS[7], 'chain_refused', 1)
+  end
+elseif cid ~= '' and tr_rec_add(KEYS[1], cid, ARGV[5]) then
   -- Rounded up: never due before the real instant + delay (claim rounds down).
   local due = tr_now_ms_up() + tonumber(ARGV[6])
   tr_schedule(KEYS[2], ARGV[3], due, cid)

@@ -9,7 +9,7 @@ mkdir -p "$TR_BUILD_DIR/tests/sink" && ln -s "$SINK_BIN" "$TR_BUILD_DIR/tests/si
 tr_start_sink A --answer status:500 --answer ret:3 --answer ok \
     --route /chain='chain:{"seconds":0}' --route /close=close --route /close=ok \
     --route /ra=retry-after:503:2 --route /slow=slow:300 --route /to=timeout \
-    --route /garbage=garbage --route /drip=drip:20
+    --route /garbage=garbage --route /drip=drip:20 --route /redir=redirect:302:http://127.0.0.1:9/in
 check "the port file holds a port" grep -Eq '^[0-9]+$' "$TR_TMP/sink.A.port"
 
 hit() { curl -sS --max-time "${2:-5}" -o "$TR_TMP/body" -D "$TR_TMP/head" \
@@ -46,6 +46,9 @@ check "every line is JSON" jq -e . "$SINK_A_LOG"
 check "garbage: not an HTTP answer" bash -c "! curl -sS --max-time 5 -d x $SINK_A_URL/garbage"
 curl -sS --max-time 5 --http0.9 -o "$TR_TMP/junk" -d x "$SINK_A_URL/garbage"
 check "... the junk line, then close" grep -q '^this is not HTTP' "$TR_TMP/junk"
+hit /redir 5 'x'
+check_eq "redirect:302:URL" "302 Location: http://127.0.0.1:9/in" \
+    "$(status) $(grep -i '^Location:' "$TR_TMP/head" | tr -d '\r')"
 # drip:20: the ok answer one byte every 20 ms, so at least 78 x 20 ms for 79 bytes
 t0=$(tr_now_ms); hit /drip 10 'x'; dt=$(($(tr_now_ms) - t0))
 check_eq "drip:20: a whole ok answer" "200 {\"ret\":0}" "$(status) $(cat "$TR_TMP/body")"

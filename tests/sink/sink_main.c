@@ -38,7 +38,7 @@ static void usage(FILE *out)
             "usage: timerush-sink --listen HOST:PORT [--port-file FILE] [--log FILE]\n"
             "                     [--answer SPEC]... [--route PATH=SPEC]...\n"
             "SPEC: ok | status:N | ret:N | timeout | close | chain:JSON |\n"
-            "      retry-after:N:S | slow:MS | garbage | drip:MS\n"
+            "      retry-after:N:S | redirect:N:URL | slow:MS | garbage | drip:MS\n"
             "      garbage: a line that is not HTTP, then close; drip:MS: the ok answer\n"
             "      one byte every MS ms\n"
             "--answer specs are used in order, one per request; the last repeats (default ok).\n"

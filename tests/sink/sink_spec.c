@@ -118,6 +118,20 @@ int tr_sink_spec_parse(const char *text, tr_sink_spec *out, char *err, size_t er
             snprintf(extra, sizeof extra, "Retry-After: %ld\r\n", b);
             rc = set_responses(out, a, extra, "{\"ret\":0}");
         }
+    } else if (IS("redirect") && arg) {
+        /* redirect:N:URL - status N (3xx) with "Location: URL" (a receiver pointing
+         * the sender elsewhere, which TimeRush must not follow). */
+        const char *sep = strchr(arg, ':');
+        if (sep && parse_long(arg, (size_t)(sep - arg), 300, 399, &a) == 0 && sep[1] != '\0') {
+            size_t len = strlen(sep + 1) + sizeof "Location: \r\n";
+            char *loc = malloc(len);
+            if (loc != NULL) {
+                snprintf(loc, len, "Location: %s\r\n", sep + 1);
+                out->kind = TR_SINK_ANSWER;
+                rc = set_responses(out, a, loc, "{\"ret\":0}");
+                free(loc);
+            }
+        }
     } else if (IS("slow") && arg && parse_long(arg, strlen(arg), 0, 86400000, &a) == 0) {
         out->kind = TR_SINK_SLOW;
         out->delay_ms = a;
@@ -144,7 +158,7 @@ int tr_sink_spec_parse(const char *text, tr_sink_spec *out, char *err, size_t er
     if (rc != 0) {
         tr_sink_spec_clear(out);
         snprintf(err, errlen, "bad answer spec '%s' (ok, status:N, ret:N, timeout, close, "
-                 "chain:JSON, retry-after:N:S, slow:MS, garbage, drip:MS)", text);
+                 "chain:JSON, retry-after:N:S, redirect:N:URL, slow:MS, garbage, drip:MS)", text);
     }
     return rc;
 }

@@ -1,7 +1,7 @@
 /* sink_spec.h - what timerush-sink answers: the SPEC strings and answer lists.
  *
- * A SPEC (ok, status:N, ret:N, timeout, close, chain:JSON, retry-after:N:S, slow:MS,
- * garbage, drip:MS) is parsed once at startup into a tr_sink_spec that holds its
+ * A SPEC (ok, status:N, ret:N, timeout, close, chain:JSON, retry-after:N:S,
+ * redirect:N:URL, slow:MS, garbage, drip:MS) is parsed once at startup into a tr_sink_spec that holds its
  * complete response bytes, so answering costs one copy. A list hands out its specs
  * in order, one per request, and repeats the last one.
  *
@@ -16,7 +16,8 @@
 #include <stddef.h>
 
 typedef enum tr_sink_kind {
-    TR_SINK_ANSWER = 0,  /* send `response` now (ok, status, ret, chain, retry-after) */
+    TR_SINK_ANSWER = 0,  /* send `response` now (ok, status, ret, chain, retry-after,
+                          * redirect) */
     TR_SINK_SLOW = 1,    /* send `response` after delay_ms */
     TR_SINK_TIMEOUT = 2, /* never answer; keep the connection until the client leaves */
     TR_SINK_CLOSE = 3,   /* close the connection without answering */

@@ -84,7 +84,28 @@ static void test_bounds_and_programs(void **state)
     assert_int_equal(cfg.listen_port, 9000);
     assert_int_equal(PARSE(TR_PROG_FCGI, "--workers", "3"), TR_CONFIG_ERROR);
     assert_string_equal(err, "unknown option '--workers' (see --help)");
-    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--max-body", "1000"), TR_CONFIG_ERROR);
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--threads", "4"), TR_CONFIG_ERROR);
+    /* --max-body bounds a chain answer's data in the scheduler too. */
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--max-body", "1000"), TR_CONFIG_OK);
+    assert_int_equal(cfg.max_body_bytes, 1000);
+    /* The destination policy: lists add up, entries and names are checked, and the
+     * listen address is "self" for both programs. */
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--callback-allow", "10.0.0.0/8",
+                           "--callback-allow=hooks.test:8443", "--callback-deny", "10.1.0.0/16",
+                           "--callback-policy", "public", "--listen-port", "8099"),
+                     TR_CONFIG_OK);
+    assert_string_equal(cfg.callback_allow, "10.0.0.0/8,hooks.test:8443");
+    assert_int_equal(cfg.netpolicy.kind, TR_NETPOLICY_PUBLIC);
+    assert_int_equal(cfg.netpolicy.nrules, 3);
+    assert_true(cfg.netpolicy.nself >= 1);
+    assert_int_equal(cfg.netpolicy.self[0].port, 8099);
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--callback-deny", "10.0.0.0/40"), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "--callback-deny: '10.0.0.0/40'"));
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--callback-policy", "open"), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "--callback-policy"));
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--no-chain"), TR_CONFIG_ERROR); /* scheduler's */
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--level", "INFO"), TR_CONFIG_OK);
+    assert_int_equal(cfg.netpolicy.kind, TR_NETPOLICY_PRIVATE);
     /* -d needs a log file in the programs, not in the launcher. */
     assert_int_equal(PARSE(TR_PROG_SCHEDULER, "-d"), TR_CONFIG_ERROR);
     assert_int_equal(PARSE(TR_PROG_LAUNCHER, "-d"), TR_CONFIG_OK);

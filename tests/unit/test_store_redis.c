@@ -416,6 +416,34 @@ static void test_ack_chain_idempotent(void **state)
     tr_store_free(s);
 }
 
+/* A chain the destination policy refused: the parent is acked, the chained record
+ * goes into dead (never due) with its meta, counted in chain_refused, not chained. */
+static void test_ack_chain_refused(void **state)
+{
+    (void)state;
+    tr_store *s = tr_store_new(&cfg_sock);
+    add_ok(s, "p1", 0, NULL);
+    tr_claim_batch b = {0};
+    claim_wait(s, 1, 60000, 2000, &b);
+    assert_int_equal(b.count, 1);
+    tr_claim_batch_clear(&b);
+    static const char meta[] = "{\"error\":\"destination refused by policy\"}";
+    tr_finish f = {.kind = TR_FINISH_ACK, .id = "p1", .token = TOK, .attempt = 1,
+                   .chain_id = "p2", .chain_record = REC, .chain_record_len = sizeof REC - 1,
+                   .chain_delay_ms = 1000, .chain_dead_meta = meta};
+    assert_int_equal(finish1(s, f), 1);
+    assert_int_equal(raw_int("HEXISTS %s %s", rec_key("p1"), "p1"), 0);
+    assert_int_equal(raw_int("HEXISTS %s %s", rec_key("p2"), "p2"), 1);
+    assert_int_equal(raw_int("ZCARD %s%s", key("due"), ""), 0);
+    assert_int_equal(raw_int("ZCARD %s%s", key("dead"), ""), 1);
+    assert_true(raw_int("ZSCORE %s %s", key("dead"), "p2") > 0);
+    assert_int_equal(raw_int("HSTRLEN %s %s", key("meta"), "p2"), (long long)sizeof meta - 1);
+    assert_int_equal(raw_int("HGET %s %s", key("stats"), "delivered"), 1);
+    assert_int_equal(raw_int("HGET %s %s", key("stats"), "chain_refused"), 1);
+    assert_int_equal(raw_int("HEXISTS %s %s", key("stats"), "chained"), 0);
+    tr_store_free(s);
+}
+
 static void test_retry(void **state)
 {
     (void)state;
@@ -1436,6 +1464,7 @@ int main(void)
         cmocka_unit_test_setup(test_double_claim, setup),
         cmocka_unit_test_setup(test_lease_expiry, setup),
         cmocka_unit_test_setup(test_ack_chain_idempotent, setup),
+        cmocka_unit_test_setup(test_ack_chain_refused, setup),
         cmocka_unit_test_setup(test_retry, setup),
         cmocka_unit_test_setup(test_dead, setup),
         cmocka_unit_test_setup(test_release, setup),
