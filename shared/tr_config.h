@@ -79,6 +79,8 @@ typedef struct tr_config {
     int backoff_max_ms;                  /* cap on the retry delay */
     int max_response_bytes;              /* answer body read at most */
     int drain_ms;                        /* on SIGTERM, time to finish deliveries */
+    char signing_secret_file[TR_CONFIG_STR_MAX]; /* whsec_ secrets signing every callback
+                                          * (scheduler/tr_sign.h); empty: unsigned */
 
     /* the launcher (./timerush), kept here so config files are checked */
     char listen_host[TR_CONFIG_STR_MAX]; /* where nginx listens */

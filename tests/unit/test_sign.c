@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "tr_deliver.h"
+#include "tr_header_rules.h"
 #include "tr_sign.h"
 
 /* The reference libraries' test vector (standard-webhooks, libraries/), checked
@@ -241,6 +244,111 @@ static void test_id(void **state)
     assert_int_equal(tr_sign_id(NULL, 0, "k", 1, 1, 0), strlen("msg_k_1_1"));
 }
 
+/* The three headers are the scheduler's: a timer may never set them. */
+static void test_reserved(void **state)
+{
+    (void)state;
+    assert_true(tr_header_reserved("webhook-id"));
+    assert_true(tr_header_reserved("Webhook-Timestamp"));
+    assert_true(tr_header_reserved("WEBHOOK-SIGNATURE"));
+    assert_false(tr_header_reserved("webhook-other"));
+    assert_false(tr_header_allowed("webhook-signature", "v1,x", 4));
+}
+
+/* The value of header `name` in list, or NULL. */
+static const char *header(const struct curl_slist *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (; list != NULL; list = list->next)
+        if (strncmp(list->data, name, n) == 0 && list->data[n] == ':')
+            return list->data + n + 2;
+    return NULL;
+}
+
+static int count(const struct curl_slist *list)
+{
+    int n = 0;
+    for (; list != NULL; list = list->next)
+        n++;
+    return n;
+}
+
+/* A started transfer's headers: the plain path (nodes inside the transfer), a
+ * timer with headers of its own (a list), a notice; each with the three signed
+ * lines, the signature over exactly its id, timestamp and body. */
+static void test_deliver_headers(void **state)
+{
+    (void)state;
+    static tr_config cfg;
+    tr_config_defaults(&cfg);
+    assert_int_equal(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
+    tr_deliver *d = tr_deliver_new(&cfg);
+    assert_non_null(d);
+    char err[256];
+    tr_sign *s = from(VEC_SECRET "\n" SECRET2 "\n", err, sizeof err);
+    assert_non_null(s);
+    /* Unsigned plain, signed plain, signed with the timer's own header, a signed notice. */
+    static const struct {
+        int is_signed, notice;
+        const char *own;
+        int lines;    /* headers in all */
+        int inline_;  /* the nodes inside the transfer, not a list */
+    } cases[] = {{0, 0, NULL, 6, 1}, {1, 0, NULL, 9, 1}, {1, 0, "{\"X-Req\":\"1\"}", 10, 0},
+                 {1, 1, NULL, 8, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tr_deliver_set_signer(d, cases[i].is_signed ? s : NULL);
+        /* Keys: with a '.', short, and one longer than the API takes (a heap id). */
+        char long_key[TR_KEY_MAX + 80];
+        memset(long_key, '.', sizeof long_key - 1);
+        long_key[sizeof long_key - 1] = '\0';
+        const char *keys[] = {"order.42", "k", long_key};
+        for (int pass = 0; pass < 3; pass++) {
+            tr_xfer *x = tr_deliver_xfer_get(d);
+            assert_non_null(x);
+            x->id = strdup(keys[pass]);
+            x->spec.url = strdup("http://127.0.0.1:9/cb");
+            x->spec.data = strdup("{\"a\":\"\xc3\xa9\"}");
+            x->spec.data_len = strlen(x->spec.data);
+            x->spec.headers_json = cases[i].own != NULL ? strdup(cases[i].own) : NULL;
+            x->notice = cases[i].notice;
+            x->attempt = 2;
+            x->fire_due_ms = 1795703817260LL;
+            int64_t before = time(NULL);
+            assert_int_equal(tr_deliver_start(d, x), 0);
+            int64_t after = time(NULL);
+            const struct curl_slist *h = cases[i].inline_ && pass < 2 ? x->hnode : x->headers;
+            assert_non_null(h);
+            assert_int_equal(count(h), cases[i].lines);
+            assert_non_null(header(h, x->notice ? "X-TimeRush-Failure" : "X-TimeRush-Due-Ms"));
+            if (!cases[i].is_signed) {
+                assert_null(header(h, "webhook-id"));
+            } else {
+                const char *id = header(h, "webhook-id");
+                const char *ts = header(h, "webhook-timestamp");
+                const char *sig = header(h, "webhook-signature");
+                assert_non_null(id);
+                assert_non_null(ts);
+                assert_non_null(sig);
+                char want_id[4 * sizeof long_key], want_sig[TR_SIGN_VALUE_MAX];
+                tr_sign_id(want_id, sizeof want_id, x->id, 1795703817260LL, 2, x->notice);
+                assert_string_equal(id, want_id);
+                int64_t t = strtoll(ts, NULL, 10);
+                assert_true(t >= before && t <= after);
+                assert_int_equal(tr_sign_value(s, id, t, x->spec.data, x->spec.data_len,
+                                               want_sig, sizeof want_sig), 0);
+                assert_string_equal(sig, want_sig);
+                assert_non_null(strchr(sig, ' ')); /* two secrets, two signatures */
+            }
+            tr_xfer *a = tr_deliver_abort_one(d);
+            assert_ptr_equal(a, x);
+            tr_deliver_xfer_put(d, a);
+        }
+    }
+    tr_deliver_free(d);
+    tr_sign_free(s);
+    curl_global_cleanup();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +357,8 @@ int main(void)
         cmocka_unit_test(test_bad_text),
         cmocka_unit_test_setup_teardown(test_file, make_dir, remove_dir),
         cmocka_unit_test(test_id),
+        cmocka_unit_test(test_reserved),
+        cmocka_unit_test(test_deliver_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
