@@ -13,6 +13,7 @@
 #include "tr_log.h"
 #include "tr_privdrop.h"
 #include "tr_sched_loop.h"
+#include "tr_sign.h"
 #include "tr_signal.h"
 
 static int check_readable(const char *what, const char *path)
@@ -52,7 +53,7 @@ static int daemonize(void)
 int main(int argc, char **argv)
 {
     static tr_config cfg; /* large: keep it off the stack */
-    char err[512];
+    char err[TR_CONFIG_STR_MAX + 256];
     switch (tr_config_parse(&cfg, TR_PROG_SCHEDULER, "timerush-scheduler", argc, argv, err,
                             sizeof err)) {
     case TR_CONFIG_OK:
@@ -77,24 +78,36 @@ int main(int argc, char **argv)
         fprintf(stderr, "timerush-scheduler: %s\n", err);
         return 2;
     }
+    /* Loaded here, before anything runs: a bad file is a configuration error. */
+    tr_sign *signer = NULL;
+    if (cfg.signing_secret_file[0] != '\0' &&
+        (signer = tr_sign_load(cfg.signing_secret_file, err, sizeof err)) == NULL) {
+        fprintf(stderr, "timerush-scheduler: --signing-secret-file %s\n", err);
+        return 2;
+    }
     if (cfg.check_only) {
+        tr_sign_free(signer);
         puts("OK");
         return 0;
     }
     if (cfg.daemonize && daemonize() != 0) {
         fprintf(stderr, "timerush-scheduler: cannot daemonize: %s\n", strerror(errno));
+        tr_sign_free(signer);
         return 1;
     }
     if (tr_log_open("timerush-scheduler", cfg.log_level, cfg.logpath) != 0) {
         fprintf(stderr, "timerush-scheduler: --logpath %s: %s\n", cfg.logpath, strerror(errno));
+        tr_sign_free(signer);
         return 2;
     }
     /* The log is open (as root, when started so); nothing else here needs root. The
-     * files curl reads per delivery (--pem, --cacert) must be readable by --user. */
+     * files curl reads per delivery (--pem, --cacert) and the signing secrets, read again
+     * on SIGHUP, must be readable by --user. */
     switch (tr_privdrop_apply(cfg.user, err, sizeof err)) {
     case TR_PRIVDROP_FAILED:
         tr_log_error("%s", err);
         tr_log_close();
+        tr_sign_free(signer);
         return 1;
     case TR_PRIVDROP_STAYED_ROOT:
         tr_log_warning("running as root: give --user to run as an unprivileged user");
@@ -109,12 +122,14 @@ int main(int argc, char **argv)
     if (tr_signal_install(&sig) != 0) {
         tr_log_error("cannot install signal handlers: %s", strerror(errno));
         tr_log_close();
+        tr_sign_free(signer);
         return 1;
     }
     CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (cc != CURLE_OK) {
         tr_log_error("curl_global_init: %s", curl_easy_strerror(cc));
         tr_log_close();
+        tr_sign_free(signer);
         return 1;
     }
     if (cfg.insecure)
@@ -135,8 +150,11 @@ int main(int argc, char **argv)
                 where, cfg.db, cfg.key, cfg.max_inflight, cfg.host_limit, cfg.timeout_ms,
                 cfg.timeout_ms + cfg.lease_margin_ms, cfg.max_attempts, cfg.backoff_min_ms,
                 cfg.backoff_max_ms);
+    if (signer != NULL)
+        tr_log_info("callbacks signed (Standard Webhooks) with %d secret(s) from %s",
+                    tr_sign_count(signer), cfg.signing_secret_file);
     tr_sched_flags flags = {.stop = sig.stop, .hup = sig.hup};
-    int rc = tr_sched_run(&cfg, flags);
+    int rc = tr_sched_run(&cfg, flags, signer);
     curl_global_cleanup();
     tr_log_close();
     return rc == 0 ? 0 : 1;

@@ -24,6 +24,7 @@ struct tr_deliver {
     int free_count;
     tr_deliver_connect_fn *on_connect;
     void *on_connect_ctx;
+    tr_sign *signer;  /* NULL: unsigned; the caller's */
 };
 
 tr_deliver *tr_deliver_new(const tr_config *cfg)
@@ -46,6 +47,11 @@ fail:
     return NULL;
 }
 
+void tr_deliver_set_signer(tr_deliver *d, tr_sign *s)
+{
+    d->signer = s;
+}
+
 void tr_deliver_on_connect(tr_deliver *d, tr_deliver_connect_fn *fn, void *ctx)
 {
     d->on_connect = fn;
@@ -59,6 +65,7 @@ static void xfer_destroy(tr_xfer *x)
     curl_slist_free_all(x->headers);
     tr_timer_spec_clear(&x->spec);
     free(x->id);
+    free(x->hwid_heap);
     free(x->body);
     free(x);
 }
@@ -114,6 +121,9 @@ static void xfer_reset(tr_xfer *x)
     tr_timer_spec_clear(&x->spec);
     free(x->id);
     x->id = NULL;
+    free(x->hwid_heap);
+    x->hwid_heap = NULL;
+    x->hwid = NULL;
     x->attempt = x->due_ms = x->fire_due_ms = 0;
     x->notice = 0;
     x->timeout_ms = 0;
@@ -359,10 +369,47 @@ fail:
     return -1;
 }
 
+/* Fills x's Standard Webhooks lines (hwid, hwts, hwsig): its id, this second, and
+ * the signatures of its body with every secret of s. 0, or -1 with x->errbuf set. */
+static int sign_xfer(tr_sign *s, tr_xfer *x)
+{
+    static const char id_name[] = "webhook-id: ", sig_name[] = "webhook-signature: ";
+    const size_t id_off = sizeof id_name - 1, sig_off = sizeof sig_name - 1;
+    char *line = x->hwid_buf;
+    size_t cap = sizeof x->hwid_buf;
+    free(x->hwid_heap); /* a start tried again */
+    x->hwid_heap = NULL;
+    size_t n = tr_sign_id(line + id_off, cap - id_off, x->id, x->fire_due_ms, x->attempt,
+                          x->notice);
+    if (n >= cap - id_off) {
+        /* Only a key longer than the API accepts (TR_KEY_MAX) gets here. */
+        cap = id_off + n + 1;
+        if ((x->hwid_heap = malloc(cap)) == NULL) {
+            snprintf(x->errbuf, sizeof x->errbuf, "out of memory for the webhook-id");
+            return -1;
+        }
+        line = x->hwid_heap;
+        (void)tr_sign_id(line + id_off, cap - id_off, x->id, x->fire_due_ms, x->attempt,
+                         x->notice);
+    }
+    memcpy(line, id_name, id_off);
+    x->hwid = line;
+    int64_t ts = tr_clock_wall_ms() / 1000;
+    snprintf(x->hwts, sizeof x->hwts, "webhook-timestamp: %" PRId64, ts);
+    memcpy(x->hwsig, sig_name, sig_off);
+    if (tr_sign_value(s, line + id_off, ts, x->spec.data, x->spec.data_len, x->hwsig + sig_off,
+                      sizeof x->hwsig - sig_off) != 0) {
+        snprintf(x->errbuf, sizeof x->errbuf, "cannot sign the callback (OpenSSL)");
+        return -1;
+    }
+    return 0;
+}
+
 /* Points CURLOPT_HTTPHEADER's list at nodes inside x: the headers of
- * tr_deliver_headers() without a single allocation. -1 when the key does not fit
- * (only a key the API never accepts); the caller then builds the list. */
-static int inline_headers(tr_xfer *x)
+ * tr_deliver_headers() and, when signed, x's signature lines, without a single
+ * allocation. -1 when the key does not fit (only a key the API never accepts); the
+ * caller then builds the list. */
+static int inline_headers(tr_xfer *x, int is_signed)
 {
     int n = snprintf(x->hkey, sizeof x->hkey, "X-TimeRush-Key: %s", x->id);
     if (n < 0 || (size_t)n >= sizeof x->hkey)
@@ -371,16 +418,51 @@ static int inline_headers(tr_xfer *x)
     snprintf(x->hdue, sizeof x->hdue, "X-TimeRush-Due-Ms: %" PRId64, x->fire_due_ms);
     /* curl only reads the list (data and next), never frees or changes it. */
     enum { NODES = sizeof x->hnode / sizeof x->hnode[0] };
-    static_assert(NODES == FIXED_HEADERS + 3, "hnode holds the fixed lines + 3");
+    static_assert(NODES == FIXED_HEADERS + 3 + 3, "hnode holds the fixed lines + 3 + 3 signed");
     char *lines[NODES];
+    size_t used = 0;
     for (size_t i = 0; i < FIXED_HEADERS; i++)
-        lines[i] = (char *)(uintptr_t)fixed_headers[i];
-    lines[FIXED_HEADERS] = x->hkey;
-    lines[FIXED_HEADERS + 1] = x->hattempt;
-    lines[FIXED_HEADERS + 2] = x->hdue;
-    for (size_t i = 0; i < NODES; i++) {
+        lines[used++] = (char *)(uintptr_t)fixed_headers[i];
+    lines[used++] = x->hkey;
+    lines[used++] = x->hattempt;
+    lines[used++] = x->hdue;
+    if (is_signed) {
+        lines[used++] = x->hwid;
+        lines[used++] = x->hwts;
+        lines[used++] = x->hwsig;
+    }
+    for (size_t i = 0; i < used; i++) {
         x->hnode[i].data = lines[i];
-        x->hnode[i].next = i + 1 < NODES ? &x->hnode[i + 1] : NULL;
+        x->hnode[i].next = i + 1 < used ? &x->hnode[i + 1] : NULL;
+    }
+    return 0;
+}
+
+/* x's request headers as a malloc'd list in x->headers: a notice's, or a delivery's
+ * with the timer's own, then the signature lines when signed. 0, or -1 (out of
+ * memory, or a record whose headers are not a JSON object). */
+static int list_headers(tr_xfer *x, int is_signed)
+{
+    if (x->notice) {
+        x->headers = tr_deliver_notice_headers(x->id);
+    } else {
+        x->headers = tr_deliver_headers(x->id, x->attempt, x->fire_due_ms);
+        int skipped = 0;
+        if (x->headers != NULL &&
+            tr_headers_merge(&x->headers, x->spec.headers_json, &skipped) != 0) {
+            curl_slist_free_all(x->headers);
+            x->headers = NULL;
+        }
+        if (skipped > 0)
+            tr_log_warning("key=%s %d header(s) of the timer not sent (reserved or invalid)",
+                           x->id, skipped);
+    }
+    if (x->headers == NULL)
+        return -1;
+    if (is_signed) {
+        const char *const lines[] = {x->hwid, x->hwts, x->hwsig};
+        if (append_lines(&x->headers, lines, 3) != 0)
+            return -1;
     }
     return 0;
 }
@@ -418,26 +500,15 @@ int tr_deliver_start(tr_deliver *d, tr_xfer *x)
         snprintf(x->errbuf, sizeof x->errbuf, "transfer without key or url");
         return -1;
     }
-    if (x->notice) {
-        x->headers = tr_deliver_notice_headers(x->id);
-    } else if ((x->spec.headers_json == NULL || x->spec.headers_json[0] == '\0') &&
-               inline_headers(x) == 0) {
+    int is_signed = d->signer != NULL;
+    if (is_signed && sign_xfer(d->signer, x) != 0)
+        return -1; /* fails closed: never sent unsigned while signing is on */
+    if (!x->notice && (x->spec.headers_json == NULL || x->spec.headers_json[0] == '\0') &&
+        inline_headers(x, is_signed) == 0) {
         hdrs = x->hnode;
-    } else {
-        x->headers = tr_deliver_headers(x->id, x->attempt, x->fire_due_ms);
-        int skipped = 0;
-        if (x->headers != NULL &&
-            tr_headers_merge(&x->headers, x->spec.headers_json, &skipped) != 0) {
-            curl_slist_free_all(x->headers);
-            x->headers = NULL;
-        }
-        if (skipped > 0)
-            tr_log_warning("key=%s %d header(s) of the timer not sent (reserved or invalid)",
-                           x->id, skipped);
-    }
-    if (hdrs == NULL)
+    } else if (list_headers(x, is_signed) == 0) {
         hdrs = x->headers;
-    if (hdrs == NULL) {
+    } else {
         snprintf(x->errbuf, sizeof x->errbuf, "out of memory or bad headers in the record");
         return -1;
     }

@@ -24,6 +24,7 @@
 
 #include "tr_config.h"
 #include "tr_netpolicy.h"
+#include "tr_sign.h"
 #include "tr_store_sched.h"
 #include "tr_timer.h"
 
@@ -38,7 +39,8 @@ typedef struct tr_xfer {
     int64_t fire_due_ms;     /* due time of this firing (X-TimeRush-Due-Ms, meta "due") */
     tr_timer_spec spec;      /* url and body; owned, cleared by tr_deliver_xfer_put() */
     int notice;              /* 1: a failure notice to spec.url (X-TimeRush-Failure: 1,
-                              * no timer headers), not a timer's delivery */
+                              * no timer headers), not a timer's delivery; attempt and
+                              * fire_due_ms are then the last failed delivery's */
     int64_t timeout_ms;      /* whole transfer; 0: --timeout-ms */
     int64_t late_ms;         /* lateness when started (for the delivery's log line) */
 
@@ -69,10 +71,16 @@ typedef struct tr_xfer {
     /* Private to tr_deliver. */
     CURL *easy;
     struct curl_slist *headers;  /* malloc'd list (notices, timers with own headers) */
-    struct curl_slist hnode[6];  /* a plain delivery's headers, no allocation */
+    struct curl_slist hnode[9];  /* a plain delivery's headers, no allocation */
     char hkey[TR_KEY_MAX + 24], hattempt[48], hdue[48];
     char host[TR_NETPOLICY_HOST_MAX]; /* the URL's host when the policy or --pem-hosts
                                        * needs it (lowercase); else empty */
+    /* Signed (tr_deliver_set_signer): the Standard Webhooks lines. hwid points to
+     * hwid_buf, or to hwid_heap (malloc'd, freed by put) for a key too long for it. */
+    char *hwid, *hwid_heap;
+    char hwid_buf[sizeof "webhook-id: " + TR_SIGN_ID_MAX];
+    char hwts[48];
+    char hwsig[sizeof "webhook-signature: " + TR_SIGN_VALUE_MAX];
     struct tr_xfer *prev, *next; /* the list of active transfers, or the free list */
     size_t max_body;
     tr_deliver *owner;
@@ -89,6 +97,12 @@ typedef void tr_deliver_connect_fn(void *ctx, tr_xfer *x);
  * failure. curl_global_init() must have run. */
 tr_deliver *tr_deliver_new(const tr_config *cfg);
 
+/* Signs every transfer started from now on with s (NULL: unsigned): the
+ * webhook-id, webhook-timestamp and webhook-signature headers (tr_sign.h). s stays
+ * the caller's and must outlive the transfers it signs until they are started
+ * (a started transfer keeps its own copy of the lines). */
+void tr_deliver_set_signer(tr_deliver *d, tr_sign *s);
+
 /* Sets the connect callback (NULL: none). */
 void tr_deliver_on_connect(tr_deliver *d, tr_deliver_connect_fn *fn, void *ctx);
 
@@ -103,8 +117,11 @@ void tr_deliver_xfer_put(tr_deliver *d, tr_xfer *x);
 
 /* Sets every option on x and adds it to the multi handle: the headers of
  * tr_deliver_headers() (or tr_deliver_notice_headers() for a notice) plus the
- * timer's own (spec.headers_json, tr_headers.h), CURLOPT_TIMEOUT_MS from
- * x->timeout_ms. 0, or -1 with a reason in x->errbuf (x still belongs to the caller). */
+ * timer's own (spec.headers_json, tr_headers.h), the signature lines when a signer
+ * is set (the timestamp is now, the id made from id, fire_due_ms, attempt and
+ * notice by tr_sign_id()), CURLOPT_TIMEOUT_MS from x->timeout_ms. 0, or -1 with a
+ * reason in x->errbuf (x still belongs to the caller; nothing is sent unsigned
+ * while a signer is set). */
 int tr_deliver_start(tr_deliver *d, tr_xfer *x);
 
 /* Transfers added and not yet handed back. */

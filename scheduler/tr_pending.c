@@ -177,7 +177,7 @@ static void applied(tr_pending *p, size_t n, tr_sched_stats *st)
             break;
         case TR_FINISH_APPLIED:
             if (p->own[i].notice_url != NULL && p->notice_fn != NULL)
-                p->notice_fn(p->notice_ctx, p->fin[i].id, p->own[i].notice_url,
+                p->notice_fn(p->notice_ctx, &p->fin[i], p->own[i].notice_url,
                              p->own[i].notice_body, p->own[i].notice_len);
             break;
         }

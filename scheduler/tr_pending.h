@@ -36,9 +36,10 @@ int tr_pending_add(tr_pending *p, const tr_finish *f);
 int tr_pending_add_notice(tr_pending *p, const tr_finish *f, const char *url, const char *body,
                           size_t body_len);
 
-/* Called by tr_pending_flush() for each applied outcome that carries a notice;
- * the strings are borrowed for the call. */
-typedef void (*tr_pending_notice_fn)(void *ctx, const char *id, const char *url,
+/* Called by tr_pending_flush() for each applied outcome f that carries a notice
+ * (f->id, f->attempt, f->meta name the failed delivery); f and the strings are
+ * borrowed for the call. */
+typedef void (*tr_pending_notice_fn)(void *ctx, const tr_finish *f, const char *url,
                                      const char *body, size_t body_len);
 
 /* Sets the notice callback (NULL: notices are dropped). */

@@ -80,6 +80,8 @@ typedef struct sched_claim {
  * until Redis has them. */
 typedef struct sched_work {
     tr_deliver *dl;
+    tr_sign *signer;         /* --signing-secret-file's secrets; NULL: unsigned. Owned;
+                              * replaced on SIGHUP */
     tr_dests *dests;
     tr_pending *pending;
     int64_t pending_since_mono; /* when the oldest unwritten outcome was seen; -1 none */
@@ -390,10 +392,11 @@ static void on_connect(void *ctx, tr_xfer *x)
 }
 
 /* tr_pending's notice callback: POST a failure notice once, best effort. */
-static void send_notice(void *ctx, const char *id, const char *url, const char *body,
+static void send_notice(void *ctx, const tr_finish *f, const char *url, const char *body,
                         size_t body_len)
 {
     sched *s = ctx;
+    const char *id = f->id;
     if (s->drain.exiting) {
         tr_log_warning("key=%s failure notice not sent: shutting down", id);
         return;
@@ -407,6 +410,9 @@ static void send_notice(void *ctx, const char *id, const char *url, const char *
     }
     x->spec.data_len = body_len;
     x->notice = 1;
+    /* The failed delivery's attempt and firing: the notice's webhook-id. */
+    x->attempt = f->attempt;
+    x->fire_due_ms = tr_outcome_fire_due(f->meta, f->meta != NULL ? strlen(f->meta) : 0, 0);
     if (tr_deliver_start(s->work.dl, x) != 0) {
         tr_log_warning("key=%s failure notice to %s not sent: %s", id, url, x->errbuf);
         tr_deliver_xfer_put(s->work.dl, x);
@@ -791,6 +797,27 @@ static void final_flush(sched *s)
                      tr_pending_item(s->work.pending, i)->id);
 }
 
+/* SIGHUP: reads --signing-secret-file again. A bad file keeps the secrets in use
+ * (signing never stops on an operator's typo); transfers already started keep the
+ * signatures they were sent with. */
+static void reload_signer(sched *s)
+{
+    if (s->cfg->signing_secret_file[0] == '\0')
+        return;
+    char err[TR_CONFIG_STR_MAX + 256];
+    tr_sign *n = tr_sign_load(s->cfg->signing_secret_file, err, sizeof err);
+    if (n == NULL) {
+        tr_log_error("--signing-secret-file not reloaded, still signing with the %d secret(s) "
+                     "loaded before: %s",
+                     tr_sign_count(s->work.signer), err);
+        return;
+    }
+    tr_deliver_set_signer(s->work.dl, n);
+    tr_sign_free(s->work.signer);
+    s->work.signer = n;
+    tr_log_info("--signing-secret-file reloaded: signing with %d secret(s)", tr_sign_count(n));
+}
+
 static int loop(sched *s)
 {
     int rc = 0;
@@ -799,6 +826,7 @@ static int loop(sched *s)
         if (*s->flags.hup) {
             *s->flags.hup = 0;
             (void)tr_log_reopen(); /* logs whether it worked */
+            reload_signer(s);
         }
         if (*s->flags.stop && !s->drain.stopping) {
             s->drain.stopping = 1;
@@ -875,12 +903,13 @@ static int loop(sched *s)
     return rc;
 }
 
-int tr_sched_run(const tr_config *cfg, tr_sched_flags flags)
+int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer)
 {
     int rc = -1;
     sched s;
     memset(&s, 0, sizeof s);
     s.cfg = cfg;
+    s.work.signer = signer;
     s.flags = flags;
     s.claim.next_due_ms = -1;
     s.work.pending_since_mono = -1;
@@ -916,6 +945,7 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags)
     s.redis.migrate = 1; /* one EXISTS finds out whether there is anything to move */
     tr_pending_on_notice(s.work.pending, send_notice, &s);
     tr_deliver_on_connect(s.work.dl, on_connect, &s);
+    tr_deliver_set_signer(s.work.dl, s.work.signer);
     s.claim.need = 1;
     s.report.next_hist_mono = tr_clock_mono_ms() + HIST_WRITE_MS;
     s.report.next_status_mono = tr_clock_mono_ms() + (int64_t)cfg->interval_s * 1000;
@@ -926,6 +956,7 @@ done:
     tr_dests_free(s.work.dests); /* queued transfers go back to the deliverer first */
     tr_pending_free(s.work.pending);
     tr_deliver_free(s.work.dl);
+    tr_sign_free(s.work.signer);
     tr_wake_free(s.wake.line);
     tr_store_free(s.redis.store);
     tr_sched_stats_free(&s.report.st);

@@ -10,17 +10,21 @@
 #include <signal.h>
 
 #include "tr_config.h"
+#include "tr_sign.h"
 
 /* The flags the signal handlers set; the loop reads and clears them. */
 typedef struct tr_sched_flags {
     atomic_int *stop; /* SIGTERM/SIGINT: drain and return */
-    atomic_int *hup;  /* SIGHUP: reopen the log */
+    atomic_int *hup;  /* SIGHUP: reopen the log, reload the signing secrets */
 } tr_sched_flags;
 
 /* Runs until *flags.stop is set and the drain is over. cfg must be valid (from
- * tr_config_parse) and curl_global_init() done. Returns 0 after a clean stop, -1
- * when it could not start or libcurl failed beyond repair (logged). Frees
- * everything it made before returning. */
-int tr_sched_run(const tr_config *cfg, tr_sched_flags flags);
+ * tr_config_parse) and curl_global_init() done. signer (NULL: callbacks unsigned)
+ * holds the secrets of cfg->signing_secret_file, loaded by the caller so a bad file
+ * stops the program before it runs; it becomes the loop's, which reloads it on
+ * SIGHUP and frees it (also on failure). Returns 0 after a clean stop, -1 when it
+ * could not start or libcurl failed beyond repair (logged). Frees everything it
+ * made before returning. */
+int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer);
 
 #endif

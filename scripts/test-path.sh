@@ -8,7 +8,7 @@
 # found in the usual bin directories (/usr/local/sbin ... /bin), plus the names that
 # dpkg's alternatives give those commands (awk -> mawk, cc -> gcc).
 # Commands that are here only because this machine has more packages (git, strace,
-# node, ...) are left out, so ./run-tests, which runs ctest with PATH=DIR, fails on
+# perf, ...) are left out, so ./run-tests, which runs ctest with PATH=DIR, fails on
 # them exactly as a fresh Debian would.
 #
 #   scripts/test-path.sh DIR              fill DIR (made empty first)

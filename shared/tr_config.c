@@ -133,6 +133,9 @@ static const opt_def opt_table[] = {
      "callback answer body read at most, bytes"},
     {"drain-ms", 0, OPT_INT, F(drain_ms), 0, 3600000, "10000", SC | LA,
      "on SIGTERM, time given to deliveries in flight, ms"},
+    {"signing-secret-file", 0, OPT_STR, F(signing_secret_file), 0, 0, "", SC,
+     "file of whsec_ secrets, one a line, mode 0600: each signs every callback (Standard "
+     "Webhooks headers, docs/SIGNING.md); reread on SIGHUP; default: unsigned"},
 
     /* Destination policy (tr_netpolicy.h); the launcher passes them to both programs. */
     {"callback-policy", 0, OPT_STR, F(callback_policy), 0, 0, "private", FC | SC,

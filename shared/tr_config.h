@@ -87,6 +87,8 @@ typedef struct tr_config {
     int backoff_max_ms;                  /* cap on the retry delay */
     int max_response_bytes;              /* answer body read at most */
     int drain_ms;                        /* on SIGTERM, time to finish deliveries */
+    char signing_secret_file[TR_CONFIG_STR_MAX]; /* whsec_ secrets signing every callback
+                                          * (scheduler/tr_sign.h); empty: unsigned */
 
     /* Destination policy (both programs; tr_netpolicy.h). The lists are the options'
      * comma lists, every --callback-allow/--callback-deny (file and command line)

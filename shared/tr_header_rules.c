@@ -8,6 +8,9 @@ static const char *const reserved_names[] = {
     "content-type", "user-agent", "host",    "content-length", "transfer-encoding",
     "connection",   "keep-alive", "expect",  "te",             "trailer",
     "upgrade",
+    /* Standard Webhooks: the scheduler signs with them (--signing-secret-file);
+     * reserved whether or not it does, as a timer can outlive that setting. */
+    "webhook-id",   "webhook-timestamp", "webhook-signature",
 };
 static const char *const reserved_prefixes[] = {"proxy-", "x-timerush-"};
 

@@ -15,7 +15,8 @@
 int tr_header_name_is_token(const char *name);
 
 /* 1 when a timer may not set the header `name` (any case): one TimeRush sets itself
- * (Content-Type, User-Agent, X-TimeRush-*), one libcurl manages (Host,
+ * (Content-Type, User-Agent, X-TimeRush-*, and the Standard Webhooks signature
+ * headers webhook-id, webhook-timestamp, webhook-signature), one libcurl manages (Host,
  * Content-Length, Transfer-Encoding, Connection, Keep-Alive, Expect, TE, Trailer,
  * Upgrade), or a proxy's (Proxy-*). Else 0. */
 int tr_header_reserved(const char *name);

@@ -42,6 +42,11 @@ check_eq "every request is logged" 10 "$(tr_sink_count A)"
 check "every line is JSON" jq -e . "$SINK_A_LOG"
 
 # (logged too: from here the count above no longer holds)
+# Standard Webhooks headers are logged under "webhook" (tests/integration/test_signing.sh)
+curl -sS --max-time 5 -o /dev/null -H 'webhook-id: msg_k_1_1' -H 'Webhook-Timestamp: 1614265330' \
+    -H 'webhook-signature: v1,abc= v1,def=' --data-binary 'b' "$SINK_A_URL/wh"
+check_eq "webhook headers logged" '{"id":"msg_k_1_1","timestamp":"1614265330","signature":"v1,abc= v1,def="}' \
+    "$(tail -n 1 "$SINK_A_LOG" | jq -c .webhook)"
 # garbage: no status line, then the connection closes; curl refuses it (no HTTP/0.9)
 check "garbage: not an HTTP answer" bash -c "! curl -sS --max-time 5 -d x $SINK_A_URL/garbage"
 curl -sS --max-time 5 --http0.9 -o "$TR_TMP/junk" -d x "$SINK_A_URL/garbage"

@@ -109,6 +109,12 @@ tr_sink_parse tr_sink_http_parse(const char *buf, size_t len, size_t max_header,
             req->attempt = v;
         } else if (name_is(p, nlen, "x-timerush-due-ms")) {
             req->due_ms = v;
+        } else if (name_is(p, nlen, "webhook-id")) {
+            req->wh_id = v;
+        } else if (name_is(p, nlen, "webhook-timestamp")) {
+            req->wh_ts = v;
+        } else if (name_is(p, nlen, "webhook-signature")) {
+            req->wh_sig = v;
         } else if (name_is(p, nlen, "connection")) {
             if (has_token(v, "close"))
                 req->keep_alive = 0;

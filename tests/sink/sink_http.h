@@ -22,6 +22,9 @@ typedef struct tr_sink_req {
     tr_sink_str attempt;    /* X-TimeRush-Attempt, empty when absent */
     tr_sink_str due_ms;     /* X-TimeRush-Due-Ms, empty when absent */
     tr_sink_str ctype;      /* Content-Type, empty when absent */
+    tr_sink_str wh_id;      /* webhook-id (Standard Webhooks), empty when absent */
+    tr_sink_str wh_ts;      /* webhook-timestamp, empty when absent */
+    tr_sink_str wh_sig;     /* webhook-signature, empty when absent */
     tr_sink_str body;       /* Content-Length bytes */
     int keep_alive;         /* 1 unless "Connection: close" or HTTP/1.0 without keep-alive */
     int expect_continue;    /* "Expect: 100-continue" was sent */

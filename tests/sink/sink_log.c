@@ -117,6 +117,16 @@ int tr_sink_log_request(tr_sink_log *log, uint64_t n, int64_t t_us, const tr_sin
     put_json(&o, req->ctype);
     put_str(&o, ",\"body\":");
     put_json(&o, req->body);
+    if (req->wh_id.len > 0 || req->wh_ts.len > 0 || req->wh_sig.len > 0) {
+        /* Signed (or half-signed) requests only: other lines stay as they were. */
+        put_str(&o, ",\"webhook\":{\"id\":");
+        put_json(&o, req->wh_id);
+        put_str(&o, ",\"timestamp\":");
+        put_json(&o, req->wh_ts);
+        put_str(&o, ",\"signature\":");
+        put_json(&o, req->wh_sig);
+        put_str(&o, "}");
+    }
     put_str(&o, "}\n");
     if (o.failed)
         return -1;

@@ -1,7 +1,8 @@
 /* sink_log.h - the request log of timerush-sink: one JSON object per line.
  *
  * {"n":..,"t_us":..,"method":"..","path":"..","key":"..","attempt":..,"due_ms":..,
- *  "ctype":"..","body":".."}
+ *  "ctype":"..","body":"..", "webhook":{"id":"..","timestamp":"..","signature":".."}}
+ * ("webhook" only when a request carries any of the Standard Webhooks headers).
  * Each line goes out in one write(2) on an O_APPEND descriptor, so a reader never
  * sees half a line from a complete request.
  */

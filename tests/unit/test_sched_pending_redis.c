@@ -48,14 +48,14 @@ static int group_setup(void **state)
 
 static int notices;
 
-static void on_notice(void *ctx, const char *id, const char *url, const char *body,
+static void on_notice(void *ctx, const tr_finish *f, const char *url, const char *body,
                       size_t body_len)
 {
     (void)ctx;
     (void)body;
     assert_string_equal(url, "http://f/");
     assert_int_equal(body_len, 2);
-    assert_string_equal(id, "p2");
+    assert_string_equal(f->id, "p2");
     notices++;
 }
 

@@ -223,10 +223,11 @@ typedef struct notice_seen {
     char body[512];
 } notice_seen;
 
-static void on_notice(void *ctx, const char *id, const char *url, const char *body, size_t len)
+static void on_notice(void *ctx, const tr_finish *f, const char *url, const char *body,
+                      size_t len)
 {
     notice_seen *ns = ctx;
-    (void)id;
+    (void)f;
     ns->n++;
     strncpy(ns->url, url, sizeof ns->url - 1);
     memcpy(ns->body, body, len < sizeof ns->body - 1 ? len : sizeof ns->body - 1);
