@@ -60,6 +60,16 @@ declare -A ok=()
 while read -r name status; do
     [[ $status == ii ]] && ok[$name]=1
 done < <(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${pkgs[@]}" 2>/dev/null || true)
+# A listed name that an installed package Provides counts as installed, as it does for
+# apt (NodeSource's nodejs provides npm; Debian's own nodejs needs the npm package).
+while read -r status provides; do
+    [[ $status == ii ]] || continue
+    IFS=',' read -ra names <<<"$provides"
+    for n in "${names[@]}"; do
+        n=${n%%(*}; n=${n//[[:space:]]/}
+        [[ -n $n ]] && ok[$n]=1
+    done
+done < <(dpkg-query -W -f='${db:Status-Abbrev} ${Provides}\n' 2>/dev/null || true)
 missing=()
 for p in "${pkgs[@]}"; do
     [[ -n ${ok[$p]:-} ]] || missing+=("$p")
