@@ -45,7 +45,9 @@ full_pid=$!
 tr_track_pid "$full_pid"
 tr_wait_for "a receiver with a full listen queue" 10 test -s "$TR_TMP/full.port"
 port_a=$(cat "$TR_TMP/full.port")
-at_a=$(($(ts_now_ms) + 200))
+# Far enough ahead that the batch is stored before it is due on a loaded machine (an
+# `at` already past fires at once with due = now, and the due check below means nothing).
+at_a=$(($(ts_now_ms) + 1500))
 check "$na timers created (A)" tf_create_batch "$TR_TMP/keys_a" ka "$na" \
     "http://127.0.0.1:$port_a/ka" "$at_a"
 ts_start_scheduler victim-a --scheduler-id kp-a "${lease_opts[@]}"
