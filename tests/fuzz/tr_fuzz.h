@@ -1,5 +1,6 @@
 /* tr_fuzz.h - what the libFuzzer targets (tests/fuzz/fuzz_*.c) share: reading a
- * structured input out of the fuzzer's bytes, and failing a check loudly.
+ * structured input out of the fuzzer's bytes, failing a check loudly, and the
+ * invariants several targets check.
  *
  * Not a fuzz target itself (the name does not match fuzz_*.c): tests/fuzz/CMakeLists.txt
  * links it into every target. No state beyond the cursor the caller owns.
@@ -49,5 +50,17 @@ char *tr_fuzz_str(const void *p, size_t len);
 
 /* The next field (tr_fuzz_field) as a tr_fuzz_str. Caller frees. */
 char *tr_fuzz_field_str(tr_fuzz_in *in, uint8_t sep);
+
+/* Invariants more than one target checks. Each aborts (TR_FUZZ_CHECK) on failure. */
+struct tr_timer_spec;
+
+/* An accepted spec survives the Redis record: encode, decode, and every field comes
+ * back equal (the data byte for byte); the record decodes to the same record again. */
+void tr_fuzz_check_record_round_trip(const struct tr_timer_spec *spec);
+
+/* Headers the API accepted (a JSON object text) are all sent by the scheduler:
+ * tr_headers_merge() skips none, and every line it makes is "Name: value" or
+ * "Name;" with no CR, LF or NUL. */
+void tr_fuzz_check_headers_sent(const char *headers_json);
 
 #endif
