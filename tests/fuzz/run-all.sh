@@ -74,12 +74,13 @@ echo "run-all.sh: ${#targets[@]} targets, $secs s each, $jobs at a time, commit 
 : >"$out/load.log"
 ( while sleep 30; do cut -d' ' -f1 /proc/loadavg >>"$out/load.log"; done ) &
 sampler=$!
+running() { jobs -rp | grep -vx "$sampler" | wc -l; }
 for t in "${targets[@]}"; do
-    while (($(jobs -rp | wc -l) >= jobs)); do wait -n; done
+    while (($(running) >= jobs)); do wait -n; done
     echo "  $(date -u +%H:%M:%S) start $t"
     one "$t" &
 done
-while (($(jobs -rp | wc -l) > 1)); do wait -n; done
+while (($(running) > 0)); do wait -n; done
 kill "$sampler" 2>/dev/null
 wait "$sampler" 2>/dev/null
 load_after=$(uptime)
