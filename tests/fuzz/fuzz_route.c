@@ -36,16 +36,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     /* Every log line formatted (DEBUG shows bodies), none kept. */
     (void)tr_log_open("fuzz_route", TR_LOG_DEBUG, "/dev/null");
-    tr_config *cfgs[2] = {&cfg_open, &cfg_token};
-    for (int i = 0; i < 2; i++) {
-        tr_config_defaults(cfgs[i]);
-        cfgs[i]->port = 0;
-        snprintf(cfgs[i]->redis_socket, sizeof cfgs[i]->redis_socket, "/nonexistent/tr-fuzz/redis.sock");
-        cfgs[i]->redis_timeout_ms = 10;
-    }
-    snprintf(cfg_token.api_tokens[0], sizeof cfg_token.api_tokens[0], "s3cret");
-    cfg_token.api_token_count = 1;
-    cfg_token.metrics_auth = 0;
+    /* Through the option parser, as the program does: independent of how tr_config
+     * keeps its tokens. */
+    char *open_argv[] = {(char *)"fuzz_route", (char *)"--port=0",
+                         (char *)"--redis-socket=/nonexistent/tr-fuzz/redis.sock",
+                         (char *)"--redis-timeout-ms=10", NULL};
+    char *token_argv[] = {(char *)"fuzz_route", (char *)"--port=0",
+                          (char *)"--redis-socket=/nonexistent/tr-fuzz/redis.sock",
+                          (char *)"--redis-timeout-ms=10", (char *)"--api-token=s3cret", NULL};
+    char err[256];
+    TR_FUZZ_CHECK(tr_config_parse(&cfg_open, TR_PROG_FCGI, "fuzz_route", 4, open_argv, err,
+                                  sizeof err) == TR_CONFIG_OK, "%s", err);
+    TR_FUZZ_CHECK(tr_config_parse(&cfg_token, TR_PROG_FCGI, "fuzz_route", 5, token_argv, err,
+                                  sizeof err) == TR_CONFIG_OK, "%s", err);
     store_open = tr_store_new(&cfg_open);
     store_token = tr_store_new(&cfg_token);
     TR_FUZZ_CHECK(store_open != NULL && store_token != NULL, "tr_store_new");
