@@ -54,48 +54,46 @@ static int oracle_minute(const tr_cron *c, int64_t t)
            ((c->minutes >> tm.tm_min) & 1u);
 }
 
-/* Appends field text for mask bits lo..hi: "*" (all), "*" "/" step (a star field),
- * else a comma list. Returns the new end, or NULL when it does not fit. */
+/* Appends field text for mask bits lo..hi and a space: "*" (all), or a comma list of
+ * runs ("1-5,7"), which a star field (one whose text starts with '*') begins with
+ * "*" "/" (hi - lo + 1): a star item that adds lo alone (every star item holds lo).
+ * Returns the new end, or NULL when it does not fit. */
 static char *print_field(char *o, char *end, uint64_t mask, int lo, int hi, int star)
 {
     uint64_t full = 0;
     for (int v = lo; v <= hi; v++)
         full |= UINT64_C(1) << v;
-    int n;
+    int n = 0;
     if (star) {
-        /* A star field is lo, lo+step, ...: its mask must be that pattern. */
-        int second = -1;
-        for (int v = lo + 1; v <= hi && second < 0; v++)
-            if ((mask >> v) & 1u)
-                second = v;
-        int step = second < 0 ? hi - lo + 1 : second - lo;
-        uint64_t want = 0;
-        for (int v = lo; v <= hi; v += step)
-            want |= UINT64_C(1) << v;
-        TR_FUZZ_CHECK(want == mask, "star field mask %llx is not a step pattern", (unsigned long long)mask);
-        n = mask == full ? snprintf(o, (size_t)(end - o), "* ") : snprintf(o, (size_t)(end - o), "*/%d ", step);
-    } else {
-        /* Runs as ranges ("1-5,7"): the longest expression stays under TR_CRON_MAX_LEN. */
-        n = 0;
-        for (int v = lo; v <= hi; v++) {
-            if (!((mask >> v) & 1u))
-                continue;
-            int w = v;
-            while (w + 1 <= hi && ((mask >> (w + 1)) & 1u))
-                w++;
-            int k = w > v ? snprintf(o + n, (size_t)(end - o - n), "%s%d-%d", n > 0 ? "," : "", v, w)
-                          : snprintf(o + n, (size_t)(end - o - n), "%s%d", n > 0 ? "," : "", v);
-            if (k < 0 || k >= end - o - n)
-                return NULL;
-            n += k;
-            v = w;
+        TR_FUZZ_CHECK((mask >> lo) & 1u, "star field mask %llx lacks %d", (unsigned long long)mask, lo);
+        if (mask == full) {
+            n = snprintf(o, (size_t)(end - o), "* ");
+            return n > 0 && n < end - o ? o + n : NULL;
         }
-        if (n + 1 < end - o) {
-            o[n++] = ' ';
-            o[n] = '\0';
-        }
+        n = snprintf(o, (size_t)(end - o), "*/%d", hi - lo + 1);
+        if (n < 0 || n >= end - o)
+            return NULL;
+        mask &= ~(UINT64_C(1) << lo);
     }
-    return n > 0 && n < end - o ? o + n : NULL;
+    /* Runs as ranges: the longest expression stays under TR_CRON_MAX_LEN. */
+    for (int v = lo; v <= hi; v++) {
+        if (!((mask >> v) & 1u))
+            continue;
+        int w = v;
+        while (w + 1 <= hi && ((mask >> (w + 1)) & 1u))
+            w++;
+        int k = w > v ? snprintf(o + n, (size_t)(end - o - n), "%s%d-%d", n > 0 ? "," : "", v, w)
+                      : snprintf(o + n, (size_t)(end - o - n), "%s%d", n > 0 ? "," : "", v);
+        if (k < 0 || k >= end - o - n)
+            return NULL;
+        n += k;
+        v = w;
+    }
+    if (n + 1 >= end - o)
+        return NULL;
+    o[n++] = ' ';
+    o[n] = '\0';
+    return o + n;
 }
 
 static void check_masks(const tr_cron *c, const char *expr)
