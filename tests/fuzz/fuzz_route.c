@@ -60,7 +60,8 @@ static const char *const paths[] = {
     "/register/", "/register", "/unregister/", "/unregister", "/v1/timers", "/v1/timers/batch",
     "/v1/timers/", "/v1/timers/%s", "/v1/timers/%s/reschedule", "/v1/timers/%s/replay",
     "/v1/pause", "/v1/resume", "/v1/stats", "/healthz", "/metrics", "/v1", "/v1/", "/"};
-static const int known_status[] = {200, 201, 204, 400, 401, 404, 405, 409, 413, 415, 500, 503};
+/* 403: a token without the scope a route needs (scoped tokens, docs/SECURITY.md). */
+static const int known_status[] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 415, 500, 503};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
