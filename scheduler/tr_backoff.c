@@ -79,7 +79,15 @@ int tr_backoff_parse_retry_after(const char *value, int64_t now_wall_ms, int64_t
     time_t t = curl_getdate(buf, NULL);
     if (t == (time_t)-1)
         return -1;
-    int64_t ms = (int64_t)t * 1000 - now_wall_ms;
+    /* Compared in seconds first: curl reads years far beyond 9999 ("Oct 1 07:00
+     * 845215531"), whose t * 1000 would overflow. */
+    int64_t now_s = now_wall_ms / 1000, ms;
+    if ((int64_t)t > now_s + RETRY_AFTER_MAX_S)
+        ms = RETRY_AFTER_MAX_S * 1000;
+    else if ((int64_t)t < now_s - 1)
+        ms = 0;
+    else
+        ms = (int64_t)t * 1000 - now_wall_ms;
     if (ms < 0)
         ms = 0;
     if (ms > RETRY_AFTER_MAX_S * 1000)

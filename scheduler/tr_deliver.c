@@ -229,7 +229,7 @@ struct curl_slist *tr_deliver_headers(const char *id, int64_t attempt, int64_t d
     return list;
 }
 
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+size_t tr_deliver_on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     tr_xfer *x = userdata;
     size_t n = size * nmemb;
@@ -257,7 +257,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata)
+size_t tr_deliver_on_header(char *buf, size_t size, size_t nitems, void *userdata)
 {
     tr_xfer *x = userdata;
     size_t n = size * nitems;
@@ -336,9 +336,9 @@ static int set_fixed(const tr_deliver *d, tr_xfer *x)
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
-    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEFUNCTION, tr_deliver_on_body);
     SET(CURLOPT_WRITEDATA, x);
-    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERFUNCTION, tr_deliver_on_header);
     SET(CURLOPT_HEADERDATA, x);
     SET(CURLOPT_PRIVATE, x);
     SET(CURLOPT_ERRORBUFFER, x->errbuf);

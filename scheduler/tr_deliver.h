@@ -152,6 +152,15 @@ tr_xfer *tr_deliver_abort_one(tr_deliver *d);
  * and an empty "Expect:" that turns off 100-continue. NULL when out of memory. */
 struct curl_slist *tr_deliver_headers(const char *id, int64_t attempt, int64_t due_ms);
 
+/* The transfer's curl callbacks, public so tests/fuzz/fuzz_answer.c can feed them the
+ * answer's bytes without a network. CURLOPT_WRITEFUNCTION: keeps at most x->max_body
+ * bytes of the body in x->body (NUL-terminated), counts the rest in x->body_dropped;
+ * 0 (abort) only when out of memory. CURLOPT_HEADERFUNCTION: keeps the Retry-After
+ * value (blanks and CR LF stripped, cut to fit) in x->retry_after, emptied by each new
+ * status line. Both take the callback's arguments, userdata being the tr_xfer. */
+size_t tr_deliver_on_body(char *ptr, size_t size, size_t nmemb, void *userdata);
+size_t tr_deliver_on_header(char *buf, size_t size, size_t nitems, void *userdata);
+
 /* The request headers of a failure notice: Content-Type, User-Agent, Expect:,
  * X-TimeRush-Key and X-TimeRush-Failure: 1. NULL when out of memory. */
 struct curl_slist *tr_deliver_notice_headers(const char *id);

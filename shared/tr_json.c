@@ -37,9 +37,18 @@ static json_object *parse(const char *body, size_t len, int flags, int strict, c
     }
     json_tokener_set_flags(tok, flags);
     json_object *obj = json_tokener_parse_ex(tok, body, (int)len);
+    size_t end = json_tokener_get_parse_end(tok);
+    int at_end = obj == NULL && json_tokener_get_error(tok) == json_tokener_continue;
+    if (at_end) {
+        /* A number that ends the text ("5") is unfinished until the tokener sees the
+         * input's end: give it the NUL it stops at (found by fuzz_json: "5 " was
+         * accepted, "5" refused). All of body is then read. */
+        obj = json_tokener_parse_ex(tok, "", 1);
+        end = len;
+    }
     if (obj == NULL) {
         enum json_tokener_error jerr = json_tokener_get_error(tok);
-        if (jerr == json_tokener_continue)
+        if (at_end)
             snprintf(msg, msglen, "body is not valid JSON: unexpected end");
         else if (jerr == json_tokener_success)
             snprintf(msg, msglen, "body is null"); /* json-c's null is a NULL object */
@@ -48,7 +57,7 @@ static json_object *parse(const char *body, size_t len, int flags, int strict, c
                      json_tokener_error_desc(jerr), json_tokener_get_parse_end(tok));
         goto done;
     }
-    for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
+    for (size_t i = end; i < len; i++) {
         if (!is_space(body[i])) {
             snprintf(msg, msglen, "body is not valid JSON: extra data at byte %zu", i);
             json_object_put(obj);

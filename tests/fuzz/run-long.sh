@@ -5,7 +5,8 @@
 # Builds the sanitizer build (scripts/build.sh build-asan --asan, as ./run-tests does;
 # TR_FUZZ_BUILD_DIR picks another directory), then fuzzes with a working corpus kept
 # in BUILD/fuzz-work/TARGET/corpus (seeded from tests/fuzz/corpus/TARGET/, growing
-# from run to run). TR_FUZZ_JOBS=N runs N fuzzing processes (default 1: the machine is
+# from run to run), with the dictionary tests/fuzz/corpus/TARGET.dict when there is
+# one. TR_FUZZ_JOBS=N runs N fuzzing processes (default 1: the machine is
 # shared). Crashes, leaks and timeouts land in BUILD/fuzz-work/TARGET/ with the
 # command that replays them. Adding what a run found to the committed seeds:
 #   BUILD/tests/fuzz/TARGET -merge=1 tests/fuzz/corpus/TARGET BUILD/fuzz-work/TARGET/corpus
@@ -13,7 +14,7 @@
 set -uo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 if (($# < 1)) || [[ $1 == -h || $1 == --help ]]; then
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 target=${1%.c}
@@ -35,6 +36,8 @@ work=$build/fuzz-work/$target
 mkdir -p "$work/corpus"
 seeds=$src/tests/fuzz/corpus/$target
 [[ -d $seeds ]] && cp -n "$seeds"/* "$work/corpus/" 2>/dev/null
+dict=()
+[[ -f $seeds.dict ]] && dict=(-dict="$seeds.dict")
 jobs=${TR_FUZZ_JOBS:-1}
 echo "run-long.sh: $target for $secs s, $jobs process(es), corpus $work/corpus ($(find "$work/corpus" -type f | wc -l) inputs)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1}
@@ -43,7 +46,7 @@ cd "$work" || exit 1
 jobargs=()
 ((jobs > 1)) && jobargs=(-jobs="$jobs" -workers="$jobs")
 "$bin" -max_total_time="$secs" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$work/" "${jobargs[@]}" "$@" "$work/corpus"
+    -artifact_prefix="$work/" "${dict[@]}" "${jobargs[@]}" "$@" "$work/corpus"
 rc=$?
 found=$(find "$work" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | sort)
 if [[ -n $found ]]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/fuzz/run.sh FUZZER CORPUS_DIR SECONDS [libFuzzer flags...] - one bounded
 # libFuzzer run, as a ctest entry: fuzzes for SECONDS on a copy of CORPUS_DIR in a temp
-# dir (the committed corpus is never written), each input at most 5 s.
+# dir (the committed corpus is never written), each input at most 5 s, with the
+# dictionary CORPUS_DIR.dict (libFuzzer -dict) when there is one.
 # Exit 0 when nothing was found. On a crash, leak, timeout or failed check it exits
 # non-zero and keeps the input in fuzz-artifacts/ under the current directory (ctest:
 # BUILD/tests/fuzz/fuzz-artifacts/), with the command that replays it.
@@ -22,9 +23,12 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/corpus" && cp -R "$corpus/." "$work/corpus/" || exit 1
 mkdir "$work/artifacts"
 
+dict=()
+[[ -f ${corpus%/}.dict ]] && dict=(-dict="${corpus%/}.dict")
+
 echo "$name: fuzzing for $secs s on a copy of $corpus ($(find "$work/corpus" -type f | wc -l) inputs)"
 "$bin" -max_total_time="$secs" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$work/artifacts/" "$@" "$work/corpus" 2>"$work/log"
+    -artifact_prefix="$work/artifacts/" "${dict[@]}" "$@" "$work/corpus" 2>"$work/log"
 rc=$?
 # The last status lines and the final stats; everything on failure.
 if ((rc == 0)); then
