@@ -113,8 +113,9 @@ static void check_ok(const tr_config *c)
     TR_FUZZ_CHECK(c->port != 0 || c->redis_socket[0] != '\0', "port 0 without a socket");
     TR_FUZZ_CHECK(c->api_token_count >= 0 && c->api_token_count <= TR_API_TOKENS_MAX, "tokens");
     for (int i = 0; i < c->api_token_count; i++)
-        TR_FUZZ_CHECK(c->api_tokens[i][0] != '\0' &&
-                          memchr(c->api_tokens[i], 0, sizeof c->api_tokens[i]) != NULL,
+        TR_FUZZ_CHECK(c->api_tokens[i].token[0] != '\0' &&
+                          memchr(c->api_tokens[i].token, 0, sizeof c->api_tokens[i].token) != NULL &&
+                          c->api_tokens[i].scopes != 0,
                       "token %d", i);
 }
 

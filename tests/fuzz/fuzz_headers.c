@@ -56,6 +56,15 @@ static int api_should_accept(json_object *v)
         if (!tr_header_allowed(name, json_object_get_string(val), n))
             return 0;
         TR_FUZZ_CHECK(oracle_name_ok(name), "rule allows the name '%s'", name);
+        /* A name given twice in two cases is refused (docs/API.md, headers). */
+        json_object_object_foreach(v, earlier, unused)
+        {
+            (void)unused;
+            if (earlier == name)
+                break;
+            if (strcasecmp(earlier, name) == 0)
+                return 0;
+        }
         count++;
         bytes += strlen(name) + n;
     }
