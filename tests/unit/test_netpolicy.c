@@ -20,8 +20,8 @@ static tr_netpolicy pol(const char *kind, const char *allow, const char *deny)
     tr_netpolicy p;
     char err[256] = "";
     if (tr_netpolicy_parse(&p, kind, allow, deny, err, sizeof err) != 0)
-        print_error("parse %s allow '%s' deny '%s': %s\n", kind, allow ? allow : "",
-                    deny ? deny : "", err);
+        print_error("parse %s allow '%s' deny '%s': %s\n", kind ? kind : "(null)",
+                    allow ? allow : "", deny ? deny : "", err);
     assert_string_equal(err, "");
     return p;
 }
