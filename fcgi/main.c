@@ -42,19 +42,9 @@ int main(int argc, char **argv)
         return 1;
     }
     /* The log is open (as root, when started so); nothing else here needs root. */
-    switch (tr_privdrop_apply(cfg.user, err, sizeof err)) {
-    case TR_PRIVDROP_FAILED:
-        tr_log_error("%s", err);
+    if (tr_privdrop_apply_logged(cfg.user) != 0) {
         tr_log_close();
         return 1;
-    case TR_PRIVDROP_STAYED_ROOT:
-        tr_log_warning("running as root: give --user to run as an unprivileged user");
-        break;
-    case TR_PRIVDROP_DROPPED:
-        tr_log_info("running as user %s", cfg.user);
-        break;
-    case TR_PRIVDROP_NOTHING:
-        break;
     }
 
     char target[TR_CONFIG_STR_MAX + 32];

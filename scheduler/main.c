@@ -103,20 +103,10 @@ int main(int argc, char **argv)
     /* The log is open (as root, when started so); nothing else here needs root. The
      * files curl reads per delivery (--pem, --cacert) and the signing secrets, read again
      * on SIGHUP, must be readable by --user. */
-    switch (tr_privdrop_apply(cfg.user, err, sizeof err)) {
-    case TR_PRIVDROP_FAILED:
-        tr_log_error("%s", err);
+    if (tr_privdrop_apply_logged(cfg.user) != 0) {
         tr_log_close();
         tr_sign_free(signer);
         return 1;
-    case TR_PRIVDROP_STAYED_ROOT:
-        tr_log_warning("running as root: give --user to run as an unprivileged user");
-        break;
-    case TR_PRIVDROP_DROPPED:
-        tr_log_info("running as user %s", cfg.user);
-        break;
-    case TR_PRIVDROP_NOTHING:
-        break;
     }
     tr_signal_flags sig;
     if (tr_signal_install(&sig) != 0) {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "tr_mem.h"
 #include "tr_secret_file.h"
 
 #ifndef TR_VERSION
@@ -329,16 +330,6 @@ void tr_config_defaults(tr_config *cfg)
     (void)tr_log_level_parse(cfg->level, &cfg->log_level);
 }
 
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-        s[--n] = '\0';
-    return s;
-}
-
 /* Where a setting came from, for --launcher-settings. */
 enum { GIVEN_DEFAULT = 0, GIVEN_FILE = 1, GIVEN_CLI = 2 };
 
@@ -364,7 +355,7 @@ static int load_file(tr_config *cfg, unsigned program, const char *path, int ski
         char *hash = strchr(line, '#');
         if (hash != NULL)
             *hash = '\0';
-        char *s = trim(line);
+        char *s = tr_str_trim(line);
         if (*s == '\0')
             continue;
         char *eq = strchr(s, '=');
@@ -374,7 +365,7 @@ static int load_file(tr_config *cfg, unsigned program, const char *path, int ski
             break;
         }
         *eq = '\0';
-        char *name = trim(s), *value = trim(eq + 1);
+        char *name = tr_str_trim(s), *value = tr_str_trim(eq + 1);
         const opt_def *def = find_long(name, strlen(name));
         if (def == NULL || strcmp(name, "check") == 0) {
             snprintf(err, errlen, "%s:%d: unknown option '%s'", path, lineno, name);

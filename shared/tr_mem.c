@@ -13,3 +13,13 @@ char *tr_dup_bytes(const char *p, size_t len)
     out[len] = '\0';
     return out;
 }
+
+char *tr_str_trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}

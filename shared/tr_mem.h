@@ -1,4 +1,4 @@
-/* tr_mem.h - small memory helpers every module shares.
+/* tr_mem.h - small memory and string helpers every module shares.
  */
 #ifndef TR_MEM_H
 #define TR_MEM_H
@@ -9,5 +9,9 @@
  * NUL-terminated; it may be NULL when len is 0). Caller frees with free().
  * NULL when out of memory. */
 char *tr_dup_bytes(const char *p, size_t len);
+
+/* Strips spaces and tabs from both ends of s, and CR and LF from its end, in place
+ * (a line as fgets gives it). Returns the first kept character, inside s. */
+char *tr_str_trim(char *s);
 
 #endif

@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "tr_log.h"
+
 /* The passwd entry of `user`, or NULL with err set. Valid until the next getpw* call. */
 static const struct passwd *lookup(const char *user, char *err, size_t errlen)
 {
@@ -72,4 +74,23 @@ tr_privdrop_result tr_privdrop_apply(const char *user, char *err, size_t errlen)
         return TR_PRIVDROP_FAILED;
     }
     return TR_PRIVDROP_DROPPED;
+}
+
+int tr_privdrop_apply_logged(const char *user)
+{
+    char err[512];
+    switch (tr_privdrop_apply(user, err, sizeof err)) {
+    case TR_PRIVDROP_FAILED:
+        tr_log_error("%s", err);
+        return -1;
+    case TR_PRIVDROP_STAYED_ROOT:
+        tr_log_warning("running as root: give --user to run as an unprivileged user");
+        break;
+    case TR_PRIVDROP_DROPPED:
+        tr_log_info("running as user %s", user);
+        break;
+    case TR_PRIVDROP_NOTHING:
+        break;
+    }
+    return 0;
 }

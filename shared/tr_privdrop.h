@@ -28,4 +28,9 @@ int tr_privdrop_check(const char *user, char *err, size_t errlen);
  * check that setuid(0) now fails. */
 tr_privdrop_result tr_privdrop_apply(const char *user, char *err, size_t errlen);
 
+/* tr_privdrop_apply() with its outcome in the log (tr_log must be open): an error, a
+ * warning when staying root, a line when dropped. Returns 0, or -1 when the process
+ * must exit. */
+int tr_privdrop_apply_logged(const char *user);
+
 #endif

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tr_mem.h"
+
 #define LINE_MAX_BYTES (TR_API_TOKEN_MAX + 64) /* a token, its scopes, spaces */
 
 static const struct {
@@ -101,17 +103,6 @@ int tr_token_parse(const char *text, tr_api_token *out, char *err, size_t errlen
     return 0;
 }
 
-/* Strips spaces, tabs and the line end from both ends, in place. */
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-        s[--n] = '\0';
-    return s;
-}
-
 int tr_token_file_load(const char *path, tr_api_token *list, int *count, int max, char *err,
                        size_t errlen)
 {
@@ -151,7 +142,7 @@ int tr_token_file_load(const char *path, tr_api_token *list, int *count, int max
         char *hash = strchr(line, '#'); /* '#' is in no token nor scope */
         if (hash != NULL)
             *hash = '\0';
-        char *s = trim(line);
+        char *s = tr_str_trim(line);
         if (*s == '\0')
             continue;
         if (n >= max) {

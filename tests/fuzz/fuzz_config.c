@@ -19,6 +19,7 @@
 
 #include "tr_config.h"
 #include "tr_fuzz.h"
+#include "tr_mem.h"
 
 #define MAX_LINES 256
 
@@ -88,17 +89,6 @@ static const opt_row *row(const char *name)
     return NULL;
 }
 
-/* load_file's trim, written again: spaces and tabs before, and CR LF too after. */
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-        s[--n] = '\0';
-    return s;
-}
-
 static void check_ok(const tr_config *c)
 {
     TR_FUZZ_CHECK(memchr(c->host, 0, sizeof c->host) && memchr(c->key, 0, sizeof c->key) &&
@@ -152,12 +142,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char *hash = strchr(line, '#');
             if (hash != NULL)
                 *hash = '\0';
-            char *s = trim(line);
+            char *s = tr_str_trim(line);
             char *eq = strchr(s, '=');
             if (*s != '\0') {
                 TR_FUZZ_CHECK(eq != NULL, "accepted a line without '=': '%s'", s);
                 *eq = '\0';
-                char *name = trim(s), *value = trim(eq + 1);
+                char *name = tr_str_trim(s), *value = tr_str_trim(eq + 1);
                 const opt_row *o = row(name);
                 TR_FUZZ_CHECK(o != NULL, "accepted unknown option '%s'", name);
                 if ((o->programs & prog) != 0) {
