@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -270,10 +271,18 @@ static void test_self(void **state)
     tr_netpolicy v6 = pol("private", NULL, NULL);
     assert_int_equal(tr_netpolicy_add_self(&v6, "[::]", 9090, NULL, 0, err, sizeof err), 0);
     assert_int_equal(at(&v6, NULL, "127.0.0.1", 9090), TR_NETPOLICY_REFUSE);
-    /* a name: resolved now */
-    tr_netpolicy n = pol("private", NULL, NULL);
-    assert_int_equal(tr_netpolicy_add_self(&n, "localhost", 8080, NULL, 0, err, sizeof err), 0);
-    assert_int_equal(at(&n, NULL, "127.0.0.1", 8080), TR_NETPOLICY_REFUSE);
+    /* a name: resolved now. Only where the system resolves "localhost" (a chroot made by
+     * debootstrap has no /etc/hosts, and glibc then does not know the name). */
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo("localhost", NULL, &hints, &res) == 0) {
+        freeaddrinfo(res);
+        tr_netpolicy n = pol("private", NULL, NULL);
+        assert_int_equal(tr_netpolicy_add_self(&n, "localhost", 8080, NULL, 0, err, sizeof err),
+                         0);
+        assert_int_equal(at(&n, NULL, "127.0.0.1", 8080), TR_NETPOLICY_REFUSE);
+    } else {
+        print_message("test_self: 'localhost' does not resolve here; the name case is skipped\n");
+    }
     /* any ignores self */
     tr_netpolicy a = pol("any", NULL, NULL);
     assert_int_equal(tr_netpolicy_add_self(&a, "127.0.0.1", 8080, NULL, 0, err, sizeof err), 0);
