@@ -306,3 +306,25 @@ ts_no_sanitizer_reports() {
     hits=$(grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "${files[@]}")
     check_eq "no sanitizer reports" "" "$hits"
 }
+
+# ts_start_tls_front: sink A behind an nginx that demands a client certificate
+# (tests/integration/tls/), for https deliveries. Sets certs (the CA, server and client
+# PEMs), https_port and url (https://127.0.0.1:PORT, proxied to sink A).
+ts_start_tls_front() {
+    certs=$TR_TMP/certs
+    check "test certificates made" "$here/tls/make_certs.sh" "$certs"
+
+    tr_start_sink A || tr_finish
+    https_port=$(tr_free_port)
+    check "nginx TLS config rendered" "$here/tls/render_nginx.sh" "$TR_TMP" "$certs" "$https_port" \
+        "127.0.0.1:${SINK_A_URL##*:}"
+    nginx -p "$TR_TMP" -c "$TR_TMP/nginx-tls.conf" >"$TR_TMP/nginx-tls.out" 2>&1 &
+    ts_track_pid $!
+    # Ready when a TLS handshake with the client certificate gets an HTTP answer.
+    https_up() {
+        curl -s -o /dev/null --cacert "$certs/ca.pem" --cert "$certs/client.pem" \
+            "https://127.0.0.1:$https_port/ready"
+    }
+    tr_wait_for "the TLS front answers" 10 https_up
+    url=https://127.0.0.1:$https_port
+}

@@ -13,24 +13,7 @@ tr_start_sink S --answer timeout || tr_finish
 tr_start_stack --max-attempts 20 --backoff-min-ms 50 --backoff-max-ms 100 || tr_finish
 
 # A receiver that records request headers (the sink logs only its own fields).
-hport=$(tr_free_port)
-python3 - "$hport" "$TR_TMP/headers.log" <<'PY' &
-import http.server, sys
-port, log = int(sys.argv[1]), sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(log, "a") as f:
-            f.write("".join("%s: %s\n" % kv for kv in self.headers.items()) + "--\n")
-        self.send_response(200); self.send_header("Content-Length", "8"); self.end_headers()
-        self.wfile.write(b'{"ret":0}'[:8])
-    def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
-PY
-tr_track_pid $!
-up() { curl -s -o /dev/null "http://127.0.0.1:$hport/" -X POST -d ''; }
-tr_wait_for "header receiver listens" 5 up
-: >"$TR_TMP/headers.log"
+start_header_receiver
 
 api POST /v1/timers "{\"url\":\"http://127.0.0.1:$hport/h\",\"data\":\"x\",\"delay_ms\":0,\"headers\":{\"X-Trace\":\"abc-123\",\"Authorization\":\"Bearer cb\"}}"
 check_api "timer with headers: 201" 201

@@ -143,24 +143,7 @@ check_eq "the admin token resumed after pausing" false "$(jqb .paused)"
 # --- redaction ------------------------------------------------------------------------
 
 # A receiver that records request headers (the sink logs only its own fields).
-hport=$(tr_free_port)
-python3 - "$hport" "$TR_TMP/headers.log" <<'PY' &
-import http.server, sys
-port, log = int(sys.argv[1]), sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(log, "a") as f:
-            f.write("".join("%s: %s\n" % kv for kv in self.headers.items()) + "--\n")
-        self.send_response(200); self.send_header("Content-Length", "8"); self.end_headers()
-        self.wfile.write(b'{"ret":0}'[:8])
-    def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
-PY
-tr_track_pid $!
-up() { curl -s -o /dev/null "http://127.0.0.1:$hport/" -X POST -d ''; }
-tr_wait_for "header receiver listens" 5 up
-: >"$TR_TMP/headers.log"
+start_header_receiver
 
 secret='{"Authorization":"Bearer down-secret","cookie":"sid=cookie-secret","X-Trace":"t-1"}'
 redacted='{"Authorization":"[redacted]","cookie":"[redacted]","X-Trace":"t-1"}'

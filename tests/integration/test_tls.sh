@@ -13,22 +13,7 @@ source "$here/lib.sh"
 source "$here/lib_sched.sh"
 ts_setup
 
-certs=$TR_TMP/certs
-check "test certificates made" "$here/tls/make_certs.sh" "$certs"
-
-tr_start_sink A || tr_finish
-https_port=$(tr_free_port)
-check "nginx TLS config rendered" "$here/tls/render_nginx.sh" "$TR_TMP" "$certs" "$https_port" \
-    "127.0.0.1:${SINK_A_URL##*:}"
-nginx -p "$TR_TMP" -c "$TR_TMP/nginx-tls.conf" >"$TR_TMP/nginx-tls.out" 2>&1 &
-ts_track_pid $!
-# Ready when a TLS handshake with the client certificate gets an HTTP answer.
-https_up() {
-    curl -s -o /dev/null --cacert "$certs/ca.pem" --cert "$certs/client.pem" \
-        "https://127.0.0.1:$https_port/ready"
-}
-tr_wait_for "the TLS front answers" 10 https_up
-url=https://127.0.0.1:$https_port
+ts_start_tls_front
 
 # Our own check of the front: without a client certificate it refuses.
 check "the front refuses a peer without a certificate (400)" \
