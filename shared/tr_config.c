@@ -345,19 +345,16 @@ static int load_file(tr_config *cfg, unsigned program, const char *path, int ski
     }
     char line[TR_CONFIG_STR_MAX + 128];
     int lineno = 0, rc = 0;
-    while (fgets(line, sizeof line, f) != NULL) {
-        lineno++;
-        if (strchr(line, '\n') == NULL && !feof(f)) {
+    for (;;) {
+        char *s;
+        int got = tr_line_next(f, line, sizeof line, &lineno, &s);
+        if (got == 0)
+            break;
+        if (got < 0) {
             snprintf(err, errlen, "%s:%d: line too long", path, lineno);
             rc = -1;
             break;
         }
-        char *hash = strchr(line, '#');
-        if (hash != NULL)
-            *hash = '\0';
-        char *s = tr_str_trim(line);
-        if (*s == '\0')
-            continue;
         char *eq = strchr(s, '=');
         if (eq == NULL) {
             snprintf(err, errlen, "%s:%d: expected 'name = value'", path, lineno);

@@ -23,3 +23,21 @@ char *tr_str_trim(char *s)
         s[--n] = '\0';
     return s;
 }
+
+int tr_line_next(FILE *f, char *buf, size_t cap, int *lineno, char **out)
+{
+    while (fgets(buf, (int)cap, f) != NULL) {
+        (*lineno)++;
+        if (strchr(buf, '\n') == NULL && !feof(f))
+            return -1;
+        char *hash = strchr(buf, '#');
+        if (hash != NULL)
+            *hash = '\0';
+        char *s = tr_str_trim(buf);
+        if (*s != '\0') {
+            *out = s;
+            return 1;
+        }
+    }
+    return 0;
+}

@@ -132,19 +132,16 @@ int tr_token_file_load(const char *path, tr_api_token *list, int *count, int max
     }
     char line[LINE_MAX_BYTES];
     int lineno = 0, n = *count, rc = 0;
-    while (fgets(line, sizeof line, f) != NULL) {
-        lineno++;
-        if (strchr(line, '\n') == NULL && !feof(f)) {
+    for (;;) {
+        char *s; /* '#' is in no token nor scope, so a comment cuts none */
+        int got = tr_line_next(f, line, sizeof line, &lineno, &s);
+        if (got == 0)
+            break;
+        if (got < 0) {
             snprintf(err, errlen, "%s:%d: line too long", path, lineno);
             rc = -1;
             break;
         }
-        char *hash = strchr(line, '#'); /* '#' is in no token nor scope */
-        if (hash != NULL)
-            *hash = '\0';
-        char *s = tr_str_trim(line);
-        if (*s == '\0')
-            continue;
         if (n >= max) {
             snprintf(err, errlen, "%s:%d: more than %d tokens in all", path, lineno, max);
             rc = -1;
