@@ -296,11 +296,12 @@ static int read_retry(json_object *v, tr_timer_policy *p, char *msg, size_t msgl
 
 enum {
     F_KEY, F_URL, F_DATA, F_DELAY, F_SECONDS, F_AT, F_HEADERS, F_RETRY, F_TIMEOUT, F_FAILURE,
-    F_EVERY, F_CRON, F_UNTIL, F_COUNT, F_N
+    F_EVERY, F_CRON, F_UNTIL, F_COUNT, F_CHAIN_LIMIT, F_N
 };
 static const char *const field_names[F_N] = {
     "key",     "url",   "data",       "delay_ms", "seconds", "at",    "headers",
-    "retry",   "timeout_ms", "failure_url", "every_ms", "cron", "until", "count"};
+    "retry",   "timeout_ms", "failure_url", "every_ms", "cron", "until", "count",
+    "chain_limit"};
 
 /* Sorts obj's fields into f[] (NULL when absent); -1 on an unknown field. */
 static int collect(json_object *obj, json_object **f, int allowed_max, char *msg, size_t msglen)
@@ -359,6 +360,12 @@ static int parse_create(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
     if (f[F_FAILURE] != NULL && read_url(f[F_FAILURE], "failure_url", &spec->failure_url, msg,
                                          msglen) != 0)
         return -1;
+    if (f[F_CHAIN_LIMIT] != NULL) {
+        if (get_int(f[F_CHAIN_LIMIT], "chain_limit", 0, TR_CHAIN_LIMIT_MAX, &spec->chain_limit,
+                    msg, msglen) != 0)
+            return -1;
+        spec->has_chain_limit = 1;
+    }
     tr_timer_schedule *sc = &spec->schedule;
     /* A period is a delay between firings (the first one too): the same bound. */
     if (f[F_EVERY] != NULL && f[F_CRON] != NULL)

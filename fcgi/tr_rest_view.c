@@ -42,6 +42,9 @@ static int add_spec(json_object *o, const tr_timer_spec *spec)
         "failure_url"};
     if (tr_timer_policy_add(o, spec, &api_names) != 0 || redact_headers(o) != 0)
         return -1;
+    if (spec->has_chain_limit &&
+        tr_json_add(o, "chain_limit", json_object_new_int64(spec->chain_limit)) != 0)
+        return -1;
     const tr_timer_schedule *sc = &spec->schedule;
     if (sc->every_ms > 0 || sc->cron != NULL) {
         json_object *s = json_object_new_object();

@@ -286,7 +286,8 @@ done:
 }
 
 /* What becomes of a chain answer: a create like any other (tr_answer.h's rules,
- * then --no-chain, the create's size limit and the destination policy by URL).
+ * then --no-chain, the parent's chain_limit, the create's size limit and the
+ * destination policy by URL). A chain allowed by a limit N carries at most N - 1.
  * Returns the chain to pass to ack(): `chain` itself, or NULL when it is dropped
  * (logged and counted). *dead_meta is set (caller frees) when the policy refused
  * it: the chained timer goes to the dead-letter set, never due. */
@@ -298,6 +299,18 @@ static tr_timer_spec *chain_verdict(const tr_outcome_ctx *c, const tr_xfer *x,
         tr_log_warning("key=%s chain refused: --no-chain", x->id);
         c->st->chain_refused++;
         return NULL;
+    }
+    if (x->spec.has_chain_limit) {
+        if (x->spec.chain_limit <= 0) {
+            tr_log_warning("key=%s chain refused: its chain_limit is 0", x->id);
+            c->st->chain_refused++;
+            return NULL;
+        }
+        /* Inherited, never raised: the answer may ask for a smaller limit. */
+        int64_t left = x->spec.chain_limit - 1;
+        if (!chain->has_chain_limit || chain->chain_limit > left)
+            chain->chain_limit = left;
+        chain->has_chain_limit = 1;
     }
     if (chain->data_len > (size_t)c->cfg->max_body_bytes) {
         tr_log_warning("key=%s chain refused: callback_data larger than %d bytes (--max-body)",

@@ -237,6 +237,28 @@ static tr_ret read_data(json_object *v, char **data, size_t *len, char *msg, siz
     }
 }
 
+/* The optional chain_limit: 0..TR_CHAIN_LIMIT_MAX, a JSON integer or (form
+ * fields are text) a string holding one. TR_RET_OK or TR_RET_BAD_FIELD with msg. */
+static tr_ret read_chain_limit(json_object *v, int64_t *out, char *msg, size_t msglen)
+{
+    int64_t n = -1;
+    if (json_object_is_type(v, json_type_int)) {
+        n = json_object_get_int64(v);
+    } else if (json_object_is_type(v, json_type_string)) {
+        const char *s = json_object_get_string(v);
+        int len = json_object_get_string_len(v);
+        if (s == NULL || len < 0 ||
+            tr_num_parse(s, (size_t)len, 0, TR_CHAIN_LIMIT_MAX, &n) != TR_NUM_OK)
+            n = -1;
+    }
+    if (n < 0 || n > TR_CHAIN_LIMIT_MAX) {
+        snprintf(msg, msglen, "chain_limit: must be an integer from 0 to %d", TR_CHAIN_LIMIT_MAX);
+        return TR_RET_BAD_FIELD;
+    }
+    *out = n;
+    return TR_RET_OK;
+}
+
 tr_ret tr_timer_spec_from_compat(json_object *obj, int64_t max_delay_s, tr_timer_spec *out,
                                  char *msg, size_t msglen)
 {
@@ -307,6 +329,13 @@ tr_ret tr_timer_spec_from_compat(json_object *obj, int64_t max_delay_s, tr_timer
         goto fail;
     }
     spec.delay_ms = s * 1000; /* s <= max_delay_s (bounded by tr_config), no overflow */
+    json_object *cl = NULL;
+    if (json_object_object_get_ex(obj, "chain_limit", &cl)) {
+        ret = read_chain_limit(cl, &spec.chain_limit, msg, msglen);
+        if (ret != TR_RET_OK)
+            goto fail;
+        spec.has_chain_limit = 1;
+    }
     *out = spec;
     return TR_RET_OK;
 fail:
@@ -379,6 +408,9 @@ static int encode_rest(json_object *obj, const tr_timer_spec *spec)
         return -1;
     if (sc->count > 0 && tr_json_add(obj, "cn", json_object_new_int64(sc->count)) != 0)
         return -1;
+    if (spec->has_chain_limit &&
+        tr_json_add(obj, "cl", json_object_new_int64(spec->chain_limit)) != 0)
+        return -1;
     if (sc->fired > 0 && tr_json_add(obj, "fd", json_object_new_int64(sc->fired)) != 0)
         return -1;
     return 0;
@@ -391,7 +423,7 @@ int tr_timer_spec_plain(const tr_timer_spec *spec)
     return spec->headers_json == NULL && spec->failure_url == NULL && p->max_attempts <= 0 &&
            p->min_backoff_ms <= 0 && p->max_backoff_ms <= 0 && p->timeout_ms <= 0 &&
            sc->every_ms <= 0 && sc->cron == NULL && sc->until_ms <= 0 && sc->count <= 0 &&
-           sc->fired <= 0;
+           sc->fired <= 0 && !spec->has_chain_limit;
 }
 
 /* The usual record, {"u":..,"d":..}, without a json-c tree: one allocation. */
@@ -500,6 +532,12 @@ static int decode_rest(json_object *obj, tr_timer_spec *out)
         get_str(obj, "c", &sc->cron) != 0 || get_i64(obj, "un", &sc->until_ms) != 0 ||
         get_i64(obj, "cn", &sc->count) != 0 || get_i64(obj, "fd", &sc->fired) != 0)
         return -1;
+    json_object *cl = NULL;
+    if (json_object_object_get_ex(obj, "cl", &cl)) {
+        if (get_i64(obj, "cl", &out->chain_limit) != 0 || out->chain_limit > TR_CHAIN_LIMIT_MAX)
+            return -1;
+        out->has_chain_limit = 1;
+    }
     return 0;
 }
 

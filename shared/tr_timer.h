@@ -4,7 +4,8 @@
  *   {"u":"<callback url>","d":"<body to POST>"}
  * REST API timers add short keys only when set: "h" headers object, "r"
  * {"n":max_attempts,"lo":min_backoff_ms,"hi":max_backoff_ms}, "t" timeout_ms,
- * "f" failure_url, "e" every_ms, "c" cron, "un" until_ms, "cn" count, "fd" fired.
+ * "f" failure_url, "e" every_ms, "c" cron, "un" until_ms, "cn" count, "cl"
+ * chain_limit, "fd" fired.
  * Decoders ignore keys they do not know. The due time is not in the record:
  * it is the timer's score in {P}:due, computed by the scripts from Redis TIME.
  */
@@ -19,6 +20,7 @@
 
 #define TR_KEY_LEN 16   /* a generated key: 96 random bits, 16 characters */
 #define TR_KEY_MAX 128  /* longest key accepted from a client (unregister, REST) */
+#define TR_CHAIN_LIMIT_MAX 1000 /* largest chain_limit a client may give */
 
 /* Writes a new random key and a NUL into out[TR_KEY_LEN + 1]: 16 characters of
  * [A-Za-z0-9_.] (base64 with '_' and '.') from OpenSSL's RAND_bytes: 3 that a run
@@ -62,6 +64,12 @@ typedef struct tr_timer_spec {
     tr_timer_policy policy;
     char *failure_url;  /* notified once when the timer moves to the dead-letter set */
     tr_timer_schedule schedule;
+    /* Chaining (compat and REST "chain_limit"): how many more generations of chained
+     * timers this timer's answers may create. has_chain_limit 0: no limit (the
+     * default); else chain_limit 0..TR_CHAIN_LIMIT_MAX, 0 refusing any chain. A chained
+     * timer inherits parent - 1, or its own smaller limit (docs/SECURITY.md). */
+    int has_chain_limit;
+    int64_t chain_limit;
 } tr_timer_spec;
 
 /* Frees the strings and zeroes the spec. Safe on a zeroed spec. */
@@ -71,7 +79,8 @@ void tr_timer_spec_clear(tr_timer_spec *spec);
  * callback_data as tr_json_read_data() reads it (a string sent byte for byte, or
  * an object/array sent in its compact JSON form); seconds a whole number 1 ..
  * max_delay_s: a JSON integer, a number without a fraction (5.0, 1e3), or a string
- * holding a decimal integer (docs/PROTOCOL.md). On TR_RET_OK fills *out (caller
+ * holding a decimal integer (docs/PROTOCOL.md). An optional "chain_limit" (an
+ * integer 0..TR_CHAIN_LIMIT_MAX, or a string holding one) sets has_chain_limit. On TR_RET_OK fills *out (caller
  * clears it); otherwise *out is left zeroed and msg names the field and what is
  * wrong. */
 tr_ret tr_timer_spec_from_compat(json_object *obj, int64_t max_delay_s, tr_timer_spec *out,

@@ -343,14 +343,15 @@ tr_register() {
 # --- the sink ------------------------------------------------------------------
 
 # tr_start_sink NAME [sink options...]: sets SINK_<NAME>_URL, SINK_<NAME>_LOG and
-# SINK_<NAME>_PID once it listens.
+# SINK_<NAME>_PID once it listens. With TR_SINK_PORT=N in its environment it listens
+# on port N (a receiver whose answers name itself); else on a free one.
 tr_start_sink() {
-    local name=$1
+    local name=$1 port=${TR_SINK_PORT:-0}
     shift
     local pf="$TR_TMP/sink.$name.port" log="$TR_TMP/sink.$name.log"
     rm -f "$pf"
     : >"$log"
-    "$TR_BUILD_DIR/tests/sink/timerush-sink" --listen 127.0.0.1:0 --port-file "$pf" \
+    "$TR_BUILD_DIR/tests/sink/timerush-sink" --listen "127.0.0.1:$port" --port-file "$pf" \
         --log "$log" "$@" 2>>"$TR_TMP/sink.$name.err" &
     local pid=$!
     tr_track_pid "$pid"

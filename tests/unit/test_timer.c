@@ -423,6 +423,61 @@ static void test_record_decode_rejects(void **state)
     tr_timer_spec_clear(&out);
 }
 
+/* chain_limit: optional on register (an integer or a decimal string, 0..1000),
+ * kept in the record as "cl" (before "fd"), absent when not given. */
+static void test_chain_limit(void **state)
+{
+    (void)state;
+    char msg[160];
+    tr_timer_spec spec;
+    const char *given = "{\"callback_cmd\":\"http://h/\",\"callback_data\":\"x\","
+                        "\"seconds\":5,\"chain_limit\":\"3\"}";
+    assert_int_equal(parse(given, &spec, msg, sizeof msg), TR_RET_OK);
+    assert_int_equal(spec.has_chain_limit, 1);
+    assert_int_equal(spec.chain_limit, 3);
+    assert_int_equal(tr_timer_spec_plain(&spec), 0);
+    char *rec = NULL;
+    size_t rec_len = 0;
+    assert_int_equal(tr_timer_record_encode(&spec, &rec, &rec_len), 0);
+    assert_non_null(strstr(rec, "\"cl\":3"));
+    tr_timer_spec back;
+    assert_int_equal(tr_timer_record_decode(rec, rec_len, &back), 0);
+    assert_int_equal(back.has_chain_limit, 1);
+    assert_int_equal(back.chain_limit, 3);
+    tr_timer_spec_clear(&back);
+    free(rec);
+    tr_timer_spec_clear(&spec);
+
+    const char *zero = "{\"callback_cmd\":\"http://h/\",\"callback_data\":\"x\","
+                       "\"seconds\":5,\"chain_limit\":0}";
+    assert_int_equal(parse(zero, &spec, msg, sizeof msg), TR_RET_OK);
+    assert_int_equal(spec.has_chain_limit, 1);
+    assert_int_equal(spec.chain_limit, 0);
+    tr_timer_spec_clear(&spec);
+
+    const char *none = "{\"callback_cmd\":\"http://h/\",\"callback_data\":\"x\",\"seconds\":5}";
+    assert_int_equal(parse(none, &spec, msg, sizeof msg), TR_RET_OK);
+    assert_int_equal(spec.has_chain_limit, 0);
+    assert_int_equal(tr_timer_spec_plain(&spec), 1);
+    tr_timer_spec_clear(&spec);
+
+    static const char *const bad[] = {"-1", "1001", "1.5", "\"x\"", "\" 2\"", "null", "[]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char body[160];
+        snprintf(body, sizeof body,
+                 "{\"callback_cmd\":\"http://h/\",\"callback_data\":\"x\",\"seconds\":5,"
+                 "\"chain_limit\":%s}", bad[i]);
+        expect_reject(body, TR_RET_BAD_FIELD, "chain_limit");
+    }
+    static const char *const bad_recs[] = {
+        "{\"u\":\"http://h/\",\"d\":\"\",\"cl\":-1}", "{\"u\":\"http://h/\",\"d\":\"\",\"cl\":1001}",
+        "{\"u\":\"http://h/\",\"d\":\"\",\"cl\":\"1\"}"};
+    for (size_t i = 0; i < sizeof bad_recs / sizeof bad_recs[0]; i++) {
+        tr_timer_spec out;
+        assert_int_equal(tr_timer_record_decode(bad_recs[i], strlen(bad_recs[i]), &out), -1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_from_compat_not_object),
         cmocka_unit_test(test_record_round_trip),
         cmocka_unit_test(test_record_decode_rejects),
+        cmocka_unit_test(test_chain_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
