@@ -88,6 +88,9 @@ void tr_fuzz_check_record_round_trip(const tr_timer_spec *spec)
                       back.schedule.count == spec->schedule.count &&
                       back.schedule.fired == spec->schedule.fired,
                   "schedule changed: %s", rec);
+    TR_FUZZ_CHECK(back.has_chain_limit == spec->has_chain_limit &&
+                      back.chain_limit == spec->chain_limit,
+                  "chain_limit changed: %s", rec);
     /* The decoded spec encodes to the very same record (the create script compares
      * records as text). */
     char *again = NULL;
