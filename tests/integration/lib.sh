@@ -26,8 +26,15 @@ TR_STACK_N=0
 
 # --- results -------------------------------------------------------------------
 
-tr_pass() { TR_PASSED=$((TR_PASSED + 1)); echo "ok - $1"; }
-tr_fail() { TR_FAILED=$((TR_FAILED + 1)); echo "not ok - $1${2:+ ($2)}"; }
+# Every result line ends with the seconds since the test started ("[12.3 s]"): the
+# slow steps of a slow test show in its ctest output.
+TR_T0_US=${EPOCHREALTIME/./}
+tr_elapsed() {
+    local us=$((${EPOCHREALTIME/./} - TR_T0_US))
+    printf '[%d.%d s]' $((us / 1000000)) $((us / 100000 % 10))
+}
+tr_pass() { TR_PASSED=$((TR_PASSED + 1)); echo "ok - $1 $(tr_elapsed)"; }
+tr_fail() { TR_FAILED=$((TR_FAILED + 1)); echo "not ok - $1${2:+ ($2)} $(tr_elapsed)"; }
 
 # check DESC CMD...: passes when CMD exits 0.
 check() {
