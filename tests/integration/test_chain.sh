@@ -56,7 +56,7 @@ check_eq "nothing is left due" 0 "$(tr_due_count)"
 
 tr_wait_for "chain_limit 2: the timer and two generations arrive" 8 tr_sink_has C 3 'select(.path == "/loop")'
 tr_wait_for "every chain-limited record is gone" 4 tr_no_timers_left
-T_LAST=$(( $(jq -j 'select(.path == "/loop") | .t_us' "$SINK_C_LOG" | tail -n 1) / 1000 ))
+T_LAST=$(( $(jq -r 'select(.path == "/loop") | .t_us' "$SINK_C_LOG" | tail -n 1) / 1000 ))
 while (($(tr_now_ms) < T_LAST + 1500)); do sleep 0.05; done # bounded: proves absence
 check_eq "chain_limit 2: exactly three /loop deliveries" 3 "$(tr_sink_count C 'select(.path == "/loop")')"
 check_eq "chain_limit 0: one /none delivery, no chain" 1 "$(tr_sink_count C 'select(.path == "/none")')"
