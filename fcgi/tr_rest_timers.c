@@ -422,7 +422,29 @@ static int answer_moved(tr_store *store, tr_http_response *resp, const char *key
                              "timer is in flight or dead (replay a dead one instead)");
     assert(r == TR_STORE_RESCHEDULE_DONE);
     tr_log_info("key=%s %s due_ms=%lld", key, k->done, (long long)due);
-    return answer_stored(store, resp, key, 200);
+    tr_timer_view v;
+    tr_store_get_result found = tr_store_get(store, key, &v);
+    if (found == TR_STORE_GET_FOUND) {
+        int bad = 0;
+        json_object *t = tr_rest_view_timer(&v, &bad);
+        tr_timer_view_clear(&v);
+        if (t == NULL && bad)
+            return tr_rest_error(resp, 500, "internal", "stored record unreadable (logged)");
+        return tr_rest_json(resp, 200, tr_json_wrap("timer", t));
+    }
+    /* The move happened; the timer was delivered (or cancelled) before it could be
+     * read back (a timer moved to now is claimed at once), or the read failed.
+     * Either way the answer is the move's: a 404 would say it did not happen. */
+    json_object *t = json_object_new_object();
+    if (t == NULL || tr_json_add(t, "key", json_object_new_string(key)) != 0 ||
+        tr_json_add(t, "state", json_object_new_string(found == TR_STORE_GET_UNKNOWN
+                                                           ? "done"
+                                                           : "unknown")) != 0 ||
+        tr_json_add(t, "due_ms", json_object_new_int64(due)) != 0) {
+        json_object_put(t);
+        return tr_rest_error(resp, 500, "internal", "out of memory");
+    }
+    return tr_rest_json(resp, 200, tr_json_wrap("timer", t));
 }
 
 int tr_rest_reschedule(const tr_config *cfg, tr_store *store, const tr_http_request *req,

@@ -9,6 +9,9 @@ source "$here/lib_api.sh"
 tr_setup
 tr_start_sink A --answer ok || tr_finish
 tr_start_sink D --answer status:500 || tr_finish
+# Fails the first three requests, then takes every one: three dead timers whose replays
+# are delivered at once (the race with the replay's own answer, below).
+tr_start_sink E --answer status:500 --answer status:500 --answer status:500 --answer ok || tr_finish
 tr_start_stack --max-attempts 1 || tr_finish
 
 api GET /healthz
@@ -72,6 +75,24 @@ check_api "delete removes a dead timer" 200
 check_eq "... it was dead" dead "$(jqb .state)"
 api POST /v1/timers/d-1/replay
 check_api "replay after delete: 404" 404 not_found
+
+# Replayed while running: the timer may be claimed and delivered before the answer
+# reads it back; the answer is still 200 (the timer, or {"state":"done"}), never 404.
+for k in r-1 r-2 r-3; do
+    api POST /v1/timers "{\"key\":\"$k\",\"url\":\"$SINK_E_URL/race\",\"data\":\"x\",\"delay_ms\":0}"
+done
+three_dead() { api GET '/v1/timers?state=dead'; [[ $(jqb '[.timers[] | select(.key | startswith("r-"))] | length') == 3 ]]; }
+tr_wait_for "three timers answered 500 are dead" 10 three_dead
+states=""
+for k in r-1 r-2 r-3; do
+    api POST "/v1/timers/$k/replay"
+    check_api "replay of $k while running: 200" 200
+    states+="$(jqb .timer.state) "
+done
+echo "# replay answers' states: $states"
+race_done() { (($(sink_count_path "$SINK_E_LOG" /race) >= 6)); }
+tr_wait_for "the three replayed timers are delivered" 10 race_done
+tr_wait_for "... and gone" 5 tr_no_timers_left
 
 # --- metrics ----------------------------------------------------------------------
 api GET /metrics
