@@ -34,9 +34,12 @@ function say(text, bad = false) {
   m.classList.toggle('bad', bad);
 }
 
-// A 401/403 gets its own banner: what is wrong and what to do.
-function authProblem(e) {
+// A 401/403 gets its own banner: what is wrong and what to do. kind 'read' (the
+// counts, a list) goes away when a read succeeds again; kind 'action' (pause,
+// replay, ...) stays until the next action or token.
+function authProblem(e, kind) {
   const box = $('auth-error');
+  box.dataset.kind = kind;
   if (e.status === 401) {
     box.textContent = getToken()
       ? '401 unauthorized: the server does not accept this token. Enter a valid API token above.'
@@ -49,15 +52,16 @@ function authProblem(e) {
   if (e.status === 401) $('token').focus();
 }
 
-// report(e, what): shows an API failure; true when it was one.
-function report(e, what) {
+// report(e, what, kind): shows an API failure (anything else is rethrown).
+function report(e, what, kind = 'read') {
   if (!(e instanceof ApiError)) throw e;
-  if (e.status === 401 || e.status === 403) authProblem(e);
+  if (e.status === 401 || e.status === 403) authProblem(e, kind);
   else say(`${what}: ${e.status ? 'HTTP ' + e.status + ' ' : ''}${e.code}: ${e.message}`, true);
 }
 
-function clearAuthProblem() {
-  $('auth-error').hidden = true;
+function clearAuthProblem(kind = 'read') {
+  const box = $('auth-error');
+  if (kind === 'all' || box.dataset.kind === kind) box.hidden = true;
 }
 
 // --- counts, totals, rates --------------------------------------------------------
@@ -65,6 +69,8 @@ function clearAuthProblem() {
 function showStats(s) {
   state.stats = s;
   for (const k of ['pending', 'in_flight', 'dead']) $('n-' + k).textContent = fmt.format(s[k]);
+  $('tab-pending').textContent = `Pending (${fmt.format(s.pending)})`;
+  $('tab-dead').textContent = `Dead letters (${fmt.format(s.dead)})`;
   const badge = $('run-state');
   badge.textContent = s.paused ? 'paused' : 'running';
   badge.classList.toggle('paused', s.paused);
@@ -246,6 +252,7 @@ function showDetails(t) {
   $('d-cancel').textContent = t.state === 'dead' ? 'Delete dead letter' : 'Cancel timer';
   $('d-cancel').dataset.armed = '';
   for (const tr of $('timer-list').tBodies[0].rows) tr.classList.toggle('selected', tr.dataset.key === t.key);
+  $('details').scrollIntoView({ block: 'nearest' });
 }
 
 async function openDetails(key) {
@@ -263,15 +270,20 @@ async function openDetails(key) {
 }
 
 // act(what, fn): runs one action, then shows its outcome and reloads what it changed.
+// The outcome is said last, once the page shows the new state.
 async function act(what, fn) {
+  clearAuthProblem('action');
+  let text = null;
+  let err = null;
   try {
-    const text = await fn();
-    say(text);
+    text = await fn();
   } catch (e) {
-    report(e, what);
+    err = e;
   }
   await Promise.all([refresh(), loadList()]);
   if (state.selected) await openDetails(state.selected);
+  if (err) report(err, what, 'action');
+  else say(text);
 }
 
 function wire() {
@@ -282,7 +294,7 @@ function wire() {
     setToken($('token').value.trim());
     $('token').value = '';
     $('token-state').textContent = getToken() ? 'token set for this tab' : 'no token';
-    clearAuthProblem();
+    clearAuthProblem('all');
     say('');
     state.prev = null;
     refresh();
