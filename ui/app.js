@@ -21,8 +21,10 @@ const state = {
   cursors: [null], // cursors[i]: where page i starts (null: the beginning)
   page: 0,
   next: null, // next_cursor of the page shown
+  listSeq: 0, // loadList() calls so far
   selected: null, // key whose details are open
   refreshing: false,
+  again: false, // refresh() was called while one ran
   timer: 0,
 };
 
@@ -52,10 +54,11 @@ function authProblem(e, kind) {
   if (e.status === 401) $('token').focus();
 }
 
-// report(e, what, kind): shows an API failure (anything else is rethrown).
+// report(e, what, kind): shows a failure: an API error, or an answer that was not
+// the JSON expected.
 function report(e, what, kind = 'read') {
-  if (!(e instanceof ApiError)) throw e;
-  if (e.status === 401 || e.status === 403) authProblem(e, kind);
+  if (!(e instanceof ApiError)) say(`${what}: ${e.message}`, true);
+  else if (e.status === 401 || e.status === 403) authProblem(e, kind);
   else say(`${what}: ${e.status ? 'HTTP ' + e.status + ' ' : ''}${e.code}: ${e.message}`, true);
 }
 
@@ -127,8 +130,13 @@ function showHistogram(name, samples, chartId, summaryId) {
 // refresh(): stats and metrics, side by side. /metrics may be refused (a token without
 // read or metrics, --metrics-auth): the counts still show, the charts say why not.
 async function refresh() {
-  if (state.refreshing) return;
+  // One at a time; a call meanwhile (a new token, an action) runs once this one ends.
+  if (state.refreshing) {
+    state.again = true;
+    return;
+  }
   state.refreshing = true;
+  state.again = false;
   try {
     const [st, mt] = await Promise.allSettled([getJson(paths.stats()), request('GET', paths.metrics())]);
     if (st.status === 'rejected') {
@@ -151,6 +159,7 @@ async function refresh() {
     updatePageInfo();
   } finally {
     state.refreshing = false;
+    if (state.again) refresh();
   }
 }
 
@@ -182,13 +191,16 @@ function updatePageInfo() {
 
 async function loadList() {
   const cursor = state.cursors[state.page];
+  // Only the latest call draws: quick clicks must not show an older page last.
+  const seq = ++state.listSeq;
   let ans;
   try {
     ans = await getJson(paths.list(state.tab, state.limit, cursor));
   } catch (e) {
-    report(e, 'list');
+    if (seq === state.listSeq) report(e, 'list');
     return;
   }
+  if (seq !== state.listSeq) return;
   clearAuthProblem();
   state.next = ans.next_cursor;
   $('when-col').textContent = state.tab === 'dead' ? 'dead since' : 'due';
