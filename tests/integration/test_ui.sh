@@ -67,7 +67,10 @@ check "/ui/: a CSP without inline script, connect-src 'self'" \
 check "/ui/: frame-ancestors 'none'" has "frame-ancestors 'none'"
 check "/ui/: Cache-Control no-cache (revalidated, never stale)" has 'cache-control: no-cache'
 check "/ui/: nosniff" has 'x-content-type-options: nosniff'
-check "index.html has no inline script" test "$(grep -c '<script>' "$TR_TMP/body")" -eq 0
+# Every <script> element names its file (src=): none holds code.
+inline_scripts() { grep -o '<script[^>]*>' "$TR_TMP/body" | grep -vc 'src='; }
+check_eq "index.html has no inline script" 0 "$(inline_scripts)"
+check "... and loads app.js as a module" grep -q '<script type="module" src="app.js">' "$TR_TMP/body"
 get /ui/app.js
 check "app.js: text/javascript (a module needs a JavaScript type)" has 'content-type: text/javascript'
 check "app.js: the CSP too" has "content-security-policy:"
@@ -77,6 +80,8 @@ get /ui/nope.js
 check_eq "an unknown file: 404" 404 "$(tail -n1 "$TR_TMP/h")"
 get /ui
 check_eq "/ui redirects to /ui/" 301 "$(tail -n1 "$TR_TMP/h")"
+post_status() { curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -X POST -d x "$TR_URL$1"; }
+check_eq "POST to a file: 405" 405 "$(post_status /ui/app.js)"
 
 # --- the browser ---------------------------------------------------------------------------
 shots=${TR_UI_SCREENSHOTS:-$TR_TMP/shots}
