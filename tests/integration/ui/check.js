@@ -2,17 +2,27 @@
 // the stack tests/integration/test_ui.sh started, and prints one "ok - ..." or
 // "not ok - ... (why)" line per check for the shell test to count.
 //
-// Environment: TR_URL, TR_ADMIN_TOKEN (read,write,admin), TR_READ_TOKEN (read only),
-// TR_DEAD_KEY (a dead timer whose receiver answers ok next time), TR_SHOTS (where the
-// screenshots go), CHROMIUM (default /usr/bin/chromium).
+// Arguments: a file that does not exist yet, and a directory for the browser's profile. The browser starts at once (seconds on a
+// loaded machine), meanwhile the test starts its stack; then it writes the file, a JSON
+// object: url, admin (a read,write,admin token), reader (a read token), dead (a dead
+// timer whose receiver answers ok next time), shots (where the screenshots go).
+// CHROMIUM (default /usr/bin/chromium) names the browser.
 'use strict';
+const fs = require('fs');
 const puppeteer = require('puppeteer-core');
 
-const base = process.env.TR_URL;
-const admin = process.env.TR_ADMIN_TOKEN;
-const reader = process.env.TR_READ_TOKEN;
-const deadKey = process.env.TR_DEAD_KEY;
-const shots = process.env.TR_SHOTS;
+let base, admin, reader, deadKey, shots;
+
+// waitForParams(file): polls for the test's file (written with a rename, so it is
+// whole when it appears), at most 120 s.
+async function waitForParams(file) {
+  const deadline = Date.now() + 120000;
+  while (!fs.existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`no ${file} after 120 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  ({ url: base, admin, reader, dead: deadKey, shots } = JSON.parse(fs.readFileSync(file, 'utf8')));
+}
 
 let failed = 0;
 function ok(desc) { console.log('ok - ' + desc); }
@@ -57,16 +67,42 @@ const rowKeys = (page) => page.$$eval('#timer-list tbody tr[data-key]', (rs) => 
 const T = { timeout: 15000 };
 
 async function main() {
-  const browser = await puppeteer.launch({
+  // Stopped (the test failed before the stack was ready) or stuck past the watchdog:
+  // the browser goes with us, at once, also when it is still starting.
+  let browser = null;
+  let stopping = false;
+  const quit = (code) => {
+    browser?.process()?.kill('SIGKILL');
+    process.exit(code);
+  };
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+    process.on(sig, () => {
+      stopping = true;
+      if (browser) quit(143);
+    });
+  }
+  setTimeout(() => {
+    notOk('the browser session ends within 150 s', 'watchdog');
+    quit(1);
+  }, 150000).unref();
+  browser = await puppeteer.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     // Chromium's sandbox needs user namespaces, which a container running as root
     // usually lacks; the page loaded is our own, from loopback.
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-extensions'],
+    // The profile in the test's temp dir (argv[3]): removed with it, whatever happens.
+    userDataDir: process.argv[3],
+    // Ours instead (above): the test stops us with SIGTERM when it fails early.
+    handleSIGTERM: false,
+    handleSIGINT: false,
+    handleSIGHUP: false,
   });
+  if (stopping) quit(143);
   const problems = [];
   try {
     const page = await browser.newPage();
+    await waitForParams(process.argv[2]);
     current = page;
     // The screenshots' size (docs/img/ui-*.png, kept under 150 KB).
     await page.setViewport({ width: 1100, height: 760 });
