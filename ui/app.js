@@ -209,6 +209,7 @@ async function loadList() {
   for (const t of ans.timers) {
     const tr = body.insertRow();
     tr.dataset.key = t.key;
+    tr.tabIndex = 0; // Enter opens it too
     tr.classList.toggle('selected', t.key === state.selected);
     const cells = [t.key, iso(state.tab === 'dead' ? t.dead_at_ms : t.due_ms), t.attempts,
       t.last_status ?? '', t.last_error ?? '', t.url];
@@ -350,6 +351,10 @@ function wire() {
     const tr = ev.target.closest('tr[data-key]');
     if (tr) openDetails(tr.dataset.key);
   });
+  $('timer-list').tBodies[0].addEventListener('keydown', (ev) => {
+    const tr = ev.target.closest('tr[data-key]');
+    if (tr && ev.key === 'Enter') openDetails(tr.dataset.key);
+  });
   $('d-close').addEventListener('click', () => {
     state.selected = null;
     $('details').hidden = true;
@@ -357,8 +362,17 @@ function wire() {
   $('d-replay').addEventListener('click', () => {
     const key = state.selected;
     act('replay', async () => {
-      const ans = await postJson(paths.replay(key), undefined);
-      return `${key} replayed: ${ans.timer.state}, due now`;
+      try {
+        const ans = await postJson(paths.replay(key), undefined);
+        return `${key} replayed: ${ans.timer.state}, due now`;
+      } catch (e) {
+        // The API reads the timer for its answer after the replay: a delivery in
+        // between answers 404 too (docs/DASHBOARD.md).
+        if (e instanceof ApiError && e.status === 404) {
+          return `${key} is not dead any more (404): replayed and already delivered, or replayed or deleted elsewhere`;
+        }
+        throw e;
+      }
     });
   });
   $('d-reschedule').addEventListener('click', () => {
