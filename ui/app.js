@@ -172,8 +172,10 @@ function schedule() {
 
 // --- lists ------------------------------------------------------------------------
 
-function iso(ms) {
-  return ms == null ? '' : new Date(ms).toISOString().replace('T', ' ').replace('Z', ' UTC');
+// Epoch ms as "2026-12-01 22:42:24.695 UTC" (list cells leave out the " UTC": the
+// column's title says it).
+function iso(ms, zone = ' UTC') {
+  return ms == null ? '' : new Date(ms).toISOString().replace('T', ' ').replace('Z', zone);
 }
 
 function updatePageInfo() {
@@ -203,7 +205,7 @@ async function loadList() {
   if (seq !== state.listSeq) return;
   clearAuthProblem();
   state.next = ans.next_cursor;
-  $('when-col').textContent = state.tab === 'dead' ? 'dead since' : 'due';
+  $('when-col').textContent = state.tab === 'dead' ? 'dead since (UTC)' : 'due (UTC)';
   const body = $('timer-list').tBodies[0];
   body.replaceChildren();
   for (const t of ans.timers) {
@@ -211,7 +213,7 @@ async function loadList() {
     tr.dataset.key = t.key;
     tr.tabIndex = 0; // Enter opens it too
     tr.classList.toggle('selected', t.key === state.selected);
-    const cells = [t.key, iso(state.tab === 'dead' ? t.dead_at_ms : t.due_ms), t.attempts,
+    const cells = [t.key, iso(state.tab === 'dead' ? t.dead_at_ms : t.due_ms, ''), t.attempts,
       t.last_status ?? '', t.last_error ?? '', t.url];
     for (const c of cells) {
       const td = tr.insertCell();
