@@ -21,6 +21,7 @@ static int exit_for_status(long status)
 static void print_error(const ctl_ctx *ctx, const ctl_reply *r)
 {
     char msg[256];
+    fflush(stdout); /* what came before the error stays before it in a shared terminal */
     json_object *o = tr_json_parse_value(r->body, r->len, msg, sizeof msg);
     json_object *e = o != NULL ? ctl_api_get(o, "error", json_type_object) : NULL;
     if (e != NULL) {

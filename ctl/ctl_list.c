@@ -34,7 +34,8 @@ typedef struct list_out {
 static int emit(ctl_ctx *ctx, list_out *lo, json_object *timer)
 {
     if (ctx->json) {
-        const char *text = tr_json_text(timer, NULL);
+        size_t text_len;
+        const char *text = tr_json_text(timer, &text_len);
         if (text == NULL)
             return -1;
         printf("%s%s", lo->printed == 0 ? "" : ",\n", text);

@@ -96,7 +96,8 @@ int ctl_cmd_create(ctl_ctx *ctx, int argc, char **argv)
     if (body == NULL)
         return ctl_usage_error(ctx, "create", err);
     int rc = CTL_EXIT_SERVER;
-    const char *text = tr_json_text(body, NULL);
+    size_t text_len;
+    const char *text = tr_json_text(body, &text_len);
     if (text == NULL) {
         fprintf(stderr, "%s: out of memory\n", ctx->prog);
     } else {
@@ -258,7 +259,8 @@ int ctl_cmd_reschedule(ctl_ctx *ctx, int argc, char **argv)
     if (ctl_body_when(body, &w, 1, err, sizeof err) != 0) {
         rc = ctl_usage_error(ctx, "reschedule", err);
     } else {
-        const char *text = tr_json_text(body, NULL);
+        size_t text_len;
+        const char *text = tr_json_text(body, &text_len);
         rc = text != NULL ? timer_call(ctx, "POST", pos[0], "/reschedule", text)
                           : CTL_EXIT_SERVER;
     }

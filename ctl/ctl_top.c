@@ -111,15 +111,22 @@ static void compute(const sample *prev, const sample *cur, view *v)
     }
 }
 
-/* A JSON number, or null for NAN. Consumed by tr_json_add. */
-static json_object *num_or_null(double x)
-{
-    return isnan(x) ? NULL : json_object_new_double(round(x * 1000) / 1000);
-}
-
+/* name: x with three decimals (written as such, not as the nearest double's 17
+ * digits), or null for NAN. */
 static int add_num(json_object *o, const char *name, double x)
 {
-    return isnan(x) ? tr_json_add_null(o, name) : tr_json_add(o, name, num_or_null(x));
+    if (isnan(x))
+        return tr_json_add_null(o, name);
+    char text[64];
+    snprintf(text, sizeof text, "%.3f", x);
+    return tr_json_add(o, name, json_object_new_double_s(x, text));
+}
+
+/* name: a count, or null for NAN. */
+static int add_count(json_object *o, const char *name, double x)
+{
+    return isnan(x) ? tr_json_add_null(o, name)
+                    : tr_json_add(o, name, json_object_new_int64((int64_t)llround(x)));
 }
 
 static int print_json(const sample *s, const view *v)
@@ -139,11 +146,12 @@ static int print_json(const sample *s, const view *v)
     }
     bad = bad || add_num(o, "lateness_p50_ms", v->p50_ms) != 0;
     bad = bad || add_num(o, "lateness_p99_ms", v->p99_ms) != 0;
-    bad = bad || add_num(o, "lateness_deliveries", v->n_interval) != 0;
+    bad = bad || add_count(o, "lateness_deliveries", v->n_interval) != 0;
     bad = bad || add_num(o, "lateness_all_p50_ms", v->all_p50_ms) != 0;
     bad = bad || add_num(o, "lateness_all_p99_ms", v->all_p99_ms) != 0;
-    bad = bad || add_num(o, "lateness_all_deliveries", v->n_all) != 0;
-    const char *text = bad ? NULL : tr_json_text(o, NULL);
+    bad = bad || add_count(o, "lateness_all_deliveries", v->n_all) != 0;
+    size_t text_len;
+    const char *text = bad ? NULL : tr_json_text(o, &text_len);
     if (text != NULL)
         printf("%s\n", text);
     json_object_put(o);
@@ -177,9 +185,11 @@ static void print_text(ctl_ctx *ctx, const sample *s, const view *v, double inte
            c, d, e);
     fmt(v->p50_ms, " ms", a, sizeof a);
     fmt(v->p99_ms, " ms", b, sizeof b);
-    fmt(v->n_interval, "", c, sizeof c);
-    printf("lateness  p50 %-10s p99 %-10s (this interval, %s deliveries)\n", a, b,
-           isnan(v->n_interval) ? "-" : c);
+    if (isnan(v->n_interval))
+        snprintf(c, sizeof c, "-");
+    else
+        snprintf(c, sizeof c, "%.0f", v->n_interval);
+    printf("lateness  p50 %-10s p99 %-10s (this interval, %s deliveries)\n", a, b, c);
     fmt(v->all_p50_ms, " ms", a, sizeof a);
     fmt(v->all_p99_ms, " ms", b, sizeof b);
     printf("lateness  p50 %-10s p99 %-10s (since the stats began, %.0f deliveries)\n", a, b,
