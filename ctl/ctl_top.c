@@ -105,7 +105,8 @@ static void compute(const sample *prev, const sample *cur, view *v)
     quantiles(&cur->lateness, &v->all_p50_ms, &v->all_p99_ms);
     v->n_all = cur->lateness.count;
     ctl_hist d;
-    if (prev != NULL && prev->has_lateness && ctl_hist_delta(&cur->lateness, &prev->lateness, &d) == 0) {
+    if (prev != NULL && prev->has_lateness &&
+        ctl_hist_delta(&cur->lateness, &prev->lateness, &d) == 0) {
         quantiles(&d, &v->p50_ms, &v->p99_ms);
         v->n_interval = d.count;
     }
