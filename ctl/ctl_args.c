@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tr_num.h"
 
@@ -157,5 +158,70 @@ int ctl_args_seconds(const char *name, const char *s, double lo, double hi, doub
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+/* n ASCII digits at s as a number, or -1. */
+static int digits_at(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+int ctl_args_time(const char *name, const char *s, int64_t *out_ms, char *err, size_t errlen)
+{
+    if (tr_num_parse(s, strlen(s), 0, INT64_MAX, out_ms) == TR_NUM_OK)
+        return 0;
+    /* YYYY-MM-DDTHH:MM:SS, fixed positions; then [.fraction] and Z or an offset. */
+    int y = digits_at(s, 4), mo = -1, d = -1, h = -1, mi = -1, sec = -1;
+    if (strlen(s) >= 19 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == 't') &&
+        s[13] == ':' && s[16] == ':') {
+        mo = digits_at(s + 5, 2);
+        d = digits_at(s + 8, 2);
+        h = digits_at(s + 11, 2);
+        mi = digits_at(s + 14, 2);
+        sec = digits_at(s + 17, 2);
+    }
+    const char *p = s + 19;
+    int64_t ms = 0;
+    if (mo >= 1 && *p == '.') {
+        int scale = 100, any = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++, any = 1) {
+            ms += (*p - '0') * scale;
+            scale /= 10;
+        }
+        if (!any)
+            mo = -1;
+    }
+    int64_t offset_s = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if ((*p == '+' || *p == '-') && p[3] == ':') {
+        int oh = digits_at(p + 1, 2), om = digits_at(p + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59)
+            mo = -1;
+        offset_s = (*p == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
+        p += 6;
+    } else {
+        mo = -1;
+    }
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
+        *p != '\0') {
+        snprintf(err, errlen, "--%s: '%s' is neither epoch ms nor an RFC 3339 time", name, s);
+        return -1;
+    }
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+                    .tm_min = mi, .tm_sec = sec};
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 && !(y == 1969 && mo == 12 && d == 31)) {
+        snprintf(err, errlen, "--%s: '%s' is out of range", name, s);
+        return -1;
+    }
+    *out_ms = ((int64_t)t - offset_s) * 1000 + ms;
     return 0;
 }

@@ -54,4 +54,9 @@ int ctl_args_int(const char *name, const char *s, int64_t lo, int64_t hi, int64_
 int ctl_args_seconds(const char *name, const char *s, double lo, double hi, double *out,
                      char *err, size_t errlen);
 
+/* A point in time: epoch ms (digits), or RFC 3339 with seconds, an optional fraction
+ * and Z or a +hh:mm/-hh:mm offset ("2026-12-24T18:00:00Z", "2026-12-24T19:00:00.5+01:00").
+ * 0 with *out_ms, or -1 with "--name: ..." in err. */
+int ctl_args_time(const char *name, const char *s, int64_t *out_ms, char *err, size_t errlen);
+
 #endif

@@ -22,6 +22,9 @@ typedef struct list_opts {
     const char *cursor; /* where to start; NULL: the beginning */
     int all;            /* walk every page */
     const char *prefix; /* only keys starting with it (filtered here) */
+    int64_t due_after;  /* only due_ms >= it (filtered here); INT64_MIN: any */
+    int64_t due_before; /* only due_ms < it; INT64_MAX: any. The pending set is walked
+                         * in due order, so the walk ends at the first one past it. */
 } list_opts;
 
 /* Output of a walk in progress. */
@@ -72,18 +75,28 @@ static int one_page(ctl_ctx *ctx, const list_opts *o, const char *cursor, list_o
     }
     size_t n = json_object_array_length(timers);
     size_t plen = o->prefix != NULL ? strlen(o->prefix) : 0;
-    for (size_t i = 0; i < n && rc == CTL_EXIT_OK; i++) {
+    int past_range = 0;
+    for (size_t i = 0; i < n && rc == CTL_EXIT_OK && !past_range; i++) {
         json_object *t = json_object_array_get_idx(timers, i);
         const char *key = ctl_api_str(t, "key", "");
         if (plen > 0 && strncmp(key, o->prefix, plen) != 0)
             continue;
+        int64_t due;
+        if (o->due_after != INT64_MIN || o->due_before != INT64_MAX) {
+            if (ctl_api_int(t, "due_ms", &due) != 0 || due < o->due_after)
+                continue;
+            if (due >= o->due_before) {
+                past_range = 1;
+                continue;
+            }
+        }
         if (emit(ctx, lo, t) != 0) {
             fprintf(stderr, "%s: out of memory\n", ctx->prog);
             rc = CTL_EXIT_SERVER;
         }
     }
     const char *nc = ctl_api_str(answer, "next_cursor", NULL);
-    if (rc == CTL_EXIT_OK && nc != NULL) {
+    if (rc == CTL_EXIT_OK && nc != NULL && !past_range) {
         *next = strdup(nc);
         if (*next == NULL) {
             fprintf(stderr, "%s: out of memory\n", ctx->prog);
@@ -97,14 +110,17 @@ static int one_page(ctl_ctx *ctx, const list_opts *o, const char *cursor, list_o
 int ctl_list_run(ctl_ctx *ctx, int argc, char **argv, int dead_only)
 {
     const char *cmd = dead_only ? "dead ls" : "ls";
-    const char *limit = NULL;
-    list_opts o = {.state = dead_only ? "dead" : "pending", .limit = 100};
+    const char *limit = NULL, *after = NULL, *before = NULL;
+    list_opts o = {.state = dead_only ? "dead" : "pending", .limit = 100,
+                   .due_after = INT64_MIN, .due_before = INT64_MAX};
     const ctl_opt opts[] = {
         {"state", CTL_OPT_STR, &o.state},
         {"limit", CTL_OPT_STR, &limit},
         {"cursor", CTL_OPT_STR, &o.cursor},
         {"all", CTL_OPT_FLAG, &o.all},
         {"prefix", CTL_OPT_STR, &o.prefix},
+        {"due-after", CTL_OPT_STR, &after},
+        {"due-before", CTL_OPT_STR, &before},
         {NULL, CTL_OPT_FLAG, NULL},
     };
     const char *pos[1];
@@ -116,6 +132,13 @@ int ctl_list_run(ctl_ctx *ctx, int argc, char **argv, int dead_only)
     if (strcmp(o.state, "pending") != 0 && strcmp(o.state, "dead") != 0)
         return ctl_usage_error(ctx, cmd, "--state must be pending or dead");
     if (limit != NULL && ctl_args_int("limit", limit, 1, 1000, &o.limit, err, sizeof err) != 0)
+        return ctl_usage_error(ctx, cmd, err);
+    if ((after != NULL || before != NULL) && strcmp(o.state, "pending") != 0)
+        return ctl_usage_error(ctx, cmd, "--due-after/--due-before list pending timers only");
+    if ((after != NULL &&
+         ctl_args_time("due-after", after, &o.due_after, err, sizeof err) != 0) ||
+        (before != NULL &&
+         ctl_args_time("due-before", before, &o.due_before, err, sizeof err) != 0))
         return ctl_usage_error(ctx, cmd, err);
 
     list_out lo = {.dead = strcmp(o.state, "dead") == 0};

@@ -32,7 +32,9 @@ static const ctl_command commands[] = {
      "                 [--failure-url URL] [--every-ms N | --cron EXPR] [--until TIME] [--count N]",
      "create a timer (TIME: epoch ms or RFC 3339)"},
     {"get", ctl_cmd_get, "KEY", "show one timer"},
-    {"ls", ctl_cmd_ls, "[--state pending|dead] [--limit N] [--cursor C] [--all] [--prefix P]",
+    {"ls", ctl_cmd_ls,
+     "[--state pending|dead] [--limit N] [--cursor C] [--all] [--prefix P]\n"
+     "                 [--due-after TIME] [--due-before TIME]",
      "list timers by due time, a page (--limit, default 100) or --all pages"},
     {"cancel", ctl_cmd_cancel, "KEY...", "delete timers (any state)"},
     {"reschedule", ctl_cmd_reschedule, "KEY (--delay-ms N | --seconds S | --at TIME)",

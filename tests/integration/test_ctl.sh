@@ -140,6 +140,14 @@ ctl ls --all --limit 3 --prefix page-
 check_eq "ls --prefix page- (human): a header and 5 rows" 6 "$(wc -l <<<"$CTL_OUT")"
 check "ls (human): aligned columns" bash -c '[[ $(awk "{print index(\$0, \"pending\")}" <<<"$1" | sed 1d | sort -u | wc -l) == 1 ]]' _ "$CTL_OUT"
 
+api GET /v1/timers/page-2; lo=$(jqb .timer.due_ms)
+api GET /v1/timers/page-4; hi=$(jqb .timer.due_ms)
+ctl ls --all --limit 2 --due-after "$lo" --due-before "$hi" --json
+check_eq "ls --due-after/--due-before: the timers due in [after, before)" "page-2,page-3" \
+    "$(jqo '[.[].key] | join(",")')"
+ctl ls --due-before 2026-13-01T00:00:00Z
+check_rc "ls --due-before with a bad time: exit 2" 2
+
 # --- reschedule / cancel --------------------------------------------------------------
 ctl reschedule ctl-3 --delay-ms 900000 --json
 check_rc "reschedule: exit 0" 0
@@ -199,9 +207,11 @@ check_eq "dead replay: pending again, attempts reset" "pending 0" "$(jqo '"\(.ti
 check_eq "dead replay: back in the due set (Redis)" 1 "$(tr_redis ZSCORE "{$TR_KEY}:due" dead-1 | grep -c .)"
 ctl resume
 tr_wait_for "the replayed timer fails again and is dead" 10 is_dead
+ctl pause  # as above: the answer is read after the replay, a scheduler could be quicker
 ctl replay dead-1
 check_rc "replay (top level): exit 0" 0
-check "replay: a pending row" grep -Eq '^dead-1 +(pending|in_flight)' <<<"$CTL_OUT" || echo "# $CTL_OUT"
+check "replay: a pending row" grep -Eq '^dead-1 +pending' <<<"$CTL_OUT"
+ctl resume
 tr_wait_for "dead once more" 10 is_dead
 ctl replay ctl-1
 check_rc "replay of a timer that is not dead: exit 4" 4

@@ -95,6 +95,31 @@ static void test_numbers(void **state)
     assert_int_equal(ctl_args_seconds("interval", "0.01", 0.05, 10, &d, err, sizeof err), -1);
 }
 
+static void test_time(void **state)
+{
+    (void)state;
+    int64_t ms;
+    char err[128];
+    assert_int_equal(ctl_args_time("at", "1796164230522", &ms, err, sizeof err), 0);
+    assert_int_equal(ms, 1796164230522);
+    assert_int_equal(ctl_args_time("at", "2026-12-01T22:30:30.522Z", &ms, err, sizeof err), 0);
+    assert_int_equal(ms, 1796164230522);
+    assert_int_equal(ctl_args_time("at", "2026-12-01T23:30:30.5+01:00", &ms, err, sizeof err), 0);
+    assert_int_equal(ms, 1796164230500);
+    assert_int_equal(ctl_args_time("at", "2026-12-01T20:30:30-02:00", &ms, err, sizeof err), 0);
+    assert_int_equal(ms, 1796164230000);
+    assert_int_equal(ctl_args_time("at", "1970-01-01T00:00:00Z", &ms, err, sizeof err), 0);
+    assert_int_equal(ms, 0);
+    const char *bad[] = {"", "2026-12-01", "2026-12-01T22:30:30", "2026-13-01T00:00:00Z",
+                         "2026-12-01T22:30:30.Z", "2026-12-01T22:30:30Zx", "-5",
+                         "2026-12-01T22:30:30+1:00", "2026-12-01 22:30:30Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (ctl_args_time("at", bad[i], &ms, err, sizeof err) != -1)
+            print_error("'%s' accepted\n", bad[i]);
+        assert_int_equal(ctl_args_time("at", bad[i], &ms, err, sizeof err), -1);
+    }
+}
+
 static const char *metrics_a =
     "# TYPE timerush_delivery_lateness_seconds histogram\n"
     "timerush_delivery_lateness_seconds_bucket{le=\"0.001\"} 50\n"
@@ -179,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_take_globals_anywhere),
         cmocka_unit_test(test_parse_subcommand),
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_time),
         cmocka_unit_test(test_hist),
         cmocka_unit_test(test_out),
     };
