@@ -178,40 +178,34 @@ int ctl_args_time(const char *name, const char *s, int64_t *out_ms, char *err, s
     if (tr_num_parse(s, strlen(s), 0, INT64_MAX, out_ms) == TR_NUM_OK)
         return 0;
     /* YYYY-MM-DDTHH:MM:SS, fixed positions; then [.fraction] and Z or an offset. */
-    int y = digits_at(s, 4), mo = -1, d = -1, h = -1, mi = -1, sec = -1;
-    if (strlen(s) >= 19 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == 't') &&
-        s[13] == ':' && s[16] == ':') {
-        mo = digits_at(s + 5, 2);
-        d = digits_at(s + 8, 2);
-        h = digits_at(s + 11, 2);
-        mi = digits_at(s + 14, 2);
-        sec = digits_at(s + 17, 2);
-    }
-    const char *p = s + 19;
+    int ok = strlen(s) >= 20 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == 't') &&
+             s[13] == ':' && s[16] == ':';
+    int y = ok ? digits_at(s, 4) : -1, mo = ok ? digits_at(s + 5, 2) : -1;
+    int d = ok ? digits_at(s + 8, 2) : -1, h = ok ? digits_at(s + 11, 2) : -1;
+    int mi = ok ? digits_at(s + 14, 2) : -1, sec = ok ? digits_at(s + 17, 2) : -1;
+    const char *p = ok ? s + 19 : "";
     int64_t ms = 0;
-    if (mo >= 1 && *p == '.') {
+    if (*p == '.') {
         int scale = 100, any = 0;
         for (p++; *p >= '0' && *p <= '9'; p++, any = 1) {
             ms += (*p - '0') * scale;
             scale /= 10;
         }
-        if (!any)
-            mo = -1;
+        ok = ok && any;
     }
     int64_t offset_s = 0;
     if (*p == 'Z' || *p == 'z') {
         p++;
-    } else if ((*p == '+' || *p == '-') && p[3] == ':') {
+    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
         int oh = digits_at(p + 1, 2), om = digits_at(p + 4, 2);
-        if (oh < 0 || oh > 23 || om < 0 || om > 59)
-            mo = -1;
+        ok = ok && oh >= 0 && oh <= 23 && om >= 0 && om <= 59;
         offset_s = (*p == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
         p += 6;
     } else {
-        mo = -1;
+        ok = 0;
     }
-    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
-        *p != '\0') {
+    if (!ok || y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+        mi > 59 || sec < 0 || sec > 60 || *p != '\0') {
         snprintf(err, errlen, "--%s: '%s' is neither epoch ms nor an RFC 3339 time", name, s);
         return -1;
     }
