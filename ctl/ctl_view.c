@@ -19,7 +19,9 @@ static void last_failure(json_object *timer, char *buf, size_t len)
 {
     int64_t status;
     const char *e = ctl_api_str(timer, "last_error", NULL);
-    if (ctl_api_int(timer, "last_status", &status) == 0)
+    /* The scheduler's error for a bad status already reads "HTTP 500". */
+    if (ctl_api_int(timer, "last_status", &status) == 0 &&
+        (e == NULL || strncmp(e, "HTTP ", 5) != 0))
         snprintf(buf, len, "HTTP %lld%s%s", (long long)status, e != NULL ? ": " : "",
                  e != NULL ? e : "");
     else
