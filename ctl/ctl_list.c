@@ -78,6 +78,11 @@ static int one_page(ctl_ctx *ctx, const list_opts *o, const char *cursor, list_o
     int past_range = 0;
     for (size_t i = 0; i < n && rc == CTL_EXIT_OK && !past_range; i++) {
         json_object *t = json_object_array_get_idx(timers, i);
+        if (t == NULL || !json_object_is_type(t, json_type_object)) {
+            fprintf(stderr, "%s: a listed timer is not a JSON object\n", ctx->prog);
+            rc = CTL_EXIT_SERVER;
+            break;
+        }
         const char *key = ctl_api_str(t, "key", "");
         if (plen > 0 && strncmp(key, o->prefix, plen) != 0)
             continue;
