@@ -244,6 +244,12 @@ check_rc "top (text): exit 0" 0
 check "top (text): rates, lateness" grep -q 'delivered/s.*' <<<"$CTL_OUT"
 check "top (text): lateness p50/p99" grep -q 'lateness  p50 .* p99' <<<"$CTL_OUT"
 check "top (text) into a pipe: no ANSI escape" bash -c '! grep -q $'"'"'\033'"'"' "$1"' _ "$TR_TMP/ctl.out"
+# On a terminal (script(1), bsdutils, gives it one) each refresh clears the screen first.
+TIMERUSH_URL=$TR_URL TIMERUSH_TOKEN_FILE=$mine TIMERUSH_CONFIG=$TR_TMP/none.conf \
+    script -qec "$CTL_BIN top --iterations 2 --interval 0.1" /dev/null >"$TR_TMP/tty.out" 2>&1
+check_eq "top on a terminal: exit 0" 0 $?
+check_eq "top on a terminal: the screen cleared once a refresh" 2 \
+    "$(grep -o $'\033\\[H\033\\[2J' "$TR_TMP/tty.out" | wc -l)"
 
 # --- tokens and where settings come from ----------------------------------------------
 noauth() {
