@@ -83,8 +83,15 @@ check_eq "the shipped config passes timerush-fcgi --check" OK \
     "$("$root/usr/bin/timerush-fcgi" -c "$root/etc/timerush/timerush.conf" --check 2>&1)"
 check_eq "the shipped config passes timerush-scheduler --check" OK \
     "$("$root/usr/bin/timerush-scheduler" -c "$root/etc/timerush/timerush.conf" --check 2>&1)"
-check "the man page holds the option table" \
-    grep -q 'redis\\-password\\-file' <(gzip -dc "$root/usr/share/man/man8/timerush-scheduler.8.gz")
+man8=$root/usr/share/man/man8
+# In roff source every '-' is written '\-'.
+man_has() { grep -qF -- "$2" <(gzip -dc "$man8/$1.8.gz"); }
+man_lacks() { ! man_has "$@"; }
+check "timerush-scheduler(8) lists its options (signing-secret-file)" \
+    man_has timerush-scheduler 'signing\-secret\-file'
+check "timerush-fcgi(8) lists its options (api-token-file)" \
+    man_has timerush-fcgi 'api\-token\-file'
+check "timerush-fcgi(8) lists no scheduler option" man_lacks timerush-fcgi 'signing\-secret'
 
 echo "# package checks done: $(($(tr_now_ms) - t0)) ms"
 # --- 2. the units ---------------------------------------------------------------------
