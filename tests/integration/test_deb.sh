@@ -241,9 +241,18 @@ mv "$log" "$log.1"
 kill -HUP "$fcgi_pid" "$sched_pid"
 reopened() { (($(grep -c 'log reopened' "$log" 2>/dev/null) >= 2)); }
 tr_wait_for "SIGHUP (ExecReload): both programs reopen the rotated log" 5 reopened
-if [[ -d $root/usr/share/timerush/ui ]]; then
-    check_eq "the dashboard is served at /ui/" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$url/ui/")"
+# The dashboard's location: the package's ui/ files when the build had them, else a
+# stand-in page, so the snippet's location is tested either way.
+ui=$root/usr/share/timerush/ui
+if [[ ! -d $ui ]]; then
+    mkdir -p "$ui" && echo '<!doctype html><title>stand-in</title>' >"$ui/index.html"
 fi
+check_eq "/ui redirects to /ui/" 301 "$(curl -s -o /dev/null -w '%{http_code}' "$url/ui")"
+curl -s -D "$TR_TMP/ui.headers" -o /dev/null "$url/ui/"
+check "/ui/ serves the dashboard's index.html" grep -q '^HTTP/1.1 200' "$TR_TMP/ui.headers"
+check "/ui/ as text/html" grep -qi '^Content-Type: text/html' "$TR_TMP/ui.headers"
+check "/ui/ with the dashboard's CSP" grep -qi "^Content-Security-Policy: default-src 'none'" \
+    "$TR_TMP/ui.headers"
 
 echo "# timers served: $(($(tr_now_ms) - t0)) ms"
 # systemd's stop: SIGTERM, and both exit 0.
