@@ -226,6 +226,12 @@ check_eq "the receiver got the data" '{"n":1}' \
 k=$(curl -s "$url/register/" -d "{\"callback_cmd\":\"$SINK_A_URL/compat\",\"callback_data\":\"x\",\"seconds\":1}" |
     jq -r '.data.key // empty')
 check "POST /register/ (the compatible API) answers a key" test -n "$k"
+# The packaged CLI (ctl/, docs/CLI.md) against the packaged service.
+ctl=("$root/usr/bin/timerushctl" --url "$url")
+"${ctl[@]}" create "$SINK_A_URL/ctl" --data x --seconds 600 --key deb-ctl >/dev/null 2>&1
+check_eq "the unpacked timerushctl creates a timer and reads it back" pending \
+    "$("${ctl[@]}" get deb-ctl --json 2>/dev/null | jq -r '.timer.state // empty')"
+check "... and its bash completion is installed" test -s "$root/usr/share/bash-completion/completions/timerushctl"
 tr_wait_for "the compatible timer is delivered too" 10 tr_sink_has A 1 'select(.path == "/compat")'
 check_eq "the operator's own locations still answer" "the operator's own" "$(curl -s "$url/elsewhere")"
 head -c 70000 /dev/zero | tr '\0' a >"$TR_TMP/big"
