@@ -347,6 +347,21 @@ tr_register() {
     tr_post /register/ "$body" | jq -r '.data.key // empty'
 }
 
+# --- npm packages of a test -------------------------------------------------------
+
+# tr_npm_install SRC_DIR DEST_DIR: copies SRC_DIR's files (package.json, its
+# package-lock.json pinning every version, the test's scripts) to DEST_DIR and runs
+# `npm ci` there: once per build tree, again when the lock changes. npm's output goes
+# to stderr only when it fails.
+tr_npm_install() {
+    local src=$1 dest=$2
+    mkdir -p "$dest" && cp "$src"/* "$dest/" || return 1
+    cmp -s "$src/package-lock.json" "$dest/installed.lock" && return 0
+    (cd "$dest" && npm_config_cache=$dest/.npm-cache npm ci --no-audit --no-fund \
+        --loglevel=error) >"$TR_TMP/npm.log" 2>&1 || { cat "$TR_TMP/npm.log" >&2; return 1; }
+    cp "$src/package-lock.json" "$dest/installed.lock"
+}
+
 # --- the sink ------------------------------------------------------------------
 
 # tr_start_sink NAME [sink options...]: sets SINK_<NAME>_URL, SINK_<NAME>_LOG and

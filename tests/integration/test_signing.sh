@@ -17,18 +17,8 @@ tr_setup
 
 # --- the reference library --------------------------------------------------------
 npm_dir=$TR_BUILD_DIR/test-signing-npm
-install_reference() {
-    mkdir -p "$npm_dir" || return 1
-    cp "$here/signing/package.json" "$here/signing/package-lock.json" "$here/signing/verify.js" \
-        "$npm_dir/" || return 1
-    # Installed once per build tree; again when the pinned versions change.
-    cmp -s "$here/signing/package-lock.json" "$npm_dir/installed.lock" && return 0
-    (cd "$npm_dir" && npm_config_cache=$npm_dir/.npm-cache npm ci --no-audit --no-fund \
-        --loglevel=error) >"$TR_TMP/npm.log" 2>&1 || { cat "$TR_TMP/npm.log" >&2; return 1; }
-    cp "$here/signing/package-lock.json" "$npm_dir/installed.lock"
-}
-check "standardwebhooks (npm ci, pinned) is installed in the build tree" install_reference ||
-    tr_finish
+check "standardwebhooks (npm ci, pinned) is installed in the build tree" \
+    tr_npm_install "$here/signing" "$npm_dir" || tr_finish
 
 # verify LINE SECRET [none|body|timestamp]: the library's verdict on one sink log line.
 verify() { (cd "$npm_dir" && node verify.js "$2" "${3:-none}" <<<"$1"); }

@@ -18,16 +18,8 @@ tr_setup
 
 # --- puppeteer-core --------------------------------------------------------------------
 npm_dir=$TR_BUILD_DIR/test-ui-npm
-install_driver() {
-    mkdir -p "$npm_dir" || return 1
-    cp "$here/ui/package.json" "$here/ui/package-lock.json" "$here/ui/check.js" "$npm_dir/" || return 1
-    # Installed once per build tree; again when the pinned versions change.
-    cmp -s "$here/ui/package-lock.json" "$npm_dir/installed.lock" && return 0
-    (cd "$npm_dir" && npm_config_cache=$npm_dir/.npm-cache npm ci --no-audit --no-fund \
-        --loglevel=error) >"$TR_TMP/npm.log" 2>&1 || { cat "$TR_TMP/npm.log" >&2; return 1; }
-    cp "$here/ui/package-lock.json" "$npm_dir/installed.lock"
-}
-check "puppeteer-core (npm ci, pinned) is installed in the build tree" install_driver || tr_finish
+check "puppeteer-core (npm ci, pinned) is installed in the build tree" \
+    tr_npm_install "$here/ui" "$npm_dir" || tr_finish
 check "chromium is installed (scripts/debian-packages.txt)" command -v chromium || tr_finish
 
 # The browser starts now, beside the stack (each takes seconds on a loaded machine);
