@@ -3,8 +3,9 @@
 # the stack starts on free ports in a temp dir and prints its ready line, every pid
 # file names a live process, nginx answers JSON 404 / 413 on its own, a timer goes
 # all the way to a receiver, a second launcher on the same run dir is refused,
-# SIGTERM stops every process and exits 0, a dead worker stops everything with exit
-# 1, and -d / `./timerush stop` detach and stop.
+# SIGTERM stops every process and exits 0, a dead scheduler stops everything with
+# exit 1 (a dead FastCGI worker is respawned instead: test_launcher_supervise.sh), and
+# -d / `./timerush stop` detach and stop.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
@@ -74,7 +75,7 @@ tr_start_sink A
 tr_start_stack --workers 2 --max-body "$max_body" || tr_finish
 ready=$(grep '^TimeRush ready:' "$TR_TMP/launcher.$TR_STACK_N.out")
 check "the ready line names the URL" contains "$ready" "TimeRush ready: $TR_URL/ (logs: $TR_RUN/log"
-for name in launcher redis nginx fcgi scheduler.1; do
+for name in launcher redis nginx fcgi fcgi-pool scheduler.1; do
     f=$TR_RUN/pids/$name.pid
     check "pids/$name.pid exists" test -s "$f"
     for p in $(grep -E '^[0-9]+$' "$f"); do
@@ -133,16 +134,16 @@ check_eq "every process it started is gone (${#stack_pids[@]})" "" "${left[*]}"
 check "its pid files are removed" test -z "$(ls "$TR_RUN/pids/"*.pid 2>/dev/null)"
 check "the AOF is on disk" test -n "$(ls "$TR_RUN/redis/appendonlydir/" 2>/dev/null)"
 
-# --- a worker dies: everything stops, exit 1 --------------------------------------------
+# --- a scheduler dies: everything stops, exit 1 -----------------------------------------
 tr_start_stack --workers 2 || tr_finish
 check "restarts on the same run dir" tr_alive "$TR_LAUNCHER_PID"
 mapfile -t stack_pids < <(tr_stack_pids)
-kill -KILL "$(head -n1 "$TR_RUN/pids/fcgi.pid")"
-tr_wait_for "the launcher exits when a worker dies" 20 gone "$TR_LAUNCHER_PID"
+kill -KILL "$(head -n1 "$TR_RUN/pids/scheduler.1.pid")"
+tr_wait_for "the launcher exits when a scheduler dies" 20 gone "$TR_LAUNCHER_PID"
 wait "$TR_LAUNCHER_PID"
 check_eq "with status 1" 1 "$?"
 TR_LAUNCHER_PID=""
-check "and says which process died" grep -q "timerush-fcgi worker (pid [0-9]*) exited unexpectedly" \
+check "and says which process died" grep -q "timerush-scheduler 1 (pid [0-9]*) exited unexpectedly" \
     "$TR_TMP/launcher.$TR_STACK_N.err"
 left=()
 for p in "${stack_pids[@]}"; do tr_alive "$p" && left+=("$p"); done
