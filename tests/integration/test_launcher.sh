@@ -61,6 +61,29 @@ while IFS=$'\t' read -r name _; do
     contains "$OUT" "--$name " || missing+=("$name")
 done < <("$TR_BUILD_DIR/fcgi/timerush-fcgi" --print-options)
 check_eq "--help lists every option of the table" "" "${missing[*]}"
+# The launcher's defaults are the table's: each option's [default] in --help, and the
+# settings the launcher starts from (--launcher-settings, no option given).
+wrong=() compared=0
+while IFS=$'\x1f' read -r name _ type def _ _ _ flags _; do
+    [[ $name == '#'* || $type == flag || -z $def ]] && continue
+    compared=$((compared + 1))
+    grep -E -- "^ *(-., )?--$name [NS] " <<<"$OUT" | grep -qF -- "[$def]" || wrong+=("$name")
+done < <("$TR_BUILD_DIR/fcgi/timerush-fcgi" --print-options | tr '\t' '\037')
+check_eq "--help gives each option the table's default ($compared compared)" "" "${wrong[*]}"
+check "--help marks secrets" grep -qE -- "--api-token S .*\[secret\]" <<<"$OUT"
+wrong=()
+while IFS=$'\t' read -r name src val; do
+    [[ $src == default ]] || wrong+=("$name: $src")
+    def=$("$TR_BUILD_DIR/fcgi/timerush-fcgi" --print-options | awk -F'\t' -v n="$name" '$1 == n { print $4 }')
+    case $def in true|false|"") ;; *) [[ $val == "$def" ]] || wrong+=("$name: $val, table $def") ;; esac
+done < <("$TR_BUILD_DIR/fcgi/timerush-fcgi" --launcher-settings)
+check_eq "the launcher's starting settings are the table's defaults" "" "${wrong[*]}"
+for o in "check = true" "api-token-reset = true"; do
+    printf '%s\n' "$o" >"$TR_TMP/cli-only.conf"
+    run_launcher --run-dir "$TR_TMP/bad" -c "$TR_TMP/cli-only.conf" --check
+    check_eq "a -c file setting the command-line-only '${o%% *}' exits 2" 2 "$RC"
+    check "saying it belongs on the command line" contains "$OUT" "${o%% *} belongs on the command line only"
+done
 run_launcher --run-dir "$TR_TMP/bad" --listen-port "$(tr_free_port)" --appendfsync sometimes --check
 check_eq "--appendfsync sometimes exits 2" 2 "$RC"
 check "saying what it takes" contains "$OUT" "--appendfsync must be always, everysec or no"
