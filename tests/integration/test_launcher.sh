@@ -175,7 +175,9 @@ check_eq "every other process is stopped" "" "${left[*]}"
 # --- -d and ./timerush stop -----------------------------------------------------------------
 # Started with a descriptor of ours open (fd 7): no process of the stack may keep it.
 exec 7>"$TR_TMP/inherited.marker"
-run_launcher --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" -d --appendfsync always
+# A token on the command line: the detached launcher gets it on a descriptor, not argv.
+dtok=detached$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+run_launcher --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" -d --appendfsync always --api-token "$dtok"
 exec 7>&-
 check_eq "-d returns 0 once ready" 0 "$RC"
 check "-d prints the ready line" contains "$OUT" "TimeRush ready: $TR_URL/"
@@ -183,6 +185,11 @@ check "-d tells how to stop" contains "$OUT" "timerush stop --run-dir $TR_RUN"
 TR_LAUNCHER_PID=$(cat "$TR_RUN/pids/launcher.pid" 2>/dev/null)
 check "the detached launcher runs" tr_alive "$TR_LAUNCHER_PID"
 check_eq "and serves" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$TR_URL/nonexistent")"
+check "its command line holds no token" test -z "$(tr '\0' '\n' <"/proc/$TR_LAUNCHER_PID/cmdline" | grep -F -- "$dtok")"
+check "no process's does" test -z "$(ps -eo args= | grep -F -- "$dtok" | grep -v grep)"
+check_eq "the token reached timerush-fcgi" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $dtok" "$TR_URL/v1/stats")"
+check_eq "and is required" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$TR_URL/v1/stats")"
 check_eq "--appendfsync always reaches redis" "always" "$(tr_redis CONFIG GET appendfsync | tail -n1)"
 mapfile -t stack_pids < <(tr_stack_pids)
 holders=()
