@@ -63,13 +63,21 @@ write_pids() {
         note ERROR "cannot write $pidfile"
 }
 
-# pause_ms MS: waits MS or until a signal (SIGTERM must not wait out a back-off).
-pause_ms() {
-    local s secs
-    printf -v secs '%d.%03d' $(($1 / 1000)) $(($1 % 1000))
+# respawn_after SLOT MS: a back-off timer, a `sleep` child whose end `wait -n` reports
+# like a worker's, so a slot waiting out its delay holds up neither the other slots'
+# respawns nor a SIGTERM.
+declare -A timer_slot=()
+respawn_after() {
+    local secs
+    printf -v secs '%d.%03d' $(($2 / 1000)) $(($2 % 1000))
     sleep "$secs" &
-    s=$!
-    wait "$s" 2>/dev/null || { kill "$s" 2>/dev/null; wait "$s" 2>/dev/null; }
+    timer_slot[$!]=$1
+}
+
+respawn() { # respawn SLOT
+    spawn "$1"
+    write_pids
+    note INFO "worker $1 respawned (pid ${slot_pid[$1]})"
 }
 
 for ((s = 1; s <= workers; s++)); do spawn "$s"; done
@@ -84,10 +92,20 @@ while ((!stopping)); do
         kill -HUP "${slot_pid[@]}" 2>/dev/null
     fi
     ((stopping)) && break
-    # A signal or a finished back-off sleep: not a worker.
-    [[ -n $dead && -n ${pid_slot[$dead]+x} ]] || continue
+    if [[ -z $dead ]]; then
+        # A signal, or no child at all (every slot has a worker or a timer: a bug).
+        ((rc == 127)) && { note ERROR "no worker and no timer left; exiting"; exit 1; }
+        continue
+    fi
+    if [[ -n ${timer_slot[$dead]+x} ]]; then # a back-off is over
+        slot=${timer_slot[$dead]}
+        unset "timer_slot[$dead]"
+        respawn "$slot"
+        continue
+    fi
+    [[ -n ${pid_slot[$dead]+x} ]] || continue
     slot=${pid_slot[$dead]}
-    unset "pid_slot[$dead]"
+    unset "pid_slot[$dead]" "slot_pid[$slot]"
     now_ms
     lived=$((NOW - born_ms[$slot]))
     if ((lived >= HEALTHY_MS)); then quick[$slot]=1; else quick[$slot]=$((${quick[$slot]:-0} + 1)); fi
@@ -100,19 +118,18 @@ while ((!stopping)); do
     if ((rc > 128)); then why="was killed by signal $((rc - 128))"; else why="exited with status $rc"; fi
     if ((delay > 0)); then
         note WARNING "worker $slot (pid $dead) $why after $lived ms, death ${quick[$slot]} in a row under $HEALTHY_MS ms: respawning in $delay ms"
-        pause_ms "$delay"
-        ((stopping)) && break
+        write_pids # the live workers only, meanwhile
+        respawn_after "$slot" "$delay"
     else
         note WARNING "worker $slot (pid $dead) $why after $lived ms: respawning"
+        respawn "$slot"
     fi
-    spawn "$slot"
-    write_pids
-    note INFO "worker $slot respawned (pid ${slot_pid[$slot]})"
 done
 
 # Stop: every worker finishes what it serves (timerush-fcgi drains on SIGTERM).
 live=()
 for p in "${!pid_slot[@]}"; do live+=("$p"); done
+((${#timer_slot[@]})) && kill -TERM "${!timer_slot[@]}" 2>/dev/null
 ((${#live[@]})) && kill -TERM "${live[@]}" 2>/dev/null
 for p in "${live[@]}"; do
     while kill -0 "$p" 2>/dev/null; do wait "$p" 2>/dev/null; done
