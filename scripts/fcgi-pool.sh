@@ -70,7 +70,7 @@ declare -A timer_slot=()
 respawn_after() {
     local secs
     printf -v secs '%d.%03d' $(($2 / 1000)) $(($2 % 1000))
-    sleep "$secs" &
+    sleep "$secs" 3<&- &
     timer_slot[$!]=$1
 }
 
