@@ -11,7 +11,9 @@
 # the stack. Prints one line: the launcher's own CPU (utime + stime), the CPU of the
 # processes it forked and reaped (cutime + cstime), and the number of forks by the
 # launcher and its subshells in the window (perf's sched:sched_process_fork
-# tracepoint, counting only: no ptrace; "n/a" without perf). The stack is stopped
+# tracepoint, counting only: no ptrace; "n/a" without perf), and the CPU of the
+# FastCGI worker pool (scripts/fcgi-pool.sh, pids/fcgi-pool.pid; "n/a" for a launcher
+# without one), which is supervision too. The stack is stopped
 # with `PATH stop` and, failing that, by the pids in its pid files.
 set -euo pipefail
 
@@ -75,6 +77,9 @@ ticks() {
 }
 hz=$(getconf CLK_TCK)
 read -r u0 s0 cu0 cs0 < <(ticks "$LPID")
+POOL=$(cat "$RUN/pids/fcgi-pool.pid" 2>/dev/null || true)
+pool0=""
+[[ -n $POOL ]] && read -r pu0 ps0 _ _ < <(ticks "$POOL") && pool0=$((pu0 + ps0))
 t0=${EPOCHREALTIME/./}
 forks=n/a
 if command -v perf >/dev/null 2>&1 &&
@@ -85,12 +90,16 @@ else
     sleep "$SECS"
 fi
 read -r u1 s1 cu1 cs1 < <(ticks "$LPID")
+pool=n/a
+if [[ -n $pool0 ]] && read -r pu1 ps1 _ _ < <(ticks "$POOL"); then
+    pool=$(awk -v t=$((pu1 + ps1 - pool0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f CPU s", t / hz }')
+fi
 t1=${EPOCHREALTIME/./}
 kill -0 "$LPID" 2>/dev/null || die "the launcher exited during the window: $(tail -n 3 "$WORK/launcher.err")"
 
 awk -v hz="$hz" -v us=$((t1 - t0)) -v own=$((u1 + s1 - u0 - s0)) -v kids=$((cu1 + cs1 - cu0 - cs0)) \
-    -v forks="$forks" -v secs="$SECS" 'BEGIN {
+    -v forks="$forks" -v secs="$SECS" -v pool="$pool" 'BEGIN {
     wall = us / 1e6
-    printf "launcher idle %.1f s: own %.2f CPU s, forked children %.2f CPU s, total %.2f CPU s (%.2f%% of a core), forks %s\n",
-        wall, own / hz, kids / hz, (own + kids) / hz, 100 * (own + kids) / hz / wall, forks
+    printf "launcher idle %.1f s: own %.2f CPU s, forked children %.2f CPU s, total %.2f CPU s (%.2f%% of a core), forks %s; fcgi pool %s\n",
+        wall, own / hz, kids / hz, (own + kids) / hz, 100 * (own + kids) / hz / wall, forks, pool
 }'

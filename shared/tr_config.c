@@ -37,6 +37,7 @@ typedef struct opt_def {
     const char *def;      /* default, as text */
     unsigned programs;    /* TR_PROG_* mask */
     const char *help;
+    unsigned flags;       /* TR_OPTF_* mask (tr_config.h): secret, secret file, command line only */
 } opt_def;
 
 #define F(field) offsetof(tr_config, field), sizeof(((tr_config *)0)->field)
@@ -44,140 +45,146 @@ typedef struct opt_def {
 #define SC TR_PROG_SCHEDULER
 #define LA TR_PROG_LAUNCHER
 #define ALL TR_PROG_ALL
+#define SECRET TR_OPTF_SECRET
+#define SECRET_FILE TR_OPTF_SECRET_FILE
+#define CLI_ONLY TR_OPTF_CLI_ONLY
 
 /* The one table of options and defaults. */
 static const opt_def opt_table[] = {
-    {"host", 0, OPT_STR, F(host), 0, 0, "127.0.0.1", ALL, "Redis host"},
-    {"port", 0, OPT_INT, F(port), 0, 65535, "6379", ALL, "Redis port"},
+    {"host", 0, OPT_STR, F(host), 0, 0, "127.0.0.1", ALL, "Redis host", 0},
+    {"port", 0, OPT_INT, F(port), 0, 65535, "6379", ALL, "Redis port", 0},
     {"redis-socket", 0, OPT_STR, F(redis_socket), 0, 0, "", ALL,
-     "Redis unix socket (instead of host and port)"},
-    {"db", 0, OPT_INT, F(db), 0, 65535, "0", ALL, "Redis database number"},
+     "Redis unix socket (instead of host and port)", 0},
+    {"db", 0, OPT_INT, F(db), 0, 65535, "0", ALL, "Redis database number", 0},
     {"key", 0, OPT_STR, F(key), 0, 0, "_timerush_redis_data_", ALL,
-     "Redis key prefix (keys are {KEY}:due, {KEY}:timers, ...)"},
+     "Redis key prefix (keys are {KEY}:due, {KEY}:timers, ...)", 0},
     {"redis-password", 0, OPT_STR, F(redis_password), 0, 0, "", ALL,
      "Redis AUTH password (never logged; prefer --redis-password-file: argv is public). The "
-     "launcher writes it to RUN_DIR/run/redis.password and passes the programs that file"},
+     "launcher writes it to RUN_DIR/run/redis.password and passes the programs that file", SECRET},
     /* issue 12, Redis and files: the secret from a 0600 file, an ACL user, --user. */
     {"redis-password-file", 0, OPT_STR, F(redis_password_file), 0, 0, "", ALL,
      "file holding the Redis AUTH password (one line; refused when group or others may read "
-     "it); read once at start, wins over --redis-password"},
+     "it); read once at start, wins over --redis-password", SECRET_FILE},
     {"redis-user", 0, OPT_STR, F(redis_user), 0, 0, "", ALL,
-     "Redis ACL user to AUTH as (with the password); empty: the default user"},
+     "Redis ACL user to AUTH as (with the password); empty: the default user", 0},
     {"user", 0, OPT_STR, F(user), 0, 0, "", ALL,
      "started as root, run as this user (and its groups) once set up; the launcher also runs "
-     "the embedded Redis as it. Empty: stay root (with a warning)"},
+     "the embedded Redis as it. Empty: stay root (with a warning)", 0},
     {"redis-timeout-ms", 0, OPT_INT, F(redis_timeout_ms), 10, 600000, "1000", ALL,
-     "Redis connect and command timeout, ms"},
+     "Redis connect and command timeout, ms", 0},
     {"interval", 0, OPT_INT, F(interval_s), 1, 86400, "60", ALL,
-     "seconds between the scheduler's status log lines"},
-    {"level", 0, OPT_STR, F(level), 0, 0, "INFO", ALL, "log level: DEBUG INFO WARNING ERROR"},
+     "seconds between the scheduler's status log lines", 0},
+    {"level", 0, OPT_STR, F(level), 0, 0, "INFO", ALL, "log level: DEBUG INFO WARNING ERROR", 0},
     {"daemonize", 'd', OPT_FLAG, F(daemonize), 0, 1, "false", ALL,
-     "run in the background (needs --logpath; timerush-fcgi ignores it: spawn-fcgi detaches)"},
-    {"logpath", 0, OPT_STR, F(logpath), 0, 0, "", ALL, "log file (absolute); default stderr"},
+     "run in the background (needs --logpath; timerush-fcgi ignores it: spawn-fcgi detaches)", 0},
+    {"logpath", 0, OPT_STR, F(logpath), 0, 0, "", ALL, "log file (absolute); default stderr", 0},
     {"check", 'n', OPT_FLAG, F(check_only), 0, 1, "false", ALL,
-     "check the configuration, print OK and exit"},
+     "check the configuration, print OK and exit", CLI_ONLY},
 
     {"max-body", 0, OPT_INT, F(max_body_bytes), 256, 16 * 1024 * 1024, "65536", FC | SC | LA,
      "largest request body accepted, bytes (the scheduler holds a chain answer's "
-     "callback_data to it too)"},
+     "callback_data to it too)", 0},
     {"threads", 0, OPT_INT, F(threads), 0, 1024, "0", FC,
      "request threads per timerush-fcgi process (idle kept-alive connections hold none); "
-     "0: 4 per CPU core"},
+     "0: 4 per CPU core", 0},
     {"max-seconds", 0, OPT_INT64, F(max_delay_s), 1, 3153600000LL, "315360000", FC,
-     "largest `seconds` accepted (default 10 years)"},
+     "largest `seconds` accepted (default 10 years)", 0},
     /* API tokens (docs/SECURITY.md): file and command line add up. */
     {"api-token", 0, OPT_TOKEN, F(api_tokens), 0, 0, "", FC,
      "[SCOPES:]TOKEN: a bearer token for /v1/, /register/, /unregister/; SCOPES is a "
      "comma-separated list of read, write, admin (none given: all three); repeatable, "
-     "never logged, visible in ps (prefer --api-token-file)"},
+     "never logged, visible in ps (prefer --api-token-file)", SECRET},
     {"api-token-file", 0, OPT_TOKEN_FILE, F(api_tokens), 0, 0, "", FC,
-     "file of [SCOPES:]TOKEN lines ('#' comments), mode 600 (repeatable)"},
+     "file of [SCOPES:]TOKEN lines ('#' comments; a metrics token as metrics:TOKEN), mode 600 "
+     "(repeatable)", SECRET_FILE},
     {"api-token-reset", 0, OPT_FLAG, F(api_token_reset), 0, 1, "false", FC,
-     "command line only: ignore the -c file's api-token, api-token-file and metrics-token"},
+     "command line only: ignore the -c file's api-token, api-token-file and metrics-token",
+     CLI_ONLY},
     {"metrics-token", 0, OPT_METRICS_TOKEN, F(api_tokens), 0, 0, "", FC,
-     "a bearer token good only for GET /metrics, which then needs a token (repeatable)"},
+     "a bearer token good only for GET /metrics, which then needs a token (repeatable; visible "
+     "in ps: prefer a metrics:TOKEN line of --api-token-file)", SECRET},
     {"metrics-auth", 0, OPT_FLAG, F(metrics_auth), 0, 1, "false", FC,
-     "/metrics needs a token with the read (or metrics) scope"},
+     "/metrics needs a token with the read (or metrics) scope", 0},
 
     {"pem", 0, OPT_STR, F(pem), 0, 0, "", SC,
-     "client certificate and key (PEM) for https callbacks"},
+     "client certificate and key (PEM) for https callbacks", 0},
     {"cacert", 0, OPT_STR, F(cacert), 0, 0, "", SC,
-     "CA bundle to verify https callbacks; default the system store"},
+     "CA bundle to verify https callbacks; default the system store", 0},
     {"insecure", 0, OPT_FLAG, F(insecure), 0, 1, "false", SC,
-     "do not verify https peers (the original's mode; logged as a warning)"},
+     "do not verify https peers (the original's mode; logged as a warning)", 0},
     {"max-inflight", 0, OPT_INT, F(max_inflight), 1, 100000, "512", SC,
-     "deliveries in flight at once, in all"},
+     "deliveries in flight at once, in all", 0},
     {"host-limit", 0, OPT_INT, F(host_limit), 1, 100000, "64", SC,
      "deliveries in flight to one destination (scheme, host, port) at once, and to one "
-     "resolved address; the rest wait without holding a global slot"},
+     "resolved address; the rest wait without holding a global slot", 0},
     {"breaker-failures", 0, OPT_INT, F(breaker_failures), 0, 100000, "5", SC,
      "consecutive connect failures or timeouts that open a destination's circuit breaker "
-     "(its timers are held, one probe at a time); 0: never"},
+     "(its timers are held, one probe at a time); 0: never", 0},
     {"connect-timeout-ms", 0, OPT_INT, F(connect_timeout_ms), 1, 600000, "5000", SC,
-     "connect timeout of a delivery, ms"},
+     "connect timeout of a delivery, ms", 0},
     {"timeout-ms", 0, OPT_INT, F(timeout_ms), 1, 3600000, "10000", SC,
-     "total timeout of a delivery, ms"},
+     "total timeout of a delivery, ms", 0},
     {"scheduler-id", 0, OPT_STR, F(scheduler_id), 0, 0, "", SC | LA,
      "stable name of this scheduler, unique among those sharing a Redis (letters, digits, "
      ". _ -): restarted, it gives back at once what its previous run held; without one "
      "that waits for the leases. The launcher names its schedulers ID.N (default ID: the "
-     "host name and a hash of the run directory)"},
+     "host name and a hash of the run directory)", 0},
     {"lease-margin-ms", 0, OPT_INT, F(lease_margin_ms), 1000, 3600000, "1500", SC,
-     "lease = timeout-ms + this; a dead scheduler's timers return after the lease"},
+     "lease = timeout-ms + this; a dead scheduler's timers return after the lease", 0},
     {"max-attempts", 0, OPT_INT, F(max_attempts), 1, 100000, "20", SC,
-     "deliveries tried before a timer moves to the dead-letter set"},
+     "deliveries tried before a timer moves to the dead-letter set", 0},
     {"backoff-min-ms", 0, OPT_INT, F(backoff_min_ms), 1, 86400000, "1000", SC,
-     "first retry delay, ms (doubles each attempt, full jitter)"},
+     "first retry delay, ms (doubles each attempt, full jitter)", 0},
     {"backoff-max-ms", 0, OPT_INT, F(backoff_max_ms), 1, 86400000, "600000", SC,
-     "largest retry delay, ms"},
+     "largest retry delay, ms", 0},
     {"max-response", 0, OPT_INT, F(max_response_bytes), 64, 16 * 1024 * 1024, "65536", SC,
-     "callback answer body read at most, bytes"},
+     "callback answer body read at most, bytes", 0},
     {"drain-ms", 0, OPT_INT, F(drain_ms), 0, 3600000, "10000", SC | LA,
-     "on SIGTERM, time given to deliveries in flight, ms"},
+     "on SIGTERM, time given to deliveries in flight, ms", 0},
     {"signing-secret-file", 0, OPT_STR, F(signing_secret_file), 0, 0, "", SC,
      "file of whsec_ secrets, one a line, mode 0600: each signs every callback (Standard "
-     "Webhooks headers, docs/SIGNING.md); reread on SIGHUP; default: unsigned"},
+     "Webhooks headers, docs/SIGNING.md); reread on SIGHUP; default: unsigned", SECRET_FILE},
 
     /* Destination policy (tr_netpolicy.h); the launcher passes them to both programs. */
     {"callback-policy", 0, OPT_STR, F(callback_policy), 0, 0, "private", FC | SC,
      "where callbacks may go: public (globally routable addresses only), private (also "
      "private ranges; never link-local, metadata, unspecified, multicast, port 0 or "
-     "TimeRush's own listen address and Redis) or any"},
+     "TimeRush's own listen address and Redis) or any", 0},
     {"callback-allow", 0, OPT_LIST, F(callback_allow), 0, 0, "", FC | SC,
-     "CIDR|ADDR|HOST[:PORT],... allowed whatever the policy (repeatable; after the deny list)"},
+     "CIDR|ADDR|HOST[:PORT],... allowed whatever the policy (repeatable; after the deny list)", 0},
     {"callback-deny", 0, OPT_LIST, F(callback_deny), 0, 0, "", FC | SC,
-     "CIDR|ADDR|HOST[:PORT],... always refused (repeatable; checked first)"},
+     "CIDR|ADDR|HOST[:PORT],... always refused (repeatable; checked first)", 0},
     {"pem-hosts", 0, OPT_LIST, F(pem_hosts), 0, 0, "", SC,
-     "HOST,... the only hosts --pem is presented to (repeatable); default every host"},
+     "HOST,... the only hosts --pem is presented to (repeatable); default every host", 0},
     {"no-chain", 0, OPT_FLAG, F(no_chain), 0, 1, "false", SC,
-     "callback answers never create (chain) timers"},
+     "callback answers never create (chain) timers", 0},
 
     {"listen-host", 0, OPT_STR, F(listen_host), 0, 0, "127.0.0.1", ALL,
-     "where nginx listens (the programs refuse callbacks to it)"},
+     "where nginx listens (the programs refuse callbacks to it)", 0},
     {"listen-port", 0, OPT_INT, F(listen_port), 1, 65535, "8080", ALL,
-     "where nginx listens (the programs refuse callbacks to it)"},
+     "where nginx listens (the programs refuse callbacks to it)", 0},
     {"workers", 0, OPT_INT, F(workers), 0, 256, "1", LA,
-     "timerush-fcgi processes (each runs --threads threads); 0: one per CPU core"},
+     "timerush-fcgi processes (each runs --threads threads); 0: one per CPU core", 0},
     {"run-dir", 0, OPT_STR, F(run_dir), 0, 0, "", LA,
-     "sockets, pid files, logs, generated configs, redis data; default var/ in the checkout"},
-    {"schedulers", 0, OPT_INT, F(schedulers), 0, 64, "1", LA, "timerush-scheduler processes"},
+     "sockets, pid files, logs, generated configs, redis data; default var/ in the checkout", 0},
+    {"schedulers", 0, OPT_INT, F(schedulers), 0, 64, "1", LA, "timerush-scheduler processes", 0},
     {"redis-port", 0, OPT_INT, F(redis_port), 0, 65535, "0", LA,
      "TCP port of the embedded Redis on 127.0.0.1 (password required); 0: none, the unix "
-     "socket only"},
+     "socket only", 0},
     {"build-dir", 0, OPT_STR, F(build_dir), 0, 0, "", LA,
-     "where the programs are built; default build/ in the checkout"},
+     "where the programs are built; default build/ in the checkout", 0},
     {"appendfsync", 0, OPT_STR, F(appendfsync), 0, 0, "everysec", LA,
      "embedded Redis durability: always (fsync before every answer: nothing acknowledged "
-     "is lost), everysec (a power cut can lose the last second), no"},
+     "is lost), everysec (a power cut can lose the last second), no", 0},
     {"nginx-user", 0, OPT_STR, F(nginx_user), 0, 0, "", LA,
-     "user of the nginx workers when started as root; default www-data (else nobody)"},
+     "user of the nginx workers when started as root; default www-data (else nobody)", 0},
     /* nginx's per-client limits (issue 12, strict input): 0 is off. */
     {"max-conns-per-ip", 0, OPT_INT, F(max_conns_per_ip), 0, 1000000, "0", LA,
      "connections one client address may hold open at nginx (limit_conn; over it: 429); "
-     "0: no limit"},
+     "0: no limit", 0},
     {"max-rps-per-ip", 0, OPT_INT, F(max_rps_per_ip), 0, 1000000, "0", LA,
      "requests per second from one client address (nginx limit_req, a burst of as many "
-     "again, over it: 429); 0: no limit"},
+     "again, over it: 429); 0: no limit", 0},
 };
 
 #define OPT_COUNT (sizeof opt_table / sizeof opt_table[0])
@@ -364,14 +371,14 @@ static int load_file(tr_config *cfg, unsigned program, const char *path, int ski
         *eq = '\0';
         char *name = tr_str_trim(s), *value = tr_str_trim(eq + 1);
         const opt_def *def = find_long(name, strlen(name));
-        if (def == NULL || strcmp(name, "check") == 0) {
+        if (def == NULL) {
             snprintf(err, errlen, "%s:%d: unknown option '%s'", path, lineno, name);
             rc = -1;
             break;
         }
-        if (strcmp(name, "api-token-reset") == 0) {
-            snprintf(err, errlen, "%s:%d: api-token-reset belongs on the command line (it "
-                                  "drops this file's tokens)", path, lineno);
+        if (def->flags & TR_OPTF_CLI_ONLY) {
+            snprintf(err, errlen, "%s:%d: %s belongs on the command line only", path, lineno,
+                     name);
             rc = -1;
             break;
         }
@@ -412,7 +419,7 @@ static const char *type_word(opt_type t)
 
 void tr_config_print_options(FILE *out)
 {
-    fprintf(out, "# name\tshort\ttype\tdefault\tmin\tmax\tprograms\thelp\n");
+    fprintf(out, "# name\tshort\ttype\tdefault\tmin\tmax\tprograms\tflags\thelp\n");
     for (size_t i = 0; i < OPT_COUNT; i++) {
         const opt_def *d = &opt_table[i];
         char shortname[2] = {d->short_name ? d->short_name : '-', '\0'};
@@ -433,7 +440,19 @@ void tr_config_print_options(FILE *out)
                 sep = ",";
             }
         }
-        fprintf(out, "\t%s\n", d->help);
+        static const struct { unsigned bit; const char *word; } flags[] = {
+            {TR_OPTF_SECRET, "secret"},
+            {TR_OPTF_SECRET_FILE, "secret-file"},
+            {TR_OPTF_CLI_ONLY, "cli-only"},
+        };
+        sep = "\t";
+        for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
+            if (d->flags & flags[f].bit) {
+                fprintf(out, "%s%s", sep, flags[f].word);
+                sep = ",";
+            }
+        }
+        fprintf(out, "%s\t%s\n", d->flags ? "" : "\t-", d->help);
     }
 }
 
@@ -547,7 +566,7 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
         return TR_CONFIG_ERROR;
     reset = reset && (program & TR_PROG_FCGI) != 0; /* the option's own program only */
     if (file != NULL) {
-        if (set_value(cfg, &(opt_def){"config", 0, OPT_STR, F(config_path), 0, 0, "", ALL, ""},
+        if (set_value(cfg, &(opt_def){"config", 0, OPT_STR, F(config_path), 0, 0, "", ALL, "", CLI_ONLY},
                       file, err, errlen) != 0)
             return TR_CONFIG_ERROR;
         if (load_file(cfg, program, file, reset, given, err, errlen) != 0)

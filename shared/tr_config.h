@@ -26,6 +26,17 @@
 #define TR_PROG_LAUNCHER 4u
 #define TR_PROG_ALL (TR_PROG_FCGI | TR_PROG_SCHEDULER | TR_PROG_LAUNCHER)
 
+/* What kind of value an option takes, beyond its type (a bit mask; the dump's flags):
+ * SECRET: the value is a secret (a password, a token). The launcher never puts it on a
+ *   program's command line, where ps shows it to every local user: it writes it to a
+ *   0600 file and passes the file option instead.
+ * SECRET_FILE: the value names a file holding secrets; the program refuses the file
+ *   when group or others may read it. The path itself is not secret.
+ * CLI_ONLY: a -c file may not set it (it acts on the file itself, or on this run). */
+#define TR_OPTF_SECRET 1u
+#define TR_OPTF_SECRET_FILE 2u
+#define TR_OPTF_CLI_ONLY 4u
+
 #define TR_CONFIG_STR_MAX 1024
 
 /* All settings, with units in the names. Filled with defaults by
@@ -141,11 +152,12 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
                                  int argc, char **argv, char *err, size_t errlen);
 
 /* The whole option table, a line per option, fields separated by one tab:
- *   name short type default min max programs help
+ *   name short type default min max programs flags help
  * short is '-' when none; type is string, int, flag or list (repeatable: --api-token,
  * and the comma lists --callback-allow/--callback-deny, which add up); default is
  * the text the option starts with (may be empty); min and max are '-' except for int;
- * programs is a comma-separated subset of fcgi,scheduler,launcher. The first line is a
+ * programs is a comma-separated subset of fcgi,scheduler,launcher; flags a comma-separated
+ * subset of secret,secret-file,cli-only (TR_OPTF_*), '-' when none. The first line is a
  * '#' comment naming the fields. */
 void tr_config_print_options(FILE *out);
 

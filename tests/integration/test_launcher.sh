@@ -3,8 +3,9 @@
 # the stack starts on free ports in a temp dir and prints its ready line, every pid
 # file names a live process, nginx answers JSON 404 / 413 on its own, a timer goes
 # all the way to a receiver, a second launcher on the same run dir is refused,
-# SIGTERM stops every process and exits 0, a dead worker stops everything with exit
-# 1, and -d / `./timerush stop` detach and stop.
+# SIGTERM stops every process and exits 0, a dead scheduler stops everything with
+# exit 1 (a dead FastCGI worker is respawned instead: test_launcher_supervise.sh), and
+# -d / `./timerush stop` detach and stop.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
@@ -60,6 +61,29 @@ while IFS=$'\t' read -r name _; do
     contains "$OUT" "--$name " || missing+=("$name")
 done < <("$TR_BUILD_DIR/fcgi/timerush-fcgi" --print-options)
 check_eq "--help lists every option of the table" "" "${missing[*]}"
+# The launcher's defaults are the table's: each option's [default] in --help, and the
+# settings the launcher starts from (--launcher-settings, no option given).
+wrong=() compared=0
+while IFS=$'\x1f' read -r name _ type def _ _ _ flags _; do
+    [[ $name == '#'* || $type == flag || -z $def ]] && continue
+    compared=$((compared + 1))
+    grep -E -- "^ *(-., )?--$name [NS] " <<<"$OUT" | grep -qF -- "[$def]" || wrong+=("$name")
+done < <("$TR_BUILD_DIR/fcgi/timerush-fcgi" --print-options | tr '\t' '\037')
+check_eq "--help gives each option the table's default ($compared compared)" "" "${wrong[*]}"
+check "--help marks secrets" grep -qE -- "--api-token S .*\[secret\]" <<<"$OUT"
+wrong=()
+while IFS=$'\t' read -r name src val; do
+    [[ $src == default ]] || wrong+=("$name: $src")
+    def=$("$TR_BUILD_DIR/fcgi/timerush-fcgi" --print-options | awk -F'\t' -v n="$name" '$1 == n { print $4 }')
+    case $def in true|false|"") ;; *) [[ $val == "$def" ]] || wrong+=("$name: $val, table $def") ;; esac
+done < <("$TR_BUILD_DIR/fcgi/timerush-fcgi" --launcher-settings)
+check_eq "the launcher's starting settings are the table's defaults" "" "${wrong[*]}"
+for o in "check = true" "api-token-reset = true"; do
+    printf '%s\n' "$o" >"$TR_TMP/cli-only.conf"
+    run_launcher --run-dir "$TR_TMP/bad" -c "$TR_TMP/cli-only.conf" --check
+    check_eq "a -c file setting the command-line-only '${o%% *}' exits 2" 2 "$RC"
+    check "saying it belongs on the command line" contains "$OUT" "${o%% *} belongs on the command line only"
+done
 run_launcher --run-dir "$TR_TMP/bad" --listen-port "$(tr_free_port)" --appendfsync sometimes --check
 check_eq "--appendfsync sometimes exits 2" 2 "$RC"
 check "saying what it takes" contains "$OUT" "--appendfsync must be always, everysec or no"
@@ -74,7 +98,7 @@ tr_start_sink A
 tr_start_stack --workers 2 --max-body "$max_body" || tr_finish
 ready=$(grep '^TimeRush ready:' "$TR_TMP/launcher.$TR_STACK_N.out")
 check "the ready line names the URL" contains "$ready" "TimeRush ready: $TR_URL/ (logs: $TR_RUN/log"
-for name in launcher redis nginx fcgi scheduler.1; do
+for name in launcher redis nginx fcgi fcgi-pool scheduler.1; do
     f=$TR_RUN/pids/$name.pid
     check "pids/$name.pid exists" test -s "$f"
     for p in $(grep -E '^[0-9]+$' "$f"); do
@@ -133,16 +157,16 @@ check_eq "every process it started is gone (${#stack_pids[@]})" "" "${left[*]}"
 check "its pid files are removed" test -z "$(ls "$TR_RUN/pids/"*.pid 2>/dev/null)"
 check "the AOF is on disk" test -n "$(ls "$TR_RUN/redis/appendonlydir/" 2>/dev/null)"
 
-# --- a worker dies: everything stops, exit 1 --------------------------------------------
+# --- a scheduler dies: everything stops, exit 1 -----------------------------------------
 tr_start_stack --workers 2 || tr_finish
 check "restarts on the same run dir" tr_alive "$TR_LAUNCHER_PID"
 mapfile -t stack_pids < <(tr_stack_pids)
-kill -KILL "$(head -n1 "$TR_RUN/pids/fcgi.pid")"
-tr_wait_for "the launcher exits when a worker dies" 20 gone "$TR_LAUNCHER_PID"
+kill -KILL "$(head -n1 "$TR_RUN/pids/scheduler.1.pid")"
+tr_wait_for "the launcher exits when a scheduler dies" 20 gone "$TR_LAUNCHER_PID"
 wait "$TR_LAUNCHER_PID"
 check_eq "with status 1" 1 "$?"
 TR_LAUNCHER_PID=""
-check "and says which process died" grep -q "timerush-fcgi worker (pid [0-9]*) exited unexpectedly" \
+check "and says which process died" grep -q "timerush-scheduler 1 (pid [0-9]*) exited unexpectedly" \
     "$TR_TMP/launcher.$TR_STACK_N.err"
 left=()
 for p in "${stack_pids[@]}"; do tr_alive "$p" && left+=("$p"); done
@@ -151,7 +175,9 @@ check_eq "every other process is stopped" "" "${left[*]}"
 # --- -d and ./timerush stop -----------------------------------------------------------------
 # Started with a descriptor of ours open (fd 7): no process of the stack may keep it.
 exec 7>"$TR_TMP/inherited.marker"
-run_launcher --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" -d --appendfsync always
+# A token on the command line: the detached launcher gets it on a descriptor, not argv.
+dtok=detached$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+run_launcher --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" -d --appendfsync always --api-token "$dtok"
 exec 7>&-
 check_eq "-d returns 0 once ready" 0 "$RC"
 check "-d prints the ready line" contains "$OUT" "TimeRush ready: $TR_URL/"
@@ -159,6 +185,11 @@ check "-d tells how to stop" contains "$OUT" "timerush stop --run-dir $TR_RUN"
 TR_LAUNCHER_PID=$(cat "$TR_RUN/pids/launcher.pid" 2>/dev/null)
 check "the detached launcher runs" tr_alive "$TR_LAUNCHER_PID"
 check_eq "and serves" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$TR_URL/nonexistent")"
+check "its command line holds no token" test -z "$(tr '\0' '\n' <"/proc/$TR_LAUNCHER_PID/cmdline" | grep -F -- "$dtok")"
+check "no process's does" test -z "$(ps -eo args= | grep -F -- "$dtok" | grep -v grep)"
+check_eq "the token reached timerush-fcgi" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $dtok" "$TR_URL/v1/stats")"
+check_eq "and is required" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$TR_URL/v1/stats")"
 check_eq "--appendfsync always reaches redis" "always" "$(tr_redis CONFIG GET appendfsync | tail -n1)"
 mapfile -t stack_pids < <(tr_stack_pids)
 holders=()

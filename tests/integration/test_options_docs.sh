@@ -2,17 +2,21 @@
 # test_options_docs.sh - the docs agree with the option table (shared/tr_config.c, as
 # `timerush-fcgi --print-options` dumps it): every option README.md and
 # docs/OPERATIONS.md name exists, and each default README's Options table gives is the
-# table's. Starts nothing.
+# table's, and the options both say a -c file cannot set are the table's cli-only
+# ones (plus the launcher's bootstrap -c, --no-build, --no-install, -h). Starts nothing.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 tr_setup
 
-declare -A def=() type=()
+declare -A def=() type=() short=()
+cli_only=()
 while IFS= read -r line; do
     [[ $line == '#'* ]] && continue
-    IFS=$'\x1f' read -r name _ t d _ <<<"${line//$'\t'/$'\x1f'}"
+    IFS=$'\x1f' read -r name s t d _ _ _ flags _ <<<"${line//$'\t'/$'\x1f'}"
     def[$name]=$d type[$name]=$t
+    [[ $s != - ]] && short[$s]=$name
+    [[ ,$flags, == *,cli-only,* ]] && cli_only+=("$name")
 done < <("$TR_BUILD_DIR/fcgi/timerush-fcgi" --print-options)
 check "the table has options" test "${#def[@]}" -gt 20
 
@@ -53,6 +57,22 @@ while IFS='|' read -r _ names defaults _; do
     done
 done < <(sed -n '/^## Options/,/^## /p' "$TR_SOURCE_DIR/README.md" | grep '^| `-')
 check "README's Options table gives defaults to compare" test "$compared" -ge 10
+check "the table marks command-line-only options" test "${#cli_only[@]}" -ge 2
+
+# The sentence of each doc that says which options a -c file cannot set: from "option(s)
+# but" to the end of that sentence, joined into one line.
+expected=$(printf '%s\n' "${cli_only[@]}" | sort | tr '\n' ' ')
+for f in README.md docs/OPERATIONS.md; do
+    sentence=$(tr '\n' ' ' <"$TR_SOURCE_DIR/$f" | grep -oE 'Every option but [^.]*(-c` file|-c FILE`)' | head -n1)
+    check "$f says which options a -c file cannot set" test -n "$sentence"
+    named=()
+    for o in $(grep -oE -- '`--?[a-z][a-z-]*`' <<<"$sentence" | tr -d '`'); do
+        case $o in -c|-h|--no-build|--no-install) continue ;; esac
+        if [[ $o == --* ]]; then named+=("${o#--}"); else named+=("${short[${o#-}]:-$o}"); fi
+    done
+    check_eq "$f: those are the table's cli-only options" "$expected" \
+        "$(printf '%s\n' "${named[@]}" | sort -u | tr '\n' ' ')"
+done
 check_eq "README's defaults are the table's ($compared compared)" "" "${wrong[*]}"
 
 tr_finish

@@ -138,17 +138,30 @@ static void test_print_options(void **state)
     tr_config_print_options(f);
     fclose(f);
     char line[512];
-    assert_int_equal(strncmp(dump, "# name\tshort\ttype\tdefault\tmin\tmax\tprograms\thelp\n", 45), 0);
+    assert_int_equal(
+        strncmp(dump, "# name\tshort\ttype\tdefault\tmin\tmax\tprograms\tflags\thelp\n", 54), 0);
     assert_non_null(dump_line(dump, "workers", line, sizeof line));
-    assert_string_equal(line, "workers\t-\tint\t1\t0\t256\tlauncher\t"
+    assert_string_equal(line, "workers\t-\tint\t1\t0\t256\tlauncher\t-\t"
                               "timerush-fcgi processes (each runs --threads threads); 0: one "
                               "per CPU core");
     assert_non_null(dump_line(dump, "daemonize", line, sizeof line));
-    assert_int_equal(strncmp(line, "daemonize\td\tflag\tfalse\t-\t-\tfcgi,scheduler,launcher\t", 48), 0);
+    assert_int_equal(
+        strncmp(line, "daemonize\td\tflag\tfalse\t-\t-\tfcgi,scheduler,launcher\t-\t", 53), 0);
     assert_non_null(dump_line(dump, "api-token", line, sizeof line));
-    assert_int_equal(strncmp(line, "api-token\t-\tlist\t\t-\t-\tfcgi\t", 26), 0);
+    assert_int_equal(strncmp(line, "api-token\t-\tlist\t\t-\t-\tfcgi\tsecret\t", 33), 0);
+    /* Every secret is marked, so the launcher keeps each off every command line. */
+    assert_non_null(dump_line(dump, "metrics-token", line, sizeof line));
+    assert_non_null(strstr(line, "\tfcgi\tsecret\t"));
+    assert_non_null(dump_line(dump, "redis-password", line, sizeof line));
+    assert_non_null(strstr(line, "\tfcgi,scheduler,launcher\tsecret\t"));
+    assert_non_null(dump_line(dump, "signing-secret-file", line, sizeof line));
+    assert_non_null(strstr(line, "\tscheduler\tsecret-file\t"));
+    assert_non_null(dump_line(dump, "api-token-reset", line, sizeof line));
+    assert_non_null(strstr(line, "\tfcgi\tcli-only\t"));
+    assert_non_null(dump_line(dump, "check", line, sizeof line));
+    assert_non_null(strstr(line, "\tcli-only\t"));
     assert_non_null(dump_line(dump, "max-seconds", line, sizeof line));
-    assert_int_equal(strncmp(line, "max-seconds\t-\tint\t315360000\t1\t3153600000\tfcgi\t", 45), 0);
+    assert_int_equal(strncmp(line, "max-seconds\t-\tint\t315360000\t1\t3153600000\tfcgi\t-\t", 47), 0);
     assert_null(dump_line(dump, "config", line, sizeof line)); /* -c is not a table option */
     free(dump);
 }
