@@ -45,12 +45,7 @@ foreach(line IN LISTS lines)
   list(GET f 6 progs)
   list(GET f 7 flags)
   list(GET f 8 help)
-  # A secret typed as an option shows in ps: the page says so (docs/SECURITY.md).
-  if(flags MATCHES "(^|,)secret(,|$)")
-    set(help "${help} (A secret: give it in a file instead, as the -file options do; an option's value shows in ps.)")
-  elseif(flags MATCHES "cli-only")
-    set(help "${help} (Command line only: not in a -c file.)")
-  endif()
+  # flags (secret, cli-only): the help text of those options already says so.
   string(REPLACE "," ";" progs "${progs}")
   if(NOT self IN_LIST progs)
     continue()
