@@ -22,7 +22,7 @@ check "the front refuses a peer without a certificate (400)" \
 tr_start_stack || tr_finish
 # Only the schedulers this test starts may claim: the stack's is paused (SIGSTOP).
 check "the stack's own scheduler is paused" ts_pause_stack_schedulers
-fast=(--backoff-min-ms 100 --backoff-max-ms 300 --timeout-ms 3000 --connect-timeout-ms 1000
+fast=(--max-attempts 1000 --backoff-min-ms 100 --backoff-max-ms 300 --timeout-ms 3000 --connect-timeout-ms 1000
     --lease-margin-ms 1000)
 arrived() { (($(ts_sink_count_key "$SINK_A_LOG" "$1") >= 1)); }
 attempts_at_least() { (($(ts_attempts "$1") >= $2)); }
