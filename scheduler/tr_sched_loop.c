@@ -15,6 +15,7 @@
 #include "tr_log.h"
 #include "tr_mem.h"
 #include "tr_notifier.h"
+#include "tr_notify_tcp.h"
 #include "tr_outcome.h"
 #include "tr_pending.h"
 #include "tr_reconnect.h"
@@ -950,6 +951,12 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer)
     s.redis.migrate = 1; /* one EXISTS finds out whether there is anything to move */
     tr_pending_on_notice(s.work.pending, send_notice, &s);
     tr_deliver_on_connect(s.work.dl, on_connect, &s);
+    tr_notify_tcp *tcp = tr_notify_tcp_new(cfg, s.work.dl, on_connect, &s);
+    if (tcp == NULL ||
+        tr_notifiers_add(s.work.notify, TR_NOTIFY_TCP, &tr_notify_tcp_ops, tcp) != 0) {
+        tr_log_error("cannot start: out of memory (tcp notifier)");
+        goto done;
+    }
     tr_deliver_set_signer(s.work.dl, s.work.signer);
     s.claim.need = 1;
     s.report.next_hist_mono = tr_clock_mono_ms() + HIST_WRITE_MS;

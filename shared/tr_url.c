@@ -2,6 +2,7 @@
  * is exactly one that the scheduler's libcurl will parse the same way. */
 #include "tr_url.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,7 +163,8 @@ int tr_url_tcp_parse(const char *url, const char *field, char *as_http, size_t a
                  curl_url_get(u, CURLUPART_HOST, &ch, 0) == CURLUE_OK && ch != NULL &&
                  strlen(ch) < hostlen;
         if (ok)
-            memcpy(host, ch, strlen(ch) + 1);
+            for (size_t i = 0; i <= strlen(ch); i++)
+                host[i] = (char)tolower((unsigned char)ch[i]);
         curl_free(ch);
         curl_url_cleanup(u);
         if (!ok) {
