@@ -587,6 +587,7 @@ int tr_deliver_connect(tr_deliver *d, tr_xfer *x, const char *url, long timeout_
      * another transfer) until it prunes it; ours is a dup, and the notifier ends
      * the connection with shutdown(), which acts on the socket itself. */
     SET(CURLOPT_CONNECT_ONLY, 1L);
+    SET(CURLOPT_PROXY, ""); /* a proxy would get the lines: never one for a side connect */
     SET(CURLOPT_URL, url);
     SET(CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
     SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
@@ -609,6 +610,8 @@ fail:
     snprintf(x->errbuf, sizeof x->errbuf, "%s: %s", what, curl_easy_strerror(rc));
 undo:
     (void)curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 0L);
+    (void)curl_easy_setopt(e, CURLOPT_PROXY,
+                           d->cfg->netpolicy.kind != TR_NETPOLICY_ANY ? "" : (const char *)NULL);
     return -1;
 }
 
@@ -621,7 +624,11 @@ static void side_reset(tr_deliver *d, tr_xfer *x)
     if (x->side == NULL)
         return;
     d->side_running--;
-    if (curl_easy_setopt(x->easy, CURLOPT_CONNECT_ONLY, 0L) != CURLE_OK)
+    /* The proxy back to the handle's own setting (set_fixed: none unless the
+     * policy is any, then libcurl's default, the environment). */
+    const char *proxy = d->cfg->netpolicy.kind != TR_NETPOLICY_ANY ? "" : NULL;
+    if (curl_easy_setopt(x->easy, CURLOPT_CONNECT_ONLY, 0L) != CURLE_OK ||
+        curl_easy_setopt(x->easy, CURLOPT_PROXY, proxy) != CURLE_OK)
         tr_log_error("cannot reset a connect-only handle");
 }
 

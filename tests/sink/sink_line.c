@@ -216,10 +216,23 @@ int main(int argc, char **argv)
             list[nmodes++] = argv[i];
     }
     modes = list;
-    if (log_path != NULL && (log_file = fopen(log_path, "a")) == NULL) {
+    if (log_path != NULL && (log_file = fopen(log_path, "a+")) == NULL) {
         perror(log_path);
         return 2;
     }
+    /* A receiver killed mid-write may have left half a line: end it, so our first
+     * line starts a line of its own (the half line stays unreadable, alone). */
+    if (log_file != NULL && fseek(log_file, -1, SEEK_END) == 0) {
+        int last = fgetc(log_file);
+        (void)fseek(log_file, 0, SEEK_END); /* from reading to writing */
+        if (last != '\n')
+            fputc('\n', log_file);
+    }
+    /* One flush per poll round, whole lines only: a buffer larger than a round's
+     * lines, so a killed sink never leaves half a line for the next to append to. */
+    static char log_buf[8 << 20];
+    if (log_file != NULL)
+        setvbuf(log_file, log_buf, _IOFBF, sizeof log_buf);
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
