@@ -2,7 +2,7 @@
 # bench/burst_probe.sh - how fast the scheduler drains a burst, and what it costs.
 #
 #   bench/burst_probe.sh [--build-dir DIR] [-n N] [--reps R] [--spread-ms S] [--lead-ms L]
-#                        [--keep] [--perf FILE] [-- extra ./timerush options]
+#                        [--tcp] [--keep] [--perf FILE] [-- extra ./timerush options]
 #
 # Starts the stack (./timerush --no-install --no-build, one FastCGI worker: the
 # probe never registers through nginx) and timerush-sink, writes N timers due at
@@ -17,6 +17,8 @@
 #   lateness at the receiver (arrival - X-TimeRush-Due-Ms) p50/p99/max,
 #   lost (keys never seen) and duplicates,
 # then the median of each over the repetitions. Every process is stopped by PID.
+# --tcp: the timers go to tcp://127.0.0.1:PORT (the TCP notifier, JSON lines over one
+# connection) and timerush-linesink --stamp receives them instead of timerush-sink.
 # --perf FILE: `perf record -g -p <scheduler>,<redis-server>` from the instant to the
 # last callback of the last repetition, report (--sort comm,dso,sym, and by pid)
 # written to FILE. perf's own cost slows that repetition: quote its rate apart.
@@ -29,6 +31,7 @@ REPS=3
 SPREAD=0
 LEAD=3000
 KEEP=0
+TCP=0
 PERF_OUT=""
 PERF_PID=""
 EXTRA=()
@@ -44,6 +47,7 @@ while [ $# -gt 0 ]; do
         --spread-ms) SPREAD=$2; shift ;;
         --lead-ms) LEAD=$2; shift ;;
         --keep) KEEP=1 ;;
+        --tcp) TCP=1 ;;
         --perf) PERF_OUT=$2; shift ;;
         --) shift; EXTRA=("$@"); break ;;
         -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
@@ -53,6 +57,7 @@ while [ $# -gt 0 ]; do
 done
 case "$BUILD" in /*) ;; *) BUILD="$PWD/$BUILD" ;; esac
 SINK="$BUILD/tests/sink/timerush-sink"
+[ "$TCP" = 1 ] && SINK="$BUILD/tests/sink/timerush-linesink"
 [ -x "$SINK" ] || die "no $SINK: build first (cmake --build $BUILD)"
 [ -x "$BUILD/scheduler/timerush-scheduler" ] || die "no scheduler in $BUILD"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -114,8 +119,12 @@ one_run() {
     LAUNCHER_PID=$!
     wait_for "stack ready" 60 grep -q "^TimeRush ready:" "$dir/launcher.out" ||
         { tail -20 "$dir/launcher.out" >&2; return 1; }
-    "$SINK" --listen 127.0.0.1:0 --port-file "$dir/sink.port" --log "$dir/sink.log" \
-        >"$dir/sink.out" 2>&1 &
+    if [ "$TCP" = 1 ]; then
+        "$SINK" --port-file "$dir/sink.port" --log "$dir/sink.log" --stamp >"$dir/sink.out" 2>&1 &
+    else
+        "$SINK" --listen 127.0.0.1:0 --port-file "$dir/sink.port" --log "$dir/sink.log" \
+            >"$dir/sink.out" 2>&1 &
+    fi
     SINK_PID=$!
     wait_for "sink listening" 10 test -s "$dir/sink.port"
     local sink_port; sink_port=$(cat "$dir/sink.port")
@@ -127,10 +136,11 @@ one_run() {
     # Records first, with their offsets from the instant in a staging set; then one
     # script moves them all into {P}:due at now + LEAD (Redis clock), so the slow
     # part (generating and piping N records) never eats into the lead.
-    python3 - "$N" "$SPREAD" "$sink_port" "$PREFIX" >"$dir/pipe.resp" <<'EOF'
+    python3 - "$N" "$SPREAD" "$sink_port" "$PREFIX" "$TCP" >"$dir/pipe.resp" <<'EOF'
 import base64, random, sys
 n, spread, port, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-rec = ('{"u":"http://127.0.0.1:%s/cb","d":"%s"}' % (port, "x" * 100)).encode()
+url = ("tcp://127.0.0.1:%s" if sys.argv[5] == "1" else "http://127.0.0.1:%s/cb") % port
+rec = ('{"u":"%s","d":"%s"}' % (url, "x" * 100)).encode()
 timers, stage = ("{%s}:timers" % prefix).encode(), ("{%s}:probe_stage" % prefix).encode()
 def cmd(*parts):
     out = [b"*%d\r\n" % len(parts)]
@@ -228,7 +238,7 @@ print(f"{rate:.0f} {us(st):.1f} {us(rt):.1f} {us(kt):.1f} {pct(0.5):.1f} {pct(0.
 EOF
 }
 
-say "N=$N spread=${SPREAD}ms reps=$REPS build=$BUILD extra=[${EXTRA[*]:-}] load=$(cut -d' ' -f1-3 /proc/loadavg)"
+say "N=$N spread=${SPREAD}ms reps=$REPS tcp=$TCP build=$BUILD extra=[${EXTRA[*]:-}] load=$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-4s %10s %10s %10s %10s %9s %9s %9s %6s %5s %7s\n' rep 'cb/s' 'sched_us' 'redis_us' \
     'sink_us' 'late_p50' 'late_p99' 'late_max' lost dups 'span_s'
 RESULTS="$WORK/results"

@@ -197,11 +197,15 @@ static int dup_string(json_object *v, const char *name, char **out, char *msg, s
     return 0;
 }
 
-static int read_url(json_object *v, const char *name, char **out, char *msg, size_t msglen)
+/* target: 1 for a delivery target (http(s) or tcp, tr_url_check_target), 0 for an
+ * http(s) URL only (failure_url: its notice is an HTTP POST). */
+static int read_url(json_object *v, const char *name, int target, char **out, char *msg,
+                    size_t msglen)
 {
     if (dup_string(v, name, out, msg, msglen) != 0)
         return -1;
-    if (tr_url_check(*out, name, msg, msglen) != 0) {
+    if ((target ? tr_url_check_target(*out, name, msg, msglen)
+                : tr_url_check(*out, name, msg, msglen)) != 0) {
         free(*out);
         *out = NULL;
         return -1;
@@ -339,7 +343,7 @@ static int parse_create(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
     }
     if (f[F_URL] == NULL)
         FAIL("url: missing");
-    if (read_url(f[F_URL], "url", &spec->url, msg, msglen) != 0)
+    if (read_url(f[F_URL], "url", 1, &spec->url, msg, msglen) != 0)
         return -1;
     if (f[F_DATA] == NULL)
         FAIL("data: missing");
@@ -357,7 +361,7 @@ static int parse_create(json_object *obj, int64_t now_ms, int64_t max_delay_ms,
         get_int(f[F_TIMEOUT], "timeout_ms", 100, 3600000, &spec->policy.timeout_ms, msg,
                 msglen) != 0)
         return -1;
-    if (f[F_FAILURE] != NULL && read_url(f[F_FAILURE], "failure_url", &spec->failure_url, msg,
+    if (f[F_FAILURE] != NULL && read_url(f[F_FAILURE], "failure_url", 0, &spec->failure_url, msg,
                                          msglen) != 0)
         return -1;
     if (f[F_CHAIN_LIMIT] != NULL) {

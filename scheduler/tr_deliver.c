@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "tr_clock.h"
 #include "tr_dest.h"
@@ -22,6 +24,7 @@ struct tr_deliver {
     tr_xfer *free;    /* singly linked through next: ready for reuse */
     int running;      /* length of active */
     int free_count;
+    int side_running; /* side transfers in active */
     tr_deliver_connect_fn *on_connect;
     void *on_connect_ctx;
     tr_sign *signer;  /* NULL: unsigned; the caller's */
@@ -104,6 +107,7 @@ tr_xfer *tr_deliver_xfer_get(tr_deliver *d)
     x = calloc(1, sizeof *x);
     if (x == NULL)
         return NULL;
+    x->sock = -1;
     x->owner = d;
     x->easy = curl_easy_init();
     if (x->easy == NULL || set_fixed(d, x) != 0) {
@@ -128,6 +132,11 @@ static void xfer_reset(tr_xfer *x)
     x->notice = 0;
     x->timeout_ms = 0;
     x->late_ms = 0;
+    x->side = NULL;
+    x->side_ctx = NULL;
+    x->sock = -1; /* the callee took it */
+    x->lnext = NULL;
+    x->line_end = 0;
     x->dest = NULL;
     x->addr = NULL;
     x->qnext = NULL;
@@ -551,12 +560,86 @@ fail:
     return -1;
 }
 
-#undef SET
-
 int tr_deliver_running(const tr_deliver *d)
 {
     return d->running;
 }
+
+int tr_deliver_side_running(const tr_deliver *d)
+{
+    return d->side_running;
+}
+
+int tr_deliver_connect(tr_deliver *d, tr_xfer *x, const char *url, long timeout_ms)
+{
+    CURL *e = x->easy;
+    CURLcode rc = CURLE_OK;
+    const char *what = "";
+    x->errbuf[0] = '\0';
+    x->sock = -1;
+    long connect_timeout = (long)d->cfg->connect_timeout_ms;
+    if (connect_timeout > timeout_ms)
+        connect_timeout = timeout_ms;
+    /* Undone when it leaves the multi handle (side_reset), so the pooled handle
+     * is an ordinary delivery's again. Not FORBID_REUSE: libcurl would close the
+     * connection before CURLINFO_ACTIVESOCKET could be read. libcurl keeps its own
+     * descriptor in its pool (a connect-only connection is never reused for
+     * another transfer) until it prunes it; ours is a dup, and the notifier ends
+     * the connection with shutdown(), which acts on the socket itself. */
+    SET(CURLOPT_CONNECT_ONLY, 1L);
+    SET(CURLOPT_PROXY, ""); /* a proxy would get the lines: never one for a side connect */
+    SET(CURLOPT_URL, url);
+    SET(CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
+    SET(CURLOPT_TIMEOUT_MS, timeout_ms);
+    CURLMcode mc = curl_multi_add_handle(d->multi, e);
+    if (mc != CURLM_OK) {
+        snprintf(x->errbuf, sizeof x->errbuf, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+        goto undo;
+    }
+    x->prev = NULL;
+    x->next = d->active;
+    if (d->active != NULL)
+        d->active->prev = x;
+    d->active = x;
+    x->start_mono_ms = tr_clock_mono_ms();
+    d->running++;
+    d->side_running++;
+    return 0;
+fail:
+    snprintf(x->errbuf, sizeof x->errbuf, "%s: %s", what, curl_easy_strerror(rc));
+undo:
+    (void)curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 0L);
+    (void)curl_easy_setopt(e, CURLOPT_PROXY,
+                           d->cfg->netpolicy.kind != TR_NETPOLICY_ANY ? "" : (const char *)NULL);
+    return -1;
+}
+
+/* A side transfer out of the multi handle: its handle back to an ordinary one.
+ * Failing here only costs the handle's reuse as a connect (the options are set
+ * again by the next tr_deliver_connect), but a delivery on a connect-only handle
+ * would send nothing: logged. */
+static void side_reset(tr_deliver *d, tr_xfer *x)
+{
+    if (x->side == NULL)
+        return;
+    d->side_running--;
+    /* The proxy back to the handle's own setting (set_fixed: none unless the
+     * policy is any, then libcurl's default, the environment). */
+    const char *proxy = d->cfg->netpolicy.kind != TR_NETPOLICY_ANY ? "" : NULL;
+    if (curl_easy_setopt(x->easy, CURLOPT_CONNECT_ONLY, 0L) != CURLE_OK ||
+        curl_easy_setopt(x->easy, CURLOPT_PROXY, proxy) != CURLE_OK)
+        tr_log_error("cannot reset a connect-only handle");
+}
+
+int tr_deliver_poll(tr_deliver *d, struct curl_waitfd *w, unsigned n, int timeout_ms)
+{
+    int numfds = 0;
+    return curl_multi_poll(d->multi, n > 0 ? w : NULL, n, timeout_ms, &numfds) == CURLM_OK ? 0
+                                                                                            : -1;
+}
+
+#undef SET
 
 int tr_deliver_wait(tr_deliver *d, int extra_fd, int timeout_ms, int *extra_ready)
 {
@@ -651,8 +734,19 @@ tr_xfer *tr_deliver_done(tr_deliver *d)
         x->status = status;
         if (result == CURLE_OPERATION_TIMEDOUT)
             note_timing(x, e);
+        if (x->side != NULL && result == CURLE_OK) {
+            /* Read while the transfer is in the multi handle (libcurl finds the
+             * connection through it). */
+            curl_socket_t fd = CURL_SOCKET_BAD;
+            if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK ||
+                fd == CURL_SOCKET_BAD || (x->sock = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+                x->result = CURLE_COULDNT_CONNECT;
+                snprintf(x->errbuf, sizeof x->errbuf, "connected, but the socket cannot be kept");
+            }
+        }
         (void)curl_multi_remove_handle(d->multi, e); /* only fails for a handle not added */
         unlink_active(d, x);
+        side_reset(d, x);
         return x;
     }
     return NULL;
@@ -665,5 +759,6 @@ tr_xfer *tr_deliver_abort_one(tr_deliver *d)
         return NULL;
     (void)curl_multi_remove_handle(d->multi, x->easy);
     unlink_active(d, x);
+    side_reset(d, x);
     return x;
 }

@@ -29,6 +29,12 @@
 #include "tr_timer.h"
 
 typedef struct tr_deliver tr_deliver;
+struct tr_xfer;
+
+/* Where a side transfer (tr_deliver_connect()) goes when it finishes or is aborted:
+ * called with x (result, errbuf, peer, refused and, when connected, sock filled);
+ * x then belongs to the callee (it returns it with tr_deliver_xfer_put()). */
+typedef void tr_deliver_side_fn(void *ctx, struct tr_xfer *x);
 
 typedef struct tr_xfer {
     /* Set by the caller before tr_deliver_start(). */
@@ -50,6 +56,17 @@ typedef struct tr_xfer {
     struct tr_xfer *qnext;   /* the destination's queue */
     int64_t queued_mono_ms;  /* when it joined the queue */
     int probe;               /* the probe of an open breaker */
+
+    /* Another notifier's use of the transfer (tr_notifier.h). */
+    tr_deliver_side_fn *side; /* non-NULL: a side transfer (a connect), handed to
+                               * side(side_ctx, x) instead of to the loop */
+    void *side_ctx;
+    int sock;                 /* a side connect's socket, duplicated from libcurl's
+                               * when it connected (the callee owns and closes it);
+                               * -1 when none */
+    struct tr_xfer *lnext;    /* a notifier's own list (tr_notify_tcp: a connection's
+                               * deliveries in order) while it holds the transfer */
+    uint64_t line_end;        /* tr_notify_tcp: where its line ends in the stream */
 
     /* Filled by tr_deliver. */
     int64_t start_mono_ms;   /* when it was added */
@@ -124,8 +141,23 @@ void tr_deliver_xfer_put(tr_deliver *d, tr_xfer *x);
  * while a signer is set). */
 int tr_deliver_start(tr_deliver *d, tr_xfer *x);
 
-/* Transfers added and not yet handed back. */
+/* Transfers added and not yet handed back (side transfers included). */
 int tr_deliver_running(const tr_deliver *d);
+
+/* Side transfers added and not yet handed back. */
+int tr_deliver_side_running(const tr_deliver *d);
+
+/* Starts a side transfer on x: resolve and connect to url (http://HOST:PORT/,
+ * libcurl's resolver, never blocking; the destination policy checks the address in
+ * the open-socket callback, x->host naming the host for host rules) and stop there
+ * (CURLOPT_CONNECT_ONLY), bounded by timeout_ms. x->side must be set. When it
+ * connected, x->sock is a duplicate of the connected socket (close-on-exec) that
+ * outlives the transfer. 0, or -1 with x->errbuf (x stays the caller's). */
+int tr_deliver_connect(tr_deliver *d, tr_xfer *x, const char *url, long timeout_ms);
+
+/* curl_multi_poll() for up to timeout_ms on the transfers' sockets and the extra
+ * fds w[0..n) (their events as given; revents filled). 0 or -1. */
+int tr_deliver_poll(tr_deliver *d, struct curl_waitfd *w, unsigned n, int timeout_ms);
 
 /* curl_multi_poll() for up to timeout_ms, also watching extra_fd (-1: none) for
  * reading; *extra_ready is set nonzero when it is readable. 0 or -1. */

@@ -8,6 +8,7 @@
 
 #include "tr_clock.h"
 #include "tr_log.h"
+#include "tr_url.h"
 
 #define HOLD_BUSY_MIN_MS 100
 #define HOLD_BUSY_MAX_MS 5000
@@ -246,11 +247,29 @@ static void sweep(tr_dests *t)
     t->sweep_at = t->dests.count * 2 > SWEEP_MIN ? t->dests.count * 2 : SWEEP_MIN;
 }
 
-/* "scheme://host:port" of url into out (host lowercased). 0, or -1 with err. */
+/* "scheme://host:port" of url into out (host lowercased; a TCP target,
+ * tr_url_is_tcp(), is "tcp://host:port" whichever way it was written). 0, or -1
+ * with err. */
 static int dest_key(const char *url, char *out, size_t outlen, char *err, size_t errlen)
 {
     int rc = -1;
     char *scheme = NULL, *host = NULL, *port = NULL;
+    if (tr_url_is_tcp(url)) {
+        char h[TR_DEST_KEY_MAX], msg[160];
+        int p = 0;
+        if (tr_url_tcp_parse(url, "callback", NULL, 0, h, sizeof h, &p, msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "bad callback target: %s", msg);
+            return -1;
+        }
+        for (char *c = h; *c != '\0'; c++)
+            *c = (char)tolower((unsigned char)*c);
+        int n = snprintf(out, outlen, "tcp://%s:%d", h, p);
+        if (n < 0 || (size_t)n >= outlen) {
+            snprintf(err, errlen, "callback host too long");
+            return -1;
+        }
+        return 0;
+    }
     CURLU *u = curl_url();
     if (u == NULL) {
         snprintf(err, errlen, "out of memory");

@@ -14,6 +14,8 @@
 #include "tr_hist.h"
 #include "tr_log.h"
 #include "tr_mem.h"
+#include "tr_notifier.h"
+#include "tr_notify_tcp.h"
 #include "tr_outcome.h"
 #include "tr_pending.h"
 #include "tr_reconnect.h"
@@ -79,7 +81,10 @@ typedef struct sched_claim {
 /* Deliveries in curl, those waiting for their destination, and their outcomes
  * until Redis has them. */
 typedef struct sched_work {
-    tr_deliver *dl;
+    tr_deliver *dl;          /* the HTTP notifier's transfers, and every notifier's
+                              * tr_xfer pool */
+    tr_notifiers *notify;    /* the notifiers (tr_notifier.h): every delivery goes
+                              * through them */
     tr_sign *signer;         /* --signing-secret-file's secrets; NULL: unsigned. Owned;
                               * replaced on SIGHUP */
     tr_dests *dests;
@@ -183,7 +188,7 @@ static int want_flush(sched *s, int64_t now)
         return 0;
     if (s->redis.rc.down)
         return tr_reconnect_due(&s->redis.rc, now);
-    return s->drain.stopping || tr_deliver_running(s->work.dl) == 0 || n >= (size_t)batch_min(s) ||
+    return s->drain.stopping || tr_notifiers_running(s->work.notify) == 0 || n >= (size_t)batch_min(s) ||
            now - s->work.pending_since_mono >= FLUSH_DELAY_MS;
 }
 
@@ -259,7 +264,7 @@ static void launch(sched *s, tr_dest *d, tr_xfer *x, int64_t mono)
     x->late_ms = late;
     tr_sched_stats_late(&s->report.st, late, tr_rng_next(&s->rng));
     tr_hist_add(&s->report.late_hist, late);
-    if (tr_deliver_start(s->work.dl, x) != 0) {
+    if (tr_notifiers_start(s->work.notify, x) != 0) {
         tr_outcome_ctx oc = octx(s);
         (void)tr_outcome_failed(&oc, x->id, x->token, &x->spec, x->attempt, x->fire_due_ms, 0,
                                 x->errbuf, -1);
@@ -290,7 +295,7 @@ static void hold(sched *s, tr_dest *d, tr_xfer *x, int64_t mono)
 /* Whether one more delivery may be in flight (--max-inflight). */
 static int slot_free(const sched *s)
 {
-    return tr_deliver_running(s->work.dl) < s->cfg->max_inflight;
+    return tr_notifiers_running(s->work.notify) < s->cfg->max_inflight;
 }
 
 /* Starts, queues or holds a prepared transfer, as its destination allows. */
@@ -413,7 +418,7 @@ static void send_notice(void *ctx, const tr_finish *f, const char *url, const ch
     /* The failed delivery's attempt and firing: the notice's webhook-id. */
     x->attempt = f->attempt;
     x->fire_due_ms = tr_outcome_fire_due(f->meta, f->meta != NULL ? strlen(f->meta) : 0, 0);
-    if (tr_deliver_start(s->work.dl, x) != 0) {
+    if (tr_notifiers_start(s->work.notify, x) != 0) {
         tr_log_warning("key=%s failure notice to %s not sent: %s", id, url, x->errbuf);
         tr_deliver_xfer_put(s->work.dl, x);
         return;
@@ -443,14 +448,14 @@ static void claimed(sched *s, tr_claim_batch *b, size_t limit, const char *token
     } else {
         if (b->count >= limit)
             s->claim.backlog = 1; /* the batch was cut by the free slots: more may be due */
-        int running = tr_deliver_running(s->work.dl);
+        int running = tr_notifiers_running(s->work.notify);
         for (size_t i = 0; i < b->count; i++)
             start_one(s, &b->items[i], token);
         pump(s); /* holds and starts in claim order first, then what waited */
         /* Send what started now, not after this round's outcomes (the holds of a
          * batch full of a dead receiver's timers) are formatted and written. */
-        if (tr_deliver_running(s->work.dl) > running && tr_deliver_perform(s->work.dl) != 0)
-            tr_log_warning("libcurl multi perform failed; retried in the loop");
+        if (tr_notifiers_running(s->work.notify) > running && tr_notifiers_perform(s->work.notify) != 0)
+            tr_log_warning("notifier perform failed; retried in the loop");
     }
     tr_claim_batch_clear(b);
 }
@@ -503,7 +508,7 @@ static void claim(sched *s, int free_slots)
 static void collect(sched *s)
 {
     tr_xfer *x;
-    while ((x = tr_deliver_done(s->work.dl)) != NULL) {
+    while ((x = tr_notifiers_done(s->work.notify)) != NULL) {
         if (x->notice) {
             /* Best effort, one attempt: logged, never retried. */
             if (x->result == CURLE_OK && x->status >= 200 && x->status < 300)
@@ -557,7 +562,7 @@ static void release_all(sched *s)
 {
     release_queued(s);
     tr_xfer *x;
-    while ((x = tr_deliver_abort_one(s->work.dl)) != NULL) {
+    while ((x = tr_notifiers_abort_one(s->work.notify)) != NULL) {
         tr_dests_finished(s->work.dests, x, TR_DEST_OTHER, tr_clock_mono_ms());
         if (x->notice) {
             tr_log_warning("key=%s failure notice to %s not finished: shutting down", x->id,
@@ -586,7 +591,7 @@ static int want_claim(sched *s, int64_t now, int free_slots)
     if (!s->redis.have_offset)
         return 1;
     if (s->claim.backlog)
-        return free_slots >= batch_min(s) || tr_deliver_running(s->work.dl) == 0;
+        return free_slots >= batch_min(s) || tr_notifiers_running(s->work.notify) == 0;
     if (s->claim.need)
         return 1;
     if (s->claim.next_due_ms >= 0 && now + s->redis.offset_ms >= s->claim.next_due_ms)
@@ -690,7 +695,7 @@ static void migrate(sched *s, int64_t now)
  * little of this). */
 static int claim_room(const sched *s)
 {
-    return s->cfg->max_inflight - tr_deliver_running(s->work.dl) -
+    return s->cfg->max_inflight - tr_notifiers_running(s->work.notify) -
            (int)tr_dests_queued(s->work.dests);
 }
 
@@ -722,7 +727,7 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
     if (!s->drain.stopping && free_slots > 0 && !s->redis.rc.down && !owed) {
         if (s->claim.backlog) {
             /* Else a finishing transfer ends the poll and frees the batch. */
-            if (free_slots >= batch_min(s) || tr_deliver_running(s->work.dl) == 0)
+            if (free_slots >= batch_min(s) || tr_notifiers_running(s->work.notify) == 0)
                 target = now;
         } else {
             int period = tr_wake_fd(s->wake.line) >= 0 ? IDLE_CLAIM_MS : NO_WAKE_CLAIM_MS;
@@ -771,7 +776,7 @@ static void write_hists(sched *s, int64_t now, int force)
 static void status_line(sched *s)
 {
     char line[512];
-    tr_sched_stats_line(&s->report.st, tr_deliver_running(s->work.dl),
+    tr_sched_stats_line(&s->report.st, tr_notifiers_running(s->work.notify),
                         tr_pending_count(s->work.pending), line, sizeof line);
     tr_log_info("%s queued=%zu breakers_open=%zu redis=%s wake=%s", line,
                 tr_dests_queued(s->work.dests), tr_dests_open(s->work.dests),
@@ -832,7 +837,7 @@ static int loop(sched *s)
             s->drain.stopping = 1;
             s->drain.deadline_mono = now + s->cfg->drain_ms;
             tr_log_info("stopping: no more claims; %d deliveries in flight get up to %d ms",
-                        tr_deliver_running(s->work.dl), s->cfg->drain_ms);
+                        tr_notifiers_running(s->work.notify), s->cfg->drain_ms);
         }
         store_step(s, now);
         wake_connect(s);
@@ -842,7 +847,7 @@ static int loop(sched *s)
             receive(s, 1); /* its timers are delivered (or released) like the others */
         if (s->drain.stopping)
             release_queued(s); /* not started: another scheduler can send them now */
-        if (s->drain.stopping && tr_deliver_running(s->work.dl) == 0)
+        if (s->drain.stopping && tr_notifiers_running(s->work.notify) == 0)
             break;
         if (s->drain.stopping && now >= s->drain.deadline_mono) {
             release_all(s);
@@ -857,9 +862,8 @@ static int loop(sched *s)
         int free_slots = claim_room(s);
         int fds[2] = {tr_wake_fd(s->wake.line), outstanding(s) ? tr_store_fd(s->redis.store) : -1};
         int ready[2] = {0, 0};
-        if (tr_deliver_wait_fds(s->work.dl, fds, ready, 2, sleep_ms(s, now, free_slots)) != 0 ||
-            tr_deliver_perform(s->work.dl) != 0) {
-            tr_log_error("libcurl multi failed; stopping");
+        if (tr_notifiers_wait(s->work.notify, fds, ready, 2, sleep_ms(s, now, free_slots)) != 0) {
+            tr_log_error("libcurl multi or a notifier failed; stopping");
             collect(s);
             if (tr_store_claim_outstanding(s->redis.store))
                 receive(s, 1);
@@ -922,7 +926,9 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer)
     tr_reconnect_init(&s.wake.rc, RECONNECT_MIN_MS, RECONNECT_MAX_MS);
     if (tr_sched_stats_init(&s.report.st, LATE_SAMPLE) != 0 ||
         (s.redis.store = tr_store_new(cfg)) == NULL || (s.wake.line = tr_wake_new(cfg)) == NULL ||
-        (s.work.dl = tr_deliver_new(cfg)) == NULL || (s.work.pending = tr_pending_new()) == NULL ||
+        (s.work.dl = tr_deliver_new(cfg)) == NULL ||
+        (s.work.notify = tr_notifiers_new(s.work.dl)) == NULL ||
+        (s.work.pending = tr_pending_new()) == NULL ||
         (s.work.dests = tr_dests_new(cfg->host_limit, cfg->breaker_failures,
                                      cfg->lease_margin_ms / 2, cfg->max_inflight,
                                      cfg->timeout_ms, s.work.dl)) ==
@@ -945,6 +951,12 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer)
     s.redis.migrate = 1; /* one EXISTS finds out whether there is anything to move */
     tr_pending_on_notice(s.work.pending, send_notice, &s);
     tr_deliver_on_connect(s.work.dl, on_connect, &s);
+    tr_notify_tcp *tcp = tr_notify_tcp_new(cfg, s.work.dl, on_connect, &s);
+    if (tcp == NULL ||
+        tr_notifiers_add(s.work.notify, TR_NOTIFY_TCP, &tr_notify_tcp_ops, tcp) != 0) {
+        tr_log_error("cannot start: out of memory (tcp notifier)");
+        goto done;
+    }
     tr_deliver_set_signer(s.work.dl, s.work.signer);
     s.claim.need = 1;
     s.report.next_hist_mono = tr_clock_mono_ms() + HIST_WRITE_MS;
@@ -955,6 +967,7 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer)
 done:
     tr_dests_free(s.work.dests); /* queued transfers go back to the deliverer first */
     tr_pending_free(s.work.pending);
+    tr_notifiers_free(s.work.notify); /* what they hold goes back to the pool first */
     tr_deliver_free(s.work.dl);
     tr_sign_free(s.work.signer);
     tr_wake_free(s.wake.line);

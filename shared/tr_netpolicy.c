@@ -5,6 +5,7 @@
  * written for the other family.
  */
 #include "tr_netpolicy.h"
+#include "tr_url.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -512,6 +513,13 @@ tr_netpolicy_verdict tr_netpolicy_check_url(const tr_netpolicy *p, const char *u
     char *host = NULL, *port_text = NULL;
     tr_netpolicy_verdict v = TR_NETPOLICY_REFUSE;
     const char *reason = "not a URL";
+    /* A tcp target is judged as the http URL of the same host and port. */
+    char as_http[TR_URL_MAX + 16], msg[160];
+    if (tr_url_is_tcp(url)) {
+        if (tr_url_tcp_parse(url, "", as_http, sizeof as_http, NULL, 0, NULL, msg, sizeof msg) != 0)
+            goto done;
+        url = as_http;
+    }
     if (h == NULL || curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
         curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || host == NULL ||
         curl_url_get(h, CURLUPART_PORT, &port_text, CURLU_DEFAULT_PORT) != CURLUE_OK ||

@@ -301,7 +301,7 @@ tr_ret tr_timer_spec_from_compat(json_object *obj, int64_t max_delay_s, tr_timer
         snprintf(msg, msglen, "callback_cmd: holds a NUL character");
         return TR_RET_BAD_URL;
     }
-    if (tr_url_check(url, "callback_cmd", msg, msglen) != 0)
+    if (tr_url_check_target(url, "callback_cmd", msg, msglen) != 0)
         return TR_RET_BAD_URL;
 
     /* seconds */

@@ -2,9 +2,12 @@
  * is exactly one that the scheduler's libcurl will parse the same way. */
 #include "tr_url.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Nonzero when CURLUPART `part` is present in h (e.g. a user name). */
 static int has_part(CURLU *h, CURLUPart part)
@@ -94,4 +97,98 @@ done:
     curl_free(port);
     curl_url_cleanup(h);
     return rc;
+}
+
+int tr_url_is_tcp(const char *url)
+{
+    if (url == NULL)
+        return 0;
+    if (strncasecmp(url, "tcp://", 6) == 0)
+        return 1;
+    if (strstr(url, "://") != NULL || url[0] == '\0')
+        return 0;
+    const char *colon = strrchr(url, ':');
+    if (colon == NULL || colon == url || colon[1] == '\0' ||
+        colon[1 + strspn(colon + 1, "0123456789")] != '\0')
+        return 0;
+    for (const char *p = url; p < colon; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c <= 0x20 || c == 0x7f || c == '/' || c == '?' || c == '#' || c == '@')
+            return 0;
+    }
+    return 1;
+}
+
+int tr_url_tcp_parse(const char *url, const char *field, char *as_http, size_t as_http_len,
+                     char *host, size_t hostlen, int *port, char *msg, size_t msglen)
+{
+    if (url == NULL || url[0] == '\0') {
+        snprintf(msg, msglen, "%s: empty", field);
+        return -1;
+    }
+    size_t len = strlen(url);
+    if (len > TR_URL_MAX) {
+        snprintf(msg, msglen, "%s: longer than %d bytes", field, TR_URL_MAX);
+        return -1;
+    }
+    const char *hp = strncasecmp(url, "tcp://", 6) == 0 ? url + 6 : url;
+    const char *colon = strrchr(hp, ':');
+    if (hp[strcspn(hp, "/?#@")] != '\0') {
+        snprintf(msg, msglen, "%s: a tcp target is HOST:PORT, nothing more", field);
+        return -1;
+    }
+    if (colon == NULL || colon == hp || (hp[0] == '[' && colon[-1] != ']')) {
+        snprintf(msg, msglen, "%s: a tcp target needs HOST:PORT", field);
+        return -1;
+    }
+    const char *ps = colon + 1;
+    char *end = NULL;
+    long p = ps[0] >= '0' && ps[0] <= '9' ? strtol(ps, &end, 10) : -1;
+    if (p < 1 || p > 65535 || end == NULL || *end != '\0' || end - ps > 5) {
+        snprintf(msg, msglen, "%s: port must be 1..65535", field);
+        return -1;
+    }
+    /* As an http URL: the same host rules, and the same host text libcurl uses. */
+    char h[TR_URL_MAX + 16];
+    int n = snprintf(h, sizeof h, "http://%.*s:%ld/", (int)(colon - hp), hp, p);
+    if (n < 0 || (size_t)n >= sizeof h || tr_url_check(h, field, msg, msglen) != 0) {
+        if (msglen > 0 && msg[0] == '\0')
+            snprintf(msg, msglen, "%s: not a valid tcp target", field);
+        return -1;
+    }
+    if (host != NULL) {
+        CURLU *u = curl_url();
+        char *ch = NULL;
+        int ok = u != NULL && curl_url_set(u, CURLUPART_URL, h, 0) == CURLUE_OK &&
+                 curl_url_get(u, CURLUPART_HOST, &ch, 0) == CURLUE_OK && ch != NULL &&
+                 strlen(ch) < hostlen;
+        if (ok)
+            for (size_t i = 0; i <= strlen(ch); i++)
+                host[i] = (char)tolower((unsigned char)ch[i]);
+        curl_free(ch);
+        curl_url_cleanup(u);
+        if (!ok) {
+            snprintf(msg, msglen, "%s: not a valid tcp target", field);
+            return -1;
+        }
+    }
+    if (as_http != NULL) {
+        if ((size_t)n >= as_http_len) {
+            snprintf(msg, msglen, "%s: longer than %d bytes", field, TR_URL_MAX);
+            return -1;
+        }
+        memcpy(as_http, h, (size_t)n + 1);
+    }
+    if (port != NULL)
+        *port = (int)p;
+    if (msglen > 0)
+        msg[0] = '\0';
+    return 0;
+}
+
+int tr_url_check_target(const char *url, const char *field, char *msg, size_t msglen)
+{
+    if (tr_url_is_tcp(url))
+        return tr_url_tcp_parse(url, field, NULL, 0, NULL, 0, NULL, msg, msglen);
+    return tr_url_check(url, field, msg, msglen);
 }

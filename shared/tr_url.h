@@ -1,4 +1,5 @@
-/* tr_url.h - callback URL validation, with libcurl's URL API. */
+/* tr_url.h - callback URL validation, with libcurl's URL API: http(s) URLs, and the
+ * targets of the TCP notifier (tcp://HOST:PORT, bare HOST:PORT). */
 #ifndef TR_URL_H
 #define TR_URL_H
 
@@ -11,5 +12,24 @@
  * in msg (e.g. "callback_cmd: scheme must be http or https"). `field` names the
  * field in the reason. */
 int tr_url_check(const char *url, const char *field, char *msg, size_t msglen);
+
+/* 1 when url has the form of a TCP notifier target: "tcp://" followed by
+ * anything, or the original TimeRush's bare "HOST:PORT" (no "://", no '/', '?',
+ * '#', '@' or blank, digits after the last ':'); else 0. The form only:
+ * tr_url_tcp_parse() says whether it is valid. */
+int tr_url_is_tcp(const char *url);
+
+/* Reads a TCP target: tcp://HOST:PORT or HOST:PORT, HOST a name, an IPv4 address
+ * or [IPv6], PORT 1..65535, nothing else (no path, no user@). Fills host (as
+ * libcurl reads it: lowercased, IPv6 in brackets), *port, and as_http with
+ * "http://HOST:PORT/": the URL libcurl connects to (CURLOPT_CONNECT_ONLY) and the
+ * destination policy judges, so a TCP target is checked exactly as an http one.
+ * Any of host, port, as_http may be NULL. 0, or -1 with a reason naming `field`. */
+int tr_url_tcp_parse(const char *url, const char *field, char *as_http, size_t as_http_len,
+                     char *host, size_t hostlen, int *port, char *msg, size_t msglen);
+
+/* What a callback target (callback_cmd, /v1/timers url) accepts: an http(s) URL
+ * (tr_url_check) or a TCP target (tr_url_tcp_parse). 0, or -1 with a reason. */
+int tr_url_check_target(const char *url, const char *field, char *msg, size_t msglen);
 
 #endif

@@ -92,7 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         TR_FUZZ_CHECK(k == TR_ANSWER_RETRY && why[0] != '\0', "status %ld: kind %d", status, (int)k);
     if (k == TR_ANSWER_CHAIN) {
         char msg[256];
-        TR_FUZZ_CHECK(chain.url != NULL && tr_url_check(chain.url, "u", msg, sizeof msg) == 0 &&
+        TR_FUZZ_CHECK(chain.url != NULL &&
+                          tr_url_check_target(chain.url, "u", msg, sizeof msg) == 0 &&
                           chain.data != NULL && chain.delay_ms >= 1000 &&
                           chain.delay_ms <= MAX_S * 1000 && chain.delay_ms % 1000 == 0,
                       "bad chain: delay %lld", (long long)chain.delay_ms);

@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                             sizeof msg);
     if (ret == TR_RET_OK) {
         if (spec.url == NULL || spec.data == NULL || spec.delay_ms <= 0 ||
-            spec.delay_ms > MAX_S * 1000 || tr_url_check(spec.url, "u", msg, sizeof msg) != 0)
+            spec.delay_ms > MAX_S * 1000 ||
+            tr_url_check_target(spec.url, "u", msg, sizeof msg) != 0)
             abort();
         char *rec = NULL;
         size_t rec_len = 0;

@@ -26,7 +26,8 @@ static void check_accepted(const tr_rest_create *c)
     const tr_timer_spec *s = &c->spec;
     char msg[256];
     TR_FUZZ_CHECK(c->key[0] == '\0' || tr_timer_key_check(c->key) == 0, "key '%s'", c->key);
-    TR_FUZZ_CHECK(s->url != NULL && tr_url_check(s->url, "url", msg, sizeof msg) == 0, "url");
+    TR_FUZZ_CHECK(s->url != NULL && tr_url_check_target(s->url, "url", msg, sizeof msg) == 0,
+                  "url");
     TR_FUZZ_CHECK(s->data != NULL && s->data[s->data_len] == '\0', "data unterminated");
     TR_FUZZ_CHECK(s->failure_url == NULL ||
                       tr_url_check(s->failure_url, "failure_url", msg, sizeof msg) == 0,

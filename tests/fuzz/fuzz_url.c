@@ -1,4 +1,5 @@
-/* fuzz_url.c - callback URL validation (tr_url_check: url, failure_url, callback_cmd).
+/* fuzz_url.c - callback URL validation (tr_url_check: url, failure_url, callback_cmd;
+ * tr_url_tcp_parse: TCP targets).
  *
  * Checks: an accepted URL is at most TR_URL_MAX bytes of printable non-space ASCII
  * or UTF-8 bytes, "http://" or "https://" (any case) followed by an authority, and
@@ -20,6 +21,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *url = tr_fuzz_str(data, size);
     char msg[256];
     msg[0] = '\0';
+    /* A TCP target (tcp://HOST:PORT, HOST:PORT): accepted only with a host, a port
+     * 1..65535 and an http form that tr_url_check accepts too. */
+    if (tr_url_is_tcp(url)) {
+        char host[TR_URL_MAX + 1], as_http[TR_URL_MAX + 16];
+        int port = 0;
+        if (tr_url_tcp_parse(url, "u", as_http, sizeof as_http, host, sizeof host, &port, msg,
+                             sizeof msg) == 0) {
+            TR_FUZZ_CHECK(host[0] != '\0' && port >= 1 && port <= 65535, "tcp '%s'", url);
+            TR_FUZZ_CHECK(tr_url_check(as_http, "u", msg, sizeof msg) == 0, "tcp '%s' as http", url);
+            TR_FUZZ_CHECK(tr_url_check_target(url, "u", msg, sizeof msg) == 0, "tcp '%s'", url);
+        } else {
+            TR_FUZZ_CHECK(strncmp(msg, "u: ", 3) == 0, "tcp refused with '%s'", msg);
+        }
+        free(url);
+        return 0;
+    }
     if (tr_url_check(url, "u", msg, sizeof msg) != 0) {
         TR_FUZZ_CHECK(strncmp(msg, "u: ", 3) == 0, "refused with '%s'", msg);
         free(url);

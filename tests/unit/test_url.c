@@ -122,10 +122,54 @@ static void test_field_name_and_small_buffer(void **state)
     assert_int_equal(strncmp(big, "data.callback_cmd: ", 19), 0);
 }
 
+/* TCP targets (tr_url_is_tcp, tr_url_tcp_parse, tr_url_check_target). */
+static void test_tcp_targets(void **state)
+{
+    (void)state;
+    char msg[256], host[256], as_http[512];
+    int port = 0;
+    assert_int_equal(tr_url_is_tcp("tcp://h:9100"), 1);
+    assert_int_equal(tr_url_is_tcp("TCP://h:9100"), 1);
+    assert_int_equal(tr_url_is_tcp("127.0.0.1:9100"), 1);
+    assert_int_equal(tr_url_is_tcp("[::1]:9100"), 1);
+    assert_int_equal(tr_url_is_tcp("http://h:80/"), 0);
+    assert_int_equal(tr_url_is_tcp("http:/h"), 0);
+    assert_int_equal(tr_url_is_tcp("h:x"), 0);
+    assert_int_equal(tr_url_is_tcp("h/p:80"), 0);
+    assert_int_equal(tr_url_is_tcp("u@h:80"), 0);
+    assert_int_equal(tr_url_is_tcp(":80"), 0);
+    assert_int_equal(tr_url_tcp_parse("tcp://Example.TEST:9100", "callback_cmd", as_http,
+                                      sizeof as_http, host, sizeof host, &port, msg, sizeof msg),
+                     0);
+    assert_string_equal(host, "example.test");
+    assert_int_equal(port, 9100);
+    assert_string_equal(as_http, "http://Example.TEST:9100/");
+    assert_int_equal(tr_url_tcp_parse("[::1]:7", "u", NULL, 0, host, sizeof host, &port, msg,
+                                      sizeof msg),
+                     0);
+    assert_string_equal(host, "[::1]");
+    const char *bad[] = {"tcp://h", "tcp://h:", "tcp://h:0", "tcp://h:65536", "tcp://h:9/x",
+                         "tcp://u@h:9", "tcp://:9", "tcp://h:+9", "tcp://h:9?q", "tcp://[::1:9",
+                         "tcp://h h:9"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        msg[0] = '\0';
+        if (tr_url_check_target(bad[i], "callback_cmd", msg, sizeof msg) != -1)
+            print_error("tcp target '%s' accepted\n", bad[i]);
+        assert_int_equal(tr_url_check_target(bad[i], "callback_cmd", msg, sizeof msg), -1);
+        assert_int_equal(strncmp(msg, "callback_cmd: ", 14), 0);
+    }
+    assert_int_equal(tr_url_check_target("tcp://127.0.0.1:9100", "u", msg, sizeof msg), 0);
+    assert_int_equal(tr_url_check_target("localhost:9100", "u", msg, sizeof msg), 0);
+    assert_int_equal(tr_url_check_target("https://h/", "u", msg, sizeof msg), 0);
+    /* tr_url_check itself still takes http(s) only (failure_url). */
+    assert_int_equal(tr_url_check("tcp://h:9", "u", msg, sizeof msg), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accepted),
+        cmocka_unit_test(test_tcp_targets),
         cmocka_unit_test(test_scheme),
         cmocka_unit_test(test_port_zero),
         cmocka_unit_test(test_relative_and_hostless),
