@@ -6,8 +6,8 @@
 #
 # hostile.tsv, one request a line, seven TAB-separated columns ('#' lines are notes):
 #   METHOD  PATH  HEADERS  BODY  STATUS  ANSWER  REASON
-# METHOD: an HTTP method sent with curl (--path-as-is), or RAW: PATH is then the
-#   whole request, bytes as written (printf %b), sent on a plain TCP connection.
+# METHOD: an HTTP method, sent as curl would (the path as written), or RAW: PATH is
+#   then the whole request, bytes as written (printf %b), sent on a TCP connection.
 # HEADERS: "Name: value" lines separated by '|', or '-'. A body is sent as
 #   application/json unless HEADERS give a Content-Type ("Content-Type:" sends none).
 # BODY: printf %b text ('\xff', '\x00', '\\' for one backslash), or '-' for none.
@@ -17,7 +17,6 @@
 #   error code), jq:EXPR (a jq test on the body), or '-' (status only). Every
 #   answer must be JSON, and an error's msg / error.message a non-empty string.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-shopt -u patsub_replacement 2>/dev/null # '&' in a replacement is just '&'
 tr_setup
 tr_start_sink A
 MAX_BODY=4096
@@ -38,98 +37,16 @@ DBSIZE0=$(tr_redis DBSIZE)
 REC0=$(tr_rec_count)
 DUE0=$(tr_due_count)
 
-# expand TEXT: the table's placeholders filled in.
-expand() {
-    local s=$1 re='\{REP:([0-9]+):([^}]*)\}' rep
-    while [[ $s =~ $re ]]; do
-        printf -v rep '%*s' "${BASH_REMATCH[1]}" ''
-        rep=${rep// /${BASH_REMATCH[2]}}
-        s=${s/"${BASH_REMATCH[0]}"/$rep}
-    done
-    s=${s//@U@/$U}
-    s=${s//@KEEP@/$KEEP}
-    printf '%s' "$s"
-}
-
-# send_curl METHOD PATH HEADERS BODY: the answer's status in STATUS, body in $TR_TMP/answer.
-send_curl() {
-    local args=(-sS --path-as-is --max-time 10 -X "$1" -o "$TR_TMP/answer" -w '%{http_code}')
-    local h ct=0 hs
-    if [[ $3 != - ]]; then
-        hs=$(expand "$3")
-        local re='@MANY:([0-9]+)@' i
-        if [[ $hs =~ $re ]]; then
-            for ((i = 0; i < BASH_REMATCH[1]; i++)); do args+=(-H "X-Many-$i: $i"); done
-            hs=${hs/"${BASH_REMATCH[0]}"/}
-        fi
-        IFS='|' read -r -a hl <<<"$hs"
-        for h in "${hl[@]}"; do
-            [[ -n $h ]] || continue
-            args+=(-H "$h")
-            [[ ${h,,} == content-type:* ]] && ct=1
-        done
-    fi
-    if [[ $4 != - ]]; then
-        ((ct)) || args+=(-H 'Content-Type: application/json')
-        printf '%b' "$(expand "$4")" >"$TR_TMP/body"
-        args+=(--data-binary "@$TR_TMP/body")
-    fi
-    STATUS=$(curl "${args[@]}" "$TR_URL$(expand "$2")" 2>"$TR_TMP/curl.err") || STATUS="curl failed: $(head -c 200 "$TR_TMP/curl.err")"
-}
-
-# send_raw REQUEST: the bytes on a fresh TCP connection; status and body as above.
-send_raw() {
-    printf '%b' "$(expand "$1")" >"$TR_TMP/request"
-    : >"$TR_TMP/response"
-    if exec 3<>"/dev/tcp/127.0.0.1/$PORT"; then
-        cat "$TR_TMP/request" >&3
-        timeout 10 cat <&3 >"$TR_TMP/response"
-        exec 3<&-
-    fi
-    local first
-    first=$(head -n 1 "$TR_TMP/response" | tr -d '\r')
-    STATUS=$(awk '{print $2}' <<<"$first")
-    [[ $first == HTTP/1.?\ * ]] || STATUS="no status line: '${first:0:60}'"
-    # The body: everything after the first empty line.
-    awk 'body { print } /^\r?$/ && !body { body = 1 }' "$TR_TMP/response" >"$TR_TMP/answer"
-}
-
-# judge N WANT_STATUS WANT_ANSWER REASON: one ok / not ok line for the row (one jq:
-# it exits 1 when the test is false, another code when the answer is not JSON).
-judge() {
-    local n=$1 want_status=$2 want=$3 reason=$4 why="" filter rc
-    case $want in
-    jq:*) filter=${want#jq:} ;;
-    -) filter=true ;;
-    *[!0-9]*) filter='.error.code == $w and (.error.message | type == "string" and length > 0)' ;;
-    *) filter='.ret == ($w | tonumber) and (.msg | type == "string" and length > 0)' ;;
-    esac
-    [[ $STATUS == "$want_status" ]] || why+="HTTP $STATUS, want $want_status; "
-    jq -e --arg w "$want" "$filter" "$TR_TMP/answer" >/dev/null 2>&1
-    rc=$?
-    ((rc == 0)) || why+="$( ((rc == 1)) && echo "answer is not $want" || echo "answer is not JSON"): '$(head -c 300 "$TR_TMP/answer" | tr -d '\000')'; "
-    if [[ -z $why ]]; then
-        tr_pass "row $n: $reason -> $want_status $want"
-    else
-        tr_fail "row $n: $reason" "$why"
-    fi
-}
-
+# Every row, sent and judged by hostile_send.py (one process, not a curl and a jq a
+# row); its lines become this test's ok / not ok lines.
 rows=0
-while IFS=$'\t' read -r method path headers body status answer reason; do
-    [[ -z $method || $method == \#* ]] && continue
-    rows=$((rows + 1))
-    if [[ -z $reason ]]; then
-        tr_fail "row $rows: seven columns" "got: $method $path ..."
-        continue
-    fi
-    if [[ $method == RAW ]]; then
-        send_raw "$path"
-    else
-        send_curl "$method" "$path" "$headers" "$body"
-    fi
-    judge "$rows" "$status" "$answer" "$reason"
-done <"$TABLE"
+while IFS=$'\t' read -r verdict desc why; do
+    case $verdict in
+    ok) tr_pass "$desc" ;;
+    fail) tr_fail "$desc" "$why" ;;
+    rows) rows=$desc ;;
+    esac
+done < <(python3 "$(dirname "${BASH_SOURCE[0]}")/hostile_send.py" "$PORT" "$TABLE" "$U" "$KEEP")
 check "the table has at least 60 rows ($rows)" test "$rows" -ge 60
 
 # Nothing changed, everything still works.
