@@ -27,7 +27,7 @@ int ctl_hist_parse(const char *text, const char *name, ctl_hist *out)
         const char *nl = strchr(line, '\n');
         if (strncmp(line, name, nlen) == 0 && strncmp(line + nlen, "_bucket{le=\"", 12) == 0) {
             const char *p = line + nlen + 12, *after;
-            double le, v;
+            double le = 0, v = 0; /* set by num_at on each path that reads them */
             int inf = strncmp(p, "+Inf\"", 5) == 0;
             if (inf)
                 after = p + 4;
