@@ -161,7 +161,7 @@ def main():
     t = {"key": "oa-1", "url": sink + "/oa", "data": {"x": 1}, "delay_ms": 600000,
          "headers": {"X-A": "b"}, "retry": {"max_attempts": 3, "min_backoff_ms": 5,
                                             "max_backoff_ms": 50}, "timeout_ms": 500,
-         "failure_url": sink + "/f"}
+         "failure_url": sink + "/f", "chain_limit": 2}
     check(spec, base, "POST", "/v1/timers", t, 201)
     check(spec, base, "POST", "/v1/timers", t, 200)
     check(spec, base, "POST", "/v1/timers", dict(t, data="other"), 409)
