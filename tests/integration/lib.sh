@@ -368,21 +368,33 @@ tr_npm_install() {
 # SINK_<NAME>_PID once it listens. With TR_SINK_PORT=N in its environment it listens
 # on port N (a receiver whose answers name itself); else on a free one.
 tr_start_sink() {
-    local name=$1 port=${TR_SINK_PORT:-0}
+    local name=$1 port=${TR_SINK_PORT:-0} var
     shift
-    local pf="$TR_TMP/sink.$name.port" log="$TR_TMP/sink.$name.log"
-    rm -f "$pf"
-    : >"$log"
-    "$TR_BUILD_DIR/tests/sink/timerush-sink" --listen "127.0.0.1:$port" --port-file "$pf" \
-        --log "$log" "$@" 2>>"$TR_TMP/sink.$name.err" &
+    tr_start_receiver SINK "$name" "$TR_BUILD_DIR/tests/sink/timerush-sink" \
+        --listen "127.0.0.1:$port" "$@" || return 1
+    var=SINK_${name}_PORT
+    declare -g "SINK_${name}_URL=http://127.0.0.1:${!var}"
+}
+
+# tr_start_receiver PREFIX NAME PROGRAM [options...]: starts a test receiver (a
+# program of tests/sink/ taking --port-file and --log) in the background, its files
+# $TR_TMP/<prefix>.NAME.{port,log,err} (prefix in lower case); sets PREFIX_NAME_PID,
+# PREFIX_NAME_LOG and, once it listens, PREFIX_NAME_PORT.
+tr_start_receiver() {
+    local prefix=$1 name=$2 prog=$3
+    shift 3
+    local base="$TR_TMP/${prefix,,}.$name"
+    rm -f "$base.port"
+    : >"$base.log"
+    "$prog" --port-file "$base.port" --log "$base.log" "$@" 2>>"$base.err" &
     local pid=$!
     tr_track_pid "$pid"
-    declare -g "SINK_${name}_PID=$pid" "SINK_${name}_LOG=$log"
-    if ! tr_poll 10 test -s "$pf"; then
-        tr_fail "sink $name starts" "$(cat "$TR_TMP/sink.$name.err" 2>/dev/null)"
+    declare -g "${prefix}_${name}_PID=$pid" "${prefix}_${name}_LOG=$base.log"
+    if ! tr_poll 10 test -s "$base.port"; then
+        tr_fail "${prog##*/} $name starts" "$(cat "$base.err" 2>/dev/null)"
         return 1
     fi
-    declare -g "SINK_${name}_URL=http://127.0.0.1:$(cat "$pf")"
+    declare -g "${prefix}_${name}_PORT=$(cat "$base.port")"
 }
 
 # tr_stop_sink NAME

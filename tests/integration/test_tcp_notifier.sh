@@ -15,22 +15,12 @@ LINESINK="$TR_BUILD_DIR/tests/sink/timerush-linesink"
 T_START=$(tr_now_ms)
 section() { echo "# +$(($(tr_now_ms) - T_START)) ms: $1"; }
 
-# start_line NAME [--port N] [MODE...]: a line receiver; sets LS_<NAME>_PORT, _LOG, _PID.
+# start_line NAME [--port N] [MODE...]: a line receiver (tr_start_receiver: LINESINK is
+# the program); sets LS_<NAME>_PORT, _LOG, _PID.
 start_line() {
     local name=$1
     shift
-    local pf="$TR_TMP/ls.$name.port" log="$TR_TMP/ls.$name.log"
-    rm -f "$pf"
-    touch "$log"
-    "$LINESINK" --port-file "$pf" --log "$log" "$@" 2>>"$TR_TMP/ls.$name.err" &
-    local pid=$!
-    tr_track_pid "$pid"
-    declare -g "LS_${name}_PID=$pid" "LS_${name}_LOG=$log"
-    if ! tr_poll 10 test -s "$pf"; then
-        tr_fail "line receiver $name starts" "$(cat "$TR_TMP/ls.$name.err" 2>/dev/null)"
-        return 1
-    fi
-    declare -g "LS_${name}_PORT=$(cat "$pf")"
+    tr_start_receiver LS "$name" "$LINESINK" "$@"
 }
 # lines NAME [JQ_SELECT]: lines received by NAME matching the selection.
 lines() {
