@@ -36,6 +36,25 @@ static void print_error(const ctl_ctx *ctx, const ctl_reply *r)
     json_object_put(o);
 }
 
+/* One request; a 2xx answer in *r (the caller clears it). Otherwise prints why
+ * and returns the exit code (r cleared): CTL_EXIT_CONNECT, or exit_for_status(). */
+static int fetch(ctl_ctx *ctx, const char *method, const char *path, const char *body,
+                 ctl_reply *r)
+{
+    char err[512];
+    if (ctl_http_do(ctx->http, method, path, body, r, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: cannot reach the server: %s\n", ctx->prog, err);
+        return CTL_EXIT_CONNECT;
+    }
+    if (r->status < 200 || r->status > 299) {
+        print_error(ctx, r);
+        int code = exit_for_status(r->status);
+        ctl_reply_clear(r);
+        return code;
+    }
+    return CTL_EXIT_OK;
+}
+
 int ctl_api_call(ctl_ctx *ctx, const char *method, const char *path, const char *body,
                  json_object **out, char **raw)
 {
@@ -43,17 +62,9 @@ int ctl_api_call(ctl_ctx *ctx, const char *method, const char *path, const char 
     if (raw != NULL)
         *raw = NULL;
     ctl_reply r;
-    char err[512];
-    if (ctl_http_do(ctx->http, method, path, body, &r, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: cannot reach the server: %s\n", ctx->prog, err);
-        return CTL_EXIT_CONNECT;
-    }
-    if (r.status < 200 || r.status > 299) {
-        print_error(ctx, &r);
-        int code = exit_for_status(r.status);
-        ctl_reply_clear(&r);
-        return code;
-    }
+    int rc = fetch(ctx, method, path, body, &r);
+    if (rc != CTL_EXIT_OK)
+        return rc;
     char msg[256];
     json_object *o = tr_json_parse_value(r.body, r.len, msg, sizeof msg);
     if (o == NULL || !json_object_is_type(o, json_type_object)) {
@@ -75,17 +86,9 @@ int ctl_api_text(ctl_ctx *ctx, const char *path, char **text)
 {
     *text = NULL;
     ctl_reply r;
-    char err[512];
-    if (ctl_http_do(ctx->http, "GET", path, NULL, &r, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: cannot reach the server: %s\n", ctx->prog, err);
-        return CTL_EXIT_CONNECT;
-    }
-    if (r.status < 200 || r.status > 299) {
-        print_error(ctx, &r);
-        int code = exit_for_status(r.status);
-        ctl_reply_clear(&r);
-        return code;
-    }
+    int rc = fetch(ctx, "GET", path, NULL, &r);
+    if (rc != CTL_EXIT_OK)
+        return rc;
     *text = r.body;
     return CTL_EXIT_OK;
 }

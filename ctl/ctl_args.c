@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tr_num.h"
+#include "tr_rfc3339.h"
 
 /* The table entry named by argv word w ("--name" or "--name=value"), or NULL.
  * *value is set to the text after '=' when there is one, else NULL. */
@@ -161,61 +161,12 @@ int ctl_args_seconds(const char *name, const char *s, double lo, double hi, doub
     return 0;
 }
 
-/* n ASCII digits at s as a number, or -1. */
-static int digits_at(const char *s, int n)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
 int ctl_args_time(const char *name, const char *s, int64_t *out_ms, char *err, size_t errlen)
 {
     if (tr_num_parse(s, strlen(s), 0, INT64_MAX, out_ms) == TR_NUM_OK)
         return 0;
-    /* YYYY-MM-DDTHH:MM:SS, fixed positions; then [.fraction] and Z or an offset. */
-    int ok = strlen(s) >= 20 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == 't') &&
-             s[13] == ':' && s[16] == ':';
-    int y = ok ? digits_at(s, 4) : -1, mo = ok ? digits_at(s + 5, 2) : -1;
-    int d = ok ? digits_at(s + 8, 2) : -1, h = ok ? digits_at(s + 11, 2) : -1;
-    int mi = ok ? digits_at(s + 14, 2) : -1, sec = ok ? digits_at(s + 17, 2) : -1;
-    const char *p = ok ? s + 19 : "";
-    int64_t ms = 0;
-    if (*p == '.') {
-        int scale = 100, any = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, any = 1) {
-            ms += (*p - '0') * scale;
-            scale /= 10;
-        }
-        ok = ok && any;
-    }
-    int64_t offset_s = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-        int oh = digits_at(p + 1, 2), om = digits_at(p + 4, 2);
-        ok = ok && oh >= 0 && oh <= 23 && om >= 0 && om <= 59;
-        offset_s = (*p == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
-        p += 6;
-    } else {
-        ok = 0;
-    }
-    if (!ok || y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
-        mi > 59 || sec < 0 || sec > 60 || *p != '\0') {
-        snprintf(err, errlen, "--%s: '%s' is neither epoch ms nor an RFC 3339 time", name, s);
-        return -1;
-    }
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                    .tm_min = mi, .tm_sec = sec};
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 && !(y == 1969 && mo == 12 && d == 31)) {
-        snprintf(err, errlen, "--%s: '%s' is out of range", name, s);
-        return -1;
-    }
-    *out_ms = ((int64_t)t - offset_s) * 1000 + ms;
-    return 0;
+    if (tr_rfc3339_parse(s, out_ms) == 0)
+        return 0; /* the server's own reader: what it would accept, read the same */
+    snprintf(err, errlen, "--%s: '%s' is neither epoch ms nor an RFC 3339 time", name, s);
+    return -1;
 }

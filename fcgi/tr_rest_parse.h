@@ -62,10 +62,6 @@ typedef struct tr_rest_list_query {
 int tr_rest_parse_list_query(const char *query, tr_rest_list_query *out, char *msg,
                              size_t msglen);
 
-/* RFC 3339 date-time ("2026-11-26T15:00:00Z", "+01:00" offsets, fractional
- * seconds) to epoch ms (fractions beyond ms truncated). 0, or -1 when it is not
- * one. */
-int tr_rest_parse_rfc3339(const char *s, int64_t *out_ms);
 
 /* 0 when `name` may be set as an extra callback header: an HTTP token that
  * tr_header_reserved() does not reserve (tr_header_rules.h); -1 otherwise. */

@@ -476,6 +476,25 @@ static int list_headers(tr_xfer *x, int is_signed)
     return 0;
 }
 
+/* Adds x's easy handle to the multi handle and x to the active list, started now.
+ * 0, or -1 with x->errbuf set. */
+static int add_active(tr_deliver *d, tr_xfer *x)
+{
+    CURLMcode mc = curl_multi_add_handle(d->multi, x->easy);
+    if (mc != CURLM_OK) {
+        snprintf(x->errbuf, sizeof x->errbuf, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+        return -1;
+    }
+    x->prev = NULL;
+    x->next = d->active;
+    if (d->active != NULL)
+        d->active->prev = x;
+    d->active = x;
+    x->start_mono_ms = tr_clock_mono_ms();
+    d->running++;
+    return 0;
+}
+
 /* x->host from its destination's key ("scheme://host:port", already parsed and
  * lowercased by tr_dests) or, for a failure notice, from its URL. Empty when unknown. */
 static void url_host(tr_xfer *x)
@@ -542,19 +561,7 @@ int tr_deliver_start(tr_deliver *d, tr_xfer *x)
     SET(CURLOPT_HTTPHEADER, hdrs);
     SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
     SET(CURLOPT_TIMEOUT_MS, timeout);
-    CURLMcode mc = curl_multi_add_handle(d->multi, e);
-    if (mc != CURLM_OK) {
-        snprintf(x->errbuf, sizeof x->errbuf, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
-        return -1;
-    }
-    x->prev = NULL;
-    x->next = d->active;
-    if (d->active != NULL)
-        d->active->prev = x;
-    d->active = x;
-    x->start_mono_ms = tr_clock_mono_ms();
-    d->running++;
-    return 0;
+    return add_active(d, x);
 fail:
     snprintf(x->errbuf, sizeof x->errbuf, "%s: %s", what, curl_easy_strerror(rc));
     return -1;
@@ -592,18 +599,8 @@ int tr_deliver_connect(tr_deliver *d, tr_xfer *x, const char *url, long timeout_
     SET(CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
     SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
     SET(CURLOPT_TIMEOUT_MS, timeout_ms);
-    CURLMcode mc = curl_multi_add_handle(d->multi, e);
-    if (mc != CURLM_OK) {
-        snprintf(x->errbuf, sizeof x->errbuf, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+    if (add_active(d, x) != 0)
         goto undo;
-    }
-    x->prev = NULL;
-    x->next = d->active;
-    if (d->active != NULL)
-        d->active->prev = x;
-    d->active = x;
-    x->start_mono_ms = tr_clock_mono_ms();
-    d->running++;
     d->side_running++;
     return 0;
 fail:

@@ -1,4 +1,4 @@
-/* fuzz_rfc3339.c - RFC 3339 date-times (tr_rest_parse_rfc3339: "at", "until").
+/* fuzz_rfc3339.c - RFC 3339 date-times (tr_rfc3339_parse: "at", "until").
  *
  * Checks against an independent reading: an accepted text has the shape
  * YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm), a real calendar date, and its epoch ms
@@ -12,6 +12,7 @@
 
 #include "tr_fuzz.h"
 #include "tr_rest_parse.h"
+#include "tr_rfc3339.h"
 
 static int num(const char *s, int n)
 {
@@ -80,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     char *s = tr_fuzz_str(data, size);
     int64_t got = 0, want = 0;
-    int rc = tr_rest_parse_rfc3339(s, &got);
+    int rc = tr_rfc3339_parse(s, &got);
     int orc = oracle(s, &want);
     TR_FUZZ_CHECK(rc == orc, "'%s': parser %d, oracle %d", s, rc, orc);
     if (rc == 0) {
@@ -95,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             snprintf(back, sizeof back, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
             int64_t again = 0;
-            TR_FUZZ_CHECK(tr_rest_parse_rfc3339(back, &again) == 0 && again == got,
+            TR_FUZZ_CHECK(tr_rfc3339_parse(back, &again) == 0 && again == got,
                           "'%s' -> %lld -> '%s' -> %lld", s, (long long)got, back, (long long)again);
         }
     }

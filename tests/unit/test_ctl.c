@@ -112,7 +112,8 @@ static void test_time(void **state)
     assert_int_equal(ms, 0);
     const char *bad[] = {"", "2026-12-01", "2026-12-01T22:30:30", "2026-13-01T00:00:00Z",
                          "2026-12-01T22:30:30.Z", "2026-12-01T22:30:30Zx", "-5",
-                         "2026-12-01T22:30:30+1:00", "2026-12-01 22:30:30Z"};
+                         "2026-12-01T22:30:30+1:00", "2026-12-01 22:30:30Z",
+                         "2026-02-30T00:00:00Z" /* was read as March 2 */};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (ctl_args_time("at", bad[i], &ms, err, sizeof err) != -1)
             print_error("'%s' accepted\n", bad[i]);

@@ -12,27 +12,28 @@
 #include "tr_headers.h"
 #include "tr_json.h"
 #include "tr_rest_parse.h"
+#include "tr_rfc3339.h"
 
 static void test_rfc3339(void **state)
 {
     (void)state;
     int64_t ms = 0;
-    assert_int_equal(tr_rest_parse_rfc3339("1970-01-01T00:00:00Z", &ms), 0);
+    assert_int_equal(tr_rfc3339_parse("1970-01-01T00:00:00Z", &ms), 0);
     assert_int_equal(ms, 0);
-    assert_int_equal(tr_rest_parse_rfc3339("2026-11-26T15:00:00Z", &ms), 0);
+    assert_int_equal(tr_rfc3339_parse("2026-11-26T15:00:00Z", &ms), 0);
     assert_int_equal(ms, 1795705200000LL);
-    assert_int_equal(tr_rest_parse_rfc3339("2026-11-26T16:00:00+01:00", &ms), 0);
+    assert_int_equal(tr_rfc3339_parse("2026-11-26T16:00:00+01:00", &ms), 0);
     assert_int_equal(ms, 1795705200000LL);
-    assert_int_equal(tr_rest_parse_rfc3339("2026-11-26T14:30:00.25-00:30", &ms), 0);
+    assert_int_equal(tr_rfc3339_parse("2026-11-26T14:30:00.25-00:30", &ms), 0);
     assert_int_equal(ms, 1795705200250LL);
-    assert_int_equal(tr_rest_parse_rfc3339("2024-02-29t00:00:00.123456z", &ms), 0);
+    assert_int_equal(tr_rfc3339_parse("2024-02-29t00:00:00.123456z", &ms), 0);
     assert_int_equal(ms % 1000, 123);
     static const char *const bad[] = {"", "2026-11-26", "2026-11-26T15:00:00",
                                       "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z",
                                       "2026-11-26T24:00:00Z", "2026-11-26T15:00:00.Z",
                                       "2026-11-26T15:00:00+0100", "2026-11-26T15:00:00Zjunk"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(tr_rest_parse_rfc3339(bad[i], &ms), -1);
+        assert_int_equal(tr_rfc3339_parse(bad[i], &ms), -1);
 }
 
 static void test_headers(void **state)
