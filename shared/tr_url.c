@@ -19,21 +19,29 @@ static int has_part(CURLU *h, CURLUPart part)
     return present;
 }
 
+/* url is 1..TR_URL_MAX bytes: 0, or -1 with msg naming field. */
+static int check_length(const char *url, const char *field, char *msg, size_t msglen)
+{
+    if (url == NULL || url[0] == '\0') {
+        snprintf(msg, msglen, "%s: empty", field);
+        return -1;
+    }
+    if (strlen(url) > TR_URL_MAX) {
+        snprintf(msg, msglen, "%s: longer than %d bytes", field, TR_URL_MAX);
+        return -1;
+    }
+    return 0;
+}
+
 int tr_url_check(const char *url, const char *field, char *msg, size_t msglen)
 {
     int rc = -1;
     char *scheme = NULL, *host = NULL, *port = NULL;
     CURLU *h = NULL;
 
-    if (url == NULL || url[0] == '\0') {
-        snprintf(msg, msglen, "%s: empty", field);
+    if (check_length(url, field, msg, msglen) != 0)
         return -1;
-    }
     size_t len = strlen(url);
-    if (len > TR_URL_MAX) {
-        snprintf(msg, msglen, "%s: longer than %d bytes", field, TR_URL_MAX);
-        return -1;
-    }
     /* Spaces and control bytes are never valid in a URL; curl would otherwise
      * reject some and percent-encode others depending on flags. */
     for (size_t i = 0; i < len; i++) {
@@ -122,15 +130,8 @@ int tr_url_is_tcp(const char *url)
 int tr_url_tcp_parse(const char *url, const char *field, char *as_http, size_t as_http_len,
                      char *host, size_t hostlen, int *port, char *msg, size_t msglen)
 {
-    if (url == NULL || url[0] == '\0') {
-        snprintf(msg, msglen, "%s: empty", field);
+    if (check_length(url, field, msg, msglen) != 0)
         return -1;
-    }
-    size_t len = strlen(url);
-    if (len > TR_URL_MAX) {
-        snprintf(msg, msglen, "%s: longer than %d bytes", field, TR_URL_MAX);
-        return -1;
-    }
     const char *hp = strncasecmp(url, "tcp://", 6) == 0 ? url + 6 : url;
     const char *colon = strrchr(hp, ':');
     if (hp[strcspn(hp, "/?#@")] != '\0') {

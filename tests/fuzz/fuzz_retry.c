@@ -66,14 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r == NULL)
         return 0;
     int want = should_accept(r);
-    json_object *body = json_object_new_object();
-    TR_FUZZ_CHECK(body != NULL, "out of memory");
-    tr_json_add(body, "url", json_object_new_string("http://app/hook"));
-    tr_json_add(body, "data", json_object_new_string(""));
-    tr_json_add(body, "delay_ms", json_object_new_int(0));
-    tr_json_add(body, "retry", json_object_get(r));
     tr_rest_create c;
-    int got = tr_rest_parse_create(body, 0, 1000, &c, msg, sizeof msg) == 0;
+    int got = tr_fuzz_parse_create_with("retry", r, &c, msg, sizeof msg);
     TR_FUZZ_CHECK(got == want, "API %s a retry policy it should %s: %s",
                   got ? "accepted" : "refused", want ? "accept" : "refuse", got ? "" : msg);
     if (got) {
@@ -97,7 +91,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         tr_rest_create_clear(&c);
     }
-    json_object_put(body);
     json_object_put(r);
     return 0;
 }

@@ -7,6 +7,8 @@
 
 #include "tr_headers.h"
 #include "tr_header_rules.h"
+#include "tr_json.h"
+#include "tr_rest_parse.h"
 #include "tr_timer.h"
 
 uint8_t tr_fuzz_u8(tr_fuzz_in *in)
@@ -135,4 +137,18 @@ void tr_fuzz_check_headers_sent(const char *headers_json)
     }
     TR_FUZZ_CHECK(lines == members, "%d members, %d lines: %s", members, lines, headers_json);
     curl_slist_free_all(list);
+}
+
+int tr_fuzz_parse_create_with(const char *name, json_object *value, tr_rest_create *out,
+                              char *msg, size_t msglen)
+{
+    json_object *body = json_object_new_object();
+    TR_FUZZ_CHECK(body != NULL, "out of memory");
+    tr_json_add(body, "url", json_object_new_string("http://app/hook"));
+    tr_json_add(body, "data", json_object_new_string(""));
+    tr_json_add(body, "delay_ms", json_object_new_int(0));
+    tr_json_add(body, name, json_object_get(value));
+    int got = tr_rest_parse_create(body, 0, 1000, out, msg, msglen) == 0;
+    json_object_put(body);
+    return got;
 }

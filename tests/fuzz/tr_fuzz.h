@@ -53,6 +53,14 @@ char *tr_fuzz_field_str(tr_fuzz_in *in, uint8_t sep);
 
 /* Invariants more than one target checks. Each aborts (TR_FUZZ_CHECK) on failure. */
 struct tr_timer_spec;
+struct tr_rest_create;
+struct json_object;
+
+/* POST /v1/timers's parse of a fixed timer (url http://app/hook, data "", delay_ms
+ * 0) with `value` as its field `name` (takes its own reference to value). 1 with *out
+ * filled (caller clears it with tr_rest_create_clear), or 0 with msg saying why. */
+int tr_fuzz_parse_create_with(const char *name, struct json_object *value,
+                              struct tr_rest_create *out, char *msg, size_t msglen);
 
 /* An accepted spec survives the Redis record: encode, decode, and every field comes
  * back equal (the data byte for byte); the record decodes to the same record again. */
