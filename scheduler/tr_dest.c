@@ -248,7 +248,8 @@ static void sweep(tr_dests *t)
 }
 
 /* "scheme://host:port" of url into out (host lowercased; a TCP target,
- * tr_url_is_tcp(), is "tcp://host:port" whichever way it was written). 0, or -1
+ * tr_url_is_tcp(), is "tcp://host:port" whichever way it was written, or
+ * "tls://host:port"). 0, or -1
  * with err. */
 static int dest_key(const char *url, char *out, size_t outlen, char *err, size_t errlen)
 {
@@ -263,7 +264,7 @@ static int dest_key(const char *url, char *out, size_t outlen, char *err, size_t
         }
         for (char *c = h; *c != '\0'; c++)
             *c = (char)tolower((unsigned char)*c);
-        int n = snprintf(out, outlen, "tcp://%s:%d", h, p);
+        int n = snprintf(out, outlen, "%s://%s:%d", tr_url_is_tls(url) ? "tls" : "tcp", h, p);
         if (n < 0 || (size_t)n >= outlen) {
             snprintf(err, errlen, "callback host too long");
             return -1;

@@ -1,10 +1,14 @@
 #include "tr_notify_tcp.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +27,20 @@
 
 typedef enum conn_state {
     CONN_CONNECTING = 0, /* the side connect runs in libcurl */
-    CONN_UP = 1,         /* fd connected: lines go out, answers come in */
-    CONN_CLOSED = 2      /* given up while its connect still runs: freed when it returns */
+    CONN_UP = 1,         /* fd connected (tls: handshake done): lines go out, answers come in */
+    CONN_CLOSED = 2,     /* given up while its connect still runs: freed when it returns */
+    CONN_HANDSHAKE = 3   /* tls: fd connected, the TLS handshake runs */
 } conn_state;
 
 typedef struct tcp_conn {
     struct tcp_conn *next;          /* the notifier's list */
-    char key[TR_DEST_KEY_MAX];      /* "tcp://host:port" */
+    char key[TR_DEST_KEY_MAX];      /* "tcp://host:port" or "tls://host:port" */
     conn_state state;
-    int fd;                         /* -1 unless UP */
+    int fd;                         /* -1 unless UP or HANDSHAKE */
+    SSL *ssl;                       /* tls:// only (made with the connection); else NULL */
+    int want_write;                 /* tls: the last SSL call waits for POLLOUT */
+    int64_t hs_deadline;            /* tls: monotonic ms by which the handshake must end */
+    int64_t hs_timeout_ms;          /* tls: --connect-timeout-ms, for the handshake */
     tr_xfer *carrier;               /* the side connect while CONNECTING/CLOSED; tr_deliver's */
     char peer[64];                  /* "address port" once connected */
     tr_xfer *head, *tail;           /* outstanding, in line order, through lnext */
@@ -55,6 +64,8 @@ struct tr_notify_tcp {
     tcp_conn *last;                 /* the last one used: a burst repeats its target */
     tr_xfer *done_head, *done_tail; /* finished or aborted, through lnext */
     int running;                    /* started and not handed back */
+    SSL_CTX *tls[2];                /* tls:// contexts, made at first use: [1] presents
+                                     * --pem (--pem-hosts), [0] no client certificate */
 };
 
 /* ---- lines ------------------------------------------------------------------ */
@@ -140,6 +151,10 @@ static tr_xfer *fifo_pop(tcp_conn *c)
 
 static void close_fd(tcp_conn *c)
 {
+    /* No close_notify: a connection is only closed on failure or at shutdown, and
+     * every line not answered is failed (retried) whatever the receiver saw. */
+    SSL_free(c->ssl);
+    c->ssl = NULL;
     if (c->fd >= 0) {
         /* shutdown(), not only close(): libcurl's pool may still hold a descriptor
          * of the same socket (tr_deliver_connect()); the receiver must see the end. */
@@ -179,6 +194,214 @@ static void conn_free(tcp_conn *c)
     free(c);
 }
 
+/* ---- TLS (tls:// targets) ------------------------------------------------------ */
+
+/* The last OpenSSL error (the queue emptied) into why, after `what`. */
+static void tls_why(const char *what, char *why, size_t len)
+{
+    unsigned long e = ERR_peek_last_error();
+    char text[160] = "";
+    if (e != 0)
+        ERR_error_string_n(e, text, sizeof text);
+    ERR_clear_error();
+    snprintf(why, len, "%s%s%s", what, text[0] != '\0' ? ": " : "", text);
+}
+
+/* The context for tls:// connections, with or without --pem, made at first use
+ * with the https options (--cacert or the system store, --insecure). NULL with why. */
+static SSL_CTX *tls_ctx(tr_notify_tcp *t, int with_pem, char *why, size_t len)
+{
+    const tr_config *cfg = t->cfg;
+    if (t->tls[with_pem] != NULL)
+        return t->tls[with_pem];
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL) {
+        tls_why("TLS: cannot make a context", why, len);
+        return NULL;
+    }
+    /* TLS 1.2 at least, as libcurl 7.88 asks by default. Partial writes and a
+     * moving buffer: out grows and is compacted between the tries of one write. An
+     * EOF without close_notify reads as the receiver closing (our lines carry their
+     * own framing: a cut line is never an answer). */
+    (void)SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    const char *fail = NULL;
+    if (cfg->insecure) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    } else {
+        if (cfg->cacert[0] != '\0' ? SSL_CTX_load_verify_locations(ctx, cfg->cacert, NULL) != 1
+                                   : SSL_CTX_set_default_verify_paths(ctx) != 1)
+            fail = "TLS: cannot load the CA certificates (--cacert)";
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    }
+    if (fail == NULL && with_pem &&
+        (SSL_CTX_use_certificate_chain_file(ctx, cfg->pem) != 1 ||
+         SSL_CTX_use_PrivateKey_file(ctx, cfg->pem, SSL_FILETYPE_PEM) != 1 ||
+         SSL_CTX_check_private_key(ctx) != 1))
+        fail = "TLS: cannot load the client certificate and key (--pem)";
+    if (fail != NULL) {
+        tls_why(fail, why, len);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return t->tls[with_pem] = ctx;
+}
+
+/* c's TLS session for host (lowercase; an IPv6 address in brackets): SNI for a
+ * name, and unless --insecure the certificate checked against the name or the
+ * address, as libcurl checks an https peer. 0, or -1 with why. */
+static int tls_new(tr_notify_tcp *t, tcp_conn *c, const char *host, char *why, size_t len)
+{
+    const tr_config *cfg = t->cfg;
+    int with_pem = cfg->pem[0] != '\0' &&
+                   (cfg->pem_hosts[0] == '\0' || tr_netpolicy_host_listed(cfg->pem_hosts, host));
+    SSL_CTX *ctx = tls_ctx(t, with_pem, why, len);
+    if (ctx == NULL)
+        return -1;
+    char bare[TR_NETPOLICY_HOST_MAX];
+    size_t hl = strlen(host);
+    unsigned char addr[sizeof(struct in6_addr)];
+    int is_ip = 0;
+    if (host[0] == '[' && hl >= 2 && hl - 2 < sizeof bare) {
+        memcpy(bare, host + 1, hl - 2);
+        bare[hl - 2] = '\0';
+        is_ip = 1;
+    } else {
+        snprintf(bare, sizeof bare, "%s", host);
+        is_ip = inet_pton(AF_INET, bare, addr) == 1;
+    }
+    ERR_clear_error();
+    c->ssl = SSL_new(ctx);
+    int ok = c->ssl != NULL;
+    /* SNI is for names only (RFC 6066). */
+    if (ok && !is_ip)
+        ok = SSL_set_tlsext_host_name(c->ssl, bare) == 1;
+    if (ok && !cfg->insecure)
+        ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), bare) == 1
+                   : SSL_set1_host(c->ssl, bare) == 1;
+    if (!ok) {
+        tls_why("TLS: cannot set up the session", why, len);
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* One step of c's handshake. 0 (done: c is UP; or waiting for the socket), or -1
+ * when it failed (c's notifications failed, the reason in each). */
+static int tls_handshake(tr_notify_tcp *t, tcp_conn *c)
+{
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_connect(c->ssl);
+    if (r == 1) {
+        c->state = CONN_UP;
+        c->want_write = 0;
+        return 0;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        c->want_write = e == SSL_ERROR_WANT_WRITE;
+        return 0;
+    }
+    char why[CURL_ERROR_SIZE];
+    long v = SSL_get_verify_result(c->ssl);
+    CURLcode code = CURLE_SSL_CONNECT_ERROR;
+    if (v != X509_V_OK) {
+        ERR_clear_error();
+        snprintf(why, sizeof why, "TLS: the receiver's certificate was not verified: %s",
+                 X509_verify_cert_error_string(v));
+        code = CURLE_PEER_FAILED_VERIFICATION;
+    } else if (e == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0) {
+        snprintf(why, sizeof why, "TLS handshake: connection closed or reset%s%s",
+                 errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
+    } else {
+        tls_why("TLS handshake failed", why, sizeof why);
+    }
+    fail_all(t, c, code, why);
+    return -1;
+}
+
+typedef enum io_rc {
+    IO_OK = 0,     /* *n bytes moved */
+    IO_AGAIN = 1,  /* nothing now: wait for the socket (c->want_write says which way) */
+    IO_EOF = 2,    /* the receiver closed (reading) */
+    IO_FAIL = 3    /* the connection failed: why says how */
+} io_rc;
+
+/* send() or SSL_write() of buf[0..len) on c. */
+static io_rc conn_send(tcp_conn *c, const char *buf, size_t len, size_t *n, char *why,
+                       size_t wl)
+{
+    if (c->ssl == NULL) {
+        ssize_t w = send(c->fd, buf, len, MSG_NOSIGNAL);
+        if (w > 0) {
+            *n = (size_t)w;
+            return IO_OK;
+        }
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return IO_AGAIN;
+        snprintf(why, wl, "write failed: %s", w < 0 ? strerror(errno) : "nothing written");
+        return IO_FAIL;
+    }
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_write_ex(c->ssl, buf, len, n);
+    if (r == 1) {
+        c->want_write = 0;
+        return IO_OK;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        c->want_write = e == SSL_ERROR_WANT_WRITE;
+        return IO_AGAIN;
+    }
+    if (e == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0)
+        snprintf(why, wl, "write failed: %s", errno != 0 ? strerror(errno) : "connection closed");
+    else
+        tls_why("TLS write failed", why, wl);
+    return IO_FAIL;
+}
+
+/* recv() or SSL_read() into buf[0..len) from c. */
+static io_rc conn_recv(tcp_conn *c, char *buf, size_t len, size_t *n, char *why, size_t wl)
+{
+    if (c->ssl == NULL) {
+        ssize_t r = recv(c->fd, buf, len, 0);
+        if (r > 0) {
+            *n = (size_t)r;
+            return IO_OK;
+        }
+        if (r == 0)
+            return IO_EOF;
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return IO_AGAIN;
+        snprintf(why, wl, "connection lost: %s", strerror(errno));
+        return IO_FAIL;
+    }
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_read_ex(c->ssl, buf, len, n);
+    if (r == 1)
+        return IO_OK;
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        c->want_write = e == SSL_ERROR_WANT_WRITE;
+        return IO_AGAIN;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0 &&
+                                       errno == 0))
+        return IO_EOF;
+    if (e == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0)
+        snprintf(why, wl, "connection lost: %s", strerror(errno));
+    else
+        tls_why("TLS read failed", why, wl);
+    return IO_FAIL;
+}
+
 static void on_side(void *ctx, tr_xfer *carrier);
 
 /* The connection for x's target, made (and its connect started) when new. NULL
@@ -195,7 +418,8 @@ static tcp_conn *conn_for(tr_notify_tcp *t, tr_xfer *x)
     if (x->dest != NULL)
         snprintf(key, sizeof key, "%s", tr_dest_key(x->dest));
     else
-        snprintf(key, sizeof key, "tcp://%s:%d", host, port);
+        snprintf(key, sizeof key, "%s://%s:%d", tr_url_is_tls(x->spec.url) ? "tls" : "tcp", host,
+                 port);
     if (t->last != NULL && t->last->state != CONN_CLOSED && strcmp(t->last->key, key) == 0)
         return t->last;
     for (tcp_conn *c = t->conns; c != NULL; c = c->next)
@@ -212,6 +436,12 @@ static tcp_conn *conn_for(tr_notify_tcp *t, tr_xfer *x)
     c->fd = -1;
     c->widx = -1;
     c->state = CONN_CONNECTING;
+    c->hs_timeout_ms = (int64_t)t->cfg->connect_timeout_ms;
+    if (tr_url_is_tls(x->spec.url) && tls_new(t, c, host, x->errbuf, sizeof x->errbuf) != 0) {
+        tr_deliver_xfer_put(t->dl, cx);
+        free(c);
+        return NULL;
+    }
     cx->side = on_side;
     cx->side_ctx = c;
     snprintf(cx->host, sizeof cx->host, "%s", host);
@@ -220,6 +450,7 @@ static tcp_conn *conn_for(tr_notify_tcp *t, tr_xfer *x)
     if (tr_deliver_connect(t->dl, cx, url, (long)t->cfg->connect_timeout_ms) != 0) {
         snprintf(x->errbuf, sizeof x->errbuf, "%s", cx->errbuf);
         tr_deliver_xfer_put(t->dl, cx);
+        SSL_free(c->ssl);
         free(c);
         return NULL;
     }
@@ -279,7 +510,25 @@ static void on_side(void *ctx, tr_xfer *cx)
     /* Lines are small and answered one by one: no Nagle delay. Best effort. */
     (void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     (void)setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-    c->state = CONN_UP;
+    if (c->ssl == NULL) {
+        c->state = CONN_UP;
+        return;
+    }
+    /* tls: the handshake runs in perform(), ClientHello first (POLLOUT). */
+    if (SSL_set_fd(c->ssl, c->fd) != 1) {
+        ERR_clear_error();
+        c->state = CONN_CLOSED;
+        for (tr_xfer *x = c->head; x != NULL; x = x->lnext) {
+            x->result = CURLE_SSL_CONNECT_ERROR;
+            snprintf(x->errbuf, sizeof x->errbuf, "TLS: cannot attach the socket");
+            x->status = -1;
+        }
+        close_fd(c);
+        return;
+    }
+    c->state = CONN_HANDSHAKE;
+    c->want_write = 1;
+    c->hs_deadline = tr_clock_mono_ms() + c->hs_timeout_ms;
 }
 
 /* ---- the interface ------------------------------------------------------------ */
@@ -361,13 +610,17 @@ static size_t tcp_waitfds(void *impl, struct curl_waitfd *out, size_t max)
     size_t n = 0;
     for (tcp_conn *c = t->conns; c != NULL; c = c->next) {
         c->widx = -1;
-        if (c->state != CONN_UP)
+        if (c->state != CONN_UP && c->state != CONN_HANDSHAKE)
             continue;
         if (n < max) {
             out[n].fd = c->fd;
-            out[n].events = CURL_WAIT_POLLIN;
-            if (c->out_len > c->out_off)
-                out[n].events |= CURL_WAIT_POLLOUT;
+            if (c->state == CONN_HANDSHAKE) {
+                out[n].events = c->want_write ? CURL_WAIT_POLLOUT : CURL_WAIT_POLLIN;
+            } else {
+                out[n].events = CURL_WAIT_POLLIN;
+                if (c->out_len > c->out_off || c->want_write)
+                    out[n].events |= CURL_WAIT_POLLOUT;
+            }
             c->widx = (long)n;
         }
         n++;
@@ -387,7 +640,11 @@ static int64_t tcp_next_ms(const void *impl)
     for (const tcp_conn *c = t->conns; c != NULL; c = c->next) {
         if (c->state == CONN_CLOSED && c->head != NULL)
             return 0; /* a failed connect's notifications: fail them now */
-        if (c->head == NULL || c->state != CONN_UP)
+        if (c->ssl != NULL && c->state == CONN_UP && SSL_has_pending(c->ssl))
+            return 0; /* read but not yet decrypted: no poll would say so */
+        if (c->state == CONN_HANDSHAKE && (next < 0 || c->hs_deadline < next))
+            next = c->hs_deadline;
+        if (c->head == NULL || (c->state != CONN_UP && c->state != CONN_HANDSHAKE))
             continue;
         int64_t due = c->head->start_mono_ms + timeout_of(t, c->head);
         if (next < 0 || due < next)
@@ -438,24 +695,21 @@ static int read_answers(tr_notify_tcp *t, tcp_conn *c)
             fail_all(t, c, CURLE_OUT_OF_MEMORY, "out of memory for the answers");
             return -1;
         }
-        ssize_t r = recv(c->fd, c->in + c->in_len, READ_CHUNK, 0);
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        char why[CURL_ERROR_SIZE];
+        size_t r = 0;
+        io_rc rc = conn_recv(c, c->in + c->in_len, READ_CHUNK, &r, why, sizeof why);
+        if (rc == IO_AGAIN)
             return 0;
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            char why[200];
-            if (r == 0)
+        if (rc != IO_OK) {
+            if (rc == IO_EOF)
                 snprintf(why, sizeof why, "connection closed by the receiver with %d notification(s) "
                          "outstanding%s", c->count, c->in_len > 0 ? " and a half-written answer" : "");
-            else
-                snprintf(why, sizeof why, "connection lost: %s", strerror(errno));
             fail_all(t, c, CURLE_RECV_ERROR, why);
             return -1;
         }
-        total += (size_t)r;
+        total += r;
         size_t scan = c->in_len, used = 0;
-        c->in_len += (size_t)r;
+        c->in_len += r;
         char *nl;
         while ((nl = memchr(c->in + scan, '\n', c->in_len - scan)) != NULL) {
             size_t end = (size_t)(nl - c->in);
@@ -483,18 +737,16 @@ static int read_answers(tr_notify_tcp *t, tcp_conn *c)
 static int write_lines(tr_notify_tcp *t, tcp_conn *c)
 {
     while (c->out_len > c->out_off) {
-        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break; /* back-pressure: POLLOUT next round */
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            char why[160];
-            snprintf(why, sizeof why, "write failed: %s", w < 0 ? strerror(errno) : "nothing written");
+        char why[CURL_ERROR_SIZE];
+        size_t w = 0;
+        io_rc rc = conn_send(c, c->out + c->out_off, c->out_len - c->out_off, &w, why, sizeof why);
+        if (rc == IO_AGAIN)
+            break; /* back-pressure: POLLOUT (or, tls, what the session waits for) next round */
+        if (rc != IO_OK) {
             fail_all(t, c, CURLE_SEND_ERROR, why);
             return -1;
         }
-        c->out_off += (size_t)w;
+        c->out_off += w;
         c->written += (uint64_t)w;
     }
     if (c->out_off == c->out_len) {
@@ -534,7 +786,7 @@ static int tcp_perform(void *impl, const struct curl_waitfd *w, size_t n)
                 conn_free(c);
                 continue;
             }
-        } else if (c->state == CONN_UP) {
+        } else if (c->state == CONN_UP || c->state == CONN_HANDSHAKE) {
             short rev = c->widx >= 0 && (size_t)c->widx < n ? w[c->widx].revents : 0;
             c->widx = -1;
             for (tr_xfer *x = c->unannounced; x != NULL; x = x->lnext) {
@@ -543,17 +795,35 @@ static int tcp_perform(void *impl, const struct curl_waitfd *w, size_t n)
                     t->on_connect(t->on_connect_ctx, x);
             }
             c->unannounced = NULL;
-            int alive = write_lines(t, c) == 0;
-            if (alive && (rev & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)) != 0)
-                alive = read_answers(t, c) == 0;
+            int alive = 1;
+            if (c->state == CONN_HANDSHAKE) {
+                alive = tls_handshake(t, c) == 0;
+                if (alive && c->state == CONN_HANDSHAKE && now >= c->hs_deadline) {
+                    char why[160];
+                    snprintf(why, sizeof why, "TLS handshake not done within %lld ms",
+                             (long long)c->hs_timeout_ms);
+                    fail_all(t, c, CURLE_OPERATION_TIMEDOUT, why);
+                    alive = 0;
+                }
+            }
+            if (alive && c->state == CONN_UP) {
+                alive = write_lines(t, c) == 0;
+                /* tls: a session may hold records already read off the socket, or
+                 * wait for POLLOUT to go on reading: asked whenever anything moved. */
+                int readable = (rev & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)) != 0 ||
+                               (c->ssl != NULL && (rev != 0 || SSL_has_pending(c->ssl)));
+                if (alive && readable)
+                    alive = read_answers(t, c) == 0;
+            }
             if (alive && c->head != NULL && now >= c->head->start_mono_ms + timeout_of(t, c->head)) {
                 char why[160];
                 snprintf(why, sizeof why,
                          "no answer within %lld ms (%s); the connection is closed",
                          (long long)timeout_of(t, c->head),
-                         c->head->line_end > c->written ? "its line not fully written: the receiver "
-                                                          "does not read"
-                                                        : "line sent");
+                         c->state == CONN_HANDSHAKE ? "TLS handshake not done"
+                         : c->head->line_end > c->written ? "its line not fully written: the receiver "
+                                                            "does not read"
+                                                          : "line sent");
                 fail_all(t, c, CURLE_OPERATION_TIMEDOUT, why);
                 alive = 0;
             }
@@ -587,6 +857,8 @@ static void tcp_free(void *impl)
             c->carrier->side_ctx = NULL; /* tr_deliver_free() frees it without a call */
         conn_free(c);
     }
+    SSL_CTX_free(t->tls[0]);
+    SSL_CTX_free(t->tls[1]);
     free(t);
 }
 

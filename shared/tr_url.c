@@ -111,7 +111,7 @@ int tr_url_is_tcp(const char *url)
 {
     if (url == NULL)
         return 0;
-    if (strncasecmp(url, "tcp://", 6) == 0)
+    if (strncasecmp(url, "tcp://", 6) == 0 || strncasecmp(url, "tls://", 6) == 0)
         return 1;
     if (strstr(url, "://") != NULL || url[0] == '\0')
         return 0;
@@ -127,12 +127,17 @@ int tr_url_is_tcp(const char *url)
     return 1;
 }
 
+int tr_url_is_tls(const char *url)
+{
+    return url != NULL && strncasecmp(url, "tls://", 6) == 0;
+}
+
 int tr_url_tcp_parse(const char *url, const char *field, char *as_http, size_t as_http_len,
                      char *host, size_t hostlen, int *port, char *msg, size_t msglen)
 {
     if (check_length(url, field, msg, msglen) != 0)
         return -1;
-    const char *hp = strncasecmp(url, "tcp://", 6) == 0 ? url + 6 : url;
+    const char *hp = strncasecmp(url, "tcp://", 6) == 0 || tr_url_is_tls(url) ? url + 6 : url;
     const char *colon = strrchr(hp, ':');
     if (hp[strcspn(hp, "/?#@")] != '\0') {
         snprintf(msg, msglen, "%s: a tcp target is HOST:PORT, nothing more", field);

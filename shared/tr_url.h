@@ -1,5 +1,6 @@
 /* tr_url.h - callback URL validation, with libcurl's URL API: http(s) URLs, and the
- * targets of the TCP notifier (tcp://HOST:PORT, bare HOST:PORT). */
+ * targets of the TCP notifier (tcp://HOST:PORT, bare HOST:PORT, and tls://HOST:PORT:
+ * the same lines over TLS). */
 #ifndef TR_URL_H
 #define TR_URL_H
 
@@ -13,13 +14,16 @@
  * field in the reason. */
 int tr_url_check(const char *url, const char *field, char *msg, size_t msglen);
 
-/* 1 when url has the form of a TCP notifier target: "tcp://" followed by
- * anything, or the original TimeRush's bare "HOST:PORT" (no "://", no '/', '?',
+/* 1 when url has the form of a TCP notifier target: "tcp://" or "tls://" followed
+ * by anything, or the original TimeRush's bare "HOST:PORT" (no "://", no '/', '?',
  * '#', '@' or blank, digits after the last ':'); else 0. The form only:
  * tr_url_tcp_parse() says whether it is valid. */
 int tr_url_is_tcp(const char *url);
 
-/* Reads a TCP target: tcp://HOST:PORT or HOST:PORT, HOST a name, an IPv4 address
+/* 1 when url starts with "tls://" (any case): a TCP target spoken over TLS. */
+int tr_url_is_tls(const char *url);
+
+/* Reads a TCP target: tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT, HOST a name, an IPv4 address
  * or [IPv6], PORT 1..65535, nothing else (no path, no user@). Fills host (as
  * libcurl reads it: lowercased, IPv6 in brackets), *port, and as_http with
  * "http://HOST:PORT/": the URL libcurl connects to (CURLOPT_CONNECT_ONLY) and the
