@@ -2,7 +2,7 @@
 # bench/burst_probe.sh - how fast the scheduler drains a burst, and what it costs.
 #
 #   bench/burst_probe.sh [--build-dir DIR] [-n N] [--reps R] [--spread-ms S] [--lead-ms L]
-#                        [--tcp] [--keep] [--perf FILE] [-- extra ./timerush options]
+#                        [--tcp | --tls] [--keep] [--perf FILE] [-- extra ./timerush options]
 #
 # Starts the stack (./timerush --no-install --no-build, one FastCGI worker: the
 # probe never registers through nginx) and timerush-sink, writes N timers due at
@@ -19,6 +19,10 @@
 # then the median of each over the repetitions. Every process is stopped by PID.
 # --tcp: the timers go to tcp://127.0.0.1:PORT (the TCP notifier, JSON lines over one
 # connection) and timerush-linesink --stamp receives them instead of timerush-sink.
+# --tls: the same lines to tls://localhost:PORT: a socat OPENSSL-LISTEN front (a
+# certificate of tests/integration/tls/make_certs.sh, made in the work dir; the
+# scheduler gets --cacert) relays them to timerush-linesink. sink_us is the
+# linesink's alone (socat's relaying is not counted).
 # --perf FILE: `perf record -g -p <scheduler>,<redis-server>` from the instant to the
 # last callback of the last repetition, report (--sort comm,dso,sym, and by pid)
 # written to FILE. perf's own cost slows that repetition: quote its rate apart.
@@ -32,6 +36,8 @@ SPREAD=0
 LEAD=3000
 KEEP=0
 TCP=0
+TLS=0
+FRONT_PID=""
 PERF_OUT=""
 PERF_PID=""
 EXTRA=()
@@ -48,9 +54,10 @@ while [ $# -gt 0 ]; do
         --lead-ms) LEAD=$2; shift ;;
         --keep) KEEP=1 ;;
         --tcp) TCP=1 ;;
+        --tls) TCP=1; TLS=1 ;;
         --perf) PERF_OUT=$2; shift ;;
         --) shift; EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
     shift
@@ -82,6 +89,11 @@ stop_stack() {
     LAUNCHER_PID=""
 }
 stop_sink() {
+    if [ -n "$FRONT_PID" ]; then
+        kill -TERM "$FRONT_PID" 2>/dev/null || true
+        wait "$FRONT_PID" 2>/dev/null || true
+        FRONT_PID=""
+    fi
     [ -n "$SINK_PID" ] || return 0
     kill -TERM "$SINK_PID" 2>/dev/null || true
     wait "$SINK_PID" 2>/dev/null || true
@@ -128,6 +140,15 @@ one_run() {
     SINK_PID=$!
     wait_for "sink listening" 10 test -s "$dir/sink.port"
     local sink_port; sink_port=$(cat "$dir/sink.port")
+    if [ "$TLS" = 1 ]; then
+        # The TLS front: the timers' target port is its port.
+        local front_port; front_port=$(free_port)
+        socat "OPENSSL-LISTEN:$front_port,bind=127.0.0.1,reuseaddr,fork,cert=$WORK/certs/server.pem,key=$WORK/certs/server.key,verify=0" \
+            "TCP:127.0.0.1:$sink_port" 2>"$dir/front.err" &
+        FRONT_PID=$!
+        wait_for "TLS front listening" 10 bash -c "ss -ltn | grep -q '127.0.0.1:$front_port '"
+        sink_port=$front_port
+    fi
     local sock="$dir/stack/redis/redis.sock"
     local redis_pid sched_pid
     redis_pid=$(head -n1 "$dir/stack/pids/redis.pid")
@@ -136,10 +157,11 @@ one_run() {
     # Records first, with their offsets from the instant in a staging set; then one
     # script moves them all into {P}:due at now + LEAD (Redis clock), so the slow
     # part (generating and piping N records) never eats into the lead.
-    python3 - "$N" "$SPREAD" "$sink_port" "$PREFIX" "$TCP" >"$dir/pipe.resp" <<'EOF'
+    python3 - "$N" "$SPREAD" "$sink_port" "$PREFIX" "$TCP$TLS" >"$dir/pipe.resp" <<'EOF'
 import base64, random, sys
 n, spread, port, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-url = ("tcp://127.0.0.1:%s" if sys.argv[5] == "1" else "http://127.0.0.1:%s/cb") % port
+url = {"10": "tcp://127.0.0.1:%s", "11": "tls://localhost:%s"}.get(
+    sys.argv[5], "http://127.0.0.1:%s/cb") % port
 rec = ('{"u":"%s","d":"%s"}' % (url, "x" * 100)).encode()
 timers, stage = ("{%s}:timers" % prefix).encode(), ("{%s}:probe_stage" % prefix).encode()
 def cmd(*parts):
@@ -238,7 +260,11 @@ print(f"{rate:.0f} {us(st):.1f} {us(rt):.1f} {us(kt):.1f} {pct(0.5):.1f} {pct(0.
 EOF
 }
 
-say "N=$N spread=${SPREAD}ms reps=$REPS tcp=$TCP build=$BUILD extra=[${EXTRA[*]:-}] load=$(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$TLS" = 1 ]; then
+    bash "$SRC/tests/integration/tls/make_certs.sh" "$WORK/certs" || die "cannot make the test certificates"
+    EXTRA+=(--cacert "$WORK/certs/ca.pem")
+fi
+say "N=$N spread=${SPREAD}ms reps=$REPS tcp=$TCP tls=$TLS build=$BUILD extra=[${EXTRA[*]:-}] load=$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-4s %10s %10s %10s %10s %9s %9s %9s %6s %5s %7s\n' rep 'cb/s' 'sched_us' 'redis_us' \
     'sink_us' 'late_p50' 'late_p99' 'late_max' lost dups 'span_s'
 RESULTS="$WORK/results"

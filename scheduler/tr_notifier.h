@@ -83,7 +83,7 @@ tr_notifiers *tr_notifiers_new(tr_deliver *dl);
  * impl from now on (ops->free frees it), also when this fails. 0 or -1. */
 typedef enum tr_notify_kind {
     TR_NOTIFY_HTTP = 0, /* http://, https:// */
-    TR_NOTIFY_TCP = 1,  /* tcp://HOST:PORT, bare HOST:PORT (tr_url.h) */
+    TR_NOTIFY_TCP = 1,  /* tcp://HOST:PORT, bare HOST:PORT, tls://HOST:PORT (tr_url.h) */
     TR_NOTIFY_KINDS = 2
 } tr_notify_kind;
 int tr_notifiers_add(tr_notifiers *ns, tr_notify_kind kind, const tr_notifier_ops *ops,

@@ -34,10 +34,20 @@
  * Notifications the receiver had read may so arrive twice; the key, attempt and
  * due_ms in the line let it de-duplicate, as the HTTP headers do.
  *
+ * tls://HOST:PORT: the same lines over TLS (docs/PROTOCOL.md, "TLS targets"). After
+ * the connect above, OpenSSL runs on our socket (non-blocking: WANT_READ/WANT_WRITE
+ * become the events waitfds() asks for), verified as libcurl verifies https:
+ * --cacert (else the system store), the certificate checked against HOST (name or
+ * address), SNI for a name, --insecure off; --pem presented under --pem-hosts. A
+ * failed verification or handshake, or one not done within --connect-timeout-ms,
+ * fails every notification waiting on the connection (retried), the reason in
+ * errbuf. The destination key is "tls://host:port".
+ *
  * Ownership: the notifier owns its connections; a started tr_xfer is the
  * notifier's until done()/abort_one() hands it back; the side connect transfers
- * belong to tr_deliver while they run. ops->free closes every connection and
- * returns the transfers it holds to the tr_deliver pool.
+ * belong to tr_deliver while they run. ops->free closes every connection (and its
+ * TLS session), frees the TLS contexts and returns the transfers it holds to the
+ * tr_deliver pool.
  */
 #ifndef TR_NOTIFY_TCP_H
 #define TR_NOTIFY_TCP_H

@@ -161,8 +161,23 @@ static void test_tcp_targets(void **state)
     assert_int_equal(tr_url_check_target("tcp://127.0.0.1:9100", "u", msg, sizeof msg), 0);
     assert_int_equal(tr_url_check_target("localhost:9100", "u", msg, sizeof msg), 0);
     assert_int_equal(tr_url_check_target("https://h/", "u", msg, sizeof msg), 0);
+    /* tls://: a TCP target too, the same rules. */
+    assert_int_equal(tr_url_is_tcp("tls://h:9443"), 1);
+    assert_int_equal(tr_url_is_tls("TLS://h:9443"), 1);
+    assert_int_equal(tr_url_is_tls("tcp://h:9443"), 0);
+    assert_int_equal(tr_url_is_tls("h:9443"), 0);
+    assert_int_equal(tr_url_tcp_parse("tls://Example.TEST:9443", "u", as_http, sizeof as_http,
+                                      host, sizeof host, &port, msg, sizeof msg),
+                     0);
+    assert_string_equal(host, "example.test");
+    assert_int_equal(port, 9443);
+    assert_string_equal(as_http, "http://Example.TEST:9443/");
+    assert_int_equal(tr_url_check_target("tls://h", "u", msg, sizeof msg), -1);
+    assert_int_equal(tr_url_check_target("tls://h:9/x", "u", msg, sizeof msg), -1);
+    assert_int_equal(tr_url_check_target("tls://h:0", "u", msg, sizeof msg), -1);
     /* tr_url_check itself still takes http(s) only (failure_url). */
     assert_int_equal(tr_url_check("tcp://h:9", "u", msg, sizeof msg), -1);
+    assert_int_equal(tr_url_check("tls://h:9", "u", msg, sizeof msg), -1);
 }
 
 int main(void)
