@@ -640,8 +640,9 @@ static int64_t tcp_next_ms(const void *impl)
     for (const tcp_conn *c = t->conns; c != NULL; c = c->next) {
         if (c->state == CONN_CLOSED && c->head != NULL)
             return 0; /* a failed connect's notifications: fail them now */
-        if (c->ssl != NULL && c->state == CONN_UP && SSL_has_pending(c->ssl))
-            return 0; /* read but not yet decrypted: no poll would say so */
+        if (c->ssl != NULL && c->state == CONN_UP && SSL_pending(c->ssl) > 0)
+            return 0; /* decrypted and not yet read: no poll would say so (not
+                       * SSL_has_pending: true for half a record too, a busy loop) */
         if (c->state == CONN_HANDSHAKE && (next < 0 || c->hs_deadline < next))
             next = c->hs_deadline;
         if (c->head == NULL || (c->state != CONN_UP && c->state != CONN_HANDSHAKE))
@@ -811,7 +812,7 @@ static int tcp_perform(void *impl, const struct curl_waitfd *w, size_t n)
                 /* tls: a session may hold records already read off the socket, or
                  * wait for POLLOUT to go on reading: asked whenever anything moved. */
                 int readable = (rev & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)) != 0 ||
-                               (c->ssl != NULL && (rev != 0 || SSL_has_pending(c->ssl)));
+                               (c->ssl != NULL && (rev != 0 || SSL_pending(c->ssl) > 0));
                 if (alive && readable)
                     alive = read_answers(t, c) == 0;
             }
