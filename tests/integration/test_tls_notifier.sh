@@ -12,7 +12,8 @@
 #  (c) a certificate for another name (127.0.0.2) and (d) a self-signed one: refused
 #      by us before any line is written, retried, the reason recorded;
 #  (e) 2,000 over one TLS connection: none lost, none doubled;
-#  (f) creation: tls:// needs HOST:PORT as tcp:// does (ret 4, 400).
+#  (f) creation: tls:// needs HOST:PORT as tcp:// does (ret 4, 400), and the
+#      destination policy judges its literal address (ret 13).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 tr_setup
 
@@ -67,6 +68,8 @@ check_eq "(f) tls:// without a port is ret 4" 4 \
     "$(tr_post /register/ '{"callback_cmd":"tls://127.0.0.1","callback_data":"x","seconds":1}' | jq -r .ret)"
 check_eq "(f) tls:// with a path is ret 4" 4 \
     "$(tr_post /register/ '{"callback_cmd":"tls://h:9/x","callback_data":"x","seconds":1}' | jq -r .ret)"
+check_eq "(f) a refused literal address is ret 13 at creation, as for tcp://" 13 \
+    "$(tr_post /register/ '{"callback_cmd":"tls://0.0.0.0:9100","callback_data":"x","seconds":1}' | jq -r .ret)"
 check_eq "(f) /v1/timers: a bad tls url is 400" 400 \
     "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
         --data-binary '{"url":"tls://h:0","data":"x","delay_ms":1}' "$TR_URL/v1/timers")"
