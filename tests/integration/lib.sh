@@ -82,34 +82,57 @@ tr_s_to_us() {
     echo $(( ${int:-0} * 1000000 + 10#${frac:0:6} ))
 }
 
-# tr_wait_for DESC TIMEOUT_S CMD...: polls CMD every 20 ms until it succeeds (ok) or
-# the deadline passes (not ok, returns 1).
+# tr_sleep SECONDS: sleeps without a fork: a read with a timeout on a FIFO that
+# nobody writes to (opened once per test). The suite is CPU-bound on 2 cores, and
+# `sleep` in a 20 ms polling loop cost a fork and an exec each time.
+TR_SLEEP_FD=""
+tr_sleep() {
+    if [[ -z $TR_SLEEP_FD ]]; then
+        local fifo
+        fifo=$(mktemp -u "${TMPDIR:-/tmp}/tr-sleep.XXXXXX") &&
+            mkfifo -m 600 "$fifo" && exec {TR_SLEEP_FD}<>"$fifo"
+        rm -f "$fifo"
+        [[ -n $TR_SLEEP_FD ]] || { sleep "$1"; return 0; }
+    fi
+    read -r -t "$1" -u "$TR_SLEEP_FD" _
+    return 0
+}
+
+# tr_sleep_close: closes tr_sleep's FIFO (in a subshell about to exec a long-lived
+# program, so it does not keep the test's descriptor).
+tr_sleep_close() {
+    [[ -z $TR_SLEEP_FD ]] || exec {TR_SLEEP_FD}>&-
+}
+
+# tr_poll_us: the pause after the Nth failed try ($1, from 0) of a poll: 10 ms, then
+# doubling up to 100 ms. A condition that holds soon is seen within ~10 ms; a long
+# wait polls its (forking) command 10 times a second, not 50.
+tr_poll_pause() {
+    local n=$1
+    if ((n >= 4)); then tr_sleep 0.1; else tr_sleep "0.0$((1 << n))"; fi
+}
+
+# tr_wait_for DESC TIMEOUT_S CMD...: polls CMD (tr_poll_pause between tries) until it
+# succeeds (ok) or the deadline passes (not ok, returns 1).
 tr_wait_for() {
     local desc=$1 timeout_s=$2
     shift 2
-    local start=${EPOCHREALTIME/./}
-    local deadline=$((start + $(tr_s_to_us "$timeout_s")))
-    while :; do
-        if "$@" >/dev/null 2>&1; then
-            tr_pass "$desc"
-            return 0
-        fi
-        if ((${EPOCHREALTIME/./} >= deadline)); then
-            tr_fail "$desc" "not true after ${timeout_s}s: $*"
-            return 1
-        fi
-        sleep 0.02
-    done
+    if tr_poll "$timeout_s" "$@"; then
+        tr_pass "$desc"
+        return 0
+    fi
+    tr_fail "$desc" "not true after ${timeout_s}s: $*"
+    return 1
 }
 
 # tr_poll TIMEOUT_S CMD...: like tr_wait_for but records nothing (for helpers).
 tr_poll() {
-    local timeout_s=$1
+    local timeout_s=$1 n=0
     shift
     local deadline=$((${EPOCHREALTIME/./} + $(tr_s_to_us "$timeout_s")))
     until "$@" >/dev/null 2>&1; do
         ((${EPOCHREALTIME/./} >= deadline)) && return 1
-        sleep 0.02
+        tr_poll_pause $((n++))
     done
     return 0
 }
@@ -128,10 +151,12 @@ tr_setup() {
 }
 
 # Is PID alive (and not a zombie)?
+# (Read by the shell itself: this runs in every wait loop.)
 tr_alive() {
-    local state
-    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [[ -n "$state" && "$state" != Z ]]
+    local stat
+    { IFS= read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    stat=${stat##*) } # the state follows the command name, which may hold spaces
+    [[ -n $stat && ${stat%% *} != [ZX] ]]
 }
 
 # tr_kill_wait SIG DEADLINE_S PID...: signals each PID, waits until all are gone.
@@ -146,7 +171,7 @@ tr_kill_wait() {
         for pid in "$@"; do tr_alive "$pid" && left=1; done
         ((left == 0)) && return 0
         ((${EPOCHREALTIME/./} >= deadline)) && return 1
-        sleep 0.02
+        tr_sleep 0.02
     done
 }
 
@@ -214,6 +239,16 @@ print(s.getsockname()[1])' && return 0
 
 # --- the stack -----------------------------------------------------------------
 
+# tr_file_has_prefix FILE PREFIX: does a line of FILE begin with PREFIX? (No fork.)
+tr_file_has_prefix() {
+    local line
+    [[ -r $1 ]] || return 1
+    while IFS= read -r line || [[ -n $line ]]; do
+        [[ $line == "$2"* ]] && return 0
+    done <"$1"
+    return 1
+}
+
 # tr_start_stack [launcher options...]: starts ./timerush in the background on
 # $TR_TMP/stack (kept across restarts, as is the port) and waits for its ready line.
 # Sets TR_URL, TR_RUN, TR_REDIS_SOCK, TR_LAUNCHER_PID. Returns 1 (after a not ok)
@@ -227,15 +262,18 @@ tr_start_stack() {
     local out="$TR_TMP/launcher.$TR_STACK_N.out" err="$TR_TMP/launcher.$TR_STACK_N.err"
     local workers=(--workers "${TR_TEST_WORKERS:-2}")
     [[ " $* " == *" --workers "* ]] && workers=()
-    "$TR_SOURCE_DIR/timerush" --no-build --no-install --build-dir "$TR_BUILD_DIR" \
-        --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" "${workers[@]}" "$@" >"$out" \
-        2>"$err" </dev/null &
+    (
+        tr_sleep_close
+        exec "$TR_SOURCE_DIR/timerush" --no-build --no-install --build-dir "$TR_BUILD_DIR" \
+            --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" "${workers[@]}" "$@" >"$out" \
+            2>"$err" </dev/null
+    ) &
     TR_LAUNCHER_PID=$!
     TR_URL="http://127.0.0.1:$TR_LISTEN_PORT"
     TR_REDIS_SOCK="$TR_RUN/redis/redis.sock"
     TR_REDIS_PASSWORD_FILE="$TR_RUN/run/redis.password"
     local deadline=$((${EPOCHREALTIME/./} + 30 * 1000000))
-    until grep -q '^TimeRush ready:' "$out" 2>/dev/null; do
+    until tr_file_has_prefix "$out" 'TimeRush ready:'; do
         if ! tr_alive "$TR_LAUNCHER_PID"; then
             tr_fail "stack $TR_STACK_N starts" "launcher exited; stderr: $(tail -n 5 "$err" | tr '\n' ' ')"
             return 1
@@ -244,7 +282,7 @@ tr_start_stack() {
             tr_fail "stack $TR_STACK_N starts" "no ready line after 30 s"
             return 1
         fi
-        sleep 0.02
+        tr_sleep 0.02
     done
     return 0
 }
