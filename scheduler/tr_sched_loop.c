@@ -24,7 +24,7 @@
 #include "tr_wake.h"
 
 #define RECONNECT_MIN_MS 100   /* first retry after Redis went away */
-#define RECONNECT_MAX_MS 500   /* back-off cap: a return is noticed within 0.5 s */
+#define RECONNECT_MAX_MS 250   /* back-off cap: a return is noticed within 0.25 s */
 #define IDLE_CLAIM_MS 1000     /* safety claim when nothing else wakes us */
 #define NO_WAKE_CLAIM_MS 100   /* claim period while the wake line is down */
 #define MAX_SLEEP_MS 1000      /* bounds the signal-vs-poll race (see docs) */
