@@ -178,11 +178,14 @@ tr_kill_wait() {
 # Every pid the stack recorded in its pid files (one per line), launcher's excluded.
 tr_stack_pids() {
     [[ -n "${TR_RUN:-}" && -d "$TR_RUN/pids" ]] || return 0
-    local f
+    local f line
     for f in "$TR_RUN"/pids/*.pid; do
-        [[ -f "$f" && "$(basename "$f")" != launcher.pid ]] || continue
-        grep -E '^[0-9]+$' "$f"
+        [[ -f $f && $f != */launcher.pid ]] || continue
+        while IFS= read -r line || [[ -n $line ]]; do
+            [[ $line =~ ^[0-9]+$ ]] && printf '%s\n' "$line"
+        done <"$f"
     done
+    return 0
 }
 
 tr_cleanup() {
