@@ -104,35 +104,36 @@ tr_sleep_close() {
     [[ -z $TR_SLEEP_FD ]] || exec {TR_SLEEP_FD}>&-
 }
 
-# tr_poll_us: the pause after the Nth failed try ($1, from 0) of a poll: 10 ms, then
+# tr_poll_pause N: the pause after the Nth failed try ($1, from 0) of a poll: 10 ms, then
 # doubling up to 100 ms. A condition that holds soon is seen within ~10 ms; a long
 # wait polls its (forking) command 10 times a second, not 50.
 tr_poll_pause() {
-    local n=$1
-    if ((n >= 4)); then tr_sleep 0.1; else tr_sleep "0.0$((1 << n))"; fi
+    if (($1 >= 4)); then tr_sleep 0.1; else tr_sleep "0.0$((1 << $1))"; fi
 }
 
 # tr_wait_for DESC TIMEOUT_S CMD...: polls CMD (tr_poll_pause between tries) until it
 # succeeds (ok) or the deadline passes (not ok, returns 1).
 tr_wait_for() {
-    local desc=$1 timeout_s=$2
+    local _tr_desc=$1 _tr_timeout=$2
     shift 2
-    if tr_poll "$timeout_s" "$@"; then
-        tr_pass "$desc"
+    if tr_poll "$_tr_timeout" "$@"; then
+        tr_pass "$_tr_desc"
         return 0
     fi
-    tr_fail "$desc" "not true after ${timeout_s}s: $*"
+    tr_fail "$_tr_desc" "not true after ${_tr_timeout}s: $*"
     return 1
 }
 
 # tr_poll TIMEOUT_S CMD...: like tr_wait_for but records nothing (for helpers).
+# (Its locals are _tr_ names: bash scopes dynamically, and CMD is often a test's
+# function reading the test's own globals, such as n.)
 tr_poll() {
-    local timeout_s=$1 n=0
+    local _tr_timeout_s=$1 _tr_tries=0
     shift
-    local deadline=$((${EPOCHREALTIME/./} + $(tr_s_to_us "$timeout_s")))
+    local _tr_deadline=$((${EPOCHREALTIME/./} + $(tr_s_to_us "$_tr_timeout_s")))
     until "$@" >/dev/null 2>&1; do
-        ((${EPOCHREALTIME/./} >= deadline)) && return 1
-        tr_poll_pause $((n++))
+        ((${EPOCHREALTIME/./} >= _tr_deadline)) && return 1
+        tr_poll_pause $((_tr_tries++))
     done
     return 0
 }
