@@ -87,15 +87,22 @@ tr_s_to_us() {
 # `sleep` in a 20 ms polling loop cost a fork and an exec each time.
 TR_SLEEP_FD=""
 tr_sleep() {
-    if [[ -z $TR_SLEEP_FD ]]; then
-        local fifo
-        fifo=$(mktemp -u "${TMPDIR:-/tmp}/tr-sleep.XXXXXX") &&
-            mkfifo -m 600 "$fifo" && exec {TR_SLEEP_FD}<>"$fifo"
-        rm -f "$fifo"
-        [[ -n $TR_SLEEP_FD ]] || { sleep "$1"; return 0; }
+    [[ -n $TR_SLEEP_FD ]] || tr_sleep_open
+    if [[ -n $TR_SLEEP_FD ]]; then
+        read -r -t "$1" -u "$TR_SLEEP_FD" _
+    else
+        sleep "$1"
     fi
-    read -r -t "$1" -u "$TR_SLEEP_FD" _
     return 0
+}
+
+# tr_sleep_open: opens tr_sleep's FIFO (tr_setup does, so that subshells inherit it
+# rather than each making its own).
+tr_sleep_open() {
+    local fifo
+    fifo=$(mktemp -u "${TMPDIR:-/tmp}/tr-sleep.XXXXXX") &&
+        mkfifo -m 600 "$fifo" && exec {TR_SLEEP_FD}<>"$fifo"
+    rm -f "$fifo"
 }
 
 # tr_sleep_close: closes tr_sleep's FIFO (in a subshell about to exec a long-lived
@@ -142,6 +149,7 @@ tr_poll() {
 
 tr_setup() {
     TR_TMP=$(mktemp -d "${TMPDIR:-/tmp}/timerush-it.XXXXXX") || exit 1
+    tr_sleep_open
     trap tr_cleanup EXIT
     trap 'tr_cleanup; trap - EXIT; exit 130' INT
     trap 'tr_cleanup; trap - EXIT; exit 143' TERM
