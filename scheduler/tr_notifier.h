@@ -84,7 +84,8 @@ tr_notifiers *tr_notifiers_new(tr_deliver *dl);
 typedef enum tr_notify_kind {
     TR_NOTIFY_HTTP = 0, /* http://, https:// */
     TR_NOTIFY_TCP = 1,  /* tcp://HOST:PORT, bare HOST:PORT (tr_url.h) */
-    TR_NOTIFY_KINDS = 2
+    TR_NOTIFY_STREAM = 2, /* redis-stream://NAME (tr_notify_stream.h) */
+    TR_NOTIFY_KINDS = 3
 } tr_notify_kind;
 int tr_notifiers_add(tr_notifiers *ns, tr_notify_kind kind, const tr_notifier_ops *ops,
                      void *impl);

@@ -16,6 +16,7 @@
 #include "tr_mem.h"
 #include "tr_notifier.h"
 #include "tr_notify_tcp.h"
+#include "tr_notify_stream.h"
 #include "tr_outcome.h"
 #include "tr_pending.h"
 #include "tr_reconnect.h"
@@ -955,6 +956,12 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer)
     if (tcp == NULL ||
         tr_notifiers_add(s.work.notify, TR_NOTIFY_TCP, &tr_notify_tcp_ops, tcp) != 0) {
         tr_log_error("cannot start: out of memory (tcp notifier)");
+        goto done;
+    }
+    tr_notify_stream *stream = tr_notify_stream_new(s.work.dl);
+    if (stream == NULL ||
+        tr_notifiers_add(s.work.notify, TR_NOTIFY_STREAM, &tr_notify_stream_ops, stream) != 0) {
+        tr_log_error("cannot start: out of memory (stream notifier)");
         goto done;
     }
     tr_deliver_set_signer(s.work.dl, s.work.signer);
