@@ -248,28 +248,12 @@ static void sweep(tr_dests *t)
 }
 
 /* "scheme://host:port" of url into out (host lowercased; a TCP target,
- * tr_url_is_tcp(), is "tcp://host:port" whichever way it was written; a stream
- * target is itself). 0, or -1
+ * tr_url_is_tcp(), is "tcp://host:port" whichever way it was written). 0, or -1
  * with err. */
 static int dest_key(const char *url, char *out, size_t outlen, char *err, size_t errlen)
 {
     int rc = -1;
     char *scheme = NULL, *host = NULL, *port = NULL;
-    if (tr_url_is_stream(url)) {
-        /* One destination per stream: its limit bounds the acks a round carries
-         * for it; the breaker never opens (a stream delivery cannot fail). */
-        char msg[160];
-        if (tr_url_stream_name(url, "callback", msg, sizeof msg) == NULL) {
-            snprintf(err, errlen, "bad callback target: %s", msg);
-            return -1;
-        }
-        int n = snprintf(out, outlen, "%s", url);
-        if (n < 0 || (size_t)n >= outlen) {
-            snprintf(err, errlen, "callback stream name too long");
-            return -1;
-        }
-        return 0;
-    }
     if (tr_url_is_tcp(url)) {
         char h[TR_DEST_KEY_MAX], msg[160];
         int p = 0;
