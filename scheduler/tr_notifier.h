@@ -28,14 +28,14 @@
  *   result != CURLE_OK, refused set         permanent failure: dead at once (the
  *                                           destination policy refused the address).
  *   end_mono_ms is set; start_mono_ms was set by start().
- * A notifier whose delivery is a write that must be atomic with the ack (a Redis
- * stream) would report "done" with the write carried in the finish it queues, so
- * the store applies both in one script; the report above leaves room for it (the
- * finish is built from x by tr_outcome, one place to extend).
+ * A notifier whose delivery is a write that must be atomic with the ack (the Redis
+ * stream notifier, tr_notify_stream.h) reports "done" at once (CURLE_OK, 200, no
+ * body) and tr_outcome carries the write in the finish it queues, so the store
+ * applies both in one script.
  *
  * The set (tr_notifiers) picks a delivery's notifier by its target's scheme:
  * http:// and https:// go to the HTTP notifier (tr_notify_http.c, libcurl multi);
- * the others, once registered, to theirs. The HTTP notifier's libcurl multi handle
+ * the others (tcp, redis-stream), once registered, to theirs. The HTTP notifier's libcurl multi handle
  * is the poller of the whole set (curl_multi_poll() with every other fd as an extra
  * fd), so libcurl keeps its own socket handling.
  *
@@ -84,7 +84,8 @@ tr_notifiers *tr_notifiers_new(tr_deliver *dl);
 typedef enum tr_notify_kind {
     TR_NOTIFY_HTTP = 0, /* http://, https:// */
     TR_NOTIFY_TCP = 1,  /* tcp://HOST:PORT, bare HOST:PORT (tr_url.h) */
-    TR_NOTIFY_KINDS = 2
+    TR_NOTIFY_STREAM = 2, /* redis-stream://NAME (tr_notify_stream.h) */
+    TR_NOTIFY_KINDS = 3
 } tr_notify_kind;
 int tr_notifiers_add(tr_notifiers *ns, tr_notify_kind kind, const tr_notifier_ops *ops,
                      void *impl);

@@ -117,6 +117,9 @@ static const opt_def opt_table[] = {
     {"host-limit", 0, OPT_INT, F(host_limit), 1, 100000, "64", SC,
      "deliveries in flight to one destination (scheme, host, port) at once, and to one "
      "resolved address; the rest wait without holding a global slot", 0},
+    {"stream-maxlen", 0, OPT_INT, F(stream_maxlen), 0, 1000000000, "1000000", SC,
+     "entries a redis-stream:// target's stream keeps, about (XADD MAXLEN ~); 0: unbounded",
+     0},
     {"breaker-failures", 0, OPT_INT, F(breaker_failures), 0, 100000, "5", SC,
      "consecutive connect failures or timeouts that open a destination's circuit breaker "
      "(its timers are held, one probe at a time); 0: never", 0},

@@ -86,6 +86,8 @@ typedef struct tr_config {
     int max_inflight;                    /* global cap on concurrent deliveries */
     int host_limit;                      /* deliveries in flight per destination and per
                                           * resolved address (tr_dest.h) */
+    int stream_maxlen;                   /* XADD MAXLEN ~ of redis-stream:// targets;
+                                          * 0: unbounded */
     int breaker_failures;                /* unreachable results in a row that open a
                                           * destination's breaker; 0: off */
     int connect_timeout_ms;              /* connect phase of a delivery */
