@@ -671,40 +671,58 @@ static char *dup_opt(const char *s)
     return s != NULL && s[0] != '\0' ? strdup(s) : NULL;
 }
 
-/* Adds every "host:port" of the comma-separated seeds as a node. 0 or -1. */
-static int add_seeds(tr_cluster *c, const char *seeds)
+/* Reads one "host:port" (len bytes at p): 0 with the host's length and the port, or -1. */
+static int parse_seed(const char *p, size_t len, size_t *hostlen, int *port)
+{
+    const char *colon = NULL;
+    for (size_t i = len; i > 0; i--) {
+        if (p[i - 1] == ':') {
+            colon = p + i - 1;
+            break;
+        }
+    }
+    if (colon == NULL || colon == p || (size_t)(colon - p) >= TR_CLUSTER_HOST_MAX)
+        return -1;
+    size_t plen = len - (size_t)(colon - p) - 1, used = 0;
+    long v = parse_dec(colon + 1, plen, 5, &used);
+    if (v < 1 || v > 65535 || used != plen)
+        return -1;
+    *hostlen = (size_t)(colon - p);
+    *port = (int)v;
+    return 0;
+}
+
+/* Calls add(c, host, hostlen, port) for every seed; 0, or -1 with err filled. */
+static int each_seed(const char *seeds, tr_cluster *c, char *err, size_t errlen)
 {
     const char *p = seeds;
     if (p == NULL || *p == '\0') {
-        set_err(c, TR_RET_STORE_DOWN, "redis cluster: no seed nodes (--cluster HOST:PORT,...)");
+        snprintf(err, errlen, "redis cluster: no seed nodes (--cluster HOST:PORT,...)");
         return -1;
     }
-    while (*p != '\0') {
+    for (;;) {
         const char *end = strchr(p, ',');
         size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-        const char *colon = NULL;
-        for (size_t i = len; i > 0; i--) {
-            if (p[i - 1] == ':') {
-                colon = p + i - 1;
-                break;
-            }
-        }
-        size_t used = 0;
-        long port = colon != NULL ? parse_dec(colon + 1, len - (size_t)(colon - p) - 1, 5, &used)
-                                  : -1;
-        if (colon == NULL || colon == p || port < 1 || port > 65535 ||
-            used != len - (size_t)(colon - p) - 1) {
-            set_err(c, TR_RET_STORE_DOWN, "redis cluster: seed '%.*s' is not HOST:PORT",
-                    (int)(len > 200 ? 200 : len), p);
+        size_t hostlen;
+        int port;
+        if (parse_seed(p, len, &hostlen, &port) != 0) {
+            snprintf(err, errlen, "redis cluster: seed '%.*s' is not HOST:PORT (port 1..65535)",
+                     (int)(len > 200 ? 200 : len), p);
             return -1;
         }
-        if (node_index(c, p, (size_t)(colon - p), (int)port) == NO_NODE)
+        if (c != NULL && node_index(c, p, hostlen, port) == NO_NODE) {
+            snprintf(err, errlen, "%s", c->errstr);
             return -1;
-        p += len;
-        if (*p == ',')
-            p++;
+        }
+        if (end == NULL)
+            return 0;
+        p = end + 1;
     }
-    return 0;
+}
+
+int tr_cluster_seeds_check(const char *seeds, char *err, size_t errlen)
+{
+    return each_seed(seeds, NULL, err, errlen);
 }
 
 tr_cluster *tr_cluster_new(const tr_cluster_opts *opts, tr_ret *code, char *err, size_t errlen)
@@ -728,7 +746,11 @@ tr_cluster *tr_cluster_new(const tr_cluster_opts *opts, tr_ret *code, char *err,
         set_err(c, TR_RET_INTERNAL, "redis cluster: out of memory");
         goto fail;
     }
-    if (add_seeds(c, opts->seeds) != 0 || tr_cluster_refresh(c) != 0)
+    if (each_seed(opts->seeds, c, c->errstr, sizeof c->errstr) != 0) {
+        c->err = TR_RET_STORE_DOWN;
+        goto fail;
+    }
+    if (tr_cluster_refresh(c) != 0)
         goto fail;
     return c;
 fail:

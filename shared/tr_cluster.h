@@ -71,6 +71,12 @@ typedef struct tr_cluster_redirect {
 tr_cluster_redirect_kind tr_cluster_parse_redirect(const char *msg, size_t len,
                                                    tr_cluster_redirect *out);
 
+/* 0 when `seeds` is a list tr_cluster_new() takes: "host:port[,host:port...]", each
+ * host non-empty and under TR_CLUSTER_HOST_MAX bytes, each port 1..65535 (the port is
+ * after the last ':', so "::1:7000" is IPv6). Else -1 and a one-line reason in err.
+ * For --check: nothing is contacted. */
+int tr_cluster_seeds_check(const char *seeds, char *err, size_t errlen);
+
 /* How to reach the cluster. Strings are copied by tr_cluster_new(). */
 typedef struct tr_cluster_opts {
     const char *seeds;     /* "host:port[,host:port...]" (--cluster); at least one */
