@@ -425,6 +425,16 @@ static void retry_pause(tr_cluster *c, int *backoff)
     }
 }
 
+/* After the last attempt: says so, keeping the last failure's code and text. */
+static void gave_up(tr_cluster *c, unsigned slot)
+{
+    char last[sizeof c->errstr];
+    memcpy(last, c->errstr, sizeof last);
+    set_err(c, c->err != TR_RET_OK ? c->err : TR_RET_STORE_DOWN,
+            "%s (slot %u: gave up after %d attempts)", last[0] ? last : "redis cluster", slot,
+            c->max_attempts);
+}
+
 /* The node that serves slot, reloading the map once when it has none. */
 static unsigned slot_master(tr_cluster *c, unsigned slot)
 {
@@ -480,12 +490,17 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
     int backoff = c->backoff_ms;
     c->err = TR_RET_OK;
     c->errstr[0] = '\0';
+    int pause_next = 0; /* the last attempt asked for a pause and a reload first */
     for (int attempt = 0; attempt < c->max_attempts; attempt++) {
+        if (pause_next) {
+            retry_pause(c, &backoff);
+            pause_next = 0;
+        }
         unsigned ni = ask_node != NO_NODE ? ask_node : slot_master(c, slot);
         int asking = ask_node != NO_NODE;
         ask_node = NO_NODE; /* ASK is followed once */
         if (ni == NO_NODE) {
-            retry_pause(c, &backoff);
+            pause_next = 1;
             continue;
         }
         const char *asking_argv[] = {"ASKING"};
@@ -495,7 +510,7 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
         if (s == CL_LOST && (flags & TR_CLUSTER_IDEMPOTENT))
             s = CL_NOT_SENT;
         if (s == CL_NOT_SENT) {
-            retry_pause(c, &backoff);
+            pause_next = 1;
             continue;
         }
         if (s != CL_SENT)
@@ -535,7 +550,7 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
             set_err(c, TR_RET_STORE_DOWN, "redis cluster %s:%d: %.*s", c->nodes[ni].host,
                     c->nodes[ni].port, (int)(r->len > 120 ? 120 : r->len), r->str);
             freeReplyObject(r);
-            retry_pause(c, &backoff);
+            pause_next = 1;
             continue;
         }
         if (script != NULL && error_is(r, "NOSCRIPT")) {
@@ -544,7 +559,7 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
                             &s) != 0) {
                 if (s == CL_FATAL)
                     return NULL;
-                retry_pause(c, &backoff);
+                pause_next = 1;
                 continue;
             }
             if (asking)
@@ -553,9 +568,7 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
         }
         return succeeded(c, r); /* the command's own error */
     }
-    if (c->err == TR_RET_OK)
-        set_err(c, TR_RET_STORE_DOWN, "redis cluster: slot %u: gave up after %d attempts",
-                slot, c->max_attempts);
+    gave_up(c, slot);
     return NULL;
 }
 
@@ -606,17 +619,22 @@ int tr_cluster_pipeline(tr_cluster *c, const char *key, size_t keylen, size_t n,
         replies[i] = NULL;
     c->err = TR_RET_OK;
     c->errstr[0] = '\0';
+    int pause_next = 0; /* the last attempt asked for a pause and a reload first */
     for (int attempt = 0; attempt < c->max_attempts; attempt++) {
+        if (pause_next) {
+            retry_pause(c, &backoff);
+            pause_next = 0;
+        }
         unsigned ni = slot_master(c, slot);
         if (ni == NO_NODE) {
-            retry_pause(c, &backoff);
+            pause_next = 1;
             continue;
         }
         cl_send s = exchange(c, ni, n, cmds, replies, n == 1);
         if (s == CL_LOST && (flags & TR_CLUSTER_IDEMPOTENT))
             s = CL_NOT_SENT;
         if (s == CL_NOT_SENT) {
-            retry_pause(c, &backoff);
+            pause_next = 1;
             continue;
         }
         if (s != CL_SENT)
@@ -649,9 +667,7 @@ int tr_cluster_pipeline(tr_cluster *c, const char *key, size_t keylen, size_t n,
         c->errstr[0] = '\0';
         return 0;
     }
-    if (c->err == TR_RET_OK)
-        set_err(c, TR_RET_STORE_DOWN, "redis cluster: slot %u: gave up after %d attempts",
-                slot, c->max_attempts);
+    gave_up(c, slot);
     return -1;
 }
 

@@ -282,6 +282,15 @@ static void test_moved_and_ask(void **state)
     assert_int_equal(after.moved, before.moved);
     assert_int_equal(tr_cluster_slot_node(c, slot, &host, &from), 0); /* ASK leaves the map */
     assert_int_not_equal(from, to);
+    /* One key on each side: the source answers -TRYAGAIN; retried, then a clear failure. */
+    const char *mget[] = {"MGET", k1, k2};
+    uint64_t retries = after.retries;
+    assert_null(tr_cluster_command(c, k1, strlen(k1), 3, mget, NULL, TR_CLUSTER_IDEMPOTENT));
+    printf("MGET across a migrating slot: %s\n", tr_cluster_errstr(c));
+    assert_int_equal(tr_cluster_err(c), TR_RET_STORE_DOWN);
+    assert_non_null(strstr(tr_cluster_errstr(c), "TRYAGAIN"));
+    tr_cluster_get_stats(c, &after);
+    assert_int_equal(after.retries - retries, 7); /* 8 attempts, a pause between each */
 
     expect_status(raw_cmd(from, "MIGRATE 127.0.0.1 %d %s 0 5000 AUTH %s KEYS %s", to, "", password,
                           k2));
@@ -297,6 +306,11 @@ static void test_moved_and_ask(void **state)
     assert_int_equal(now, to);
     expect_get(c, k1, "1");
     expect_get(c, k3, "3");
+    redisReply *r = tr_cluster_command(c, k1, strlen(k1), 3, mget, NULL, TR_CLUSTER_IDEMPOTENT);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_string_equal(r->element[1]->str, "2");
+    freeReplyObject(r);
     tr_cluster_get_stats(c, &before);
     assert_int_equal(before.moved, after.moved); /* no second redirection */
     printf("after the move: slot %u served by %d, %llu map loads\n", slot, now,
