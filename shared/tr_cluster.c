@@ -153,13 +153,16 @@ static int error_is(const redisReply *r, const char *w)
 
 /* The index of host:port in c->nodes, added when new; NO_NODE when full or out of
  * memory (error set). */
-static unsigned node_index(tr_cluster *c, const char *host, size_t hostlen, int port)
+static unsigned node_index(tr_cluster *c, const char *host_in, size_t hostlen, int port)
 {
     if (hostlen >= TR_CLUSTER_HOST_MAX) {
         set_err(c, TR_RET_STORE_DOWN, "redis cluster: host name over %d bytes",
                 TR_CLUSTER_HOST_MAX - 1);
         return NO_NODE;
     }
+    /* A copy: host_in may be a node's own name, which the realloc below would free. */
+    char host[TR_CLUSTER_HOST_MAX];
+    memcpy(host, host_in, hostlen);
     for (size_t i = 0; i < c->nnodes; i++) {
         if (c->nodes[i].port == port && strlen(c->nodes[i].host) == hostlen &&
             memcmp(c->nodes[i].host, host, hostlen) == 0)
