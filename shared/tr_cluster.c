@@ -332,7 +332,8 @@ static int parse_slots(tr_cluster *c, const redisReply *r, unsigned from, uint16
             e->element[0]->type != REDIS_REPLY_INTEGER ||
             e->element[1]->type != REDIS_REPLY_INTEGER ||
             e->element[2]->type != REDIS_REPLY_ARRAY || e->element[2]->elements < 2 ||
-            e->element[2]->element[0]->type != REDIS_REPLY_STRING ||
+            (e->element[2]->element[0]->type != REDIS_REPLY_STRING &&
+             e->element[2]->element[0]->type != REDIS_REPLY_NIL) ||
             e->element[2]->element[1]->type != REDIS_REPLY_INTEGER) {
             set_err(c, TR_RET_STORE_DOWN, "redis cluster: CLUSTER SLOTS: malformed entry %zu",
                     i);
@@ -347,9 +348,11 @@ static int parse_slots(tr_cluster *c, const redisReply *r, unsigned from, uint16
                     port);
             return -1;
         }
-        /* Redis 7 sends "" or "?" when the endpoint is unknown: the node we asked. */
+        /* Redis 7 sends a null (cluster-preferred-endpoint-type unknown-endpoint), "" or
+         * "?" when the endpoint is unknown: the node we asked. */
         unsigned ni;
-        if (host->len == 0 || (host->len == 1 && host->str[0] == '?'))
+        if (host->type == REDIS_REPLY_NIL || host->len == 0 ||
+            (host->len == 1 && host->str[0] == '?'))
             ni = node_index(c, c->nodes[from].host, strlen(c->nodes[from].host), (int)port);
         else
             ni = node_index(c, host->str, host->len, (int)port);
@@ -489,7 +492,10 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
                          const char *script)
 {
     unsigned slot = tr_cluster_keyslot(key, keylen);
-    unsigned ask_node = NO_NODE; /* set after -ASK: the next send goes there, ASKING first */
+    /* Where -MOVED / -ASK (or a script load) sends the next attempt, and whether ASKING
+     * goes first; NO_NODE: the map's master of the slot. ASK is followed once. */
+    unsigned next = NO_NODE;
+    int next_asking = 0;
     int backoff = c->backoff_ms;
     c->err = TR_RET_OK;
     c->errstr[0] = '\0';
@@ -499,9 +505,10 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
             retry_pause(c, &backoff);
             pause_next = 0;
         }
-        unsigned ni = ask_node != NO_NODE ? ask_node : slot_master(c, slot);
-        int asking = ask_node != NO_NODE;
-        ask_node = NO_NODE; /* ASK is followed once */
+        unsigned ni = next != NO_NODE ? next : slot_master(c, slot);
+        int asking = next != NO_NODE && next_asking;
+        next = NO_NODE;
+        next_asking = 0;
         if (ni == NO_NODE) {
             pause_next = 1;
             continue;
@@ -538,9 +545,10 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
             freeReplyObject(r);
             if (to == NO_NODE)
                 return NULL;
+            next = to; /* as the spec says: resend where the node told us */
             if (red.kind == TR_CLUSTER_REDIRECT_ASK) {
                 c->stats.ask++;
-                ask_node = to;
+                next_asking = 1;
             } else {
                 c->stats.moved++;
                 c->slot_node[red.slot] = (uint16_t)to; /* kept if the reload fails */
@@ -565,8 +573,8 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
                 pause_next = 1;
                 continue;
             }
-            if (asking)
-                ask_node = ni; /* the same target, still under ASK */
+            next = ni; /* the same node, under ASKING if it was */
+            next_asking = asking;
             continue;
         }
         return succeeded(c, r); /* the command's own error */

@@ -510,6 +510,53 @@ static void test_parse_redirect(void **state)
     }
 }
 
+/* Redis 7's unknown endpoint (null in CLUSTER SLOTS, ":port" in -MOVED) is the node
+ * that answered; and -MOVED is followed to the node it names even when the caller's
+ * routing key is not the command's key (the client must not loop on its own map). */
+static void test_unknown_endpoint_and_moved_target(void **state)
+{
+    (void)state;
+    for (int n = 0; n < nnodes; n++)
+        expect_status(raw_cmd(ports[n], "CONFIG SET cluster-preferred-endpoint-type %s",
+                              "unknown-endpoint"));
+    redisReply *r = raw_cmd(ports[0], "CLUSTER SLOTS");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->element[0]->element[2]->element[0]->type, REDIS_REPLY_NIL);
+    freeReplyObject(r);
+
+    tr_cluster *c = open_cluster(0, 0);
+    expect_ok(cl_set(c, "ue:a", "A"), c);
+    expect_get(c, "ue:a", "A");
+    /* A routing key on another master than the command's key. */
+    const char *route_key = NULL;
+    char buf[16];
+    const char *host;
+    int pa, pb;
+    assert_int_equal(tr_cluster_slot_node(c, tr_cluster_keyslot("ue:a", 4), &host, &pa), 0);
+    for (int i = 0; i < 100 && route_key == NULL; i++) {
+        snprintf(buf, sizeof buf, "ue:r%d", i);
+        assert_int_equal(tr_cluster_slot_node(c, tr_cluster_keyslot(buf, strlen(buf)), &host, &pb),
+                         0);
+        if (pb != pa)
+            route_key = buf;
+    }
+    assert_non_null(route_key);
+    tr_cluster_stats before, after;
+    tr_cluster_get_stats(c, &before);
+    const char *argv[] = {"GET", "ue:a"};
+    r = tr_cluster_command(c, route_key, strlen(route_key), 2, argv, NULL, 0);
+    if (r == NULL)
+        fail_msg("GET through a wrong routing key: %s", tr_cluster_errstr(c));
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_string_equal(r->str, "A");
+    freeReplyObject(r);
+    tr_cluster_get_stats(c, &after);
+    assert_int_equal(after.moved - before.moved, 1);
+    tr_cluster_free(c);
+    for (int n = 0; n < nnodes; n++)
+        expect_status(raw_cmd(ports[n], "CONFIG SET cluster-preferred-endpoint-type %s", "ip"));
+}
+
 /* Last, it changes the cluster: kill -9 a master; its replica is promoted and the
  * client gets there by retrying (refused connections, CLUSTERDOWN) and reloading. */
 static void test_master_killed(void **state)
@@ -561,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_pipeline),
         cmocka_unit_test(test_sharded_pubsub),
         cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_unknown_endpoint_and_moved_target),
         cmocka_unit_test(test_master_killed),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
