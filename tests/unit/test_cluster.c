@@ -282,6 +282,20 @@ static void test_moved_and_ask(void **state)
     assert_int_equal(after.moved, before.moved);
     assert_int_equal(tr_cluster_slot_node(c, slot, &host, &from), 0); /* ASK leaves the map */
     assert_int_not_equal(from, to);
+    /* A pipeline over the migrating slot: k2 answered by the source, k1's -ASK resent
+     * alone (source, -ASK, then ASKING + GET on the target), in order. */
+    const char *g1[] = {"GET", k1}, *g2[] = {"GET", k2};
+    tr_cluster_cmd pcmds[] = {{2, g1, NULL}, {2, g2, NULL}, {2, g1, NULL}};
+    redisReply *prep[3];
+    uint64_t asks = after.ask;
+    assert_int_equal(tr_cluster_pipeline(c, k1, strlen(k1), 3, pcmds, prep, 0), 0);
+    assert_string_equal(prep[0]->str, "1");
+    assert_string_equal(prep[1]->str, "2");
+    assert_string_equal(prep[2]->str, "1");
+    for (int i = 0; i < 3; i++)
+        freeReplyObject(prep[i]);
+    tr_cluster_get_stats(c, &after);
+    assert_int_equal(after.ask - asks, 2);
     /* One key on each side: the source answers -TRYAGAIN; retried, then a clear failure. */
     const char *mget[] = {"MGET", k1, k2};
     uint64_t retries = after.retries;
