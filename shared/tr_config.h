@@ -53,6 +53,8 @@ typedef struct tr_config {
     char redis_password_file[TR_CONFIG_STR_MAX]; /* 0600 file holding the password; empty: none */
     char redis_user[TR_CONFIG_STR_MAX];  /* ACL user for AUTH; empty: the default user */
     int redis_timeout_ms;                /* connect and command timeout */
+    char cluster[TR_CONFIG_STR_MAX];     /* --cluster: Redis Cluster seeds "host:port[,...]";
+                                          * empty: one Redis (host/port or socket) */
 
     /* Logging and process */
     int interval_s;                      /* seconds between status lines */
