@@ -2,7 +2,7 @@
 # bench/burst_probe.sh - how fast the scheduler drains a burst, and what it costs.
 #
 #   bench/burst_probe.sh [--build-dir DIR] [-n N] [--reps R] [--spread-ms S] [--lead-ms L]
-#                        [--tcp | --tls] [--keep] [--perf FILE] [-- extra ./timerush options]
+#                        [--tcp | --tls | --stream] [--keep] [--perf FILE] [-- extra ./timerush options]
 #
 # Starts the stack (./timerush --no-install --no-build, one FastCGI worker: the
 # probe never registers through nginx) and timerush-sink, writes N timers due at
@@ -23,6 +23,10 @@
 # certificate of tests/integration/tls/make_certs.sh, made in the work dir; the
 # scheduler gets --cacert) relays them to timerush-linesink. sink_us is the
 # linesink's alone (socat's relaying is not counted).
+# --stream: the timers go to redis-stream://probe (the stream notifier: the entry is
+# XADDed by the ack script) and no receiver runs (sink_us 0); an "arrival" is the
+# entry's id (Redis's clock when its ack ran), read back with XRANGE once all N are
+# in; the scheduler runs with --stream-maxlen 0 so every entry stays to be counted.
 # --perf FILE: `perf record -g -p <scheduler>,<redis-server>` from the instant to the
 # last callback of the last repetition, report (--sort comm,dso,sym, and by pid)
 # written to FILE. perf's own cost slows that repetition: quote its rate apart.
@@ -38,6 +42,7 @@ KEEP=0
 TCP=0
 TLS=0
 FRONT_PID=""
+STREAM=0
 PERF_OUT=""
 PERF_PID=""
 EXTRA=()
@@ -55,9 +60,10 @@ while [ $# -gt 0 ]; do
         --keep) KEEP=1 ;;
         --tcp) TCP=1 ;;
         --tls) TCP=1; TLS=1 ;;
+        --stream) STREAM=1 ;;
         --perf) PERF_OUT=$2; shift ;;
         --) shift; EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,32p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
     shift
@@ -65,6 +71,8 @@ done
 case "$BUILD" in /*) ;; *) BUILD="$PWD/$BUILD" ;; esac
 SINK="$BUILD/tests/sink/timerush-sink"
 [ "$TCP" = 1 ] && SINK="$BUILD/tests/sink/timerush-linesink"
+[ "$TCP" = 1 ] && [ "$STREAM" = 1 ] && die "--tcp or --stream, not both"
+[ "$STREAM" = 1 ] && EXTRA+=(--stream-maxlen 0)
 [ -x "$SINK" ] || die "no $SINK: build first (cmake --build $BUILD)"
 [ -x "$BUILD/scheduler/timerush-scheduler" ] || die "no scheduler in $BUILD"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -120,6 +128,10 @@ redis_ms() {
 }
 
 lines_at_least() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
+# entries_at_least STACK_DIR N: the probe stream holds N entries.
+entries_at_least() {
+    [ "$(redis_auth "$1" redis-cli -s "$1/redis/redis.sock" XLEN "{$PREFIX}:stream:probe")" -ge "$2" ]
+}
 
 one_run() {
     local rep=$1 dir="$WORK/run$rep"
@@ -131,13 +143,15 @@ one_run() {
     LAUNCHER_PID=$!
     wait_for "stack ready" 60 grep -q "^TimeRush ready:" "$dir/launcher.out" ||
         { tail -20 "$dir/launcher.out" >&2; return 1; }
-    if [ "$TCP" = 1 ]; then
+    if [ "$STREAM" = 1 ]; then
+        echo 0 >"$dir/sink.port" # no receiver: the entries are read back from Redis
+    elif [ "$TCP" = 1 ]; then
         "$SINK" --port-file "$dir/sink.port" --log "$dir/sink.log" --stamp >"$dir/sink.out" 2>&1 &
     else
         "$SINK" --listen 127.0.0.1:0 --port-file "$dir/sink.port" --log "$dir/sink.log" \
             >"$dir/sink.out" 2>&1 &
     fi
-    SINK_PID=$!
+    [ "$STREAM" = 1 ] || SINK_PID=$!
     wait_for "sink listening" 10 test -s "$dir/sink.port"
     local sink_port; sink_port=$(cat "$dir/sink.port")
     if [ "$TLS" = 1 ]; then
@@ -157,11 +171,13 @@ one_run() {
     # Records first, with their offsets from the instant in a staging set; then one
     # script moves them all into {P}:due at now + LEAD (Redis clock), so the slow
     # part (generating and piping N records) never eats into the lead.
-    python3 - "$N" "$SPREAD" "$sink_port" "$PREFIX" "$TCP$TLS" >"$dir/pipe.resp" <<'EOF'
+    python3 - "$N" "$SPREAD" "$sink_port" "$PREFIX" "$TCP$TLS" "$STREAM" >"$dir/pipe.resp" <<'EOF'
 import base64, random, sys
 n, spread, port, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 url = {"10": "tcp://127.0.0.1:%s", "11": "tls://localhost:%s"}.get(
     sys.argv[5], "http://127.0.0.1:%s/cb") % port
+if sys.argv[6] == "1":
+    url = "redis-stream://probe"
 rec = ('{"u":"%s","d":"%s"}' % (url, "x" * 100)).encode()
 timers, stage = ("{%s}:timers" % prefix).encode(), ("{%s}:probe_stage" % prefix).encode()
 def cmd(*parts):
@@ -209,13 +225,30 @@ EOF
     [ "$t_loaded" -lt "$due" ] || say "run $rep: loading ran $(( t_loaded - due )) ms past the instant (raise --lead-ms)"
 
     local s0 r0 k0 s1 r1 k1
-    s0=$(ticks "$sched_pid"); r0=$(ticks "$redis_pid"); k0=$(ticks "$SINK_PID")
+    s0=$(ticks "$sched_pid"); r0=$(ticks "$redis_pid"); k0=0
+    [ -n "$SINK_PID" ] && k0=$(ticks "$SINK_PID")
     if [ -n "$PERF_OUT" ] && [ "$rep" = "$REPS" ]; then
         perf record -g -p "$sched_pid,$redis_pid" -o "$dir/perf.data" >"$dir/perf.out" 2>&1 &
         PERF_PID=$!
     fi
-    wait_for "$N callbacks" $(( LEAD / 1000 + SPREAD / 1000 + 300 )) lines_at_least "$dir/sink.log" "$N" || true
-    s1=$(ticks "$sched_pid"); r1=$(ticks "$redis_pid"); k1=$(ticks "$SINK_PID")
+    if [ "$STREAM" = 1 ]; then
+        wait_for "$N entries" $(( LEAD / 1000 + SPREAD / 1000 + 300 )) entries_at_least "$dir/stack" "$N" || true
+    else
+        wait_for "$N callbacks" $(( LEAD / 1000 + SPREAD / 1000 + 300 )) lines_at_least "$dir/sink.log" "$N" || true
+    fi
+    s1=$(ticks "$sched_pid"); r1=$(ticks "$redis_pid"); k1=0
+    [ -n "$SINK_PID" ] && k1=$(ticks "$SINK_PID")
+    if [ "$STREAM" = 1 ]; then
+        # The entries as the sink's log lines: arrival = the entry id's ms.
+        redis_auth "$dir/stack" redis-cli -s "$sock" --json XRANGE "{$PREFIX}:stream:probe" - + |
+            python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    f = e[1]
+    d = dict(zip(f[0::2], f[1::2]))
+    print(json.dumps({"t_us": int(e[0].split("-")[0]) * 1000, "key": d["key"], "due_ms": int(d["due_ms"])}))
+' >"$dir/sink.log"
+    fi
     if [ -n "$PERF_PID" ]; then
         kill -INT "$PERF_PID" 2>/dev/null || true
         wait "$PERF_PID" 2>/dev/null || true
@@ -264,7 +297,7 @@ if [ "$TLS" = 1 ]; then
     bash "$SRC/tests/integration/tls/make_certs.sh" "$WORK/certs" || die "cannot make the test certificates"
     EXTRA+=(--cacert "$WORK/certs/ca.pem")
 fi
-say "N=$N spread=${SPREAD}ms reps=$REPS tcp=$TCP tls=$TLS build=$BUILD extra=[${EXTRA[*]:-}] load=$(cut -d' ' -f1-3 /proc/loadavg)"
+say "N=$N spread=${SPREAD}ms reps=$REPS tcp=$TCP tls=$TLS stream=$STREAM build=$BUILD extra=[${EXTRA[*]:-}] load=$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-4s %10s %10s %10s %10s %9s %9s %9s %6s %5s %7s\n' rep 'cb/s' 'sched_us' 'redis_us' \
     'sink_us' 'late_p50' 'late_p99' 'late_max' lost dups 'span_s'
 RESULTS="$WORK/results"

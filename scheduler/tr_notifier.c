@@ -46,6 +46,8 @@ int tr_notifiers_add(tr_notifiers *ns, tr_notify_kind kind, const tr_notifier_op
 
 tr_notify_kind tr_notifiers_kind(const char *url)
 {
+    if (tr_url_is_stream(url))
+        return TR_NOTIFY_STREAM;
     return tr_url_is_tcp(url) ? TR_NOTIFY_TCP : TR_NOTIFY_HTTP;
 }
 

@@ -12,6 +12,7 @@
 #include "tr_netpolicy.h"
 #include "tr_repeat.h"
 #include "tr_timer.h"
+#include "tr_url.h"
 
 /* The text of o (built when `built`, else abandoned) as a new string: *out
  * (NUL-terminated, *out_len bytes when out_len is not NULL; caller frees).
@@ -253,6 +254,14 @@ static int ack(const tr_outcome_ctx *c, const tr_xfer *x, tr_timer_spec *chain,
     int rc = -1;
     if (tr_outcome_repeat(c, x->id, &x->spec, x->fire_due_ms, &f, &rec) != 0)
         goto done;
+    if (tr_url_is_stream(x->spec.url)) {
+        /* The delivery is the XADD the ack script makes (tr_notify_stream.h). */
+        f.stream = tr_url_stream_name(x->spec.url, "callback", NULL, 0);
+        f.stream_data = x->spec.data != NULL ? x->spec.data : "";
+        f.stream_data_len = x->spec.data != NULL ? x->spec.data_len : 0;
+        f.stream_due_ms = x->fire_due_ms;
+        chain = NULL; /* nobody answered: nothing to chain */
+    }
     if (chain != NULL) {
         if (tr_timer_new_key(new_key) != 0 ||
             tr_timer_record_encode(chain, &record, &record_len) != 0) {

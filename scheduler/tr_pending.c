@@ -10,6 +10,7 @@
 /* The copies behind one tr_finish, freed when it leaves the list. */
 typedef struct owned {
     char *id, *token, *meta, *chain_id, *chain_record, *chain_dead_meta, *repeat_record;
+    char *stream, *stream_data; /* a stream ack's entry, or NULL */
     char *notice_url, *notice_body; /* failure notice, or NULL */
     size_t notice_len;
 } owned;
@@ -38,6 +39,8 @@ static void clear_owned(owned *o)
     free(o->chain_record);
     free(o->chain_dead_meta);
     free(o->repeat_record);
+    free(o->stream);
+    free(o->stream_data);
     free(o->notice_url);
     free(o->notice_body);
     memset(o, 0, sizeof *o);
@@ -113,6 +116,13 @@ static int add(tr_pending *p, const tr_finish *f, const char *url, const char *b
     if (f->repeat_record != NULL &&
         (o.repeat_record = tr_dup_bytes(f->repeat_record, f->repeat_record_len)) == NULL)
         goto fail;
+    if (f->stream != NULL) {
+        o.stream = tr_dup_bytes(f->stream, strlen(f->stream));
+        o.stream_data = tr_dup_bytes(f->stream_data != NULL ? f->stream_data : "",
+                                     f->stream_data != NULL ? f->stream_data_len : 0);
+        if (o.stream == NULL || o.stream_data == NULL)
+            goto fail;
+    }
     if (url != NULL) {
         o.notice_url = tr_dup_bytes(url, strlen(url));
         o.notice_body = tr_dup_bytes(body, body_len);
@@ -129,6 +139,9 @@ static int add(tr_pending *p, const tr_finish *f, const char *url, const char *b
     dst->chain_record = o.chain_record;
     dst->chain_dead_meta = o.chain_dead_meta;
     dst->repeat_record = o.repeat_record;
+    dst->stream = o.stream;
+    dst->stream_data = o.stream_data;
+    dst->stream_data_len = o.stream != NULL && f->stream_data != NULL ? f->stream_data_len : 0;
     p->own[p->n] = o;
     p->n++;
     return 0;

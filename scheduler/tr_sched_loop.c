@@ -16,15 +16,17 @@
 #include "tr_mem.h"
 #include "tr_notifier.h"
 #include "tr_notify_tcp.h"
+#include "tr_notify_stream.h"
 #include "tr_outcome.h"
 #include "tr_pending.h"
 #include "tr_reconnect.h"
 #include "tr_sched_stats.h"
 #include "tr_store_sched.h"
+#include "tr_url.h"
 #include "tr_wake.h"
 
 #define RECONNECT_MIN_MS 100   /* first retry after Redis went away */
-#define RECONNECT_MAX_MS 500   /* back-off cap: a return is noticed within 0.5 s */
+#define RECONNECT_MAX_MS 250   /* back-off cap: a return is noticed within 0.25 s */
 #define IDLE_CLAIM_MS 1000     /* safety claim when nothing else wakes us */
 #define NO_WAKE_CLAIM_MS 100   /* claim period while the wake line is down */
 #define MAX_SLEEP_MS 1000      /* bounds the signal-vs-poll race (see docs) */
@@ -257,7 +259,8 @@ static void wake_connect(sched *s)
                        tr_wake_error(s->wake.line), NO_WAKE_CLAIM_MS);
 }
 
-/* Starts x now (its destination has a slot, and a global one is free). */
+/* Starts x now (its destination has a slot, and a global one is free; d NULL: a
+ * stream delivery, which has no destination). */
 static void launch(sched *s, tr_dest *d, tr_xfer *x, int64_t mono)
 {
     int64_t late = mono + s->redis.offset_ms - x->due_ms;
@@ -271,7 +274,8 @@ static void launch(sched *s, tr_dest *d, tr_xfer *x, int64_t mono)
         tr_deliver_xfer_put(s->work.dl, x);
         return;
     }
-    tr_dests_started(s->work.dests, d, x, mono);
+    if (d != NULL)
+        tr_dests_started(s->work.dests, d, x, mono);
 }
 
 /* Gives x back to Redis undelivered: its destination cannot take it now (breaker
@@ -303,6 +307,18 @@ static void dispatch(sched *s, tr_xfer *x)
 {
     char err[160];
     int64_t mono = tr_clock_mono_ms();
+    if (tr_url_is_stream(x->spec.url)) {
+        /* No network: no destination's limits or breaker, and done at once
+         * (tr_notify_stream.h), so it never waits for a slot. */
+        if (tr_url_stream_name(x->spec.url, "callback", err, sizeof err) != NULL) {
+            launch(s, NULL, x, mono);
+            return;
+        }
+        tr_outcome_ctx oc = octx(s);
+        (void)tr_outcome_dead(&oc, x->id, x->token, x->attempt, x->fire_due_ms, err);
+        tr_deliver_xfer_put(s->work.dl, x);
+        return;
+    }
     tr_dest *d = tr_dests_find(s->work.dests, x->spec.url, err, sizeof err);
     if (d == NULL) {
         /* Checked at create: only a record written around the API gets here, and
@@ -955,6 +971,12 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer)
     if (tcp == NULL ||
         tr_notifiers_add(s.work.notify, TR_NOTIFY_TCP, &tr_notify_tcp_ops, tcp) != 0) {
         tr_log_error("cannot start: out of memory (tcp notifier)");
+        goto done;
+    }
+    tr_notify_stream *stream = tr_notify_stream_new(s.work.dl);
+    if (stream == NULL ||
+        tr_notifiers_add(s.work.notify, TR_NOTIFY_STREAM, &tr_notify_stream_ops, stream) != 0) {
+        tr_log_error("cannot start: out of memory (stream notifier)");
         goto done;
     }
     tr_deliver_set_signer(s.work.dl, s.work.signer);

@@ -60,8 +60,15 @@ declare -A ok=()
 while read -r name status; do
     [[ $status == ii ]] && ok[$name]=1
 done < <(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${pkgs[@]}" 2>/dev/null || true)
+missing=()
+for p in "${pkgs[@]}"; do
+    [[ -n ${ok[$p]:-} ]] || missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+
 # A listed name that an installed package Provides counts as installed, as it does for
 # apt (NodeSource's nodejs provides npm; Debian's own nodejs needs the npm package).
+# Asked only when a name is missing: it reads every installed package's entry.
 while read -r status provides; do
     [[ $status == ii ]] || continue
     IFS=',' read -ra names <<<"$provides"

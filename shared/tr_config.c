@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "tr_cluster.h"
 #include "tr_mem.h"
 #include "tr_secret_file.h"
 
@@ -72,6 +73,11 @@ static const opt_def opt_table[] = {
      "the embedded Redis as it. Empty: stay root (with a warning)", 0},
     {"redis-timeout-ms", 0, OPT_INT, F(redis_timeout_ms), 10, 600000, "1000", ALL,
      "Redis connect and command timeout, ms", 0},
+    /* issue 11, Redis Cluster: the seeds of tr_cluster.h (docs/CLUSTER.md). */
+    {"cluster", 0, OPT_STR, F(cluster), 0, 0, "", FC | SC,
+     "Redis Cluster seed nodes HOST:PORT[,HOST:PORT...] instead of --host/--port; "
+     "--redis-user and the password apply to every node. Checked, but the store does "
+     "not use it yet: refused (docs/CLUSTER.md)", 0},
     {"interval", 0, OPT_INT, F(interval_s), 1, 86400, "60", ALL,
      "seconds between the scheduler's status log lines", 0},
     {"level", 0, OPT_STR, F(level), 0, 0, "INFO", ALL, "log level: DEBUG INFO WARNING ERROR", 0},
@@ -117,6 +123,9 @@ static const opt_def opt_table[] = {
     {"host-limit", 0, OPT_INT, F(host_limit), 1, 100000, "64", SC,
      "deliveries in flight to one destination (scheme, host, port) at once, and to one "
      "resolved address; the rest wait without holding a global slot", 0},
+    {"stream-maxlen", 0, OPT_INT, F(stream_maxlen), 0, 1000000000, "1000000", SC,
+     "entries a redis-stream:// target's stream keeps, about (XADD MAXLEN ~); 0: unbounded",
+     0},
     {"breaker-failures", 0, OPT_INT, F(breaker_failures), 0, 100000, "5", SC,
      "consecutive connect failures or timeouts that open a destination's circuit breaker "
      "(its timers are held, one probe at a time); 0: never", 0},
@@ -665,6 +674,22 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
     }
     if (cfg->redis_user[0] != '\0' && cfg->redis_password[0] == '\0') {
         snprintf(err, errlen, "--redis-user needs a password (--redis-password-file)");
+        return TR_CONFIG_ERROR;
+    }
+    if (cfg->cluster[0] != '\0') {
+        char msg[TR_CONFIG_STR_MAX];
+        if (tr_cluster_seeds_check(cfg->cluster, msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "--cluster: %s", msg);
+            return TR_CONFIG_ERROR;
+        }
+        if (cfg->redis_socket[0] != '\0' || cfg->db != 0) {
+            snprintf(err, errlen, "--cluster excludes --redis-socket and --db (a cluster has "
+                                  "database 0 only)");
+            return TR_CONFIG_ERROR;
+        }
+        /* The client (shared/tr_cluster.h) is built; the store is not wired to it. */
+        snprintf(err, errlen, "--cluster: the store cannot run on Redis Cluster yet "
+                              "(docs/CLUSTER.md)");
         return TR_CONFIG_ERROR;
     }
     if (settings_for_launcher) {

@@ -53,6 +53,8 @@ typedef struct tr_config {
     char redis_password_file[TR_CONFIG_STR_MAX]; /* 0600 file holding the password; empty: none */
     char redis_user[TR_CONFIG_STR_MAX];  /* ACL user for AUTH; empty: the default user */
     int redis_timeout_ms;                /* connect and command timeout */
+    char cluster[TR_CONFIG_STR_MAX];     /* --cluster: Redis Cluster seeds "host:port[,...]";
+                                          * empty: one Redis (host/port or socket) */
 
     /* Logging and process */
     int interval_s;                      /* seconds between status lines */
@@ -86,6 +88,8 @@ typedef struct tr_config {
     int max_inflight;                    /* global cap on concurrent deliveries */
     int host_limit;                      /* deliveries in flight per destination and per
                                           * resolved address (tr_dest.h) */
+    int stream_maxlen;                   /* XADD MAXLEN ~ of redis-stream:// targets;
+                                          * 0: unbounded */
     int breaker_failures;                /* unreachable results in a row that open a
                                           * destination's breaker; 0: off */
     int connect_timeout_ms;              /* connect phase of a delivery */

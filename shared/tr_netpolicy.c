@@ -515,6 +515,13 @@ tr_netpolicy_verdict tr_netpolicy_check_url(const tr_netpolicy *p, const char *u
     const char *reason = "not a URL";
     /* A tcp target is judged as the http URL of the same host and port. */
     char as_http[TR_URL_MAX + 16], msg[160];
+    /* A stream target opens no connection: the entry goes into TimeRush's own
+     * Redis, so no address policy applies (docs/SECURITY.md). */
+    if (tr_url_is_stream(url) && tr_url_stream_name(url, "", msg, sizeof msg) != NULL) {
+        v = TR_NETPOLICY_ALLOW;
+        reason = NULL;
+        goto done;
+    }
     if (tr_url_is_tcp(url)) {
         if (tr_url_tcp_parse(url, "", as_http, sizeof as_http, NULL, 0, NULL, msg, sizeof msg) != 0)
             goto done;

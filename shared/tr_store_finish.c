@@ -2,10 +2,12 @@
 #include "tr_store_int.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tr_log.h"
+#include "tr_url.h"
 
 /* The script of a finish kind, or -1 for an unknown kind. */
 static int kind_script(tr_finish_kind kind)
@@ -36,7 +38,8 @@ static const int ack_keys[] = {K_TIMERS,   K_DUE,  K_INFLIGHT, K_DEAD,
 /* An ack with neither a chain nor a next firing: it goes into ack_many. */
 static int is_plain_ack(const tr_finish *f)
 {
-    return f->kind == TR_FINISH_ACK && f->chain_id == NULL && f->repeat_record == NULL;
+    return f->kind == TR_FINISH_ACK && f->chain_id == NULL && f->repeat_record == NULL &&
+           f->stream == NULL;
 }
 
 /* Why an item cannot be sent at all, or NULL when it can. */
@@ -50,11 +53,18 @@ static const char *malformed(const tr_finish *f)
         return "no claim token";
     if (f->kind == TR_FINISH_ACK && f->chain_id != NULL && f->chain_record == NULL)
         return "chain without a record";
+    if (f->stream != NULL && (f->kind != TR_FINISH_ACK || f->chain_id != NULL))
+        return "a stream entry rides on a plain ack only";
+    if (f->stream != NULL && (f->stream[0] == '\0' || strpbrk(f->stream, "{}") != NULL))
+        return "bad stream name";
     return NULL;
 }
 
-/* The EVALSHA call that applies one outcome (kinds were checked by the caller). */
-static void finish_args(const tr_store *s, const tr_finish *f, call_args *a)
+/* The EVALSHA call that applies one outcome (kinds were checked by the caller).
+ * skey: the stream key of a stream ack, made here (borrowed by a until the call is
+ * appended). */
+static void finish_args(const tr_store *s, const tr_finish *f, call_args *a,
+                        const char *skey)
 {
     static const int retry_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DUE, K_META, K_STATS, K_OWNER};
     static const int dead_keys[] = {K_INFLIGHT, K_ATTEMPTS, K_DEAD, K_META,
@@ -65,6 +75,11 @@ static void finish_args(const tr_store *s, const tr_finish *f, call_args *a)
     case TR_FINISH_ACK:
         tr_store_args_init(a, S_ACK);
         tr_store_arg_keys(a, s, 8, ack_keys);
+        if (f->stream != NULL) {
+            /* ack.lua's stream part: KEYS[9], ARGV 10..13 below. */
+            tr_store_arg_str(a, skey);
+            tr_store_arg_set_nkeys(a, 9);
+        }
         tr_store_arg_str(a, f->id);
         tr_store_arg_str(a, f->token);
         tr_store_arg_str(a, s->key[K_WAKE]);
@@ -80,12 +95,20 @@ static void finish_args(const tr_store *s, const tr_finish *f, call_args *a)
         if (f->repeat_record != NULL) {
             tr_store_arg_bin(a, f->repeat_record, f->repeat_record_len);
             tr_store_arg_i64(a, f->repeat_at_ms);
-        } else if (f->chain_dead_meta != NULL) {
+        } else if (f->chain_dead_meta != NULL || f->stream != NULL) {
             tr_store_arg_str(a, "");
             tr_store_arg_str(a, "0");
         }
         if (f->chain_dead_meta != NULL)
             tr_store_arg_str(a, f->chain_dead_meta);
+        else if (f->stream != NULL)
+            tr_store_arg_str(a, "");
+        if (f->stream != NULL) {
+            tr_store_arg_i64(a, s->cfg->stream_maxlen);
+            tr_store_arg_i64(a, f->attempt);
+            tr_store_arg_i64(a, f->stream_due_ms);
+            tr_store_arg_bin(a, f->stream_data, f->stream_data_len);
+        }
         return;
     case TR_FINISH_RETRY:
         tr_store_args_init(a, S_RETRY);
@@ -153,7 +176,17 @@ static int append_ack_many(tr_store *s, const tr_finish *items, const size_t *or
 static int append_single(tr_store *s, const tr_finish *f)
 {
     call_args a;
-    finish_args(s, f, &a);
+    char skey[KEY_MAX + TR_URL_STREAM_MAX];
+    if (f->stream != NULL) {
+        char suffix[TR_URL_STREAM_MAX + 8];
+        int n = snprintf(suffix, sizeof suffix, "stream:%s", f->stream);
+        if (n < 0 || (size_t)n >= sizeof suffix ||
+            tr_config_redis_key(s->cfg, suffix, skey, sizeof skey) != 0) {
+            tr_store_set_error(s, TR_RET_INTERNAL, "finish: stream name too long");
+            return -1;
+        }
+    }
+    finish_args(s, f, &a, skey);
     return tr_store_append_script(s, &a, "finish");
 }
 
@@ -246,6 +279,10 @@ static int plan_answer(tr_store *s, const tr_finish *items, const finish_plan *p
             again[(*nagain)++] = p->order[c->first + j];
     } else if (!c->many && r->type == REDIS_REPLY_INTEGER) {
         results[p->order[c->first]] = r->integer != 0 ? TR_FINISH_APPLIED : TR_FINISH_STALE;
+        if (r->integer == 2) /* ack.lua: the stream key holds another type */
+            tr_log_error("key=%s stream %s: the key holds no stream; timer put in the "
+                         "dead-letter set (or its next firing)",
+                         items[p->order[c->first]].id, items[p->order[c->first]].stream);
     } else if (c->many && r->type == REDIS_REPLY_STRING && r->len == c->count) {
         for (size_t j = 0; j < c->count; j++)
             results[p->order[c->first + j]] =

@@ -98,7 +98,7 @@ int tr_store_group_create(tr_store *store, const tr_create *creates, size_t n,
  * tr_store_args_free (harmless on the small ones). Filled by the tr_store_arg_*
  * calls in the order the script's header lists keys and arguments; overflowing
  * the room is a bug (assert). */
-#define ARGV_SMALL 24  /* EVALSHA sha numkeys + 7 keys + 7 args, with room */
+#define ARGV_SMALL 32  /* EVALSHA sha numkeys + 9 keys + 13 args (a stream ack), with room */
 #define NUM_SMALL 6
 typedef struct call_args {
     int which;                 /* S_* */

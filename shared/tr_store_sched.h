@@ -157,6 +157,17 @@ typedef struct tr_finish {
                                   * "dead" but does not enter {P}:dead */
     int64_t repeat_at_ms;
     size_t repeat_record_len;
+    const char *stream;          /* ACK of a redis-stream:// delivery: the stream name
+                                  * (tr_url.h rules), or NULL. The ack script XADDs
+                                  * {P}:stream:<name> MAXLEN ~ --stream-maxlen with
+                                  * fields key (id), attempt, due_ms (stream_due_ms),
+                                  * data (stream_data) under the same fence, in the
+                                  * same call: never written when the ack is stale. A
+                                  * key that holds no stream puts the timer in {P}:dead
+                                  * instead (the answer is still APPLIED; logged) */
+    const char *stream_data;
+    size_t stream_data_len;
+    int64_t stream_due_ms;
 } tr_finish;
 
 /* What became of one outcome. */

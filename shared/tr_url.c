@@ -192,8 +192,36 @@ int tr_url_tcp_parse(const char *url, const char *field, char *as_http, size_t a
     return 0;
 }
 
+int tr_url_is_stream(const char *url)
+{
+    return url != NULL &&
+           strncasecmp(url, TR_URL_STREAM_PREFIX, sizeof TR_URL_STREAM_PREFIX - 1) == 0;
+}
+
+const char *tr_url_stream_name(const char *url, const char *field, char *msg, size_t msglen)
+{
+    static const char allowed[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                  "0123456789_.:-";
+    if (!tr_url_is_stream(url)) {
+        snprintf(msg, msglen, "%s: not a redis-stream:// target", field);
+        return NULL;
+    }
+    const char *name = url + sizeof TR_URL_STREAM_PREFIX - 1;
+    size_t n = strlen(name);
+    if (n == 0 || n > TR_URL_STREAM_MAX || name[strspn(name, allowed)] != '\0') {
+        snprintf(msg, msglen, "%s: a stream name is 1..%d of A-Z a-z 0-9 _ . : -", field,
+                 TR_URL_STREAM_MAX);
+        return NULL;
+    }
+    if (msglen > 0)
+        msg[0] = '\0';
+    return name;
+}
+
 int tr_url_check_target(const char *url, const char *field, char *msg, size_t msglen)
 {
+    if (tr_url_is_stream(url))
+        return tr_url_stream_name(url, field, msg, msglen) != NULL ? 0 : -1;
     if (tr_url_is_tcp(url))
         return tr_url_tcp_parse(url, field, NULL, 0, NULL, 0, NULL, msg, msglen);
     return tr_url_check(url, field, msg, msglen);

@@ -1,6 +1,6 @@
 /* tr_url.h - callback URL validation, with libcurl's URL API: http(s) URLs, and the
  * targets of the TCP notifier (tcp://HOST:PORT, bare HOST:PORT, and tls://HOST:PORT:
- * the same lines over TLS). */
+ * the same lines over TLS) and of the stream notifier (redis-stream://NAME). */
 #ifndef TR_URL_H
 #define TR_URL_H
 
@@ -32,8 +32,23 @@ int tr_url_is_tls(const char *url);
 int tr_url_tcp_parse(const char *url, const char *field, char *as_http, size_t as_http_len,
                      char *host, size_t hostlen, int *port, char *msg, size_t msglen);
 
+/* Redis stream targets (the stream notifier, docs/PROTOCOL.md "Redis stream
+ * targets"): "redis-stream://NAME", NAME 1..TR_URL_STREAM_MAX bytes of
+ * A-Z a-z 0-9 _ . : - (no braces, so the key {P}:stream:NAME keeps the timers'
+ * hash slot; nothing a shell or a log line would need to quote). */
+#define TR_URL_STREAM_PREFIX "redis-stream://"
+#define TR_URL_STREAM_MAX 128
+
+/* 1 when url starts with "redis-stream://" (any case); the form only. */
+int tr_url_is_stream(const char *url);
+
+/* The stream name of a stream target: a pointer into url (valid while url is), or
+ * NULL with a reason naming `field` when the name breaks the rules above. */
+const char *tr_url_stream_name(const char *url, const char *field, char *msg, size_t msglen);
+
 /* What a callback target (callback_cmd, /v1/timers url) accepts: an http(s) URL
- * (tr_url_check) or a TCP target (tr_url_tcp_parse). 0, or -1 with a reason. */
+ * (tr_url_check), a TCP target (tr_url_tcp_parse) or a stream target
+ * (tr_url_stream_name). 0, or -1 with a reason. */
 int tr_url_check_target(const char *url, const char *field, char *msg, size_t msglen);
 
 #endif

@@ -5,7 +5,8 @@
 #    redelivery carries the ORIGINAL due time in X-TimeRush-Due-Ms, so key + due-ms
 #    de-duplicates it. Lost 0; duplicates only among the timers in flight at the kill.
 # B: the killed scheduler restarted under the same --scheduler-id gives back what its
-#    dead run held at once: redelivered within 1 s, long before an 11.5 s lease.
+#    dead run held at once: redelivered within 5 s of the kill (about 0.5 s on a quiet machine; a
+#    restart is a process start, 1.7 s seen at load 19), long before the 11.5 s lease.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
 source "$here/lib.sh"
@@ -65,7 +66,8 @@ all_b() { [[ -z $(comm -23 <(sort -u "$TR_TMP/keys_b") <(answered_b)) ]]; }
 tr_wait_for "every timer delivered again by the restarted scheduler" 30 all_b
 last=$(jq -s --argjson n "$n" 'map(select(.n > $n) | .t_us) | max / 1000 | floor' "$SINK_B_LOG")
 echo "# restarted under the same id: all fired again $((last - t_kill)) ms after the kill (lease 11500)"
-check "within 1 s of the kill, not after the lease" test $((last - t_kill)) -le 1000
+# 5 s: a scheduler's start on a loaded machine took 1.7 s; the lease is 11.5 s.
+check "within 5 s of the kill, far from the 11.5 s lease" test $((last - t_kill)) -le 5000
 check_eq "... lost = 0" "" "$(comm -23 <(sort -u "$TR_TMP/keys_b") <(answered_b) | head -3)"
 moved=$(jq -r '[.key, .due_ms] | @tsv' "$SINK_B_LOG" | sort -u | cut -f1 | uniq -d | head -3)
 check_eq "... with the original X-TimeRush-Due-Ms" "" "$moved"

@@ -11,7 +11,9 @@ ts_setup
 
 n=20
 answers=()
-for ((i = 0; i < n; i++)); do answers+=(--answer slow:1500); done
+# 2.5 s (within the frozen one's 3 s timeout): the answers must come after the freeze,
+# which follows the last arrival by a poll and a redis-cli on a loaded machine.
+for ((i = 0; i < n; i++)); do answers+=(--answer slow:2500); done
 tr_start_sink A "${answers[@]}" --answer ok || tr_finish
 tr_start_stack || tr_finish
 check "the stack's own scheduler is paused" ts_pause_stack_schedulers

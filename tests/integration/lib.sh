@@ -82,34 +82,72 @@ tr_s_to_us() {
     echo $(( ${int:-0} * 1000000 + 10#${frac:0:6} ))
 }
 
-# tr_wait_for DESC TIMEOUT_S CMD...: polls CMD every 20 ms until it succeeds (ok) or
-# the deadline passes (not ok, returns 1).
+# tr_sleep SECONDS: sleeps without a fork: a read with a timeout on a FIFO that
+# nobody writes to (opened once per test). The suite is CPU-bound on 2 cores, and
+# `sleep` in a 20 ms polling loop cost a fork and an exec each time.
+TR_SLEEP_FD=""
+tr_sleep() {
+    [[ -n $TR_SLEEP_FD ]] || tr_sleep_open
+    if [[ -n $TR_SLEEP_FD ]]; then
+        read -r -t "$1" -u "$TR_SLEEP_FD" _
+    else
+        sleep "$1"
+    fi
+    return 0
+}
+
+# tr_sleep_open: opens tr_sleep's FIFO (tr_setup does, so that subshells inherit it
+# rather than each making its own).
+tr_sleep_open() {
+    local fifo
+    fifo=$(mktemp -u "${TMPDIR:-/tmp}/tr-sleep.XXXXXX") &&
+        mkfifo -m 600 "$fifo" && exec {TR_SLEEP_FD}<>"$fifo"
+    rm -f "$fifo"
+}
+
+# tr_sleep_close: closes tr_sleep's FIFO (in a subshell about to exec a long-lived
+# program, so it does not keep the test's descriptor).
+tr_sleep_close() {
+    [[ -z $TR_SLEEP_FD ]] || exec {TR_SLEEP_FD}>&-
+}
+
+# tr_poll_pause N: the pause after the Nth failed try ($1, from 0) of a poll: 10 ms, then
+# doubling up to 100 ms. A condition that holds soon is seen within ~10 ms; a long
+# wait polls its (forking) command 10 times a second, not 50.
+# A test watching for a short-lived state sets TR_POLL_FAST=1: 10 ms, then 20 ms.
+tr_poll_pause() {
+    if [[ -n ${TR_POLL_FAST:-} ]]; then
+        if (($1 >= 1)); then tr_sleep 0.02; else tr_sleep 0.01; fi
+    elif (($1 >= 4)); then
+        tr_sleep 0.1
+    else
+        tr_sleep "0.0$((1 << $1))"
+    fi
+}
+
+# tr_wait_for DESC TIMEOUT_S CMD...: polls CMD (tr_poll_pause between tries) until it
+# succeeds (ok) or the deadline passes (not ok, returns 1).
 tr_wait_for() {
-    local desc=$1 timeout_s=$2
+    local _tr_desc=$1 _tr_timeout=$2
     shift 2
-    local start=${EPOCHREALTIME/./}
-    local deadline=$((start + $(tr_s_to_us "$timeout_s")))
-    while :; do
-        if "$@" >/dev/null 2>&1; then
-            tr_pass "$desc"
-            return 0
-        fi
-        if ((${EPOCHREALTIME/./} >= deadline)); then
-            tr_fail "$desc" "not true after ${timeout_s}s: $*"
-            return 1
-        fi
-        sleep 0.02
-    done
+    if tr_poll "$_tr_timeout" "$@"; then
+        tr_pass "$_tr_desc"
+        return 0
+    fi
+    tr_fail "$_tr_desc" "not true after ${_tr_timeout}s: $*"
+    return 1
 }
 
 # tr_poll TIMEOUT_S CMD...: like tr_wait_for but records nothing (for helpers).
+# (Its locals are _tr_ names: bash scopes dynamically, and CMD is often a test's
+# function reading the test's own globals, such as n.)
 tr_poll() {
-    local timeout_s=$1
+    local _tr_timeout_s=$1 _tr_tries=0
     shift
-    local deadline=$((${EPOCHREALTIME/./} + $(tr_s_to_us "$timeout_s")))
+    local _tr_deadline=$((${EPOCHREALTIME/./} + $(tr_s_to_us "$_tr_timeout_s")))
     until "$@" >/dev/null 2>&1; do
-        ((${EPOCHREALTIME/./} >= deadline)) && return 1
-        sleep 0.02
+        ((${EPOCHREALTIME/./} >= _tr_deadline)) && return 1
+        tr_poll_pause $((_tr_tries++))
     done
     return 0
 }
@@ -118,6 +156,7 @@ tr_poll() {
 
 tr_setup() {
     TR_TMP=$(mktemp -d "${TMPDIR:-/tmp}/timerush-it.XXXXXX") || exit 1
+    tr_sleep_open
     trap tr_cleanup EXIT
     trap 'tr_cleanup; trap - EXIT; exit 130' INT
     trap 'tr_cleanup; trap - EXIT; exit 143' TERM
@@ -128,10 +167,12 @@ tr_setup() {
 }
 
 # Is PID alive (and not a zombie)?
+# (Read by the shell itself: this runs in every wait loop.)
 tr_alive() {
-    local state
-    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [[ -n "$state" && "$state" != Z ]]
+    local stat
+    { IFS= read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    stat=${stat##*) } # the state follows the command name, which may hold spaces
+    [[ -n $stat && ${stat%% *} != [ZX] ]]
 }
 
 # tr_kill_wait SIG DEADLINE_S PID...: signals each PID, waits until all are gone.
@@ -146,18 +187,21 @@ tr_kill_wait() {
         for pid in "$@"; do tr_alive "$pid" && left=1; done
         ((left == 0)) && return 0
         ((${EPOCHREALTIME/./} >= deadline)) && return 1
-        sleep 0.02
+        tr_sleep 0.02
     done
 }
 
 # Every pid the stack recorded in its pid files (one per line), launcher's excluded.
 tr_stack_pids() {
     [[ -n "${TR_RUN:-}" && -d "$TR_RUN/pids" ]] || return 0
-    local f
+    local f line
     for f in "$TR_RUN"/pids/*.pid; do
-        [[ -f "$f" && "$(basename "$f")" != launcher.pid ]] || continue
-        grep -E '^[0-9]+$' "$f"
+        [[ -f $f && $f != */launcher.pid ]] || continue
+        while IFS= read -r line || [[ -n $line ]]; do
+            [[ $line =~ ^[0-9]+$ ]] && printf '%s\n' "$line"
+        done <"$f"
     done
+    return 0
 }
 
 tr_cleanup() {
@@ -214,10 +258,20 @@ print(s.getsockname()[1])' && return 0
 
 # --- the stack -----------------------------------------------------------------
 
+# tr_file_has_prefix FILE PREFIX: does a line of FILE begin with PREFIX? (No fork.)
+tr_file_has_prefix() {
+    local line
+    [[ -r $1 ]] || return 1
+    while IFS= read -r line || [[ -n $line ]]; do
+        [[ $line == "$2"* ]] && return 0
+    done <"$1"
+    return 1
+}
+
 # tr_start_stack [launcher options...]: starts ./timerush in the background on
 # $TR_TMP/stack (kept across restarts, as is the port) and waits for its ready line.
 # Sets TR_URL, TR_RUN, TR_REDIS_SOCK, TR_LAUNCHER_PID. Returns 1 (after a not ok)
-# when it does not get ready within 30 s. Unless the options name --workers, the
+# when it does not get ready within 60 s. Unless the options name --workers, the
 # stack runs TR_TEST_WORKERS (default 2) timerush-fcgi processes, not the launcher's
 # 8: starting and stopping 8 per test cost about a second each, ~50 times a build.
 tr_start_stack() {
@@ -227,24 +281,28 @@ tr_start_stack() {
     local out="$TR_TMP/launcher.$TR_STACK_N.out" err="$TR_TMP/launcher.$TR_STACK_N.err"
     local workers=(--workers "${TR_TEST_WORKERS:-2}")
     [[ " $* " == *" --workers "* ]] && workers=()
-    "$TR_SOURCE_DIR/timerush" --no-build --no-install --build-dir "$TR_BUILD_DIR" \
-        --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" "${workers[@]}" "$@" >"$out" \
-        2>"$err" </dev/null &
+    (
+        tr_sleep_close
+        exec "$TR_SOURCE_DIR/timerush" --no-build --no-install --build-dir "$TR_BUILD_DIR" \
+            --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" "${workers[@]}" "$@" >"$out" \
+            2>"$err" </dev/null
+    ) &
     TR_LAUNCHER_PID=$!
     TR_URL="http://127.0.0.1:$TR_LISTEN_PORT"
     TR_REDIS_SOCK="$TR_RUN/redis/redis.sock"
     TR_REDIS_PASSWORD_FILE="$TR_RUN/run/redis.password"
-    local deadline=$((${EPOCHREALTIME/./} + 30 * 1000000))
-    until grep -q '^TimeRush ready:' "$out" 2>/dev/null; do
+    # 60 s: a start takes 1-5 s, and 30 s was seen at load 19.
+    local deadline=$((${EPOCHREALTIME/./} + 60 * 1000000))
+    until tr_file_has_prefix "$out" 'TimeRush ready:'; do
         if ! tr_alive "$TR_LAUNCHER_PID"; then
             tr_fail "stack $TR_STACK_N starts" "launcher exited; stderr: $(tail -n 5 "$err" | tr '\n' ' ')"
             return 1
         fi
         if ((${EPOCHREALTIME/./} >= deadline)); then
-            tr_fail "stack $TR_STACK_N starts" "no ready line after 30 s"
+            tr_fail "stack $TR_STACK_N starts" "no ready line after 60 s"
             return 1
         fi
-        sleep 0.02
+        tr_sleep 0.02
     done
     return 0
 }

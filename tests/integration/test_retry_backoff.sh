@@ -20,6 +20,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 source "$here/lib_sched.sh"
 ts_setup
+# The states it waits for last 400-800 ms: poll every 20 ms, not up to every 100.
+export TR_POLL_FAST=1
 
 tr_start_sink A --answer status:500 --answer ret:1 --answer timeout || tr_finish
 tr_start_sink B --answer retry-after:503:2 --answer ok || tr_finish

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # test_sigterm.sh - a clean shutdown gives back what it holds: deliveries are in flight
-# (the receiver takes 2 s) when the scheduler gets SIGTERM with --drain-ms 500. It
+# (the receiver holds the first 20 requests for 60 s, so they are in flight however
+# slow a loaded machine is, and answers later ones at once) when the scheduler gets
+# SIGTERM with --drain-ms 500. It
 # exits 0 within the drain and a little more, its unfinished timers are due again at
 # once ({P}:inflight empty right after the exit, not after the 40 s lease), and a new
 # scheduler delivers every one of them.
@@ -11,7 +13,9 @@ source "$here/lib_sched.sh"
 ts_setup
 
 n=20
-tr_start_sink A --answer slow:2000 || tr_finish
+held=()
+for ((i = 1; i <= n; i++)); do held+=(--answer slow:60000); done
+tr_start_sink A "${held[@]}" --answer ok || tr_finish
 tr_start_stack || tr_finish
 # Only the schedulers this test starts may claim: the stack's is paused (SIGSTOP).
 check "the stack's own scheduler is paused" ts_pause_stack_schedulers

@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -180,10 +181,42 @@ static void test_tcp_targets(void **state)
     assert_int_equal(tr_url_check("tls://h:9", "u", msg, sizeof msg), -1);
 }
 
+/* Stream targets (tr_url_is_stream, tr_url_stream_name, tr_url_check_target). */
+static void test_stream_targets(void **state)
+{
+    (void)state;
+    char msg[256];
+    assert_int_equal(tr_url_is_stream("redis-stream://orders"), 1);
+    assert_int_equal(tr_url_is_stream("REDIS-STREAM://orders"), 1);
+    assert_int_equal(tr_url_is_stream("redis-stream:/orders"), 0);
+    assert_int_equal(tr_url_is_tcp("redis-stream://orders"), 0);
+    const char *name = tr_url_stream_name("redis-stream://a-Z_0.9:x", "url", msg, sizeof msg);
+    assert_non_null(name);
+    assert_string_equal(name, "a-Z_0.9:x");
+    char longest[sizeof TR_URL_STREAM_PREFIX + TR_URL_STREAM_MAX + 1];
+    snprintf(longest, sizeof longest, "%s%0*d", TR_URL_STREAM_PREFIX, TR_URL_STREAM_MAX, 7);
+    assert_int_equal(tr_url_check_target(longest, "url", msg, sizeof msg), 0);
+    char too_long[sizeof longest + 1];
+    snprintf(too_long, sizeof too_long, "%s8", longest);
+    const char *bad[] = {"redis-stream://", "redis-stream://a b", "redis-stream://{x}",
+                         "redis-stream://a/b", "redis-stream://a?b", "redis-stream://\xc3\xa9",
+                         "redis-stream://a\nb", too_long};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        msg[0] = '\0';
+        if (tr_url_check_target(bad[i], "callback_cmd", msg, sizeof msg) != -1)
+            print_error("stream target '%s' accepted\n", bad[i]);
+        assert_int_equal(tr_url_check_target(bad[i], "callback_cmd", msg, sizeof msg), -1);
+        assert_int_equal(strncmp(msg, "callback_cmd: ", 14), 0);
+    }
+    /* Not a failure_url: http(s) only there. */
+    assert_int_equal(tr_url_check("redis-stream://orders", "u", msg, sizeof msg), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accepted),
+        cmocka_unit_test(test_stream_targets),
         cmocka_unit_test(test_tcp_targets),
         cmocka_unit_test(test_scheme),
         cmocka_unit_test(test_port_zero),

@@ -1,0 +1,865 @@
+#include "tr_cluster.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "tr_redis.h"
+
+#define NO_NODE 0xFFFFu
+#define NODES_MAX 1024u         /* nodes ever seen (masters, replicas, seeds) */
+#define DEFAULT_ATTEMPTS 8
+#define DEFAULT_BACKOFF_MS 20
+#define DEFAULT_BACKOFF_MAX_MS 1000
+
+typedef struct cl_node {
+    char host[TR_CLUSTER_HOST_MAX]; /* as the seeds or the cluster name it */
+    int port;
+    redisContext *ctx;              /* NULL until first use, and after a failure */
+} cl_node;
+
+struct tr_cluster {
+    cl_node *nodes;                 /* append-only; slot_node[] indexes it */
+    size_t nnodes, cap;
+    uint16_t slot_node[TR_CLUSTER_SLOTS]; /* index into nodes, NO_NODE: unknown */
+    char *user, *password;          /* NULL when not set; password never logged */
+    int timeout_ms, max_attempts, backoff_ms, backoff_max_ms;
+    tr_ret err;
+    char errstr[256];
+    tr_cluster_stats stats;
+};
+
+/* What one exchange with a node gave. */
+typedef enum cl_send {
+    CL_SENT,      /* every reply read */
+    CL_NOT_SENT,  /* no connection, or it failed before the commands were all written */
+    CL_LOST,      /* written, then the connection failed: they may have run */
+    CL_FATAL      /* the node refused us (AUTH) or out of memory: retrying will not help */
+} cl_send;
+
+__attribute__((format(printf, 3, 4))) static void set_err(tr_cluster *c, tr_ret code,
+                                                          const char *fmt, ...)
+{
+    c->err = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errstr, sizeof c->errstr, fmt, ap);
+    va_end(ap);
+}
+
+/* --- slots --------------------------------------------------------------------- */
+
+/* CRC16-XMODEM a byte at a time: crc16_table[i] is the CRC of byte i (the
+ * specification's reference code has the same table; fuzz_cluster_redirect checks it
+ * against the bit-by-bit definition). */
+static const uint16_t crc16_table[256] = {
+    0x0000, 0x1021, 0x2042, 0x3063, 0x4084, 0x50a5, 0x60c6, 0x70e7,
+    0x8108, 0x9129, 0xa14a, 0xb16b, 0xc18c, 0xd1ad, 0xe1ce, 0xf1ef,
+    0x1231, 0x0210, 0x3273, 0x2252, 0x52b5, 0x4294, 0x72f7, 0x62d6,
+    0x9339, 0x8318, 0xb37b, 0xa35a, 0xd3bd, 0xc39c, 0xf3ff, 0xe3de,
+    0x2462, 0x3443, 0x0420, 0x1401, 0x64e6, 0x74c7, 0x44a4, 0x5485,
+    0xa56a, 0xb54b, 0x8528, 0x9509, 0xe5ee, 0xf5cf, 0xc5ac, 0xd58d,
+    0x3653, 0x2672, 0x1611, 0x0630, 0x76d7, 0x66f6, 0x5695, 0x46b4,
+    0xb75b, 0xa77a, 0x9719, 0x8738, 0xf7df, 0xe7fe, 0xd79d, 0xc7bc,
+    0x48c4, 0x58e5, 0x6886, 0x78a7, 0x0840, 0x1861, 0x2802, 0x3823,
+    0xc9cc, 0xd9ed, 0xe98e, 0xf9af, 0x8948, 0x9969, 0xa90a, 0xb92b,
+    0x5af5, 0x4ad4, 0x7ab7, 0x6a96, 0x1a71, 0x0a50, 0x3a33, 0x2a12,
+    0xdbfd, 0xcbdc, 0xfbbf, 0xeb9e, 0x9b79, 0x8b58, 0xbb3b, 0xab1a,
+    0x6ca6, 0x7c87, 0x4ce4, 0x5cc5, 0x2c22, 0x3c03, 0x0c60, 0x1c41,
+    0xedae, 0xfd8f, 0xcdec, 0xddcd, 0xad2a, 0xbd0b, 0x8d68, 0x9d49,
+    0x7e97, 0x6eb6, 0x5ed5, 0x4ef4, 0x3e13, 0x2e32, 0x1e51, 0x0e70,
+    0xff9f, 0xefbe, 0xdfdd, 0xcffc, 0xbf1b, 0xaf3a, 0x9f59, 0x8f78,
+    0x9188, 0x81a9, 0xb1ca, 0xa1eb, 0xd10c, 0xc12d, 0xf14e, 0xe16f,
+    0x1080, 0x00a1, 0x30c2, 0x20e3, 0x5004, 0x4025, 0x7046, 0x6067,
+    0x83b9, 0x9398, 0xa3fb, 0xb3da, 0xc33d, 0xd31c, 0xe37f, 0xf35e,
+    0x02b1, 0x1290, 0x22f3, 0x32d2, 0x4235, 0x5214, 0x6277, 0x7256,
+    0xb5ea, 0xa5cb, 0x95a8, 0x8589, 0xf56e, 0xe54f, 0xd52c, 0xc50d,
+    0x34e2, 0x24c3, 0x14a0, 0x0481, 0x7466, 0x6447, 0x5424, 0x4405,
+    0xa7db, 0xb7fa, 0x8799, 0x97b8, 0xe75f, 0xf77e, 0xc71d, 0xd73c,
+    0x26d3, 0x36f2, 0x0691, 0x16b0, 0x6657, 0x7676, 0x4615, 0x5634,
+    0xd94c, 0xc96d, 0xf90e, 0xe92f, 0x99c8, 0x89e9, 0xb98a, 0xa9ab,
+    0x5844, 0x4865, 0x7806, 0x6827, 0x18c0, 0x08e1, 0x3882, 0x28a3,
+    0xcb7d, 0xdb5c, 0xeb3f, 0xfb1e, 0x8bf9, 0x9bd8, 0xabbb, 0xbb9a,
+    0x4a75, 0x5a54, 0x6a37, 0x7a16, 0x0af1, 0x1ad0, 0x2ab3, 0x3a92,
+    0xfd2e, 0xed0f, 0xdd6c, 0xcd4d, 0xbdaa, 0xad8b, 0x9de8, 0x8dc9,
+    0x7c26, 0x6c07, 0x5c64, 0x4c45, 0x3ca2, 0x2c83, 0x1ce0, 0x0cc1,
+    0xef1f, 0xff3e, 0xcf5d, 0xdf7c, 0xaf9b, 0xbfba, 0x8fd9, 0x9ff8,
+    0x6e17, 0x7e36, 0x4e55, 0x5e74, 0x2e93, 0x3eb2, 0x0ed1, 0x1ef0,
+};
+
+static uint16_t crc16_xmodem(const unsigned char *p, size_t len)
+{
+    uint16_t crc = 0;
+    for (size_t i = 0; i < len; i++)
+        crc = (uint16_t)((crc << 8) ^ crc16_table[((crc >> 8) ^ p[i]) & 0xFF]);
+    return crc;
+}
+
+unsigned tr_cluster_keyslot(const char *key, size_t len)
+{
+    const char *open = memchr(key, '{', len);
+    if (open != NULL) {
+        size_t rest = len - (size_t)(open - key) - 1;
+        const char *close = memchr(open + 1, '}', rest);
+        if (close != NULL && close > open + 1) /* "{}" is no tag: the whole key */
+            return crc16_xmodem((const unsigned char *)open + 1, (size_t)(close - open - 1)) &
+                   (TR_CLUSTER_SLOTS - 1);
+    }
+    return crc16_xmodem((const unsigned char *)key, len) & (TR_CLUSTER_SLOTS - 1);
+}
+
+/* Reads a decimal number of 1..digits_max digits at p (len bytes); -1 when none. */
+static long parse_dec(const char *p, size_t len, size_t digits_max, size_t *used)
+{
+    size_t i = 0;
+    long v = 0;
+    while (i < len && i < digits_max && p[i] >= '0' && p[i] <= '9')
+        v = v * 10 + (p[i++] - '0');
+    if (i == 0 || (i < len && p[i] >= '0' && p[i] <= '9'))
+        return -1;
+    *used = i;
+    return v;
+}
+
+tr_cluster_redirect_kind tr_cluster_parse_redirect(const char *msg, size_t len,
+                                                   tr_cluster_redirect *out)
+{
+    memset(out, 0, sizeof *out);
+    tr_cluster_redirect_kind kind;
+    size_t pos;
+    if (len > 6 && memcmp(msg, "MOVED ", 6) == 0) {
+        kind = TR_CLUSTER_REDIRECT_MOVED;
+        pos = 6;
+    } else if (len > 4 && memcmp(msg, "ASK ", 4) == 0) {
+        kind = TR_CLUSTER_REDIRECT_ASK;
+        pos = 4;
+    } else {
+        return TR_CLUSTER_REDIRECT_NONE;
+    }
+    size_t used;
+    long slot = parse_dec(msg + pos, len - pos, 5, &used);
+    if (slot < 0 || slot >= TR_CLUSTER_SLOTS)
+        return TR_CLUSTER_REDIRECT_NONE;
+    pos += used;
+    if (pos >= len || msg[pos] != ' ')
+        return TR_CLUSTER_REDIRECT_NONE;
+    pos++;
+    /* host:port, the port after the last ':' (IPv6 hosts hold colons); no blanks. */
+    const char *ep = msg + pos;
+    size_t eplen = len - pos;
+    if (memchr(ep, ' ', eplen) != NULL)
+        return TR_CLUSTER_REDIRECT_NONE;
+    const char *colon = NULL;
+    for (size_t i = eplen; i > 0; i--) {
+        if (ep[i - 1] == ':') {
+            colon = ep + i - 1;
+            break;
+        }
+    }
+    if (colon == NULL)
+        return TR_CLUSTER_REDIRECT_NONE;
+    size_t hostlen = (size_t)(colon - ep);
+    size_t portlen = eplen - hostlen - 1;
+    long port = parse_dec(colon + 1, portlen, 5, &used);
+    if (port < 1 || port > 65535 || used != portlen || hostlen >= TR_CLUSTER_HOST_MAX ||
+        memchr(ep, '\0', hostlen) != NULL)
+        return TR_CLUSTER_REDIRECT_NONE;
+    memcpy(out->host, ep, hostlen);
+    out->host[hostlen] = '\0';
+    out->port = (int)port;
+    out->slot = (unsigned)slot;
+    out->kind = kind;
+    return kind;
+}
+
+/* 1 when the error reply starts with the word `w`. */
+static int error_is(const redisReply *r, const char *w)
+{
+    size_t n = strlen(w);
+    return r->type == REDIS_REPLY_ERROR && r->len >= n && memcmp(r->str, w, n) == 0 &&
+           ((size_t)r->len == n || r->str[n] == ' ');
+}
+
+/* --- nodes and connections --------------------------------------------------- */
+
+/* The index of host:port in c->nodes, added when new; NO_NODE when full or out of
+ * memory (error set). */
+static unsigned node_index(tr_cluster *c, const char *host_in, size_t hostlen, int port)
+{
+    if (hostlen >= TR_CLUSTER_HOST_MAX) {
+        set_err(c, TR_RET_STORE_DOWN, "redis cluster: host name over %d bytes",
+                TR_CLUSTER_HOST_MAX - 1);
+        return NO_NODE;
+    }
+    /* A copy: host_in may be a node's own name, which the realloc below would free. */
+    char host[TR_CLUSTER_HOST_MAX];
+    memcpy(host, host_in, hostlen);
+    for (size_t i = 0; i < c->nnodes; i++) {
+        if (c->nodes[i].port == port && strlen(c->nodes[i].host) == hostlen &&
+            memcmp(c->nodes[i].host, host, hostlen) == 0)
+            return (unsigned)i;
+    }
+    if (c->nnodes == NODES_MAX) {
+        set_err(c, TR_RET_INTERNAL, "redis cluster: over %u nodes", NODES_MAX);
+        return NO_NODE;
+    }
+    if (c->nnodes == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 8;
+        cl_node *n = realloc(c->nodes, cap * sizeof *n);
+        if (n == NULL) {
+            set_err(c, TR_RET_INTERNAL, "redis cluster: out of memory");
+            return NO_NODE;
+        }
+        c->nodes = n;
+        c->cap = cap;
+    }
+    cl_node *n = &c->nodes[c->nnodes];
+    memcpy(n->host, host, hostlen);
+    n->host[hostlen] = '\0';
+    n->port = port;
+    n->ctx = NULL;
+    return (unsigned)c->nnodes++;
+}
+
+static void node_close(cl_node *n)
+{
+    if (n->ctx != NULL) {
+        redisFree(n->ctx);
+        n->ctx = NULL;
+    }
+}
+
+/* A new connection to n, timeouts set and authenticated. NULL with the error set;
+ * *fatal = 1 when the node refused us (retrying will not help). */
+static redisContext *node_connect(tr_cluster *c, const cl_node *n, int *fatal)
+{
+    *fatal = 0;
+    struct timeval tv = {c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000};
+    redisContext *ctx = redisConnectWithTimeout(n->host, n->port, tv);
+    if (ctx == NULL) {
+        *fatal = 1;
+        set_err(c, TR_RET_INTERNAL, "redis cluster connect: out of memory");
+        return NULL;
+    }
+    if (ctx->err) {
+        set_err(c, TR_RET_STORE_DOWN, "redis cluster connect %s:%d: %s", n->host, n->port,
+                ctx->errstr);
+        goto fail;
+    }
+    if (redisSetTimeout(ctx, tv) != REDIS_OK) {
+        set_err(c, TR_RET_STORE_DOWN, "redis cluster %s:%d: set timeout: %s", n->host,
+                n->port, ctx->errstr);
+        goto fail;
+    }
+    c->stats.connects++;
+    if (c->password != NULL) {
+        const char *argv[3];
+        int argc = 0;
+        argv[argc++] = "AUTH";
+        if (c->user != NULL)
+            argv[argc++] = c->user;
+        argv[argc++] = c->password;
+        redisReply *r = redisCommandArgv(ctx, argc, argv, NULL);
+        if (r == NULL) {
+            set_err(c, TR_RET_STORE_DOWN, "redis cluster %s:%d: AUTH: %s", n->host, n->port,
+                    ctx->errstr);
+            goto fail;
+        }
+        if (r->type == REDIS_REPLY_ERROR) {
+            /* Redis's error text never holds the password. */
+            set_err(c, TR_RET_STORE_DOWN, "redis cluster %s:%d: AUTH refused (%s): %.*s",
+                    n->host, n->port,
+                    c->user != NULL ? "check --redis-user and the password"
+                                    : "check the password",
+                    (int)(r->len > 120 ? 120 : r->len), r->str);
+            freeReplyObject(r);
+            *fatal = 1;
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    return ctx;
+fail:
+    redisFree(ctx);
+    return NULL;
+}
+
+/* Makes sure node ni has a usable connection. 0, or a CL_* failure. */
+static cl_send node_ready(tr_cluster *c, unsigned ni)
+{
+    cl_node *n = &c->nodes[ni];
+    if (n->ctx != NULL && (n->ctx->err || tr_redis_is_stale(n->ctx)))
+        node_close(n); /* closed while idle: reopen rather than lose a command on it */
+    if (n->ctx == NULL) {
+        int fatal;
+        n->ctx = node_connect(c, n, &fatal);
+        if (n->ctx == NULL)
+            return fatal ? CL_FATAL : CL_NOT_SENT;
+    }
+    return CL_SENT;
+}
+
+/* Writes cmds[0..k-1] to node ni in one go and reads the k replies into replies[]
+ * (caller's on CL_SENT; none left on failure). */
+static cl_send exchange(tr_cluster *c, unsigned ni, size_t k, const tr_cluster_cmd *cmds,
+                        redisReply **replies, int one_cmd)
+{
+    cl_send s = node_ready(c, ni);
+    if (s != CL_SENT)
+        return s;
+    cl_node *n = &c->nodes[ni];
+    for (size_t i = 0; i < k; i++) {
+        if (redisAppendCommandArgv(n->ctx, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) !=
+            REDIS_OK) {
+            set_err(c, TR_RET_INTERNAL, "redis cluster %s:%d: %s", n->host, n->port,
+                    n->ctx->errstr);
+            node_close(n); /* its output buffer holds a partial pipeline */
+            return CL_FATAL;
+        }
+    }
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(n->ctx, &done) != REDIS_OK) {
+            /* A command cut short is not run by Redis; whole ones before it may have
+             * been. With one_cmd (one command, or ASKING + one) nothing ran. */
+            set_err(c, TR_RET_STORE_DOWN, "redis cluster %s:%d: %s", n->host, n->port,
+                    n->ctx->errstr);
+            node_close(n);
+            return one_cmd ? CL_NOT_SENT : CL_LOST;
+        }
+    }
+    for (size_t i = 0; i < k; i++) {
+        void *r = NULL;
+        if (redisGetReply(n->ctx, &r) != REDIS_OK || r == NULL) {
+            set_err(c, TR_RET_OUTCOME_UNKNOWN, "redis cluster %s:%d: no answer: %s", n->host,
+                    n->port, n->ctx->errstr);
+            node_close(n);
+            for (size_t j = 0; j < i; j++) {
+                freeReplyObject(replies[j]);
+                replies[j] = NULL;
+            }
+            return CL_LOST;
+        }
+        replies[i] = r;
+    }
+    return CL_SENT;
+}
+
+/* --- the slot map ------------------------------------------------------------ */
+
+/* Fills map[] from a CLUSTER SLOTS reply got from node `from`. 0 or -1 (error set). */
+static int parse_slots(tr_cluster *c, const redisReply *r, unsigned from, uint16_t *map)
+{
+    if (r->type != REDIS_REPLY_ARRAY) {
+        set_err(c, TR_RET_STORE_DOWN, "redis cluster: CLUSTER SLOTS: %s",
+                r->type == REDIS_REPLY_ERROR ? r->str : "not an array");
+        return -1;
+    }
+    for (size_t s = 0; s < TR_CLUSTER_SLOTS; s++)
+        map[s] = NO_NODE;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+            e->element[0]->type != REDIS_REPLY_INTEGER ||
+            e->element[1]->type != REDIS_REPLY_INTEGER ||
+            e->element[2]->type != REDIS_REPLY_ARRAY || e->element[2]->elements < 2 ||
+            (e->element[2]->element[0]->type != REDIS_REPLY_STRING &&
+             e->element[2]->element[0]->type != REDIS_REPLY_NIL) ||
+            e->element[2]->element[1]->type != REDIS_REPLY_INTEGER) {
+            set_err(c, TR_RET_STORE_DOWN, "redis cluster: CLUSTER SLOTS: malformed entry %zu",
+                    i);
+            return -1;
+        }
+        long long lo = e->element[0]->integer, hi = e->element[1]->integer;
+        const redisReply *host = e->element[2]->element[0];
+        long long port = e->element[2]->element[1]->integer;
+        if (lo < 0 || hi >= TR_CLUSTER_SLOTS || lo > hi || port < 1 || port > 65535) {
+            set_err(c, TR_RET_STORE_DOWN,
+                    "redis cluster: CLUSTER SLOTS: bad range %lld-%lld or port %lld", lo, hi,
+                    port);
+            return -1;
+        }
+        /* Redis 7 sends a null (cluster-preferred-endpoint-type unknown-endpoint), "" or
+         * "?" when the endpoint is unknown: the node we asked. */
+        unsigned ni;
+        if (host->type == REDIS_REPLY_NIL || host->len == 0 ||
+            (host->len == 1 && host->str[0] == '?'))
+            ni = node_index(c, c->nodes[from].host, strlen(c->nodes[from].host), (int)port);
+        else
+            ni = node_index(c, host->str, host->len, (int)port);
+        if (ni == NO_NODE)
+            return -1;
+        for (long long s = lo; s <= hi; s++)
+            map[s] = (uint16_t)ni;
+    }
+    return 0;
+}
+
+int tr_cluster_refresh(tr_cluster *c)
+{
+    const char *argv[] = {"CLUSTER", "SLOTS"};
+    uint16_t *map = malloc(sizeof c->slot_node);
+    if (map == NULL) {
+        set_err(c, TR_RET_INTERNAL, "redis cluster: out of memory");
+        return -1;
+    }
+    tr_cluster_cmd cmd = {2, argv, NULL};
+    int rc = -1;
+    /* Any node will do; nnodes may grow while parsing, the loop sees only old ones. */
+    size_t known = c->nnodes;
+    for (size_t i = 0; i < known && rc != 0; i++) {
+        redisReply *r = NULL;
+        if (exchange(c, (unsigned)i, 1, &cmd, &r, 1) != CL_SENT)
+            continue;
+        if (parse_slots(c, r, (unsigned)i, map) == 0) {
+            memcpy(c->slot_node, map, sizeof c->slot_node);
+            c->stats.refreshes++;
+            rc = 0;
+        }
+        freeReplyObject(r);
+    }
+    free(map);
+    if (rc == 0) {
+        /* Connections to nodes that serve no slot now (a demoted master) go. */
+        unsigned char *used = calloc(c->nnodes, 1);
+        if (used != NULL) {
+            for (size_t s = 0; s < TR_CLUSTER_SLOTS; s++)
+                if (c->slot_node[s] != NO_NODE)
+                    used[c->slot_node[s]] = 1;
+            for (size_t i = 0; i < c->nnodes; i++)
+                if (!used[i])
+                    node_close(&c->nodes[i]);
+            free(used);
+        }
+        c->err = TR_RET_OK;
+        c->errstr[0] = '\0';
+    }
+    return rc;
+}
+
+/* --- routing ------------------------------------------------------------------- */
+
+static void pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* A pause before a retry, doubled each time; then a map reload (failure ignored: the
+ * next attempt says what is wrong). */
+static void retry_pause(tr_cluster *c, int *backoff)
+{
+    c->stats.retries++;
+    pause_ms(*backoff);
+    *backoff = *backoff * 2 > c->backoff_max_ms ? c->backoff_max_ms : *backoff * 2;
+    tr_ret keep = c->err;
+    char msg[sizeof c->errstr];
+    memcpy(msg, c->errstr, sizeof msg);
+    if (tr_cluster_refresh(c) != 0) {
+        c->err = keep; /* the command's failure says more than the reload's */
+        memcpy(c->errstr, msg, sizeof msg);
+    }
+}
+
+/* After the last attempt: says so, keeping the last failure's code and text. */
+static void gave_up(tr_cluster *c, unsigned slot)
+{
+    char last[sizeof c->errstr];
+    memcpy(last, c->errstr, sizeof last);
+    set_err(c, c->err != TR_RET_OK ? c->err : TR_RET_STORE_DOWN,
+            "%s (slot %u: gave up after %d attempts)", last[0] ? last : "redis cluster", slot,
+            c->max_attempts);
+}
+
+/* The node that serves slot, reloading the map once when it has none. */
+static unsigned slot_master(tr_cluster *c, unsigned slot)
+{
+    if (c->slot_node[slot] == NO_NODE)
+        (void)tr_cluster_refresh(c);
+    if (c->slot_node[slot] == NO_NODE)
+        set_err(c, TR_RET_STORE_DOWN, "redis cluster: no master serves slot %u", slot);
+    return c->slot_node[slot];
+}
+
+/* Loads `script` on node ni; 0, -1 (error set; *s says whether retrying may help). */
+static int load_script(tr_cluster *c, unsigned ni, const char *script, const char *sha,
+                       size_t shalen, cl_send *s)
+{
+    const char *argv[] = {"SCRIPT", "LOAD", script};
+    tr_cluster_cmd cmd = {3, argv, NULL};
+    redisReply *r = NULL;
+    *s = exchange(c, ni, 1, &cmd, &r, 1);
+    if (*s == CL_LOST)
+        *s = CL_NOT_SENT; /* SCRIPT LOAD may be repeated */
+    if (*s != CL_SENT)
+        return -1;
+    c->stats.script_loads++;
+    int ok = r->type == REDIS_REPLY_STRING && (size_t)r->len == shalen &&
+             strncasecmp(r->str, sha, shalen) == 0;
+    if (!ok) {
+        set_err(c, TR_RET_INTERNAL, "redis cluster %s:%d: SCRIPT LOAD answered %.*s",
+                c->nodes[ni].host, c->nodes[ni].port,
+                (int)(r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_ERROR
+                          ? (r->len > 120 ? 120 : r->len)
+                          : 0),
+                r->str != NULL ? r->str : "");
+        *s = CL_FATAL;
+    }
+    freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
+static redisReply *succeeded(tr_cluster *c, redisReply *r)
+{
+    c->err = TR_RET_OK;
+    c->errstr[0] = '\0';
+    return r;
+}
+
+/* tr_cluster_command and tr_cluster_evalsha: script non-NULL handles -NOSCRIPT. */
+static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc,
+                         const char **argv, const size_t *argvlen, unsigned flags,
+                         const char *script)
+{
+    unsigned slot = tr_cluster_keyslot(key, keylen);
+    /* Where -MOVED / -ASK (or a script load) sends the next attempt, and whether ASKING
+     * goes first; NO_NODE: the map's master of the slot. ASK is followed once. */
+    unsigned next = NO_NODE;
+    int next_asking = 0;
+    int backoff = c->backoff_ms;
+    c->err = TR_RET_OK;
+    c->errstr[0] = '\0';
+    int pause_next = 0; /* the last attempt asked for a pause and a reload first */
+    for (int attempt = 0; attempt < c->max_attempts; attempt++) {
+        if (pause_next) {
+            retry_pause(c, &backoff);
+            pause_next = 0;
+        }
+        unsigned ni = next != NO_NODE ? next : slot_master(c, slot);
+        int asking = next != NO_NODE && next_asking;
+        next = NO_NODE;
+        next_asking = 0;
+        if (ni == NO_NODE) {
+            pause_next = 1;
+            continue;
+        }
+        const char *asking_argv[] = {"ASKING"};
+        tr_cluster_cmd cmds[2] = {{1, asking_argv, NULL}, {argc, argv, argvlen}};
+        redisReply *rs[2] = {NULL, NULL};
+        cl_send s = exchange(c, ni, asking ? 2 : 1, asking ? cmds : cmds + 1, rs, 1);
+        if (s == CL_LOST && (flags & TR_CLUSTER_IDEMPOTENT))
+            s = CL_NOT_SENT;
+        if (s == CL_NOT_SENT) {
+            pause_next = 1;
+            continue;
+        }
+        if (s != CL_SENT)
+            return NULL; /* error set: fatal, or the outcome is unknown */
+        redisReply *r = rs[asking ? 1 : 0];
+        if (asking) {
+            int ok = rs[0]->type == REDIS_REPLY_STATUS;
+            freeReplyObject(rs[0]);
+            if (!ok) {
+                set_err(c, TR_RET_INTERNAL, "redis cluster %s:%d: ASKING refused",
+                        c->nodes[ni].host, c->nodes[ni].port);
+                freeReplyObject(r);
+                return NULL;
+            }
+        }
+        if (r->type != REDIS_REPLY_ERROR)
+            return succeeded(c, r);
+        tr_cluster_redirect red;
+        if (tr_cluster_parse_redirect(r->str, r->len, &red) != TR_CLUSTER_REDIRECT_NONE) {
+            const char *host = red.host[0] != '\0' ? red.host : c->nodes[ni].host;
+            unsigned to = node_index(c, host, strlen(host), red.port);
+            freeReplyObject(r);
+            if (to == NO_NODE)
+                return NULL;
+            next = to; /* as the spec says: resend where the node told us */
+            if (red.kind == TR_CLUSTER_REDIRECT_ASK) {
+                c->stats.ask++;
+                next_asking = 1;
+            } else {
+                c->stats.moved++;
+                c->slot_node[red.slot] = (uint16_t)to; /* kept if the reload fails */
+                (void)tr_cluster_refresh(c);
+            }
+            set_err(c, TR_RET_INTERNAL, "redis cluster: slot %u: too many redirections", slot);
+            continue;
+        }
+        if (error_is(r, "TRYAGAIN") || error_is(r, "CLUSTERDOWN")) {
+            set_err(c, TR_RET_STORE_DOWN, "redis cluster %s:%d: %.*s", c->nodes[ni].host,
+                    c->nodes[ni].port, (int)(r->len > 120 ? 120 : r->len), r->str);
+            freeReplyObject(r);
+            pause_next = 1;
+            continue;
+        }
+        if (script != NULL && error_is(r, "NOSCRIPT")) {
+            freeReplyObject(r);
+            if (load_script(c, ni, script, argv[1], argvlen ? argvlen[1] : strlen(argv[1]),
+                            &s) != 0) {
+                if (s == CL_FATAL)
+                    return NULL;
+                pause_next = 1;
+                continue;
+            }
+            next = ni; /* the same node, under ASKING if it was */
+            next_asking = asking;
+            continue;
+        }
+        return succeeded(c, r); /* the command's own error */
+    }
+    gave_up(c, slot);
+    return NULL;
+}
+
+redisReply *tr_cluster_command(tr_cluster *c, const char *key, size_t keylen, int argc,
+                               const char **argv, const size_t *argvlen, unsigned flags)
+{
+    return route(c, key, keylen, argc, argv, argvlen, flags, NULL);
+}
+
+redisReply *tr_cluster_evalsha(tr_cluster *c, const char *script, int argc,
+                               const char **argv, const size_t *argvlen, unsigned flags)
+{
+    size_t nk_len = argc >= 3 ? (argvlen ? argvlen[2] : strlen(argv[2])) : 0;
+    size_t used = 0;
+    long numkeys = argc >= 3 ? parse_dec(argv[2], nk_len, 9, &used) : -1;
+    if (argc < 4 || numkeys < 1 || used != nk_len || numkeys > argc - 3) {
+        set_err(c, TR_RET_INTERNAL, "redis cluster: EVALSHA needs a sha and at least one key");
+        return NULL;
+    }
+    return route(c, argv[3], argvlen ? argvlen[3] : strlen(argv[3]), argc, argv, argvlen,
+                 flags, script);
+}
+
+/* 1 when a pipeline's reply must be resent alone (the slot moved, or try again). */
+static int resend_alone(const redisReply *r)
+{
+    tr_cluster_redirect red;
+    return r->type == REDIS_REPLY_ERROR &&
+           (tr_cluster_parse_redirect(r->str, r->len, &red) != TR_CLUSTER_REDIRECT_NONE ||
+            error_is(r, "TRYAGAIN") || error_is(r, "CLUSTERDOWN"));
+}
+
+static void free_replies(redisReply **replies, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (replies[i] != NULL)
+            freeReplyObject(replies[i]);
+        replies[i] = NULL;
+    }
+}
+
+int tr_cluster_pipeline(tr_cluster *c, const char *key, size_t keylen, size_t n,
+                        const tr_cluster_cmd *cmds, redisReply **replies, unsigned flags)
+{
+    unsigned slot = tr_cluster_keyslot(key, keylen);
+    int backoff = c->backoff_ms;
+    for (size_t i = 0; i < n; i++)
+        replies[i] = NULL;
+    c->err = TR_RET_OK;
+    c->errstr[0] = '\0';
+    int pause_next = 0; /* the last attempt asked for a pause and a reload first */
+    for (int attempt = 0; attempt < c->max_attempts; attempt++) {
+        if (pause_next) {
+            retry_pause(c, &backoff);
+            pause_next = 0;
+        }
+        unsigned ni = slot_master(c, slot);
+        if (ni == NO_NODE) {
+            pause_next = 1;
+            continue;
+        }
+        cl_send s = exchange(c, ni, n, cmds, replies, n == 1);
+        if (s == CL_LOST && (flags & TR_CLUSTER_IDEMPOTENT))
+            s = CL_NOT_SENT;
+        if (s == CL_NOT_SENT) {
+            pause_next = 1;
+            continue;
+        }
+        if (s != CL_SENT)
+            return -1;
+        /* All -MOVED: the slot had left before the first command; none ran. */
+        size_t moved = 0;
+        tr_cluster_redirect red;
+        for (size_t i = 0; i < n; i++)
+            moved += replies[i]->type == REDIS_REPLY_ERROR &&
+                     tr_cluster_parse_redirect(replies[i]->str, replies[i]->len, &red) ==
+                         TR_CLUSTER_REDIRECT_MOVED;
+        if (n > 0 && moved == n) {
+            c->stats.moved++;
+            free_replies(replies, n);
+            (void)tr_cluster_refresh(c);
+            continue;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (!resend_alone(replies[i]))
+                continue;
+            freeReplyObject(replies[i]);
+            replies[i] = route(c, key, keylen, cmds[i].argc, cmds[i].argv, cmds[i].argvlen,
+                               flags, NULL);
+            if (replies[i] == NULL) {
+                free_replies(replies, n);
+                return -1;
+            }
+        }
+        c->err = TR_RET_OK;
+        c->errstr[0] = '\0';
+        return 0;
+    }
+    gave_up(c, slot);
+    return -1;
+}
+
+redisContext *tr_cluster_connect_for_key(tr_cluster *c, const char *key, size_t keylen)
+{
+    unsigned ni = slot_master(c, tr_cluster_keyslot(key, keylen));
+    if (ni == NO_NODE)
+        return NULL;
+    int fatal;
+    return node_connect(c, &c->nodes[ni], &fatal);
+}
+
+/* --- the handle ---------------------------------------------------------------- */
+
+static char *dup_opt(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? strdup(s) : NULL;
+}
+
+/* Reads one "host:port" (len bytes at p): 0 with the host's length and the port, or -1. */
+static int parse_seed(const char *p, size_t len, size_t *hostlen, int *port)
+{
+    const char *colon = NULL;
+    for (size_t i = len; i > 0; i--) {
+        if (p[i - 1] == ':') {
+            colon = p + i - 1;
+            break;
+        }
+    }
+    if (colon == NULL || colon == p || (size_t)(colon - p) >= TR_CLUSTER_HOST_MAX)
+        return -1;
+    size_t plen = len - (size_t)(colon - p) - 1, used = 0;
+    long v = parse_dec(colon + 1, plen, 5, &used);
+    if (v < 1 || v > 65535 || used != plen)
+        return -1;
+    *hostlen = (size_t)(colon - p);
+    *port = (int)v;
+    return 0;
+}
+
+/* Calls add(c, host, hostlen, port) for every seed; 0, or -1 with err filled. */
+static int each_seed(const char *seeds, tr_cluster *c, char *err, size_t errlen)
+{
+    const char *p = seeds;
+    if (p == NULL || *p == '\0') {
+        snprintf(err, errlen, "redis cluster: no seed nodes (--cluster HOST:PORT,...)");
+        return -1;
+    }
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        size_t hostlen;
+        int port;
+        if (parse_seed(p, len, &hostlen, &port) != 0) {
+            snprintf(err, errlen, "redis cluster: seed '%.*s' is not HOST:PORT (port 1..65535)",
+                     (int)(len > 200 ? 200 : len), p);
+            return -1;
+        }
+        if (c != NULL && node_index(c, p, hostlen, port) == NO_NODE) {
+            snprintf(err, errlen, "%s", c->errstr);
+            return -1;
+        }
+        if (end == NULL)
+            return 0;
+        p = end + 1;
+    }
+}
+
+int tr_cluster_seeds_check(const char *seeds, char *err, size_t errlen)
+{
+    return each_seed(seeds, NULL, err, errlen);
+}
+
+tr_cluster *tr_cluster_new(const tr_cluster_opts *opts, tr_ret *code, char *err, size_t errlen)
+{
+    tr_cluster *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        *code = TR_RET_INTERNAL;
+        snprintf(err, errlen, "redis cluster: out of memory");
+        return NULL;
+    }
+    for (size_t s = 0; s < TR_CLUSTER_SLOTS; s++)
+        c->slot_node[s] = NO_NODE;
+    c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 1000;
+    c->max_attempts = opts->max_attempts > 0 ? opts->max_attempts : DEFAULT_ATTEMPTS;
+    c->backoff_ms = opts->backoff_ms > 0 ? opts->backoff_ms : DEFAULT_BACKOFF_MS;
+    c->backoff_max_ms = opts->backoff_max_ms > 0 ? opts->backoff_max_ms : DEFAULT_BACKOFF_MAX_MS;
+    c->user = dup_opt(opts->user);
+    c->password = dup_opt(opts->password);
+    if ((opts->user != NULL && opts->user[0] != '\0' && c->user == NULL) ||
+        (opts->password != NULL && opts->password[0] != '\0' && c->password == NULL)) {
+        set_err(c, TR_RET_INTERNAL, "redis cluster: out of memory");
+        goto fail;
+    }
+    if (each_seed(opts->seeds, c, c->errstr, sizeof c->errstr) != 0) {
+        c->err = TR_RET_STORE_DOWN;
+        goto fail;
+    }
+    if (tr_cluster_refresh(c) != 0)
+        goto fail;
+    return c;
+fail:
+    *code = c->err != TR_RET_OK ? c->err : TR_RET_STORE_DOWN;
+    snprintf(err, errlen, "%s", c->errstr[0] != '\0' ? c->errstr : "redis cluster: no seed answered");
+    tr_cluster_free(c);
+    return NULL;
+}
+
+void tr_cluster_free(tr_cluster *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->nnodes; i++)
+        node_close(&c->nodes[i]);
+    free(c->nodes);
+    if (c->password != NULL) {
+        /* Not left in freed memory; volatile so the stores are not dropped. */
+        volatile char *p = c->password;
+        while (*p != '\0')
+            *p++ = '\0';
+        free(c->password);
+    }
+    free(c->user);
+    free(c);
+}
+
+int tr_cluster_slot_node(const tr_cluster *c, unsigned slot, const char **host, int *port)
+{
+    if (slot >= TR_CLUSTER_SLOTS || c->slot_node[slot] == NO_NODE)
+        return -1;
+    *host = c->nodes[c->slot_node[slot]].host;
+    *port = c->nodes[c->slot_node[slot]].port;
+    return 0;
+}
+
+void tr_cluster_get_stats(const tr_cluster *c, tr_cluster_stats *out)
+{
+    *out = c->stats;
+}
+
+tr_ret tr_cluster_err(const tr_cluster *c)
+{
+    return c->err;
+}
+
+const char *tr_cluster_errstr(const tr_cluster *c)
+{
+    return c->errstr;
+}

@@ -1,0 +1,629 @@
+/* test_cluster.c - tr_cluster against a real Redis Cluster of 3 masters with a replica
+ * each (run by tests/cluster/with_cluster.sh, which exports the ports, pids and the
+ * password): CRC16 slots against CLUSTER KEYSLOT, routing to every master, a slot
+ * moved by hand (ASK while it migrates, MOVED after), NOSCRIPT per node, pipelines,
+ * sharded pub/sub through tr_cluster_connect_for_key, AUTH, and last a master killed
+ * with -9 whose replica takes over.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <hiredis/hiredis.h>
+
+#include "tr_cluster.h"
+
+#define NODES_MAX 16
+
+static int ports[NODES_MAX];
+static int pids[NODES_MAX];
+static int nnodes, nmasters;
+static char seeds[512];
+static const char *password;
+
+static int parse_list(const char *s, int *out)
+{
+    int n = 0;
+    while (s != NULL && *s != '\0' && n < NODES_MAX) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v <= 0)
+            return -1;
+        out[n++] = (int)v;
+        s = *end == ',' ? end + 1 : end;
+    }
+    return n;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    password = getenv("TR_TEST_CLUSTER_PASSWORD");
+    const char *m = getenv("TR_TEST_CLUSTER_MASTERS");
+    nnodes = parse_list(getenv("TR_TEST_CLUSTER_PORTS"), ports);
+    if (password == NULL || m == NULL || nnodes <= 0 ||
+        parse_list(getenv("TR_TEST_CLUSTER_PIDS"), pids) != nnodes) {
+        fprintf(stderr, "run me through tests/cluster/with_cluster.sh\n");
+        return -1;
+    }
+    nmasters = (int)strtol(m, NULL, 10);
+    signal(SIGPIPE, SIG_IGN);
+    /* One seed is enough; a replica as the first seed shows any node will do. */
+    snprintf(seeds, sizeof seeds, "127.0.0.1:%d,127.0.0.1:%d", ports[nnodes - 1], ports[0]);
+    return 0;
+}
+
+/* A raw authenticated connection to one node, for the test's own checks. */
+static redisContext *raw(int port)
+{
+    struct timeval tv = {5, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    assert_non_null(c);
+    assert_int_equal(c->err, 0);
+    redisReply *r = redisCommand(c, "AUTH %s", password);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    return c;
+}
+
+static redisReply *raw_cmd(int port, const char *fmt, ...)
+{
+    redisContext *c = raw(port);
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    assert_non_null(r);
+    redisFree(c);
+    return r;
+}
+
+static tr_cluster *open_cluster(int max_attempts, int backoff_max_ms)
+{
+    tr_cluster_opts o = {.seeds = seeds, .password = password, .timeout_ms = 2000,
+                         .max_attempts = max_attempts, .backoff_max_ms = backoff_max_ms};
+    tr_ret code = TR_RET_OK;
+    char err[256] = "";
+    tr_cluster *c = tr_cluster_new(&o, &code, err, sizeof err);
+    if (c == NULL)
+        fail_msg("tr_cluster_new: %s", err);
+    return c;
+}
+
+static redisReply *cl_cmd2(tr_cluster *c, const char *a0, const char *a1)
+{
+    const char *argv[] = {a0, a1};
+    return tr_cluster_command(c, a1, strlen(a1), 2, argv, NULL, TR_CLUSTER_IDEMPOTENT);
+}
+
+static redisReply *cl_set(tr_cluster *c, const char *k, const char *v)
+{
+    const char *argv[] = {"SET", k, v};
+    return tr_cluster_command(c, k, strlen(k), 3, argv, NULL, 0);
+}
+
+static void expect_get(tr_cluster *c, const char *k, const char *v)
+{
+    redisReply *r = cl_cmd2(c, "GET", k);
+    if (r == NULL)
+        fail_msg("GET %s: %s", k, tr_cluster_errstr(c));
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_string_equal(r->str, v);
+    freeReplyObject(r);
+}
+
+static void expect_ok(redisReply *r, tr_cluster *c)
+{
+    if (r == NULL)
+        fail_msg("no reply: %s", tr_cluster_errstr(c));
+    if (r->type != REDIS_REPLY_STATUS)
+        fail_msg("reply type %d: %s", r->type, r->type == REDIS_REPLY_ERROR ? r->str : "");
+    freeReplyObject(r);
+}
+
+/* The spec's check value, and thousands of keys against CLUSTER KEYSLOT. */
+static void test_keyslot(void **state)
+{
+    (void)state;
+    assert_int_equal(tr_cluster_keyslot("123456789", 9), 0x31C3 & 16383);
+    assert_int_equal(tr_cluster_keyslot("{user1000}.following", 20),
+                     tr_cluster_keyslot("user1000", 8));
+    assert_int_equal(tr_cluster_keyslot("foo{{bar}}zap", 13), tr_cluster_keyslot("{bar", 4));
+    assert_int_equal(tr_cluster_keyslot("foo{bar}{zap}", 13), tr_cluster_keyslot("bar", 3));
+
+    enum { N = 4000 };
+    static const char *const shapes[] = {"%s", "{%s}", "a{%s}b", "{}%s", "%s{", "}{%s",
+                                         "{%s", "x{}{%s}", "{P:%s}:due", "{{%s}}"};
+    static char keys[N][48];
+    static size_t lens[N];
+    unsigned seed = 12345;
+    redisContext *rc = raw(ports[0]);
+    for (int i = 0; i < N; i++) {
+        char word[24];
+        size_t wl = (size_t)(rand_r(&seed) % 12);
+        for (size_t j = 0; j < wl; j++) {
+            /* Mostly printable, with braces and some binary bytes (NUL included). */
+            int r = rand_r(&seed) % 40;
+            word[j] = r == 0 ? '{' : r == 1 ? '}' : r == 2 ? (char)(rand_r(&seed) % 256)
+                                                           : (char)('a' + r % 26);
+        }
+        const char *shape = shapes[i % (sizeof shapes / sizeof shapes[0])];
+        const char *pct = strstr(shape, "%s");
+        size_t pre = (size_t)(pct - shape);
+        memcpy(keys[i], shape, pre);
+        memcpy(keys[i] + pre, word, wl);
+        size_t post = strlen(pct + 2);
+        memcpy(keys[i] + pre + wl, pct + 2, post);
+        lens[i] = pre + wl + post;
+        const char *argv[] = {"CLUSTER", "KEYSLOT", keys[i]};
+        size_t argvlen[] = {7, 7, lens[i]};
+        assert_int_equal(redisAppendCommandArgv(rc, 3, argv, argvlen), REDIS_OK);
+    }
+    int wrong = 0;
+    for (int i = 0; i < N; i++) {
+        void *v = NULL;
+        assert_int_equal(redisGetReply(rc, &v), REDIS_OK);
+        redisReply *r = v;
+        assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+        if ((unsigned)r->integer != tr_cluster_keyslot(keys[i], lens[i]))
+            wrong++;
+        freeReplyObject(r);
+    }
+    redisFree(rc);
+    printf("keyslot: %d keys, %d differ from CLUSTER KEYSLOT\n", N, wrong);
+    assert_int_equal(wrong, 0);
+}
+
+/* Keys over every master, written and read back through the client. */
+static void test_set_get_all_nodes(void **state)
+{
+    (void)state;
+    tr_cluster *c = open_cluster(0, 0);
+    int per_port[NODES_MAX] = {0};
+    char k[32], v[32];
+    for (int i = 0; i < 600; i++) {
+        snprintf(k, sizeof k, "sg:%d", i);
+        snprintf(v, sizeof v, "v%d", i);
+        expect_ok(cl_set(c, k, v), c);
+        const char *host;
+        int port;
+        assert_int_equal(tr_cluster_slot_node(c, tr_cluster_keyslot(k, strlen(k)), &host, &port),
+                         0);
+        for (int n = 0; n < nnodes; n++)
+            per_port[n] += ports[n] == port;
+    }
+    int used = 0;
+    for (int n = 0; n < nnodes; n++)
+        used += per_port[n] > 0;
+    assert_int_equal(used, nmasters);
+    for (int i = 0; i < 600; i++) {
+        snprintf(k, sizeof k, "sg:%d", i);
+        snprintf(v, sizeof v, "v%d", i);
+        expect_get(c, k, v);
+    }
+    /* Each key really is on the master the map names. */
+    for (int n = 0; n < nnodes; n++) {
+        if (per_port[n] == 0)
+            continue;
+        redisReply *r = raw_cmd(ports[n], "DBSIZE");
+        assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+        assert_true(r->integer >= per_port[n]);
+        freeReplyObject(r);
+    }
+    tr_cluster_stats st;
+    tr_cluster_get_stats(c, &st);
+    assert_int_equal(st.moved, 0);
+    assert_true(st.connects >= (uint64_t)nmasters);
+    tr_cluster_free(c);
+}
+
+static void node_id(int port, char *out, size_t len)
+{
+    redisReply *r = raw_cmd(port, "CLUSTER MYID");
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    snprintf(out, len, "%s", r->str);
+    freeReplyObject(r);
+}
+
+static void expect_status(redisReply *r)
+{
+    if (r->type != REDIS_REPLY_STATUS)
+        fail_msg("reply type %d: %s", r->type, r->type == REDIS_REPLY_ERROR ? r->str : "");
+    freeReplyObject(r);
+}
+
+/* A slot moved by hand as redis-cli --cluster reshard does it: the client follows
+ * -ASK while the slot migrates and -MOVED once it has, and its map follows. */
+static void test_moved_and_ask(void **state)
+{
+    (void)state;
+    tr_cluster *c = open_cluster(0, 0);
+    const char *k1 = "{mv}:one", *k2 = "{mv}:two", *k3 = "{mv}:three";
+    unsigned slot = tr_cluster_keyslot(k1, strlen(k1));
+    expect_ok(cl_set(c, k1, "1"), c);
+    expect_ok(cl_set(c, k2, "2"), c);
+    const char *host;
+    int from;
+    assert_int_equal(tr_cluster_slot_node(c, slot, &host, &from), 0);
+    int to = 0;
+    for (int n = 0; n < nmasters; n++)
+        if (ports[n] != from) {
+            to = ports[n];
+            break;
+        }
+    assert_true(to != 0);
+    char from_id[64], to_id[64];
+    node_id(from, from_id, sizeof from_id);
+    node_id(to, to_id, sizeof to_id);
+
+    expect_status(raw_cmd(to, "CLUSTER SETSLOT %u IMPORTING %s", slot, from_id));
+    expect_status(raw_cmd(from, "CLUSTER SETSLOT %u MIGRATING %s", slot, to_id));
+    /* k1 goes now; k2 stays on the source until later. */
+    expect_status(raw_cmd(from, "MIGRATE 127.0.0.1 %d %s 0 5000 AUTH %s KEYS %s", to, "", password,
+                          k1));
+
+    tr_cluster_stats before, after;
+    tr_cluster_get_stats(c, &before);
+    expect_get(c, k1, "1"); /* source: -ASK; target: ASKING + GET */
+    expect_get(c, k2, "2"); /* still on the source: no redirection */
+    expect_ok(cl_set(c, k3, "3"), c); /* a new key of a migrating slot: created on the target */
+    tr_cluster_get_stats(c, &after);
+    printf("during migration: %llu ASK followed, %llu MOVED\n",
+           (unsigned long long)(after.ask - before.ask),
+           (unsigned long long)(after.moved - before.moved));
+    assert_int_equal(after.ask - before.ask, 2);
+    assert_int_equal(after.moved, before.moved);
+    assert_int_equal(tr_cluster_slot_node(c, slot, &host, &from), 0); /* ASK leaves the map */
+    assert_int_not_equal(from, to);
+    /* A pipeline over the migrating slot: k2 answered by the source, k1's -ASK resent
+     * alone (source, -ASK, then ASKING + GET on the target), in order. */
+    const char *g1[] = {"GET", k1}, *g2[] = {"GET", k2};
+    tr_cluster_cmd pcmds[] = {{2, g1, NULL}, {2, g2, NULL}, {2, g1, NULL}};
+    redisReply *prep[3];
+    uint64_t asks = after.ask;
+    assert_int_equal(tr_cluster_pipeline(c, k1, strlen(k1), 3, pcmds, prep, 0), 0);
+    assert_string_equal(prep[0]->str, "1");
+    assert_string_equal(prep[1]->str, "2");
+    assert_string_equal(prep[2]->str, "1");
+    for (int i = 0; i < 3; i++)
+        freeReplyObject(prep[i]);
+    tr_cluster_get_stats(c, &after);
+    assert_int_equal(after.ask - asks, 2);
+    /* One key on each side: the source answers -TRYAGAIN; retried, then a clear failure. */
+    const char *mget[] = {"MGET", k1, k2};
+    uint64_t retries = after.retries;
+    assert_null(tr_cluster_command(c, k1, strlen(k1), 3, mget, NULL, TR_CLUSTER_IDEMPOTENT));
+    printf("MGET across a migrating slot: %s\n", tr_cluster_errstr(c));
+    assert_int_equal(tr_cluster_err(c), TR_RET_STORE_DOWN);
+    assert_non_null(strstr(tr_cluster_errstr(c), "TRYAGAIN"));
+    tr_cluster_get_stats(c, &after);
+    assert_int_equal(after.retries - retries, 7); /* 8 attempts, a pause between each */
+
+    expect_status(raw_cmd(from, "MIGRATE 127.0.0.1 %d %s 0 5000 AUTH %s KEYS %s", to, "", password,
+                          k2));
+    for (int n = 0; n < nmasters; n++)
+        expect_status(raw_cmd(ports[n], "CLUSTER SETSLOT %u NODE %s", slot, to_id));
+
+    tr_cluster_get_stats(c, &before);
+    expect_get(c, k2, "2"); /* source: -MOVED; map updated */
+    tr_cluster_get_stats(c, &after);
+    assert_int_equal(after.moved - before.moved, 1);
+    int now;
+    assert_int_equal(tr_cluster_slot_node(c, slot, &host, &now), 0);
+    assert_int_equal(now, to);
+    expect_get(c, k1, "1");
+    expect_get(c, k3, "3");
+    redisReply *r = tr_cluster_command(c, k1, strlen(k1), 3, mget, NULL, TR_CLUSTER_IDEMPOTENT);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_string_equal(r->element[1]->str, "2");
+    freeReplyObject(r);
+    tr_cluster_get_stats(c, &before);
+    assert_int_equal(before.moved, after.moved); /* no second redirection */
+    printf("after the move: slot %u served by %d, %llu map loads\n", slot, now,
+           (unsigned long long)before.refreshes);
+    tr_cluster_free(c);
+}
+
+/* EVALSHA on nodes that never saw the script: loaded per node, once. */
+static void test_noscript_per_node(void **state)
+{
+    (void)state;
+    static const char script[] = "return redis.call('INCR', KEYS[1])";
+    redisReply *r = raw_cmd(ports[0], "SCRIPT LOAD %s", script);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    char sha[64];
+    snprintf(sha, sizeof sha, "%s", r->str);
+    freeReplyObject(r);
+    for (int n = 0; n < nnodes; n++)
+        expect_status(raw_cmd(ports[n], "SCRIPT FLUSH"));
+
+    tr_cluster *c = open_cluster(0, 0);
+    char keys[3][16];
+    int masters_hit[NODES_MAX] = {0};
+    int distinct = 0;
+    /* A key on each master. */
+    for (int i = 0, found = 0; found < nmasters && i < 1000; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "ns:%d", i);
+        const char *host;
+        int port;
+        assert_int_equal(tr_cluster_slot_node(c, tr_cluster_keyslot(k, strlen(k)), &host, &port),
+                         0);
+        int n = 0;
+        while (n < nnodes && ports[n] != port)
+            n++;
+        assert_true(n < nnodes);
+        if (masters_hit[n])
+            continue;
+        masters_hit[n] = 1;
+        snprintf(keys[found++], sizeof keys[0], "%s", k);
+        distinct++;
+    }
+    assert_int_equal(distinct, nmasters);
+    for (int round = 1; round <= 2; round++) {
+        for (int i = 0; i < nmasters; i++) {
+            const char *argv[] = {"EVALSHA", sha, "1", keys[i]};
+            r = tr_cluster_evalsha(c, script, 4, argv, NULL, 0);
+            if (r == NULL)
+                fail_msg("EVALSHA: %s", tr_cluster_errstr(c));
+            assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+            assert_int_equal(r->integer, round);
+            freeReplyObject(r);
+        }
+    }
+    tr_cluster_stats st;
+    tr_cluster_get_stats(c, &st);
+    printf("EVALSHA on %d masters twice: %llu SCRIPT LOADs\n", nmasters,
+           (unsigned long long)st.script_loads);
+    assert_int_equal(st.script_loads, (uint64_t)nmasters);
+    /* The wrong script for the hash is refused, not run. */
+    for (int n = 0; n < nnodes; n++)
+        expect_status(raw_cmd(ports[n], "SCRIPT FLUSH"));
+    const char *argv[] = {"EVALSHA", sha, "1", keys[0]};
+    assert_null(tr_cluster_evalsha(c, "return 1", 4, argv, NULL, 0));
+    assert_int_equal(tr_cluster_err(c), TR_RET_INTERNAL);
+    assert_non_null(strstr(tr_cluster_errstr(c), "SCRIPT LOAD"));
+    const char *nokey[] = {"EVALSHA", sha, "0"};
+    assert_null(tr_cluster_evalsha(c, script, 3, nokey, NULL, 0));
+    tr_cluster_free(c);
+}
+
+/* A pipeline in one slot: every reply in order. */
+static void test_pipeline(void **state)
+{
+    (void)state;
+    tr_cluster *c = open_cluster(0, 0);
+    enum { N = 200 };
+    static char k[N][32], v[N][32];
+    static const char *argv[N][3];
+    tr_cluster_cmd cmds[N];
+    redisReply *replies[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(k[i], sizeof k[i], "{P:7}:pipe:%d", i);
+        snprintf(v[i], sizeof v[i], "val%d", i);
+        argv[i][0] = "SET";
+        argv[i][1] = k[i];
+        argv[i][2] = v[i];
+        cmds[i] = (tr_cluster_cmd){3, argv[i], NULL};
+    }
+    assert_int_equal(tr_cluster_pipeline(c, "{P:7}", 5, N, cmds, replies, 0), 0);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(replies[i]->type, REDIS_REPLY_STATUS);
+        freeReplyObject(replies[i]);
+        argv[i][0] = "GET";
+        cmds[i].argc = 2;
+    }
+    assert_int_equal(tr_cluster_pipeline(c, "{P:7}", 5, N, cmds, replies, TR_CLUSTER_IDEMPOTENT),
+                     0);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(replies[i]->type, REDIS_REPLY_STRING);
+        assert_string_equal(replies[i]->str, v[i]);
+        freeReplyObject(replies[i]);
+    }
+    tr_cluster_free(c);
+}
+
+/* SSUBSCRIBE on the shard channel's master; SPUBLISH routed by the channel. */
+static void test_sharded_pubsub(void **state)
+{
+    (void)state;
+    tr_cluster *c = open_cluster(0, 0);
+    const char *chan = "{P:3}:wake";
+    redisContext *sub = tr_cluster_connect_for_key(c, chan, strlen(chan));
+    if (sub == NULL)
+        fail_msg("connect_for_key: %s", tr_cluster_errstr(c));
+    redisReply *r = redisCommand(sub, "SSUBSCRIBE %s", chan);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    freeReplyObject(r);
+    const char *argv[] = {"SPUBLISH", chan, "hello"};
+    r = tr_cluster_command(c, chan, strlen(chan), 3, argv, NULL, 0);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    assert_int_equal(r->integer, 1);
+    freeReplyObject(r);
+    void *v = NULL;
+    assert_int_equal(redisGetReply(sub, &v), REDIS_OK);
+    r = v;
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 3);
+    assert_string_equal(r->element[0]->str, "smessage");
+    assert_string_equal(r->element[2]->str, "hello");
+    freeReplyObject(r);
+    redisFree(sub);
+    tr_cluster_free(c);
+}
+
+/* No password, a wrong one, an ACL user: clear refusals, and the user works. */
+static void test_auth(void **state)
+{
+    (void)state;
+    tr_ret code = TR_RET_OK;
+    char err[256] = "";
+    tr_cluster_opts o = {.seeds = seeds, .timeout_ms = 2000};
+    assert_null(tr_cluster_new(&o, &code, err, sizeof err));
+    printf("no password: %s\n", err);
+    assert_int_equal(code, TR_RET_STORE_DOWN);
+    assert_non_null(strstr(err, "NOAUTH"));
+
+    o.password = "wrong";
+    assert_null(tr_cluster_new(&o, &code, err, sizeof err));
+    printf("wrong password: %s\n", err);
+    assert_non_null(strstr(err, "AUTH refused"));
+    assert_null(strstr(err, "wrong"));
+
+    char upw[128];
+    snprintf(upw, sizeof upw, "%s-u", password);
+    o.user = "truser";
+    o.password = upw;
+    tr_cluster *c = tr_cluster_new(&o, &code, err, sizeof err);
+    if (c == NULL)
+        fail_msg("ACL user: %s", err);
+    expect_ok(cl_set(c, "auth:k", "x"), c);
+    expect_get(c, "auth:k", "x");
+    tr_cluster_free(c);
+
+    /* The seed list is checked. */
+    o.seeds = "127.0.0.1";
+    assert_null(tr_cluster_new(&o, &code, err, sizeof err));
+    assert_non_null(strstr(err, "HOST:PORT"));
+}
+
+/* Redirection text as Redis writes it, and what is not one. */
+static void test_parse_redirect(void **state)
+{
+    (void)state;
+    tr_cluster_redirect r;
+    const char *m = "MOVED 3999 127.0.0.1:6381";
+    assert_int_equal(tr_cluster_parse_redirect(m, strlen(m), &r), TR_CLUSTER_REDIRECT_MOVED);
+    assert_int_equal(r.slot, 3999);
+    assert_string_equal(r.host, "127.0.0.1");
+    assert_int_equal(r.port, 6381);
+    m = "ASK 16383 ::1:7000";
+    assert_int_equal(tr_cluster_parse_redirect(m, strlen(m), &r), TR_CLUSTER_REDIRECT_ASK);
+    assert_string_equal(r.host, "::1");
+    m = "MOVED 12 :7000"; /* unknown endpoint: the node that answered */
+    assert_int_equal(tr_cluster_parse_redirect(m, strlen(m), &r), TR_CLUSTER_REDIRECT_MOVED);
+    assert_string_equal(r.host, "");
+    static const char *const bad[] = {"MOVED 16384 h:1", "MOVED 1 h:0", "MOVED 1 h:65536",
+                                      "MOVED 1 h", "MOVED  1 h:1", "MOVED 1 h:1 x", "ASK 1h:1",
+                                      "MOVEDX 1 h:1", "ERR MOVED 1 h:1", "MOVED -1 h:1",
+                                      "MOVED 1 h:1x", "ASK 000001 h:1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (tr_cluster_parse_redirect(bad[i], strlen(bad[i]), &r) != TR_CLUSTER_REDIRECT_NONE)
+            fail_msg("accepted '%s'", bad[i]);
+        assert_int_equal(r.kind, TR_CLUSTER_REDIRECT_NONE);
+    }
+}
+
+/* Redis 7's unknown endpoint (null in CLUSTER SLOTS, ":port" in -MOVED) is the node
+ * that answered; and -MOVED is followed to the node it names even when the caller's
+ * routing key is not the command's key (the client must not loop on its own map). */
+static void test_unknown_endpoint_and_moved_target(void **state)
+{
+    (void)state;
+    for (int n = 0; n < nnodes; n++)
+        expect_status(raw_cmd(ports[n], "CONFIG SET cluster-preferred-endpoint-type %s",
+                              "unknown-endpoint"));
+    redisReply *r = raw_cmd(ports[0], "CLUSTER SLOTS");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->element[0]->element[2]->element[0]->type, REDIS_REPLY_NIL);
+    freeReplyObject(r);
+
+    tr_cluster *c = open_cluster(0, 0);
+    expect_ok(cl_set(c, "ue:a", "A"), c);
+    expect_get(c, "ue:a", "A");
+    /* A routing key on another master than the command's key. */
+    const char *route_key = NULL;
+    char buf[16];
+    const char *host;
+    int pa, pb;
+    assert_int_equal(tr_cluster_slot_node(c, tr_cluster_keyslot("ue:a", 4), &host, &pa), 0);
+    for (int i = 0; i < 100 && route_key == NULL; i++) {
+        snprintf(buf, sizeof buf, "ue:r%d", i);
+        assert_int_equal(tr_cluster_slot_node(c, tr_cluster_keyslot(buf, strlen(buf)), &host, &pb),
+                         0);
+        if (pb != pa)
+            route_key = buf;
+    }
+    assert_non_null(route_key);
+    tr_cluster_stats before, after;
+    tr_cluster_get_stats(c, &before);
+    const char *argv[] = {"GET", "ue:a"};
+    r = tr_cluster_command(c, route_key, strlen(route_key), 2, argv, NULL, 0);
+    if (r == NULL)
+        fail_msg("GET through a wrong routing key: %s", tr_cluster_errstr(c));
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_string_equal(r->str, "A");
+    freeReplyObject(r);
+    tr_cluster_get_stats(c, &after);
+    assert_int_equal(after.moved - before.moved, 1);
+    tr_cluster_free(c);
+    for (int n = 0; n < nnodes; n++)
+        expect_status(raw_cmd(ports[n], "CONFIG SET cluster-preferred-endpoint-type %s", "ip"));
+}
+
+/* Last, it changes the cluster: kill -9 a master; its replica is promoted and the
+ * client gets there by retrying (refused connections, CLUSTERDOWN) and reloading. */
+static void test_master_killed(void **state)
+{
+    (void)state;
+    if (nnodes <= nmasters) {
+        printf("no replicas: skipped\n");
+        skip();
+    }
+    tr_cluster *c = open_cluster(60, 500); /* up to ~30 s: node timeout 2 s + election */
+    const char *k = "{kill}:k";
+    expect_ok(cl_set(c, k, "before"), c);
+    const char *host;
+    int port;
+    assert_int_equal(tr_cluster_slot_node(c, tr_cluster_keyslot(k, strlen(k)), &host, &port), 0);
+    int n = 0;
+    while (n < nnodes && ports[n] != port)
+        n++;
+    assert_true(n < nnodes);
+    /* The replica must hold the key before the kill, or it is lost by design. */
+    redisReply *r = raw_cmd(port, "WAIT 1 5000");
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    assert_int_equal(r->integer, 1);
+    freeReplyObject(r);
+    assert_int_equal(kill(pids[n], SIGKILL), 0);
+
+    expect_get(c, k, "before");
+    expect_ok(cl_set(c, k, "after"), c);
+    expect_get(c, k, "after");
+    int now;
+    assert_int_equal(tr_cluster_slot_node(c, tr_cluster_keyslot(k, strlen(k)), &host, &now), 0);
+    assert_int_not_equal(now, port);
+    tr_cluster_stats st;
+    tr_cluster_get_stats(c, &st);
+    printf("master %d killed: served by %d after %llu retries, %llu map loads\n", port, now,
+           (unsigned long long)st.retries, (unsigned long long)st.refreshes);
+    assert_true(st.retries > 0);
+    tr_cluster_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_redirect),
+        cmocka_unit_test(test_keyslot),
+        cmocka_unit_test(test_set_get_all_nodes),
+        cmocka_unit_test(test_moved_and_ask),
+        cmocka_unit_test(test_noscript_per_node),
+        cmocka_unit_test(test_pipeline),
+        cmocka_unit_test(test_sharded_pubsub),
+        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_unknown_endpoint_and_moved_target),
+        cmocka_unit_test(test_master_killed),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
