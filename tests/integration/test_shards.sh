@@ -45,11 +45,12 @@ api POST /v1/pause
 check_api "deliveries paused" 200
 body=$(python3 -c "
 import json, sys
-c, s, ch, url = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-t = [{'key': 'sk-%04d' % i, 'url': url + '/one', 'data': 'c', 'delay_ms': 500} for i in range(c)]
+c, s, ch, url, now = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+# Client keys at 7 due times shared across the shards: the merged pages must interleave them.
+t = [{'key': 'sk-%04d' % i, 'url': url + '/one', 'data': 'c', 'at': now + 2000 + i % 7} for i in range(c)]
 t += [{'url': url + '/one', 'data': 's', 'delay_ms': 500} for i in range(s)]
 t += [{'url': url + '/chain', 'data': 'first', 'delay_ms': 500} for i in range(ch)]
-print(json.dumps({'timers': t}))" "$nclient" "$nserver" "$nchain" "$SINK_A_URL")
+print(json.dumps({'timers': t}))" "$nclient" "$nserver" "$nchain" "$SINK_A_URL" "$(tr_now_ms)")
 api POST /v1/timers/batch "$body"
 n=$((nclient + nserver + nchain))
 check_eq "one batch over every shard: all created" "$n" \
