@@ -112,7 +112,8 @@ static int shard_count(const tr_store *s)
 
 /* Call k of a claim of `limit` over S shards asks for this many: the limit split
  * evenly, the remainder to the first calls (call 0's shard rotates per claim), so
- * a claim never takes more than its limit. Calls past min(S, limit) are not made. */
+ * a claim never takes more than its limit. Every shard is asked, with 0 when the
+ * limit is below S: it still reaps and tells its earliest due time. */
 static size_t claim_quota(size_t limit, int nshards, int k)
 {
     size_t S = (size_t)nshards;
@@ -197,9 +198,7 @@ int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms, const c
     if (!store->fa.active && tr_store_connect(store) != 0)
         return -1;
     int S = shard_count(store);
-    if (limit < 1)
-        limit = 1;
-    int ncalls = limit < (size_t)S ? (int)limit : S;
+    int ncalls = S;
     int first = store->claim_next % S;
     store->claim_next = (first + 1) % S;
     for (int k = 0; k < ncalls; k++) {
@@ -217,7 +216,7 @@ int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms, const c
     if (tr_store_write_out(store, "claim") != 0)
         return -1;
     store->ca = (claim_async){.active = 1, .limit = limit, .lease_ms = lease_ms,
-                              .first = first, .ncalls = ncalls, .more = ncalls < S};
+                              .first = first, .ncalls = ncalls};
     store->ca.acc.next_ms = -1;
     snprintf(store->ca.token, sizeof store->ca.token, "%s", token); /* checked above */
     return 0;
@@ -251,7 +250,11 @@ static void claim_answer(tr_store *store, int k, redisReply *r)
         rc = parse_claim(store, r, &part);
     }
     freeReplyObject(r);
-    if (rc == 0 && part.count >= quota && S > 1)
+    /* More may be due than this claim took: a shard filled its part, or one asked
+     * for none has due timers. */
+    if (rc == 0 && S > 1 &&
+        (quota > 0 ? part.count >= quota
+                   : part.next_ms >= 0 && part.next_ms <= part.now_ms && !part.paused))
         ca->more = 1;
     if (rc != 0 || batch_merge(store, &ca->acc, &part) != 0) {
         tr_claim_batch_clear(&part);
