@@ -2,7 +2,8 @@
 # bench/burst_probe.sh - how fast the scheduler drains a burst, and what it costs.
 #
 #   bench/burst_probe.sh [--build-dir DIR] [-n N] [--reps R] [--spread-ms S] [--lead-ms L]
-#                        [--tcp | --tls | --stream] [--keep] [--perf FILE] [-- extra ./timerush options]
+#                        [--tcp | --tls | --stream] [--keep] [--perf FILE] [--shards S]
+#                        [-- extra ./timerush options]
 #
 # Starts the stack (./timerush --no-install --no-build, one FastCGI worker: the
 # probe never registers through nginx) and timerush-sink, writes N timers due at
@@ -30,6 +31,8 @@
 # --perf FILE: `perf record -g -p <scheduler>,<redis-server>` from the instant to the
 # last callback of the last repetition, report (--sort comm,dso,sym, and by pid)
 # written to FILE. perf's own cost slows that repetition: quote its rate apart.
+# --shards S: the stack runs with --shards S and each timer is written into its key's
+# shard {P:i} (FNV-1a 32 of the key mod S, shared/tr_shard.h); all due at one instant.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,6 +49,7 @@ STREAM=0
 PERF_OUT=""
 PERF_PID=""
 EXTRA=()
+SHARDS=1
 
 die() { echo "probe: $*" >&2; exit 1; }
 say() { echo "probe: $*" >&2; }
@@ -62,6 +66,7 @@ while [ $# -gt 0 ]; do
         --tls) TCP=1; TLS=1 ;;
         --stream) STREAM=1 ;;
         --perf) PERF_OUT=$2; shift ;;
+        --shards) SHARDS=$2; shift ;;
         --) shift; EXTRA=("$@"); break ;;
         -h|--help) sed -n '2,32p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
@@ -69,6 +74,9 @@ while [ $# -gt 0 ]; do
     shift
 done
 case "$BUILD" in /*) ;; *) BUILD="$PWD/$BUILD" ;; esac
+# Only when sharded: a build older than --shards (a baseline) runs unchanged.
+SHARD_OPT=()
+[ "$SHARDS" -gt 1 ] && SHARD_OPT=(--shards "$SHARDS")
 SINK="$BUILD/tests/sink/timerush-sink"
 [ "$TCP" = 1 ] && SINK="$BUILD/tests/sink/timerush-linesink"
 [ "$TCP" = 1 ] && [ "$STREAM" = 1 ] && die "--tcp or --stream, not both"
@@ -138,7 +146,7 @@ one_run() {
     mkdir -p "$dir"
     local port; port=$(free_port)
     "$SRC/timerush" --no-install --no-build --build-dir "$BUILD" --run-dir "$dir/stack" \
-        --listen-port "$port" --nginx-user root --workers 1 --interval 1 "${EXTRA[@]}" \
+        --listen-port "$port" --nginx-user root --workers 1 --interval 1 "${SHARD_OPT[@]}" "${EXTRA[@]}" \
         >"$dir/launcher.out" 2>&1 &
     LAUNCHER_PID=$!
     wait_for "stack ready" 60 grep -q "^TimeRush ready:" "$dir/launcher.out" ||
@@ -171,15 +179,23 @@ one_run() {
     # Records first, with their offsets from the instant in a staging set; then one
     # script moves them all into {P}:due at now + LEAD (Redis clock), so the slow
     # part (generating and piping N records) never eats into the lead.
-    python3 - "$N" "$SPREAD" "$sink_port" "$PREFIX" "$TCP$TLS" "$STREAM" >"$dir/pipe.resp" <<'EOF'
+    python3 - "$N" "$SPREAD" "$sink_port" "$PREFIX" "$TCP$TLS" "$STREAM" "$SHARDS" >"$dir/pipe.resp" <<'EOF'
 import base64, random, sys
 n, spread, port, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+shards = int(sys.argv[7])
+def tag(k):
+    # The key's shard tag (shared/tr_shard.c: FNV-1a 32 mod S); {P} for one shard.
+    if shards <= 1:
+        return prefix
+    h = 2166136261
+    for b in k:
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return "%s:%d" % (prefix, h % shards)
 url = {"10": "tcp://127.0.0.1:%s", "11": "tls://localhost:%s"}.get(
     sys.argv[5], "http://127.0.0.1:%s/cb") % port
 if sys.argv[6] == "1":
     url = "redis-stream://probe"
 rec = ('{"u":"%s","d":"%s"}' % (url, "x" * 100)).encode()
-timers, stage = ("{%s}:timers" % prefix).encode(), ("{%s}:probe_stage" % prefix).encode()
 def cmd(*parts):
     out = [b"*%d\r\n" % len(parts)]
     for p in parts:
@@ -187,7 +203,6 @@ def cmd(*parts):
     return b"".join(out)
 rng = random.Random(1)
 w = sys.stdout.buffer
-recs = ("{%s}:probe_recs" % prefix).encode()
 for i in range(n):
     # 16 characters shaped like tr_timer_new_key's: a 3-character prefix shared by
     # runs of 32 keys, then 13 random ones. The records go to a staging hash; the
@@ -196,11 +211,15 @@ for i in range(n):
         run = base64.b64encode(rng.getrandbits(24).to_bytes(3, "big"), b"_.")[1:]
     k = run + base64.b64encode(rng.getrandbits(96).to_bytes(12, "big"), b"_.")[3:]
     off = rng.randrange(spread + 1) if spread > 0 else 0
-    w.write(cmd(b"HSET", recs, k, rec))
-    w.write(cmd(b"ZADD", stage, str(off).encode(), k))
+    t = tag(k)
+    w.write(cmd(b"HSET", ("{%s}:probe_recs" % t).encode(), k, rec))
+    w.write(cmd(b"ZADD", ("{%s}:probe_stage" % t).encode(), str(off).encode(), k))
 EOF
     redis_auth "$dir/stack" redis-cli -s "$sock" --pipe <"$dir/pipe.resp" >"$dir/pipe.out" 2>&1 || { cat "$dir/pipe.out" >&2; return 1; }
-    local due
+    local due="" sh tg
+    for ((sh = 0; sh < SHARDS; sh++)); do
+    tg=$PREFIX
+    ((SHARDS > 1)) && tg="$PREFIX:$sh"
     # The staged records into their buckets (prelude.lua's helpers, 1000 a call).
     local left=1
     while [ "$left" != 0 ]; do
@@ -211,16 +230,23 @@ EOF
             if #ids == 0 then return 0 end
             tr_rec_put_new(KEYS[1], ids, recs)
             redis.call('HDEL', KEYS[2], unpack(ids))
-            return redis.call('HLEN', KEYS[2])" 2 "{$PREFIX}:timers" "{$PREFIX}:probe_recs")
+            return redis.call('HLEN', KEYS[2])" 2 "{$tg}:timers" "{$tg}:probe_recs")
     done
+    done
+    # Every shard's staged timers due at the same instant (the first shard's TIME + LEAD).
+    for ((sh = 0; sh < SHARDS; sh++)); do
+    tg=$PREFIX
+    ((SHARDS > 1)) && tg="$PREFIX:$sh"
     due=$(redis_auth "$dir/stack" redis-cli -s "$sock" EVAL "
         local t = redis.call('TIME')
         local due = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+        if ARGV[2] ~= '' then due = tonumber(ARGV[2]) end
         local s = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
         for i = 1, #s, 2 do redis.call('ZADD', KEYS[1], due + tonumber(s[i + 1]), s[i]) end
         redis.call('DEL', KEYS[2])
         redis.call('PUBLISH', KEYS[3], due)
-        return due" 3 "{$PREFIX}:due" "{$PREFIX}:probe_stage" "{$PREFIX}:wake" "$LEAD")
+        return due" 3 "{$tg}:due" "{$tg}:probe_stage" "{$tg}:wake" "$LEAD" "$due")
+    done
     local t_loaded; t_loaded=$(redis_ms "$sock")
     [ "$t_loaded" -lt "$due" ] || say "run $rep: loading ran $(( t_loaded - due )) ms past the instant (raise --lead-ms)"
 
@@ -297,7 +323,7 @@ if [ "$TLS" = 1 ]; then
     bash "$SRC/tests/integration/tls/make_certs.sh" "$WORK/certs" || die "cannot make the test certificates"
     EXTRA+=(--cacert "$WORK/certs/ca.pem")
 fi
-say "N=$N spread=${SPREAD}ms reps=$REPS tcp=$TCP tls=$TLS stream=$STREAM build=$BUILD extra=[${EXTRA[*]:-}] load=$(cut -d' ' -f1-3 /proc/loadavg)"
+say "N=$N spread=${SPREAD}ms reps=$REPS tcp=$TCP tls=$TLS stream=$STREAM shards=$SHARDS build=$BUILD extra=[${EXTRA[*]:-}] load=$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-4s %10s %10s %10s %10s %9s %9s %9s %6s %5s %7s\n' rep 'cb/s' 'sched_us' 'redis_us' \
     'sink_us' 'late_p50' 'late_p99' 'late_max' lost dups 'span_s'
 RESULTS="$WORK/results"

@@ -269,7 +269,13 @@ static int make_stores(const tr_config *cfg, tr_fcgi_thread *threads, int count,
             return -1;
         }
         tr_store_join_group(threads[i].app.store, group);
-        if (tr_store_connect(threads[i].app.store) != 0 && !logged) {
+        int down = tr_store_connect(threads[i].app.store) != 0;
+        if (down && tr_store_refused(threads[i].app.store)) {
+            /* Another deployment's shard count (tr_shard.h): never serve. */
+            tr_log_error("cannot start: %s", tr_store_error(threads[i].app.store));
+            return -1;
+        }
+        if (down && !logged) {
             tr_log_error("redis not reachable yet: %s", tr_store_error(threads[i].app.store));
             logged = 1;
         }

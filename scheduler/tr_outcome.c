@@ -11,6 +11,7 @@
 #include "tr_mem.h"
 #include "tr_netpolicy.h"
 #include "tr_repeat.h"
+#include "tr_shard.h"
 #include "tr_timer.h"
 #include "tr_url.h"
 
@@ -263,7 +264,8 @@ static int ack(const tr_outcome_ctx *c, const tr_xfer *x, tr_timer_spec *chain,
         chain = NULL; /* nobody answered: nothing to chain */
     }
     if (chain != NULL) {
-        if (tr_timer_new_key(new_key) != 0 ||
+        /* In the parent's shard: the ack script creates it there, atomically. */
+        if (tr_shard_new_key(c->cfg, tr_shard_of(c->cfg, x->id), new_key) != 0 ||
             tr_timer_record_encode(chain, &record, &record_len) != 0) {
             /* The delivery itself succeeded: ack it rather than deliver twice. */
             tr_log_error("key=%s chain not created: no random key or out of memory", x->id);

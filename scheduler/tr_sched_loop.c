@@ -462,8 +462,8 @@ static void claimed(sched *s, tr_claim_batch *b, size_t limit, const char *token
          * claim period; due times do not matter while paused. */
         s->claim.next_due_ms = -1;
     } else {
-        if (b->count >= limit)
-            s->claim.backlog = 1; /* the batch was cut by the free slots: more may be due */
+        if (b->count >= limit || b->more)
+            s->claim.backlog = 1; /* the batch (or a shard's part) was cut: more may be due */
         int running = tr_notifiers_running(s->work.notify);
         for (size_t i = 0; i < b->count; i++)
             start_one(s, &b->items[i], token);
@@ -983,8 +983,13 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer)
     s.claim.need = 1;
     s.report.next_hist_mono = tr_clock_mono_ms() + HIST_WRITE_MS;
     s.report.next_status_mono = tr_clock_mono_ms() + (int64_t)cfg->interval_s * 1000;
-    if (tr_store_connect(s.redis.store) != 0)
+    if (tr_store_connect(s.redis.store) != 0) {
+        if (tr_store_refused(s.redis.store)) {
+            tr_log_error("cannot start: %s", tr_store_error(s.redis.store));
+            goto done;
+        }
         store_failed(&s, "connect");
+    }
     rc = loop(&s);
 done:
     tr_dests_free(s.work.dests); /* queued transfers go back to the deliverer first */

@@ -17,7 +17,8 @@
 struct tr_wake {
     const tr_config *cfg;                  /* borrowed, outlives the wake */
     redisContext *ctx;                     /* NULL while disconnected; non-blocking once subscribed */
-    char channel[TR_CONFIG_STR_MAX + 16];  /* "{P}:wake" */
+    int nchannels;                         /* one per shard (--shards) */
+    char (*channel)[TR_CONFIG_STR_MAX + 32]; /* "{P}:wake", or "{P:i}:wake" for shard i */
     char err[256];
 };
 
@@ -27,9 +28,18 @@ tr_wake *tr_wake_new(const tr_config *cfg)
     if (w == NULL)
         return NULL;
     w->cfg = cfg;
-    if (tr_config_redis_key(cfg, "wake", w->channel, sizeof w->channel) != 0) {
+    w->nchannels = cfg->shards > 1 ? cfg->shards : 1;
+    w->channel = calloc((size_t)w->nchannels, sizeof *w->channel);
+    if (w->channel == NULL) {
         free(w);
         return NULL;
+    }
+    for (int i = 0; i < w->nchannels; i++) {
+        if (tr_config_shard_key(cfg, i, "wake", w->channel[i], sizeof w->channel[i]) != 0) {
+            free(w->channel);
+            free(w);
+            return NULL;
+        }
     }
     return w;
 }
@@ -47,6 +57,7 @@ void tr_wake_free(tr_wake *wake)
     if (wake == NULL)
         return;
     wake_close(wake);
+    free(wake->channel);
     free(wake);
 }
 
@@ -68,23 +79,40 @@ int tr_wake_connect(tr_wake *wake)
     redisContext *ctx = tr_redis_connect(wake->cfg, &code, wake->err, sizeof wake->err);
     if (ctx == NULL)
         return -1;
-    /* Wait for the confirmation (still blocking, bounded by the timeout): once this
-     * returns, every later publish reaches us. */
-    const char *argv[] = {"SUBSCRIBE", wake->channel};
-    redisReply *r = redisCommandArgv(ctx, 2, argv, NULL);
-    if (r == NULL) {
+    /* Every shard's channel in one SUBSCRIBE; wait for each confirmation (still
+     * blocking, bounded by the timeout): once this returns, every later publish
+     * reaches us. */
+    const char **argv = malloc(((size_t)wake->nchannels + 1) * sizeof *argv);
+    if (argv == NULL) {
+        snprintf(wake->err, sizeof wake->err, "wake: out of memory");
+        goto fail;
+    }
+    argv[0] = "SUBSCRIBE";
+    for (int i = 0; i < wake->nchannels; i++)
+        argv[i + 1] = wake->channel[i];
+    int sent = redisAppendCommandArgv(ctx, wake->nchannels + 1, argv, NULL) == REDIS_OK;
+    free(argv);
+    if (!sent) {
         snprintf(wake->err, sizeof wake->err, "redis SUBSCRIBE: %s", ctx->errstr);
         goto fail;
     }
-    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-             r->element[0]->type == REDIS_REPLY_STRING &&
-             strcmp(r->element[0]->str, "subscribe") == 0;
-    if (!ok)
-        snprintf(wake->err, sizeof wake->err, "redis SUBSCRIBE: unexpected reply (type %d)",
-                 r->type);
-    freeReplyObject(r);
-    if (!ok)
-        goto fail;
+    for (int i = 0; i < wake->nchannels; i++) {
+        void *v = NULL;
+        if (redisGetReply(ctx, &v) != REDIS_OK || v == NULL) {
+            snprintf(wake->err, sizeof wake->err, "redis SUBSCRIBE: %s", ctx->errstr);
+            goto fail;
+        }
+        redisReply *r = v;
+        int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+                 r->element[0]->type == REDIS_REPLY_STRING &&
+                 strcmp(r->element[0]->str, "subscribe") == 0;
+        if (!ok)
+            snprintf(wake->err, sizeof wake->err, "redis SUBSCRIBE: unexpected reply (type %d)",
+                     r->type);
+        freeReplyObject(r);
+        if (!ok)
+            goto fail;
+    }
     int flags = fcntl(ctx->fd, F_GETFL);
     if (flags < 0 || fcntl(ctx->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
         snprintf(wake->err, sizeof wake->err, "wake: fcntl: %s", strerror(errno));
@@ -94,7 +122,7 @@ int tr_wake_connect(tr_wake *wake)
      * so redisBufferRead() reports "no data yet" as success. */
     ctx->flags &= ~REDIS_BLOCK;
     wake->ctx = ctx;
-    tr_log_debug("wake: subscribed to %s", wake->channel);
+    tr_log_debug("wake: subscribed to %s (%d channels)", wake->channel[0], wake->nchannels);
     return 0;
 fail:
     redisFree(ctx);

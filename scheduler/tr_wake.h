@@ -1,5 +1,6 @@
 /* tr_wake.h - the scheduler's wake-up line: a Redis pub/sub subscription to
- * {P}:wake, on its own connection, whose socket the scheduler's poll watches.
+ * {P}:wake (with --shards S > 1, to every shard's {P:i}:wake, in one SUBSCRIBE), on
+ * its own connection, whose socket the scheduler's poll watches.
  *
  * Every script that makes a timer the earliest in {P}:due publishes its due time
  * there, so a scheduler sleeping until a later time wakes at once. Messages can be

@@ -71,6 +71,11 @@ static const opt_def opt_table[] = {
     {"user", 0, OPT_STR, F(user), 0, 0, "", ALL,
      "started as root, run as this user (and its groups) once set up; the launcher also runs "
      "the embedded Redis as it. Empty: stay root (with a warning)", 0},
+    /* issue 11: the keyspace in S shards, each its own hash tag (shared/tr_shard.h). */
+    {"shards", 0, OPT_INT, F(shards), 1, TR_SHARDS_MAX, "1", ALL,
+     "logical shards of the keyspace, each its own hash tag {KEY:i} (1: today's {KEY}); "
+     "fixed per deployment: stored in Redis, a process started with another count refuses "
+     "to start", 0},
     {"redis-timeout-ms", 0, OPT_INT, F(redis_timeout_ms), 10, 600000, "1000", ALL,
      "Redis connect and command timeout, ms", 0},
     /* issue 11, Redis Cluster: the seeds of tr_cluster.h (docs/CLUSTER.md). */
@@ -739,5 +744,15 @@ void tr_config_usage(FILE *out, unsigned program, const char *progname)
 int tr_config_redis_key(const tr_config *cfg, const char *suffix, char *buf, size_t len)
 {
     int n = snprintf(buf, len, "{%s}:%s", cfg->key, suffix);
+    return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+int tr_config_shard_key(const tr_config *cfg, int shard, const char *suffix, char *buf,
+                        size_t len)
+{
+    /* One shard keeps today's names, so existing data needs no move. */
+    if (cfg->shards <= 1)
+        return tr_config_redis_key(cfg, suffix, buf, len);
+    int n = snprintf(buf, len, "{%s:%d}:%s", cfg->key, shard, suffix);
     return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }

@@ -38,6 +38,7 @@
 #define TR_OPTF_CLI_ONLY 4u
 
 #define TR_CONFIG_STR_MAX 1024
+#define TR_SHARDS_MAX 1024               /* --shards at most */
 
 /* All settings, with units in the names. Filled with defaults by
  * tr_config_defaults(); strings are NUL-terminated and owned by the struct. */
@@ -55,6 +56,8 @@ typedef struct tr_config {
     int redis_timeout_ms;                /* connect and command timeout */
     char cluster[TR_CONFIG_STR_MAX];     /* --cluster: Redis Cluster seeds "host:port[,...]";
                                           * empty: one Redis (host/port or socket) */
+    int shards;                          /* logical shards S (tr_shard.h); 1: the
+                                          * unsharded names "{<key>}:due" ... */
 
     /* Logging and process */
     int interval_s;                      /* seconds between status lines */
@@ -171,5 +174,10 @@ void tr_config_usage(FILE *out, unsigned program, const char *progname);
 /* Redis key names: writes "{<key>}:<suffix>" into buf. Returns 0, or -1 when it
  * does not fit. */
 int tr_config_redis_key(const tr_config *cfg, const char *suffix, char *buf, size_t len);
+
+/* A shard's key name: "{<key>:<shard>}:<suffix>", or with --shards 1 exactly
+ * tr_config_redis_key()'s "{<key>}:<suffix>". 0, or -1 when it does not fit. */
+int tr_config_shard_key(const tr_config *cfg, int shard, const char *suffix, char *buf,
+                        size_t len);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "tr_log.h"
 #include "tr_redis.h"
+#include "tr_shard.h"
 
 /* The scripts, embedded from shared/lua/NAME.lua by shared/embed_lua.cmake. */
 extern const char tr_lua_add[];
@@ -89,6 +90,7 @@ void tr_store_disconnect(tr_store *s)
 {
     /* Answers owed on the old connection are lost with it: the caller resends. */
     tr_store_async_clear(&s->fa);
+    tr_claim_batch_clear(&s->ca.acc); /* in flight already: their leases return them */
     memset(&s->ca, 0, sizeof s->ca);
     if (s->ctx != NULL) {
         redisFree(s->ctx);
@@ -172,13 +174,124 @@ tr_store *tr_store_new(const tr_config *cfg)
     if (s == NULL)
         return NULL;
     s->cfg = cfg;
-    for (int k = 0; k < K_COUNT; k++) {
-        if (tr_config_redis_key(cfg, key_suffix[k], s->key[k], sizeof s->key[k]) != 0) {
-            free(s); /* cannot happen: --key is at most TR_CONFIG_STR_MAX - 1 bytes */
-            return NULL;
-        }
-    }
+    s->shard = -1;
+    tr_store_use_shard(s, 0);
     return s;
+}
+
+void tr_store_use_shard(tr_store *s, int shard)
+{
+    assert(shard >= 0 && shard < (s->cfg->shards > 1 ? s->cfg->shards : 1));
+    if (s->shard == shard)
+        return;
+    s->shard = shard;
+    for (int k = 0; k < K_COUNT; k++) {
+        int rc = tr_config_shard_key(s->cfg, shard, key_suffix[k], s->key[k], sizeof s->key[k]);
+        /* cannot fail: --key is at most TR_CONFIG_STR_MAX - 1 bytes, KEY_MAX has room */
+        assert(rc == 0);
+        (void)rc;
+    }
+}
+
+int tr_store_shard_key(const tr_store *s, const char *suffix, char *buf, size_t len)
+{
+    return tr_config_shard_key(s->cfg, s->shard, suffix, buf, len);
+}
+
+int tr_store_refused(const tr_store *store)
+{
+    return store->refused;
+}
+
+/* Refuses to serve: Redis holds another deployment's shard count. -1. */
+static int shards_refused(tr_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int shards_refused(tr_store *s, const char *fmt, ...)
+{
+    char why[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    tr_store_set_error(s, TR_RET_INTERNAL, "--shards %d refused: %s", s->cfg->shards, why);
+    s->refused = 1;
+    tr_store_disconnect(s);
+    return -1;
+}
+
+/* A reply read as a whole number: 0, or -1 when it is not one. */
+static int reply_number(const redisReply *r, long long *v)
+{
+    if (r->type == REDIS_REPLY_INTEGER) {
+        *v = r->integer;
+        return 0;
+    }
+    if (r->type != REDIS_REPLY_STRING || r->len == 0 || r->len > 20)
+        return -1;
+    char buf[24], *end = NULL;
+    memcpy(buf, r->str, r->len);
+    buf[r->len] = '\0';
+    *v = strtoll(buf, &end, 10);
+    return *end == '\0' ? 0 : -1;
+}
+
+/* The shard count is fixed per deployment: {P}:shards holds it (written by the
+ * first process with --shards > 1; absent means 1, today's layout). A process with
+ * another count would read and write keys nobody else does, so it refuses to serve.
+ * A count > 1 also refuses while unsharded data ({P}:stats) is there without a
+ * count: that data would be invisible to it. 0, or -1 with the error set. */
+static int check_shards(tr_store *s)
+{
+    char key[KEY_MAX], stats[KEY_MAX];
+    if (tr_config_redis_key(s->cfg, "shards", key, sizeof key) != 0 ||
+        tr_config_redis_key(s->cfg, "stats", stats, sizeof stats) != 0)
+        return shards_refused(s, "--key too long");
+    for (int round = 0; round < 2; round++) {
+        redisReply *r = redisCommand(s->ctx, "GET %s", key);
+        if (r == NULL) {
+            tr_store_io_failed(s, "GET shards");
+            return -1;
+        }
+        if (r->type == REDIS_REPLY_ERROR) {
+            /* Loading, an ACL: not an answer; connect again later. */
+            tr_store_reply_failed(s, "GET shards", r);
+            freeReplyObject(r);
+            tr_store_disconnect(s);
+            return -1;
+        }
+        long long held = 0;
+        int have = r->type != REDIS_REPLY_NIL;
+        int bad = have && reply_number(r, &held) != 0;
+        freeReplyObject(r);
+        if (bad)
+            return shards_refused(s, "the shard count in Redis ({KEY}:shards) is not a number");
+        if (have && held != s->cfg->shards)
+            return shards_refused(s, "Redis holds this deployment's data in %lld shards "
+                                     "({KEY}:shards); start every process with that --shards",
+                                  held);
+        if (have || s->cfg->shards <= 1)
+            return 0; /* one shard writes nothing: today's data stays exactly as it is */
+        if (round == 1)
+            break;
+        r = redisCommand(s->ctx, "EXISTS %s", stats);
+        if (r == NULL) {
+            tr_store_io_failed(s, "EXISTS");
+            return -1;
+        }
+        long long unsharded = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+        freeReplyObject(r);
+        if (unsharded != 0)
+            return shards_refused(s, "Redis holds unsharded data (--shards 1) under --key "
+                                     "(EXISTS {KEY}:stats answered %lld); start with --shards 1",
+                                  unsharded);
+        /* Two first processes may race: the loser reads the winner's count. */
+        r = redisCommand(s->ctx, "SET %s %d NX", key, s->cfg->shards);
+        if (r == NULL) {
+            tr_store_io_failed(s, "SET shards");
+            return -1;
+        }
+        freeReplyObject(r);
+    }
+    return shards_refused(s, "the shard count could not be stored in Redis");
 }
 
 void tr_store_free(tr_store *store)
@@ -241,12 +354,19 @@ int tr_store_connect(tr_store *store)
     if (store->ctx != NULL)
         return 0;
     tr_ret code = TR_RET_INTERNAL;
+    if (store->refused) {
+        /* Kept until the process restarts: the check is not worth repeating. */
+        tr_store_set_error(store, TR_RET_INTERNAL, "redis holds another --shards: not serving");
+        return -1;
+    }
     store->ctx = tr_redis_connect(store->cfg, &code, store->err, sizeof store->err);
     if (store->ctx == NULL) {
         store->err_code = code;
         tr_log_debug("store: %s", store->err);
         return -1;
     }
+    if (check_shards(store) != 0)
+        return -1;
     return tr_store_load_scripts(store);
 }
 
@@ -467,6 +587,7 @@ tr_store_add_result tr_store_add(tr_store *store, const char *id, const char *re
         return result == TR_CREATE_NEW ? TR_STORE_ADD_NEW : TR_STORE_ADD_EXISTS;
     }
     static const int keys[] = {K_TIMERS, K_DUE, K_STATS};
+    tr_store_use_shard(store, tr_shard_of(store->cfg, id));
     call_args a;
     tr_store_args_init(&a, S_ADD);
     tr_store_arg_keys(&a, store, 3, keys);

@@ -27,7 +27,9 @@
  * TR_RET_STORE_DOWN within about two timeouts while Redis is away and recovers by
  * itself when Redis returns.
  *
- * Data model (prefix P from --key; every key holds the hash tag {P}):
+ * Data model (prefix P from --key; every key holds the hash tag {P}). With
+ * --shards S > 1 (tr_shard.h) each shard i has the whole layout below under the tag
+ * {P:i}, a timer lives in the shard of its key, and {P}:shards holds S:
  *   {P}:due       ZSET  id -> due time, ms on the Redis clock
  *   {P}:timers:<b> HASH id -> record (tr_timer.h), present while the timer lives;
  *                       65,536 buckets, b = 4 hex digits of SHA-1(id) (prelude.lua).
@@ -65,6 +67,10 @@ void tr_store_free(tr_store *store);
 /* Connects (when not connected), selects --db, authenticates, loads the scripts.
  * 0, or -1 with the reason in tr_store_error(). Every operation calls it. */
 int tr_store_connect(tr_store *store);
+
+/* 1 when Redis holds another shard count than --shards ({P}:shards, tr_shard.h):
+ * the store then never serves (every call fails) and the program should exit. */
+int tr_store_refused(const tr_store *store);
 
 /* The last failure: a tr_ret (TR_RET_STORE_DOWN when Redis could not be reached or
  * timed out, TR_RET_INTERNAL for an unexpected reply) and a message, valid until

@@ -8,6 +8,7 @@
 
 #include "tr_log.h"
 #include "tr_url.h"
+#include "tr_shard.h"
 
 /* The script of a finish kind, or -1 for an unknown kind. */
 static int kind_script(tr_finish_kind kind)
@@ -43,7 +44,7 @@ static int is_plain_ack(const tr_finish *f)
 }
 
 /* Why an item cannot be sent at all, or NULL when it can. */
-static const char *malformed(const tr_finish *f)
+static const char *malformed(const tr_store *s, const tr_finish *f)
 {
     if (kind_script(f->kind) < 0)
         return "unknown kind";
@@ -57,6 +58,10 @@ static const char *malformed(const tr_finish *f)
         return "a stream entry rides on a plain ack only";
     if (f->stream != NULL && (f->stream[0] == '\0' || strpbrk(f->stream, "{}") != NULL))
         return "bad stream name";
+    /* The ack script creates the chained timer in its parent's shard. */
+    if (f->kind == TR_FINISH_ACK && f->chain_id != NULL &&
+        tr_shard_of(s->cfg, f->chain_id) != tr_shard_of(s->cfg, f->id))
+        return "chained key in another shard";
     return NULL;
 }
 
@@ -211,6 +216,33 @@ static int call_failed(tr_store *s, const tr_finish *items, const size_t *order,
     return 0;
 }
 
+/* Sorts the plain acks order[0..n) by shard (stable; a no-op with one shard), so
+ * each shard's go in one ack_many call. 0, or -1 when out of memory. */
+static int order_acks_by_shard(tr_store *s, const tr_finish *items, size_t *order, size_t n)
+{
+    int S = s->cfg->shards;
+    if (S <= 1 || n < 2)
+        return 0;
+    size_t *start = calloc((size_t)S + 1, sizeof *start);
+    size_t *sorted = malloc(n * sizeof *sorted);
+    if (start == NULL || sorted == NULL) {
+        free(start);
+        free(sorted);
+        tr_store_set_error(s, TR_RET_INTERNAL, "finish: out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        start[tr_shard_of(s->cfg, items[order[i]].id) + 1]++;
+    for (int k = 0; k < S; k++)
+        start[k + 1] += start[k];
+    for (size_t i = 0; i < n; i++)
+        sorted[start[tr_shard_of(s->cfg, items[order[i]].id)]++] = order[i];
+    memcpy(order, sorted, n * sizeof *order);
+    free(start);
+    free(sorted);
+    return 0;
+}
+
 /* Plans items[idx[0..n)] (each outcome alone, in order, then the plain acks in
  * ack_many calls) and appends every call to the output buffer (nothing written
  * yet). 0, or -1 with the error set (*p freed). */
@@ -223,6 +255,8 @@ static int plan_append(tr_store *s, const tr_finish *items, const size_t *idx, s
         nacks += is_plain_ack(&items[idx[i]]);
     nsingle = n - nacks;
     size_t maxcalls = nsingle + (nacks + TR_STORE_ACK_MANY_MAX - 1) / TR_STORE_ACK_MANY_MAX;
+    if (s->cfg->shards > 1)
+        maxcalls = nsingle + nacks; /* at worst an ack_many call per ack */
     /* Other outcomes first: a lease EXTEND queued before the ack of the same
      * timer must stay first. */
     p->order = malloc(n * sizeof *p->order);
@@ -239,15 +273,24 @@ static int plan_append(tr_store *s, const tr_finish *items, const size_t *idx, s
         else
             p->order[a++] = idx[i];
     }
+    if (order_acks_by_shard(s, items, p->order + nsingle, nacks) != 0)
+        goto done;
     for (size_t i = 0; i < nsingle; i++)
         p->calls[p->ncalls++] = (finish_call){.first = i, .count = 1, .many = 0};
-    for (size_t i = nsingle; i < n; i += TR_STORE_ACK_MANY_MAX) {
-        size_t c = n - i < TR_STORE_ACK_MANY_MAX ? n - i : TR_STORE_ACK_MANY_MAX;
+    for (size_t i = nsingle; i < n;) {
+        /* One ack_many call per shard (per TR_STORE_ACK_MANY_MAX): one script, one slot. */
+        int shard = tr_shard_of(s->cfg, items[p->order[i]].id);
+        size_t c = 1;
+        while (i + c < n && c < TR_STORE_ACK_MANY_MAX &&
+               tr_shard_of(s->cfg, items[p->order[i + c]].id) == shard)
+            c++;
         p->calls[p->ncalls++] = (finish_call){.first = i, .count = c, .many = 1};
+        i += c;
     }
     assert(p->ncalls <= maxcalls);
     for (size_t k = 0; k < p->ncalls; k++) {
         const finish_call *c = &p->calls[k];
+        tr_store_use_shard(s, tr_shard_of(s->cfg, items[p->order[c->first]].id));
         int bad = c->many ? append_ack_many(s, items, p->order + c->first, c->count)
                           : append_single(s, &items[p->order[c->first]]);
         if (bad) {
@@ -325,12 +368,12 @@ done:
 /* Answers the malformed items here (-1, logged: never sendable, so they cannot
  * hold the others back), the others 0 for now; lists the sendable ones in idx.
  * Returns their count. */
-static size_t sendable(const tr_finish *items, size_t n, tr_finish_result *results,
-                       size_t *idx)
+static size_t sendable(const tr_store *s, const tr_finish *items, size_t n,
+                       tr_finish_result *results, size_t *idx)
 {
     size_t todo = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *why = malformed(&items[i]);
+        const char *why = malformed(s, &items[i]);
         results[i] = TR_FINISH_STALE;
         if (why == NULL) {
             idx[todo++] = i;
@@ -372,7 +415,7 @@ int tr_store_finish(tr_store *store, const tr_finish *items, size_t n,
         tr_store_set_error(store, TR_RET_INTERNAL, "finish: out of memory");
         return -1;
     }
-    size_t todo = sendable(items, n, results, idx);
+    size_t todo = sendable(store, items, n, results, idx);
     int rc = 0;
     if (todo == 0)
         goto done;
@@ -410,7 +453,7 @@ int tr_store_finish_send(tr_store *store, const tr_finish *items, size_t n)
         return -1;
     }
     fa->n = n;
-    size_t todo = sendable(items, n, fa->res, idx);
+    size_t todo = sendable(store, items, n, fa->res, idx);
     int rc = 0;
     if (todo > 0 && plan_append(store, items, idx, todo, &fa->plan) != 0)
         rc = -1; /* plan_append cleared fa when it dropped the connection */

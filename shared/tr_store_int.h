@@ -34,7 +34,8 @@ enum {
 /* Claimed per call at most, for the same reason. */
 #define TR_STORE_CLAIM_MAX 10000
 
-#define KEY_MAX (TR_CONFIG_STR_MAX + 16)
+/* "{P:1023}:hist:duration" and the like: the prefix, a shard tag, a suffix. */
+#define KEY_MAX (TR_CONFIG_STR_MAX + 32)
 
 enum {
     K_DUE, K_TIMERS, K_INFLIGHT, K_ATTEMPTS, K_META, K_DEAD, K_STATS, K_WAKE, K_PAUSED,
@@ -66,25 +67,44 @@ typedef struct finish_async {
     int failed;             /* an answer said Redis cannot serve: -1 at the end */
 } finish_async;
 
-/* The claim sent by tr_store_claim_send(), its answer not read yet. */
+/* The claim sent by tr_store_claim_send(), its answers not all read yet: one
+ * claim script call per shard, call k on shard (first + k) % S for
+ * claim_quota(limit, S, k) timers (tr_store_sched.c). */
 typedef struct claim_async {
     int active;
-    size_t limit;           /* its arguments, to repeat it after NOSCRIPT */
+    size_t limit;           /* its arguments, to repeat a call after NOSCRIPT */
     int64_t lease_ms;
     char token[TR_CLAIM_TOKEN_MAX];
+    int first;              /* the shard of call 0 */
+    int ncalls, answered;   /* calls sent, answers read */
+    int more;               /* a call was cut by its quota, or a shard was skipped */
+    int failed;             /* 1: an answer was an error (FAILED once all are read);
+                             * 2: one was NOSCRIPT (those calls are made again) */
+    unsigned char noscript[TR_SHARDS_MAX / 8]; /* bit k: call k answered NOSCRIPT */
+    tr_claim_batch acc;     /* the answers so far, merged (owned) */
 } claim_async;
 
 struct tr_store {
     const tr_config *cfg;          /* borrowed, outlives the store */
     redisContext *ctx;             /* NULL while disconnected */
     char sha[S_COUNT][41];         /* SCRIPT LOAD answers, valid while ctx is */
-    char key[K_COUNT][KEY_MAX];    /* "{P}:due" ...; K_WAKE is the channel */
+    char key[K_COUNT][KEY_MAX];    /* shard `shard`'s "{P}:due" ... ("{P:i}:due" with
+                                    * --shards > 1); K_WAKE is the channel */
+    int shard;                     /* whose names key[] holds (tr_store_use_shard) */
+    int claim_next;                /* the shard the next claim starts with */
+    int observe_next;              /* the shard the next histogram write goes to */
+    int refused;                   /* Redis holds another --shards: never serve */
     finish_async fa;               /* answers owed on ctx; no other call until read */
     claim_async ca;                /* a claim owed on ctx, behind fa's answers */
     tr_ret err_code;
     char err[256];
     struct tr_store_group *group;  /* borrowed; creates go through it (or NULL) */
 };
+
+/* Points key[] at shard `shard`'s names (0..S-1; a no-op when they are already). */
+void tr_store_use_shard(tr_store *s, int shard);
+/* The current shard's key "<tag>:<suffix>" into buf. 0, or -1 when it does not fit. */
+int tr_store_shard_key(const tr_store *s, const char *suffix, char *buf, size_t len);
 
 /* n (1..TR_STORE_CREATE_CHUNK) creates through store->group (tr_store_group.h): waits
  * for the group call that carries them. As tr_store_create. */

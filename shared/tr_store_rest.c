@@ -8,6 +8,7 @@
 
 #include "tr_log.h"
 #include "tr_mem.h"
+#include "tr_shard.h"
 
 const char *const tr_store_stats_names[TR_STATS_COUNT] = {
     "created", "delivered", "failed", "retried", "dead",    "cancelled",
@@ -75,10 +76,83 @@ done:
     return rc;
 }
 
+/* create_chunk for items[0..n) on the current shard, in calls of at most
+ * TR_STORE_CREATE_CHUNK; *now_ms the latest. */
+static int create_on_shard(tr_store *s, const tr_create *items, size_t n,
+                           tr_create_result *results, int64_t *due_ms, int64_t *now_ms)
+{
+    for (size_t off = 0; off < n; off += TR_STORE_CREATE_CHUNK) {
+        size_t m = n - off < TR_STORE_CREATE_CHUNK ? n - off : TR_STORE_CREATE_CHUNK;
+        int64_t now = 0;
+        if (create_chunk(s, items + off, m, results + off, due_ms + off, &now) != 0)
+            return -1;
+        if (now > *now_ms)
+            *now_ms = now;
+    }
+    return 0;
+}
+
+/* With --shards > 1: the items split by shard (a stable counting sort), each
+ * shard's part created by its own calls (each call atomic on its shard), the
+ * answers put back in the callers' order. */
+static int create_sharded(tr_store *s, const tr_create *items, size_t n,
+                          tr_create_result *results, int64_t *due_ms, int64_t *now_ms)
+{
+    int S = s->cfg->shards;
+    size_t *start = calloc((size_t)S + 1, sizeof *start);
+    size_t *pos = malloc(n * sizeof *pos);
+    int *shard = malloc(n * sizeof *shard);
+    tr_create *part = malloc(n * sizeof *part);
+    tr_create_result *res = malloc(n * sizeof *res);
+    int64_t *due = malloc(n * sizeof *due);
+    int rc = -1;
+    if (start == NULL || pos == NULL || shard == NULL || part == NULL || res == NULL ||
+        due == NULL) {
+        tr_store_set_error(s, TR_RET_INTERNAL, "create: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        shard[i] = tr_shard_of(s->cfg, items[i].id);
+        start[shard[i] + 1]++;
+    }
+    for (int k = 0; k < S; k++)
+        start[k + 1] += start[k];
+    for (size_t i = 0; i < n; i++)
+        pos[i] = start[shard[i]]++; /* start[k] ends as shard k's end */
+    for (size_t i = 0; i < n; i++)
+        part[pos[i]] = items[i];
+    size_t from = 0;
+    for (int k = 0; k < S; k++) {
+        size_t to = start[k]; /* shard k's items are part[from..to) */
+        if (to > from) {
+            tr_store_use_shard(s, k);
+            if (create_on_shard(s, part + from, to - from, res + from, due + from, now_ms) != 0)
+                goto done;
+        }
+        from = to;
+    }
+    for (size_t i = 0; i < n; i++) {
+        results[i] = res[pos[i]];
+        due_ms[i] = due[pos[i]];
+    }
+    rc = 0;
+done:
+    free(start);
+    free(pos);
+    free(shard);
+    free(part);
+    free(res);
+    free(due);
+    return rc;
+}
+
 int tr_store_create(tr_store *store, const tr_create *items, size_t n,
                     tr_create_result *results, int64_t *due_ms, int64_t *now_ms)
 {
     *now_ms = 0;
+    /* A group's own store (never in a group) splits its calls by shard. */
+    if (store->cfg->shards > 1 && store->group == NULL)
+        return n == 0 ? 0 : create_sharded(store, items, n, results, due_ms, now_ms);
     for (size_t off = 0; off < n; off += TR_STORE_CREATE_CHUNK) {
         size_t m = n - off < TR_STORE_CREATE_CHUNK ? n - off : TR_STORE_CREATE_CHUNK;
         /* In a group: one create call at a time per process, shared by every
@@ -117,9 +191,11 @@ static int take_str(const redisReply *r, char **out, size_t *len)
     return 0;
 }
 
-/* Runs script `which` whose one argument is the timer's id. As tr_store_run_script. */
+/* Runs script `which` whose one argument is the timer's id, on its shard. As
+ * tr_store_run_script. */
 static redisReply *run_on_id(tr_store *s, int which, int nkeys, const int *keys, const char *id)
 {
+    tr_store_use_shard(s, tr_shard_of(s->cfg, id));
     call_args a;
     tr_store_args_init(&a, which);
     tr_store_arg_keys(&a, s, nkeys, keys);
@@ -132,6 +208,7 @@ int tr_store_cancel_scoped(tr_store *store, const char *id, tr_cancel_scope scop
 {
     static const int keys[] = {K_TIMERS,   K_DUE,  K_INFLIGHT, K_DEAD,
                                K_ATTEMPTS, K_META, K_STATS,    K_OWNER};
+    tr_store_use_shard(store, tr_shard_of(store->cfg, id));
     call_args a;
     tr_store_args_init(&a, S_CANCEL);
     tr_store_arg_keys(&a, store, 8, keys);
@@ -206,8 +283,9 @@ done:
     return rc;
 }
 
-int tr_store_list(tr_store *store, int dead, int64_t after_score, const char *after_id,
-                  size_t limit, tr_timer_view **out, size_t *n)
+/* One page of the current shard (tr_store_list's contract). */
+static int list_shard(tr_store *store, int dead, int64_t after_score, const char *after_id,
+                      size_t limit, tr_timer_view **out, size_t *n)
 {
     static const int keys_due[] = {K_DUE, K_TIMERS, K_ATTEMPTS, K_META};
     static const int keys_dead[] = {K_DEAD, K_TIMERS, K_ATTEMPTS, K_META};
@@ -279,11 +357,73 @@ done:
     return rc;
 }
 
+/* The list order: score, then the id's bytes (a sorted set's order for equal
+ * scores), so the merged page is the order one unsharded set would give. */
+static int view_cmp(const void *pa, const void *pb)
+{
+    const tr_timer_view *a = pa, *b = pb;
+    if (a->score_ms != b->score_ms)
+        return a->score_ms < b->score_ms ? -1 : 1;
+    size_t la = strlen(a->id), lb = strlen(b->id);
+    int c = memcmp(a->id, b->id, la < lb ? la : lb);
+    return c != 0 ? c : (la > lb) - (la < lb);
+}
+
+int tr_store_list(tr_store *store, int dead, int64_t after_score, const char *after_id,
+                  size_t limit, tr_timer_view **out, size_t *n)
+{
+    int S = store->cfg->shards;
+    if (S <= 1)
+        return list_shard(store, dead, after_score, after_id, limit, out, n);
+    /* Every shard's page after the same (score, id), merged, the first `limit`
+     * kept: a key lives in one shard, so the cursor (the last score and id) stays
+     * what it is unsharded and no timer is missed or repeated across pages. */
+    *out = NULL;
+    *n = 0;
+    tr_timer_view *all = NULL;
+    size_t count = 0;
+    for (int k = 0; k < S; k++) {
+        tr_timer_view *page = NULL;
+        size_t got = 0;
+        tr_store_use_shard(store, k);
+        if (list_shard(store, dead, after_score, after_id, limit, &page, &got) != 0)
+            goto fail;
+        if (got == 0)
+            continue;
+        tr_timer_view *grown = realloc(all, (count + got) * sizeof *grown);
+        if (grown == NULL) {
+            for (size_t i = 0; i < got; i++)
+                tr_timer_view_clear(&page[i]);
+            free(page);
+            tr_store_set_error(store, TR_RET_INTERNAL, "list: out of memory");
+            goto fail;
+        }
+        all = grown;
+        memcpy(all + count, page, got * sizeof *page);
+        count += got;
+        free(page);
+    }
+    if (count > 1)
+        qsort(all, count, sizeof *all, view_cmp);
+    size_t keep = limit < 1 ? 1 : limit > 1001 ? 1001 : limit;
+    for (size_t i = keep; i < count; i++)
+        tr_timer_view_clear(&all[i]);
+    *out = all;
+    *n = count < keep ? count : keep;
+    return 0;
+fail:
+    for (size_t i = 0; i < count; i++)
+        tr_timer_view_clear(&all[i]);
+    free(all);
+    return -1;
+}
+
 tr_store_reschedule_result tr_store_reschedule(tr_store *store, const char *id,
                                                int64_t delay_ms, int64_t at_ms,
                                                int64_t *due_ms)
 {
     static const int keys[] = {K_TIMERS, K_DUE, K_INFLIGHT, K_DEAD, K_OWNER};
+    tr_store_use_shard(store, tr_shard_of(store->cfg, id));
     call_args a;
     tr_store_args_init(&a, S_RESCHEDULE);
     tr_store_arg_keys(&a, store, 5, keys);
@@ -310,6 +450,7 @@ tr_store_reschedule_result tr_store_reschedule(tr_store *store, const char *id,
 tr_store_replay_result tr_store_replay(tr_store *store, const char *id, int64_t *due_ms)
 {
     static const int keys[] = {K_DEAD, K_DUE, K_ATTEMPTS, K_STATS};
+    tr_store_use_shard(store, tr_shard_of(store->cfg, id));
     call_args a;
     tr_store_args_init(&a, S_REPLAY);
     tr_store_arg_keys(&a, store, 4, keys);
@@ -330,7 +471,8 @@ tr_store_replay_result tr_store_replay(tr_store *store, const char *id, int64_t 
     return rc;
 }
 
-int tr_store_set_paused(tr_store *store, int paused)
+/* pause.lua on the current shard. */
+static int set_paused_shard(tr_store *store, int paused)
 {
     static const int keys[] = {K_PAUSED, K_DUE};
     call_args a;
@@ -344,6 +486,17 @@ int tr_store_set_paused(tr_store *store, int paused)
     int rc = r->type == REDIS_REPLY_INTEGER ? 0 : tr_store_bad_reply(store, "pause", r);
     freeReplyObject(r);
     return rc;
+}
+
+int tr_store_set_paused(tr_store *store, int paused)
+{
+    /* Every shard: a scheduler claims nothing from a paused one. */
+    for (int k = 0; k < (store->cfg->shards > 1 ? store->cfg->shards : 1); k++) {
+        tr_store_use_shard(store, k);
+        if (set_paused_shard(store, paused) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 static int64_t reply_i64(const redisReply *r)
@@ -386,7 +539,8 @@ static void read_hist(const redisReply *h, uint64_t *buckets, int64_t *sum_ms, u
     }
 }
 
-int tr_store_get_stats(tr_store *store, int with_hist, tr_store_stats *out)
+/* stats.lua on the current shard. */
+static int stats_shard(tr_store *store, int with_hist, tr_store_stats *out)
 {
     static const int keys[] = {K_DUE,   K_INFLIGHT,      K_DEAD,          K_PAUSED,
                                K_STATS, K_HIST_LATENESS, K_HIST_DURATION};
@@ -418,6 +572,42 @@ int tr_store_get_stats(tr_store *store, int with_hist, tr_store_stats *out)
 done:
     freeReplyObject(r);
     return rc;
+}
+
+/* Adds b's figures to a's. */
+static void stats_add(tr_store_stats *a, const tr_store_stats *b)
+{
+    a->pending += b->pending;
+    a->in_flight += b->in_flight;
+    a->dead += b->dead;
+    a->paused |= b->paused;
+    for (int k = 0; k < TR_STATS_COUNT; k++)
+        a->totals[k] += b->totals[k];
+    for (int i = 0; i <= TR_HIST_BUCKETS; i++) {
+        a->lateness[i] += b->lateness[i];
+        a->duration[i] += b->duration[i];
+    }
+    a->lateness_sum_ms += b->lateness_sum_ms;
+    a->duration_sum_ms += b->duration_sum_ms;
+    a->lateness_count += b->lateness_count;
+    a->duration_count += b->duration_count;
+}
+
+int tr_store_get_stats(tr_store *store, int with_hist, tr_store_stats *out)
+{
+    int S = store->cfg->shards;
+    if (S <= 1)
+        return stats_shard(store, with_hist, out);
+    /* The sum of the shards (one script call each). */
+    memset(out, 0, sizeof *out);
+    for (int k = 0; k < S; k++) {
+        tr_store_stats one;
+        tr_store_use_shard(store, k);
+        if (stats_shard(store, with_hist, &one) != 0)
+            return -1;
+        stats_add(out, &one);
+    }
+    return 0;
 }
 
 int tr_store_ping(tr_store *store)

@@ -63,7 +63,8 @@ oom:
     return -1;
 }
 
-/* The name of the key that revokes `token`: "{P}:revoked:<token>". */
+/* The name of the key that revokes `token` in the current shard: "{P}:revoked:<token>"
+ * ("{P:i}:revoked:<token>"). */
 typedef struct revoked_key {
     char name[KEY_MAX + TR_CLAIM_TOKEN_MAX + 16];
 } revoked_key;
@@ -75,7 +76,12 @@ static int revoked_name(tr_store *s, const char *token, revoked_key *k)
         tr_store_set_error(s, TR_RET_INTERNAL, "claim token missing or too long");
         return -1;
     }
-    snprintf(k->name, sizeof k->name, "{%s}:revoked:%s", s->cfg->key, token);
+    char suffix[TR_CLAIM_TOKEN_MAX + 16];
+    snprintf(suffix, sizeof suffix, "revoked:%s", token);
+    if (tr_store_shard_key(s, suffix, k->name, sizeof k->name) != 0) {
+        tr_store_set_error(s, TR_RET_INTERNAL, "claim token too long");
+        return -1;
+    }
     return 0;
 }
 
@@ -99,11 +105,61 @@ static int claim_args(tr_store *store, size_t limit, int64_t lease_ms, const cha
     return 0;
 }
 
-int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, const char *token,
-                   tr_claim_batch *out)
+static int shard_count(const tr_store *s)
 {
-    memset(out, 0, sizeof *out);
-    out->next_ms = -1;
+    return s->cfg->shards > 1 ? s->cfg->shards : 1;
+}
+
+/* Call k of a claim of `limit` over S shards asks for this many: the limit split
+ * evenly, the remainder to the first calls (call 0's shard rotates per claim), so
+ * a claim never takes more than its limit. Every shard is asked, with 0 when the
+ * limit is below S: it still reaps and tells its earliest due time. */
+static size_t claim_quota(size_t limit, int nshards, int k)
+{
+    size_t S = (size_t)nshards;
+    return limit / S + ((size_t)k < limit % S ? 1 : 0);
+}
+
+/* Moves part's items behind acc's and merges the rest (latest now, earliest next,
+ * paused when any shard is); part is cleared. 0, or -1 when out of memory (part
+ * cleared; its timers return after their lease). */
+static int batch_merge(tr_store *s, tr_claim_batch *acc, tr_claim_batch *part)
+{
+    if (part->now_ms > acc->now_ms)
+        acc->now_ms = part->now_ms;
+    if (part->next_ms >= 0 && (acc->next_ms < 0 || part->next_ms < acc->next_ms))
+        acc->next_ms = part->next_ms;
+    acc->paused |= part->paused;
+    if (part->count == 0) {
+        tr_claim_batch_clear(part);
+        return 0;
+    }
+    if (acc->count == 0) {
+        acc->items = part->items;
+        acc->count = part->count;
+        part->items = NULL;
+        part->count = 0;
+        return 0;
+    }
+    tr_claimed *items = realloc(acc->items, (acc->count + part->count) * sizeof *items);
+    if (items == NULL) {
+        tr_claim_batch_clear(part);
+        tr_store_set_error(s, TR_RET_INTERNAL, "claim: out of memory");
+        return -1;
+    }
+    memcpy(items + acc->count, part->items, part->count * sizeof *items);
+    acc->items = items;
+    acc->count += part->count;
+    free(part->items); /* the strings moved to acc */
+    part->items = NULL;
+    part->count = 0;
+    return 0;
+}
+
+/* Claims on the current shard, blocking (after NOSCRIPT: run_script reloads). */
+static int claim_blocking(tr_store *store, size_t limit, int64_t lease_ms, const char *token,
+                          tr_claim_batch *out)
+{
     call_args a;
     revoked_key rk;
     if (claim_args(store, limit, lease_ms, token, &rk, &a) != 0)
@@ -116,6 +172,21 @@ int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, const char *
     return rc;
 }
 
+int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, const char *token,
+                   tr_claim_batch *out)
+{
+    memset(out, 0, sizeof *out);
+    out->next_ms = -1;
+    if (store->fa.active || store->ca.active) {
+        tr_store_set_error(store, TR_RET_INTERNAL, "claim: answers are owed");
+        return -1;
+    }
+    /* Every shard's call in one pipeline: one round trip whatever S is. */
+    if (tr_store_claim_send(store, limit, lease_ms, token) != 0)
+        return -1;
+    return tr_store_claim_recv(store, out, TR_STORE_RECV_BLOCK) == TR_STORE_RECV_DONE ? 0 : -1;
+}
+
 int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms, const char *token)
 {
     if (store->ca.active) {
@@ -126,13 +197,27 @@ int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms, const c
      * otherwise connect (which refuses while answers are owed). */
     if (!store->fa.active && tr_store_connect(store) != 0)
         return -1;
-    call_args a;
-    revoked_key rk;
-    if (claim_args(store, limit, lease_ms, token, &rk, &a) != 0 ||
-        tr_store_append_script(store, &a, "claim") != 0 ||
-        tr_store_write_out(store, "claim") != 0)
+    int S = shard_count(store);
+    int ncalls = S;
+    int first = store->claim_next % S;
+    store->claim_next = (first + 1) % S;
+    for (int k = 0; k < ncalls; k++) {
+        call_args a;
+        revoked_key rk;
+        tr_store_use_shard(store, (first + k) % S);
+        if (claim_args(store, claim_quota(limit, S, k), lease_ms, token, &rk, &a) != 0 ||
+            tr_store_append_script(store, &a, "claim") != 0) {
+            /* Calls already in the output buffer would be answered out of step. */
+            if (k > 0 && store->ctx != NULL)
+                tr_store_disconnect(store);
+            return -1;
+        }
+    }
+    if (tr_store_write_out(store, "claim") != 0)
         return -1;
-    store->ca = (claim_async){.active = 1, .limit = limit, .lease_ms = lease_ms};
+    store->ca = (claim_async){.active = 1, .limit = limit, .lease_ms = lease_ms,
+                              .first = first, .ncalls = ncalls};
+    store->ca.acc.next_ms = -1;
     snprintf(store->ca.token, sizeof store->ca.token, "%s", token); /* checked above */
     return 0;
 }
@@ -140,6 +225,41 @@ int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms, const c
 int tr_store_claim_outstanding(const tr_store *store)
 {
     return store->ca.active;
+}
+
+/* Takes the answer to call k of the owed claim into ca.acc. Frees r. */
+static void claim_answer(tr_store *store, int k, redisReply *r)
+{
+    claim_async *ca = &store->ca;
+    int S = shard_count(store);
+    size_t quota = claim_quota(ca->limit, S, k);
+    tr_claim_batch part = {.next_ms = -1};
+    int rc;
+    if (tr_store_is_noscript(r)) {
+        /* Rare (a Redis restart): this call is made again, blocking, once every
+         * answer is read and the connection is free. */
+        freeReplyObject(r);
+        ca->noscript[k / 8] |= (unsigned char)(1u << (k % 8));
+        ca->failed |= 2;
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        tr_store_reply_failed(store, "claim", r);
+        rc = -1;
+    } else {
+        rc = parse_claim(store, r, &part);
+    }
+    freeReplyObject(r);
+    /* More may be due than this claim took: a shard filled its part, or one asked
+     * for none has due timers. */
+    if (rc == 0 && S > 1 &&
+        (quota > 0 ? part.count >= quota
+                   : part.next_ms >= 0 && part.next_ms <= part.now_ms && !part.paused))
+        ca->more = 1;
+    if (rc != 0 || batch_merge(store, &ca->acc, &part) != 0) {
+        tr_claim_batch_clear(&part);
+        ca->failed |= 1;
+    }
 }
 
 tr_store_recv_result tr_store_claim_recv(tr_store *store, tr_claim_batch *out,
@@ -154,38 +274,54 @@ tr_store_recv_result tr_store_claim_recv(tr_store *store, tr_claim_batch *out,
     if (store->fa.active)
         return TR_STORE_RECV_OWED; /* the finish sent before it is answered first */
     assert(store->ctx != NULL); /* a lost connection clears ca */
-    void *v = NULL;
     int did_read = 0;
-    tr_store_recv_result got = tr_store_take_reply(store, mode, &did_read, &v);
-    if (got == TR_STORE_RECV_OWED)
-        return got;
-    if (got == TR_STORE_RECV_FAILED) {
-        tr_store_io_failed(store, "claim");
-        return TR_STORE_RECV_FAILED;
+    while (store->ca.answered < store->ca.ncalls) {
+        void *v = NULL;
+        tr_store_recv_result got = tr_store_take_reply(store, mode, &did_read, &v);
+        if (got == TR_STORE_RECV_OWED)
+            return got;
+        if (got == TR_STORE_RECV_FAILED) {
+            tr_store_io_failed(store, "claim"); /* clears ca and what it holds */
+            return TR_STORE_RECV_FAILED;
+        }
+        claim_answer(store, store->ca.answered++, v);
     }
     claim_async sent = store->ca;
     memset(&store->ca, 0, sizeof store->ca);
-    redisReply *r = v;
-    if (tr_store_is_noscript(r)) {
-        /* tr_store_run_script reloads the scripts and claims again (blocking, rare). */
-        freeReplyObject(r);
-        return tr_store_claim(store, sent.limit, sent.lease_ms, sent.token, out) == 0
-                   ? TR_STORE_RECV_DONE
-                   : TR_STORE_RECV_FAILED;
+    if (sent.failed & 2) {
+        /* NOSCRIPT: the scripts are loaded again and the shards that said so
+         * claimed again, blocking, with their quota (a claim that did not run). */
+        tr_log_debug("store: NOSCRIPT in claim, reloading");
+        int S = shard_count(store);
+        if (!(sent.failed & 1) && tr_store_load_scripts(store) != 0)
+            sent.failed |= 1;
+        for (int k = 0; k < sent.ncalls && !(sent.failed & 1); k++) {
+            if (!(sent.noscript[k / 8] & (1u << (k % 8))))
+                continue;
+            tr_store_use_shard(store, (sent.first + k) % S);
+            tr_claim_batch part = {.next_ms = -1};
+            if (claim_blocking(store, claim_quota(sent.limit, S, k), sent.lease_ms, sent.token,
+                               &part) != 0 ||
+                batch_merge(store, &sent.acc, &part) != 0) {
+                tr_claim_batch_clear(&part);
+                sent.failed |= 1;
+            }
+        }
     }
-    if (r->type == REDIS_REPLY_ERROR) {
-        tr_store_reply_failed(store, "claim", r);
-        freeReplyObject(r);
+    if (sent.failed & 1) {
+        /* What the other shards claimed is in flight under the token: the caller
+         * recovers the token (tr_store_recover_tokens) and gets them back. */
+        tr_claim_batch_clear(&sent.acc);
         return TR_STORE_RECV_FAILED;
     }
-    int rc = parse_claim(store, r, out);
-    freeReplyObject(r);
-    return rc == 0 ? TR_STORE_RECV_DONE : TR_STORE_RECV_FAILED;
+    *out = sent.acc;
+    out->more = sent.more;
+    return TR_STORE_RECV_DONE;
 }
 
-/* Runs recover.lua: `mode` "tokens" (args = the tokens, each revoked) or "prefix"
- * (args = prefix, keep). */
-static int recover(tr_store *store, const char *mode, const char *const *args, size_t n,
+/* Runs recover.lua on the current shard: `mode` "tokens" (args = the tokens, each
+ * revoked) or "prefix" (args = prefix, keep). */
+static int recover_shard(tr_store *store, const char *mode, const char *const *args, size_t n,
                    int64_t revoke_ms, int64_t *released)
 {
     static const int keys[] = {K_INFLIGHT, K_DUE, K_ATTEMPTS, K_STATS, K_OWNER};
@@ -231,6 +367,22 @@ static int recover(tr_store *store, const char *mode, const char *const *args, s
     return rc;
 }
 
+/* recover_shard on every shard (a claim token claims on all of them), the
+ * releases added up. */
+static int recover(tr_store *store, const char *mode, const char *const *args, size_t n,
+                   int64_t revoke_ms, int64_t *released)
+{
+    *released = 0;
+    for (int i = 0; i < shard_count(store); i++) {
+        int64_t got = 0;
+        tr_store_use_shard(store, i);
+        if (recover_shard(store, mode, args, n, revoke_ms, &got) != 0)
+            return -1;
+        *released += got;
+    }
+    return 0;
+}
+
 int tr_store_recover_tokens(tr_store *store, const char *const *tokens, size_t n,
                             int64_t revoke_ms, int64_t *released)
 {
@@ -244,7 +396,8 @@ int tr_store_recover_prefix(tr_store *store, const char *prefix, const char *kee
     return recover(store, "prefix", args, 2, 1, released);
 }
 
-int tr_store_migrate(tr_store *store, size_t count, int64_t *moved, int64_t *left)
+/* migrate.lua on the current shard. */
+static int migrate_shard(tr_store *store, size_t count, int64_t *moved, int64_t *left)
 {
     static const int keys[] = {K_TIMERS};
     *moved = 0;
@@ -265,6 +418,23 @@ int tr_store_migrate(tr_store *store, size_t count, int64_t *moved, int64_t *lef
     }
     freeReplyObject(r);
     return rc;
+}
+
+int tr_store_migrate(tr_store *store, size_t count, int64_t *moved, int64_t *left)
+{
+    /* Only unsharded data predates the buckets; on more shards every call finds
+     * nothing, but asking each keeps the rule simple. */
+    *moved = 0;
+    *left = 0;
+    for (int i = 0; i < shard_count(store); i++) {
+        int64_t m = 0, l = 0;
+        tr_store_use_shard(store, i);
+        if (migrate_shard(store, count, &m, &l) != 0)
+            return -1;
+        *moved += m;
+        *left += l;
+    }
+    return 0;
 }
 
 int tr_store_listpack_value(tr_store *store, int64_t *value)
@@ -306,9 +476,14 @@ int tr_store_observe(tr_store *store, const char *name,
                      const uint64_t counts[TR_HIST_BUCKETS + 1], int64_t sum_ms,
                      uint64_t count)
 {
-    char key[KEY_MAX + 16];
-    int kn = snprintf(key, sizeof key, "{%s}:hist:%s", store->cfg->key, name);
-    if (kn < 0 || (size_t)kn >= sizeof key) {
+    char key[KEY_MAX + 16], suffix[64];
+    /* Each write goes to the next shard in turn: the sum (tr_store_get_stats) is
+     * the same, and no one shard's slot takes every write. */
+    tr_store_use_shard(store, store->observe_next);
+    store->observe_next = (store->observe_next + 1) % shard_count(store);
+    int kn = snprintf(suffix, sizeof suffix, "hist:%s", name);
+    if (kn < 0 || (size_t)kn >= sizeof suffix ||
+        tr_store_shard_key(store, suffix, key, sizeof key) != 0) {
         tr_store_set_error(store, TR_RET_INTERNAL, "observe: name too long");
         return -1;
     }

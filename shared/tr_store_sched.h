@@ -64,6 +64,9 @@ typedef struct tr_claimed {
 typedef struct tr_claim_batch {
     int64_t now_ms;      /* Redis TIME when the claim ran */
     int paused;          /* 1 while deliveries are paused ({P}:paused): nothing claimed */
+    int more;            /* with --shards > 1: a shard's part of the limit was filled,
+                          * or a shard asked for none (limit < S) has due timers: more
+                          * may be due even when count < limit */
     int64_t next_ms;     /* earliest due time or lease deadline left, -1 when none */
     size_t count;
     tr_claimed *items;   /* count items, owned */

@@ -279,12 +279,14 @@ tr_start_stack() {
     : "${TR_LISTEN_PORT:=$(tr_free_port)}"
     TR_STACK_N=$((TR_STACK_N + 1))
     local out="$TR_TMP/launcher.$TR_STACK_N.out" err="$TR_TMP/launcher.$TR_STACK_N.err"
-    local workers=(--workers "${TR_TEST_WORKERS:-2}")
+    local workers=(--workers "${TR_TEST_WORKERS:-2}") shards=()
     [[ " $* " == *" --workers "* ]] && workers=()
+    # TR_TEST_SHARDS: the stack's --shards (the sharded variants of some tests).
+    [[ -n ${TR_TEST_SHARDS:-} && " $* " != *" --shards "* ]] && shards=(--shards "$TR_TEST_SHARDS")
     (
         tr_sleep_close
         exec "$TR_SOURCE_DIR/timerush" --no-build --no-install --build-dir "$TR_BUILD_DIR" \
-            --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" "${workers[@]}" "$@" >"$out" \
+            --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" "${workers[@]}" "${shards[@]}" "$@" >"$out" \
             2>"$err" </dev/null
     ) &
     TR_LAUNCHER_PID=$!
@@ -352,8 +354,40 @@ tr_redis_auth() {
 # tr_redis CMD...: redis-cli on the stack's unix socket, authenticated.
 tr_redis() { tr_redis_auth redis-cli -s "$TR_REDIS_SOCK" "$@"; }
 
-# Timers waiting in the due set.
-tr_due_count() { tr_redis ZCARD "{$TR_KEY}:due"; }
+# --- shards (shared/tr_shard.h): TR_TEST_SHARDS is the stack's --shards ----------
+
+tr_shards() { echo "${TR_TEST_SHARDS:-1}"; }
+# tr_tag I: shard I's hash tag, "{P}" with one shard, else "{P:I}".
+tr_tag() {
+    if (($(tr_shards) > 1)); then printf '{%s:%s}' "$TR_KEY" "$1"; else printf '{%s}' "$TR_KEY"; fi
+}
+# tr_shard_of KEY: KEY's shard, FNV-1a 32 of its bytes mod S (keys are ASCII).
+tr_shard_of() {
+    local S k=$1 h=2166136261 i c
+    S=$(tr_shards)
+    ((S <= 1)) && { echo 0; return; }
+    for ((i = 0; i < ${#k}; i++)); do
+        printf -v c '%d' "'${k:i:1}"
+        h=$((((h ^ c) * 16777619) & 0xFFFFFFFF))
+    done
+    echo $((h % S))
+}
+# tr_k_of KEY SUFFIX: the store key SUFFIX (due, meta, ...) of timer KEY's shard.
+tr_k_of() { printf '%s:%s' "$(tr_tag "$(tr_shard_of "$1")")" "$2"; }
+# tr_sum_shards CMD SUFFIX [ARGS...]: CMD on every shard's SUFFIX key, the integer
+# answers added up (ZCARD due, HGET stats delivered, ...).
+tr_sum_shards() {
+    local cmd=$1 suffix=$2 i v n=0
+    shift 2
+    for ((i = 0; i < $(tr_shards); i++)); do
+        v=$(tr_redis "$cmd" "$(tr_tag "$i"):$suffix" "$@")
+        n=$((n + ${v:-0}))
+    done
+    echo "$n"
+}
+
+# Timers waiting in the due set(s).
+tr_due_count() { tr_sum_shards ZCARD due; }
 
 # Succeeds when no timer record is left (every timer done or cancelled). For
 # tr_wait_for: pass a function, not "$(...)", which would be expanded only once.
@@ -364,30 +398,38 @@ tr_no_timers_left() { [[ $(tr_rec_count) == 0 ]]; }
 # in the single hash {P}:timers.
 # tr_rec_count: the records in all the buckets and the old hash.
 tr_rec_count() {
-    tr_redis EVAL "local n = redis.call('HLEN', KEYS[1])
-        for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do n = n + redis.call('HLEN', k) end
-        return n" 1 "{$TR_KEY}:timers"
+    local i n=0 v
+    for ((i = 0; i < $(tr_shards); i++)); do
+        v=$(tr_redis EVAL "local n = redis.call('HLEN', KEYS[1])
+            for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do n = n + redis.call('HLEN', k) end
+            return n" 1 "$(tr_tag "$i"):timers")
+        n=$((n + v))
+    done
+    echo "$n"
 }
 # tr_rec_values: every record (buckets and old hash), one per line.
 tr_rec_values() {
-    tr_redis EVAL "local out = redis.call('HVALS', KEYS[1])
-        for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do
-            for _, v in ipairs(redis.call('HVALS', k)) do out[#out + 1] = v end
-        end
-        return out" 1 "{$TR_KEY}:timers"
+    local i
+    for ((i = 0; i < $(tr_shards); i++)); do
+        tr_redis EVAL "local out = redis.call('HVALS', KEYS[1])
+            for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do
+                for _, v in ipairs(redis.call('HVALS', k)) do out[#out + 1] = v end
+            end
+            return out" 1 "$(tr_tag "$i"):timers"
+    done
 }
 # tr_rec_key ID: the bucket key of ID's record, from the one definition
 # (shared/lua/record_key.lua behind the prelude, as the programs embed them).
 tr_rec_key() {
     tr_redis EVAL "$(cat "$TR_SOURCE_DIR/shared/lua/prelude.lua" \
-        "$TR_SOURCE_DIR/shared/lua/record_key.lua")" 1 "{$TR_KEY}:timers" "$1"
+        "$TR_SOURCE_DIR/shared/lua/record_key.lua")" 1 "$(tr_k_of "$1" timers)" "$1"
 }
 # tr_rec_exists ID: 1 when ID has a record (in its bucket or the old hash), else 0.
 tr_rec_exists() {
     local b
     b=$(tr_rec_key "$1") || return 1
     tr_redis EVAL "return math.max(redis.call('HEXISTS', KEYS[1], ARGV[1]),
-        redis.call('HEXISTS', KEYS[2], ARGV[1]))" 2 "$b" "{$TR_KEY}:timers" "$1"
+        redis.call('HEXISTS', KEYS[2], ARGV[1]))" 2 "$b" "$(tr_k_of "$1" timers)" "$1"
 }
 
 # tr_post PATH JSON: POSTs JSON to the stack, prints the answer body.

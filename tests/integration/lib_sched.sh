@@ -34,6 +34,7 @@ ts_start_scheduler() {
     [[ -n "${TR_REDIS_PASSWORD_FILE:-}" && -r "$TR_REDIS_PASSWORD_FILE" ]] &&
         auth=(--redis-password-file "$TR_REDIS_PASSWORD_FILE")
     "$(ts_sched_bin)" --redis-socket "$TR_REDIS_SOCK" "${auth[@]}" --key "$TS_KEY" \
+        --shards "$(tr_shards)" \
         --logpath "$TR_TMP/sched.$name.log" "$@" >"$TR_TMP/sched.$name.out" 2>&1 &
     TS_SCHED_PID[$name]=$!
     ts_track_pid $!
@@ -164,15 +165,18 @@ ts_duplicates() { jq -r .key "$@" | sort | uniq -cd | awk '{print $2 " x" $1}'; 
 
 # --- Redis -------------------------------------------------------------------
 
-ts_zcard() { tr_redis ZCARD "$(ts_k "$1")"; }
+# ts_zcard NAME: the sorted set NAME's size, all shards added.
+ts_zcard() { tr_sum_shards ZCARD "$1"; }
+# ts_stat NAME: the {P}:stats counter NAME, all shards added.
+ts_stat() { tr_sum_shards HGET stats "$1"; }
 
 # ts_meta KEY: the timer's last-failure JSON ({P}:meta), empty when none.
-ts_meta() { tr_redis HGET "$(ts_k meta)" "$1"; }
+ts_meta() { tr_redis HGET "$(tr_k_of "$1" meta)" "$1"; }
 
 # ts_attempts KEY: deliveries started ({P}:attempts), 0 when none.
 ts_attempts() {
     local n
-    n=$(tr_redis HGET "$(ts_k attempts)" "$1")
+    n=$(tr_redis HGET "$(tr_k_of "$1" attempts)" "$1")
     printf '%s\n' "${n:-0}"
 }
 

@@ -36,7 +36,7 @@ check_eq "duplicates = 0" 0 "$dups"
 check_eq "callbacks = timers" "$n" "$(ts_sink_lines "$SINK_A_LOG")"
 check_eq "every callback is a first attempt" "1" \
     "$(ts_sink_field "$SINK_A_LOG" attempt | sort -u | paste -sd,)"
-check_eq "stats: delivered = $n" "$n" "$(tr_redis HGET "$(ts_k stats)" delivered)"
+check_eq "stats: delivered = $n" "$n" "$(ts_stat delivered)"
 
 # Who delivered what: each scheduler logs every delivery with the timer's key.
 for ((s = 1; s <= scheds; s++)); do

@@ -41,7 +41,7 @@ check_eq "seconds given as a string is accepted" 0 "$(jq -r .ret <<<"$ANS_SS")"
 # Read in this order, so a timer moving on meanwhile is still found (a loaded
 # machine may take the 1 s timer's whole delay to get here).
 stored() {
-    [[ -n $(tr_redis ZSCORE "{$TR_KEY}:due" "$1") || -n $(tr_redis ZSCORE "{$TR_KEY}:inflight" "$1") ]] ||
+    [[ -n $(tr_redis ZSCORE "$(tr_k_of "$1" due)" "$1") || -n $(tr_redis ZSCORE "$(tr_k_of "$1" inflight)" "$1") ]] ||
         (($(tr_sink_count A "select(.key == \"$1\")") > 0))
 }
 check "the string timer is stored" stored "$KEY_STR"
