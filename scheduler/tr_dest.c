@@ -12,7 +12,9 @@
 
 #define HOLD_BUSY_MIN_MS 100
 #define HOLD_BUSY_MAX_MS 5000
-#define HOLD_SPACING_MS 1 /* held timers of one destination come back at most one a ms */
+#define HOLD_SPACING_MAX_US 1000 /* held timers of one destination come back at least this
+                                  * close (a slow one's, one a ms), and at most --host-limit
+                                  * a ms (a fast one's: its pace over its slots) */
 #define SWEEP_MIN 1024 /* destinations kept before idle ones are forgotten */
 #define URLS_MAX 4096  /* callback URLs remembered (a burst repeats one URL) */
 
@@ -57,7 +59,7 @@ struct tr_dest {
     int64_t probe_at;      /* local monotonic ms */
     int64_t probe_end;     /* while probing: when the probe times out at the latest */
     int64_t backoff_ms;    /* the wait before the probe */
-    int64_t hold_next;     /* the earliest return the next hold may get (mono) */
+    int64_t hold_next_us;  /* the earliest return the next hold may get (mono, µs) */
 };
 
 struct tr_dests {
@@ -222,7 +224,7 @@ static int dest_idle(node *n)
 {
     tr_dest *d = (tr_dest *)n;
     if (d->active > 0 || d->qlen > 0 || d->open || d->fails > 0 ||
-        d->hold_next > tr_clock_mono_ms())
+        d->hold_next_us > tr_clock_mono_ms() * 1000)
         return 0; /* its held timers' pacing still matters */
     if (d->addr != NULL)
         d->addr->refs--;
@@ -599,13 +601,26 @@ int64_t tr_dests_hold_ms(const tr_dests *t, const tr_dest *d, int64_t mono, uint
     return base + (int64_t)(rnd % (uint64_t)(base + 1));
 }
 
+/* Held timers come back spaced by what the destination can take: its pace spread
+ * over its slots, between --host-limit a ms and one a ms. One a ms for every
+ * destination made a fast receiver's burst (a pipelined TCP one takes ~20 a ms)
+ * drain its held part at 1,000/s. */
+static int64_t hold_spacing_us(const tr_dests *t, const tr_dest *d, int64_t mono)
+{
+    int64_t step = pace_ms(d, mono) * 1000 / t->limit;
+    int64_t min = 1000 / t->limit;
+    if (min < 1)
+        min = 1;
+    return step < min ? min : step > HOLD_SPACING_MAX_US ? HOLD_SPACING_MAX_US : step;
+}
+
 int64_t tr_dests_hold(tr_dests *t, tr_dest *d, int64_t mono, uint64_t rnd)
 {
-    int64_t at = mono + tr_dests_hold_ms(t, d, mono, rnd);
-    if (at < d->hold_next)
-        at = d->hold_next;
-    d->hold_next = at + HOLD_SPACING_MS;
-    return at - mono;
+    int64_t at_us = (mono + tr_dests_hold_ms(t, d, mono, rnd)) * 1000;
+    if (at_us < d->hold_next_us)
+        at_us = d->hold_next_us;
+    d->hold_next_us = at_us + hold_spacing_us(t, d, mono);
+    return (at_us + 999) / 1000 - mono;
 }
 
 size_t tr_dests_queued(const tr_dests *t)

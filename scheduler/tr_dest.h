@@ -119,9 +119,11 @@ int64_t tr_dests_next_expiry(const tr_dests *t);
 int64_t tr_dests_hold_ms(const tr_dests *t, const tr_dest *d, int64_t mono, uint64_t rnd);
 
 /* The delay for one more held transfer to d: tr_dests_hold_ms(), pushed back so
- * that d's held timers come back at most one per millisecond (thousands held for a
- * dead receiver return as a steady trickle, never as one burst that would delay
- * every other receiver's claims). */
+ * that d's held timers come back spaced by what d can take: its pace over its
+ * slots, at most --host-limit per millisecond and at least one (thousands held for
+ * a dead or slow receiver return as a steady trickle, never as one burst that would
+ * delay every other receiver's claims; a fast receiver's come back as fast as it
+ * takes them). */
 int64_t tr_dests_hold(tr_dests *t, tr_dest *d, int64_t mono, uint64_t rnd);
 
 /* Transfers queued, and destinations whose breaker is open. */

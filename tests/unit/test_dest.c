@@ -243,6 +243,42 @@ static void test_breaker_off_and_busy_hold(void **state)
     tr_dests_free(off);
 }
 
+/* A fast destination's held timers come back as fast as it takes them: its pace
+ * over its slots apart, never more than --host-limit (LIMIT) in one millisecond. */
+static void test_fast_hold_spacing(void **state)
+{
+    fixture *f = *state;
+    tr_dests *t = tr_dests_new(LIMIT, 0, WAIT_MS, 100, TIMEOUT_MS, f->dl);
+    assert_non_null(t);
+    char err[64];
+    tr_dest *d = tr_dests_find(t, "tcp://fast.test:9", err, sizeof err);
+    assert_non_null(d);
+    for (int i = 0; i < 50; i++) { /* deliveries of 1 ms */
+        assert_int_equal(tr_dests_admit(t, d, i), TR_DEST_START);
+        tr_xfer *x = xfer(f);
+        x->start_mono_ms = i;
+        tr_dests_started(t, d, x, i);
+        x->end_mono_ms = i + 1;
+        tr_dests_finished(t, x, TR_DEST_ANSWERED, i + 1);
+        tr_deliver_xfer_put(f->dl, x);
+    }
+    int per_ms[64] = {0};
+    int64_t first = -1, last = -1;
+    for (int i = 0; i < 30; i++) {
+        int64_t at = tr_dests_hold(t, d, 100, 0) + 100;
+        if (first < 0)
+            first = at;
+        last = at;
+        assert_true(at - first < 64);
+        per_ms[at - first]++;
+    }
+    for (int i = 0; i < 64; i++)
+        assert_true(per_ms[i] <= LIMIT);
+    /* 30 holds at LIMIT a ms: 10 ms, not the 30 of one a ms. */
+    assert_true(last - first <= 30 / LIMIT + 1);
+    tr_dests_free(t);
+}
+
 /* A queue holds what its destination can start within the wait bound at its pace:
  * a fast receiver's burst queues whole (up to the total), a slow one's a few. */
 static void test_queue_follows_pace(void **state)
@@ -293,6 +329,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_and_address_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_hold_spacing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker_off_and_busy_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_follows_pace, setup, teardown),
     };
