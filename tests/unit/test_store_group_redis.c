@@ -20,6 +20,7 @@
 #include "tr_store.h"
 #include "tr_store_group.h"
 #include "tr_store_rest.h"
+#include "tr_test_redis.h"
 
 #define THREADS 8
 #define PER_THREAD 400
@@ -27,30 +28,8 @@
 
 static tr_config cfg;
 
-static redisReply *raw(const char *fmt, ...)
-{
-    struct timeval tv = {2, 0};
-    redisContext *c = redisConnectUnixWithTimeout(cfg.redis_socket, tv);
-    assert_non_null(c);
-    assert_int_equal(c->err, 0);
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    assert_non_null(r);
-    redisFree(c);
-    return r;
-}
-
-static long long raw_int(const char *fmt, const char *arg)
-{
-    redisReply *r = raw(fmt, arg);
-    long long v = r->type == REDIS_REPLY_INTEGER ? r->integer
-                  : r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10)
-                                                  : -1;
-    freeReplyObject(r);
-    return v;
-}
+#define raw(...) tr_test_redis_cmd(&cfg, __VA_ARGS__)
+#define raw_int(...) tr_test_redis_int(raw(__VA_ARGS__))
 
 static int setup(void **state)
 {

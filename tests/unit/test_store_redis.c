@@ -27,6 +27,7 @@
 #include "tr_store.h"
 #include "tr_store_rest.h"
 #include "tr_store_sched.h"
+#include "tr_test_redis.h"
 #include "tr_wake.h"
 
 
@@ -42,50 +43,11 @@ static void poll_pause(void)
     nanosleep(&ts, NULL);
 }
 
-static redisContext *raw_connect(void)
-{
-    struct timeval tv = {2, 0};
-    redisContext *c = redisConnectUnixWithTimeout(cfg_sock.redis_socket, tv);
-    assert_non_null(c);
-    assert_int_equal(c->err, 0);
-    return c;
-}
-
-/* Runs a command on a fresh raw connection; returns the reply (caller frees). */
-static redisReply *raw(const char *fmt, ...)
-{
-    redisContext *c = raw_connect();
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    assert_non_null(r);
-    redisFree(c);
-    return r;
-}
-
-static long long raw_int(const char *fmt, const char *a, const char *b)
-{
-    redisReply *r = raw(fmt, a, b);
-    long long v = -999;
-    if (r->type == REDIS_REPLY_INTEGER)
-        v = r->integer;
-    else if (r->type == REDIS_REPLY_STRING)
-        v = strtoll(r->str, NULL, 10);
-    else if (r->type == REDIS_REPLY_NIL)
-        v = -1;
-    freeReplyObject(r);
-    return v;
-}
-
-static const char *key(const char *suffix)
-{
-    static char buf[8][TR_CONFIG_STR_MAX + 16];
-    static int next;
-    char *b = buf[next++ % 8];
-    assert_int_equal(tr_config_redis_key(&cfg_sock, suffix, b, TR_CONFIG_STR_MAX + 16), 0);
-    return b;
-}
+/* The test's own Redis calls (tr_test_redis.h), over the unix socket. */
+#define raw_connect() tr_test_redis_connect(&cfg_sock)
+#define raw(...) tr_test_redis_cmd(&cfg_sock, __VA_ARGS__)
+#define raw_int(...) tr_test_redis_int(raw(__VA_ARGS__))
+#define key(suffix) tr_test_redis_key(&cfg_sock, suffix)
 
 /* The embedded record_key.lua: the one definition of a record's bucket. */
 extern const char tr_lua_record_key[];

@@ -24,48 +24,15 @@
 #include "tr_config.h"
 #include "tr_store.h"
 #include "tr_store_sched.h"
+#include "tr_test_redis.h"
 
 #define TOK "test/1/1"
 #define REC "{\"u\":\"redis-stream://orders\",\"d\":\"hi\"}"
 static tr_config cfg;
 
-static redisReply *raw(const char *fmt, ...)
-{
-    struct timeval tv = {2, 0};
-    redisContext *c = redisConnectUnixWithTimeout(cfg.redis_socket, tv);
-    assert_non_null(c);
-    assert_int_equal(c->err, 0);
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    assert_non_null(r);
-    redisFree(c);
-    return r;
-}
-
-static long long raw_int(const char *fmt, const char *a, const char *b)
-{
-    redisReply *r = raw(fmt, a, b);
-    long long v = -999;
-    if (r->type == REDIS_REPLY_INTEGER)
-        v = r->integer;
-    else if (r->type == REDIS_REPLY_STRING)
-        v = strtoll(r->str, NULL, 10);
-    else if (r->type == REDIS_REPLY_NIL)
-        v = -1;
-    freeReplyObject(r);
-    return v;
-}
-
-static const char *key(const char *suffix)
-{
-    static char buf[8][TR_CONFIG_STR_MAX + 160];
-    static int next;
-    char *b = buf[next++ % 8];
-    assert_int_equal(tr_config_redis_key(&cfg, suffix, b, TR_CONFIG_STR_MAX + 160), 0);
-    return b;
-}
+#define raw(...) tr_test_redis_cmd(&cfg, __VA_ARGS__)
+#define raw_int(...) tr_test_redis_int(raw(__VA_ARGS__))
+#define key(suffix) tr_test_redis_key(&cfg, suffix)
 
 static int setup(void **state)
 {
