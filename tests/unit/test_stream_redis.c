@@ -44,17 +44,8 @@ static int setup(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    const char *sock = getenv("TR_TEST_REDIS_SOCKET");
-    if (sock == NULL) {
-        fprintf(stderr, "run me through tests/with_redis.sh\n");
+    if (tr_test_redis_config(&cfg, "test", 2000) != 0)
         return -1;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    tr_config_defaults(&cfg);
-    snprintf(cfg.key, sizeof cfg.key, "test");
-    snprintf(cfg.redis_socket, sizeof cfg.redis_socket, "%s", sock);
-    cfg.port = 0;
-    cfg.redis_timeout_ms = 2000;
     return 0;
 }
 

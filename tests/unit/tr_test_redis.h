@@ -12,10 +12,32 @@
 #define TR_TEST_REDIS_H
 
 #include <hiredis/hiredis.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "tr_config.h"
+
+/* cfg: the defaults, on the Redis that tests/with_redis.sh started (its unix socket
+ * in TR_TEST_REDIS_SOCKET), the store's key prefix `key`, no TCP port, a command
+ * timeout of timeout_ms. SIGPIPE ignored (a Redis killed mid-test). 0, or -1 (said
+ * on stderr) when not run through with_redis.sh. */
+static inline int tr_test_redis_config(tr_config *cfg, const char *key, int timeout_ms)
+{
+    const char *sock = getenv("TR_TEST_REDIS_SOCKET");
+    if (sock == NULL) {
+        fprintf(stderr, "run me through tests/with_redis.sh\n");
+        return -1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    tr_config_defaults(cfg);
+    snprintf(cfg->key, sizeof cfg->key, "%s", key);
+    snprintf(cfg->redis_socket, sizeof cfg->redis_socket, "%s", sock);
+    cfg->port = 0;
+    cfg->redis_timeout_ms = timeout_ms;
+    return 0;
+}
 
 /* A connection to cfg's unix socket (2 s timeout); the caller redisFree()s it. */
 static inline redisContext *tr_test_redis_connect(const tr_config *cfg)
