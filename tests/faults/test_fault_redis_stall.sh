@@ -3,9 +3,11 @@
 # then resumes. A claim the scheduler sent during the stall times out on its side but
 # still runs in Redis once it resumes: the scheduler must resolve that lost claim at
 # once (not wait for the lease: 11.5 s by default, so a lost claim's timers would come
-# back ~5 s after the resume). Checked: the first delivery within 1 s of Redis
-# resuming and the last of the 400 within 2 s (a sanitizer build on a loaded machine
-# takes up to ~1.1 s; bench/faults_long.sh measures the quiet figure, docs/SCHEDULER.md);
+# back after it). The lease is made long here (--lease-margin-ms 30000: a lost claim's
+# timers would come back ~30 s after the resume), so bounds with room for a loaded
+# CI machine still tell the two apart: the first delivery within 2 s of Redis
+# resuming and the last of the 400 within 4 s (a sanitizer build at load 10 took up
+# to ~1.1 s; bench/faults_long.sh measures the quiet figure, docs/SCHEDULER.md);
 # lost 0; duplicates 0.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
@@ -18,15 +20,15 @@ n=${TR_FAULT_N:-400}
 stall_s=${TR_FAULT_STALL_S:-8} # 20 in bench/faults_long.sh
 tr_start_sink A || tr_finish
 check "a redis-server of our own runs" ts_start_redis
-tr_start_stack --redis-socket "$TS_REDIS_SOCK" || tr_finish
+tr_start_stack --redis-socket "$TS_REDIS_SOCK" --lease-margin-ms 30000 || tr_finish
 TR_REDIS_SOCK=$TS_REDIS_SOCK
 sched_pid=$(head -n1 "$TR_RUN/pids/scheduler.1.pid")
 
-# Due 2-3 s from now, created in one batch request (fast even on a loaded machine):
+# Due 3-4 s from now, created in one batch request (fast even on a loaded machine):
 # all fall due during the stall, which starts at once.
 items=()
 for ((i = 1; i <= n; i++)); do
-    items+=("{\"key\":\"rs-$i\",\"url\":\"$SINK_A_URL/rs\",\"data\":\"x\",\"delay_ms\":$((2000 + (i % 2) * 1000))}")
+    items+=("{\"key\":\"rs-$i\",\"url\":\"$SINK_A_URL/rs\",\"data\":\"x\",\"delay_ms\":$((3000 + (i % 2) * 1000))}")
     echo "rs-$i"
 done >"$TR_TMP/keys"
 api POST /v1/timers/batch "{\"timers\":[$(IFS=,; echo "${items[*]}")]}"
@@ -43,10 +45,10 @@ tr_wait_for "all $n timers delivered after the stall" 60 ts_all_delivered "$TR_T
 first=$(jq -s 'map(.t_us) | min / 1000 | floor' "$SINK_A_LOG")
 last=$(jq -s 'map(.t_us) | max / 1000 | floor' "$SINK_A_LOG")
 echo "# after redis resumed: first delivery $((first - t_cont)) ms, last $((last - t_cont)) ms"
-check "the first timer fired within 1 s of redis resuming ($((first - t_cont)) ms)" \
-    test $((first - t_cont)) -le 1000
-check "every timer fired within 2 s of redis resuming, far from the lease ($((last - t_cont)) ms)" \
-    test $((last - t_cont)) -le 2000
+check "the first timer fired within 2 s of redis resuming ($((first - t_cont)) ms)" \
+    test $((first - t_cont)) -le 2000
+check "every timer fired within 4 s of redis resuming, far from the lease ($((last - t_cont)) ms)" \
+    test $((last - t_cont)) -le 4000
 check_eq "lost = 0" "" "$(ts_missing "$TR_TMP/keys" "$SINK_A_LOG" | head -3)"
 dups=$(ts_duplicates "$SINK_A_LOG" | wc -l)
 echo "# duplicates: $dups"
