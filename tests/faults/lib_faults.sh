@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# lib_faults.sh - what the fault scenarios share (sourced after lib.sh and lib_sched.sh).
+# lib_faults.sh - what the fault scenarios share; sourcing it sources lib.sh and
+# lib_sched.sh too (a scenario then calls ts_setup).
 #
 #   tf_create_batch   timers created through the product's own batch endpoint
 #   tf_deliveries     one line per successful delivery out of a sink's log
@@ -9,6 +10,11 @@
 # keeps it short in both builds; bench/faults_long.sh runs the same scripts with
 # the full sizes of issue 9 (TR_FAULT_LONG=1, which also turns on the timing targets
 # that are too noisy to assert on a shared CI box).
+
+_tf_integration=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
+source "$_tf_integration/lib.sh"
+source "$_tf_integration/lib_sched.sh"
+here=$_tf_integration # lib_sched.sh finds its TLS helpers there
 
 TF_LONG=${TR_FAULT_LONG:-0}
 

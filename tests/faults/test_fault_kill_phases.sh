@@ -15,9 +15,6 @@
 #    them again, and the duplicates are exactly those, each with the same key +
 #    X-TimeRush-Due-Ms. Lost 0 in both.
 set -uo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
-source "$here/lib.sh"
-source "$here/lib_sched.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib_faults.sh"
 ts_setup
 

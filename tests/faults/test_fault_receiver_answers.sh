@@ -10,9 +10,6 @@
 #    although the back-off alone would retry after 100-200 ms), each timer is
 #    delivered at its second attempt. Lost 0, no duplicates, attempts counted.
 set -uo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
-source "$here/lib.sh"
-source "$here/lib_sched.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib_faults.sh"
 ts_setup
 

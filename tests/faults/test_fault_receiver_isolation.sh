@@ -27,9 +27,6 @@ if [[ ${TR_FAULT_LONG:-} == 1 ]]; then
     : "${ISO_REFUSED:=0}"
     : "${ISO_LIMIT:=64}" "${ISO_TIMEOUT_MS:=10000}" "${ISO_SLOW_SPEC:=drip:20}" "${ISO_DOWN_MS:=30000}"
 fi
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
-source "$here/lib.sh"
-source "$here/lib_sched.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib_faults.sh"
 ts_setup
 

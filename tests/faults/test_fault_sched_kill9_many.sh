@@ -11,9 +11,6 @@
 # {P}:owner right after each kill), so duplicates <= in flight at the kills, and a
 # duplicate keeps key + X-TimeRush-Due-Ms.
 set -uo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
-source "$here/lib.sh"
-source "$here/lib_sched.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib_faults.sh"
 ts_setup
 

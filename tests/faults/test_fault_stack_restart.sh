@@ -9,9 +9,6 @@
 # key twice only if it was in flight at the stop, with the same key +
 # X-TimeRush-Due-Ms both times.
 set -uo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
-source "$here/lib.sh"
-source "$here/lib_sched.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib_faults.sh"
 ts_setup
 

@@ -9,9 +9,6 @@
 # target for the longest call, <= 10 ms (issue 9: 18.4 ms before), is asserted only
 # in the long mode (TR_FAULT_LONG=1): a shared CI box is too noisy for it.
 set -uo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
-source "$here/lib.sh"
-source "$here/lib_sched.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib_faults.sh"
 ts_setup
 

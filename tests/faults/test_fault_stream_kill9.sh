@@ -14,9 +14,6 @@
 # each entry with the key and due_ms of its timer. --stream-maxlen 0 keeps every
 # entry for the count.
 set -uo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
-source "$here/lib.sh"
-source "$here/lib_sched.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib_faults.sh"
 ts_setup
 

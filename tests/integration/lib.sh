@@ -217,7 +217,7 @@ tr_cleanup() {
     fi
     if ((TR_FAILED > 0)) && [[ -n "${TR_RUN:-}" && -d "$TR_RUN/log" ]]; then
         local f
-        for f in "$TR_TMP"/launcher.*.err "$TR_RUN"/log/*.log; do
+        for f in "$TR_TMP"/launcher.*.err "$TR_RUN"/log/*.log "$TR_TMP"/sched.*.log; do
             [[ -s "$f" ]] || continue
             echo "--- last lines of $f" >&2
             tail -n 15 "$f" >&2
