@@ -461,6 +461,20 @@ static tcp_conn *conn_for(tr_notify_tcp *t, tr_xfer *x)
 }
 
 /* tr_deliver's side callback: c's connect finished (or was aborted). */
+/* The connected socket cannot be set up: every waiting notification is marked
+ * "failed by its connect" (status -1, for perform()) with result and why, and the
+ * socket closed. */
+static void setup_failed(tcp_conn *c, CURLcode result, const char *why)
+{
+    c->state = CONN_CLOSED;
+    for (tr_xfer *x = c->head; x != NULL; x = x->lnext) {
+        x->result = result;
+        snprintf(x->errbuf, sizeof x->errbuf, "%s", why);
+        x->status = -1;
+    }
+    close_fd(c);
+}
+
 static void on_side(void *ctx, tr_xfer *cx)
 {
     tcp_conn *c = ctx;
@@ -498,13 +512,7 @@ static void on_side(void *ctx, tr_xfer *cx)
     int fl = fcntl(c->fd, F_GETFL);
     int one = 1;
     if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) != 0) {
-        c->state = CONN_CLOSED;
-        for (tr_xfer *x = c->head; x != NULL; x = x->lnext) {
-            x->result = CURLE_COULDNT_CONNECT;
-            snprintf(x->errbuf, sizeof x->errbuf, "cannot make the socket non-blocking");
-            x->status = -1;
-        }
-        close_fd(c);
+        setup_failed(c, CURLE_COULDNT_CONNECT, "cannot make the socket non-blocking");
         return;
     }
     /* Lines are small and answered one by one: no Nagle delay. Best effort. */
@@ -517,13 +525,7 @@ static void on_side(void *ctx, tr_xfer *cx)
     /* tls: the handshake runs in perform(), ClientHello first (POLLOUT). */
     if (SSL_set_fd(c->ssl, c->fd) != 1) {
         ERR_clear_error();
-        c->state = CONN_CLOSED;
-        for (tr_xfer *x = c->head; x != NULL; x = x->lnext) {
-            x->result = CURLE_SSL_CONNECT_ERROR;
-            snprintf(x->errbuf, sizeof x->errbuf, "TLS: cannot attach the socket");
-            x->status = -1;
-        }
-        close_fd(c);
+        setup_failed(c, CURLE_SSL_CONNECT_ERROR, "TLS: cannot attach the socket");
         return;
     }
     c->state = CONN_HANDSHAKE;

@@ -28,6 +28,7 @@
 #include "tr_store_rest.h"
 #include "tr_store_sched.h"
 #include "tr_test_redis.h"
+#include "tr_test_store.h"
 #include "tr_wake.h"
 
 
@@ -35,13 +36,6 @@
 #define TOK "test/1/1"
 static tr_config cfg_sock; /* over the unix socket */
 static tr_config cfg_tcp;  /* over TCP */
-
-static void poll_pause(void)
-{
-    /* The poll interval of a deadline loop, not a wait for an event. */
-    struct timespec ts = {0, 5 * 1000 * 1000};
-    nanosleep(&ts, NULL);
-}
 
 /* The test's own Redis calls (tr_test_redis.h), over the unix socket. */
 #define raw_connect() tr_test_redis_connect(&cfg_sock)
@@ -121,30 +115,12 @@ static void add_ok(tr_store *s, const char *id, int64_t delay_ms, int64_t *due)
         *due = d;
 }
 
-/* Claims until `want` timers arrived in all or deadline_ms passed; *b holds every
- * timer claimed (now_ms and next_ms from the last claim). */
+/* Claims (100 a call) until `want` timers arrived in all or deadline_ms passed;
+ * *b holds every timer claimed (now_ms and next_ms from the last claim). */
 static void claim_wait_as(tr_store *s, const char *token, size_t want, int64_t lease_ms,
                           int deadline_ms, tr_claim_batch *b)
 {
-    int64_t end = tr_clock_mono_ms() + deadline_ms;
-    memset(b, 0, sizeof *b);
-    for (;;) {
-        tr_claim_batch more = {0};
-        assert_int_equal(tr_store_claim(s, 100, lease_ms, token, &more), 0);
-        b->now_ms = more.now_ms;
-        b->next_ms = more.next_ms;
-        if (more.count > 0) {
-            tr_claimed *items = realloc(b->items, (b->count + more.count) * sizeof *items);
-            assert_non_null(items);
-            memcpy(items + b->count, more.items, more.count * sizeof *items);
-            b->items = items;
-            b->count += more.count;
-            free(more.items); /* the strings moved to *b */
-        }
-        if (b->count >= want || tr_clock_mono_ms() > end)
-            return;
-        poll_pause();
-    }
+    tr_test_claim_wait(s, token, 100, want, lease_ms, deadline_ms, b);
 }
 
 /* claim_wait_as under the tests' own token. */
@@ -152,13 +128,6 @@ static void claim_wait(tr_store *s, size_t want, int64_t lease_ms, int deadline_
                        tr_claim_batch *b)
 {
     claim_wait_as(s, TOK, want, lease_ms, deadline_ms, b);
-}
-
-static int finish1(tr_store *s, tr_finish f)
-{
-    tr_finish_result res = -1;
-    assert_int_equal(tr_store_finish(s, &f, 1, &res), 0);
-    return res;
 }
 
 static void test_add_then_claim_when_due(void **state)
@@ -263,10 +232,10 @@ static void test_cancel(void **state)
     assert_int_equal(raw_int("HEXISTS %s %s", rec_key("f"), "f"), 0);
     assert_int_equal(raw_int("HEXISTS %s %s", key("attempts"), "f"), 0);
     /* The delivery that was under way finishes late: nothing comes back. */
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "f", .token = TOK,
+    assert_int_equal(tr_test_finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "f", .token = TOK,
                                             .attempt = attempt, .delay_ms = 0, .meta = "{}"}),
                      0);
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_ACK, .id = "f", .token = TOK}), 0);
+    assert_int_equal(tr_test_finish1(s, (tr_finish){.kind = TR_FINISH_ACK, .id = "f", .token = TOK}), 0);
     assert_int_equal(raw_int("ZCARD %s%s", key("due"), ""), 0);
     assert_int_equal(raw_int("HGET %s %s", key("stats"), "cancelled"), 2);
     tr_store_free(s);
@@ -329,17 +298,17 @@ static void test_lease_expiry(void **state)
     assert_int_equal(raw_int("HGET %s %s", key("stats"), "reaped"), 1);
 
     /* The first scheduler's late outcome is refused (fencing) ... */
-    assert_int_equal(finish1(a, (tr_finish){.kind = TR_FINISH_RETRY, .id = "lease", .token = TOK,
+    assert_int_equal(tr_test_finish1(a, (tr_finish){.kind = TR_FINISH_RETRY, .id = "lease", .token = TOK,
                                             .attempt = 1, .delay_ms = 0, .meta = "{}"}),
                      0);
-    assert_int_equal(finish1(a, (tr_finish){.kind = TR_FINISH_DEAD, .id = "lease", .token = TOK,
+    assert_int_equal(tr_test_finish1(a, (tr_finish){.kind = TR_FINISH_DEAD, .id = "lease", .token = TOK,
                                             .attempt = 1, .meta = "{}"}),
                      0);
-    assert_int_equal(finish1(a, (tr_finish){.kind = TR_FINISH_RELEASE, .id = "lease", .token = TOK,
+    assert_int_equal(tr_test_finish1(a, (tr_finish){.kind = TR_FINISH_RELEASE, .id = "lease", .token = TOK,
                                             .attempt = 1}),
                      0);
     /* ... and the owner's is applied. */
-    assert_int_equal(finish1(b, (tr_finish){.kind = TR_FINISH_ACK, .id = "lease",
+    assert_int_equal(tr_test_finish1(b, (tr_finish){.kind = TR_FINISH_ACK, .id = "lease",
                                             .token = "other/1/1", .attempt = 2}),
                      1);
     tr_store_free(a);
@@ -363,7 +332,7 @@ static void test_ack_chain_idempotent(void **state)
     assert_int_equal(tr_store_finish(s, twice, 2, res), 0);
     assert_int_equal(res[0], 1);
     assert_int_equal(res[1], 0);
-    assert_int_equal(finish1(s, f), 0); /* and a third time, later */
+    assert_int_equal(tr_test_finish1(s, f), 0); /* and a third time, later */
 
     assert_int_equal(rec_count(), 1);
     assert_int_equal(raw_int("HEXISTS %s %s", rec_key("c2"), "c2"), 1);
@@ -393,7 +362,7 @@ static void test_ack_chain_refused(void **state)
     tr_finish f = {.kind = TR_FINISH_ACK, .id = "p1", .token = TOK, .attempt = 1,
                    .chain_id = "p2", .chain_record = REC, .chain_record_len = sizeof REC - 1,
                    .chain_delay_ms = 1000, .chain_dead_meta = meta};
-    assert_int_equal(finish1(s, f), 1);
+    assert_int_equal(tr_test_finish1(s, f), 1);
     assert_int_equal(raw_int("HEXISTS %s %s", rec_key("p1"), "p1"), 0);
     assert_int_equal(raw_int("HEXISTS %s %s", rec_key("p2"), "p2"), 1);
     assert_int_equal(raw_int("ZCARD %s%s", key("due"), ""), 0);
@@ -416,13 +385,13 @@ static void test_retry(void **state)
     assert_int_equal(b.items[0].attempt, 1);
     tr_claim_batch_clear(&b);
     const char *meta = "{\"status\":500,\"error\":\"boom\"}";
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "r", .token = "test/1/2", .attempt = 2,
+    assert_int_equal(tr_test_finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "r", .token = "test/1/2", .attempt = 2,
                                             .delay_ms = 50, .meta = meta}),
                      0); /* another claim's token: stale */
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "r", .token = TOK, .attempt = 1,
+    assert_int_equal(tr_test_finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "r", .token = TOK, .attempt = 1,
                                             .delay_ms = 50, .meta = meta}),
                      1);
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "r", .token = TOK, .attempt = 1,
+    assert_int_equal(tr_test_finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "r", .token = TOK, .attempt = 1,
                                             .delay_ms = 50, .meta = meta}),
                      0); /* applied once only */
     assert_int_equal(tr_store_claim(s, 10, 60000, TOK, &b), 0);
@@ -450,10 +419,10 @@ static void test_dead(void **state)
     claim_wait(s, 1, 60000, 2000, &b);
     tr_claim_batch_clear(&b);
     const char *meta = "{\"error\":\"gave up\"}";
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_DEAD, .id = "d", .token = TOK, .attempt = 1,
+    assert_int_equal(tr_test_finish1(s, (tr_finish){.kind = TR_FINISH_DEAD, .id = "d", .token = TOK, .attempt = 1,
                                             .meta = meta}),
                      1);
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_DEAD, .id = "d", .token = TOK, .attempt = 1,
+    assert_int_equal(tr_test_finish1(s, (tr_finish){.kind = TR_FINISH_DEAD, .id = "d", .token = TOK, .attempt = 1,
                                             .meta = meta}),
                      0);
     assert_true(raw_int("ZSCORE %s %s", key("dead"), "d") > 1600000000000LL);
@@ -508,7 +477,7 @@ static void test_release(void **state)
     claim_wait(s, 1, 60000, 2000, &b);
     assert_int_equal(b.items[0].attempt, 1);
     tr_claim_batch_clear(&b);
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RELEASE, .id = "rel", .token = TOK, .attempt = 1}),
+    assert_int_equal(tr_test_finish1(s, (tr_finish){.kind = TR_FINISH_RELEASE, .id = "rel", .token = TOK, .attempt = 1}),
                      1);
     assert_int_equal(tr_store_claim(s, 10, 60000, TOK, &b), 0);
     assert_int_equal(b.count, 1); /* due at once */
@@ -530,10 +499,10 @@ static void test_hold(void **state)
     claim_wait(s, 1, 60000, 2000, &b);
     int64_t first_due = b.items[0].due_ms;
     tr_claim_batch_clear(&b);
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_HOLD, .id = "hd", .token = "other/1/1",
+    assert_int_equal(tr_test_finish1(s, (tr_finish){.kind = TR_FINISH_HOLD, .id = "hd", .token = "other/1/1",
                                             .attempt = 1, .delay_ms = 300}),
                      0); /* not this claim's */
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_HOLD, .id = "hd", .token = TOK,
+    assert_int_equal(tr_test_finish1(s, (tr_finish){.kind = TR_FINISH_HOLD, .id = "hd", .token = TOK,
                                             .attempt = 1, .delay_ms = 300}),
                      1);
     assert_int_equal(tr_store_claim(s, 10, 60000, TOK, &b), 0);
@@ -744,7 +713,7 @@ static void test_claim_send_recv(void **state)
         freeReplyObject(t);
         if (now >= due || tr_clock_mono_ms() > end)
             break;
-        poll_pause();
+        tr_test_poll_pause();
     }
     assert_int_equal(tr_store_claim_send(s, 3, 60000, TOK), 0);
     assert_int_equal(tr_store_claim_outstanding(s), 1);
@@ -942,7 +911,7 @@ static void test_wake(void **state)
     claim_wait(s, 1, 60000, 2000, &b);
     assert_int_equal(b.count, 1);
     tr_claim_batch_clear(&b);
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "w4", .token = TOK, .attempt = 1,
+    assert_int_equal(tr_test_finish1(s, (tr_finish){.kind = TR_FINISH_RETRY, .id = "w4", .token = TOK, .attempt = 1,
                                             .delay_ms = 100, .meta = "{}"}),
                      1);
     earliest = -1;
@@ -999,7 +968,7 @@ static void test_redis_stalled(void **state)
     /* Back: the store recovers by itself. */
     int64_t end = tr_clock_mono_ms() + 3000;
     while (tr_store_cancel(s, "nothing", &ttl) != 0 && tr_clock_mono_ms() < end)
-        poll_pause();
+        tr_test_poll_pause();
     assert_int_equal(tr_store_cancel(s, "nothing", &ttl), 0);
     tr_store_free(s);
 }
@@ -1018,7 +987,7 @@ static void test_redis_killed(void **state)
     assert_int_equal(kill(pid, SIGKILL), 0);
     int64_t end = tr_clock_mono_ms() + 3000;
     while (kill(pid, 0) == 0 && tr_clock_mono_ms() < end)
-        poll_pause(); /* a zombie of with_redis.sh still answers kill 0: bounded */
+        tr_test_poll_pause(); /* a zombie of with_redis.sh still answers kill 0: bounded */
 
     int64_t t0 = tr_clock_mono_ms(), ttl, due;
     assert_int_equal(tr_store_cancel(s, "k", &ttl), -1);
@@ -1044,7 +1013,7 @@ static void test_redis_killed(void **state)
     restart_redis();
     end = tr_clock_mono_ms() + 10000;
     while (tr_store_add(s, "after", "x", 1, 0, &due) != 0 && tr_clock_mono_ms() < end)
-        poll_pause();
+        tr_test_poll_pause();
     assert_int_equal(tr_store_add(s, "after2", "x", 1, 0, &due), TR_STORE_ADD_NEW);
     assert_int_equal(tr_store_add(t, "after3", "x", 1, 0, &due), TR_STORE_ADD_NEW);
     claim_wait(s, 3, 60000, 2000, &b);
@@ -1159,9 +1128,9 @@ static void test_rest_pause_repeat_stats(void **state)
     tr_claim_batch_clear(&b);
 
     /* EXTEND keeps the lease; an ack with repeat_record keeps the id, once. */
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_EXTEND, .id = "p", .token = TOK,
+    assert_int_equal(tr_test_finish1(s, (tr_finish){.kind = TR_FINISH_EXTEND, .id = "p", .token = TOK,
                                             .attempt = attempt, .delay_ms = 90000}), 1);
-    assert_int_equal(finish1(s, (tr_finish){.kind = TR_FINISH_EXTEND, .id = "p",
+    assert_int_equal(tr_test_finish1(s, (tr_finish){.kind = TR_FINISH_EXTEND, .id = "p",
                                             .token = "test/1/2", .attempt = attempt + 1,
                                             .delay_ms = 90000}),
                      0); /* another claim's token: stale */
@@ -1169,8 +1138,8 @@ static void test_rest_pause_repeat_stats(void **state)
     tr_finish ack = {.kind = TR_FINISH_ACK, .id = "p", .token = TOK, .attempt = attempt,
                      .repeat_record = rep, .repeat_record_len = strlen(rep),
                      .repeat_at_ms = 4000000000000LL};
-    assert_int_equal(finish1(s, ack), 1);
-    assert_int_equal(finish1(s, ack), 0); /* applied twice: no change */
+    assert_int_equal(tr_test_finish1(s, ack), 1);
+    assert_int_equal(tr_test_finish1(s, ack), 0); /* applied twice: no change */
     tr_timer_view v;
     assert_int_equal(tr_store_get(s, "p", &v), TR_STORE_GET_FOUND);
     assert_int_equal(v.state, TR_STATE_PENDING);
@@ -1227,7 +1196,7 @@ static void test_record_buckets(void **state)
     assert_string_equal(b.items[0].record, REC);
     tr_claim_batch_clear(&b);
     tr_finish ack = {.kind = TR_FINISH_ACK, .id = "b1", .token = TOK};
-    assert_int_equal(finish1(s, ack), 1);
+    assert_int_equal(tr_test_finish1(s, ack), 1);
     assert_int_equal(tr_store_cancel(s, "b2", &ttl), 0);
     assert_true(ttl > 0);
     assert_int_equal(rec_count(), 0); /* an emptied bucket is gone (Redis drops empty hashes) */
@@ -1336,7 +1305,7 @@ static void test_old_layout_read(void **state)
     assert_string_equal(b.items[0].record, OLD_REC);
     tr_claim_batch_clear(&b);
     tr_finish ack = {.kind = TR_FINISH_ACK, .id = OLD_P1, .token = TOK};
-    assert_int_equal(finish1(s, ack), 1);
+    assert_int_equal(tr_test_finish1(s, ack), 1);
     assert_int_equal(raw_int("HEXISTS %s %s", key("timers"), OLD_P1), 0);
     /* The old claim's outcome still applies under its token (ack_many path). */
     tr_finish acks[1] = {{.kind = TR_FINISH_ACK, .id = OLD_F1, .token = "old/1/1"}};
@@ -1362,7 +1331,7 @@ static void test_old_layout_read(void **state)
     tr_finish rep = {.kind = TR_FINISH_ACK, .id = OLD_D1, .token = TOK,
                      .repeat_record = REC, .repeat_record_len = strlen(REC),
                      .repeat_at_ms = pdue + 3600000};
-    assert_int_equal(finish1(s, rep), 1);
+    assert_int_equal(tr_test_finish1(s, rep), 1);
     assert_int_equal(raw_int("EXISTS %s%s", key("timers"), ""), 0); /* emptied: gone */
     assert_int_equal(rec_count(), 1);
     r = raw("HGET %s %s", rec_key(OLD_D1), OLD_D1);

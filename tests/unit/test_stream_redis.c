@@ -25,6 +25,7 @@
 #include "tr_store.h"
 #include "tr_store_sched.h"
 #include "tr_test_redis.h"
+#include "tr_test_store.h"
 
 #define TOK "test/1/1"
 #define REC "{\"u\":\"redis-stream://orders\",\"d\":\"hi\"}"
@@ -56,19 +57,10 @@ static void add_claim(tr_store *s, const char *const *ids, size_t n, const char 
         int64_t due = 0;
         assert_int_equal(tr_store_add(s, ids[i], REC, strlen(REC), 0, &due), TR_STORE_ADD_NEW);
     }
-    size_t got = 0;
-    int64_t end = tr_clock_mono_ms() + 5000;
-    while (got < n && tr_clock_mono_ms() < end) {
-        tr_claim_batch b = {0};
-        assert_int_equal(tr_store_claim(s, 1000, 60000, token, &b), 0);
-        got += b.count;
-        tr_claim_batch_clear(&b);
-        if (got < n) {
-            struct timespec ts = {0, 5 * 1000 * 1000}; /* poll interval */
-            nanosleep(&ts, NULL);
-        }
-    }
-    assert_int_equal(got, n);
+    tr_claim_batch b;
+    tr_test_claim_wait(s, token, 1000, n, 60000, 5000, &b);
+    assert_int_equal(b.count, n);
+    tr_claim_batch_clear(&b);
 }
 
 static tr_finish stream_ack(const char *id, const char *token, const char *stream,
@@ -79,13 +71,6 @@ static tr_finish stream_ack(const char *id, const char *token, const char *strea
                        .stream_due_ms = 1234567};
 }
 
-static int finish1(tr_store *s, tr_finish f)
-{
-    tr_finish_result res = -9;
-    assert_int_equal(tr_store_finish(s, &f, 1, &res), 0);
-    return res;
-}
-
 /* The entry: one XADD with the four fields, in order; the timer left every set. */
 static void test_stream_entry(void **state)
 {
@@ -94,7 +79,7 @@ static void test_stream_entry(void **state)
     const char *ids[] = {"s1"};
     add_claim(s, ids, 1, TOK);
     static const char data[] = "a\0b{\"x\":1}";
-    assert_int_equal(finish1(s, stream_ack("s1", TOK, "orders", data, sizeof data - 1)),
+    assert_int_equal(tr_test_finish1(s, stream_ack("s1", TOK, "orders", data, sizeof data - 1)),
                      TR_FINISH_APPLIED);
     assert_int_equal(raw_int("XLEN %s%s", key("stream:orders"), ""), 1);
     redisReply *r = raw("XRANGE %s - +", key("stream:orders"));
@@ -127,7 +112,7 @@ static void test_stream_stale(void **state)
     tr_store *s = tr_store_new(&cfg);
     const char *ids[] = {"a1", "a2"};
     add_claim(s, ids, 2, TOK);
-    assert_int_equal(finish1(s, stream_ack("a1", "other/1/1", "st", "x", 1)), TR_FINISH_STALE);
+    assert_int_equal(tr_test_finish1(s, stream_ack("a1", "other/1/1", "st", "x", 1)), TR_FINISH_STALE);
     assert_int_equal(raw_int("EXISTS %s%s", key("stream:st"), ""), 0);
     assert_int_equal(raw_int("ZCARD %s%s", key("inflight"), ""), 2);
     tr_finish twice[2] = {stream_ack("a1", TOK, "st", "x", 1), stream_ack("a1", TOK, "st", "x", 1)};
@@ -138,7 +123,7 @@ static void test_stream_stale(void **state)
     assert_int_equal(raw_int("XLEN %s%s", key("stream:st"), ""), 1);
     int64_t ttl = 0;
     assert_int_equal(tr_store_cancel(s, "a2", &ttl), 0);
-    assert_int_equal(finish1(s, stream_ack("a2", TOK, "st", "x", 1)), TR_FINISH_STALE);
+    assert_int_equal(tr_test_finish1(s, stream_ack("a2", TOK, "st", "x", 1)), TR_FINISH_STALE);
     assert_int_equal(raw_int("XLEN %s%s", key("stream:st"), ""), 1);
     tr_store_free(s);
 }
@@ -152,7 +137,7 @@ static void test_stream_wrong_type(void **state)
     freeReplyObject(raw("SET %s keep", key("stream:bad")));
     const char *ids[] = {"w1"};
     add_claim(s, ids, 1, TOK);
-    assert_int_equal(finish1(s, stream_ack("w1", TOK, "bad", "x", 1)), TR_FINISH_APPLIED);
+    assert_int_equal(tr_test_finish1(s, stream_ack("w1", TOK, "bad", "x", 1)), TR_FINISH_APPLIED);
     redisReply *r = raw("GET %s", key("stream:bad"));
     assert_string_equal(r->str, "keep");
     freeReplyObject(r);
@@ -215,7 +200,7 @@ static void test_stream_repeat(void **state)
     f.repeat_record = REC;
     f.repeat_record_len = sizeof REC - 1;
     f.repeat_at_ms = 9999999999999LL;
-    assert_int_equal(finish1(s, f), TR_FINISH_APPLIED);
+    assert_int_equal(tr_test_finish1(s, f), TR_FINISH_APPLIED);
     assert_int_equal(raw_int("XLEN %s%s", key("stream:rep"), ""), 1);
     assert_int_equal(raw_int("ZSCORE %s %s", key("due"), "r1"), 9999999999999LL);
     assert_int_equal(raw_int("ZCARD %s%s", key("inflight"), ""), 0);
