@@ -256,11 +256,15 @@ static int ack(const tr_outcome_ctx *c, const tr_xfer *x, tr_timer_spec *chain,
     if (tr_outcome_repeat(c, x->id, &x->spec, x->fire_due_ms, &f, &rec) != 0)
         goto done;
     if (tr_url_is_stream(x->spec.url)) {
-        /* The delivery is the XADD the ack script makes (tr_notify_stream.h). */
-        f.stream = tr_url_stream_name(x->spec.url, "callback", NULL, 0);
-        f.stream_data = x->spec.data != NULL ? x->spec.data : "";
-        f.stream_data_len = x->spec.data != NULL ? x->spec.data_len : 0;
-        f.stream_due_ms = x->fire_due_ms;
+        /* In TimeRush's Redis the delivery is the XADD the ack script makes
+         * (tr_notify_stream.h); with --stream-redis it was made already
+         * (tr_notify_xstream.h) and this is a plain ack. */
+        if (c->cfg->stream_redis[0] == '\0') {
+            f.stream = tr_url_stream_name(x->spec.url, "callback", NULL, 0);
+            f.stream_data = x->spec.data != NULL ? x->spec.data : "";
+            f.stream_data_len = x->spec.data != NULL ? x->spec.data_len : 0;
+            f.stream_due_ms = x->fire_due_ms;
+        }
         chain = NULL; /* nobody answered: nothing to chain */
     }
     if (chain != NULL) {

@@ -17,6 +17,7 @@
 #include "tr_notifier.h"
 #include "tr_notify_tcp.h"
 #include "tr_notify_stream.h"
+#include "tr_notify_xstream.h"
 #include "tr_outcome.h"
 #include "tr_pending.h"
 #include "tr_reconnect.h"
@@ -973,11 +974,24 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer)
         tr_log_error("cannot start: out of memory (tcp notifier)");
         goto done;
     }
-    tr_notify_stream *stream = tr_notify_stream_new(s.work.dl);
-    if (stream == NULL ||
-        tr_notifiers_add(s.work.notify, TR_NOTIFY_STREAM, &tr_notify_stream_ops, stream) != 0) {
-        tr_log_error("cannot start: out of memory (stream notifier)");
-        goto done;
+    if (cfg->stream_redis[0] != '\0') {
+        /* redis-stream:// targets in another Redis (tr_notify_xstream.h). */
+        char err[256];
+        tr_notify_xstream *xs = tr_notify_xstream_new(cfg, s.work.dl, err, sizeof err);
+        if (xs == NULL ||
+            tr_notifiers_add(s.work.notify, TR_NOTIFY_STREAM, &tr_notify_xstream_ops, xs) != 0) {
+            tr_log_error("cannot start: --stream-redis: %s", xs == NULL ? err : "out of memory");
+            goto done;
+        }
+        tr_log_info("redis-stream:// targets go to the redis at %s (at least once, not "
+                    "atomic with the ack)", cfg->stream_redis);
+    } else {
+        tr_notify_stream *stream = tr_notify_stream_new(s.work.dl);
+        if (stream == NULL ||
+            tr_notifiers_add(s.work.notify, TR_NOTIFY_STREAM, &tr_notify_stream_ops, stream) != 0) {
+            tr_log_error("cannot start: out of memory (stream notifier)");
+            goto done;
+        }
     }
     tr_deliver_set_signer(s.work.dl, s.work.signer);
     s.claim.need = 1;

@@ -8,6 +8,7 @@
 
 #include "tr_cluster.h"
 #include "tr_mem.h"
+#include "tr_redis_addr.h"
 #include "tr_secret_file.h"
 
 #ifndef TR_VERSION
@@ -131,6 +132,17 @@ static const opt_def opt_table[] = {
     {"stream-maxlen", 0, OPT_INT, F(stream_maxlen), 0, 1000000000, "1000000", SC,
      "entries a redis-stream:// target's stream keeps, about (XADD MAXLEN ~); 0: unbounded",
      0},
+    {"stream-redis", 0, OPT_STR, F(stream_redis), 0, 0, "", SC,
+     "HOST:PORT or /path/to/redis.sock: redis-stream://NAME targets are XADDed to the stream "
+     "NAME in this Redis instead of TimeRush's own (then at least once, not atomic with the "
+     "ack: docs/PROTOCOL.md); empty: TimeRush's own Redis", 0},
+    {"stream-redis-password-file", 0, OPT_STR, F(stream_redis_password_file), 0, 0, "", SC,
+     "file holding the --stream-redis AUTH password (one line, 0600); empty: no AUTH",
+     SECRET_FILE},
+    {"stream-dedupe-ms", 0, OPT_INT, F(stream_dedupe_ms), 0, 604800000, "3600000", SC,
+     "--stream-redis: a firing (timer key and due time) already written is not written "
+     "again for this long (a marker key with this TTL beside the stream); 0: plain XADD, "
+     "every retry may add an entry", 0},
     {"breaker-failures", 0, OPT_INT, F(breaker_failures), 0, 100000, "5", SC,
      "consecutive connect failures or timeouts that open a destination's circuit breaker "
      "(its timers are held, one probe at a time); 0: never", 0},
@@ -674,6 +686,26 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
         if (tr_secret_file_read(cfg->redis_password_file, cfg->redis_password,
                                 sizeof cfg->redis_password, msg, sizeof msg) != 0) {
             snprintf(err, errlen, "--redis-password-file %s", msg);
+            return TR_CONFIG_ERROR;
+        }
+    }
+    if (cfg->stream_redis[0] != '\0') {
+        tr_redis_addr addr;
+        char msg[TR_CONFIG_STR_MAX];
+        if (tr_redis_addr_parse(cfg->stream_redis, &addr, msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "--stream-redis: %s", msg);
+            return TR_CONFIG_ERROR;
+        }
+    }
+    if (cfg->stream_redis_password_file[0] != '\0') {
+        char msg[TR_CONFIG_STR_MAX + 128];
+        if (cfg->stream_redis[0] == '\0') {
+            snprintf(err, errlen, "--stream-redis-password-file needs --stream-redis");
+            return TR_CONFIG_ERROR;
+        }
+        if (tr_secret_file_read(cfg->stream_redis_password_file, cfg->stream_redis_password,
+                                sizeof cfg->stream_redis_password, msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "--stream-redis-password-file %s", msg);
             return TR_CONFIG_ERROR;
         }
     }

@@ -93,6 +93,12 @@ typedef struct tr_config {
                                           * resolved address (tr_dest.h) */
     int stream_maxlen;                   /* XADD MAXLEN ~ of redis-stream:// targets;
                                           * 0: unbounded */
+    char stream_redis[TR_CONFIG_STR_MAX]; /* redis-stream:// targets go to this Redis
+                                           * (tr_redis_addr.h); empty: TimeRush's own */
+    char stream_redis_password_file[TR_CONFIG_STR_MAX]; /* its AUTH password's file */
+    char stream_redis_password[TR_CONFIG_STR_MAX]; /* read from that file; never logged */
+    int stream_dedupe_ms;                /* --stream-redis: a firing's second XADD is
+                                          * skipped this long; 0: plain XADD */
     int breaker_failures;                /* unreachable results in a row that open a
                                           * destination's breaker; 0: off */
     int connect_timeout_ms;              /* connect phase of a delivery */
