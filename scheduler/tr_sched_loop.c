@@ -309,8 +309,10 @@ static void dispatch(sched *s, tr_xfer *x)
     char err[160];
     int64_t mono = tr_clock_mono_ms();
     if (tr_url_is_stream(x->spec.url)) {
-        /* No network: no destination's limits or breaker, and done at once
-         * (tr_notify_stream.h), so it never waits for a slot. */
+        /* No receiver to protect: no destination's limits or breaker. In TimeRush's
+         * Redis it is done at once (tr_notify_stream.h); with --stream-redis it is
+         * one XADD pipelined on one connection (tr_notify_xstream.h). Either way it
+         * never waits for a slot. */
         if (tr_url_stream_name(x->spec.url, "callback", err, sizeof err) != NULL) {
             launch(s, NULL, x, mono);
             return;
