@@ -82,33 +82,18 @@ tr_s_to_us() {
     echo $(( ${int:-0} * 1000000 + 10#${frac:0:6} ))
 }
 
-# tr_sleep SECONDS: sleeps without a fork: a read with a timeout on a FIFO that
-# nobody writes to (opened once per test). The suite is CPU-bound on 2 cores, and
-# `sleep` in a 20 ms polling loop cost a fork and an exec each time.
-TR_SLEEP_FD=""
+# tr_sleep SECONDS: sleeps without a fork. The suite is CPU-bound on 2 cores, and
+# `sleep` in a 20 ms polling loop cost a fork and an exec each time, so lib.sh loads
+# bash's loadable sleep builtin (Debian's bash-builtins, a run dependency): every
+# `sleep` of a test is then the builtin. Not `read -t` on a fifo (the earlier way):
+# bash 5.2's read restores, when its timeout fires before its read loop began, a
+# signal mask it never saved; a loaded machine can deschedule a shell that long, and
+# the launcher, which did the same, was once left with SIGTERM blocked (timerush,
+# pause). Without the builtin, tr_sleep forks sleep.
+enable -f /usr/lib/bash/sleep sleep 2>/dev/null || true
 tr_sleep() {
-    [[ -n $TR_SLEEP_FD ]] || tr_sleep_open
-    if [[ -n $TR_SLEEP_FD ]]; then
-        read -r -t "$1" -u "$TR_SLEEP_FD" _
-    else
-        sleep "$1"
-    fi
+    sleep "$1"
     return 0
-}
-
-# tr_sleep_open: opens tr_sleep's FIFO (tr_setup does, so that subshells inherit it
-# rather than each making its own).
-tr_sleep_open() {
-    local fifo
-    fifo=$(mktemp -u "${TMPDIR:-/tmp}/tr-sleep.XXXXXX") &&
-        mkfifo -m 600 "$fifo" && exec {TR_SLEEP_FD}<>"$fifo"
-    rm -f "$fifo"
-}
-
-# tr_sleep_close: closes tr_sleep's FIFO (in a subshell about to exec a long-lived
-# program, so it does not keep the test's descriptor).
-tr_sleep_close() {
-    [[ -z $TR_SLEEP_FD ]] || exec {TR_SLEEP_FD}>&-
 }
 
 # tr_poll_pause N: the pause after the Nth failed try ($1, from 0) of a poll: 10 ms, then
@@ -156,7 +141,6 @@ tr_poll() {
 
 tr_setup() {
     TR_TMP=$(mktemp -d "${TMPDIR:-/tmp}/timerush-it.XXXXXX") || exit 1
-    tr_sleep_open
     trap tr_cleanup EXIT
     trap 'tr_cleanup; trap - EXIT; exit 130' INT
     trap 'tr_cleanup; trap - EXIT; exit 143' TERM
@@ -284,7 +268,6 @@ tr_start_stack() {
     # TR_TEST_SHARDS: the stack's --shards (the sharded variants of some tests).
     [[ -n ${TR_TEST_SHARDS:-} && " $* " != *" --shards "* ]] && shards=(--shards "$TR_TEST_SHARDS")
     (
-        tr_sleep_close
         exec "$TR_SOURCE_DIR/timerush" --no-build --no-install --build-dir "$TR_BUILD_DIR" \
             --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" "${workers[@]}" "${shards[@]}" "$@" >"$out" \
             2>"$err" </dev/null
