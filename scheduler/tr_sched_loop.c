@@ -202,6 +202,17 @@ static void flush(sched *s)
     if (!want_flush(s, tr_clock_mono_ms()))
         return;
     assert(!outstanding(s)); /* one call owed on the connection at a time */
+    if (!tr_store_pipelined(s->redis.store)) {
+        /* A cluster: written now, one shard's call at a time (docs/CLUSTER.md). */
+        if (tr_pending_flush(s->work.pending, s->redis.store, &s->report.st) == 0) {
+            s->work.pending_since_mono = -1;
+            store_ok(s);
+            s->claim.need = 1; /* a retry or a chain may now be the earliest timer */
+        } else {
+            store_failed(s, "finish"); /* kept: sent again at the retry time */
+        }
+        return;
+    }
     if (tr_pending_send(s->work.pending, s->redis.store) == 0)
         s->work.pending_since_mono = -1;
     else
@@ -487,7 +498,8 @@ static void claim(sched *s, int free_slots)
     int64_t lease = (int64_t)s->cfg->timeout_ms + s->cfg->lease_margin_ms;
     assert(!tr_store_claim_outstanding(s->redis.store)); /* want_claim() refuses */
     const char *token = tr_claim_tokens_next(&s->claim.tokens);
-    if (s->claim.backlog && s->redis.have_offset && !s->redis.rc.down) {
+    if (s->claim.backlog && s->redis.have_offset && !s->redis.rc.down &&
+        tr_store_pipelined(s->redis.store)) {
         s->claim.last_mono = tr_clock_mono_ms();
         if (tr_store_claim_send(s->redis.store, (size_t)free_slots, lease, token) != 0) {
             tr_claim_tokens_lost(&s->claim.tokens, token); /* part of it may have gone out */

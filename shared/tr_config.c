@@ -79,10 +79,10 @@ static const opt_def opt_table[] = {
     {"redis-timeout-ms", 0, OPT_INT, F(redis_timeout_ms), 10, 600000, "1000", ALL,
      "Redis connect and command timeout, ms", 0},
     /* issue 11, Redis Cluster: the seeds of tr_cluster.h (docs/CLUSTER.md). */
-    {"cluster", 0, OPT_STR, F(cluster), 0, 0, "", FC | SC,
-     "Redis Cluster seed nodes HOST:PORT[,HOST:PORT...] instead of --host/--port; "
-     "--redis-user and the password apply to every node. Checked, but the store does "
-     "not use it yet: refused (docs/CLUSTER.md)", 0},
+    {"cluster", 0, OPT_STR, F(cluster), 0, 0, "", FC | SC | LA,
+     "Redis Cluster seed nodes HOST:PORT[,HOST:PORT...] instead of --host/--port (the "
+     "launcher then starts no Redis); needs --shards 2 or more; --redis-user and the "
+     "password apply to every node (docs/CLUSTER.md)", 0},
     {"interval", 0, OPT_INT, F(interval_s), 1, 86400, "60", ALL,
      "seconds between the scheduler's status log lines", 0},
     {"level", 0, OPT_STR, F(level), 0, 0, "INFO", ALL, "log level: DEBUG INFO WARNING ERROR", 0},
@@ -692,10 +692,14 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
                                   "database 0 only)");
             return TR_CONFIG_ERROR;
         }
-        /* The client (shared/tr_cluster.h) is built; the store is not wired to it. */
-        snprintf(err, errlen, "--cluster: the store cannot run on Redis Cluster yet "
-                              "(docs/CLUSTER.md)");
-        return TR_CONFIG_ERROR;
+        /* One shard is one hash tag, one slot, one master: the cluster would hold the
+         * whole service on one node. */
+        if (cfg->shards < 2) {
+            snprintf(err, errlen, "--cluster needs --shards 2 or more (each shard is one hash "
+                                  "slot, so one master; 16 spreads over up to 16 masters: "
+                                  "docs/CLUSTER.md)");
+            return TR_CONFIG_ERROR;
+        }
     }
     if (settings_for_launcher) {
         print_settings(stdout, cfg, given);
