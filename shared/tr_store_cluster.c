@@ -79,8 +79,8 @@ int tr_store_cl_pending(const tr_store *s)
 static void cl_failed(tr_store *s, const char *what)
 {
     tr_ret code = tr_cluster_err(s->cl);
-    tr_store_set_error(s, code == TR_RET_OK ? TR_RET_STORE_DOWN : code, "redis cluster %s: %s",
-                       what, tr_cluster_errstr(s->cl));
+    tr_store_set_error(s, code == TR_RET_OK ? TR_RET_STORE_DOWN : code, "%s: %s", what,
+                       tr_cluster_errstr(s->cl));
 }
 
 int tr_store_cl_queue(tr_store *s, const call_args *a)
