@@ -472,9 +472,13 @@ static void claimed(sched *s, tr_claim_batch *b, size_t limit, const char *token
         /* Sleep until woken (resume publishes on the wake channel) or the idle
          * claim period; due times do not matter while paused. */
         s->claim.next_due_ms = -1;
-    } else {
-        if (b->count >= limit || b->more)
-            s->claim.backlog = 1; /* the batch (or a shard's part) was cut: more may be due */
+    } else if (b->count >= limit || b->more) {
+        s->claim.backlog = 1; /* the batch (or a shard's part) was cut: more may be due */
+    }
+    /* With --shards > 1 a claim can run while a pause or resume is half-way through
+     * the shards: it says paused, yet the shards already resumed gave timers, which
+     * are in flight under our token. Deliver them now, not after their lease. */
+    if (b->count > 0) {
         int running = tr_notifiers_running(s->work.notify);
         for (size_t i = 0; i < b->count; i++)
             start_one(s, &b->items[i], token);

@@ -153,6 +153,10 @@ check_eq "lost = 0" 0 "$lost"
 check_eq "duplicates = 0" 0 "$dups"
 check_eq "no cancelled timer delivered" 0 "$late"
 check_eq "stats: delivered = every callback" "$left" "$(ts_stat delivered)"
+# A claim racing the resume over the 16 shards must not strand what it took until
+# its lease ran out (each would then come as attempt 2, 11.5 s late).
+check_eq "every delivery was a first attempt" 0 \
+    "$(cat "$TR_RUN"/log/scheduler.*.log | grep ' delivered status=' | grep -vc ' attempt=1 ')"
 
 # A fresh timer wakes a scheduler (PUBLISH reaches every node's subscribers).
 k=$(ts_register "$SINK_A_URL/wake" w 1)
