@@ -544,6 +544,32 @@ static int find_config_arg(int argc, char **argv, const char **file, int *reset,
 }
 
 /* Token settings that cannot work together. 0, or -1 with err set. */
+/* With --cluster, each seed node joins the destination policy's "self" list, so no
+ * callback can be aimed at it (the nodes the slot map names later are not added:
+ * docs/CLUSTER.md). The seeds were checked (tr_cluster_seeds_check). 0 or -1. */
+static int add_cluster_self(tr_config *cfg, char *err, size_t errlen)
+{
+    const char *p = cfg->cluster;
+    while (*p != '\0') {
+        const char *end = strchr(p, ',');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        char seed[TR_CLUSTER_HOST_MAX + 8];
+        if (len >= sizeof seed)
+            len = sizeof seed - 1;
+        memcpy(seed, p, len);
+        seed[len] = '\0';
+        char *colon = strrchr(seed, ':');
+        if (colon != NULL) {
+            *colon = '\0';
+            long port = strtol(colon + 1, NULL, 10);
+            if (tr_netpolicy_add_self(&cfg->netpolicy, NULL, 0, seed, (int)port, err, errlen) != 0)
+                return -1;
+        }
+        p = end != NULL ? end + 1 : p + len;
+    }
+    return 0;
+}
+
 static int check_tokens(const tr_config *cfg, char *err, size_t errlen)
 {
     unsigned all = 0;
@@ -710,7 +736,8 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
                                cfg->callback_deny, err, errlen) != 0 ||
             tr_netpolicy_add_self(&cfg->netpolicy, cfg->listen_host, cfg->listen_port,
                                   cfg->redis_socket[0] == '\0' ? cfg->host : NULL, cfg->port,
-                                  err, errlen) != 0)
+                                  err, errlen) != 0 ||
+            add_cluster_self(cfg, err, errlen) != 0)
             return TR_CONFIG_ERROR;
     }
     return TR_CONFIG_OK;

@@ -237,6 +237,13 @@ static void test_cluster_option(void **state)
                      TR_CONFIG_OK);
     assert_string_equal(cfg.cluster, "10.0.0.1:7000,::1:7001,b:7002");
     assert_int_equal(cfg.shards, 16);
+    /* Each seed is one of TimeRush's own endpoints for the destination policy. */
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--shards", "16"), TR_CONFIG_OK);
+    size_t nself = cfg.netpolicy.nself;
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--cluster", "10.0.0.1:7000,10.0.0.2:7001",
+                           "--shards", "16"),
+                     TR_CONFIG_OK);
+    assert_true(cfg.netpolicy.nself >= nself + 2);
     assert_int_equal(PARSE(TR_PROG_LAUNCHER, "--cluster", "a:1"), TR_CONFIG_ERROR);
     assert_non_null(strstr(err, "needs --shards 2 or more"));
 }
