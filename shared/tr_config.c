@@ -76,6 +76,11 @@ static const opt_def opt_table[] = {
      "logical shards of the keyspace, each its own hash tag {KEY:i} (1: today's {KEY}); "
      "fixed per deployment: stored in Redis, a process started with another count refuses "
      "to start", 0},
+    {"wait-replicas", 0, OPT_INT, F(wait_replicas), 0, 16, "0", FC | SC | LA,
+     "with --cluster: each acknowledged write (create, cancel, ack, ...) waits until this "
+     "many replicas of its master have it (WAIT, up to half --redis-timeout-ms), else the "
+     "request fails as maybe applied; 0: replication stays asynchronous (docs/CLUSTER.md)",
+     0},
     {"redis-timeout-ms", 0, OPT_INT, F(redis_timeout_ms), 10, 600000, "1000", ALL,
      "Redis connect and command timeout, ms", 0},
     /* issue 11, Redis Cluster: the seeds of tr_cluster.h (docs/CLUSTER.md). */
@@ -707,6 +712,10 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
         snprintf(err, errlen, "--redis-user needs a password (--redis-password-file)");
         return TR_CONFIG_ERROR;
     }
+    if (cfg->wait_replicas > 0 && cfg->cluster[0] == '\0') {
+        snprintf(err, errlen, "--wait-replicas is for --cluster (on one Redis it is not built)");
+        return TR_CONFIG_ERROR;
+    }
     if (cfg->cluster[0] != '\0') {
         char msg[TR_CONFIG_STR_MAX];
         if (tr_cluster_seeds_check(cfg->cluster, msg, sizeof msg) != 0) {
@@ -720,6 +729,10 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
         }
         /* One shard is one hash tag, one slot, one master: the cluster would hold the
          * whole service on one node. */
+        if (cfg->wait_replicas > 0 && cfg->redis_timeout_ms < 20) {
+            snprintf(err, errlen, "--wait-replicas needs --redis-timeout-ms 20 or more");
+            return TR_CONFIG_ERROR;
+        }
         if (cfg->shards < 2) {
             snprintf(err, errlen, "--cluster needs --shards 2 or more (each shard is one hash "
                                   "slot, so one master; 16 spreads over up to 16 masters: "

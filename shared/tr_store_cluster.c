@@ -12,6 +12,7 @@
  */
 #include "tr_store_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,6 +118,51 @@ oom:
     return -1;
 }
 
+/* Writes whose loss on failover loses or repeats what a client was told: every
+ * script but the reads and the claim (a claim lost with its master only makes its
+ * timers due again: delivered again, within at-least-once). */
+static int wait_applies(int which)
+{
+    return !tr_store_read_only(which) && which != S_CLAIM;
+}
+
+/* --wait-replicas N: after a write answered on a master, WAIT N there (the same
+ * connection: tr_cluster routes by the same key), up to half --redis-timeout-ms so
+ * the read timeout is not reached. Frees r and returns NULL, error
+ * TR_RET_OUTCOME_UNKNOWN, when fewer replicas confirmed (the write stands on the
+ * master, but may be lost with it). */
+static redisReply *cl_wait(tr_store *s, int which, const char *const *argv, const size_t *len,
+                           redisReply *r)
+{
+    int n = s->cfg->wait_replicas;
+    if (r == NULL || n <= 0 || r->type == REDIS_REPLY_ERROR || !wait_applies(which))
+        return r;
+    char want[16], ms[24];
+    snprintf(want, sizeof want, "%d", n);
+    snprintf(ms, sizeof ms, "%d", s->cfg->redis_timeout_ms / 2);
+    const char *wargv[] = {"WAIT", want, ms};
+    /* argv[3]: the call's first key, which routed it. */
+    redisReply *w = tr_cluster_command(s->cl, argv[3], len[3], 3, wargv, NULL, 0);
+    long long got = w != NULL && w->type == REDIS_REPLY_INTEGER ? w->integer : -1;
+    if (got >= n) {
+        freeReplyObject(w);
+        return r;
+    }
+    if (w == NULL)
+        tr_store_set_error(s, TR_RET_OUTCOME_UNKNOWN, "%s: written, then WAIT failed: %s",
+                           tr_store_script_name(which), tr_cluster_errstr(s->cl));
+    else
+        tr_store_set_error(s, TR_RET_OUTCOME_UNKNOWN,
+                           "%s: written on the master, but %lld of %d replicas confirmed it "
+                           "within %d ms (--wait-replicas): it may be lost on a failover",
+                           tr_store_script_name(which), got < 0 ? 0 : got, n,
+                           s->cfg->redis_timeout_ms / 2);
+    if (w != NULL)
+        freeReplyObject(w);
+    freeReplyObject(r);
+    return NULL;
+}
+
 redisReply *tr_store_cl_next(tr_store *s)
 {
     if (!tr_store_cl_pending(s)) {
@@ -132,6 +178,8 @@ redisReply *tr_store_cl_next(tr_store *s)
                                        c->argv, c->len, flags);
     if (r == NULL)
         cl_failed(s, tr_store_script_name(c->which));
+    else
+        r = cl_wait(s, c->which, c->argv, c->len, r);
     free(c);
     return r;
 }
@@ -143,7 +191,7 @@ redisReply *tr_store_cl_script(tr_store *s, const call_args *a)
                                        a->argv, a->len, flags);
     if (r == NULL)
         cl_failed(s, tr_store_script_name(a->which));
-    return r;
+    return cl_wait(s, a->which, a->argv, a->len, r);
 }
 
 redisReply *tr_store_cl_command(tr_store *s, const char *route, int argc, const char **argv,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_cluster_e2e.sh - the whole service on a real Redis Cluster (issue 11; run by
 # ctest under tests/cluster/with_cluster.sh: 3 masters, a replica each, a password).
-# ./timerush --cluster SEEDS --shards 16 starts no Redis of its own; 1,000 timers,
+# ./timerush --cluster SEEDS --shards 16 --wait-replicas 1 starts no Redis of its own
+# (every acknowledged write confirmed by its master's replica); 1,000 timers,
 # 500 over /register/ and 500 over /v1/timers (a batch and single creates, client
 # keys and server-made keys), land in the 16 shards spread over the 3 masters; get,
 # cancel and list (one cursor over the shards) work; /v1/stats sums the shards; every
@@ -30,10 +31,29 @@ pwfile=$TR_TMP/cluster.password
 tr_redis() { REDISCLI_AUTH=$TR_TEST_CLUSTER_PASSWORD redis-cli -c -h 127.0.0.1 -p "${masters[0]}" "$@"; }
 node_cli() { REDISCLI_AUTH=$TR_TEST_CLUSTER_PASSWORD redis-cli -h 127.0.0.1 -p "$1" "${@:2}"; }
 
+# --wait-replicas 1: every create, cancel and ack waits for its master's replica
+# (WAIT), which can confirm nothing before its first sync: wait for that.
+replicas_online() {
+    local p
+    for p in "${masters[@]}"; do
+        node_cli "$p" INFO replication | grep -q 'state=online' || return 1
+    done
+}
+tr_wait_for "every master's replica is in sync" 30 replicas_online
 tr_start_sink A
 tr_start_stack --cluster "$seeds" --shards "$S" --redis-password-file "$pwfile" --schedulers 2 \
-    --max-body 1000000 --host-limit 512 || tr_finish
+    --max-body 1000000 --host-limit 512 --wait-replicas 1 || tr_finish
 check "no redis-server of the launcher's own" test ! -e "$TR_RUN/pids/redis.pid"
+# The launcher hands --cluster, --shards and --wait-replicas to every program.
+args=""
+for pid in $(tr_stack_pids); do
+    c=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+    [[ $c == *timerush-fcgi* || $c == *timerush-scheduler* ]] && args+="$c"$'\n'
+done
+nprog=$(grep -c timerush <<<"$args")
+full=$(grep -- "--cluster" <<<"$args" | grep -- "--shards" | grep -c -- "--wait-replicas")
+check "fcgi workers and schedulers found ($nprog)" test "$nprog" -ge 3
+check_eq "each has --cluster, --shards and --wait-replicas" "$nprog" "$full"
 check "the ready line names the cluster" grep -q "redis: cluster $seeds, $S shards" \
     "$TR_TMP/launcher.1.out"
 check_eq "the shard count is kept in the cluster" "$S" "$(tr_redis GET "{$TR_KEY}:shards")"

@@ -244,6 +244,12 @@ static void test_cluster_option(void **state)
                            "--shards", "16"),
                      TR_CONFIG_OK);
     assert_true(cfg.netpolicy.nself >= nself + 2);
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--wait-replicas", "1"), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "--wait-replicas is for --cluster"));
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--cluster", "a:1", "--shards", "4", "--wait-replicas",
+                           "1"),
+                     TR_CONFIG_OK);
+    assert_int_equal(cfg.wait_replicas, 1);
     assert_int_equal(PARSE(TR_PROG_LAUNCHER, "--cluster", "a:1"), TR_CONFIG_ERROR);
     assert_non_null(strstr(err, "needs --shards 2 or more"));
 }

@@ -4,7 +4,8 @@
  * shards on 3 masters is printed (what the scheduler's blocking claim costs there);
  * after SCRIPT FLUSH on every master the scripts are loaded again per node; a shard's
  * slot moved to another master by hand (as redis-cli --cluster reshard does) is
- * followed (MOVED) by get, claim and ack; the shard count is kept and checked.
+ * followed (MOVED) by get, claim and ack; the shard count is kept and checked;
+ * --wait-replicas 1 confirms writes, 2 (one replica each) fails them as maybe applied.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -284,6 +285,58 @@ static void test_shard_count_kept(void **state)
     tr_store_free(s);
 }
 
+/* --wait-replicas: with 1 (each master has one replica) a create is confirmed; with 2
+ * it is written but not confirmed: it fails as maybe applied, and reads still work. */
+static void test_wait_replicas(void **state)
+{
+    (void)state;
+    /* A new cluster's replicas sync first (diskless, after repl-diskless-sync-delay):
+     * until then WAIT counts none. Bounded wait for each master's replica. */
+    for (int m = 0; m < nmasters; m++) {
+        int online = 0;
+        for (int tries = 0; tries < 300 && !online; tries++) {
+            redisReply *r = raw_cmd(ports[m], "INFO replication");
+            online = r->type == REDIS_REPLY_STRING && strstr(r->str, "state=online") != NULL;
+            freeReplyObject(r);
+            if (!online)
+                nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+        }
+        assert_true(online);
+    }
+    tr_config one = cfg, two = cfg;
+    one.wait_replicas = 1;
+    two.wait_replicas = 2;
+    tr_store *s = tr_store_new(&one);
+    assert_int_equal(tr_store_connect(s), 0);
+    char id[32];
+    double t0 = now_ms();
+    for (int i = 0; i < 32; i++) {
+        snprintf(id, sizeof id, "w1-%02d", i);
+        add_ok(s, id);
+    }
+    printf("--wait-replicas 1: 32 creates (one per call) in %.1f ms\n", now_ms() - t0);
+    assert_int_equal(claim_ack(s, 32, "test/5/1"), 32); /* acks wait too */
+    tr_store_free(s);
+
+    s = tr_store_new(&two);
+    assert_int_equal(tr_store_connect(s), 0);
+    int64_t due = 0;
+    t0 = now_ms();
+    assert_int_equal(tr_store_add(s, "w2-0", REC, strlen(REC), 60000, &due), TR_STORE_ADD_FAILED);
+    printf("--wait-replicas 2: %s (after %.0f ms)\n", tr_store_error(s), now_ms() - t0);
+    assert_int_equal(tr_store_error_code(s), TR_RET_OUTCOME_UNKNOWN);
+    assert_non_null(strstr(tr_store_error(s), "1 of 2 replicas"));
+    tr_timer_view v = {0};
+    assert_int_equal(tr_store_get(s, "w2-0", &v), TR_STORE_GET_FOUND); /* it was written */
+    tr_timer_view_clear(&v);
+    int64_t ttl = 0;
+    assert_int_not_equal(tr_store_cancel(s, "w2-0", &ttl), 0); /* a write: not confirmed */
+    tr_store_free(s);
+    s = tr_store_new(&cfg);
+    assert_int_equal(tr_store_cancel(s, "w2-0", &ttl), 0);
+    tr_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_noscript_per_node),
         cmocka_unit_test(test_shard_moved),
         cmocka_unit_test(test_shard_count_kept),
+        cmocka_unit_test(test_wait_replicas),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
