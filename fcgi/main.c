@@ -48,7 +48,9 @@ int main(int argc, char **argv)
     }
 
     char target[TR_CONFIG_STR_MAX + 32];
-    if (cfg.redis_socket[0] != '\0')
+    if (cfg.cluster[0] != '\0')
+        snprintf(target, sizeof target, "cluster:%s shards=%d", cfg.cluster, cfg.shards);
+    else if (cfg.redis_socket[0] != '\0')
         snprintf(target, sizeof target, "unix:%s", cfg.redis_socket);
     else
         snprintf(target, sizeof target, "%s:%d", cfg.host, cfg.port);

@@ -130,8 +130,10 @@ int main(int argc, char **argv)
     tr_log_info("destination policy: %s, %zu allow/deny entries, %zu own addresses refused%s",
                 tr_netpolicy_kind_name(cfg.netpolicy.kind), cfg.netpolicy.nrules,
                 cfg.netpolicy.nself, cfg.no_chain ? "; --no-chain" : "");
-    char where[TR_CONFIG_STR_MAX + 16];
-    if (cfg.redis_socket[0] != '\0')
+    char where[TR_CONFIG_STR_MAX + 32];
+    if (cfg.cluster[0] != '\0')
+        snprintf(where, sizeof where, "cluster:%s shards=%d", cfg.cluster, cfg.shards);
+    else if (cfg.redis_socket[0] != '\0')
         snprintf(where, sizeof where, "unix:%s", cfg.redis_socket);
     else
         snprintf(where, sizeof where, "%s:%d", cfg.host, cfg.port);

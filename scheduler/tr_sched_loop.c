@@ -203,6 +203,17 @@ static void flush(sched *s)
     if (!want_flush(s, tr_clock_mono_ms()))
         return;
     assert(!outstanding(s)); /* one call owed on the connection at a time */
+    if (!tr_store_pipelined(s->redis.store)) {
+        /* A cluster: written now, one shard's call at a time (docs/CLUSTER.md). */
+        if (tr_pending_flush(s->work.pending, s->redis.store, &s->report.st) == 0) {
+            s->work.pending_since_mono = -1;
+            store_ok(s);
+            s->claim.need = 1; /* a retry or a chain may now be the earliest timer */
+        } else {
+            store_failed(s, "finish"); /* kept: sent again at the retry time */
+        }
+        return;
+    }
     if (tr_pending_send(s->work.pending, s->redis.store) == 0)
         s->work.pending_since_mono = -1;
     else
@@ -464,9 +475,13 @@ static void claimed(sched *s, tr_claim_batch *b, size_t limit, const char *token
         /* Sleep until woken (resume publishes on the wake channel) or the idle
          * claim period; due times do not matter while paused. */
         s->claim.next_due_ms = -1;
-    } else {
-        if (b->count >= limit || b->more)
-            s->claim.backlog = 1; /* the batch (or a shard's part) was cut: more may be due */
+    } else if (b->count >= limit || b->more) {
+        s->claim.backlog = 1; /* the batch (or a shard's part) was cut: more may be due */
+    }
+    /* With --shards > 1 a claim can run while a pause or resume is half-way through
+     * the shards: it says paused, yet the shards already resumed gave timers, which
+     * are in flight under our token. Deliver them now, not after their lease. */
+    if (b->count > 0) {
         int running = tr_notifiers_running(s->work.notify);
         for (size_t i = 0; i < b->count; i++)
             start_one(s, &b->items[i], token);
@@ -490,7 +505,8 @@ static void claim(sched *s, int free_slots)
     int64_t lease = (int64_t)s->cfg->timeout_ms + s->cfg->lease_margin_ms;
     assert(!tr_store_claim_outstanding(s->redis.store)); /* want_claim() refuses */
     const char *token = tr_claim_tokens_next(&s->claim.tokens);
-    if (s->claim.backlog && s->redis.have_offset && !s->redis.rc.down) {
+    if (s->claim.backlog && s->redis.have_offset && !s->redis.rc.down &&
+        tr_store_pipelined(s->redis.store)) {
         s->claim.last_mono = tr_clock_mono_ms();
         if (tr_store_claim_send(s->redis.store, (size_t)free_slots, lease, token) != 0) {
             tr_claim_tokens_lost(&s->claim.tokens, token); /* part of it may have gone out */

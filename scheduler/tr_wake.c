@@ -8,6 +8,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "tr_cluster.h"
 #include "tr_log.h"
 #include "tr_redis.h"
 
@@ -71,12 +72,38 @@ int tr_wake_fd(const tr_wake *wake)
     return wake->ctx != NULL ? wake->ctx->fd : -1;
 }
 
+/* The connection to subscribe on. On a cluster, the master of shard 0's channel
+ * (from a fresh slot map): the scripts PUBLISH, and a cluster delivers a PUBLISH to
+ * the subscribers of every node, so one node hears every shard (docs/CLUSTER.md:
+ * SSUBSCRIBE per shard would keep that traffic off the cluster bus; not built). */
+static redisContext *wake_open(tr_wake *w)
+{
+    tr_ret code;
+    if (w->cfg->cluster[0] == '\0')
+        return tr_redis_connect(w->cfg, &code, w->err, sizeof w->err);
+    tr_cluster_opts o = {.seeds = w->cfg->cluster,
+                         .user = w->cfg->redis_user,
+                         .password = w->cfg->redis_password,
+                         .timeout_ms = w->cfg->redis_timeout_ms,
+                         .max_attempts = 1};
+    char err[sizeof w->err];
+    tr_cluster *c = tr_cluster_new(&o, &code, err, sizeof err);
+    if (c == NULL) {
+        snprintf(w->err, sizeof w->err, "redis cluster: %.200s", err);
+        return NULL;
+    }
+    redisContext *ctx = tr_cluster_connect_for_key(c, w->channel[0], strlen(w->channel[0]));
+    if (ctx == NULL)
+        snprintf(w->err, sizeof w->err, "redis cluster: %s", tr_cluster_errstr(c));
+    tr_cluster_free(c); /* the connection is ours */
+    return ctx;
+}
+
 int tr_wake_connect(tr_wake *wake)
 {
     if (wake->ctx != NULL)
         return 0;
-    tr_ret code;
-    redisContext *ctx = tr_redis_connect(wake->cfg, &code, wake->err, sizeof wake->err);
+    redisContext *ctx = wake_open(wake);
     if (ctx == NULL)
         return -1;
     /* Every shard's channel in one SUBSCRIBE; wait for each confirmation (still

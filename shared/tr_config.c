@@ -77,13 +77,18 @@ static const opt_def opt_table[] = {
      "logical shards of the keyspace, each its own hash tag {KEY:i} (1: today's {KEY}); "
      "fixed per deployment: stored in Redis, a process started with another count refuses "
      "to start", 0},
+    {"wait-replicas", 0, OPT_INT, F(wait_replicas), 0, 16, "0", FC | SC | LA,
+     "with --cluster: each acknowledged write (create, cancel, ack, ...) waits until this "
+     "many replicas of its master have it (WAIT, up to half --redis-timeout-ms), else the "
+     "request fails as maybe applied; 0: replication stays asynchronous (docs/CLUSTER.md)",
+     0},
     {"redis-timeout-ms", 0, OPT_INT, F(redis_timeout_ms), 10, 600000, "1000", ALL,
      "Redis connect and command timeout, ms", 0},
     /* issue 11, Redis Cluster: the seeds of tr_cluster.h (docs/CLUSTER.md). */
-    {"cluster", 0, OPT_STR, F(cluster), 0, 0, "", FC | SC,
-     "Redis Cluster seed nodes HOST:PORT[,HOST:PORT...] instead of --host/--port; "
-     "--redis-user and the password apply to every node. Checked, but the store does "
-     "not use it yet: refused (docs/CLUSTER.md)", 0},
+    {"cluster", 0, OPT_STR, F(cluster), 0, 0, "", FC | SC | LA,
+     "Redis Cluster seed nodes HOST:PORT[,HOST:PORT...] instead of --host/--port (the "
+     "launcher then starts no Redis); needs --shards 2 or more; --redis-user and the "
+     "password apply to every node (docs/CLUSTER.md)", 0},
     {"interval", 0, OPT_INT, F(interval_s), 1, 86400, "60", ALL,
      "seconds between the scheduler's status log lines", 0},
     {"level", 0, OPT_STR, F(level), 0, 0, "INFO", ALL, "log level: DEBUG INFO WARNING ERROR", 0},
@@ -556,6 +561,32 @@ static int find_config_arg(int argc, char **argv, const char **file, int *reset,
 }
 
 /* Token settings that cannot work together. 0, or -1 with err set. */
+/* With --cluster, each seed node joins the destination policy's "self" list, so no
+ * callback can be aimed at it (the nodes the slot map names later are not added:
+ * docs/CLUSTER.md). The seeds were checked (tr_cluster_seeds_check). 0 or -1. */
+static int add_cluster_self(tr_config *cfg, char *err, size_t errlen)
+{
+    const char *p = cfg->cluster;
+    while (*p != '\0') {
+        const char *end = strchr(p, ',');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        char seed[TR_CLUSTER_HOST_MAX + 8];
+        if (len >= sizeof seed)
+            len = sizeof seed - 1;
+        memcpy(seed, p, len);
+        seed[len] = '\0';
+        char *colon = strrchr(seed, ':');
+        if (colon != NULL) {
+            *colon = '\0';
+            long port = strtol(colon + 1, NULL, 10);
+            if (tr_netpolicy_add_self(&cfg->netpolicy, NULL, 0, seed, (int)port, err, errlen) != 0)
+                return -1;
+        }
+        p = end != NULL ? end + 1 : p + len;
+    }
+    return 0;
+}
+
 static int check_tokens(const tr_config *cfg, char *err, size_t errlen)
 {
     unsigned all = 0;
@@ -713,6 +744,10 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
         snprintf(err, errlen, "--redis-user needs a password (--redis-password-file)");
         return TR_CONFIG_ERROR;
     }
+    if (cfg->wait_replicas > 0 && cfg->cluster[0] == '\0') {
+        snprintf(err, errlen, "--wait-replicas is for --cluster (on one Redis it is not built)");
+        return TR_CONFIG_ERROR;
+    }
     if (cfg->cluster[0] != '\0') {
         char msg[TR_CONFIG_STR_MAX];
         if (tr_cluster_seeds_check(cfg->cluster, msg, sizeof msg) != 0) {
@@ -724,10 +759,18 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
                                   "database 0 only)");
             return TR_CONFIG_ERROR;
         }
-        /* The client (shared/tr_cluster.h) is built; the store is not wired to it. */
-        snprintf(err, errlen, "--cluster: the store cannot run on Redis Cluster yet "
-                              "(docs/CLUSTER.md)");
-        return TR_CONFIG_ERROR;
+        /* One shard is one hash tag, one slot, one master: the cluster would hold the
+         * whole service on one node. */
+        if (cfg->wait_replicas > 0 && cfg->redis_timeout_ms < 20) {
+            snprintf(err, errlen, "--wait-replicas needs --redis-timeout-ms 20 or more");
+            return TR_CONFIG_ERROR;
+        }
+        if (cfg->shards < 2) {
+            snprintf(err, errlen, "--cluster needs --shards 2 or more (each shard is one hash "
+                                  "slot, so one master; 16 spreads over up to 16 masters: "
+                                  "docs/CLUSTER.md)");
+            return TR_CONFIG_ERROR;
+        }
     }
     if (settings_for_launcher) {
         print_settings(stdout, cfg, given);
@@ -738,7 +781,8 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
                                cfg->callback_deny, err, errlen) != 0 ||
             tr_netpolicy_add_self(&cfg->netpolicy, cfg->listen_host, cfg->listen_port,
                                   cfg->redis_socket[0] == '\0' ? cfg->host : NULL, cfg->port,
-                                  err, errlen) != 0)
+                                  err, errlen) != 0 ||
+            add_cluster_self(cfg, err, errlen) != 0)
             return TR_CONFIG_ERROR;
     }
     return TR_CONFIG_OK;

@@ -58,6 +58,9 @@ typedef struct tr_config {
                                           * empty: one Redis (host/port or socket) */
     int shards;                          /* logical shards S (tr_shard.h); 1: the
                                           * unsharded names "{<key>}:due" ... */
+    int wait_replicas;                   /* --wait-replicas: replicas that must confirm
+                                          * each acknowledged write (WAIT); 0: none;
+                                          * with --cluster only */
 
     /* Logging and process */
     int interval_s;                      /* seconds between status lines */

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 
+#include "tr_cluster.h"
 #include "tr_log.h"
 #include "tr_redis.h"
 #include "tr_shard.h"
@@ -52,6 +54,22 @@ const char *tr_store_script_name(int which)
     return which >= 0 && which < S_COUNT ? scripts[which].name : "unknown";
 }
 
+const char *tr_store_script_source(int which)
+{
+    assert(which >= 0 && which < S_COUNT);
+    return scripts[which].source;
+}
+
+int tr_store_on_cluster(const tr_store *s)
+{
+    return s->cfg->cluster[0] != '\0';
+}
+
+int tr_store_connected(const tr_store *s)
+{
+    return tr_store_on_cluster(s) ? s->cl != NULL && s->have_sha : s->ctx != NULL;
+}
+
 const int64_t tr_hist_bounds_ms[TR_HIST_BUCKETS] = {1,   5,   10,   25,   50,   100,
                                                     250, 500, 1000, 2500, 5000, 10000};
 
@@ -92,6 +110,9 @@ void tr_store_disconnect(tr_store *s)
     tr_store_async_clear(&s->fa);
     tr_claim_batch_clear(&s->ca.acc); /* in flight already: their leases return them */
     memset(&s->ca, 0, sizeof s->ca);
+    /* On a cluster the client keeps its per-node connections (it reconnects by
+     * itself); only the calls not yet run are dropped. */
+    tr_store_cl_drop(s);
     if (s->ctx != NULL) {
         redisFree(s->ctx);
         s->ctx = NULL;
@@ -102,6 +123,11 @@ void tr_store_disconnect(tr_store *s)
  * reconnects) and report Redis as down. */
 void tr_store_io_failed(tr_store *s, const char *what)
 {
+    if (tr_store_on_cluster(s)) {
+        /* The cluster call that failed has set the error (with its code). */
+        tr_store_disconnect(s);
+        return;
+    }
     tr_store_set_error(s, TR_RET_STORE_DOWN, "redis %s: %s", what,
               s->ctx != NULL && s->ctx->errstr[0] ? s->ctx->errstr : "connection lost");
     tr_store_disconnect(s);
@@ -246,11 +272,10 @@ static int check_shards(tr_store *s)
         tr_config_redis_key(s->cfg, "stats", stats, sizeof stats) != 0)
         return shards_refused(s, "--key too long");
     for (int round = 0; round < 2; round++) {
-        redisReply *r = redisCommand(s->ctx, "GET %s", key);
-        if (r == NULL) {
-            tr_store_io_failed(s, "GET shards");
+        const char *get[] = {"GET", key};
+        redisReply *r = tr_store_command(s, key, 2, get, 1);
+        if (r == NULL)
             return -1;
-        }
         if (r->type == REDIS_REPLY_ERROR) {
             /* Loading, an ACL: not an answer; connect again later. */
             tr_store_reply_failed(s, "GET shards", r);
@@ -272,11 +297,10 @@ static int check_shards(tr_store *s)
             return 0; /* one shard writes nothing: today's data stays exactly as it is */
         if (round == 1)
             break;
-        r = redisCommand(s->ctx, "EXISTS %s", stats);
-        if (r == NULL) {
-            tr_store_io_failed(s, "EXISTS");
+        const char *exists[] = {"EXISTS", stats};
+        r = tr_store_command(s, stats, 2, exists, 1);
+        if (r == NULL)
             return -1;
-        }
         long long unsharded = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
         freeReplyObject(r);
         if (unsharded != 0)
@@ -284,11 +308,12 @@ static int check_shards(tr_store *s)
                                      "(EXISTS {KEY}:stats answered %lld); start with --shards 1",
                                   unsharded);
         /* Two first processes may race: the loser reads the winner's count. */
-        r = redisCommand(s->ctx, "SET %s %d NX", key, s->cfg->shards);
-        if (r == NULL) {
-            tr_store_io_failed(s, "SET shards");
+        char count[16];
+        snprintf(count, sizeof count, "%d", s->cfg->shards);
+        const char *set[] = {"SET", key, count, "NX"};
+        r = tr_store_command(s, key, 4, set, 1); /* NX: harmless to repeat */
+        if (r == NULL)
             return -1;
-        }
         freeReplyObject(r);
     }
     return shards_refused(s, "the shard count could not be stored in Redis");
@@ -299,6 +324,7 @@ void tr_store_free(tr_store *store)
     if (store == NULL)
         return;
     tr_store_disconnect(store);
+    tr_store_cl_free(store);
     free(store);
 }
 
@@ -340,6 +366,54 @@ int tr_store_load_scripts(tr_store *s)
     return rc;
 }
 
+redisReply *tr_store_command(tr_store *s, const char *route, int argc, const char **argv,
+                             int idempotent)
+{
+    if (tr_store_on_cluster(s))
+        return tr_store_cl_command(s, route, argc, argv, idempotent != 0);
+    redisReply *r = redisCommandArgv(s->ctx, argc, argv, NULL);
+    if (r == NULL)
+        tr_store_io_failed(s, argv[0]);
+    return r;
+}
+
+/* A script's SHA1, as Redis names it (lower-case hex): on a cluster the client
+ * loads the scripts per node on NOSCRIPT, so the hash is all the store needs. */
+static int script_sha(tr_store *s, int which)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    const char *src = scripts[which].source;
+    if (EVP_Digest(src, strlen(src), md, &mdlen, EVP_sha1(), NULL) != 1 || mdlen != 20) {
+        tr_store_set_error(s, TR_RET_INTERNAL, "SHA1 of %s failed", scripts[which].name);
+        return -1;
+    }
+    for (unsigned i = 0; i < mdlen; i++)
+        snprintf(s->sha[which] + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
+/* tr_store_connect on a cluster: the client (slot map) once, then the shard count
+ * check and the scripts' hashes once per process. */
+static int connect_cluster(tr_store *s)
+{
+    if (s->refused) {
+        tr_store_set_error(s, TR_RET_INTERNAL, "redis holds another --shards: not serving");
+        return -1;
+    }
+    if (tr_store_cl_connect(s) != 0)
+        return -1;
+    if (s->have_sha)
+        return 0;
+    if (check_shards(s) != 0)
+        return -1;
+    for (int i = 0; i < S_COUNT; i++)
+        if (script_sha(s, i) != 0)
+            return -1;
+    s->have_sha = 1;
+    return 0;
+}
+
 int tr_store_connect(tr_store *store)
 {
     if (store->fa.active || store->ca.active) {
@@ -347,6 +421,8 @@ int tr_store_connect(tr_store *store)
         tr_store_set_error(store, TR_RET_INTERNAL, "a finish is outstanding: read its answers first");
         return -1;
     }
+    if (tr_store_on_cluster(store))
+        return connect_cluster(store);
     if (store->ctx != NULL && tr_redis_is_stale(store->ctx)) {
         tr_log_debug("store: connection closed by redis, reconnecting");
         tr_store_disconnect(store);
@@ -470,8 +546,7 @@ static void args_finish(call_args *a, const tr_store *s)
     a->len[2] = strlen(a->nkeys);
 }
 
-/* Scripts that change nothing: a lost answer leaves nothing in doubt. */
-static int read_only(int which)
+int tr_store_read_only(int which)
 {
     return which == S_GET || which == S_LIST || which == S_STATS;
 }
@@ -481,6 +556,17 @@ redisReply *tr_store_run_script(tr_store *s, call_args *a)
     const char *name = scripts[a->which].name;
     if (tr_store_connect(s) != 0)
         return NULL;
+    if (tr_store_on_cluster(s)) {
+        /* NOSCRIPT, MOVED and ASK are the client's (per node). */
+        args_finish(a, s);
+        redisReply *r = tr_store_cl_script(s, a);
+        if (r != NULL && r->type == REDIS_REPLY_ERROR) {
+            tr_store_reply_failed(s, name, r);
+            freeReplyObject(r);
+            return NULL;
+        }
+        return r;
+    }
     for (int tries = 0; tries < 2; tries++) {
         /* Written whole first: a failure before that point changed nothing (Redis
          * runs no half-received command); one after it may have been applied. */
@@ -488,7 +574,7 @@ redisReply *tr_store_run_script(tr_store *s, call_args *a)
             return NULL;
         redisReply *r = tr_store_read_reply(s, name);
         if (r == NULL) {
-            if (!read_only(a->which)) {
+            if (!tr_store_read_only(a->which)) {
                 char why[sizeof s->err];
                 snprintf(why, sizeof why, "%s", s->err);
                 tr_store_set_error(s, TR_RET_OUTCOME_UNKNOWN,
@@ -518,8 +604,10 @@ redisReply *tr_store_run_script(tr_store *s, call_args *a)
 
 int tr_store_append_script(tr_store *s, call_args *a, const char *what)
 {
-    assert(s->ctx != NULL);
     args_finish(a, s);
+    if (tr_store_on_cluster(s))
+        return tr_store_cl_queue(s, a); /* run when its answer is read */
+    assert(s->ctx != NULL);
     if (redisAppendCommandArgv(s->ctx, (int)a->argc, a->argv, a->len) != REDIS_OK) {
         tr_store_io_failed(s, what);
         return -1;
@@ -529,6 +617,8 @@ int tr_store_append_script(tr_store *s, call_args *a, const char *what)
 
 int tr_store_write_out(tr_store *s, const char *what)
 {
+    if (tr_store_on_cluster(s))
+        return 0; /* the queued calls are sent one by one as they are read */
     int done = 0;
     while (!done) {
         if (redisBufferWrite(s->ctx, &done) != REDIS_OK) {
@@ -543,6 +633,12 @@ tr_store_recv_result tr_store_take_reply(tr_store *s, tr_store_recv_mode mode, i
                                          void **reply)
 {
     *reply = NULL;
+    if (tr_store_on_cluster(s)) {
+        /* Always blocking: the calls were queued, not sent (tr_store_cluster.c). */
+        (void)did_read;
+        *reply = tr_store_cl_next(s);
+        return *reply != NULL ? TR_STORE_RECV_DONE : TR_STORE_RECV_FAILED;
+    }
     if (mode == TR_STORE_RECV_BLOCK)
         return redisGetReply(s->ctx, reply) == REDIS_OK && *reply != NULL ? TR_STORE_RECV_DONE
                                                                           : TR_STORE_RECV_FAILED;

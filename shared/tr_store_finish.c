@@ -296,7 +296,7 @@ static int plan_append(tr_store *s, const tr_finish *items, const size_t *idx, s
         if (bad) {
             /* Out of memory after some calls went into the output buffer: drop
              * the connection, so no answer is ever read out of step. */
-            if (k > 0 && s->ctx != NULL)
+            if (k > 0 && tr_store_connected(s))
                 tr_store_disconnect(s);
             goto done;
         }

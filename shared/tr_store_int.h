@@ -84,9 +84,18 @@ typedef struct claim_async {
     tr_claim_batch acc;     /* the answers so far, merged (owned) */
 } claim_async;
 
+struct tr_cluster;
+struct tr_store_clq;
+
 struct tr_store {
     const tr_config *cfg;          /* borrowed, outlives the store */
-    redisContext *ctx;             /* NULL while disconnected */
+    redisContext *ctx;             /* NULL while disconnected; always NULL with --cluster */
+    struct tr_cluster *cl;         /* with --cluster: the client (owned), NULL until the
+                                    * first connect; without: NULL */
+    struct tr_store_clq *clq;      /* with --cluster: calls appended, run when their
+                                    * answer is read (tr_store_cluster.c); owned */
+    int have_sha;                  /* sha[] filled (with --cluster: kept across failures,
+                                    * a script's SHA1 is the same on every node) */
     char sha[S_COUNT][41];         /* SCRIPT LOAD answers, valid while ctx is */
     char key[K_COUNT][KEY_MAX];    /* shard `shard`'s "{P}:due" ... ("{P:i}:due" with
                                     * --shards > 1); K_WAKE is the channel */
@@ -186,5 +195,46 @@ void tr_store_async_clear(finish_async *fa);
 
 /* The name of script `which` (an S_* value), for messages. */
 const char *tr_store_script_name(int which);
+/* Its Lua source (NUL-terminated, static). */
+const char *tr_store_script_source(int which);
+/* 1 for the scripts that change nothing (get, list, stats): a lost answer leaves
+ * nothing in doubt, so they may be resent. */
+int tr_store_read_only(int which);
+/* 1 when the store runs on Redis Cluster (--cluster). */
+int tr_store_on_cluster(const tr_store *s);
+/* 1 while the store is connected (or, on a cluster, has its client and scripts). */
+int tr_store_connected(const tr_store *s);
+/* A plain command (no script) routed by `route` (a key of the slot it touches; on one
+ * Redis ignored). The reply (caller frees; may be an error reply), or NULL with the
+ * error set (on one Redis, disconnected). idempotent: resent on a cluster when the
+ * answer was lost. */
+redisReply *tr_store_command(tr_store *s, const char *route, int argc, const char **argv,
+                             int idempotent);
+
+/* ---- tr_store_cluster.c: the store on Redis Cluster (--cluster) ----
+ * Each returns NULL/-1 with the store's error set from the client's: TR_RET_STORE_DOWN
+ * (not run), TR_RET_OUTCOME_UNKNOWN (may have run), TR_RET_INTERNAL. */
+/* Makes s->cl (loads the slot map) when there is none. 0 or -1. */
+int tr_store_cl_connect(tr_store *s);
+/* Drops the queued calls and frees the client. */
+void tr_store_cl_free(tr_store *s);
+/* Drops the queued calls (their answers are lost, as on a lost connection). */
+void tr_store_cl_drop(tr_store *s);
+/* 1 while calls are queued. */
+int tr_store_cl_pending(const tr_store *s);
+/* Queues a copy of the call (args_finish'ed). 0, or -1 (out of memory). */
+int tr_store_cl_queue(tr_store *s, const call_args *a);
+/* Runs the oldest queued call on its shard's master: its reply (caller frees; may be
+ * the script's error reply) or NULL. */
+redisReply *tr_store_cl_next(tr_store *s);
+/* Runs one call now. As tr_store_cl_next. */
+redisReply *tr_store_cl_script(tr_store *s, const call_args *a);
+/* One plain command routed by `route`. As tr_store_command. */
+redisReply *tr_store_cl_command(tr_store *s, const char *route, int argc, const char **argv,
+                                unsigned idempotent);
+/* n commands of argc arguments each (argv: n * argc strings, command i's from i * argc),
+ * all on route's slot, in one pipeline; replies[0..n) (caller frees each). 0 or -1. */
+int tr_store_cl_pipeline(tr_store *s, const char *route, size_t n, int argc,
+                         const char *const *argv, redisReply **replies);
 
 #endif

@@ -614,16 +614,21 @@ int tr_store_ping(tr_store *store)
 {
     if (tr_store_connect(store) != 0)
         return -1;
-    redisReply *r = redisCommand(store->ctx, "PING");
-    if (r == NULL) {
-        tr_store_io_failed(store, "PING");
-        return -1;
+    /* On a cluster every shard's master must answer (one PING per shard: a master
+     * serving several shards answers several). */
+    int S = tr_store_on_cluster(store) && store->cfg->shards > 1 ? store->cfg->shards : 1;
+    for (int k = 0; k < S; k++) {
+        const char *argv[] = {"PING"};
+        tr_store_use_shard(store, k);
+        redisReply *r = tr_store_command(store, store->key[K_DUE], 1, argv, 1);
+        if (r == NULL)
+            return -1;
+        int bad = r->type == REDIS_REPLY_ERROR;
+        if (bad)
+            tr_store_reply_failed(store, "PING", r);
+        freeReplyObject(r);
+        if (bad)
+            return -1;
     }
-    int rc = 0;
-    if (r->type == REDIS_REPLY_ERROR) {
-        tr_store_reply_failed(store, "PING", r);
-        rc = -1;
-    }
-    freeReplyObject(r);
-    return rc;
+    return 0;
 }

@@ -208,7 +208,7 @@ int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms, const c
         if (claim_args(store, claim_quota(limit, S, k), lease_ms, token, &rk, &a) != 0 ||
             tr_store_append_script(store, &a, "claim") != 0) {
             /* Calls already in the output buffer would be answered out of step. */
-            if (k > 0 && store->ctx != NULL)
+            if (k > 0 && tr_store_connected(store))
                 tr_store_disconnect(store);
             return -1;
         }
@@ -273,7 +273,7 @@ tr_store_recv_result tr_store_claim_recv(tr_store *store, tr_claim_batch *out,
     }
     if (store->fa.active)
         return TR_STORE_RECV_OWED; /* the finish sent before it is answered first */
-    assert(store->ctx != NULL); /* a lost connection clears ca */
+    assert(tr_store_connected(store)); /* a lost connection clears ca */
     int did_read = 0;
     while (store->ca.answered < store->ca.ncalls) {
         void *v = NULL;
@@ -441,11 +441,12 @@ int tr_store_listpack_value(tr_store *store, int64_t *value)
 {
     if (tr_store_connect(store) != 0)
         return -1;
-    redisReply *r = redisCommand(store->ctx, "CONFIG GET hash-max-listpack-value");
-    if (r == NULL) {
-        tr_store_io_failed(store, "CONFIG GET");
+    /* On a cluster: the node of shard 0 (every node should have the same setting). */
+    const char *argv[] = {"CONFIG", "GET", "hash-max-listpack-value"};
+    tr_store_use_shard(store, 0);
+    redisReply *r = tr_store_command(store, store->key[K_DUE], 3, argv, 1);
+    if (r == NULL)
         return -1;
-    }
     int rc = -1;
     /* An error (CONFIG renamed away, ACL) or no such setting: nothing known. */
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
@@ -467,9 +468,14 @@ int tr_store_listpack_value(tr_store *store, int64_t *value)
     return rc;
 }
 
+int tr_store_pipelined(const tr_store *store)
+{
+    return !tr_store_on_cluster(store);
+}
+
 int tr_store_fd(const tr_store *store)
 {
-    return store->ctx != NULL ? store->ctx->fd : -1;
+    return store->ctx != NULL ? store->ctx->fd : -1; /* -1 on a cluster: nothing is sent ahead */
 }
 
 int tr_store_observe(tr_store *store, const char *name,
@@ -489,40 +495,53 @@ int tr_store_observe(tr_store *store, const char *name,
     }
     if (tr_store_connect(store) != 0)
         return -1;
-    int sent = 0;
-    for (int i = 0; i <= TR_HIST_BUCKETS + 2; i++) {
-        char field[8], val[24];
+    enum { NCMD = TR_HIST_BUCKETS + 3 };
+    char field[NCMD][8], val[NCMD][24];
+    const char *argv[NCMD * 4];
+    size_t sent = 0;
+    for (int i = 0; i < NCMD; i++) {
         uint64_t v;
         if (i <= TR_HIST_BUCKETS) {
             v = counts[i];
-            snprintf(field, sizeof field, "b%d", i);
+            snprintf(field[sent], sizeof field[sent], "b%d", i);
         } else if (i == TR_HIST_BUCKETS + 1) {
             v = (uint64_t)(sum_ms < 0 ? 0 : sum_ms);
-            snprintf(field, sizeof field, "sum_ms");
+            snprintf(field[sent], sizeof field[sent], "sum_ms");
         } else {
             v = count;
-            snprintf(field, sizeof field, "count");
+            snprintf(field[sent], sizeof field[sent], "count");
         }
         if (v == 0)
             continue;
-        snprintf(val, sizeof val, "%" PRIu64, v);
-        const char *argv[] = {"HINCRBY", key, field, val};
-        if (redisAppendCommandArgv(store->ctx, 4, argv, NULL) != REDIS_OK) {
-            tr_store_io_failed(store, "observe");
-            return -1;
-        }
+        snprintf(val[sent], sizeof val[sent], "%" PRIu64, v);
+        const char *cmd[] = {"HINCRBY", key, field[sent], val[sent]};
+        memcpy(argv + 4 * sent, cmd, sizeof cmd);
         sent++;
     }
-    int rc = 0;
-    for (int i = 0; i < sent; i++) {
-        redisReply *r = tr_store_read_reply(store, "observe");
-        if (r == NULL)
+    redisReply *replies[NCMD] = {0};
+    if (tr_store_on_cluster(store)) {
+        if (sent > 0 && tr_store_cl_pipeline(store, key, sent, 4, argv, replies) != 0)
             return -1;
-        if (r->type != REDIS_REPLY_INTEGER && rc == 0) {
-            tr_store_unexpected(store, "observe", r);
+    } else {
+        for (size_t i = 0; i < sent; i++)
+            if (redisAppendCommandArgv(store->ctx, 4, argv + 4 * i, NULL) != REDIS_OK) {
+                tr_store_io_failed(store, "observe");
+                return -1;
+            }
+        for (size_t i = 0; i < sent; i++)
+            if ((replies[i] = tr_store_read_reply(store, "observe")) == NULL) {
+                for (size_t j = 0; j < i; j++)
+                    freeReplyObject(replies[j]);
+                return -1;
+            }
+    }
+    int rc = 0;
+    for (size_t i = 0; i < sent; i++) {
+        if (replies[i]->type != REDIS_REPLY_INTEGER && rc == 0) {
+            tr_store_unexpected(store, "observe", replies[i]);
             rc = -1;
         }
-        freeReplyObject(r);
+        freeReplyObject(replies[i]);
     }
     return rc;
 }

@@ -208,8 +208,14 @@ tr_store_recv_result tr_store_finish_recv(tr_store *store, const tr_finish *item
 int tr_store_finish_outstanding(const tr_store *store); /* 1 when a finish is owed */
 
 /* The socket to poll for reading while a claim or finish is owed (-1 when
- * disconnected). */
+ * disconnected, and always on a cluster). */
 int tr_store_fd(const tr_store *store);
+
+/* 1 when _send/_recv overlap Redis's work with the caller's (one Redis: the calls are
+ * written at _send, the answers read when tr_store_fd() is readable). 0 on a cluster
+ * (--cluster): there _send only queues and _recv runs the calls one by one, blocking,
+ * on each shard's master, so a polling caller should use the blocking calls. */
+int tr_store_pipelined(const tr_store *store);
 
 /* ---- Histograms ---- */
 

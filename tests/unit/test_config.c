@@ -214,24 +214,44 @@ static void test_redis_password_file(void **state)
     assert_non_null(strstr(err, "needs a password"));
 }
 
-/* --cluster (issue 11): the seed list is checked; until the store is wired to
- * tr_cluster, a good list is refused with a clear message rather than ignored. */
+/* --cluster (issue 11): the seed list is checked; --shards must be 2 or more (one
+ * shard is one slot, so one master); the launcher takes it too (it starts no Redis). */
 static void test_cluster_option(void **state)
 {
     (void)state;
     static const char *const bad[] = {"127.0.0.1", ":7000", "h:0", "h:65536", "h:70x",
                                       "a:1,,b:2", "a:1,"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(PARSE(TR_PROG_FCGI, "--cluster", bad[i]), TR_CONFIG_ERROR);
+        assert_int_equal(PARSE(TR_PROG_FCGI, "--cluster", bad[i], "--shards", "4"),
+                         TR_CONFIG_ERROR);
         assert_non_null(strstr(err, "is not HOST:PORT"));
     }
-    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--cluster", "a:1", "--db", "2"), TR_CONFIG_ERROR);
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--cluster", "a:1", "--db", "2", "--shards", "4"),
+                     TR_CONFIG_ERROR);
     assert_non_null(strstr(err, "excludes"));
     assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--cluster", "10.0.0.1:7000,::1:7001,b:7002"),
                      TR_CONFIG_ERROR);
-    assert_non_null(strstr(err, "cannot run on Redis Cluster yet"));
+    assert_non_null(strstr(err, "needs --shards 2 or more"));
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--cluster", "10.0.0.1:7000,::1:7001,b:7002",
+                           "--shards", "16"),
+                     TR_CONFIG_OK);
     assert_string_equal(cfg.cluster, "10.0.0.1:7000,::1:7001,b:7002");
+    assert_int_equal(cfg.shards, 16);
+    /* Each seed is one of TimeRush's own endpoints for the destination policy. */
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--shards", "16"), TR_CONFIG_OK);
+    size_t nself = cfg.netpolicy.nself;
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--cluster", "10.0.0.1:7000,10.0.0.2:7001",
+                           "--shards", "16"),
+                     TR_CONFIG_OK);
+    assert_true(cfg.netpolicy.nself >= nself + 2);
+    assert_int_equal(PARSE(TR_PROG_SCHEDULER, "--wait-replicas", "1"), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "--wait-replicas is for --cluster"));
+    assert_int_equal(PARSE(TR_PROG_FCGI, "--cluster", "a:1", "--shards", "4", "--wait-replicas",
+                           "1"),
+                     TR_CONFIG_OK);
+    assert_int_equal(cfg.wait_replicas, 1);
     assert_int_equal(PARSE(TR_PROG_LAUNCHER, "--cluster", "a:1"), TR_CONFIG_ERROR);
+    assert_non_null(strstr(err, "needs --shards 2 or more"));
 }
 
 int main(void)

@@ -1,0 +1,222 @@
+/* tr_store_cluster.c - the store on Redis Cluster (--cluster): its calls go through
+ * tr_cluster (shared/tr_cluster.h), which routes each to the master of its shard's
+ * slot over one connection per master, follows MOVED/ASK, retries, and loads the
+ * scripts per node on NOSCRIPT. Private to shared/tr_store*.c (tr_store_int.h).
+ *
+ * The store's pipelines (a claim over every shard, a finish's calls) are written as
+ * on one Redis, with tr_store_append_script; on a cluster each call is queued here
+ * (a copy of its argv) and run, in order, when the pipeline reads its answer: every
+ * shard's call is atomic on its node, and the order of one shard's calls is kept.
+ * One round trip per call, blocking (each bounded by --redis-timeout-ms and the
+ * client's retries): docs/CLUSTER.md says what that costs the scheduler.
+ */
+#include "tr_store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tr_cluster.h"
+#include "tr_log.h"
+
+/* One queued call: argv[i] points into the same allocation. */
+typedef struct cl_call {
+    struct cl_call *next;
+    int which;          /* S_* */
+    int argc;
+    const char **argv;
+    size_t *len;
+} cl_call;
+
+struct tr_store_clq {
+    cl_call *head, *tail;
+};
+
+int tr_store_cl_connect(tr_store *s)
+{
+    if (s->cl != NULL)
+        return 0;
+    tr_cluster_opts o = {.seeds = s->cfg->cluster,
+                         .user = s->cfg->redis_user,
+                         .password = s->cfg->redis_password,
+                         .timeout_ms = s->cfg->redis_timeout_ms};
+    tr_ret code = TR_RET_INTERNAL;
+    char err[sizeof s->err];
+    s->cl = tr_cluster_new(&o, &code, err, sizeof err);
+    if (s->cl == NULL) {
+        tr_store_set_error(s, code, "redis cluster: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+void tr_store_cl_free(tr_store *s)
+{
+    tr_store_cl_drop(s);
+    free(s->clq);
+    s->clq = NULL;
+    tr_cluster_free(s->cl);
+    s->cl = NULL;
+}
+
+void tr_store_cl_drop(tr_store *s)
+{
+    if (s->clq == NULL)
+        return;
+    while (s->clq->head != NULL) {
+        cl_call *c = s->clq->head;
+        s->clq->head = c->next;
+        free(c);
+    }
+    s->clq->tail = NULL;
+}
+
+int tr_store_cl_pending(const tr_store *s)
+{
+    return s->clq != NULL && s->clq->head != NULL;
+}
+
+/* The cluster client's failure as the store's error. */
+static void cl_failed(tr_store *s, const char *what)
+{
+    tr_ret code = tr_cluster_err(s->cl);
+    tr_store_set_error(s, code == TR_RET_OK ? TR_RET_STORE_DOWN : code, "%s: %s", what,
+                       tr_cluster_errstr(s->cl));
+}
+
+int tr_store_cl_queue(tr_store *s, const call_args *a)
+{
+    if (s->clq == NULL && (s->clq = calloc(1, sizeof *s->clq)) == NULL)
+        goto oom;
+    size_t bytes = 0;
+    for (size_t i = 0; i < a->argc; i++)
+        bytes += a->len[i] + 1;
+    cl_call *c = malloc(sizeof *c + a->argc * (sizeof *c->argv + sizeof *c->len) + bytes);
+    if (c == NULL)
+        goto oom;
+    c->next = NULL;
+    c->which = a->which;
+    c->argc = (int)a->argc;
+    c->argv = (const char **)(c + 1);
+    c->len = (size_t *)(c->argv + a->argc);
+    char *p = (char *)(c->len + a->argc);
+    for (size_t i = 0; i < a->argc; i++) {
+        memcpy(p, a->argv[i], a->len[i]);
+        p[a->len[i]] = '\0';
+        c->argv[i] = p;
+        c->len[i] = a->len[i];
+        p += a->len[i] + 1;
+    }
+    if (s->clq->tail != NULL)
+        s->clq->tail->next = c;
+    else
+        s->clq->head = c;
+    s->clq->tail = c;
+    return 0;
+oom:
+    tr_store_set_error(s, TR_RET_INTERNAL, "%s: out of memory", tr_store_script_name(a->which));
+    return -1;
+}
+
+/* Writes whose loss on failover loses or repeats what a client was told: every
+ * script but the reads and the claim (a claim lost with its master only makes its
+ * timers due again: delivered again, within at-least-once). */
+static int wait_applies(int which)
+{
+    return !tr_store_read_only(which) && which != S_CLAIM;
+}
+
+/* --wait-replicas N: after a write answered on a master, WAIT N there (the same
+ * connection: tr_cluster routes by the same key), up to half --redis-timeout-ms so
+ * the read timeout is not reached. Frees r and returns NULL, error
+ * TR_RET_OUTCOME_UNKNOWN, when fewer replicas confirmed (the write stands on the
+ * master, but may be lost with it). */
+static redisReply *cl_wait(tr_store *s, int which, const char *const *argv, const size_t *len,
+                           redisReply *r)
+{
+    int n = s->cfg->wait_replicas;
+    if (r == NULL || n <= 0 || r->type == REDIS_REPLY_ERROR || !wait_applies(which))
+        return r;
+    char want[16], ms[24];
+    snprintf(want, sizeof want, "%d", n);
+    snprintf(ms, sizeof ms, "%d", s->cfg->redis_timeout_ms / 2);
+    const char *wargv[] = {"WAIT", want, ms};
+    /* argv[3]: the call's first key, which routed it. */
+    redisReply *w = tr_cluster_command(s->cl, argv[3], len[3], 3, wargv, NULL, 0);
+    long long got = w != NULL && w->type == REDIS_REPLY_INTEGER ? w->integer : -1;
+    if (got >= n) {
+        freeReplyObject(w);
+        return r;
+    }
+    if (w == NULL)
+        tr_store_set_error(s, TR_RET_OUTCOME_UNKNOWN, "%s: written, then WAIT failed: %s",
+                           tr_store_script_name(which), tr_cluster_errstr(s->cl));
+    else
+        tr_store_set_error(s, TR_RET_OUTCOME_UNKNOWN,
+                           "%s: written on the master, but %lld of %d replicas confirmed it "
+                           "within %d ms (--wait-replicas): it may be lost on a failover",
+                           tr_store_script_name(which), got < 0 ? 0 : got, n,
+                           s->cfg->redis_timeout_ms / 2);
+    if (w != NULL)
+        freeReplyObject(w);
+    freeReplyObject(r);
+    return NULL;
+}
+
+redisReply *tr_store_cl_next(tr_store *s)
+{
+    if (!tr_store_cl_pending(s)) {
+        tr_store_set_error(s, TR_RET_INTERNAL, "redis cluster: no call owed");
+        return NULL;
+    }
+    cl_call *c = s->clq->head;
+    s->clq->head = c->next;
+    if (s->clq->head == NULL)
+        s->clq->tail = NULL;
+    unsigned flags = tr_store_read_only(c->which) ? TR_CLUSTER_IDEMPOTENT : 0;
+    redisReply *r = tr_cluster_evalsha(s->cl, tr_store_script_source(c->which), c->argc,
+                                       c->argv, c->len, flags);
+    if (r == NULL)
+        cl_failed(s, tr_store_script_name(c->which));
+    else
+        r = cl_wait(s, c->which, c->argv, c->len, r);
+    free(c);
+    return r;
+}
+
+redisReply *tr_store_cl_script(tr_store *s, const call_args *a)
+{
+    unsigned flags = tr_store_read_only(a->which) ? TR_CLUSTER_IDEMPOTENT : 0;
+    redisReply *r = tr_cluster_evalsha(s->cl, tr_store_script_source(a->which), (int)a->argc,
+                                       a->argv, a->len, flags);
+    if (r == NULL)
+        cl_failed(s, tr_store_script_name(a->which));
+    return cl_wait(s, a->which, a->argv, a->len, r);
+}
+
+redisReply *tr_store_cl_command(tr_store *s, const char *route, int argc, const char **argv,
+                                unsigned idempotent)
+{
+    redisReply *r = tr_cluster_command(s->cl, route, strlen(route), argc, argv, NULL,
+                                       idempotent ? TR_CLUSTER_IDEMPOTENT : 0);
+    if (r == NULL)
+        cl_failed(s, argv[0]);
+    return r;
+}
+
+int tr_store_cl_pipeline(tr_store *s, const char *route, size_t n, int argc,
+                         const char *const *argv, redisReply **replies)
+{
+    tr_cluster_cmd cmds[32];
+    if (n > sizeof cmds / sizeof cmds[0]) {
+        tr_store_set_error(s, TR_RET_INTERNAL, "redis cluster: pipeline too long");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        cmds[i] = (tr_cluster_cmd){.argc = argc, .argv = (const char **)argv + i * (size_t)argc};
+    if (tr_cluster_pipeline(s->cl, route, strlen(route), n, cmds, replies, 0) != 0) {
+        cl_failed(s, argv[0]);
+        return -1;
+    }
+    return 0;
+}
