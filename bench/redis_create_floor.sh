@@ -7,12 +7,13 @@
 #   bench/redis_create_floor.sh [--batches B] [--reps R]
 #
 # Starts its own redis-server (unix socket in a temp dir; the launcher's persistence:
-# appendonly yes, appendfsync everysec, save "", hash-max-listpack-value 1024), then
+# appendonly yes, appendfsync everysec, save "", hash-max-listpack-value 1024; no
+# automatic AOF rewrite, whose fork and child are not the writes' cost), then
 # REPS times: B batches of 1,000 timers sent with `redis-cli --pipe`, each batch one
 # `ZADD {P}:due` of 1,000 members (16-character keys, random due times) and one
 # `HSET {P}:timers:<bucket>` per 31 records (a 146-byte record, random buckets of
 # 65,536: the layout of generated keys). Quotes per rep Redis's own CPU
-# (used_cpu_user + used_cpu_sys of INFO cpu, main thread and children) per timer and
+# (used_cpu_user + used_cpu_sys of INFO cpu: the process, not its children) per timer and
 # the rate that CPU allows on one core (1e6 / µs per timer), and the medians. The zset
 # grows over the reps (1,000 x B more members each), as a real Redis would.
 # Stops its Redis by PID on exit.
@@ -42,6 +43,7 @@ trap cleanup EXIT
 sock=$work/r.sock
 redis-server --port 0 --unixsocket "$sock" --dir "$work" --appendonly yes \
     --appendfsync everysec --save "" --hash-max-listpack-value 1024 \
+    --auto-aof-rewrite-percentage 0 \
     --logfile "$work/redis.log" </dev/null >/dev/null 2>&1 &
 PIDS+=($!)
 wait_for "redis-server answers" 10 redis-cli -s "$sock" PING
