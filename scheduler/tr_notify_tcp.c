@@ -359,8 +359,10 @@ static io_rc conn_send(tcp_conn *c, const char *buf, size_t len, size_t *n, char
         c->want_write = e == SSL_ERROR_WANT_WRITE;
         return IO_AGAIN;
     }
+    /* "TLS" in every TLS failure, a reset by the receiver too (one refusing our
+     * missing certificate may reset before or after its alert). */
     if (e == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0)
-        snprintf(why, wl, "write failed: %s", errno != 0 ? strerror(errno) : "connection closed");
+        snprintf(why, wl, "TLS write failed: %s", errno != 0 ? strerror(errno) : "connection closed");
     else
         tls_why("TLS write failed", why, wl);
     return IO_FAIL;
@@ -396,7 +398,7 @@ static io_rc conn_recv(tcp_conn *c, char *buf, size_t len, size_t *n, char *why,
                                        errno == 0))
         return IO_EOF;
     if (e == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0)
-        snprintf(why, wl, "connection lost: %s", strerror(errno));
+        snprintf(why, wl, "TLS connection lost: %s", strerror(errno));
     else
         tls_why("TLS read failed", why, wl);
     return IO_FAIL;

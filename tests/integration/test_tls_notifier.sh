@@ -101,6 +101,8 @@ done
 echo "# (b) meta: $(meta "$KB")"
 echo "# (c) meta: $(meta "$KC")"
 echo "# (d) meta: $(meta "$KD")"
+# The receiver's refusal reaches us as its alert or as a reset, either one a TLS
+# failure ("TLS write failed: Connection reset by peer" was once "write failed: ...").
 check "(b) no certificate for 127.0.0.1 (not in --pem-hosts): refused by the receiver" \
     reason_has "$KB" "TLS|certificate|closed"
 check "(b) the receiver refused a peer without a certificate" \
