@@ -18,76 +18,26 @@
 #include <hiredis/hiredis.h>
 
 #include "tr_cluster.h"
+#include "tr_test_cluster.h"
 
-#define NODES_MAX 16
-
-static int ports[NODES_MAX];
-static int pids[NODES_MAX];
-static int nnodes, nmasters;
+static tr_test_cluster tc;
+#define raw(port) tr_test_cluster_connect(&tc, port)
+#define raw_cmd(...) tr_test_cluster_cmd(&tc, __VA_ARGS__)
 static char seeds[512];
-static const char *password;
-
-static int parse_list(const char *s, int *out)
-{
-    int n = 0;
-    while (s != NULL && *s != '\0' && n < NODES_MAX) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v <= 0)
-            return -1;
-        out[n++] = (int)v;
-        s = *end == ',' ? end + 1 : end;
-    }
-    return n;
-}
 
 static int setup(void **state)
 {
     (void)state;
-    password = getenv("TR_TEST_CLUSTER_PASSWORD");
-    const char *m = getenv("TR_TEST_CLUSTER_MASTERS");
-    nnodes = parse_list(getenv("TR_TEST_CLUSTER_PORTS"), ports);
-    if (password == NULL || m == NULL || nnodes <= 0 ||
-        parse_list(getenv("TR_TEST_CLUSTER_PIDS"), pids) != nnodes) {
-        fprintf(stderr, "run me through tests/cluster/with_cluster.sh\n");
+    if (tr_test_cluster_env(&tc) != 0)
         return -1;
-    }
-    nmasters = (int)strtol(m, NULL, 10);
-    signal(SIGPIPE, SIG_IGN);
     /* One seed is enough; a replica as the first seed shows any node will do. */
-    snprintf(seeds, sizeof seeds, "127.0.0.1:%d,127.0.0.1:%d", ports[nnodes - 1], ports[0]);
+    snprintf(seeds, sizeof seeds, "127.0.0.1:%d,127.0.0.1:%d", tc.ports[tc.nnodes - 1], tc.ports[0]);
     return 0;
-}
-
-/* A raw authenticated connection to one node, for the test's own checks. */
-static redisContext *raw(int port)
-{
-    struct timeval tv = {5, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-    assert_non_null(c);
-    assert_int_equal(c->err, 0);
-    redisReply *r = redisCommand(c, "AUTH %s", password);
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_STATUS);
-    freeReplyObject(r);
-    return c;
-}
-
-static redisReply *raw_cmd(int port, const char *fmt, ...)
-{
-    redisContext *c = raw(port);
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    assert_non_null(r);
-    redisFree(c);
-    return r;
 }
 
 static tr_cluster *open_cluster(int max_attempts, int backoff_max_ms)
 {
-    tr_cluster_opts o = {.seeds = seeds, .password = password, .timeout_ms = 2000,
+    tr_cluster_opts o = {.seeds = seeds, .password = tc.password, .timeout_ms = 2000,
                          .max_attempts = max_attempts, .backoff_max_ms = backoff_max_ms};
     tr_ret code = TR_RET_OK;
     char err[256] = "";
@@ -144,7 +94,7 @@ static void test_keyslot(void **state)
     static char keys[N][48];
     static size_t lens[N];
     unsigned seed = 12345;
-    redisContext *rc = raw(ports[0]);
+    redisContext *rc = raw(tc.ports[0]);
     for (int i = 0; i < N; i++) {
         char word[24];
         size_t wl = (size_t)(rand_r(&seed) % 12);
@@ -186,7 +136,7 @@ static void test_set_get_all_nodes(void **state)
 {
     (void)state;
     tr_cluster *c = open_cluster(0, 0);
-    int per_port[NODES_MAX] = {0};
+    int per_port[TR_TEST_CLUSTER_NODES_MAX] = {0};
     char k[32], v[32];
     for (int i = 0; i < 600; i++) {
         snprintf(k, sizeof k, "sg:%d", i);
@@ -196,23 +146,23 @@ static void test_set_get_all_nodes(void **state)
         int port;
         assert_int_equal(tr_cluster_slot_node(c, tr_cluster_keyslot(k, strlen(k)), &host, &port),
                          0);
-        for (int n = 0; n < nnodes; n++)
-            per_port[n] += ports[n] == port;
+        for (int n = 0; n < tc.nnodes; n++)
+            per_port[n] += tc.ports[n] == port;
     }
     int used = 0;
-    for (int n = 0; n < nnodes; n++)
+    for (int n = 0; n < tc.nnodes; n++)
         used += per_port[n] > 0;
-    assert_int_equal(used, nmasters);
+    assert_int_equal(used, tc.nmasters);
     for (int i = 0; i < 600; i++) {
         snprintf(k, sizeof k, "sg:%d", i);
         snprintf(v, sizeof v, "v%d", i);
         expect_get(c, k, v);
     }
     /* Each key really is on the master the map names. */
-    for (int n = 0; n < nnodes; n++) {
+    for (int n = 0; n < tc.nnodes; n++) {
         if (per_port[n] == 0)
             continue;
-        redisReply *r = raw_cmd(ports[n], "DBSIZE");
+        redisReply *r = raw_cmd(tc.ports[n], "DBSIZE");
         assert_int_equal(r->type, REDIS_REPLY_INTEGER);
         assert_true(r->integer >= per_port[n]);
         freeReplyObject(r);
@@ -220,7 +170,7 @@ static void test_set_get_all_nodes(void **state)
     tr_cluster_stats st;
     tr_cluster_get_stats(c, &st);
     assert_int_equal(st.moved, 0);
-    assert_true(st.connects >= (uint64_t)nmasters);
+    assert_true(st.connects >= (uint64_t)tc.nmasters);
     tr_cluster_free(c);
 }
 
@@ -253,9 +203,9 @@ static void test_moved_and_ask(void **state)
     int from;
     assert_int_equal(tr_cluster_slot_node(c, slot, &host, &from), 0);
     int to = 0;
-    for (int n = 0; n < nmasters; n++)
-        if (ports[n] != from) {
-            to = ports[n];
+    for (int n = 0; n < tc.nmasters; n++)
+        if (tc.ports[n] != from) {
+            to = tc.ports[n];
             break;
         }
     assert_true(to != 0);
@@ -266,7 +216,7 @@ static void test_moved_and_ask(void **state)
     expect_status(raw_cmd(to, "CLUSTER SETSLOT %u IMPORTING %s", slot, from_id));
     expect_status(raw_cmd(from, "CLUSTER SETSLOT %u MIGRATING %s", slot, to_id));
     /* k1 goes now; k2 stays on the source until later. */
-    expect_status(raw_cmd(from, "MIGRATE 127.0.0.1 %d %s 0 5000 AUTH %s KEYS %s", to, "", password,
+    expect_status(raw_cmd(from, "MIGRATE 127.0.0.1 %d %s 0 5000 AUTH %s KEYS %s", to, "", tc.password,
                           k1));
 
     tr_cluster_stats before, after;
@@ -306,10 +256,10 @@ static void test_moved_and_ask(void **state)
     tr_cluster_get_stats(c, &after);
     assert_int_equal(after.retries - retries, 7); /* 8 attempts, a pause between each */
 
-    expect_status(raw_cmd(from, "MIGRATE 127.0.0.1 %d %s 0 5000 AUTH %s KEYS %s", to, "", password,
+    expect_status(raw_cmd(from, "MIGRATE 127.0.0.1 %d %s 0 5000 AUTH %s KEYS %s", to, "", tc.password,
                           k2));
-    for (int n = 0; n < nmasters; n++)
-        expect_status(raw_cmd(ports[n], "CLUSTER SETSLOT %u NODE %s", slot, to_id));
+    for (int n = 0; n < tc.nmasters; n++)
+        expect_status(raw_cmd(tc.ports[n], "CLUSTER SETSLOT %u NODE %s", slot, to_id));
 
     tr_cluster_get_stats(c, &before);
     expect_get(c, k2, "2"); /* source: -MOVED; map updated */
@@ -337,20 +287,20 @@ static void test_noscript_per_node(void **state)
 {
     (void)state;
     static const char script[] = "return redis.call('INCR', KEYS[1])";
-    redisReply *r = raw_cmd(ports[0], "SCRIPT LOAD %s", script);
+    redisReply *r = raw_cmd(tc.ports[0], "SCRIPT LOAD %s", script);
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     char sha[64];
     snprintf(sha, sizeof sha, "%s", r->str);
     freeReplyObject(r);
-    for (int n = 0; n < nnodes; n++)
-        expect_status(raw_cmd(ports[n], "SCRIPT FLUSH"));
+    for (int n = 0; n < tc.nnodes; n++)
+        expect_status(raw_cmd(tc.ports[n], "SCRIPT FLUSH"));
 
     tr_cluster *c = open_cluster(0, 0);
     char keys[3][16];
-    int masters_hit[NODES_MAX] = {0};
+    int masters_hit[TR_TEST_CLUSTER_NODES_MAX] = {0};
     int distinct = 0;
     /* A key on each master. */
-    for (int i = 0, found = 0; found < nmasters && i < 1000; i++) {
+    for (int i = 0, found = 0; found < tc.nmasters && i < 1000; i++) {
         char k[16];
         snprintf(k, sizeof k, "ns:%d", i);
         const char *host;
@@ -358,18 +308,18 @@ static void test_noscript_per_node(void **state)
         assert_int_equal(tr_cluster_slot_node(c, tr_cluster_keyslot(k, strlen(k)), &host, &port),
                          0);
         int n = 0;
-        while (n < nnodes && ports[n] != port)
+        while (n < tc.nnodes && tc.ports[n] != port)
             n++;
-        assert_true(n < nnodes);
+        assert_true(n < tc.nnodes);
         if (masters_hit[n])
             continue;
         masters_hit[n] = 1;
         snprintf(keys[found++], sizeof keys[0], "%s", k);
         distinct++;
     }
-    assert_int_equal(distinct, nmasters);
+    assert_int_equal(distinct, tc.nmasters);
     for (int round = 1; round <= 2; round++) {
-        for (int i = 0; i < nmasters; i++) {
+        for (int i = 0; i < tc.nmasters; i++) {
             const char *argv[] = {"EVALSHA", sha, "1", keys[i]};
             r = tr_cluster_evalsha(c, script, 4, argv, NULL, 0);
             if (r == NULL)
@@ -381,12 +331,12 @@ static void test_noscript_per_node(void **state)
     }
     tr_cluster_stats st;
     tr_cluster_get_stats(c, &st);
-    printf("EVALSHA on %d masters twice: %llu SCRIPT LOADs\n", nmasters,
+    printf("EVALSHA on %d masters twice: %llu SCRIPT LOADs\n", tc.nmasters,
            (unsigned long long)st.script_loads);
-    assert_int_equal(st.script_loads, (uint64_t)nmasters);
+    assert_int_equal(st.script_loads, (uint64_t)tc.nmasters);
     /* The wrong script for the hash is refused, not run. */
-    for (int n = 0; n < nnodes; n++)
-        expect_status(raw_cmd(ports[n], "SCRIPT FLUSH"));
+    for (int n = 0; n < tc.nnodes; n++)
+        expect_status(raw_cmd(tc.ports[n], "SCRIPT FLUSH"));
     const char *argv[] = {"EVALSHA", sha, "1", keys[0]};
     assert_null(tr_cluster_evalsha(c, "return 1", 4, argv, NULL, 0));
     assert_int_equal(tr_cluster_err(c), TR_RET_INTERNAL);
@@ -481,7 +431,7 @@ static void test_auth(void **state)
     assert_null(strstr(err, "wrong"));
 
     char upw[128];
-    snprintf(upw, sizeof upw, "%s-u", password);
+    snprintf(upw, sizeof upw, "%s-u", tc.password);
     o.user = "truser";
     o.password = upw;
     tr_cluster *c = tr_cluster_new(&o, &code, err, sizeof err);
@@ -530,10 +480,10 @@ static void test_parse_redirect(void **state)
 static void test_unknown_endpoint_and_moved_target(void **state)
 {
     (void)state;
-    for (int n = 0; n < nnodes; n++)
-        expect_status(raw_cmd(ports[n], "CONFIG SET cluster-preferred-endpoint-type %s",
+    for (int n = 0; n < tc.nnodes; n++)
+        expect_status(raw_cmd(tc.ports[n], "CONFIG SET cluster-preferred-endpoint-type %s",
                               "unknown-endpoint"));
-    redisReply *r = raw_cmd(ports[0], "CLUSTER SLOTS");
+    redisReply *r = raw_cmd(tc.ports[0], "CLUSTER SLOTS");
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
     assert_int_equal(r->element[0]->element[2]->element[0]->type, REDIS_REPLY_NIL);
     freeReplyObject(r);
@@ -567,8 +517,8 @@ static void test_unknown_endpoint_and_moved_target(void **state)
     tr_cluster_get_stats(c, &after);
     assert_int_equal(after.moved - before.moved, 1);
     tr_cluster_free(c);
-    for (int n = 0; n < nnodes; n++)
-        expect_status(raw_cmd(ports[n], "CONFIG SET cluster-preferred-endpoint-type %s", "ip"));
+    for (int n = 0; n < tc.nnodes; n++)
+        expect_status(raw_cmd(tc.ports[n], "CONFIG SET cluster-preferred-endpoint-type %s", "ip"));
 }
 
 /* Last, it changes the cluster: kill -9 a master; its replica is promoted and the
@@ -576,7 +526,7 @@ static void test_unknown_endpoint_and_moved_target(void **state)
 static void test_master_killed(void **state)
 {
     (void)state;
-    if (nnodes <= nmasters) {
+    if (tc.nnodes <= tc.nmasters) {
         printf("no replicas: skipped\n");
         skip();
     }
@@ -587,15 +537,15 @@ static void test_master_killed(void **state)
     int port;
     assert_int_equal(tr_cluster_slot_node(c, tr_cluster_keyslot(k, strlen(k)), &host, &port), 0);
     int n = 0;
-    while (n < nnodes && ports[n] != port)
+    while (n < tc.nnodes && tc.ports[n] != port)
         n++;
-    assert_true(n < nnodes);
+    assert_true(n < tc.nnodes);
     /* The replica must hold the key before the kill, or it is lost by design. */
     redisReply *r = raw_cmd(port, "WAIT 1 5000");
     assert_int_equal(r->type, REDIS_REPLY_INTEGER);
     assert_int_equal(r->integer, 1);
     freeReplyObject(r);
-    assert_int_equal(kill(pids[n], SIGKILL), 0);
+    assert_int_equal(kill(tc.pids[n], SIGKILL), 0);
 
     expect_get(c, k, "before");
     expect_ok(cl_set(c, k, "after"), c);

@@ -1,5 +1,5 @@
 /* test_store_cluster.c - tr_store on a real Redis Cluster (--cluster, --shards 16; run
- * by tests/cluster/with_cluster.sh: 3 masters, a replica each, a password): timers added
+ * by tests/cluster/with_cluster.sh: 3 masters, a replica each, a tc.password): timers added
  * to every shard are claimed over all shards and acked; the claim's time over 16
  * shards on 3 masters is printed (what the scheduler's blocking claim costs there);
  * after SCRIPT FLUSH on every master the scripts are loaded again per node; a shard's
@@ -26,66 +26,26 @@
 #include "tr_store.h"
 #include "tr_store_rest.h"
 #include "tr_store_sched.h"
+#include "tr_test_cluster.h"
 
-#define NODES_MAX 16
 #define S 16
 
-static int ports[NODES_MAX];
-static int nnodes, nmasters;
-static const char *password;
+static tr_test_cluster tc;
+#define raw_cmd(...) tr_test_cluster_cmd(&tc, __VA_ARGS__)
 static tr_config cfg;
-
-static int parse_list(const char *s, int *out)
-{
-    int n = 0;
-    while (s != NULL && *s != '\0' && n < NODES_MAX) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v <= 0)
-            return -1;
-        out[n++] = (int)v;
-        s = *end == ',' ? end + 1 : end;
-    }
-    return n;
-}
 
 static int setup(void **state)
 {
     (void)state;
-    password = getenv("TR_TEST_CLUSTER_PASSWORD");
-    const char *m = getenv("TR_TEST_CLUSTER_MASTERS");
-    nnodes = parse_list(getenv("TR_TEST_CLUSTER_PORTS"), ports);
-    if (password == NULL || m == NULL || nnodes <= 0) {
-        fprintf(stderr, "run me through tests/cluster/with_cluster.sh\n");
+    if (tr_test_cluster_env(&tc) != 0)
         return -1;
-    }
-    nmasters = (int)strtol(m, NULL, 10);
-    signal(SIGPIPE, SIG_IGN);
     tr_config_defaults(&cfg);
     snprintf(cfg.key, sizeof cfg.key, "stc");
-    snprintf(cfg.cluster, sizeof cfg.cluster, "127.0.0.1:%d", ports[nnodes - 1]); /* a replica */
-    snprintf(cfg.redis_password, sizeof cfg.redis_password, "%s", password);
+    snprintf(cfg.cluster, sizeof cfg.cluster, "127.0.0.1:%d", tc.ports[tc.nnodes - 1]); /* a replica */
+    snprintf(cfg.redis_password, sizeof cfg.redis_password, "%s", tc.password);
     cfg.shards = S;
     cfg.redis_timeout_ms = 2000;
     return 0;
-}
-
-static redisReply *raw_cmd(int port, const char *fmt, ...)
-{
-    struct timeval tv = {5, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-    assert_non_null(c);
-    assert_int_equal(c->err, 0);
-    redisReply *r = redisCommand(c, "AUTH %s", password);
-    assert_non_null(r);
-    freeReplyObject(r);
-    va_list ap;
-    va_start(ap, fmt);
-    r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    assert_non_null(r);
-    redisFree(c);
-    return r;
 }
 
 static void expect_status(redisReply *r)
@@ -184,7 +144,7 @@ static void test_add_claim_ack(void **state)
         }
     printf("claim over %d shards on %d masters (nothing due): median %.2f ms, p90 %.2f ms, "
            "max %.2f ms (%d claims; a loaded 2-core machine)\n",
-           S, nmasters, t[N / 2], t[N * 9 / 10], t[N - 1], N);
+           S, tc.nmasters, t[N / 2], t[N * 9 / 10], t[N - 1], N);
     tr_store_free(s);
 }
 
@@ -195,8 +155,8 @@ static void test_noscript_per_node(void **state)
     tr_store *s = tr_store_new(&cfg);
     assert_int_equal(tr_store_connect(s), 0);
     add_ok(s, "warm");
-    for (int n = 0; n < nmasters; n++)
-        expect_status(raw_cmd(ports[n], "SCRIPT FLUSH"));
+    for (int n = 0; n < tc.nmasters; n++)
+        expect_status(raw_cmd(tc.ports[n], "SCRIPT FLUSH"));
     char id[32];
     for (int i = 0; i < 48; i++) {
         snprintf(id, sizeof id, "ns-%02d", i);
@@ -225,16 +185,16 @@ static void test_shard_moved(void **state)
     unsigned slot = tr_cluster_keyslot(tag, strlen(tag));
     /* Which master holds it now, and another one. */
     int from = 0, to = 0;
-    for (int m = 0; m < nmasters; m++) {
-        redisReply *own = raw_cmd(ports[m], "EXISTS %s:due", tag); /* others: -MOVED */
+    for (int m = 0; m < tc.nmasters; m++) {
+        redisReply *own = raw_cmd(tc.ports[m], "EXISTS %s:due", tag); /* others: -MOVED */
         if (own->type == REDIS_REPLY_INTEGER)
-            from = ports[m];
+            from = tc.ports[m];
         freeReplyObject(own);
     }
     assert_true(from != 0);
-    for (int m = 0; m < nmasters; m++)
-        if (ports[m] != from) {
-            to = ports[m];
+    for (int m = 0; m < tc.nmasters; m++)
+        if (tc.ports[m] != from) {
+            to = tc.ports[m];
             break;
         }
     char from_id[64], to_id[64];
@@ -252,10 +212,10 @@ static void test_shard_moved(void **state)
     printf("moving shard 3 (slot %u, %zu keys) from %d to %d\n", slot, r->elements, from, to);
     for (size_t i = 0; i < r->elements; i++)
         expect_status(raw_cmd(from, "MIGRATE 127.0.0.1 %d %s 0 5000 AUTH %s", to,
-                              r->element[i]->str, password));
+                              r->element[i]->str, tc.password));
     freeReplyObject(r);
-    for (int m = 0; m < nmasters; m++)
-        expect_status(raw_cmd(ports[m], "CLUSTER SETSLOT %u NODE %s", slot, to_id));
+    for (int m = 0; m < tc.nmasters; m++)
+        expect_status(raw_cmd(tc.ports[m], "CLUSTER SETSLOT %u NODE %s", slot, to_id));
 
     tr_timer_view v = {0};
     assert_int_equal(tr_store_get(s, ids[0], &v), TR_STORE_GET_FOUND);
@@ -292,10 +252,10 @@ static void test_wait_replicas(void **state)
     (void)state;
     /* A new cluster's replicas sync first (diskless, after repl-diskless-sync-delay):
      * until then WAIT counts none. Bounded wait for each master's replica. */
-    for (int m = 0; m < nmasters; m++) {
+    for (int m = 0; m < tc.nmasters; m++) {
         int online = 0;
         for (int tries = 0; tries < 300 && !online; tries++) {
-            redisReply *r = raw_cmd(ports[m], "INFO replication");
+            redisReply *r = raw_cmd(tc.ports[m], "INFO replication");
             online = r->type == REDIS_REPLY_STRING && strstr(r->str, "state=online") != NULL;
             freeReplyObject(r);
             if (!online)

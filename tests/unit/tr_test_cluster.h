@@ -1,0 +1,91 @@
+/* tr_test_cluster.h - what the unit tests on a real Redis Cluster share: the cluster
+ * tests/cluster/with_cluster.sh started (its nodes' ports and pids, how many are
+ * masters, the password: read once from its TR_TEST_CLUSTER_* environment), and a
+ * command on a fresh authenticated connection to one node, for the test's own checks.
+ *
+ * Header-only (static inline): each unit test is one .c file and one executable.
+ * Every failure is a cmocka assertion. A reply or connection is the caller's to free.
+ * Include after <cmocka.h>. A test names its handle once:
+ *   static tr_test_cluster tc;
+ *   #define raw_cmd(...) tr_test_cluster_cmd(&tc, __VA_ARGS__)
+ */
+#ifndef TR_TEST_CLUSTER_H
+#define TR_TEST_CLUSTER_H
+
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define TR_TEST_CLUSTER_NODES_MAX 16
+
+typedef struct tr_test_cluster {
+    int ports[TR_TEST_CLUSTER_NODES_MAX]; /* node order: the first nmasters are masters */
+    int pids[TR_TEST_CLUSTER_NODES_MAX];
+    int nnodes, nmasters;
+    const char *password;                 /* from the environment (not copied) */
+} tr_test_cluster;
+
+/* "p1,p2,..." of positive integers into out; how many, or -1. */
+static inline int tr_test_cluster_list(const char *s, int *out)
+{
+    int n = 0;
+    while (s != NULL && *s != '\0' && n < TR_TEST_CLUSTER_NODES_MAX) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v <= 0)
+            return -1;
+        out[n++] = (int)v;
+        s = *end == ',' ? end + 1 : end;
+    }
+    return n;
+}
+
+/* Reads the cluster from the environment; SIGPIPE ignored (a node killed mid-test).
+ * 0, or -1 (said on stderr) when not run through with_cluster.sh. */
+static inline int tr_test_cluster_env(tr_test_cluster *tc)
+{
+    tc->password = getenv("TR_TEST_CLUSTER_PASSWORD");
+    const char *m = getenv("TR_TEST_CLUSTER_MASTERS");
+    tc->nnodes = tr_test_cluster_list(getenv("TR_TEST_CLUSTER_PORTS"), tc->ports);
+    if (tc->password == NULL || m == NULL || tc->nnodes <= 0 ||
+        tr_test_cluster_list(getenv("TR_TEST_CLUSTER_PIDS"), tc->pids) != tc->nnodes) {
+        fprintf(stderr, "run me through tests/cluster/with_cluster.sh\n");
+        return -1;
+    }
+    tc->nmasters = (int)strtol(m, NULL, 10);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+/* An authenticated connection to the node on port (5 s timeout); the caller
+ * redisFree()s it. */
+static inline redisContext *tr_test_cluster_connect(const tr_test_cluster *tc, int port)
+{
+    struct timeval tv = {5, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    assert_non_null(c);
+    assert_int_equal(c->err, 0);
+    redisReply *r = redisCommand(c, "AUTH %s", tc->password);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    return c;
+}
+
+/* fmt (hiredis's format) and its arguments on a fresh connection to the node on port. */
+static inline redisReply *tr_test_cluster_cmd(const tr_test_cluster *tc, int port,
+                                              const char *fmt, ...)
+{
+    redisContext *c = tr_test_cluster_connect(tc, port);
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    assert_non_null(r);
+    redisFree(c);
+    return r;
+}
+
+#endif
