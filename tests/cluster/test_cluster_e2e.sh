@@ -9,27 +9,15 @@
 # timer not cancelled is delivered once (lost and duplicated counted and printed);
 # a process with --cluster and --shards 1 refuses to start.
 set -uo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-source "$here/../integration/lib.sh"
-source "$here/../integration/lib_api.sh"
-source "$here/../integration/lib_sched.sh"
-
-[[ -n ${TR_TEST_CLUSTER_PORTS:-} ]] || { echo "not ok - run me under tests/cluster/with_cluster.sh"; exit 1; }
-ts_setup
+source "$(dirname "${BASH_SOURCE[0]}")/lib_cluster_test.sh"
 export TR_TEST_SHARDS=16
 S=16
 nreg=500 nbatch=480 nsingle=20 ncancel=20
-IFS=, read -r -a cports <<<"$TR_TEST_CLUSTER_PORTS"
-masters=("${cports[@]:0:$TR_TEST_CLUSTER_MASTERS}")
-seeds=$(printf '127.0.0.1:%s,' "${masters[@]}")
-seeds=${seeds%,}
-pwfile=$TR_TMP/cluster.password
-(umask 077 && printf '%s\n' "$TR_TEST_CLUSTER_PASSWORD" >"$pwfile")
+seeds=$(tc_seeds "${masters[@]}")
 
 # lib.sh's tr_redis (and so tr_sum_shards, ts_stat) on the cluster: redis-cli -c
 # follows the MOVED answers to each shard's master.
 tr_redis() { REDISCLI_AUTH=$TR_TEST_CLUSTER_PASSWORD redis-cli -c -h 127.0.0.1 -p "${masters[0]}" "$@"; }
-node_cli() { REDISCLI_AUTH=$TR_TEST_CLUSTER_PASSWORD redis-cli -h 127.0.0.1 -p "$1" "${@:2}"; }
 
 # --wait-replicas 1: every create, cancel and ack waits for its master's replica
 # (WAIT), which can confirm nothing before its first sync: wait for that.
@@ -135,19 +123,9 @@ gone=$(curl -sS --max-time 20 -w '%{http_code}\n' "${urls[@]}" | grep -c '^404$'
 check_eq "every cancelled timer is gone (GET answers 404)" "$ncancel" "$gone"
 grep -vxF -f "$TR_TMP/cancelled" "$TR_TMP/keys.all" >"$TR_TMP/keys"
 left=$((1000 - ncancel))
-cursor="" pages=0
 : >"$TR_TMP/listed"
-while :; do
-    q="?state=pending&limit=200"
-    [[ -n $cursor ]] && q+="&cursor=$(jq -rn --arg c "$cursor" '$c|@uri')"
-    api GET "/v1/timers$q"
-    [[ $API_STATUS == 200 ]] || { check_api "list page" 200; break; }
-    pages=$((pages + 1))
-    jqb '.timers[] | "\(.due_ms) \(.key)"' >>"$TR_TMP/listed"
-    cursor=$(jqb '.next_cursor // empty')
-    [[ -z $cursor || $pages -gt 20 ]] && break
-done
-check_eq "listing over 16 shards on 3 masters: every timer once ($pages pages)" "$left $left" \
+api_list_pending 200 20 "$TR_TMP/listed"
+check_eq "listing over 16 shards on 3 masters: every timer once ($LIST_PAGES pages)" "$left $left" \
     "$(cut -d' ' -f2 "$TR_TMP/listed" | sort -u | wc -l) $(wc -l <"$TR_TMP/listed")"
 check "listing: in (due, key) order" bash -c "LC_ALL=C sort -k1,1n -k2,2 -c '$TR_TMP/listed'"
 api GET /v1/stats

@@ -10,33 +10,16 @@
 # died makes its timer due again on the replica: at-least-once), and a timer created
 # after the failover on the promoted replica's shards fires.
 set -uo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-source "$here/../integration/lib.sh"
-source "$here/../integration/lib_api.sh"
-source "$here/../integration/lib_sched.sh"
-
-[[ -n ${TR_TEST_CLUSTER_PORTS:-} ]] || { echo "not ok - run me under tests/cluster/with_cluster.sh"; exit 1; }
-ts_setup
+source "$(dirname "${BASH_SOURCE[0]}")/lib_cluster_test.sh"
 export TR_TEST_SHARDS=16
 S=16 n=900
-IFS=, read -r -a cports <<<"$TR_TEST_CLUSTER_PORTS"
-IFS=, read -r -a cpids <<<"$TR_TEST_CLUSTER_PIDS"
-M=$TR_TEST_CLUSTER_MASTERS
-seeds=$(printf '127.0.0.1:%s,' "${cports[@]}")
-seeds=${seeds%,}
-pwfile=$TR_TMP/cluster.password
-(umask 077 && printf '%s\n' "$TR_TEST_CLUSTER_PASSWORD" >"$pwfile")
-node_cli() { REDISCLI_AUTH=$TR_TEST_CLUSTER_PASSWORD redis-cli -h 127.0.0.1 -p "$1" "${@:2}"; }
+seeds=$(tc_seeds "${cports[@]}")
 
 tr_start_sink A
 tr_start_stack --cluster "$seeds" --shards "$S" --redis-password-file "$pwfile" --schedulers 2 \
     --max-body 1000000 --host-limit 512 || tr_finish
 
-body=$(python3 -c "
-import json, sys
-n, url = int(sys.argv[1]), sys.argv[2]
-print(json.dumps({'timers': [{'url': url + '/f', 'data': 'x', 'delay_ms': 2000 + 9000 * i // n}
-                             for i in range(n)]}))" "$n" "$SINK_A_URL")
+body=$(tc_batch_body "$n" "$SINK_A_URL/f" 9000)
 api POST /v1/timers/batch "$body"
 t0=$(tr_now_ms)
 check_eq "$n timers created over $S shards" "$n" "$(jqb '[.results[] | select(.status == 201)] | length')"

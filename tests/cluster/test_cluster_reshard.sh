@@ -8,23 +8,10 @@
 # moment). Every timer is delivered: lost 0; duplicates counted and printed (only a
 # timer in flight at a move could repeat).
 set -uo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-source "$here/../integration/lib.sh"
-source "$here/../integration/lib_api.sh"
-source "$here/../integration/lib_sched.sh"
-
-[[ -n ${TR_TEST_CLUSTER_PORTS:-} ]] || { echo "not ok - run me under tests/cluster/with_cluster.sh"; exit 1; }
-ts_setup
+source "$(dirname "${BASH_SOURCE[0]}")/lib_cluster_test.sh"
 export TR_TEST_SHARDS=16
 S=16 n=900
-IFS=, read -r -a cports <<<"$TR_TEST_CLUSTER_PORTS"
-M=$TR_TEST_CLUSTER_MASTERS
-masters=("${cports[@]:0:$M}")
-seeds=$(printf '127.0.0.1:%s,' "${masters[@]}")
-seeds=${seeds%,}
-pwfile=$TR_TMP/cluster.password
-(umask 077 && printf '%s\n' "$TR_TEST_CLUSTER_PASSWORD" >"$pwfile")
-node_cli() { REDISCLI_AUTH=$TR_TEST_CLUSTER_PASSWORD redis-cli -h 127.0.0.1 -p "$1" "${@:2}"; }
+seeds=$(tc_seeds "${masters[@]}")
 
 # owner SLOT_KEY: the master port that serves the key's slot (the others answer MOVED).
 owner() {
@@ -64,11 +51,7 @@ tr_start_sink A
 tr_start_stack --cluster "$seeds" --shards "$S" --redis-password-file "$pwfile" --schedulers 2 \
     --max-body 1000000 --host-limit 512 || tr_finish
 
-body=$(python3 -c "
-import json, sys
-n, url = int(sys.argv[1]), sys.argv[2]
-print(json.dumps({'timers': [{'url': url + '/m', 'data': 'x', 'delay_ms': 2000 + 7000 * i // n}
-                             for i in range(n)]}))" "$n" "$SINK_A_URL")
+body=$(tc_batch_body "$n" "$SINK_A_URL/m" 7000)
 api POST /v1/timers/batch "$body"
 t0=$(tr_now_ms)
 check_eq "$n timers created over $S shards" "$n" "$(jqb '[.results[] | select(.status == 201)] | length')"

@@ -36,6 +36,25 @@ check_api() {
     tr_pass "$desc"
 }
 
+# api_list_pending LIMIT MAX_PAGES FILE: pages through GET /v1/timers?state=pending
+# &limit=LIMIT with its cursor, appending "DUE_MS KEY" a timer to FILE, up to the last
+# page or MAX_PAGES + 1 pages; a page not answered 200 is a failed check (and ends it).
+# Sets LIST_PAGES.
+api_list_pending() {
+    local limit=$1 max=$2 out=$3 cursor="" q
+    LIST_PAGES=0
+    while :; do
+        q="?state=pending&limit=$limit"
+        [[ -n $cursor ]] && q+="&cursor=$(jq -rn --arg c "$cursor" '$c|@uri')"
+        api GET "/v1/timers$q"
+        [[ $API_STATUS == 200 ]] || { check_api "list page" 200; break; }
+        LIST_PAGES=$((LIST_PAGES + 1))
+        jqb '.timers[] | "\(.due_ms) \(.key)"' >>"$out"
+        cursor=$(jqb '.next_cursor // empty')
+        [[ -z $cursor || $LIST_PAGES -gt $max ]] && break
+    done
+}
+
 # sink_count_path LOG PATH: requests the sink logged for PATH.
 sink_count_path() { jq -r --arg p "$2" 'select(.path == $p) | .n' "$1" 2>/dev/null | wc -l; }
 

@@ -24,19 +24,9 @@ for from in 0 1000 2000; do
     check_eq "batch of $n created" "$n" "$(jqb '[.results[] | select(.status == 201)] | length')"
 done
 
-cursor="" pages=0
 : >"$TR_TMP/keys"
-while :; do
-    q="?state=pending&limit=1000"
-    [[ -n $cursor ]] && q+="&cursor=$(jq -rn --arg c "$cursor" '$c|@uri')"
-    api GET "/v1/timers$q"
-    [[ $API_STATUS == 200 ]] || { check_api "list page" 200; break; }
-    pages=$((pages + 1))
-    jqb '.timers[] | "\(.due_ms) \(.key)"' >>"$TR_TMP/keys"
-    cursor=$(jqb '.next_cursor // empty')
-    [[ -z $cursor || $pages -gt 5 ]] && break
-done
-check_eq "3 pages" 3 "$pages"
+api_list_pending 1000 5 "$TR_TMP/keys"
+check_eq "3 pages" 3 "$LIST_PAGES"
 check_eq "2500 timers listed" 2500 "$(wc -l <"$TR_TMP/keys")"
 check_eq "no duplicates" 2500 "$(cut -d' ' -f2 "$TR_TMP/keys" | sort -u | wc -l)"
 check "in (due, key) order" bash -c "sort -k1,1n -k2,2 -c '$TR_TMP/keys'"

@@ -77,19 +77,9 @@ api GET "/v1/timers/sk-0007"
 check_eq "GET goes to the key's shard" "sk-0007 pending" "$(jqb '"\(.timer.key) \(.timer.state)"')"
 
 # Listing: one cursor over the shards, limit 60.
-cursor="" pages=0
 : >"$TR_TMP/listed"
-while :; do
-    q="?state=pending&limit=60"
-    [[ -n $cursor ]] && q+="&cursor=$(jq -rn --arg c "$cursor" '$c|@uri')"
-    api GET "/v1/timers$q"
-    [[ $API_STATUS == 200 ]] || { check_api "list page" 200; break; }
-    pages=$((pages + 1))
-    jqb '.timers[] | "\(.due_ms) \(.key)"' >>"$TR_TMP/listed"
-    cursor=$(jqb '.next_cursor // empty')
-    [[ -z $cursor || $pages -gt 30 ]] && break
-done
-echo "# listed in $pages pages"
+api_list_pending 60 30 "$TR_TMP/listed"
+echo "# listed in $LIST_PAGES pages"
 check_eq "listing: every timer once" "$n" "$(cut -d' ' -f2 "$TR_TMP/listed" | sort -u | wc -l)"
 check_eq "listing: no timer twice" "$n" "$(wc -l <"$TR_TMP/listed")"
 check_eq "listing: exactly the created keys" "" \

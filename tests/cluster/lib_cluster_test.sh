@@ -1,0 +1,43 @@
+# shellcheck shell=bash
+# tests/cluster/lib_cluster_test.sh - what the script tests on a real Redis Cluster share
+# (sourced; ctest runs them under tests/cluster/with_cluster.sh, which exports the
+# cluster as TR_TEST_CLUSTER_*). Sourcing it sources lib.sh, lib_api.sh and
+# lib_sched.sh, refuses to go on outside with_cluster.sh, and runs ts_setup. Then:
+#   cports, cpids   every node's port and pid (node order: the first M are the masters)
+#   M, masters      how many masters, and their ports
+#   pwfile          a 0600 file holding the cluster's password (--redis-password-file)
+#   tc_seeds PORT...        "127.0.0.1:PORT,..." for --cluster
+#   node_cli PORT ARGS...   redis-cli against one node, authenticated (the password
+#                           from the environment, never on the command line)
+#   tc_batch_body N URL SPREAD_MS
+#                   a POST /v1/timers/batch body of N timers to URL, data "x", timer i
+#                   due 2000 + SPREAD_MS * i / N ms after the create
+_tc_integration=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
+source "$_tc_integration/lib.sh"
+source "$_tc_integration/lib_api.sh"
+source "$_tc_integration/lib_sched.sh"
+
+[[ -n ${TR_TEST_CLUSTER_PORTS:-} ]] || { echo "not ok - run me under tests/cluster/with_cluster.sh"; exit 1; }
+ts_setup
+IFS=, read -r -a cports <<<"$TR_TEST_CLUSTER_PORTS"
+IFS=, read -r -a cpids <<<"$TR_TEST_CLUSTER_PIDS"
+M=$TR_TEST_CLUSTER_MASTERS
+masters=("${cports[@]:0:$M}")
+pwfile=$TR_TMP/cluster.password
+(umask 077 && printf '%s\n' "$TR_TEST_CLUSTER_PASSWORD" >"$pwfile")
+
+tc_seeds() {
+    local s
+    s=$(printf '127.0.0.1:%s,' "$@")
+    echo "${s%,}"
+}
+
+node_cli() { REDISCLI_AUTH=$TR_TEST_CLUSTER_PASSWORD redis-cli -h 127.0.0.1 -p "$1" "${@:2}"; }
+
+tc_batch_body() {
+    python3 -c "
+import json, sys
+n, url, spread = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+print(json.dumps({'timers': [{'url': url, 'data': 'x', 'delay_ms': 2000 + spread * i // n}
+                             for i in range(n)]}))" "$@"
+}
