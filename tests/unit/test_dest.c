@@ -243,6 +243,42 @@ static void test_breaker_off_and_busy_hold(void **state)
     tr_dests_free(off);
 }
 
+/* A stalled destination (every slot busy, nothing finished lately) holds its timers
+ * about as long as it has stalled: a healthy receiver's short pause costs them about
+ * its own length, not the delivery timeout; a long stall holds them longer, never past
+ * when its transfers must have ended. */
+static void test_stalled_hold_grows(void **state)
+{
+    fixture *f = *state;
+    tr_dests_free(f->t); /* a 30 s delivery timeout: room for a long stall */
+    f->t = tr_dests_new(LIMIT, FAILS, WAIT_MS, 100, 30000, f->dl);
+    assert_non_null(f->t);
+    tr_dest *d = find(f, "http://pause.test/");
+    tr_xfer *x = start(f, d, 0);
+    tr_dests_connected(f->t, x, "10.0.0.4 80");
+    finish(f, x, TR_DEST_ANSWERED, 30); /* 30 ms deliveries */
+    tr_xfer *busy[LIMIT];
+    for (int i = 0; i < LIMIT; i++)
+        busy[i] = start(f, d, 1000);
+    finish(f, busy[0], TR_DEST_ANSWERED, 1030); /* the last progress */
+    busy[0] = start(f, d, 1030);
+    /* 0.5 s without progress: held 0.5-1 s (was: until 1030 + the timeout, 29.5 s). */
+    for (uint64_t r = 0; r < 2000; r += 3) {
+        int64_t h = tr_dests_hold_ms(f->t, d, 1530, r * 2654435761u);
+        assert_true(h >= 500);
+        assert_true(h <= 1001);
+    }
+    /* 6 s: as long again, the jitter at most 5 s. */
+    assert_int_equal(tr_dests_hold_ms(f->t, d, 7030, 0), 6000);
+    assert_true(tr_dests_hold_ms(f->t, d, 7030, UINT64_MAX) <= 6000 + 5000);
+    /* 20 s: never past when the transfers must have ended (1030 + 30 s). */
+    assert_int_equal(tr_dests_hold_ms(f->t, d, 21030, 0), 10000);
+    for (int i = 0; i < LIMIT; i++)
+        finish(f, busy[i], TR_DEST_ANSWERED, 21100);
+    /* Answered again: about a delivery's time. */
+    assert_true(tr_dests_hold_ms(f->t, d, 21100, 0) <= 5000);
+}
+
 /* A fast destination's held timers come back as fast as it takes them: its pace
  * over its slots apart, never more than --host-limit (LIMIT) in one millisecond. */
 static void test_fast_hold_spacing(void **state)
@@ -330,6 +366,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_name_and_address_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_hold_spacing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stalled_hold_grows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker_off_and_busy_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_follows_pace, setup, teardown),
     };
