@@ -98,6 +98,9 @@ int tr_token_parse(const char *text, tr_api_token *out, char *err, size_t errlen
                               "(an RFC 6750 bearer token; scopes go before one ':')");
         return -1;
     }
+    /* All of *out written: a token parsed into a stack copy must not carry its
+     * bytes past the NUL (fuzz_config compares whole configurations). */
+    memset(out, 0, sizeof *out);
     memcpy(out->token, tok, tl + 1);
     out->scopes = scopes;
     return 0;
