@@ -23,7 +23,9 @@ ts_k() { printf '{%s}:%s' "$TS_KEY" "$1"; }
 ts_track_pid() { tr_track_pid "$1"; }
 ts_setup() { tr_setup; }
 
-ts_sched_bin() { printf '%s\n' "$TR_BUILD_DIR/scheduler/timerush-scheduler"; }
+# TR_SCHED_BIN: another scheduler binary for the schedulers a test starts itself (a
+# before/after comparison of one change in the same run; the stack's keeps the build's).
+ts_sched_bin() { printf '%s\n' "${TR_SCHED_BIN:-$TR_BUILD_DIR/scheduler/timerush-scheduler}"; }
 
 # ts_start_scheduler NAME [options...]: a timerush-scheduler on the stack's Redis, with
 # the stack's prefix and password (its file, as the launcher passes it), logging to
