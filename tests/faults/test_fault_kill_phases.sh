@@ -8,7 +8,7 @@
 #    second scheduler takes the timers over after the lease. Proves: each delivered
 #    exactly once, as attempt 2, with the original X-TimeRush-Due-Ms.
 # B: after the receiver answered, before the ack reached Redis. Half the timers are
-#    answered at once (acked); the other half 1.5 s later, while Redis is stopped
+#    answered at once (acked); the other half 1.5-2.4 s later, while Redis is stopped
 #    (SIGSTOP), then the scheduler is killed and Redis resumed (SIGCONT). Proves:
 #    the timers still held by the dead run after Redis resumed are exactly the
 #    answered-but-not-acked ones, the restart under the same --scheduler-id delivers
@@ -74,9 +74,15 @@ check_eq "A: with the original X-TimeRush-Due-Ms" "$at_a" \
 ts_stop_scheduler taker 10 || tr_fail "the taker stops"
 
 # --- B: killed after the answers, before the acks --------------------------------
+# The slow answers 100 ms apart: the first one's ack goes out into the stalled store
+# and the others wait behind it (one write owed at a time). All ten in one moment
+# made one ack for all of them, which Redis ran when it resumed: nothing was left
+# unacked (a CI-like run on a loaded machine).
+step_ms=100
 answers=()
 for ((i = 0; i < nb / 2; i++)); do answers+=(--answer ok); done
-tr_start_sink B "${answers[@]}" --answer "slow:$slow_ms" || tr_finish
+for ((i = 0; i < nb - nb / 2; i++)); do answers+=(--answer "slow:$((slow_ms + i * step_ms))"); done
+tr_start_sink B "${answers[@]}" || tr_finish
 check "$nb timers created (B)" tf_create_batch "$TR_TMP/keys_b" kb "$nb" "$SINK_B_URL/kb" \
     "$(($(ts_now_ms) + 200))"
 ts_start_scheduler victim-b --scheduler-id kp-b "${lease_opts[@]}"
@@ -88,13 +94,15 @@ tr_wait_for "all $nb at the receiver, the first $((nb / 2)) answered and acked" 
 kill -STOP "$TS_REDIS_PID"
 t_stop=$(ts_now_ms)
 last_req=$(jq -s 'map(.t_us) | max / 1000 | floor' "$SINK_B_LOG")
-# The slow answers go out slow_ms after their requests, into the stalled store.
-until (($(ts_now_ms) >= last_req + slow_ms + 300)); do sleep 0.02; done
+# The slow answers go out slow_ms (and step_ms apart) after their requests, into the
+# stalled store.
+slow_end=$((slow_ms + (nb - nb / 2 - 1) * step_ms))
+until (($(ts_now_ms) >= last_req + slow_end + 300)); do sleep 0.02; done
 kill -KILL "${TS_SCHED_PID[victim-b]}"
 wait "${TS_SCHED_PID[victim-b]}" 2>/dev/null
 kill -CONT "$TS_REDIS_PID"
 echo "# B: redis stopped $(($(ts_now_ms) - t_stop)) ms; scheduler killed" \
-    "$((slow_ms + 300)) ms after the last request"
+    "$((slow_end + 300)) ms after the last request"
 # Redis runs what the dead scheduler had written before it reads its EOF: a PING
 # answered on a new connection comes after that.
 tr_wait_for "redis answers again" 10 ts_redis_up
