@@ -10,12 +10,14 @@
 #       port+10000 may be over 65535), no persistence, cluster-node-timeout 2000 ms so
 #       a failover takes a few seconds. PASSWORD (non-empty) is requirepass and
 #       masterauth; with TR_CLUSTER_ACL_USER set, that ACL user with the password
-#       "${PASSWORD}-u" may do everything too. MASTERS must be 3 or more (what
-#       `redis-cli --cluster create` takes). Then `redis-cli --cluster create ...
-#       --cluster-yes` and a wait until every node says cluster_state:ok and knows all
-#       the masters (deadline 60 s). Sets TR_CLUSTER_PORTS and TR_CLUSTER_PIDS (arrays,
-#       node order: the first MASTERS are the masters redis-cli made); a node that
-#       did not start is stopped before the return. Returns 1 with the logs on stderr.
+#       "${PASSWORD}-u" may do everything too. Then, for 3 masters or more, `redis-cli
+#       --cluster create ... --cluster-yes`; for 1 or 2 (which redis-cli refuses) the
+#       same by hand: the slots split evenly (CLUSTER ADDSLOTSRANGE), CLUSTER MEET, and
+#       node MASTERS + k made a replica of master k mod MASTERS (CLUSTER REPLICATE).
+#       Then a wait until every node says cluster_state:ok and knows all the masters
+#       (deadline 60 s). Sets TR_CLUSTER_PORTS, TR_CLUSTER_BUS and TR_CLUSTER_PIDS
+#       (arrays, node order: the first MASTERS are the masters); a node that did not
+#       start is stopped before the return. Returns 1 with the logs on stderr.
 #       Each node is started as TR_CLUSTER_SPAWN redis-server ... (an array, empty by
 #       default; the launcher puts setsid there), its stdin /dev/null and its output
 #       in its redis.log.
@@ -31,6 +33,7 @@
 # /dev/tcp alone, so the launcher's run-time packages suffice.
 
 TR_CLUSTER_PORTS=()
+TR_CLUSTER_BUS=()
 TR_CLUSTER_PIDS=()
 TR_CLUSTER_PASSWORD=""
 : "${TR_CLUSTER_ACL_USER:=}"
@@ -101,6 +104,7 @@ tr_cluster_start_node() {
         while ((SECONDS < deadline)) && kill -0 "$pid" 2>/dev/null; do
             if [[ $(tr_cluster_cli "$port" ping 2>/dev/null) == PONG ]]; then
                 TR_CLUSTER_PORTS+=("$port")
+                TR_CLUSTER_BUS+=("$bus")
                 TR_CLUSTER_PIDS+=("$pid")
                 return 0
             fi
@@ -126,6 +130,29 @@ tr_cluster_all_ok() {
     return 0
 }
 
+# What `redis-cli --cluster create` does, for the 1 or 2 masters it refuses: slots,
+# meet, replicas (each step checked; the gossip is waited for with a deadline).
+tr_cluster_create_by_hand() {
+    local m=$1 n=${#TR_CLUSTER_PORTS[@]} i lo hi id deadline
+    for ((i = 0; i < m; i++)); do
+        lo=$((i * 16384 / m)) hi=$(((i + 1) * 16384 / m - 1))
+        [[ $(tr_cluster_cli "${TR_CLUSTER_PORTS[i]}" CLUSTER ADDSLOTSRANGE "$lo" "$hi") == OK ]] || return 1
+    done
+    for ((i = 1; i < n; i++)); do
+        [[ $(tr_cluster_cli "${TR_CLUSTER_PORTS[0]}" CLUSTER MEET 127.0.0.1 \
+            "${TR_CLUSTER_PORTS[i]}" "${TR_CLUSTER_BUS[i]}") == OK ]] || return 1
+    done
+    for ((i = m; i < n; i++)); do
+        id=$(tr_cluster_cli "${TR_CLUSTER_PORTS[(i - m) % m]}" CLUSTER MYID) || return 1
+        # A node can follow a master only once it knows it (the meet's gossip).
+        deadline=$((SECONDS + 30))
+        until [[ $(tr_cluster_cli "${TR_CLUSTER_PORTS[i]}" CLUSTER REPLICATE "$id" 2>&1) == OK ]]; do
+            ((SECONDS < deadline)) || return 1
+            sleep 0.1
+        done
+    done
+}
+
 tr_cluster_start() {
     local dir=$1 masters=$2 replicas=$3
     TR_CLUSTER_PASSWORD=$4
@@ -138,15 +165,23 @@ tr_cluster_start() {
     for ((i = 0; i < n; i++)); do
         tr_cluster_start_node "$dir" "$i" "${ports[2 * i]}" "${ports[2 * i + 1]}" || return 1
     done
-    local addrs=()
-    for i in "${TR_CLUSTER_PORTS[@]}"; do
-        addrs+=("127.0.0.1:$i")
-    done
-    if ! REDISCLI_AUTH=$TR_CLUSTER_PASSWORD redis-cli --cluster create "${addrs[@]}" \
-        --cluster-replicas "$replicas" --cluster-yes </dev/null >"$dir/create.log" 2>&1; then
-        echo "cluster-local: redis-cli --cluster create failed:" >&2
-        cat "$dir/create.log" >&2
-        return 1
+    if ((masters < 3)); then
+        tr_cluster_create_by_hand "$masters" >"$dir/create.log" 2>&1 || {
+            echo "cluster-local: creating the cluster by hand failed:" >&2
+            cat "$dir/create.log" >&2
+            return 1
+        }
+    else
+        local addrs=()
+        for i in "${TR_CLUSTER_PORTS[@]}"; do
+            addrs+=("127.0.0.1:$i")
+        done
+        if ! REDISCLI_AUTH=$TR_CLUSTER_PASSWORD redis-cli --cluster create "${addrs[@]}" \
+            --cluster-replicas "$replicas" --cluster-yes </dev/null >"$dir/create.log" 2>&1; then
+            echo "cluster-local: redis-cli --cluster create failed:" >&2
+            cat "$dir/create.log" >&2
+            return 1
+        fi
     fi
     local deadline=$((SECONDS + 60))
     until tr_cluster_all_ok "$masters"; do
