@@ -10,7 +10,8 @@
 #     are paused; each master's share of them (its shards' due sets) is within 15% of
 #     a third; the split is printed;
 #   - after the launcher's SIGTERM every node is gone (tr_stop_stack checks every pid
-#     the stack recorded).
+#     the stack recorded);
+#   - scripts/cluster-local.sh makes a 1-master cluster (by hand: redis-cli refuses).
 set -uo pipefail
 TC_OWN_CLUSTER=1
 source "$(dirname "${BASH_SOURCE[0]}")/lib_cluster_test.sh"
@@ -93,4 +94,18 @@ tr_stop_stack
 gone=0
 for pid in "${pids[@]}"; do tr_alive "$pid" || gone=$((gone + 1)); done
 check_eq "after the launcher's SIGTERM every node is gone" 6 "$gone"
+
+# 1 or 2 masters (--cluster-local 1 and 2), which redis-cli --cluster create refuses:
+# the script makes them by hand. One master with its replica, without a stack.
+source "$TR_SOURCE_DIR/scripts/cluster-local.sh"
+mkdir -p "$TR_TMP/one"
+if check "scripts/cluster-local.sh starts a cluster of 1 master and 1 replica" \
+    tr_cluster_start "$TR_TMP/one" 1 1 "$(cat "$pwfile")"; then
+    for pid in "${TR_CLUSTER_PIDS[@]}"; do tr_track_pid "$pid"; done
+    tr_cluster_cli "${TR_CLUSTER_PORTS[1]}" CLUSTER NODES >"$TR_TMP/one.nodes"
+    check_eq "... the master serves every slot, the other node is its replica" \
+        "master 0-16383|slave |" \
+        "$(awk '{ sub(/^myself,/, "", $3); print $3, $9 }' "$TR_TMP/one.nodes" | sort | tr '\n' '|')"
+    tr_cluster_stop
+fi
 tr_finish
