@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tr_auth.h"
+#include "tr_cluster_self.h"
 #include "tr_config.h"
 #include "tr_fcgi_loop.h"
 #include "tr_log.h"
@@ -61,6 +62,12 @@ int main(int argc, char **argv)
     tr_log_info("api tokens: %d (%s)", cfg.api_token_count,
                 tr_auth_api_protected(&cfg) ? "the API needs one"
                                             : "the API is open to anyone who reaches nginx");
+    /* Every node of the cluster joins "self" before a thread reads the policy. */
+    if (tr_cluster_self_add(&cfg, err, sizeof err) < 0) {
+        tr_log_error("cannot name the cluster's nodes for the destination policy: %s", err);
+        tr_log_close();
+        return 1;
+    }
     tr_log_info("destination policy: %s, %zu allow/deny entries, %zu own addresses refused",
                 tr_netpolicy_kind_name(cfg.netpolicy.kind), cfg.netpolicy.nrules,
                 cfg.netpolicy.nself);

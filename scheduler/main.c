@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "tr_claim_token.h"
+#include "tr_cluster_self.h"
 #include "tr_config.h"
 #include "tr_log.h"
 #include "tr_privdrop.h"
@@ -127,6 +128,14 @@ int main(int argc, char **argv)
     if (cfg.pem[0] != '\0' && cfg.pem_hosts[0] == '\0')
         tr_log_warning("--pem is presented to every host a callback goes to (--pem-hosts "
                        "limits it)");
+    /* Every node of the cluster joins "self" before anything reads the policy. */
+    if (tr_cluster_self_add(&cfg, err, sizeof err) < 0) {
+        tr_log_error("cannot name the cluster's nodes for the destination policy: %s", err);
+        curl_global_cleanup();
+        tr_log_close();
+        tr_sign_free(signer);
+        return 1;
+    }
     tr_log_info("destination policy: %s, %zu allow/deny entries, %zu own addresses refused%s",
                 tr_netpolicy_kind_name(cfg.netpolicy.kind), cfg.netpolicy.nrules,
                 cfg.netpolicy.nself, cfg.no_chain ? "; --no-chain" : "");

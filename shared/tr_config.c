@@ -199,6 +199,10 @@ static const opt_def opt_table[] = {
     {"run-dir", 0, OPT_STR, F(run_dir), 0, 0, "", LA,
      "sockets, pid files, logs, generated configs, redis data; default var/ in the checkout", 0},
     {"schedulers", 0, OPT_INT, F(schedulers), 0, 64, "1", LA, "timerush-scheduler processes", 0},
+    {"cluster-local", 0, OPT_INT, F(cluster_local), 0, 16, "0", LA,
+     "start a local Redis Cluster of N masters (1 to 16), a replica each, in the run dir "
+     "(free loopback ports, a generated password) and run the service on it with "
+     "--shards 16 unless --shards is given; 0: off (docs/CLUSTER.md)", 0},
     {"redis-port", 0, OPT_INT, F(redis_port), 0, 65535, "0", LA,
      "TCP port of the embedded Redis on 127.0.0.1 (password required); 0: none, the unix "
      "socket only", 0},

@@ -136,6 +136,8 @@ typedef struct tr_config {
     char run_dir[TR_CONFIG_STR_MAX];     /* sockets, pid files, generated configs */
     int schedulers;                      /* timerush-scheduler processes */
     int redis_port;                      /* embedded Redis TCP port; 0: none (socket only) */
+    int cluster_local;                   /* --cluster-local: masters of the launcher's own
+                                          * local cluster; 0: none */
     char build_dir[TR_CONFIG_STR_MAX];   /* where the programs are */
     char nginx_user[TR_CONFIG_STR_MAX];  /* nginx worker user; empty: the launcher picks */
     char appendfsync[16];                /* embedded Redis: always, everysec or no */

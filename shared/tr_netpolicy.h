@@ -38,7 +38,8 @@
 #include <sys/socket.h>
 
 #define TR_NETPOLICY_RULES_MAX 64  /* allow + deny entries */
-#define TR_NETPOLICY_SELF_MAX 32   /* own addresses (listen, interfaces, Redis) */
+#define TR_NETPOLICY_SELF_MAX 160  /* own addresses (listen, interfaces, Redis: a
+                                    * cluster's nodes, 2 ports each) */
 #define TR_NETPOLICY_HOST_MAX 254  /* a host name entry, NUL included */
 
 /* The error text kept for a refused delivery: nothing more is stored or returned. */

@@ -2,29 +2,45 @@
 # tests/cluster/lib_cluster_test.sh - what the script tests on a real Redis Cluster share
 # (sourced; ctest runs them under tests/cluster/with_cluster.sh, which exports the
 # cluster as TR_TEST_CLUSTER_*). Sourcing it sources lib.sh, lib_api.sh and
-# lib_sched.sh, refuses to go on outside with_cluster.sh, and runs ts_setup. Then:
+# lib_sched.sh, refuses to go on outside with_cluster.sh (unless TC_OWN_CLUSTER=1: a
+# test whose cluster the launcher starts, --cluster-local, calls tc_use_cluster once
+# the stack runs), and runs ts_setup. Then:
 #   cports, cpids   every node's port and pid (node order: the first M are the masters)
 #   M, masters      how many masters, and their ports
 #   pwfile          a 0600 file holding the cluster's password (--redis-password-file)
+#   tc_use_cluster PORTS PIDS MASTERS PASSWORD
+#                   sets the above (and TR_TEST_CLUSTER_PASSWORD) for another cluster
 #   tc_seeds PORT...        "127.0.0.1:PORT,..." for --cluster
 #   node_cli PORT ARGS...   redis-cli against one node, authenticated (the password
 #                           from the environment, never on the command line)
 #   tc_batch_body N URL SPREAD_MS
 #                   a POST /v1/timers/batch body of N timers to URL, data "x", timer i
 #                   due 2000 + SPREAD_MS * i / N ms after the create
+#   tc_due_per_master S
+#                   the timers in the due sets of shards 0..S-1 on each master, asked
+#                   of each master alone (a shard it does not serve answers MOVED, not
+#                   counted): TC_DUE[port], TC_DUE_TOTAL, TC_SHARDS_OWNED (shard
+#                   answers, S when each shard has one master) and TC_SHARDS_EMPTY
 _tc_integration=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
 source "$_tc_integration/lib.sh"
 source "$_tc_integration/lib_api.sh"
 source "$_tc_integration/lib_sched.sh"
 
-[[ -n ${TR_TEST_CLUSTER_PORTS:-} ]] || { echo "not ok - run me under tests/cluster/with_cluster.sh"; exit 1; }
+[[ -n ${TR_TEST_CLUSTER_PORTS:-} || ${TC_OWN_CLUSTER:-} == 1 ]] ||
+    { echo "not ok - run me under tests/cluster/with_cluster.sh"; exit 1; }
 ts_setup
-IFS=, read -r -a cports <<<"$TR_TEST_CLUSTER_PORTS"
-IFS=, read -r -a cpids <<<"$TR_TEST_CLUSTER_PIDS"
-M=$TR_TEST_CLUSTER_MASTERS
-masters=("${cports[@]:0:$M}")
-pwfile=$TR_TMP/cluster.password
-(umask 077 && printf '%s\n' "$TR_TEST_CLUSTER_PASSWORD" >"$pwfile")
+
+tc_use_cluster() {
+    IFS=, read -r -a cports <<<"$1"
+    IFS=, read -r -a cpids <<<"$2"
+    M=$3
+    masters=("${cports[@]:0:$M}")
+    TR_TEST_CLUSTER_PASSWORD=$4
+    pwfile=$TR_TMP/cluster.password
+    (umask 077 && printf '%s\n' "$TR_TEST_CLUSTER_PASSWORD" >"$pwfile")
+}
+[[ -z ${TR_TEST_CLUSTER_PORTS:-} ]] || tc_use_cluster "$TR_TEST_CLUSTER_PORTS" \
+    "$TR_TEST_CLUSTER_PIDS" "$TR_TEST_CLUSTER_MASTERS" "$TR_TEST_CLUSTER_PASSWORD"
 
 tc_seeds() {
     local s
@@ -40,4 +56,19 @@ import json, sys
 n, url, spread = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 print(json.dumps({'timers': [{'url': url, 'data': 'x', 'delay_ms': 2000 + spread * i // n}
                              for i in range(n)]}))" "$@"
+}
+
+tc_due_per_master() {
+    local S=$1 p i
+    declare -gA TC_DUE=()
+    TC_DUE_TOTAL=0
+    for p in "${masters[@]}"; do
+        for ((i = 0; i < S; i++)); do echo "ZCARD {$TR_KEY:$i}:due"; done |
+            node_cli "$p" >"$TR_TMP/zc.$p" 2>&1
+        TC_DUE[$p]=$(awk '/^[0-9]+$/ { n += $1 } END { print n + 0 }' "$TR_TMP/zc.$p")
+        TC_DUE_TOTAL=$((TC_DUE_TOTAL + TC_DUE[$p]))
+    done
+    # A shard answered by no master, or an empty one, shows as a missing or 0 line.
+    TC_SHARDS_OWNED=$(cat "$TR_TMP"/zc.* | grep -c '^[0-9][0-9]*$')
+    TC_SHARDS_EMPTY=$(cat "$TR_TMP"/zc.* | grep -c '^0$')
 }

@@ -5,7 +5,8 @@
 # (every acknowledged write confirmed by its master's replica); 1,000 timers,
 # 500 over /register/ and 500 over /v1/timers (a batch and single creates, client
 # keys and server-made keys), land in the 16 shards spread over the 3 masters; get,
-# cancel and list (one cursor over the shards) work; /v1/stats sums the shards; every
+# cancel and list (one cursor over the shards) work; a callback aimed at a node that
+# is no seed (a replica, a bus port) is refused; /v1/stats sums the shards; every
 # timer not cancelled is delivered once (lost and duplicated counted and printed);
 # a process with --cluster and --shards 1 refuses to start.
 set -uo pipefail
@@ -46,6 +47,16 @@ check "the ready line names the cluster" grep -q "redis: cluster $seeds, $S shar
     "$TR_TMP/launcher.1.out"
 check_eq "the shard count is kept in the cluster" "$S" "$(tr_redis GET "{$TR_KEY}:shards")"
 
+# Every node the cluster names is an own address (shared/tr_cluster_self.h), not only
+# the seeds (the masters here): a callback to a replica or to a bus port is refused.
+bus=$(node_cli "${masters[0]}" CLUSTER NODES | awk '$3 ~ /myself/ { split($2, a, "[@,]"); print a[2] }')
+for target in "127.0.0.1:${cports[M]}" "127.0.0.1:$bus"; do
+    api POST /v1/timers "{\"url\":\"http://$target/x\",\"data\":\"x\",\"delay_ms\":1000}"
+    check_api "a callback to a node that is no seed ($target) is refused" 400 destination_refused
+done
+check "the programs name the cluster's 6 nodes as own addresses" grep -q \
+    "the cluster's 6 nodes (client and bus ports) are own addresses" "$TR_RUN/log/scheduler.1.log"
+
 # Paused while they are created, placed, listed: no timing assumption.
 api POST /v1/pause
 check_api "deliveries paused (every shard)" 200
@@ -74,27 +85,15 @@ cat "$TR_TMP/keys.reg" "$TR_TMP/keys.v1" >"$TR_TMP/keys.all"
 n=$(sort -u "$TR_TMP/keys.all" | wc -l)
 check_eq "1000 distinct keys" 1000 "$n"
 
-# Placement: each shard's due set on the master that serves its slot (one redis-cli
-# per master; the other masters' shards answer MOVED, not counted).
-declare -A per_master=()
-total=0
-for p in "${masters[@]}"; do
-    for ((i = 0; i < S; i++)); do echo "ZCARD {$TR_KEY:$i}:due"; done |
-        node_cli "$p" >"$TR_TMP/zc.$p" 2>&1
-    c=$(awk '/^[0-9]+$/ { n += $1 } END { print n + 0 }' "$TR_TMP/zc.$p")
-    per_master[$p]=$c
-    total=$((total + c))
-done
-# A shard answered by no master, or an empty one, shows as a missing or 0 line.
-owned=$(cat "$TR_TMP"/zc.* | grep -c '^[0-9][0-9]*$')
-empty=$(cat "$TR_TMP"/zc.* | grep -c '^0$')
+# Placement: each shard's due set on the master that serves its slot.
+tc_due_per_master "$S"
 line=""
-for p in "${masters[@]}"; do line+=" $p:${per_master[$p]:-0}"; done
+for p in "${masters[@]}"; do line+=" $p:${TC_DUE[$p]}"; done
 echo "# timers per master:$line"
-check_eq "every timer is in a shard's due set" 1000 "$total"
-check_eq "every shard is served by one master, none empty" "$S 0" "$owned $empty"
+check_eq "every timer is in a shard's due set" 1000 "$TC_DUE_TOTAL"
+check_eq "every shard is served by one master, none empty" "$S 0" "$TC_SHARDS_OWNED $TC_SHARDS_EMPTY"
 spread=0
-for p in "${masters[@]}"; do ((${per_master[$p]:-0} > 0)) && spread=$((spread + 1)); done
+for p in "${masters[@]}"; do ((TC_DUE[$p] > 0)) && spread=$((spread + 1)); done
 check_eq "the shards are on all 3 masters" 3 "$spread"
 
 # get, cancel, list.

@@ -2,9 +2,10 @@
 # with_cluster.sh PROGRAM [ARGS...] - runs PROGRAM against a private Redis Cluster.
 #
 # Starts 3 masters with TR_CLUSTER_REPLICAS replicas each (default 1) on loopback
-# (tests/cluster/lib_cluster.sh: free ports, a mktemp dir, requirepass/masterauth and an
-# ACL user), runs PROGRAM and passes its exit code through. Every node is stopped by
-# PID in an EXIT trap, also when PROGRAM fails or is killed.
+# (scripts/cluster-local.sh, the launcher's --cluster-local too: free ports, a mktemp
+# dir, requirepass/masterauth and the ACL user "truser"), runs PROGRAM and passes its
+# exit code through. Every node is stopped by PID in an EXIT trap, also when PROGRAM
+# fails or is killed.
 #
 # Exported to PROGRAM:
 #   TR_TEST_CLUSTER_PORTS     "p1,p2,..." (127.0.0.1), masters first
@@ -17,7 +18,8 @@ if (($# < 1)); then
     exit 2
 fi
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-. "$here/lib_cluster.sh"
+. "$here/../../scripts/cluster-local.sh"
+TR_CLUSTER_ACL_USER=truser
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tr-cluster.XXXXXX") || exit 1
 cleanup() {

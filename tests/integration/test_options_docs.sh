@@ -21,10 +21,10 @@ done < <("$TR_BUILD_DIR/fcgi/timerush-fcgi" --print-options)
 check "the table has options" test "${#def[@]}" -gt 20
 
 # Words that are not table options: the launcher's bootstrap and meta options, and
-# the options of run-tests, ctest, scripts/build.sh, install-deps.sh and apt-get the
-# docs mention.
+# the options of run-tests, ctest, scripts/build.sh, install-deps.sh, apt-get and the
+# test sink (README's --cluster-local example) the docs mention.
 not_options=" config help no-build no-install print-options launcher-settings version
-  fast asan-only full output-on-failure asan for no-install-recommends "
+  fast asan-only full output-on-failure asan for no-install-recommends listen log "
 # README shows timerushctl too: its options are its own table's, as its --help prints
 # them (docs/CLI.md is their reference).
 ctl_help=$("$TR_BUILD_DIR/ctl/timerushctl" --help 2>/dev/null)

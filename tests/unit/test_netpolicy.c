@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tr_cluster_self.h"
 #include "tr_netpolicy.h"
 
 /* A policy from option texts; fails the test when they do not parse. */
@@ -348,6 +349,44 @@ static void test_host_listed(void **state)
     assert_int_equal(tr_netpolicy_url_host("nope", host, sizeof host), -1);
 }
 
+/* tr_cluster_self_add_nodes: every node of a CLUSTER NODES answer, client and bus
+ * ports, joins "self"; noaddr nodes are skipped; a malformed line is an error. */
+static void test_cluster_nodes(void **state)
+{
+    (void)state;
+    tr_netpolicy p = pol("private", NULL, NULL);
+    char err[256] = "";
+    static const char nodes[] =
+        "a1 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5460\n"
+        "b2 127.0.0.2:7001@27001,node-b master - 0 0 2 connected 5461-10922\n"
+        "c3 [::1]:7002@17002 slave a1 0 0 1 connected\n"
+        "d4 ::1:7003@17003 slave b2 0 0 2 connected\n"
+        "e5 :0@0 noaddr,master - 0 0 0 disconnected\n";
+    assert_int_equal(tr_cluster_self_add_nodes(&p, nodes, sizeof nodes - 1, err, sizeof err), 4);
+    assert_int_equal(at(&p, NULL, "127.0.0.1", 7000), TR_NETPOLICY_REFUSE);
+    assert_int_equal(at(&p, NULL, "127.0.0.1", 17000), TR_NETPOLICY_REFUSE);
+    assert_int_equal(at(&p, NULL, "127.0.0.2", 7001), TR_NETPOLICY_REFUSE);
+    assert_int_equal(at(&p, NULL, "127.0.0.2", 27001), TR_NETPOLICY_REFUSE);
+    assert_int_equal(at(&p, NULL, "::1", 7003), TR_NETPOLICY_REFUSE);
+    assert_int_equal(at(&p, NULL, "::1", 17003), TR_NETPOLICY_REFUSE);
+    /* Other ports of those addresses stay allowed under "private". */
+    assert_int_equal(at(&p, NULL, "127.0.0.1", 7001), TR_NETPOLICY_ALLOW);
+    assert_int_equal(at(&p, NULL, "::1", 7000), TR_NETPOLICY_ALLOW);
+    /* "[::1]:7002" is not Redis's form: a bracketed host is taken as it is written
+     * (tr_netpolicy_add_self strips the brackets), so it is refused too. */
+    assert_int_equal(at(&p, NULL, "::1", 7002), TR_NETPOLICY_REFUSE);
+
+    static const char *bad[] = {"x 127.0.0.1:7000 master\n", "x 127.0.0.1:70000@1 master\n",
+                                "x 127.0.0.1@1 master\n", "lonely\n", "x 127.0.0.1:1@2\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tr_netpolicy q = pol("private", NULL, NULL);
+        err[0] = '\0';
+        assert_int_equal(tr_cluster_self_add_nodes(&q, bad[i], strlen(bad[i]), err, sizeof err),
+                         -1);
+        assert_true(strstr(err, "CLUSTER NODES") != NULL);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -355,7 +394,7 @@ int main(void)
         cmocka_unit_test(test_private),      cmocka_unit_test(test_any),
         cmocka_unit_test(test_lists),        cmocka_unit_test(test_list_errors),
         cmocka_unit_test(test_self),         cmocka_unit_test(test_url_text),
-        cmocka_unit_test(test_host_listed),
+        cmocka_unit_test(test_host_listed),  cmocka_unit_test(test_cluster_nodes),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
