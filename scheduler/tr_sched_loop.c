@@ -93,6 +93,9 @@ typedef struct sched_work {
     tr_dests *dests;
     tr_pending *pending;
     int64_t pending_since_mono; /* when the oldest unwritten outcome was seen; -1 none */
+    size_t held;             /* outcomes the last flush kept, their master away (cluster
+                              * cut-off): the first `held` of pending */
+    int64_t held_retry_mono; /* when they are tried again (local monotonic ms) */
 } sched_work;
 
 /* Stopping (SIGTERM/SIGINT). */
@@ -189,6 +192,8 @@ static int want_flush(sched *s, int64_t now)
         s->work.pending_since_mono = now;
     if (outstanding(s))
         return 0;
+    if (n <= s->work.held && now < s->work.held_retry_mono)
+        return 0; /* only those whose master is away: at its retry time */
     if (s->redis.rc.down)
         return tr_reconnect_due(&s->redis.rc, now);
     return s->drain.stopping || tr_notifiers_running(s->work.notify) == 0 || n >= (size_t)batch_min(s) ||
@@ -205,10 +210,22 @@ static void flush(sched *s)
     assert(!outstanding(s)); /* one call owed on the connection at a time */
     if (!tr_store_pipelined(s->redis.store)) {
         /* A cluster: written now, one shard's call at a time (docs/CLUSTER.md). */
-        if (tr_pending_flush(s->work.pending, s->redis.store, &s->report.st) == 0) {
+        int rc = tr_pending_flush(s->work.pending, s->redis.store, &s->report.st);
+        s->work.held = 0;
+        if (rc >= 0) {
             s->work.pending_since_mono = -1;
-            store_ok(s);
             s->claim.need = 1; /* a retry or a chain may now be the earliest timer */
+        }
+        if (rc == 0) {
+            store_ok(s);
+        } else if (rc == 1) {
+            /* Some masters are away (the cut-off): theirs wait for its retry time,
+             * the others' went. */
+            int64_t in = tr_store_cutoff_retry_ms(s->redis.store);
+            s->work.held = tr_pending_count(s->work.pending);
+            s->work.held_retry_mono = tr_clock_mono_ms() + (in < 0 ? RECONNECT_MIN_MS : in);
+            if (s->redis.rc.down)
+                store_failed(s, "finish"); /* the next reconnect attempt, later */
         } else {
             store_failed(s, "finish"); /* kept: sent again at the retry time */
         }
@@ -621,8 +638,9 @@ static int want_claim(sched *s, int64_t now, int free_slots)
     if (tr_pending_sent(s->work.pending) > 0 &&
         !(s->claim.backlog && s->redis.have_offset && !s->redis.rc.down))
         return 0;
-    if (s->redis.rc.down)
-        return tr_reconnect_due(&s->redis.rc, now) && tr_pending_count(s->work.pending) == 0;
+    if (s->redis.rc.down) /* held: only those whose master is away (cut-off) */
+        return tr_reconnect_due(&s->redis.rc, now) &&
+               tr_pending_count(s->work.pending) <= s->work.held;
     if (!s->redis.have_offset)
         return 1;
     if (s->claim.backlog)
@@ -649,7 +667,8 @@ static void recover(sched *s, int64_t now)
     if (outstanding(s) || (t->nlost == 0 && !s->claim.recover_run))
         return;
     if (s->redis.rc.down &&
-        (!tr_reconnect_due(&s->redis.rc, now) || tr_pending_count(s->work.pending) > 0))
+        (!tr_reconnect_due(&s->redis.rc, now) ||
+         tr_pending_count(s->work.pending) > s->work.held))
         return;
     int64_t n = 0;
     if (t->nlost > 0) {
@@ -777,8 +796,11 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
         target = now; /* the next chunk of the move */
     if (s->redis.rc.down)
         target = min64(target, s->redis.rc.retry_at_ms);
-    else if (!owed && s->work.pending_since_mono >= 0 && tr_pending_count(s->work.pending) > 0)
+    else if (!owed && tr_pending_count(s->work.pending) > s->work.held &&
+             s->work.pending_since_mono >= 0)
         target = min64(target, s->work.pending_since_mono + FLUSH_DELAY_MS);
+    else if (!owed && tr_pending_count(s->work.pending) > 0)
+        target = min64(target, s->work.held_retry_mono); /* held: their master's retry */
     if (tr_wake_fd(s->wake.line) < 0 && !s->redis.rc.down)
         target = min64(target, s->wake.rc.retry_at_ms);
     target = min64(target, s->report.next_status_mono);
@@ -1015,6 +1037,12 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer)
     s.claim.need = 1;
     s.report.next_hist_mono = tr_clock_mono_ms() + HIST_WRITE_MS;
     s.report.next_status_mono = tr_clock_mono_ms() + (int64_t)cfg->interval_s * 1000;
+    /* On a cluster, a master that does not answer holds back only its own shards
+     * (docs/CLUSTER.md): its claim tokens are revoked as long as lost claims' are. */
+    if (tr_store_set_cutoff(s.redis.store, REVOKE_MS) != 0) {
+        tr_log_error("cannot start: %s", tr_store_error(s.redis.store));
+        goto done;
+    }
     if (tr_store_connect(s.redis.store) != 0) {
         if (tr_store_refused(s.redis.store)) {
             tr_log_error("cannot start: %s", tr_store_error(s.redis.store));
