@@ -12,6 +12,15 @@
 #   tc_batch_body N URL SPREAD_MS
 #                   a POST /v1/timers/batch body of N timers to URL, data "x", timer i
 #                   due 2000 + SPREAD_MS * i / N ms after the create
+#   tc_master_keys PORT S KEYS_FILE
+#                   the keys of KEYS_FILE (sorted) due on master PORT: the members of
+#                   its shards' due sets ({$TR_KEY:0..S-1}:due), sorted, one a line
+#   tc_lateness LOG KEYS_FILE
+#                   "MAX MEDIAN": ms from due to the first delivery in sink LOG of the
+#                   keys of KEYS_FILE (sorted) that were delivered
+#   tc_last_delivery LOG KEYS_FILE
+#                   the sink's time (ms since the epoch) of the last first delivery
+#                   of those keys
 _tc_integration=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
 source "$_tc_integration/lib.sh"
 source "$_tc_integration/lib_api.sh"
@@ -41,3 +50,23 @@ n, url, spread = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 print(json.dumps({'timers': [{'url': url, 'data': 'x', 'delay_ms': 2000 + spread * i // n}
                              for i in range(n)]}))" "$@"
 }
+
+tc_master_keys() {
+    local s
+    # Other masters' shards answer MOVED, printed as an error line, not a member.
+    for ((s = 0; s < $2; s++)); do echo "ZRANGE {$TR_KEY:$s}:due 0 -1"; done |
+        node_cli "$1" 2>/dev/null | LC_ALL=C grep -Fxf "$3" | LC_ALL=C sort -u
+}
+
+# Each key's first delivery: "KEY T_MS DUE_MS", sorted by key, for join.
+_tc_firsts() {
+    jq -r '"\(.key) \(.t_us / 1000 | floor) \(.due_ms)"' "$1" | LC_ALL=C sort -k1,1 -k2,2n |
+        LC_ALL=C sort -k1,1 -u -s | LC_ALL=C join - "$2"
+}
+
+tc_lateness() {
+    _tc_firsts "$1" "$2" | awk '{ print $2 - $3 }' | sort -n |
+        awk '{ a[NR] = $1 } END { print a[NR] + 0, a[int((NR + 1) / 2)] + 0 }'
+}
+
+tc_last_delivery() { _tc_firsts "$1" "$2" | awk '{ print $2 }' | sort -n | tail -n 1; }

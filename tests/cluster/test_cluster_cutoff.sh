@@ -32,11 +32,8 @@ t0=$(tr_now_ms)
 check_eq "$n timers created over $S shards" "$n" "$(jqb '[.results[] | select(.status == 201)] | length')"
 jqb '.results[] | select(.status == 201) | .timer.key' | sort >"$TR_TMP/keys"
 
-# The victim's timers: the members of its shards' due sets (other masters' shards
-# answer MOVED, which redis-cli prints as an error line, not a member).
 victim=0
-for ((s = 0; s < S; s++)); do echo "ZRANGE {$TR_KEY:$s}:due 0 -1"; done |
-    node_cli "${cports[victim]}" 2>/dev/null | grep -Fxf "$TR_TMP/keys" | sort -u >"$TR_TMP/victim_keys"
+tc_master_keys "${cports[victim]}" "$S" "$TR_TMP/keys" >"$TR_TMP/victim_keys"
 comm -23 "$TR_TMP/keys" "$TR_TMP/victim_keys" >"$TR_TMP/other_keys"
 nv=$(wc -l <"$TR_TMP/victim_keys")
 check "the victim master holds some of the timers, the others the rest ($nv and $((n - nv)))" \
@@ -63,16 +60,9 @@ check_eq "none of the stopped master's timers delivered while it was stopped" 0 
 tr_wait_for "the stopped master's timers are delivered after SIGCONT" 20 \
     ts_all_delivered "$TR_TMP/victim_keys" "$SINK_A_LOG"
 
-# Figures: lateness (sink time - due time) of each first delivery, per group.
-late() { # KEYS_FILE: "max p50" lateness in ms of those keys' first deliveries
-    jq -r '"\(.key) \((.t_us / 1000 | floor) - .due_ms)"' "$SINK_A_LOG" | sort -k1,1 -u |
-        join - "$1" | awk '{ print $2 }' | sort -n |
-        awk '{ a[NR] = $1 } END { print a[NR] + 0, a[int((NR + 1) / 2)] + 0 }'
-}
-read -r other_max other_p50 < <(late "$TR_TMP/other_keys")
-last_victim=$(jq -r '"\(.key) \(.t_us / 1000 | floor)"' "$SINK_A_LOG" | sort -k1,1 -u |
-    join - "$TR_TMP/victim_keys" | awk '{ print $2 }' | sort -n | tail -n 1)
-after_cont=$((last_victim - tcont))
+# Figures: lateness (sink time - due time) of each first delivery.
+read -r other_max other_p50 < <(tc_lateness "$SINK_A_LOG" "$TR_TMP/other_keys")
+after_cont=$(($(tc_last_delivery "$SINK_A_LOG" "$TR_TMP/victim_keys") - tcont))
 lost=$(ts_missing "$TR_TMP/keys" "$SINK_A_LOG" | wc -l)
 dups=$(ts_duplicates "$SINK_A_LOG" | wc -l)
 echo "# other masters' $((n - nv)) timers: lateness max $other_max ms, median $other_p50 ms"
