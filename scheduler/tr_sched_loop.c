@@ -43,6 +43,8 @@
                                 * claims and outcomes go on between the chunks */
 #define LISTPACK_VALUE_MIN 1024 /* hash-max-listpack-value below this: records of the
                                  * usual sizes make their buckets hashtables (memory) */
+#define OFFSET_CLAIM_MAX_US 50000 /* a cluster claim longer than this does not measure
+                                   * the Redis clock offset (a master kept it waiting) */
 #define CLAIM_MAX 256          /* timers one claim takes at most: the script holds Redis
                                 * ~8 us a timer, so 512 at once took up to 18 ms */
 
@@ -551,9 +553,14 @@ static void claim(sched *s, int free_slots)
         return;
     }
     s->claim.need = 0;
-    /* Redis read its TIME about half-way through the round trip. */
-    s->redis.offset_ms = b.now_ms - (t0 + t1) / 2000;
-    s->redis.have_offset = 1;
+    /* Redis read its TIME about half-way through the round trip; not so on a cluster
+     * claim that waited for a master that did not answer (the cut-off): the shards
+     * after it read theirs near the end. */
+    if (!s->redis.have_offset || tr_store_pipelined(s->redis.store) ||
+        t1 - t0 <= OFFSET_CLAIM_MAX_US) {
+        s->redis.offset_ms = b.now_ms - (t0 + t1) / 2000;
+        s->redis.have_offset = 1;
+    }
     claimed(s, &b, (size_t)free_slots, token);
 }
 
@@ -799,7 +806,7 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
     else if (!owed && tr_pending_count(s->work.pending) > s->work.held &&
              s->work.pending_since_mono >= 0)
         target = min64(target, s->work.pending_since_mono + FLUSH_DELAY_MS);
-    else if (!owed && tr_pending_count(s->work.pending) > 0)
+    else if (!owed && s->work.held > 0)
         target = min64(target, s->work.held_retry_mono); /* held: their master's retry */
     if (tr_wake_fd(s->wake.line) < 0 && !s->redis.rc.down)
         target = min64(target, s->wake.rc.retry_at_ms);
