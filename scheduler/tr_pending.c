@@ -172,12 +172,22 @@ const tr_finish *tr_pending_item(const tr_pending *p, size_t i)
 }
 
 /* Handles the answers to the first n outcomes (stale and refused counted apart,
- * notices sent) and removes them; later ones move down. */
-static void applied(tr_pending *p, size_t n, tr_sched_stats *st)
+ * notices sent) and removes them, except the unwritten ones, which stay first in
+ * their order (an EXTEND still before its ack); later ones follow. Returns how many
+ * stayed. */
+static size_t applied(tr_pending *p, size_t n, tr_sched_stats *st)
 {
     assert(n <= p->n);
+    size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         switch (p->results[i]) {
+        case TR_FINISH_UNWRITTEN:
+            /* Its master is away (a cluster): written again later. The strings
+             * belong to own[], so moving both keeps every pointer valid. */
+            p->fin[kept] = p->fin[i];
+            p->own[kept] = p->own[i];
+            kept++;
+            continue;
         case TR_FINISH_REFUSED:
             /* Malformed, or a script error: tr_store logged it. */
             st->refused++;
@@ -196,10 +206,10 @@ static void applied(tr_pending *p, size_t n, tr_sched_stats *st)
         }
         clear_owned(&p->own[i]);
     }
-    /* The strings belong to own[], so moving both keeps every pointer valid. */
-    memmove(p->fin, p->fin + n, (p->n - n) * sizeof *p->fin);
-    memmove(p->own, p->own + n, (p->n - n) * sizeof *p->own);
-    p->n -= n;
+    memmove(p->fin + kept, p->fin + n, (p->n - n) * sizeof *p->fin);
+    memmove(p->own + kept, p->own + n, (p->n - n) * sizeof *p->own);
+    p->n -= n - kept;
+    return kept;
 }
 
 int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st)
@@ -211,8 +221,7 @@ int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st)
         return 0;
     if (tr_store_finish(store, p->fin, p->n, p->results) != 0)
         return -1;
-    applied(p, p->n, st);
-    return 0;
+    return applied(p, p->n, st) > 0 ? 1 : 0;
 }
 
 size_t tr_pending_sent(const tr_pending *p)
@@ -242,6 +251,6 @@ tr_store_recv_result tr_pending_recv(tr_pending *p, tr_store *store, tr_sched_st
     size_t n = p->sent;
     p->sent = 0; /* answered, or to be sent again (each is safe to apply twice) */
     if (rc == TR_STORE_RECV_DONE)
-        applied(p, n, st);
+        (void)applied(p, n, st); /* none unwritten: the cut-off is a cluster's, never sent */
     return rc;
 }

@@ -54,7 +54,9 @@ const tr_finish *tr_pending_item(const tr_pending *p, size_t i);
  * the answers of a send, if one is outstanding). On success counts stale ones
  * into st->stale (logged at DEBUG) and refused ones (malformed, or a script
  * error; tr_store logged them) into st->refused, empties the list and returns 0; on failure
- * keeps them all and returns -1 (tr_store_error() says why). 0 when empty. */
+ * keeps them all and returns -1 (tr_store_error() says why). 0 when empty.
+ * 1: written, except those the store answered TR_FINISH_UNWRITTEN (the cut-off
+ * on a cluster: their master is away), which stay, first, for a later flush. */
 int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st);
 
 /* The same in two steps, for a loop that does not block on Redis. Outcomes added

@@ -43,6 +43,8 @@
                                 * claims and outcomes go on between the chunks */
 #define LISTPACK_VALUE_MIN 1024 /* hash-max-listpack-value below this: records of the
                                  * usual sizes make their buckets hashtables (memory) */
+#define OFFSET_CLAIM_MAX_US 50000 /* a cluster claim longer than this does not measure
+                                   * the Redis clock offset (a master kept it waiting) */
 #define CLAIM_MAX 256          /* timers one claim takes at most: the script holds Redis
                                 * ~8 us a timer, so 512 at once took up to 18 ms */
 
@@ -93,6 +95,9 @@ typedef struct sched_work {
     tr_dests *dests;
     tr_pending *pending;
     int64_t pending_since_mono; /* when the oldest unwritten outcome was seen; -1 none */
+    size_t held;             /* outcomes the last flush kept, their master away (cluster
+                              * cut-off): the first `held` of pending */
+    int64_t held_retry_mono; /* when they are tried again (local monotonic ms) */
 } sched_work;
 
 /* Stopping (SIGTERM/SIGINT). */
@@ -189,6 +194,8 @@ static int want_flush(sched *s, int64_t now)
         s->work.pending_since_mono = now;
     if (outstanding(s))
         return 0;
+    if (n <= s->work.held && now < s->work.held_retry_mono)
+        return 0; /* only those whose master is away: at its retry time */
     if (s->redis.rc.down)
         return tr_reconnect_due(&s->redis.rc, now);
     return s->drain.stopping || tr_notifiers_running(s->work.notify) == 0 || n >= (size_t)batch_min(s) ||
@@ -205,10 +212,22 @@ static void flush(sched *s)
     assert(!outstanding(s)); /* one call owed on the connection at a time */
     if (!tr_store_pipelined(s->redis.store)) {
         /* A cluster: written now, one shard's call at a time (docs/CLUSTER.md). */
-        if (tr_pending_flush(s->work.pending, s->redis.store, &s->report.st) == 0) {
+        int rc = tr_pending_flush(s->work.pending, s->redis.store, &s->report.st);
+        s->work.held = 0;
+        if (rc >= 0) {
             s->work.pending_since_mono = -1;
-            store_ok(s);
             s->claim.need = 1; /* a retry or a chain may now be the earliest timer */
+        }
+        if (rc == 0) {
+            store_ok(s);
+        } else if (rc == 1) {
+            /* Some masters are away (the cut-off): theirs wait for its retry time,
+             * the others' went. */
+            int64_t in = tr_store_cutoff_retry_ms(s->redis.store);
+            s->work.held = tr_pending_count(s->work.pending);
+            s->work.held_retry_mono = tr_clock_mono_ms() + (in < 0 ? RECONNECT_MIN_MS : in);
+            if (s->redis.rc.down)
+                store_failed(s, "finish"); /* the next reconnect attempt, later */
         } else {
             store_failed(s, "finish"); /* kept: sent again at the retry time */
         }
@@ -534,9 +553,14 @@ static void claim(sched *s, int free_slots)
         return;
     }
     s->claim.need = 0;
-    /* Redis read its TIME about half-way through the round trip. */
-    s->redis.offset_ms = b.now_ms - (t0 + t1) / 2000;
-    s->redis.have_offset = 1;
+    /* Redis read its TIME about half-way through the round trip; not so on a cluster
+     * claim that waited for a master that did not answer (the cut-off): the shards
+     * after it read theirs near the end. */
+    if (!s->redis.have_offset || tr_store_pipelined(s->redis.store) ||
+        t1 - t0 <= OFFSET_CLAIM_MAX_US) {
+        s->redis.offset_ms = b.now_ms - (t0 + t1) / 2000;
+        s->redis.have_offset = 1;
+    }
     claimed(s, &b, (size_t)free_slots, token);
 }
 
@@ -621,8 +645,9 @@ static int want_claim(sched *s, int64_t now, int free_slots)
     if (tr_pending_sent(s->work.pending) > 0 &&
         !(s->claim.backlog && s->redis.have_offset && !s->redis.rc.down))
         return 0;
-    if (s->redis.rc.down)
-        return tr_reconnect_due(&s->redis.rc, now) && tr_pending_count(s->work.pending) == 0;
+    if (s->redis.rc.down) /* held: only those whose master is away (cut-off) */
+        return tr_reconnect_due(&s->redis.rc, now) &&
+               tr_pending_count(s->work.pending) <= s->work.held;
     if (!s->redis.have_offset)
         return 1;
     if (s->claim.backlog)
@@ -649,7 +674,8 @@ static void recover(sched *s, int64_t now)
     if (outstanding(s) || (t->nlost == 0 && !s->claim.recover_run))
         return;
     if (s->redis.rc.down &&
-        (!tr_reconnect_due(&s->redis.rc, now) || tr_pending_count(s->work.pending) > 0))
+        (!tr_reconnect_due(&s->redis.rc, now) ||
+         tr_pending_count(s->work.pending) > s->work.held))
         return;
     int64_t n = 0;
     if (t->nlost > 0) {
@@ -777,8 +803,11 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
         target = now; /* the next chunk of the move */
     if (s->redis.rc.down)
         target = min64(target, s->redis.rc.retry_at_ms);
-    else if (!owed && s->work.pending_since_mono >= 0 && tr_pending_count(s->work.pending) > 0)
+    else if (!owed && tr_pending_count(s->work.pending) > s->work.held &&
+             s->work.pending_since_mono >= 0)
         target = min64(target, s->work.pending_since_mono + FLUSH_DELAY_MS);
+    else if (!owed && s->work.held > 0)
+        target = min64(target, s->work.held_retry_mono); /* held: their master's retry */
     if (tr_wake_fd(s->wake.line) < 0 && !s->redis.rc.down)
         target = min64(target, s->wake.rc.retry_at_ms);
     target = min64(target, s->report.next_status_mono);
@@ -1015,6 +1044,12 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer)
     s.claim.need = 1;
     s.report.next_hist_mono = tr_clock_mono_ms() + HIST_WRITE_MS;
     s.report.next_status_mono = tr_clock_mono_ms() + (int64_t)cfg->interval_s * 1000;
+    /* On a cluster, a master that does not answer holds back only its own shards
+     * (docs/CLUSTER.md): its claim tokens are revoked as long as lost claims' are. */
+    if (tr_store_set_cutoff(s.redis.store, REVOKE_MS) != 0) {
+        tr_log_error("cannot start: %s", tr_store_error(s.redis.store));
+        goto done;
+    }
     if (tr_store_connect(s.redis.store) != 0) {
         if (tr_store_refused(s.redis.store)) {
             tr_log_error("cannot start: %s", tr_store_error(s.redis.store));

@@ -399,7 +399,9 @@ static int parse_slots(tr_cluster *c, const redisReply *r, unsigned from, uint16
     return 0;
 }
 
-int tr_cluster_refresh(tr_cluster *c)
+/* tr_cluster_refresh, not asking node `avoid` (NO_NODE: any): a probe's reload
+ * would otherwise wait on the very node that just did not answer. */
+static int refresh_avoiding(tr_cluster *c, unsigned avoid)
 {
     const char *argv[] = {"CLUSTER", "SLOTS"};
     uint16_t *map = malloc(sizeof c->slot_node);
@@ -413,6 +415,8 @@ int tr_cluster_refresh(tr_cluster *c)
     size_t known = c->nnodes;
     for (size_t i = 0; i < known && rc != 0; i++) {
         redisReply *r = NULL;
+        if (i == avoid)
+            continue;
         if (exchange(c, (unsigned)i, 1, &cmd, &r, 1) != CL_SENT)
             continue;
         if (parse_slots(c, r, (unsigned)i, map) == 0) {
@@ -441,12 +445,30 @@ int tr_cluster_refresh(tr_cluster *c)
     return rc;
 }
 
+int tr_cluster_refresh(tr_cluster *c)
+{
+    return refresh_avoiding(c, NO_NODE);
+}
+
 /* --- routing ------------------------------------------------------------------- */
 
 static void pause_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* A map reload (not from node avoid) whose failure is ignored: the command's
+ * failure says more. */
+static void reload_keep_err(tr_cluster *c, unsigned avoid)
+{
+    tr_ret keep = c->err;
+    char msg[sizeof c->errstr];
+    memcpy(msg, c->errstr, sizeof msg);
+    if (refresh_avoiding(c, avoid) != 0) {
+        c->err = keep; /* the command's failure says more than the reload's */
+        memcpy(c->errstr, msg, sizeof msg);
     }
 }
 
@@ -457,23 +479,17 @@ static void retry_pause(tr_cluster *c, int *backoff)
     c->stats.retries++;
     pause_ms(*backoff);
     *backoff = *backoff * 2 > c->backoff_max_ms ? c->backoff_max_ms : *backoff * 2;
-    tr_ret keep = c->err;
-    char msg[sizeof c->errstr];
-    memcpy(msg, c->errstr, sizeof msg);
-    if (tr_cluster_refresh(c) != 0) {
-        c->err = keep; /* the command's failure says more than the reload's */
-        memcpy(c->errstr, msg, sizeof msg);
-    }
+    reload_keep_err(c, NO_NODE);
 }
 
 /* After the last attempt: says so, keeping the last failure's code and text. */
-static void gave_up(tr_cluster *c, unsigned slot)
+static void gave_up(tr_cluster *c, unsigned slot, int attempts)
 {
     char last[sizeof c->errstr];
     memcpy(last, c->errstr, sizeof last);
     set_err(c, c->err != TR_RET_OK ? c->err : TR_RET_STORE_DOWN,
-            "%s (slot %u: gave up after %d attempts)", last[0] ? last : "redis cluster", slot,
-            c->max_attempts);
+            "%s (slot %u: gave up after %d attempt%s)", last[0] ? last : "redis cluster", slot,
+            attempts, attempts == 1 ? "" : "s");
 }
 
 /* The node that serves slot, reloading the map once when it has none. */
@@ -535,12 +551,18 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
     c->err = TR_RET_OK;
     c->errstr[0] = '\0';
     int pause_next = 0; /* the last attempt asked for a pause and a reload first */
+    unsigned last = NO_NODE; /* the node the last attempt went to */
     for (int attempt = 0; attempt < c->max_attempts; attempt++) {
         if (pause_next) {
+            if (flags & TR_CLUSTER_ONE_TRY) {
+                reload_keep_err(c, last); /* a promoted replica is found next time */
+                break;
+            }
             retry_pause(c, &backoff);
             pause_next = 0;
         }
         unsigned ni = next != NO_NODE ? next : slot_master(c, slot);
+        last = ni;
         int asking = next != NO_NODE && next_asking;
         next = NO_NODE;
         next_asking = 0;
@@ -614,7 +636,7 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
         }
         return succeeded(c, r); /* the command's own error */
     }
-    gave_up(c, slot);
+    gave_up(c, slot, (flags & TR_CLUSTER_ONE_TRY) ? 1 : c->max_attempts);
     return NULL;
 }
 
@@ -666,12 +688,18 @@ int tr_cluster_pipeline(tr_cluster *c, const char *key, size_t keylen, size_t n,
     c->err = TR_RET_OK;
     c->errstr[0] = '\0';
     int pause_next = 0; /* the last attempt asked for a pause and a reload first */
+    unsigned last = NO_NODE; /* the node the last attempt went to */
     for (int attempt = 0; attempt < c->max_attempts; attempt++) {
         if (pause_next) {
+            if (flags & TR_CLUSTER_ONE_TRY) {
+                reload_keep_err(c, last); /* a promoted replica is found next time */
+                break;
+            }
             retry_pause(c, &backoff);
             pause_next = 0;
         }
         unsigned ni = slot_master(c, slot);
+        last = ni;
         if (ni == NO_NODE) {
             pause_next = 1;
             continue;
@@ -713,7 +741,7 @@ int tr_cluster_pipeline(tr_cluster *c, const char *key, size_t keylen, size_t n,
         c->errstr[0] = '\0';
         return 0;
     }
-    gave_up(c, slot);
+    gave_up(c, slot, (flags & TR_CLUSTER_ONE_TRY) ? 1 : c->max_attempts);
     return -1;
 }
 

@@ -110,6 +110,14 @@ int tr_cluster_refresh(tr_cluster *c);
 /* Flags for the calls below (a bit mask). */
 #define TR_CLUSTER_IDEMPOTENT 1u /* resend also when the answer was lost after the
                                   * command was written (GET, a read-only script) */
+#define TR_CLUSTER_ONE_TRY 2u    /* no retry: a command or pipeline that could not be
+                                  * sent (a refused or failed connect, TRYAGAIN,
+                                  * CLUSTERDOWN, no master) fails at once, after one map
+                                  * reload so the next call finds a promoted replica;
+                                  * redirections are still followed. For probing a
+                                  * master given up for now (the scheduler's cut-off,
+                                  * docs/CLUSTER.md): about two --redis-timeout-ms at
+                                  * most, not the retries' seconds */
 
 /* Sends argv (argc arguments, argvlen[i] bytes each; argvlen NULL: NUL-terminated)
  * to the master of key's slot (key, keylen bytes: the routing key, usually one of

@@ -325,6 +325,7 @@ void tr_store_free(tr_store *store)
         return;
     tr_store_disconnect(store);
     tr_store_cl_free(store);
+    (void)tr_store_set_cutoff(store, 0); /* frees it */
     free(store);
 }
 

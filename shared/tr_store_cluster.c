@@ -163,6 +163,33 @@ static redisReply *cl_wait(tr_store *s, int which, const char *const *argv, cons
     return NULL;
 }
 
+/* One script call on its shard's master, through the cut-off when it is on: a
+ * master given up for now is not called (STORE_DOWN, nothing sent), one due for a
+ * retry gets one try, and the answer (or its absence) says whether it is back. */
+static redisReply *cl_run(tr_store *s, int which, int argc, const char **argv,
+                          const size_t *len)
+{
+    unsigned flags = tr_store_read_only(which) ? TR_CLUSTER_IDEMPOTENT : 0;
+    const char *name = tr_store_script_name(which);
+    tr_store_cut_node node = {.port = 0};
+    if (tr_store_cut_on(s)) {
+        /* argv[3]: the call's first key, which routes it. */
+        tr_store_cut_verdict v = tr_store_cut_check(s, argv[3], len[3], &node);
+        if (v == TR_STORE_CUT_SKIP) {
+            tr_store_cut_skipped(s, name, &node);
+            return NULL;
+        }
+        if (v == TR_STORE_CUT_PROBE)
+            flags |= TR_CLUSTER_ONE_TRY;
+    }
+    redisReply *r = tr_cluster_evalsha(s->cl, tr_store_script_source(which), argc, argv, len,
+                                       flags);
+    if (r == NULL)
+        cl_failed(s, name);
+    tr_store_cut_result(s, &node, r != NULL ? TR_RET_OK : s->err_code, s->err);
+    return cl_wait(s, which, argv, len, r);
+}
+
 redisReply *tr_store_cl_next(tr_store *s)
 {
     if (!tr_store_cl_pending(s)) {
@@ -173,25 +200,14 @@ redisReply *tr_store_cl_next(tr_store *s)
     s->clq->head = c->next;
     if (s->clq->head == NULL)
         s->clq->tail = NULL;
-    unsigned flags = tr_store_read_only(c->which) ? TR_CLUSTER_IDEMPOTENT : 0;
-    redisReply *r = tr_cluster_evalsha(s->cl, tr_store_script_source(c->which), c->argc,
-                                       c->argv, c->len, flags);
-    if (r == NULL)
-        cl_failed(s, tr_store_script_name(c->which));
-    else
-        r = cl_wait(s, c->which, c->argv, c->len, r);
+    redisReply *r = cl_run(s, c->which, c->argc, c->argv, c->len);
     free(c);
     return r;
 }
 
 redisReply *tr_store_cl_script(tr_store *s, const call_args *a)
 {
-    unsigned flags = tr_store_read_only(a->which) ? TR_CLUSTER_IDEMPOTENT : 0;
-    redisReply *r = tr_cluster_evalsha(s->cl, tr_store_script_source(a->which), (int)a->argc,
-                                       a->argv, a->len, flags);
-    if (r == NULL)
-        cl_failed(s, tr_store_script_name(a->which));
-    return cl_wait(s, a->which, a->argv, a->len, r);
+    return cl_run(s, a->which, (int)a->argc, a->argv, a->len);
 }
 
 redisReply *tr_store_cl_command(tr_store *s, const char *route, int argc, const char **argv,

@@ -337,6 +337,25 @@ static int plan_answer(tr_store *s, const tr_finish *items, const finish_plan *p
     return rc;
 }
 
+/* Cut-off: runs call k of plan p (queued on a cluster) and takes its answer; when
+ * it failed, was skipped (its master given up for now) or said Redis cannot serve,
+ * its outcomes are TR_FINISH_UNWRITTEN: kept by the caller and written again. */
+static void cut_answer(tr_store *s, const tr_finish *items, const finish_plan *p, size_t k,
+                       tr_finish_result *results, size_t *again, size_t *nagain)
+{
+    void *v = NULL;
+    int did_read = 0;
+    int ok = tr_store_take_reply(s, TR_STORE_RECV_BLOCK, &did_read, &v) == TR_STORE_RECV_DONE &&
+             plan_answer(s, items, p, k, v, results, again, nagain) == 0;
+    if (ok)
+        return;
+    const finish_call *c = &p->calls[k];
+    for (size_t j = 0; j < c->count; j++)
+        results[p->order[c->first + j]] = TR_FINISH_UNWRITTEN;
+    tr_log_debug("key=%s and %zu more: outcome kept, written again later (%s)",
+                 items[p->order[c->first]].id, c->count - 1, s->err);
+}
+
 /* Sends items[idx[0..n)] in one pipeline and reads the answers into results
  * (blocking). Items answered NOSCRIPT are written back to idx (their count in
  * *noscript). 0 when every answer arrived (results set for the others), -1 on
@@ -350,6 +369,11 @@ static int finish_round(tr_store *s, const tr_finish *items, size_t *idx, size_t
     int rc = 0;
     size_t again = 0;
     for (size_t k = 0; k < p.ncalls; k++) {
+        if (tr_store_cut_on(s)) {
+            /* A cluster: each call alone; one that fails holds back only its own. */
+            cut_answer(s, items, &p, k, results, idx, &again);
+            continue;
+        }
         redisReply *r = tr_store_read_reply(s, "finish");
         if (r == NULL) {
             rc = -1;

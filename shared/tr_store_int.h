@@ -19,6 +19,7 @@
 #include "tr_store.h"
 #include "tr_store_rest.h"
 #include "tr_store_sched.h"
+#include "tr_cluster.h"
 
 enum {
     S_ADD, S_CANCEL, S_CLAIM, S_ACK, S_RETRY, S_DEAD, S_RELEASE, S_EXTEND, S_CREATE, S_GET,
@@ -77,7 +78,8 @@ typedef struct claim_async {
     char token[TR_CLAIM_TOKEN_MAX];
     int first;              /* the shard of call 0 */
     int ncalls, answered;   /* calls sent, answers read */
-    int more;               /* a call was cut by its quota, or a shard was skipped */
+    int more;               /* a call was cut by its quota */
+    int skipped;            /* calls that failed or were skipped (cut-off only) */
     int failed;             /* 1: an answer was an error (FAILED once all are read);
                              * 2: one was NOSCRIPT (those calls are made again) */
     unsigned char noscript[TR_SHARDS_MAX / 8]; /* bit k: call k answered NOSCRIPT */
@@ -108,6 +110,8 @@ struct tr_store {
     tr_ret err_code;
     char err[256];
     struct tr_store_group *group;  /* borrowed; creates go through it (or NULL) */
+    struct tr_store_cut *cut;      /* the scheduler's cut-off on a cluster
+                                    * (tr_store_set_cutoff), owned; NULL: off */
 };
 
 /* Points key[] at shard `shard`'s names (0..S-1; a no-op when they are already). */
@@ -236,5 +240,45 @@ redisReply *tr_store_cl_command(tr_store *s, const char *route, int argc, const 
  * all on route's slot, in one pipeline; replies[0..n) (caller frees each). 0 or -1. */
 int tr_store_cl_pipeline(tr_store *s, const char *route, size_t n, int argc,
                          const char *const *argv, redisReply **replies);
+
+/* ---- tr_store_cutoff.c: the scheduler's cut-off on a cluster (tr_store_set_cutoff) ----
+ * Masters given up for now (their shards' calls fail at once until a retry time,
+ * then one call probes them) and the claim tokens owed a recovery per shard. Every
+ * call is a no-op (or CALL) while the cut-off is off. */
+typedef struct tr_store_cut_node {
+    char host[TR_CLUSTER_HOST_MAX];
+    int port;                      /* 0: the map names no master */
+} tr_store_cut_node;
+
+typedef enum tr_store_cut_verdict {
+    TR_STORE_CUT_CALL,  /* the master is not given up: call as usual */
+    TR_STORE_CUT_PROBE, /* given up, its retry time has come: one try (TR_CLUSTER_ONE_TRY) */
+    TR_STORE_CUT_SKIP   /* given up: fail at once, nothing sent */
+} tr_store_cut_verdict;
+
+int tr_store_cut_on(const tr_store *s);
+/* The verdict for a call routed by route (len bytes); *node: its master per the map
+ * now, to pass to tr_store_cut_result after the call. */
+tr_store_cut_verdict tr_store_cut_check(tr_store *s, const char *route, size_t len,
+                                        tr_store_cut_node *node);
+/* Sets the store's error for a call `what` skipped (TR_RET_STORE_DOWN: not run). */
+void tr_store_cut_skipped(tr_store *s, const char *what, const tr_store_cut_node *node);
+/* After a call to node: TR_RET_OK (it answered: back, if it was given up), or the
+ * client's failure code (STORE_DOWN / OUTCOME_UNKNOWN give it up or push its retry
+ * back; why: the failure, for the one log line). */
+void tr_store_cut_result(tr_store *s, const tr_store_cut_node *node, tr_ret code,
+                         const char *why);
+/* Forgets the masters no shard maps to any more (a replica took over), logging it. */
+void tr_store_cut_sweep(tr_store *s);
+/* A claim under token may have run on shard without its answer: recover it there
+ * once its master answers (tr_store_sched.c does, before claiming). */
+void tr_store_cut_owe(tr_store *s, int shard, const char *token);
+/* The tokens owed on shard (up to max; borrowed until the next change) ... */
+size_t tr_store_cut_owed(const tr_store *s, int shard, const char **tokens, size_t max);
+/* ... and, once recovered, their removal (the first n of that shard). */
+void tr_store_cut_paid(tr_store *s, int shard, size_t n);
+int tr_store_cut_any_owed(const tr_store *s);
+/* tr_store_set_cutoff's revoke_ms. */
+int64_t tr_store_cut_revoke_ms(const tr_store *s);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tr_log.h"
 #include "tr_mem.h"
 
 void tr_claim_batch_clear(tr_claim_batch *batch)
@@ -187,6 +188,34 @@ int tr_store_claim(tr_store *store, size_t limit, int64_t lease_ms, const char *
     return tr_store_claim_recv(store, out, TR_STORE_RECV_BLOCK) == TR_STORE_RECV_DONE ? 0 : -1;
 }
 
+static int recover_shard(tr_store *store, const char *mode, const char *const *args, size_t n,
+                         int64_t revoke_ms, int64_t *released);
+
+/* Cut-off: gives back what the claims owed a recovery hold, on each shard whose
+ * master answers (given up ones wait; a failure gives its master up and waits). */
+static void recover_owed(tr_store *store)
+{
+    if (!tr_store_cut_any_owed(store))
+        return;
+    for (int i = 0; i < shard_count(store); i++) {
+        const char *list[64];
+        size_t n = tr_store_cut_owed(store, i, list, sizeof list / sizeof list[0]);
+        if (n == 0)
+            continue;
+        tr_store_cut_node node;
+        tr_store_use_shard(store, i);
+        if (tr_store_cut_check(store, store->key[K_INFLIGHT], strlen(store->key[K_INFLIGHT]),
+                               &node) == TR_STORE_CUT_SKIP)
+            continue;
+        int64_t got = 0;
+        if (recover_shard(store, "tokens", list, n, tr_store_cut_revoke_ms(store), &got) != 0)
+            continue;
+        tr_log_info("shard %d: recovered %lld timers held by %zu claims whose answers were "
+                    "lost there (revoked; due again now)", i, (long long)got, n);
+        tr_store_cut_paid(store, i, n);
+    }
+}
+
 int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms, const char *token)
 {
     if (store->ca.active) {
@@ -197,6 +226,10 @@ int tr_store_claim_send(tr_store *store, size_t limit, int64_t lease_ms, const c
      * otherwise connect (which refuses while answers are owed). */
     if (!store->fa.active && tr_store_connect(store) != 0)
         return -1;
+    if (tr_store_cut_on(store)) {
+        tr_store_cut_sweep(store);
+        recover_owed(store);
+    }
     int S = shard_count(store);
     int ncalls = S;
     int first = store->claim_next % S;
@@ -262,6 +295,19 @@ static void claim_answer(tr_store *store, int k, redisReply *r)
     }
 }
 
+/* Cut-off: call k of the owed claim failed or was skipped (the store's error says
+ * which). A call that may have run holds its timers under the token on that shard
+ * until it is recovered there. */
+static void claim_cut(tr_store *store, int k)
+{
+    claim_async *ca = &store->ca;
+    int shard = (ca->first + k) % shard_count(store);
+    if (store->err_code != TR_RET_STORE_DOWN) /* STORE_DOWN: never run */
+        tr_store_cut_owe(store, shard, ca->token);
+    ca->skipped++;
+    tr_log_debug("claim: shard %d skipped: %s", shard, store->err);
+}
+
 tr_store_recv_result tr_store_claim_recv(tr_store *store, tr_claim_batch *out,
                                          tr_store_recv_mode mode)
 {
@@ -280,6 +326,10 @@ tr_store_recv_result tr_store_claim_recv(tr_store *store, tr_claim_batch *out,
         tr_store_recv_result got = tr_store_take_reply(store, mode, &did_read, &v);
         if (got == TR_STORE_RECV_OWED)
             return got;
+        if (got == TR_STORE_RECV_FAILED && tr_store_cut_on(store)) {
+            claim_cut(store, store->ca.answered++); /* the other shards go on */
+            continue;
+        }
         if (got == TR_STORE_RECV_FAILED) {
             tr_store_io_failed(store, "claim"); /* clears ca and what it holds */
             return TR_STORE_RECV_FAILED;
@@ -288,6 +338,19 @@ tr_store_recv_result tr_store_claim_recv(tr_store *store, tr_claim_batch *out,
     }
     claim_async sent = store->ca;
     memset(&store->ca, 0, sizeof store->ca);
+    if (sent.skipped > 0 && sent.skipped == sent.ncalls) {
+        /* No shard answered: as a lost claim on one Redis (the error is the last's). */
+        tr_claim_batch_clear(&sent.acc);
+        return TR_STORE_RECV_FAILED;
+    }
+    if (sent.skipped > 0) {
+        /* The skipped shards' timers may be due: claim again when their master is
+         * tried again (Redis's clock, from this claim's). */
+        int64_t retry = tr_store_cutoff_retry_ms(store);
+        int64_t at = sent.acc.now_ms + (retry < 0 ? 0 : retry);
+        if (sent.acc.next_ms < 0 || at < sent.acc.next_ms)
+            sent.acc.next_ms = at;
+    }
     if (sent.failed & 2) {
         /* NOSCRIPT: the scripts are loaded again and the shards that said so
          * claimed again, blocking, with their quota (a claim that did not run). */
@@ -368,19 +431,30 @@ static int recover_shard(tr_store *store, const char *mode, const char *const *a
 }
 
 /* recover_shard on every shard (a claim token claims on all of them), the
- * releases added up. */
+ * releases added up. With the cut-off, shards whose master is given up or fails
+ * are left out (a claim call that may have run there is owed its recovery already,
+ * tr_store_cut_owe; tokens given here are owed on a shard that failed now; a prefix
+ * there waits for its leases): -1 only when no shard answered. */
 static int recover(tr_store *store, const char *mode, const char *const *args, size_t n,
                    int64_t revoke_ms, int64_t *released)
 {
+    int cut = tr_store_cut_on(store), answered = 0;
     *released = 0;
     for (int i = 0; i < shard_count(store); i++) {
         int64_t got = 0;
         tr_store_use_shard(store, i);
-        if (recover_shard(store, mode, args, n, revoke_ms, &got) != 0)
-            return -1;
+        if (recover_shard(store, mode, args, n, revoke_ms, &got) != 0) {
+            if (!cut)
+                return -1;
+            if (store->err_code == TR_RET_OUTCOME_UNKNOWN && strcmp(mode, "tokens") == 0)
+                for (size_t t = 0; t < n; t++)
+                    tr_store_cut_owe(store, i, args[t]);
+            continue;
+        }
+        answered++;
         *released += got;
     }
-    return 0;
+    return answered > 0 ? 0 : -1;
 }
 
 int tr_store_recover_tokens(tr_store *store, const char *const *tokens, size_t n,
@@ -487,6 +561,15 @@ int tr_store_observe(tr_store *store, const char *name,
      * the same, and no one shard's slot takes every write. */
     tr_store_use_shard(store, store->observe_next);
     store->observe_next = (store->observe_next + 1) % shard_count(store);
+    for (int tries = 1; tr_store_cut_on(store) && tries < shard_count(store); tries++) {
+        /* Not to a master given up for now (it would fail at once, or block). */
+        tr_store_cut_node node;
+        if (tr_store_cut_check(store, store->key[K_DUE], strlen(store->key[K_DUE]), &node) ==
+            TR_STORE_CUT_CALL)
+            break;
+        tr_store_use_shard(store, store->observe_next);
+        store->observe_next = (store->observe_next + 1) % shard_count(store);
+    }
     int kn = snprintf(suffix, sizeof suffix, "hist:%s", name);
     if (kn < 0 || (size_t)kn >= sizeof suffix ||
         tr_store_shard_key(store, suffix, key, sizeof key) != 0) {

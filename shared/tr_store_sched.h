@@ -183,15 +183,36 @@ typedef enum tr_finish_result {
     TR_FINISH_STALE = 0,    /* the claim no longer holds the timer: cancelled (maybe
                              * re-created), claimed again after its lease, or this
                              * outcome was applied already */
-    TR_FINISH_APPLIED = 1
+    TR_FINISH_APPLIED = 1,
+    TR_FINISH_UNWRITTEN = 2 /* with the cut-off (tr_store_set_cutoff): its shard's master
+                             * did not answer, or is given up for now; not known to be
+                             * applied: keep it and write it again later (it may have
+                             * been applied: a second write is then STALE) */
 } tr_finish_result;
+
+/* ---- Cut-off (Redis Cluster) ---- */
+
+/* revoke_ms > 0 turns it on, 0 off. On, the scheduler's calls (claim, finish,
+ * recover) stop waiting for a master that does not answer (docs/CLUSTER.md, "A
+ * scheduler that loses one node"): a claim skips the shards of a master given up
+ * for now and returns what the others gave (FAILED only when none answered); a
+ * claim call that may have run unanswered has its token recovered (revoked for
+ * revoke_ms) on that shard once its master answers; a finish answers
+ * TR_FINISH_UNWRITTEN for the outcomes of those shards and applies the others. The
+ * REST API's calls are unchanged; on one Redis nothing changes. 0, or -1 (out of
+ * memory). */
+int tr_store_set_cutoff(tr_store *store, int64_t revoke_ms);
+
+/* Milliseconds until a master given up is tried again (0: now), -1 when none is. */
+int64_t tr_store_cutoff_retry_ms(const tr_store *store);
 
 /* Applies n outcomes in one pipelined round trip (plain acks - no chain, no
  * repeat - of the round go together in one script call, after the others).
  * results[i] says what became of items[i]; a refused one never holds back the
  * others. Returns 0 when every answer arrived; -1 on failure (Redis unreachable
  * or unable to serve), and then no result is known: keep the outcomes and call
- * again once connected (each is safe to apply twice). */
+ * again once connected (each is safe to apply twice). With the cut-off on, a
+ * call that failed answers its outcomes TR_FINISH_UNWRITTEN instead (0 returned). */
 int tr_store_finish(tr_store *store, const tr_finish *items, size_t n,
                     tr_finish_result *results);
 

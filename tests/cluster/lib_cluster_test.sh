@@ -21,6 +21,15 @@
 #                   of each master alone (a shard it does not serve answers MOVED, not
 #                   counted): TC_DUE[port], TC_DUE_TOTAL, TC_SHARDS_OWNED (shard
 #                   answers, S when each shard has one master) and TC_SHARDS_EMPTY
+#   tc_master_keys PORT S KEYS_FILE
+#                   the keys of KEYS_FILE (sorted) due on master PORT: the members of
+#                   its shards' due sets ({$TR_KEY:0..S-1}:due), sorted, one a line
+#   tc_lateness LOG KEYS_FILE
+#                   "MAX MEDIAN": ms from due to the first delivery in sink LOG of the
+#                   keys of KEYS_FILE (sorted) that were delivered
+#   tc_last_delivery LOG KEYS_FILE
+#                   the sink's time (ms since the epoch) of the last first delivery
+#                   of those keys
 _tc_integration=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
 source "$_tc_integration/lib.sh"
 source "$_tc_integration/lib_api.sh"
@@ -72,3 +81,23 @@ tc_due_per_master() {
     TC_SHARDS_OWNED=$(cat "$TR_TMP"/zc.* | grep -c '^[0-9][0-9]*$')
     TC_SHARDS_EMPTY=$(cat "$TR_TMP"/zc.* | grep -c '^0$')
 }
+
+tc_master_keys() {
+    local s
+    # Other masters' shards answer MOVED, printed as an error line, not a member.
+    for ((s = 0; s < $2; s++)); do echo "ZRANGE {$TR_KEY:$s}:due 0 -1"; done |
+        node_cli "$1" 2>/dev/null | LC_ALL=C grep -Fxf "$3" | LC_ALL=C sort -u
+}
+
+# Each key's first delivery: "KEY T_MS DUE_MS", sorted by key, for join.
+_tc_firsts() {
+    jq -r '"\(.key) \(.t_us / 1000 | floor) \(.due_ms)"' "$1" | LC_ALL=C sort -k1,1 -k2,2n |
+        LC_ALL=C sort -k1,1 -u -s | LC_ALL=C join - "$2"
+}
+
+tc_lateness() {
+    _tc_firsts "$1" "$2" | awk '{ print $2 - $3 }' | sort -n |
+        awk '{ a[NR] = $1 } END { print a[NR] + 0, a[int((NR + 1) / 2)] + 0 }'
+}
+
+tc_last_delivery() { _tc_firsts "$1" "$2" | awk '{ print $2 }' | sort -n | tail -n 1; }

@@ -5,7 +5,8 @@
  * after SCRIPT FLUSH on every master the scripts are loaded again per node; a shard's
  * slot moved to another master by hand (as redis-cli --cluster reshard does) is
  * followed (MOVED) by get, claim and ack; the shard count is kept and checked;
- * --wait-replicas 1 confirms writes, 2 (one replica each) fails them as maybe applied.
+ * --wait-replicas 1 confirms writes, 2 (one replica each) fails them as maybe applied;
+ * with the scheduler's cut-off, a stopped master holds back only its own shards.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -297,6 +298,122 @@ static void test_wait_replicas(void **state)
     tr_store_free(s);
 }
 
+/* cluster-node-timeout on every node (a stopped master is not failed over). */
+static void node_timeout_all(int ms)
+{
+    for (int i = 0; i < tc.nnodes; i++)
+        expect_status(raw_cmd(tc.ports[i], "CONFIG SET cluster-node-timeout %d", ms));
+}
+
+/* The cut-off (tr_store_set_cutoff): one timer on every shard, the first master
+ * stopped (SIGSTOP, no failover). A claim waits for it once (--redis-timeout-ms),
+ * returns the other masters' timers, and the next ones skip it (one probes it at
+ * its retry time); a finish
+ * applies the other shards' acks and answers UNWRITTEN for the stopped one's. After
+ * SIGCONT, the claim sent to it (run when it resumed) is recovered, its timers are
+ * claimed once under a new token, and the held ack is then stale. */
+static void test_cutoff(void **state)
+{
+    (void)state;
+    tr_config c = cfg;
+    snprintf(c.key, sizeof c.key, "stcut");
+    c.redis_timeout_ms = 300;
+    tr_store *s = tr_store_new(&c);
+    assert_non_null(s);
+    assert_int_equal(tr_store_set_cutoff(s, 60000), 0);
+    assert_int_equal(tr_store_connect(s), 0);
+    char ids[S][32] = {{0}};
+    int have = 0, victim_shard[S] = {0}, nvictim = 0;
+    for (int i = 0; have < S && i < 10000; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "cut-%d", i);
+        int k = tr_shard_of(&c, id);
+        if (ids[k][0] != '\0')
+            continue; /* one timer per shard */
+        snprintf(ids[k], sizeof ids[k], "%s", id);
+        add_ok(s, id);
+        have++;
+    }
+    assert_int_equal(have, S);
+    for (int k = 0; k < S; k++) {
+        /* The first master's shards: it answers ZCARD, the others MOVED. */
+        redisReply *r = raw_cmd(tc.ports[0], "ZCARD {stcut:%d}:due", k);
+        victim_shard[k] = r->type == REDIS_REPLY_INTEGER;
+        nvictim += victim_shard[k];
+        freeReplyObject(r);
+    }
+    assert_true(nvictim > 0 && nvictim < S);
+    node_timeout_all(60000);
+    assert_int_equal(kill(tc.pids[0], SIGSTOP), 0);
+
+    tr_claim_batch b = {0};
+    double t0 = now_ms();
+    assert_int_equal(tr_store_claim(s, 1000, 30000, "cut/1/1", &b), 0);
+    double first = now_ms() - t0;
+    assert_int_equal(b.count, S - nvictim);
+    assert_true(b.next_ms >= 0 && b.next_ms <= b.now_ms + 2000); /* claim again then */
+    tr_finish f[S];
+    tr_finish_result res[S];
+    size_t nf = 0;
+    for (size_t i = 0; i < b.count; i++)
+        f[nf++] = (tr_finish){.kind = TR_FINISH_ACK, .id = b.items[i].id, .token = "cut/1/1",
+                              .attempt = 1};
+    int vk = 0;
+    while (!victim_shard[vk])
+        vk++;
+    f[nf++] = (tr_finish){.kind = TR_FINISH_ACK, .id = ids[vk], .token = "cut/1/1",
+                          .attempt = 1};
+    /* Not every claim waits for it: those before its retry time skip it with no I/O,
+     * one at the retry time probes it (one try). 20 claims in a row: far less than
+     * 20 read timeouts. */
+    t0 = now_ms();
+    for (int i = 0; i < 20; i++) {
+        tr_claim_batch b2 = {0};
+        assert_int_equal(tr_store_claim(s, 1000, 30000, "cut/1/2", &b2), 0);
+        assert_int_equal(b2.count, 0);
+        tr_claim_batch_clear(&b2);
+    }
+    double twenty = now_ms() - t0;
+    t0 = now_ms();
+    assert_int_equal(tr_store_finish(s, f, nf, res), 0);
+    double fin = now_ms() - t0;
+    printf("cut-off: first claim %.0f ms (--redis-timeout-ms 300), then 20 claims %.0f ms "
+           "and a finish %.1f ms with %d of %d shards on the stopped master\n",
+           first, twenty, fin, nvictim, S);
+    assert_true(twenty < 20 * 300 / 2);
+    for (size_t i = 0; i + 1 < nf; i++)
+        assert_int_equal(res[i], TR_FINISH_APPLIED);
+    assert_int_equal(res[nf - 1], TR_FINISH_UNWRITTEN);
+    tr_claim_batch_clear(&b);
+
+    assert_int_equal(kill(tc.pids[0], SIGCONT), 0);
+    int got = 0;
+    for (int round = 0; round < 100 && got < nvictim; round++) {
+        tr_claim_batch v = {0};
+        assert_int_equal(tr_store_claim(s, 1000, 30000, "cut/1/3", &v), 0);
+        for (size_t i = 0; i < v.count; i++) {
+            assert_true(victim_shard[tr_shard_of(&c, v.items[i].id)]);
+            tr_finish a = {.kind = TR_FINISH_ACK, .id = v.items[i].id, .token = "cut/1/3",
+                           .attempt = v.items[i].attempt};
+            tr_finish_result ar;
+            assert_int_equal(tr_store_finish(s, &a, 1, &ar), 0);
+            assert_int_equal(ar, TR_FINISH_APPLIED);
+        }
+        got += (int)v.count;
+        tr_claim_batch_clear(&v);
+        if (got < nvictim)
+            nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    }
+    assert_int_equal(got, nvictim); /* each once: the lost claim's were given back */
+    assert_int_equal(tr_store_finish(s, &f[nf - 1], 1, res), 0);
+    assert_int_equal(res[0], TR_FINISH_STALE); /* the held ack: its claim lost the timer */
+    tr_store_stats st;
+    assert_int_equal(tr_store_get_stats(s, 0, &st), 0);
+    assert_int_equal(st.pending, 0);
+    node_timeout_all(2000);
+    tr_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_shard_moved),
         cmocka_unit_test(test_shard_count_kept),
         cmocka_unit_test(test_wait_replicas),
+        cmocka_unit_test(test_cutoff),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
