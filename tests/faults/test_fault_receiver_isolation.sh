@@ -33,7 +33,7 @@ ts_setup
 n_hole=${ISO_HOLE:-600} n_refused=${ISO_REFUSED:-300} n_slow=${ISO_SLOW:-60}
 n_healthy=${ISO_HEALTHY:-400}
 window_ms=${ISO_WINDOW_MS:-4000} start_ms=1500
-limit=${ISO_LIMIT:-16} timeout_ms=${ISO_TIMEOUT_MS:-3000}
+limit=${ISO_LIMIT:-16} timeout_ms=${ISO_TIMEOUT_MS:-5000}
 tr_start_sink HOLE --answer timeout || tr_finish
 hole_port=${SINK_HOLE_URL##*:}
 tr_start_sink SLOW --answer "${ISO_SLOW_SPEC:-drip:15}" || tr_finish
@@ -71,8 +71,11 @@ echo "# healthy receiver lateness beside $n_hole timers to a black hole, $n_refu
     "refusing and $n_slow to a dripping receiver: p50 $p50 ms, p99 $p99 ms, max $max ms" \
     "($n_healthy timers; target in bench/: p99 <= 10, max <= 50)"
 # Loose here (a shared, noisy machine; the figure above is the measure): before the
-# per-destination queues it was tens of seconds.
-check "healthy receiver never waits for the others (max $max ms < 1000)" test "$max" -lt 1000
+# per-destination queues it was tens of seconds. Half the delivery timeout: a healthy
+# timer that waited for a dead receiver's transfer would be a timeout late (a CI-like
+# run at load 7-10 saw 1,101 ms in the sanitizer build, a quiet one ~100 ms).
+bound_ms=$((timeout_ms / 2))
+check "healthy receiver never waits for the others (max $max ms < $bound_ms)" test "$max" -lt "$bound_ms"
 check_eq "healthy receiver: each timer once" "" "$(ts_duplicates "$SINK_OK_LOG" | head -3)"
 if [[ ${TR_FAULT_LONG:-} == 1 ]]; then
     check "long mode: healthy p99 $p99 ms <= 10" test "$p99" -le 10
