@@ -9,6 +9,8 @@
 #   tc_seeds PORT...        "127.0.0.1:PORT,..." for --cluster
 #   node_cli PORT ARGS...   redis-cli against one node, authenticated (the password
 #                           from the environment, never on the command line)
+#   tr_redis ARGS...        lib.sh's (and so tr_sum_shards, ts_stat, tr_no_timers_left)
+#                           on the cluster: redis-cli -c follows the MOVED answers
 #   tc_batch_body N URL SPREAD_MS
 #                   a POST /v1/timers/batch body of N timers to URL, data "x", timer i
 #                   due 2000 + SPREAD_MS * i / N ms after the create
@@ -33,6 +35,7 @@ tc_seeds() {
 }
 
 node_cli() { REDISCLI_AUTH=$TR_TEST_CLUSTER_PASSWORD redis-cli -h 127.0.0.1 -p "$1" "${@:2}"; }
+tr_redis() { node_cli "${masters[0]}" -c "$@"; }
 
 tc_batch_body() {
     python3 -c "

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# test_cluster_stream.sh - redis-stream:// timers on a real Redis Cluster (issues 11
+# and 13; run by ctest under tests/cluster/with_cluster.sh: 3 masters, a replica
+# each, a password). On a cluster the stream {P}:stream:NAME is not in the timer's
+# shard's slot, so the scheduler writes the entry first (the marker SET NX PX and
+# the XADD in one EVAL on the stream's master, scheduler/tr_notify_cstream.h), then
+# acks on the shard. Covers: 1,000 timers over 16 shards, read back on the stream's
+# master with a real consumer group: each exactly once (lost and duplicates printed),
+# the fields, the firing's marker in the stream's slot, no CROSSSLOT, nothing left
+# pending; a stream key holding a string fails the delivery with WRONGTYPE until it
+# is fixed; then the stack again with --stream-redis pointed at a standalone Redis:
+# 300 timers land there once each and nothing more in the cluster's stream.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib_cluster_test.sh"
+source "$_tc_integration/lib_stream.sh"
+export TR_TEST_SHARDS=16
+S=16 N=1000 NX=300
+seeds=$(tc_seeds "${masters[@]}")
+skey="{$TR_KEY}:stream:orders"
+
+# The stream's master: the one that answers for its key instead of -MOVED.
+snode=""
+for p in "${masters[@]}"; do
+    [[ $(node_cli "$p" XLEN "$skey" 2>&1) =~ ^[0-9]+$ ]] && snode=$p
+done
+check "the stream key's master is found (port $snode)" test -n "$snode"
+sc() { node_cli "$snode" "$@"; }
+check_eq "the consumer group is made on the stream's master" OK \
+    "$(sc XGROUP CREATE "$skey" g '$' MKSTREAM)"
+
+tr_start_stack --cluster "$seeds" --shards "$S" --redis-password-file "$pwfile" --schedulers 2 \
+    --max-body 1000000 --backoff-min-ms 200 --backoff-max-ms 400 || tr_finish
+
+# Created while paused, so their spread over the shards is seen before any fires.
+api POST /v1/pause
+check_api "deliveries paused (every shard)" 200
+api POST /v1/timers/batch "$(tc_batch_body "$N" redis-stream://orders 1000)"
+check_eq "$N timers to redis-stream://orders in one batch" "$N" \
+    "$(jqb '[.results[] | select(.status == 201)] | length')"
+jqb '.results[].timer.key' | sort >"$TR_TMP/keys"
+# One redis-cli per master; the other masters' shards answer MOVED, not counted.
+shards_used=$(for p in "${masters[@]}"; do
+    for ((i = 0; i < S; i++)); do echo "ZCARD $(tr_tag "$i"):due"; done | node_cli "$p"
+done | grep -c '^[1-9][0-9]*$')
+check_eq "the timers are on all $S shards" "$S" "$shards_used"
+t0=$(tr_now_ms)
+api POST /v1/resume
+check_api "deliveries resumed" 200
+# /v1/stats sums the shards in one call (a redis-cli per shard is slow on a loaded machine).
+none_left() { api GET /v1/stats && [[ $(jqb '"\(.pending) \(.in_flight)"') == "0 0" ]]; }
+delivered() { api GET /v1/stats && jqb .totals.delivered; }
+xlen_at_least() { (($(sc XLEN "$skey") >= $1)); }
+tr_wait_for "$N entries in $skey" 30 xlen_at_least "$N"
+echo "# $N entries written in $(($(tr_now_ms) - t0)) ms after the resume"
+tr_wait_for "no timer left pending or in flight" 20 none_left
+tr_stream_read "$skey" g c1 sc >"$TR_TMP/a.entries"
+lost=$(comm -23 "$TR_TMP/keys" <(jq -r .key "$TR_TMP/a.entries" | sort -u) | wc -l)
+dups=$(jq -r .key "$TR_TMP/a.entries" | sort | uniq -d | wc -l)
+echo "# cluster stream: $N timers, $(wc -l <"$TR_TMP/a.entries") entries read; lost $lost, duplicates $dups"
+check_eq "lost = 0" 0 "$lost"
+check_eq "duplicates = 0" 0 "$dups"
+check_eq "XREADGROUP hands over $N entries, XLEN says $N" "$N $N" \
+    "$(wc -l <"$TR_TMP/a.entries") $(sc XLEN "$skey")"
+check_eq "the fields, in order" "id key attempt due_ms data" \
+    "$(head -n1 "$TR_TMP/a.entries" | jq -r 'keys_unsorted | join(" ")')"
+check_eq "data is the timer's" "" "$(jq -r 'select(.data != "x") | .key' "$TR_TMP/a.entries")"
+first=$(head -n1 "$TR_TMP/a.entries")
+marker="$skey:timerush-sent:$(jq -r .due_ms <<<"$first"):$(jq -r .key <<<"$first")"
+check_eq "the firing's marker is in the stream's slot" "$(sc CLUSTER KEYSLOT "$skey")" \
+    "$(sc CLUSTER KEYSLOT "$marker")"
+ttl=$(sc PTTL "$marker")
+check "the marker is on the stream's master, with the TTL of --stream-dedupe-ms (${ttl} ms)" \
+    test "$ttl" -gt 3500000 -a "$ttl" -le 3600000
+check_eq "stats: delivered = $N" "$N" "$(delivered)"
+check_eq "no CROSSSLOT in the schedulers' logs" 0 \
+    "$(cat "$TR_RUN"/log/scheduler.*.log | grep -c CROSSSLOT)"
+
+# A stream key holding a string: an error reply in the pipeline fails that delivery
+# alone, with the reason as its last error; the retry after the fix writes it.
+wkey="{$TR_KEY}:stream:wrong"
+sc SET "$wkey" x >/dev/null
+api POST /v1/timers '{"key":"w-1","url":"redis-stream://wrong","data":"w","delay_ms":50}'
+check_api "a timer to redis-stream://wrong" 201
+w_error() { curl -s "$TR_URL/v1/timers/w-1" | jq -r '(.timer // .) | .last_error // empty'; }
+wrongtype() { [[ $(w_error) == *WRONGTYPE* ]]; }
+tr_wait_for "its delivery fails with WRONGTYPE" 10 wrongtype
+echo "# last error: $(w_error)"
+sc DEL "$wkey" >/dev/null
+w_written() { [[ $(sc XLEN "$wkey") == 1 ]]; }
+tr_wait_for "the key fixed, the retry writes the entry" 10 w_written
+tr_stop_stack
+
+# --- --stream-redis on a cluster deployment: the entries go to that Redis ------------
+tr_start_stream_redis
+check_eq "the consumer group is made on the other Redis" OK \
+    "$(xr XGROUP CREATE orders g '$' MKSTREAM)"
+tr_start_stack --cluster "$seeds" --shards "$S" --redis-password-file "$pwfile" --schedulers 2 \
+    --max-body 1000000 --backoff-min-ms 200 --backoff-max-ms 400 \
+    --stream-redis "127.0.0.1:$XPORT" --stream-redis-password-file "$XDIR/password" || tr_finish
+check "the schedulers say where the streams go" grep -q "redis-stream:// targets go to the redis at" \
+    "$TR_RUN"/log/scheduler.*.log
+api POST /v1/timers/batch "$(tc_batch_body "$NX" redis-stream://orders 500)"
+check_eq "$NX timers to redis-stream://orders" "$NX" \
+    "$(jqb '[.results[] | select(.status == 201)] | length')"
+jqb '.results[].timer.key' | sort >"$TR_TMP/keys.x"
+x_at_least() { (($(xr XLEN orders) >= $1)); }
+tr_wait_for "$NX entries in the other Redis" 30 x_at_least "$NX"
+tr_wait_for "no timer left pending or in flight" 20 none_left
+tr_stream_read orders g c1 xr >"$TR_TMP/x.entries"
+lost=$(comm -23 "$TR_TMP/keys.x" <(jq -r .key "$TR_TMP/x.entries" | sort -u) | wc -l)
+dups=$(jq -r .key "$TR_TMP/x.entries" | sort | uniq -d | wc -l)
+echo "# --stream-redis on the cluster: $NX timers; lost $lost, duplicates $dups"
+check_eq "lost = 0" 0 "$lost"
+check_eq "duplicates = 0" 0 "$dups"
+check_eq "nothing more in the cluster's stream" "$N" "$(sc XLEN "$skey")"
+check_eq "stats: delivered = $N + 1 + $NX" $((N + 1 + NX)) "$(delivered)"
+
+tr_stop_stack
+tr_finish
