@@ -86,7 +86,9 @@ int tr_stream_entry_written(const redisReply *r, const char *where, char *why, s
     /* The entry id: written; 0: an earlier attempt of this firing wrote it. */
     if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_INTEGER)
         return 0;
-    snprintf(why, len, "%s: %.*s", where, r->type == REDIS_REPLY_ERROR ? (int)r->len : 16,
-             r->type == REDIS_REPLY_ERROR ? r->str : "an unexpected reply");
+    if (r->type == REDIS_REPLY_ERROR)
+        snprintf(why, len, "%s: %.*s", where, (int)r->len, r->str);
+    else
+        snprintf(why, len, "%s: an unexpected reply", where);
     return -1;
 }
