@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tr_clock.h"
+#include "tr_cluster.h"
 #include "tr_log.h"
 #include "tr_stream_entry.h"
 #include "tr_url.h"
@@ -22,19 +23,20 @@ typedef struct cs_item {
 struct tr_notify_cstream {
     const tr_config *cfg;   /* borrowed */
     tr_deliver *dl;         /* the pool (borrowed) */
-    tr_cluster *cl;         /* NULL until the first write, and after it could not be made */
+    tr_store *store;        /* borrowed: its cluster client sends the writes */
     tr_xfer_fifo queued;    /* started, not written yet */
     tr_xfer_fifo done;      /* finished, not handed back yet */
     cs_item batch[BATCH];   /* one pipeline's entries, while it is written */
 };
 
-tr_notify_cstream *tr_notify_cstream_new(const tr_config *cfg, tr_deliver *dl)
+tr_notify_cstream *tr_notify_cstream_new(const tr_config *cfg, tr_deliver *dl, tr_store *store)
 {
     tr_notify_cstream *t = calloc(1, sizeof *t);
     if (t == NULL)
         return NULL;
     t->cfg = cfg;
     t->dl = dl;
+    t->store = store;
     return t;
 }
 
@@ -77,24 +79,6 @@ static void fail_queued(tr_notify_cstream *t, const char *why)
         finish(t, x, CURLE_SEND_ERROR, why);
 }
 
-static int connect_cluster(tr_notify_cstream *t, char *why, size_t len)
-{
-    if (t->cl != NULL)
-        return 0;
-    tr_cluster_opts o = {.seeds = t->cfg->cluster,
-                         .user = t->cfg->redis_user,
-                         .password = t->cfg->redis_password,
-                         .timeout_ms = t->cfg->redis_timeout_ms};
-    tr_ret code = TR_RET_INTERNAL;
-    char err[256];
-    t->cl = tr_cluster_new(&o, &code, err, sizeof err);
-    if (t->cl == NULL) {
-        snprintf(why, len, "stream on the redis cluster: %.200s", err);
-        return -1;
-    }
-    return 0;
-}
-
 /* Takes up to BATCH queued deliveries into t->batch, their writes made; a delivery
  * whose write cannot be made fails alone. Returns how many. */
 static size_t take_batch(tr_notify_cstream *t)
@@ -120,7 +104,7 @@ static size_t take_batch(tr_notify_cstream *t)
 
 /* Writes one batch as one pipeline on the {P} slot. 0, or -1 when the cluster gave
  * no answer (every delivery of the batch failed with why). */
-static int write_batch(tr_notify_cstream *t, size_t n, char *why, size_t len)
+static int write_batch(tr_notify_cstream *t, tr_cluster *cl, size_t n, char *why, size_t len)
 {
     tr_cluster_cmd cmds[BATCH];
     redisReply *replies[BATCH];
@@ -132,11 +116,11 @@ static int write_batch(tr_notify_cstream *t, size_t n, char *why, size_t len)
         /* Every entry is made with the same --stream-dedupe-ms. */
         flags = it->e.idempotent ? TR_CLUSTER_IDEMPOTENT : 0;
     }
-    int rc = tr_cluster_pipeline(t->cl, t->batch[0].key, strlen(t->batch[0].key), n, cmds,
+    int rc = tr_cluster_pipeline(cl, t->batch[0].key, strlen(t->batch[0].key), n, cmds,
                                  replies, flags);
     if (rc != 0)
-        snprintf(why, len, "stream on the redis cluster: %s%s", tr_cluster_errstr(t->cl),
-                 tr_cluster_err(t->cl) == TR_RET_OUTCOME_UNKNOWN ? " (may be written)" : "");
+        snprintf(why, len, "stream on the redis cluster: %s%s", tr_cluster_errstr(cl),
+                 tr_cluster_err(cl) == TR_RET_OUTCOME_UNKNOWN ? " (may be written)" : "");
     for (size_t i = 0; i < n; i++) {
         cs_item *it = &t->batch[i];
         char err[CURL_ERROR_SIZE];
@@ -163,13 +147,15 @@ static int cs_perform(void *impl, const struct curl_waitfd *w, size_t nw)
     char why[CURL_ERROR_SIZE];
     if (t->queued.head == NULL)
         return 0;
-    if (connect_cluster(t, why, sizeof why) != 0) {
+    tr_cluster *cl = tr_store_cluster(t->store);
+    if (cl == NULL) {
+        snprintf(why, sizeof why, "stream on the redis cluster: %.200s", tr_store_error(t->store));
         fail_queued(t, why);
         return 0;
     }
     size_t n;
     while ((n = take_batch(t)) > 0) {
-        if (write_batch(t, n, why, sizeof why) != 0) {
+        if (write_batch(t, cl, n, why, sizeof why) != 0) {
             fail_queued(t, why);
             break;
         }
@@ -213,22 +199,7 @@ static void cs_free(void *impl)
     tr_xfer *x;
     while ((x = cs_abort_one(t)) != NULL)
         tr_deliver_xfer_put(t->dl, x);
-    tr_cluster_free(t->cl);
     free(t);
-}
-
-void tr_notify_cstream_add_stats(const tr_notify_cstream *t, tr_cluster_stats *out)
-{
-    if (t == NULL || t->cl == NULL)
-        return;
-    tr_cluster_stats s;
-    tr_cluster_get_stats(t->cl, &s);
-    out->moved += s.moved;
-    out->ask += s.ask;
-    out->retries += s.retries;
-    out->refreshes += s.refreshes;
-    out->script_loads += s.script_loads;
-    out->connects += s.connects;
 }
 
 const tr_notifier_ops tr_notify_cstream_ops = {

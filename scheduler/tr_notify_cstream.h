@@ -12,9 +12,9 @@
  * timer is acked once the cluster answered: at least once, no second entry for one
  * firing within --stream-dedupe-ms.
  *
- * I/O: a tr_cluster handle of its own (made at the first write; MOVED, ASK,
- * retries and map reloads are tr_cluster's), blocking like the store's calls on a
- * cluster: start() queues, perform() writes everything queued as pipelines of up to
+ * I/O: the store's cluster client (tr_store_cluster(): one slot map, one
+ * connection per master and one set of counters per process; MOVED, ASK, retries
+ * and map reloads are tr_cluster's), blocking like the store's calls on a cluster: start() queues, perform() writes everything queued as pipelines of up to
  * 64 entries on the {P} slot's master (one round trip each), bounded by
  * --redis-timeout-ms and the client's retries (about 2.3 s when the node is gone).
  * A pipeline that fails fails every delivery still queued (retried with back-off,
@@ -23,28 +23,25 @@
  * again by the client (the marker makes that safe); with 0 it fails as maybe written.
  *
  * Ownership: a started tr_xfer is the notifier's until done()/abort_one() hands it
- * back; ops->free returns what it still holds to the tr_deliver pool and closes the
- * cluster handle. The config is borrowed and must outlive the notifier.
+ * back; ops->free returns what it still holds to the tr_deliver pool. The config
+ * and the store are borrowed and must outlive the notifier.
  */
 #ifndef TR_NOTIFY_CSTREAM_H
 #define TR_NOTIFY_CSTREAM_H
 
-#include "tr_cluster.h"
 #include "tr_config.h"
 #include "tr_deliver.h"
 #include "tr_notifier.h"
+#include "tr_store_sched.h"
 
 typedef struct tr_notify_cstream tr_notify_cstream;
 
 extern const tr_notifier_ops tr_notify_cstream_ops;
 
-/* The notifier for cfg->cluster over dl (its tr_xfer pool; borrowed). Contacts
- * nothing yet. NULL when out of memory. Register it with
+/* The notifier for cfg->cluster over dl (its tr_xfer pool) and store (whose
+ * cluster client it uses), both borrowed. Contacts nothing yet. NULL when out of
+ * memory. Register it with
  * tr_notifiers_add(ns, TR_NOTIFY_STREAM, &tr_notify_cstream_ops, t). */
-tr_notify_cstream *tr_notify_cstream_new(const tr_config *cfg, tr_deliver *dl);
-
-/* Adds its cluster client's counters (MOVED, ASK, retries, ...) to *out; nothing
- * before its first write. t may be NULL. */
-void tr_notify_cstream_add_stats(const tr_notify_cstream *t, tr_cluster_stats *out);
+tr_notify_cstream *tr_notify_cstream_new(const tr_config *cfg, tr_deliver *dl, tr_store *store);
 
 #endif

@@ -89,8 +89,6 @@ typedef struct sched_work {
                               * tr_xfer pool */
     tr_notifiers *notify;    /* the notifiers (tr_notifier.h): every delivery goes
                               * through them */
-    tr_notify_cstream *cstream; /* the stream notifier on a cluster (owned by notify),
-                              * NULL when none: read for its client's counters */
     tr_sign *signer;         /* --signing-secret-file's secrets; NULL: unsigned. Owned;
                               * replaced on SIGHUP */
     tr_dests *dests;
@@ -1009,10 +1007,9 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer)
     } else if (cfg->cluster[0] != '\0') {
         /* The stream's slot is not the timer's shard's: written before a plain ack
          * (tr_notify_cstream.h). */
-        s.work.cstream = tr_notify_cstream_new(cfg, s.work.dl);
-        if (s.work.cstream == NULL || tr_notifiers_add(s.work.notify, TR_NOTIFY_STREAM,
-                                                       &tr_notify_cstream_ops,
-                                                       s.work.cstream) != 0) {
+        tr_notify_cstream *cs = tr_notify_cstream_new(cfg, s.work.dl, s.redis.store);
+        if (cs == NULL ||
+            tr_notifiers_add(s.work.notify, TR_NOTIFY_STREAM, &tr_notify_cstream_ops, cs) != 0) {
             tr_log_error("cannot start: out of memory (stream notifier)");
             goto done;
         }
