@@ -8,21 +8,19 @@
 # master with a real consumer group: each exactly once (lost and duplicates printed),
 # the fields, the firing's marker in the stream's slot, no CROSSSLOT, nothing left
 # pending; a stream key holding a string fails the delivery with WRONGTYPE until it
-# is fixed; then the stack again with --stream-redis pointed at a standalone Redis:
+# is fixed; the stream's slot moved to another master while 300 timers fire (lost 0,
+# duplicates 0) and the cluster client's counters in /v1/stats and /metrics; then the
+# stack again with --stream-redis pointed at a standalone Redis:
 # 300 timers land there once each and nothing more in the cluster's stream.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib_cluster_test.sh"
 source "$_tc_integration/lib_stream.sh"
 export TR_TEST_SHARDS=16
-S=16 N=1000 NX=300
+S=16 N=1000 NM=300 NX=300
 seeds=$(tc_seeds "${masters[@]}")
 skey="{$TR_KEY}:stream:orders"
 
-# The stream's master: the one that answers for its key instead of -MOVED.
-snode=""
-for p in "${masters[@]}"; do
-    [[ $(node_cli "$p" XLEN "$skey" 2>&1) =~ ^[0-9]+$ ]] && snode=$p
-done
+snode=$(tc_owner "$skey")
 check "the stream key's master is found (port $snode)" test -n "$snode"
 sc() { node_cli "$snode" "$@"; }
 check_eq "the consumer group is made on the stream's master" OK \
@@ -88,6 +86,53 @@ echo "# last error: $(w_error)"
 sc DEL "$wkey" >/dev/null
 w_written() { [[ $(sc XLEN "$wkey") == 1 ]]; }
 tr_wait_for "the key fixed, the retry writes the entry" 10 w_written
+
+# --- the stream's slot moved while its timers fall due ----------------------------------
+# The writes follow -ASK (the stream or a marker already on the new master) and -MOVED,
+# and retry -TRYAGAIN (a script's two keys on both sides for a moment); marker and
+# stream move together (one slot), so no firing gets a second entry.
+base=$(sc XLEN "$skey")
+# The client's redirections and resends so far, every process's (/v1/stats).
+followed() { api GET /v1/stats && jqb '.cluster.moved + .cluster.ask + .cluster.retries'; }
+followed0=$(followed)
+api POST /v1/timers/batch "$(tc_batch_body "$NM" redis-stream://orders 3000)"
+check_eq "$NM timers due over 2-5 s" "$NM" "$(jqb '[.results[] | select(.status == 201)] | length')"
+jqb '.results[].timer.key' | sort >"$TR_TMP/keys.m"
+tr_wait_for "their first entries" 20 xlen_at_least $((base + 10))
+t1=$(tr_now_ms)
+out=$(tc_move_slot "$skey")
+rc=$?
+echo "$out"
+check_eq "the stream's slot moved while they fire (in $(($(tr_now_ms) - t1)) ms)" 0 "$rc"
+old_node=$snode
+snode=$(tc_owner "$skey")
+check "the stream is on another master now ($old_node -> $snode)" test "$snode" != "$old_node"
+tr_wait_for "every entry on the new master" 30 xlen_at_least $((base + NM))
+tr_wait_for "no timer left pending or in flight" 20 none_left
+tr_stream_read "$skey" g c1 sc >"$TR_TMP/m.entries"
+lost=$(comm -23 "$TR_TMP/keys.m" <(jq -r .key "$TR_TMP/m.entries" | sort -u) | wc -l)
+dups=$(jq -r .key "$TR_TMP/m.entries" | sort | uniq -d | wc -l)
+echo "# slot move: $NM timers; lost $lost, duplicates $dups"
+check_eq "lost = 0" 0 "$lost"
+check_eq "duplicates = 0" 0 "$dups"
+# The client's counters, every process's, in /v1/stats and /metrics.
+# The move answers -TRYAGAIN (the script's marker is new, so its keys are never all
+# on one side), -ASK or -MOVED, depending on the moment; each process adds what grew
+# at most once a second, after a call of its own.
+counted() { (($(followed) > followed0)); }
+tr_wait_for "/v1/stats counts the move's redirections and resends (from $followed0)" 15 counted
+echo "# /v1/stats cluster: $(jq -c .cluster <<<"$API_BODY")"
+check "/v1/stats: map loads and connections counted" \
+    test "$(jqb '[.cluster.map_loads, .cluster.connects] | min')" -gt 0
+metrics=$(curl -sS --max-time 20 "$TR_URL/metrics")
+# Counters only grow (the processes keep adding), so /metrics, read later, has as many.
+loads=$(awk '$1 == "timerush_redis_cluster_map_loads_total" { print $2 }' <<<"$metrics")
+check "/metrics: the same counters (map loads $loads, /v1/stats said $(jqb .cluster.map_loads))" \
+    test "${loads:-0}" -ge "$(jqb .cluster.map_loads)" -a "$(jqb .cluster.map_loads)" -gt 0
+check_eq "/metrics: six cluster counters, each with its HELP and TYPE" "6 6 6" \
+    "$(grep -c '^timerush_redis_cluster_.*_total [0-9]' <<<"$metrics") \
+$(grep -c '^# HELP timerush_redis_cluster_' <<<"$metrics") \
+$(grep -c '^# TYPE timerush_redis_cluster_.* counter$' <<<"$metrics")"
 tr_stop_stack
 
 # --- --stream-redis on a cluster deployment: the entries go to that Redis ------------
@@ -112,8 +157,8 @@ dups=$(jq -r .key "$TR_TMP/x.entries" | sort | uniq -d | wc -l)
 echo "# --stream-redis on the cluster: $NX timers; lost $lost, duplicates $dups"
 check_eq "lost = 0" 0 "$lost"
 check_eq "duplicates = 0" 0 "$dups"
-check_eq "nothing more in the cluster's stream" "$N" "$(sc XLEN "$skey")"
-check_eq "stats: delivered = $N + 1 + $NX" $((N + 1 + NX)) "$(delivered)"
+check_eq "nothing more in the cluster's stream" $((N + NM)) "$(sc XLEN "$skey")"
+check_eq "stats: delivered = $N + 1 + $NM + $NX" $((N + 1 + NM + NX)) "$(delivered)"
 
 tr_stop_stack
 tr_finish
