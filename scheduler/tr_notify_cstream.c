@@ -40,18 +40,6 @@ tr_notify_cstream *tr_notify_cstream_new(const tr_config *cfg, tr_deliver *dl, t
     return t;
 }
 
-static void finish(tr_notify_cstream *t, tr_xfer *x, CURLcode result, const char *why)
-{
-    x->end_mono_ms = tr_clock_mono_ms();
-    x->result = result;
-    x->status = result == CURLE_OK ? 200 : 0; /* a 2xx with no body: plain done */
-    x->body_len = x->body_dropped = 0;
-    x->retry_after[0] = '\0';
-    x->refused = NULL;
-    snprintf(x->errbuf, sizeof x->errbuf, "%s", why);
-    tr_xfer_fifo_push(&t->done, x);
-}
-
 static int cs_start(void *impl, tr_xfer *x)
 {
     tr_notify_cstream *t = impl;
@@ -76,7 +64,7 @@ static void fail_queued(tr_notify_cstream *t, const char *why)
         tr_log_debug("stream on the redis cluster: %s (%d deliveries failed)", why,
                      t->queued.count);
     while ((x = tr_xfer_fifo_pop(&t->queued)) != NULL)
-        finish(t, x, CURLE_SEND_ERROR, why);
+        tr_xfer_fifo_finish(&t->done, x, CURLE_SEND_ERROR, why);
 }
 
 /* Takes up to BATCH queued deliveries into t->batch, their writes made; a delivery
@@ -92,8 +80,8 @@ static size_t take_batch(tr_notify_cstream *t)
                  tr_url_stream_name(x->spec.url, "callback", NULL, 0));
         if (tr_config_redis_key(t->cfg, suffix, it->key, sizeof it->key) != 0 ||
             tr_stream_entry_make(&it->e, t->cfg, it->key, x) != 0) {
-            finish(t, x, CURLE_OUT_OF_MEMORY, "stream on the redis cluster: key too long "
-                   "or out of memory");
+            tr_xfer_fifo_finish(&t->done, x, CURLE_OUT_OF_MEMORY,
+                                "stream on the redis cluster: key too long or out of memory");
             continue;
         }
         it->x = x;
@@ -125,12 +113,12 @@ static int write_batch(tr_notify_cstream *t, tr_cluster *cl, size_t n, char *why
         cs_item *it = &t->batch[i];
         char err[CURL_ERROR_SIZE];
         if (rc != 0)
-            finish(t, it->x, CURLE_SEND_ERROR, why);
+            tr_xfer_fifo_finish(&t->done, it->x, CURLE_SEND_ERROR, why);
         else if (tr_stream_entry_written(replies[i], "stream on the redis cluster", err,
                                          sizeof err) == 0)
-            finish(t, it->x, CURLE_OK, "");
+            tr_xfer_fifo_finish(&t->done, it->x, CURLE_OK, "");
         else
-            finish(t, it->x, CURLE_WEIRD_SERVER_REPLY, err);
+            tr_xfer_fifo_finish(&t->done, it->x, CURLE_WEIRD_SERVER_REPLY, err);
         if (rc == 0)
             freeReplyObject(replies[i]);
         tr_stream_entry_clear(&it->e);

@@ -30,18 +30,6 @@ struct tr_notify_xstream {
     long widx;                 /* ctx's index in the last waitfds(); -1 when none */
 };
 
-static void finish(tr_notify_xstream *t, tr_xfer *x, CURLcode result, const char *why)
-{
-    x->end_mono_ms = tr_clock_mono_ms();
-    x->result = result;
-    x->status = result == CURLE_OK ? 200 : 0; /* a 2xx with no body: plain done */
-    x->body_len = x->body_dropped = 0;
-    x->retry_after[0] = '\0';
-    x->refused = NULL;
-    snprintf(x->errbuf, sizeof x->errbuf, "%s", why);
-    tr_xfer_fifo_push(&t->done, x);
-}
-
 /* Fails every outstanding XADD with why and closes the connection. */
 static void fail_all(tr_notify_xstream *t, CURLcode result, const char *why)
 {
@@ -50,7 +38,7 @@ static void fail_all(tr_notify_xstream *t, CURLcode result, const char *why)
         tr_log_debug("stream redis %s: %s (%d XADDs outstanding)", t->where, why,
                      t->sent.count);
     while ((x = tr_xfer_fifo_pop(&t->sent)) != NULL)
-        finish(t, x, result, why);
+        tr_xfer_fifo_finish(&t->done, x, result, why);
     if (t->ctx != NULL)
         redisFree(t->ctx);
     t->ctx = NULL;
@@ -212,9 +200,9 @@ static int take_replies(tr_notify_xstream *t)
         char where[96], why[CURL_ERROR_SIZE];
         snprintf(where, sizeof where, "stream redis %s", t->where);
         if (tr_stream_entry_written(r, where, why, sizeof why) == 0)
-            finish(t, x, CURLE_OK, "");
+            tr_xfer_fifo_finish(&t->done, x, CURLE_OK, "");
         else
-            finish(t, x, CURLE_WEIRD_SERVER_REPLY, why);
+            tr_xfer_fifo_finish(&t->done, x, CURLE_WEIRD_SERVER_REPLY, why);
         freeReplyObject(r);
     }
 }
