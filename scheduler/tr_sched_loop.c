@@ -1013,6 +1013,9 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer)
             tr_log_error("cannot start: out of memory (stream notifier)");
             goto done;
         }
+        tr_log_info("redis-stream:// targets go to {%s}:stream:NAME on the cluster, written "
+                    "before the ack (at least once, one entry per firing within "
+                    "--stream-dedupe-ms)", cfg->key);
     } else {
         tr_notify_stream *stream = tr_notify_stream_new(s.work.dl);
         if (stream == NULL ||

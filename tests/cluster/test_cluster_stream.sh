@@ -28,6 +28,10 @@ check_eq "the consumer group is made on the stream's master" OK \
 
 tr_start_stack --cluster "$seeds" --shards "$S" --redis-password-file "$pwfile" --schedulers 2 \
     --max-body 1000000 --backoff-min-ms 200 --backoff-max-ms 400 || tr_finish
+# says_where TEXT: a scheduler's log has the line that says where the entries go.
+says_where() { grep -qsF "$1" "$TR_RUN"/log/scheduler.*.log; }
+tr_wait_for "the schedulers say where the streams go" 10 says_where \
+    "redis-stream:// targets go to {$TR_KEY}:stream:NAME on the cluster"
 
 # Created while paused, so their spread over the shards is seen before any fires.
 api POST /v1/pause
@@ -142,8 +146,8 @@ check_eq "the consumer group is made on the other Redis" OK \
 tr_start_stack --cluster "$seeds" --shards "$S" --redis-password-file "$pwfile" --schedulers 2 \
     --max-body 1000000 --backoff-min-ms 200 --backoff-max-ms 400 \
     --stream-redis "127.0.0.1:$XPORT" --stream-redis-password-file "$XDIR/password" || tr_finish
-check "the schedulers say where the streams go" grep -q "redis-stream:// targets go to the redis at" \
-    "$TR_RUN"/log/scheduler.*.log
+tr_wait_for "the schedulers say where the streams go" 10 says_where \
+    "redis-stream:// targets go to the redis at 127.0.0.1:$XPORT"
 api POST /v1/timers/batch "$(tc_batch_body "$NX" redis-stream://orders 500)"
 check_eq "$NX timers to redis-stream://orders" "$NX" \
     "$(jqb '[.results[] | select(.status == 201)] | length')"
