@@ -9,14 +9,15 @@
 # the fields, the firing's marker in the stream's slot, no CROSSSLOT, nothing left
 # pending; a stream key holding a string fails the delivery with WRONGTYPE until it
 # is fixed; the stream's slot moved to another master while 300 timers fire (lost 0,
-# duplicates 0) and the cluster client's counters in /v1/stats and /metrics; then the
+# duplicates 0) and the cluster client's counters in /v1/stats and /metrics; a
+# scheduler killed with SIGKILL while it drains 500 (lost 0, duplicates 0); then the
 # stack again with --stream-redis pointed at a standalone Redis:
 # 300 timers land there once each and nothing more in the cluster's stream.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib_cluster_test.sh"
 source "$_tc_integration/lib_stream.sh"
 export TR_TEST_SHARDS=16
-S=16 N=1000 NM=300 NX=300
+S=16 N=1000 NM=300 NK=500 NX=300
 seeds=$(tc_seeds "${masters[@]}")
 skey="{$TR_KEY}:stream:orders"
 
@@ -137,6 +138,43 @@ check_eq "/metrics: six cluster counters, each with its HELP and TYPE" "6 6 6" \
     "$(grep -c '^timerush_redis_cluster_.*_total [0-9]' <<<"$metrics") \
 $(grep -c '^# HELP timerush_redis_cluster_' <<<"$metrics") \
 $(grep -c '^# TYPE timerush_redis_cluster_.* counter$' <<<"$metrics")"
+
+# --- a scheduler killed (SIGKILL) while it writes and acks -----------------------------
+# The stack's schedulers stopped, a scheduler of the test's own (--timeout-ms 1000: its
+# leases end 2.5 s after a claim) takes the timers and is killed mid-drain; what it
+# held comes back to the stack's schedulers after the leases. A timer whose entry was
+# written but not acked is written again: its marker keeps it to one entry.
+check "the stack's schedulers are stopped" ts_pause_stack_schedulers
+"$(ts_sched_bin)" --cluster "$seeds" --shards "$S" --redis-password-file "$pwfile" \
+    --key "$TR_KEY" --timeout-ms 1000 --connect-timeout-ms 500 --max-inflight 64 --logpath "$TR_TMP/victim.log" >"$TR_TMP/victim.out" 2>&1 &
+victim=$!
+tr_track_pid "$victim"
+check "the scheduler of the test's own runs" tr_poll 10 grep -qs "scheduler id" "$TR_TMP/victim.log"
+base=$(sc XLEN "$skey")
+# All due at one instant, taken 64 at a time (--max-inflight 64): claim, write, ack,
+# again, so nearly every instant of the drain has timers claimed and not acked.
+api POST /v1/timers/batch "$(tc_batch_body "$NK" redis-stream://orders 0)"
+check_eq "$NK timers due in 2 s" "$NK" "$(jqb '[.results[] | select(.status == 201)] | length')"
+jqb '.results[].timer.key' | sort >"$TR_TMP/keys.k"
+tr_wait_for "the scheduler of the test's own writes entries" 20 xlen_at_least $((base + NK / 10))
+kill -KILL "$victim"
+wait "$victim" 2>/dev/null
+check "it is killed mid-drain ($(($(sc XLEN "$skey") - base)) of $NK written)" \
+    test "$(sc XLEN "$skey")" -lt $((base + NK))
+# What it held at the kill; those already in the stream would be written twice
+# without their markers.
+held=$(for ((i = 0; i < S; i++)); do tr_redis ZRANGE "$(tr_tag "$i"):inflight" 0 -1; done | grep . | sort)
+written=$(sc XRANGE "$skey" - + | grep -xF -f <(echo "$held") | sort -u | wc -l)
+echo "# killed holding $(grep -c . <<<"$held") timers, $written of them written but not acked"
+ts_resume_stack_schedulers
+tr_wait_for "every entry once the leases ran out" 30 xlen_at_least $((base + NK))
+tr_wait_for "no timer left pending or in flight" 20 none_left
+tr_stream_read "$skey" g c1 sc >"$TR_TMP/k.entries"
+lost=$(comm -23 "$TR_TMP/keys.k" <(jq -r .key "$TR_TMP/k.entries" | sort -u) | wc -l)
+dups=$(jq -r .key "$TR_TMP/k.entries" | sort | uniq -d | wc -l)
+echo "# kill -9: $NK timers; lost $lost, duplicates $dups"
+check_eq "lost = 0" 0 "$lost"
+check_eq "duplicates = 0" 0 "$dups"
 tr_stop_stack
 
 # --- --stream-redis on a cluster deployment: the entries go to that Redis ------------
@@ -161,8 +199,8 @@ dups=$(jq -r .key "$TR_TMP/x.entries" | sort | uniq -d | wc -l)
 echo "# --stream-redis on the cluster: $NX timers; lost $lost, duplicates $dups"
 check_eq "lost = 0" 0 "$lost"
 check_eq "duplicates = 0" 0 "$dups"
-check_eq "nothing more in the cluster's stream" $((N + NM)) "$(sc XLEN "$skey")"
-check_eq "stats: delivered = $N + 1 + $NM + $NX" $((N + 1 + NM + NX)) "$(delivered)"
+check_eq "nothing more in the cluster's stream" $((N + NM + NK)) "$(sc XLEN "$skey")"
+check_eq "stats: delivered = $N + 1 + $NM + $NK + $NX" $((N + 1 + NM + NK + NX)) "$(delivered)"
 
 tr_stop_stack
 tr_finish
