@@ -21,6 +21,17 @@ S=16 N=1000 NM=300 NK=500 NX=300
 seeds=$(tc_seeds "${masters[@]}")
 skey="{$TR_KEY}:stream:orders"
 
+# once_each WHAT KEYS ENTRIES: every key of the file KEYS has exactly one entry in the
+# file ENTRIES (tr_stream_read's lines): lost and duplicates printed and checked.
+once_each() {
+    local lost dups
+    lost=$(comm -23 "$2" <(jq -r .key "$3" | sort -u) | wc -l)
+    dups=$(jq -r .key "$3" | sort | uniq -d | wc -l)
+    echo "# $1: $(wc -l <"$2") timers, $(wc -l <"$3") entries read; lost $lost, duplicates $dups"
+    check_eq "lost = 0" 0 "$lost"
+    check_eq "duplicates = 0" 0 "$dups"
+}
+
 snode=$(tc_owner "$skey")
 check "the stream key's master is found (port $snode)" test -n "$snode"
 sc() { node_cli "$snode" "$@"; }
@@ -57,11 +68,7 @@ tr_wait_for "$N entries in $skey" 30 xlen_at_least "$N"
 echo "# $N entries written in $(($(tr_now_ms) - t0)) ms after the resume"
 tr_wait_for "no timer left pending or in flight" 20 none_left
 tr_stream_read "$skey" g c1 sc >"$TR_TMP/a.entries"
-lost=$(comm -23 "$TR_TMP/keys" <(jq -r .key "$TR_TMP/a.entries" | sort -u) | wc -l)
-dups=$(jq -r .key "$TR_TMP/a.entries" | sort | uniq -d | wc -l)
-echo "# cluster stream: $N timers, $(wc -l <"$TR_TMP/a.entries") entries read; lost $lost, duplicates $dups"
-check_eq "lost = 0" 0 "$lost"
-check_eq "duplicates = 0" 0 "$dups"
+once_each "cluster stream" "$TR_TMP/keys" "$TR_TMP/a.entries"
 check_eq "XREADGROUP hands over $N entries, XLEN says $N" "$N $N" \
     "$(wc -l <"$TR_TMP/a.entries") $(sc XLEN "$skey")"
 check_eq "the fields, in order" "id key attempt due_ms data" \
@@ -115,11 +122,7 @@ check "the stream is on another master now ($old_node -> $snode)" test "$snode" 
 tr_wait_for "every entry on the new master" 30 xlen_at_least $((base + NM))
 tr_wait_for "no timer left pending or in flight" 20 none_left
 tr_stream_read "$skey" g c1 sc >"$TR_TMP/m.entries"
-lost=$(comm -23 "$TR_TMP/keys.m" <(jq -r .key "$TR_TMP/m.entries" | sort -u) | wc -l)
-dups=$(jq -r .key "$TR_TMP/m.entries" | sort | uniq -d | wc -l)
-echo "# slot move: $NM timers; lost $lost, duplicates $dups"
-check_eq "lost = 0" 0 "$lost"
-check_eq "duplicates = 0" 0 "$dups"
+once_each "slot move" "$TR_TMP/keys.m" "$TR_TMP/m.entries"
 # The client's counters, every process's, in /v1/stats and /metrics.
 # The move answers -TRYAGAIN (the script's marker is new, so its keys are never all
 # on one side), -ASK or -MOVED, depending on the moment; each process adds what grew
@@ -170,11 +173,7 @@ ts_resume_stack_schedulers
 tr_wait_for "every entry once the leases ran out" 30 xlen_at_least $((base + NK))
 tr_wait_for "no timer left pending or in flight" 20 none_left
 tr_stream_read "$skey" g c1 sc >"$TR_TMP/k.entries"
-lost=$(comm -23 "$TR_TMP/keys.k" <(jq -r .key "$TR_TMP/k.entries" | sort -u) | wc -l)
-dups=$(jq -r .key "$TR_TMP/k.entries" | sort | uniq -d | wc -l)
-echo "# kill -9: $NK timers; lost $lost, duplicates $dups"
-check_eq "lost = 0" 0 "$lost"
-check_eq "duplicates = 0" 0 "$dups"
+once_each "kill -9" "$TR_TMP/keys.k" "$TR_TMP/k.entries"
 tr_stop_stack
 
 # --- --stream-redis on a cluster deployment: the entries go to that Redis ------------
@@ -194,11 +193,7 @@ x_at_least() { (($(xr XLEN orders) >= $1)); }
 tr_wait_for "$NX entries in the other Redis" 30 x_at_least "$NX"
 tr_wait_for "no timer left pending or in flight" 20 none_left
 tr_stream_read orders g c1 xr >"$TR_TMP/x.entries"
-lost=$(comm -23 "$TR_TMP/keys.x" <(jq -r .key "$TR_TMP/x.entries" | sort -u) | wc -l)
-dups=$(jq -r .key "$TR_TMP/x.entries" | sort | uniq -d | wc -l)
-echo "# --stream-redis on the cluster: $NX timers; lost $lost, duplicates $dups"
-check_eq "lost = 0" 0 "$lost"
-check_eq "duplicates = 0" 0 "$dups"
+once_each "--stream-redis on the cluster" "$TR_TMP/keys.x" "$TR_TMP/x.entries"
 check_eq "nothing more in the cluster's stream" $((N + NM + NK)) "$(sc XLEN "$skey")"
 check_eq "stats: delivered = $N + 1 + $NM + $NK + $NX" $((N + 1 + NM + NK + NX)) "$(delivered)"
 
