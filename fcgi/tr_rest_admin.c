@@ -74,6 +74,19 @@ static int render_stats(tr_http_response *resp, const tr_store_stats *st)
         json_object_put(o);
         return -1;
     }
+    if (st->on_cluster) {
+        /* The cluster client's counters, every process's (docs/CLUSTER.md). */
+        json_object *c = json_object_new_object();
+        for (int k = 0; !bad && k < TR_CLUSTER_COUNTERS; k++)
+            bad = tr_json_add(c, tr_store_cluster_names[k],
+                              json_object_new_int64(st->cluster[k])) != 0;
+        if (bad || tr_json_add(o, "cluster", c) != 0) {
+            if (bad)
+                json_object_put(c);
+            json_object_put(o);
+            return -1;
+        }
+    }
     return tr_rest_json(resp, 200, o);
 }
 
@@ -143,6 +156,18 @@ static int render_metrics(tr_http_response *resp, const tr_store_stats *st)
     tr_jbuf_printf(&t, "# HELP timerush_paused 1 while deliveries are paused.\n"
                    "# TYPE timerush_paused gauge\ntimerush_paused %d\n",
                    st->paused);
+    static const char *const cluster_help[TR_CLUSTER_COUNTERS] = {
+        "-MOVED answers followed", "-ASK answers followed",
+        "Commands resent after TRYAGAIN, CLUSTERDOWN or a lost connection",
+        "Slot map loads (CLUSTER SLOTS)", "Scripts loaded on a node after -NOSCRIPT",
+        "Connections made to cluster nodes"};
+    for (int k = 0; st->on_cluster && k < TR_CLUSTER_COUNTERS; k++) {
+        const char *n = tr_store_cluster_names[k];
+        tr_jbuf_printf(&t, "# HELP timerush_redis_cluster_%s_total %s (all processes).\n"
+                       "# TYPE timerush_redis_cluster_%s_total counter\n"
+                       "timerush_redis_cluster_%s_total %lld\n",
+                       n, cluster_help[k], n, n, (long long)st->cluster[k]);
+    }
     histogram(&t, "timerush_delivery_lateness_seconds",
               "Delivery start minus due time.", st->lateness, st->lateness_sum_ms,
               st->lateness_count);

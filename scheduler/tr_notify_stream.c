@@ -5,11 +5,11 @@
 
 #include "tr_clock.h"
 #include "tr_url.h"
+#include "tr_xfer_fifo.h"
 
 struct tr_notify_stream {
     tr_deliver *dl;          /* the pool (borrowed) */
-    tr_xfer *head, *tail;    /* finished, not handed back yet (linked by lnext) */
-    int count;
+    tr_xfer_fifo done;       /* finished, not handed back yet */
 };
 
 tr_notify_stream *tr_notify_stream_new(tr_deliver *dl)
@@ -18,6 +18,11 @@ tr_notify_stream *tr_notify_stream_new(tr_deliver *dl)
     if (t != NULL)
         t->dl = dl;
     return t;
+}
+
+int tr_notify_stream_in_ack(const tr_config *cfg)
+{
+    return cfg->stream_redis[0] == '\0' && cfg->cluster[0] == '\0';
 }
 
 static int stream_start(void *impl, tr_xfer *x)
@@ -30,37 +35,15 @@ static int stream_start(void *impl, tr_xfer *x)
         return -1;
     }
     x->start_mono_ms = tr_clock_mono_ms();
-    x->end_mono_ms = x->start_mono_ms;
     /* Done now, as a 2xx with no body: the entry is written with the ack. */
-    x->result = CURLE_OK;
-    x->status = 200;
-    x->body_len = 0;
-    x->body_dropped = 0;
-    x->retry_after[0] = '\0';
-    x->refused = NULL;
-    x->errbuf[0] = '\0';
-    x->lnext = NULL;
-    if (t->tail != NULL)
-        t->tail->lnext = x;
-    else
-        t->head = x;
-    t->tail = x;
-    t->count++;
+    tr_xfer_fifo_finish(&t->done, x, CURLE_OK, "");
     return 0;
 }
 
 static tr_xfer *stream_done(void *impl)
 {
     tr_notify_stream *t = impl;
-    tr_xfer *x = t->head;
-    if (x == NULL)
-        return NULL;
-    t->head = x->lnext;
-    if (t->head == NULL)
-        t->tail = NULL;
-    x->lnext = NULL;
-    t->count--;
-    return x;
+    return tr_xfer_fifo_pop(&t->done);
 }
 
 /* Nothing is ever unfinished: what is held is done, and going back undecided
@@ -73,14 +56,14 @@ static tr_xfer *stream_abort_one(void *impl)
 static int stream_running(const void *impl)
 {
     const tr_notify_stream *t = impl;
-    return t->count;
+    return t->done.count;
 }
 
 /* Finished deliveries waiting: the loop must not sleep before collecting them. */
 static int64_t stream_next_ms(const void *impl)
 {
     const tr_notify_stream *t = impl;
-    return t->head != NULL ? 0 : -1;
+    return t->done.head != NULL ? 0 : -1;
 }
 
 static int stream_perform(void *impl, const struct curl_waitfd *w, size_t n)

@@ -22,6 +22,7 @@
 #ifndef TR_NOTIFY_STREAM_H
 #define TR_NOTIFY_STREAM_H
 
+#include "tr_config.h"
 #include "tr_deliver.h"
 #include "tr_notifier.h"
 
@@ -33,5 +34,10 @@ extern const tr_notifier_ops tr_notify_stream_ops;
  * when out of memory. Register it with
  * tr_notifiers_add(ns, TR_NOTIFY_STREAM, &tr_notify_stream_ops, t). */
 tr_notify_stream *tr_notify_stream_new(tr_deliver *dl);
+
+/* 1 when redis-stream:// entries are written by the ack script (this notifier: one
+ * Redis, no --stream-redis); 0 when a notifier wrote them before a plain ack
+ * (--stream-redis: tr_notify_xstream.h; --cluster: tr_notify_cstream.h). */
+int tr_notify_stream_in_ack(const tr_config *cfg);
 
 #endif

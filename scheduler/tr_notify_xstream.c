@@ -13,7 +13,9 @@
 #include "tr_clock.h"
 #include "tr_log.h"
 #include "tr_redis_addr.h"
+#include "tr_stream_entry.h"
 #include "tr_url.h"
+#include "tr_xfer_fifo.h"
 
 struct tr_notify_xstream {
     const tr_config *cfg;      /* borrowed */
@@ -23,59 +25,20 @@ struct tr_notify_xstream {
     char unresolved[160];      /* non-empty: why HOST did not resolve (every start fails) */
     redisContext *ctx;         /* NULL while not connected */
     int auth_owed;             /* the AUTH reply comes before the XADDs' */
-    tr_xfer *head, *tail;      /* XADDs sent or queued, their replies owed, in order */
-    int outstanding;
-    tr_xfer *done_head, *done_tail; /* finished, not handed back yet */
-    int ndone;
+    tr_xfer_fifo sent;         /* writes sent or queued, their replies owed, in order */
+    tr_xfer_fifo done;         /* finished, not handed back yet */
     long widx;                 /* ctx's index in the last waitfds(); -1 when none */
 };
-
-static void push(tr_xfer **head, tr_xfer **tail, tr_xfer *x)
-{
-    x->lnext = NULL;
-    if (*tail != NULL)
-        (*tail)->lnext = x;
-    else
-        *head = x;
-    *tail = x;
-}
-
-static tr_xfer *pop(tr_xfer **head, tr_xfer **tail)
-{
-    tr_xfer *x = *head;
-    if (x == NULL)
-        return NULL;
-    *head = x->lnext;
-    if (*head == NULL)
-        *tail = NULL;
-    x->lnext = NULL;
-    return x;
-}
-
-static void finish(tr_notify_xstream *t, tr_xfer *x, CURLcode result, const char *why)
-{
-    x->end_mono_ms = tr_clock_mono_ms();
-    x->result = result;
-    x->status = result == CURLE_OK ? 200 : 0; /* a 2xx with no body: plain done */
-    x->body_len = x->body_dropped = 0;
-    x->retry_after[0] = '\0';
-    x->refused = NULL;
-    snprintf(x->errbuf, sizeof x->errbuf, "%s", why);
-    push(&t->done_head, &t->done_tail, x);
-    t->ndone++;
-}
 
 /* Fails every outstanding XADD with why and closes the connection. */
 static void fail_all(tr_notify_xstream *t, CURLcode result, const char *why)
 {
     tr_xfer *x;
-    if (t->outstanding > 0)
+    if (t->sent.count > 0)
         tr_log_debug("stream redis %s: %s (%d XADDs outstanding)", t->where, why,
-                     t->outstanding);
-    while ((x = pop(&t->head, &t->tail)) != NULL) {
-        t->outstanding--;
-        finish(t, x, result, why);
-    }
+                     t->sent.count);
+    while ((x = tr_xfer_fifo_pop(&t->sent)) != NULL)
+        tr_xfer_fifo_finish(&t->done, x, result, why);
     if (t->ctx != NULL)
         redisFree(t->ctx);
     t->ctx = NULL;
@@ -114,23 +77,6 @@ static int connect_now(tr_notify_xstream *t, char *why, size_t len)
     return 0;
 }
 
-/* The write with de-duplication: KEYS[1] the stream, KEYS[2] the firing's marker;
- * ARGV ttl ms, MAXLEN (0: none), then key, attempt, due_ms, data. A key of another
- * type is refused before the marker is set (so a retry after the fix writes); a
- * marker already there means an earlier attempt wrote the entry: 0, written. */
-static const char XADD_ONCE[] =
-    "local t = redis.call('TYPE', KEYS[1]).ok\n"
-    "if t ~= 'stream' and t ~= 'none' then\n"
-    "  return redis.error_reply('WRONGTYPE the stream key holds a ' .. t)\n"
-    "end\n"
-    "if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 0 end\n"
-    "if ARGV[2] ~= '0' then\n"
-    "  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'key', ARGV[3],\n"
-    "                    'attempt', ARGV[4], 'due_ms', ARGV[5], 'data', ARGV[6])\n"
-    "end\n"
-    "return redis.call('XADD', KEYS[1], '*', 'key', ARGV[3], 'attempt', ARGV[4],\n"
-    "                  'due_ms', ARGV[5], 'data', ARGV[6])\n";
-
 static int xs_start(void *impl, tr_xfer *x)
 {
     tr_notify_xstream *t = impl;
@@ -142,78 +88,28 @@ static int xs_start(void *impl, tr_xfer *x)
     }
     if (t->ctx == NULL && connect_now(t, x->errbuf, sizeof x->errbuf) != 0)
         return -1;
-    char attempt[24], due[24], maxlen[24], ttl[24];
-    snprintf(attempt, sizeof attempt, "%lld", (long long)x->attempt);
-    snprintf(due, sizeof due, "%lld", (long long)x->fire_due_ms);
-    snprintf(maxlen, sizeof maxlen, "%d", t->cfg->stream_maxlen);
-    snprintf(ttl, sizeof ttl, "%d", t->cfg->stream_dedupe_ms);
-    /* The marker: "<stream>:timerush-sent:<due_ms>:<timer key>". */
-    size_t klen = strlen(name) + strlen(x->id) + sizeof ":timerush-sent::" + sizeof due;
-    char *marker = malloc(klen);
-    if (marker == NULL) {
+    /* The stream NAME itself: the consumer's own name, no prefix. */
+    tr_stream_entry e;
+    if (tr_stream_entry_make(&e, t->cfg, name, x) != 0) {
         snprintf(x->errbuf, sizeof x->errbuf, "stream redis %s: out of memory", t->where);
         return -1;
     }
-    snprintf(marker, klen, "%s:timerush-sent:%s:%s", name, due, x->id);
-    const char *argv[16];
-    size_t argl[16];
-    int n = 0;
-    const char *data = x->spec.data != NULL ? x->spec.data : "";
-    size_t data_len = x->spec.data != NULL ? x->spec.data_len : 0;
-#define ARG(s, l) (argv[n] = (s), argl[n] = (l), n++)
-#define STR(s) ARG((s), strlen(s))
-    if (t->cfg->stream_dedupe_ms > 0) {
-        STR("EVAL");
-        ARG(XADD_ONCE, sizeof XADD_ONCE - 1);
-        STR("2");
-        STR(name);
-        STR(marker);
-        STR(ttl);
-        STR(maxlen);
-        STR(x->id);
-        STR(attempt);
-        STR(due);
-        ARG(data, data_len);
-    } else {
-        STR("XADD");
-        STR(name);
-        if (t->cfg->stream_maxlen > 0) {
-            STR("MAXLEN");
-            STR("~");
-            STR(maxlen);
-        }
-        STR("*");
-        STR("key");
-        STR(x->id);
-        STR("attempt");
-        STR(attempt);
-        STR("due_ms");
-        STR(due);
-        STR("data");
-        ARG(data, data_len);
-    }
-#undef STR
-#undef ARG
-    int appended = redisAppendCommandArgv(t->ctx, n, argv, argl);
-    free(marker);
+    int appended = redisAppendCommandArgv(t->ctx, e.argc, e.argv, e.argvlen);
+    tr_stream_entry_clear(&e);
     if (appended != REDIS_OK) {
         snprintf(x->errbuf, sizeof x->errbuf, "stream redis %s: out of memory", t->where);
         return -1;
     }
     x->start_mono_ms = tr_clock_mono_ms();
     x->errbuf[0] = '\0';
-    push(&t->head, &t->tail, x);
-    t->outstanding++;
+    tr_xfer_fifo_push(&t->sent, x);
     return 0;
 }
 
 static tr_xfer *xs_done(void *impl)
 {
     tr_notify_xstream *t = impl;
-    tr_xfer *x = pop(&t->done_head, &t->done_tail);
-    if (x != NULL)
-        t->ndone--;
-    return x;
+    return tr_xfer_fifo_pop(&t->done);
 }
 
 /* Finished ones first; then an outstanding XADD, undecided (shutdown: released,
@@ -224,16 +120,13 @@ static tr_xfer *xs_abort_one(void *impl)
     tr_xfer *x = xs_done(t);
     if (x != NULL)
         return x;
-    x = pop(&t->head, &t->tail);
-    if (x != NULL)
-        t->outstanding--;
-    return x;
+    return tr_xfer_fifo_pop(&t->sent);
 }
 
 static int xs_running(const void *impl)
 {
     const tr_notify_xstream *t = impl;
-    return t->outstanding + t->ndone;
+    return t->sent.count + t->done.count;
 }
 
 static size_t xs_waitfds(void *impl, struct curl_waitfd *out, size_t max)
@@ -260,10 +153,10 @@ static int64_t timeout_of(const tr_notify_xstream *t, const tr_xfer *x)
 static int64_t xs_next_ms(const void *impl)
 {
     const tr_notify_xstream *t = impl;
-    if (t->done_head != NULL)
+    if (t->done.head != NULL)
         return 0; /* finished ones waiting: the loop must collect them now */
-    if (t->head != NULL)
-        return t->head->start_mono_ms + timeout_of(t, t->head);
+    if (t->sent.head != NULL)
+        return t->sent.head->start_mono_ms + timeout_of(t, t->sent.head);
     return -1;
 }
 
@@ -296,7 +189,7 @@ static int take_replies(tr_notify_xstream *t)
             }
             continue;
         }
-        tr_xfer *x = pop(&t->head, &t->tail);
+        tr_xfer *x = tr_xfer_fifo_pop(&t->sent);
         if (x == NULL) {
             freeReplyObject(r);
             char why[256];
@@ -304,17 +197,12 @@ static int take_replies(tr_notify_xstream *t)
             fail_all(t, CURLE_WEIRD_SERVER_REPLY, why);
             return -1;
         }
-        t->outstanding--;
-        if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_INTEGER) {
-            /* The entry id: written; 0: an earlier attempt of this firing wrote it. */
-            finish(t, x, CURLE_OK, "");
-        } else {
-            char why[CURL_ERROR_SIZE];
-            snprintf(why, sizeof why, "stream redis %s: %.*s", t->where,
-                     r->type == REDIS_REPLY_ERROR ? (int)r->len : 16,
-                     r->type == REDIS_REPLY_ERROR ? r->str : "an unexpected reply");
-            finish(t, x, CURLE_WEIRD_SERVER_REPLY, why);
-        }
+        char where[96], why[CURL_ERROR_SIZE];
+        snprintf(where, sizeof where, "stream redis %s", t->where);
+        if (tr_stream_entry_written(r, where, why, sizeof why) == 0)
+            tr_xfer_fifo_finish(&t->done, x, CURLE_OK, "");
+        else
+            tr_xfer_fifo_finish(&t->done, x, CURLE_WEIRD_SERVER_REPLY, why);
         freeReplyObject(r);
     }
 }
@@ -347,9 +235,10 @@ static int xs_perform(void *impl, const struct curl_waitfd *w, size_t n)
         if (take_replies(t) != 0)
             return 0;
     }
-    if (t->head != NULL && tr_clock_mono_ms() >= t->head->start_mono_ms + timeout_of(t, t->head)) {
+    tr_xfer *oldest = t->sent.head;
+    if (oldest != NULL && tr_clock_mono_ms() >= oldest->start_mono_ms + timeout_of(t, oldest)) {
         snprintf(why, sizeof why, "stream redis %s: no answer within %lld ms; the connection "
-                 "is closed", t->where, (long long)timeout_of(t, t->head));
+                 "is closed", t->where, (long long)timeout_of(t, oldest));
         fail_all(t, CURLE_OPERATION_TIMEDOUT, why);
     }
     return 0;

@@ -10,6 +10,7 @@
 #include "tr_log.h"
 #include "tr_mem.h"
 #include "tr_netpolicy.h"
+#include "tr_notify_stream.h"
 #include "tr_repeat.h"
 #include "tr_shard.h"
 #include "tr_timer.h"
@@ -256,10 +257,10 @@ static int ack(const tr_outcome_ctx *c, const tr_xfer *x, tr_timer_spec *chain,
     if (tr_outcome_repeat(c, x->id, &x->spec, x->fire_due_ms, &f, &rec) != 0)
         goto done;
     if (tr_url_is_stream(x->spec.url)) {
-        /* In TimeRush's Redis the delivery is the XADD the ack script makes
-         * (tr_notify_stream.h); with --stream-redis it was made already
-         * (tr_notify_xstream.h) and this is a plain ack. */
-        if (c->cfg->stream_redis[0] == '\0') {
+        /* On one Redis the delivery is the XADD the ack script makes
+         * (tr_notify_stream.h); with --stream-redis or on a cluster it was made
+         * already (tr_notify_xstream.h, tr_notify_cstream.h): a plain ack. */
+        if (tr_notify_stream_in_ack(c->cfg)) {
             f.stream = tr_url_stream_name(x->spec.url, "callback", NULL, 0);
             f.stream_data = x->spec.data != NULL ? x->spec.data : "";
             f.stream_data_len = x->spec.data != NULL ? x->spec.data_len : 0;

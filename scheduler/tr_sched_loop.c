@@ -16,6 +16,7 @@
 #include "tr_mem.h"
 #include "tr_notifier.h"
 #include "tr_notify_tcp.h"
+#include "tr_notify_cstream.h"
 #include "tr_notify_stream.h"
 #include "tr_notify_xstream.h"
 #include "tr_outcome.h"
@@ -1032,6 +1033,18 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer)
         }
         tr_log_info("redis-stream:// targets go to the redis at %s (at least once, not "
                     "atomic with the ack)", cfg->stream_redis);
+    } else if (cfg->cluster[0] != '\0') {
+        /* The stream's slot is not the timer's shard's: written before a plain ack
+         * (tr_notify_cstream.h). */
+        tr_notify_cstream *cs = tr_notify_cstream_new(cfg, s.work.dl, s.redis.store);
+        if (cs == NULL ||
+            tr_notifiers_add(s.work.notify, TR_NOTIFY_STREAM, &tr_notify_cstream_ops, cs) != 0) {
+            tr_log_error("cannot start: out of memory (stream notifier)");
+            goto done;
+        }
+        tr_log_info("redis-stream:// targets go to {%s}:stream:NAME on the cluster, written "
+                    "before the ack (at least once, one entry per firing within "
+                    "--stream-dedupe-ms)", cfg->key);
     } else {
         tr_notify_stream *stream = tr_notify_stream_new(s.work.dl);
         if (stream == NULL ||

@@ -12,12 +12,19 @@
  */
 #include "tr_store_int.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tr_clock.h"
 #include "tr_cluster.h"
 #include "tr_log.h"
+
+#define COUNTERS_EVERY_MS 1000 /* the client's counters go to Redis at most this often */
+
+const char *const tr_store_cluster_names[TR_CLUSTER_COUNTERS] = {
+    "moved", "ask", "retries", "map_loads", "script_loads", "connects"};
 
 /* One queued call: argv[i] points into the same allocation. */
 typedef struct cl_call {
@@ -30,7 +37,20 @@ typedef struct cl_call {
 
 struct tr_store_clq {
     cl_call *head, *tail;
+    uint64_t written[TR_CLUSTER_COUNTERS]; /* the client's counters already in Redis */
+    int64_t counters_next_mono;            /* local ms: when they may be written next */
 };
+
+/* The client's counters in the order of tr_store_cluster_names. */
+static void counters_of(const tr_cluster *cl, uint64_t v[TR_CLUSTER_COUNTERS])
+{
+    tr_cluster_stats st;
+    tr_cluster_get_stats(cl, &st);
+    const uint64_t in_order[TR_CLUSTER_COUNTERS] = {st.moved,      st.ask,
+                                                    st.retries,    st.refreshes,
+                                                    st.script_loads, st.connects};
+    memcpy(v, in_order, sizeof in_order);
+}
 
 int tr_store_cl_connect(tr_store *s)
 {
@@ -42,12 +62,72 @@ int tr_store_cl_connect(tr_store *s)
                          .timeout_ms = s->cfg->redis_timeout_ms};
     tr_ret code = TR_RET_INTERNAL;
     char err[sizeof s->err];
+    if (s->clq == NULL && (s->clq = calloc(1, sizeof *s->clq)) == NULL) {
+        tr_store_set_error(s, TR_RET_INTERNAL, "redis cluster: out of memory");
+        return -1;
+    }
     s->cl = tr_cluster_new(&o, &code, err, sizeof err);
     if (s->cl == NULL) {
         tr_store_set_error(s, code, "redis cluster: %s", err);
         return -1;
     }
     return 0;
+}
+
+/* The growth of the client's counters since they were last written, added to the
+ * stats hash of the shard whose call just answered (route: that call's first key,
+ * "{P:i}:..."; its master is up, so the write costs no retries), at most once per
+ * COUNTERS_EVERY_MS and only when one grew: HINCRBY {P:i}:stats cluster_<name> n.
+ * /v1/stats and /metrics sum the shards, so every process's counts. A failed write
+ * is tried again later with the counts kept; the caller's call is not affected. */
+static void cl_write_counters(tr_store *s, const char *route, size_t route_len)
+{
+    struct tr_store_clq *q = s->clq;
+    int64_t now = tr_clock_mono_ms();
+    if (q == NULL || now < q->counters_next_mono)
+        return;
+    q->counters_next_mono = now + COUNTERS_EVERY_MS;
+    const char *close = memchr(route, '}', route_len);
+    char key[KEY_MAX];
+    if (route_len == 0 || route[0] != '{' || close == NULL ||
+        snprintf(key, sizeof key, "%.*s:stats", (int)(close - route + 1), route) >= (int)sizeof key)
+        return;
+    uint64_t now_v[TR_CLUSTER_COUNTERS];
+    counters_of(s->cl, now_v);
+    char field[TR_CLUSTER_COUNTERS][32], delta[TR_CLUSTER_COUNTERS][24];
+    uint64_t grew[TR_CLUSTER_COUNTERS];
+    const char *argv[TR_CLUSTER_COUNTERS][4];
+    tr_cluster_cmd cmds[TR_CLUSTER_COUNTERS];
+    int which[TR_CLUSTER_COUNTERS];
+    size_t n = 0;
+    for (int k = 0; k < TR_CLUSTER_COUNTERS; k++) {
+        if (now_v[k] <= q->written[k])
+            continue;
+        snprintf(field[n], sizeof field[n], "cluster_%s", tr_store_cluster_names[k]);
+        grew[n] = now_v[k] - q->written[k];
+        snprintf(delta[n], sizeof delta[n], "%" PRIu64, grew[n]);
+        argv[n][0] = "HINCRBY";
+        argv[n][1] = key;
+        argv[n][2] = field[n];
+        argv[n][3] = delta[n];
+        cmds[n] = (tr_cluster_cmd){.argc = 4, .argv = argv[n]};
+        which[n++] = k;
+    }
+    redisReply *replies[TR_CLUSTER_COUNTERS];
+    if (n == 0 || tr_cluster_pipeline(s->cl, key, strlen(key), n, cmds, replies, 0) != 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (replies[i]->type == REDIS_REPLY_INTEGER)
+            q->written[which[i]] += grew[i];
+        freeReplyObject(replies[i]);
+    }
+}
+
+struct tr_cluster *tr_store_cluster(tr_store *s)
+{
+    if (s->cfg->cluster[0] == '\0' || tr_store_cl_connect(s) != 0)
+        return NULL;
+    return s->cl;
 }
 
 void tr_store_cl_free(tr_store *s)
@@ -187,7 +267,10 @@ static redisReply *cl_run(tr_store *s, int which, int argc, const char **argv,
     if (r == NULL)
         cl_failed(s, name);
     tr_store_cut_result(s, &node, r != NULL ? TR_RET_OK : s->err_code, s->err);
-    return cl_wait(s, which, argv, len, r);
+    r = cl_wait(s, which, argv, len, r);
+    if (r != NULL)
+        cl_write_counters(s, argv[3], len[3]); /* to the node that just answered */
+    return r;
 }
 
 redisReply *tr_store_cl_next(tr_store *s)

@@ -562,10 +562,19 @@ static int stats_shard(tr_store *store, int with_hist, tr_store_stats *out)
     out->in_flight = e[1]->integer;
     out->dead = e[2]->integer;
     out->paused = e[3]->integer != 0;
-    for (size_t i = 0; i + 1 < e[4]->elements; i += 2)
+    for (size_t i = 0; i + 1 < e[4]->elements; i += 2) {
+        const redisReply *f = e[4]->element[i];
         for (int k = 0; k < TR_STATS_COUNT; k++)
-            if (field_is(e[4]->element[i], tr_store_stats_names[k]))
+            if (field_is(f, tr_store_stats_names[k]))
                 out->totals[k] = reply_i64(e[4]->element[i + 1]);
+        if (f->type != REDIS_REPLY_STRING || f->len <= 8 || memcmp(f->str, "cluster_", 8) != 0)
+            continue;
+        for (int k = 0; k < TR_CLUSTER_COUNTERS; k++)
+            if (f->len == 8 + strlen(tr_store_cluster_names[k]) &&
+                memcmp(f->str + 8, tr_store_cluster_names[k], f->len - 8) == 0)
+                out->cluster[k] = reply_i64(e[4]->element[i + 1]);
+    }
+    out->on_cluster = tr_store_on_cluster(store);
     read_hist(e[5], out->lateness, &out->lateness_sum_ms, &out->lateness_count);
     read_hist(e[6], out->duration, &out->duration_sum_ms, &out->duration_count);
     rc = 0;
@@ -583,6 +592,9 @@ static void stats_add(tr_store_stats *a, const tr_store_stats *b)
     a->paused |= b->paused;
     for (int k = 0; k < TR_STATS_COUNT; k++)
         a->totals[k] += b->totals[k];
+    a->on_cluster |= b->on_cluster;
+    for (int k = 0; k < TR_CLUSTER_COUNTERS; k++)
+        a->cluster[k] += b->cluster[k];
     for (int i = 0; i <= TR_HIST_BUCKETS; i++) {
         a->lateness[i] += b->lateness[i];
         a->duration[i] += b->duration[i];

@@ -127,10 +127,19 @@ int tr_store_set_paused(tr_store *store, int paused);
 #define TR_STATS_COUNT 14
 extern const char *const tr_store_stats_names[TR_STATS_COUNT];
 
+/* The Redis Cluster client's counters (tr_cluster_stats) of every process, kept in
+ * the shards' stats hashes as "cluster_<name>" (shared/tr_store_cluster.c writes
+ * them), in this order (tr_store_cluster_names): moved, ask, retries, map_loads,
+ * script_loads, connects. */
+#define TR_CLUSTER_COUNTERS 6
+extern const char *const tr_store_cluster_names[TR_CLUSTER_COUNTERS];
+
 typedef struct tr_store_stats {
     int64_t pending, in_flight, dead;   /* ZCARDs */
     int paused;
     int64_t totals[TR_STATS_COUNT];     /* by tr_store_stats_names */
+    int on_cluster;                     /* --cluster: cluster[] below is meaningful */
+    int64_t cluster[TR_CLUSTER_COUNTERS]; /* by tr_store_cluster_names, summed */
     /* with_hist: per-bucket counts (not cumulative), then sum and count */
     uint64_t lateness[TR_HIST_BUCKETS + 1], duration[TR_HIST_BUCKETS + 1];
     int64_t lateness_sum_ms, duration_sum_ms;

@@ -238,6 +238,15 @@ int tr_store_fd(const tr_store *store);
  * on each shard's master, so a polling caller should use the blocking calls. */
 int tr_store_pipelined(const tr_store *store);
 
+/* ---- The cluster client ---- */
+
+/* The store's Redis Cluster client (--cluster), connected first when it was not;
+ * borrowed: valid until tr_store_free(). For the store's own thread to send calls
+ * that are no store call (the stream notifier's writes, tr_notify_cstream.h), so a
+ * process keeps one slot map, one connection per master and one set of counters.
+ * NULL on one Redis, or when no seed answered (tr_store_error() says why). */
+struct tr_cluster *tr_store_cluster(tr_store *store);
+
 /* ---- Histograms ---- */
 
 /* Adds a round's observations to {P}:hist:<name> ("lateness" or "duration"):

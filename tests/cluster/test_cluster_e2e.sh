@@ -16,10 +16,6 @@ S=16
 nreg=500 nbatch=480 nsingle=20 ncancel=20
 seeds=$(tc_seeds "${masters[@]}")
 
-# lib.sh's tr_redis (and so tr_sum_shards, ts_stat) on the cluster: redis-cli -c
-# follows the MOVED answers to each shard's master.
-tr_redis() { REDISCLI_AUTH=$TR_TEST_CLUSTER_PASSWORD redis-cli -c -h 127.0.0.1 -p "${masters[0]}" "$@"; }
-
 # --wait-replicas 1: every create, cancel and ack waits for its master's replica
 # (WAIT), which can confirm nothing before its first sync: wait for that.
 replicas_online() {

@@ -13,39 +13,8 @@ export TR_TEST_SHARDS=16
 S=16 n=900
 seeds=$(tc_seeds "${masters[@]}")
 
-# owner SLOT_KEY: the master port that serves the key's slot (the others answer MOVED).
-owner() {
-    local p
-    for p in "${masters[@]}"; do
-        [[ $(node_cli "$p" EXISTS "$1" 2>&1) =~ ^[0-9]+$ ]] && { echo "$p"; return 0; }
-    done
-    return 1
-}
-
-# move_shard I: shard I's slot to the next master, as redis-cli --cluster reshard does.
-move_shard() {
-    local k="{$TR_KEY:$1}:due" slot from to from_id to_id keys m i
-    slot=$(node_cli "${masters[0]}" CLUSTER KEYSLOT "$k")
-    from=$(owner "$k") || return 1
-    for i in "${!masters[@]}"; do [[ ${masters[i]} == "$from" ]] && to=${masters[(i + 1) % M]}; done
-    from_id=$(node_cli "$from" CLUSTER MYID)
-    to_id=$(node_cli "$to" CLUSTER MYID)
-    node_cli "$to" CLUSTER SETSLOT "$slot" IMPORTING "$from_id" >/dev/null || return 1
-    node_cli "$from" CLUSTER SETSLOT "$slot" MIGRATING "$to_id" >/dev/null || return 1
-    local moved=0 rounds out
-    for ((rounds = 0; rounds < 200; rounds++)); do
-        # (redis-cli prints one empty line for an empty array: not a key.)
-        mapfile -t keys < <(node_cli "$from" CLUSTER GETKEYSINSLOT "$slot" 100 | grep .)
-        ((${#keys[@]} == 0)) && break
-        out=$(node_cli "$from" MIGRATE 127.0.0.1 "$to" "" 0 10000 AUTH "$TR_TEST_CLUSTER_PASSWORD" \
-            KEYS "${keys[@]}" 2>&1)
-        [[ $out == OK || $out == NOKEY ]] || { echo "# MIGRATE: $out"; return 1; }
-        moved=$((moved + ${#keys[@]}))
-    done
-    ((rounds < 200)) || return 1
-    for m in "${masters[@]}"; do node_cli "$m" CLUSTER SETSLOT "$slot" NODE "$to_id" >/dev/null; done
-    echo "# shard $1 (slot $slot, $moved keys) moved from $from to $to"
-}
+# move_shard I: shard I's slot to the next master.
+move_shard() { tc_move_slot "{$TR_KEY:$1}:due"; }
 
 tr_start_sink A
 tr_start_stack --cluster "$seeds" --shards "$S" --redis-password-file "$pwfile" --schedulers 2 \

@@ -13,22 +13,10 @@
 # delivery fails with WRONGTYPE, sets no marker, and writes once the key is fixed; a
 # bad --stream-redis is refused at start.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib_stream.sh"
 tr_setup
 
-XPORT=$(tr_free_port)
-XDIR=$TR_TMP/xredis
-mkdir -p "$XDIR"
-XPASS=$(od -An -N16 -tx1 -v /dev/urandom | tr -d ' \n')
-printf '%s\n' "$XPASS" >"$XDIR/password"
-chmod 600 "$XDIR/password"
-redis-server --port "$XPORT" --bind 127.0.0.1 --dir "$XDIR" --save "" --appendonly no \
-    --requirepass "$XPASS" --logfile "$XDIR/redis.log" </dev/null >/dev/null 2>&1 &
-XPID=$!
-tr_track_pid "$XPID"
-xr() { REDISCLI_AUTH=$XPASS redis-cli -p "$XPORT" "$@"; }
-x_up() { [[ $(xr PING 2>/dev/null) == PONG ]]; }
-tr_poll 10 x_up
-check "the other Redis runs (port $XPORT, a password)" x_up
+tr_start_stream_redis
 
 check "a --stream-redis that is no address is refused at start" \
     bash -c '! "$1" --stream-redis "no-port" --check >/dev/null 2>&1' _ \
@@ -53,16 +41,8 @@ batch() {
         jq '[.results[] | select(.status == 201)] | length'
 }
 xlen_at_least() { (($(xr XLEN orders) >= $1)); }
-# The entries' keys, one a line, read with the consumer group (and acked).
-read_keys() {
-    local out
-    while :; do
-        out=$(xr --json XREADGROUP GROUP g c1 COUNT 1000 STREAMS orders '>')
-        [[ $out == null || -z $out ]] && break
-        jq -c '(if type == "object" then to_entries[0].value else .[0][1] end)[] |
-            {id: .[0]} + (.[1] | [recurse(.[2:]; length > 0) | {(.[0]): .[1]}] | add)' <<<"$out"
-    done
-}
+# The entries not read yet, one a line (read with the consumer group, not acked).
+read_keys() { tr_stream_read orders g c1 xr; }
 
 # --- delivery ----------------------------------------------------------------------
 check_eq "300 timers created" 300 "$(batch 300 a 300)"
