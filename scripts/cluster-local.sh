@@ -87,6 +87,9 @@ tr_cluster_start_node() {
             echo "daemonize no"
             echo 'save ""'
             echo "appendonly no"
+            # As the embedded Redis: a timer's record stays in a listpack bucket
+            # (docs/DATA_MODEL.md); Redis's default 64 costs ~40 bytes a timer.
+            echo "hash-max-listpack-value 1024"
             if [[ -n $TR_CLUSTER_PASSWORD ]]; then
                 echo "requirepass $TR_CLUSTER_PASSWORD"
                 echo "masterauth $TR_CLUSTER_PASSWORD"
