@@ -83,20 +83,12 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # shellcheck source=bench/lib.sh
 source "$SRC/bench/lib.sh"
-close_inherited_fds
 CPU=$SRC/bench/proc_cpu.py
 REPORT=$SRC/bench/cluster_report.py
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tr-cluster-probe.XXXXXX")
-say "raw data in $WORK"
-PIDS=()
-LAUNCHER_PID=""
-cleanup() {
-    stop_tr_stack
-    stop_pids
+bench_on_exit() {
     if [ "$KEEP" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_start cluster-probe
 
 # Redis nodes of the running stack, one "ROLE PID PORT" a line, masters first
 # (ROLE m or r; PORT "sock" for the embedded Redis). A cluster's node I is line I
