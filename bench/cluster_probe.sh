@@ -4,7 +4,8 @@
 # burst-drain rates, in one run.
 #
 #   bench/cluster_probe.sh [--build-dir DIR] [-n N] [--rounds R] [--configs LIST]
-#                          [--shards S] [--parallel P] [--keep] [-- extra ./timerush options]
+#                          [--shards S] [--parallel P] [--as-launched] [--keep]
+#                          [-- extra ./timerush options]
 #
 # Configurations (--configs, default single,single16,cl1,cl3), each on a fresh stack
 # (bench/lib.sh's start_tr_stack: ./timerush --no-build --no-install, its defaults):
@@ -25,6 +26,9 @@
 # the split over cl3's masters and the capacity model those figures give. Raw files
 # in the work dir (named on stderr; removed unless --keep). Every process started
 # here is stopped by PID. Sizes for a smoke run: -n 2000 --rounds 1.
+# The cluster's nodes get `CONFIG SET hash-max-listpack-value 1024`, the embedded
+# Redis's setting (docs/OPERATIONS.md asks it of any Redis; --cluster-local's nodes
+# run with Redis's default 64, and the scheduler warns): --as-launched leaves them so.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,6 +39,7 @@ CONFIGS=single,single16,cl1,cl3
 SHARDS=16
 PAR=4
 KEEP=0
+AS_LAUNCHED=0
 EXTRA=()
 BATCH=1000
 PREFIX=_timerush_redis_data_
@@ -51,8 +56,9 @@ while [ $# -gt 0 ]; do
         --shards) SHARDS=$2; shift ;;
         --parallel) PAR=$2; shift ;;
         --keep) KEEP=1 ;;
+        --as-launched) AS_LAUNCHED=1 ;;
         --) shift; EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,32p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
     shift
@@ -180,6 +186,14 @@ one_run() {
     local load; load=$(cut -d' ' -f1 /proc/loadavg)
     start_tr_stack "$dir/stack" "$dir/launcher.out" 1048576 "${CUR_OPTS[@]}" "${EXTRA[@]}" || return 1
     read_nodes || return 1
+    if [ "$AS_LAUNCHED" = 0 ] && [ -d "$RUN/redis/cluster" ]; then
+        local n role pid port
+        for n in "${NODES[@]}"; do
+            read -r role pid port <<<"$n"
+            [ "$(node_cli "$port" CONFIG SET hash-max-listpack-value 1024)" = OK ] ||
+                { say "CONFIG SET on port $port failed"; return 1; }
+        done
+    fi
     [ "$(api_post /v1/pause)" = 200 ] || { say "pause refused"; return 1; }
     make_body "http://127.0.0.1:$(cat "$dir/sink.port")/cb" "$dir/batch.json" || return 1
 
@@ -235,7 +249,7 @@ echo "# cluster probe $(date -u +%FT%TZ), commit $(git -C "$SRC" describe --alwa
     "$(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))," \
     "$(redis-server --version | awk '{print $1, $2, $3}'), build $BUILD"
 echo "# N=$N timers a run, batches of $BATCH, $PAR requests in parallel, S=$SHARDS, configs $CONFIGS," \
-    "extra options [${EXTRA[*]:-}], load $(cut -d' ' -f1-3 /proc/loadavg)"
+    "as launched $AS_LAUNCHED, extra options [${EXTRA[*]:-}], load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-8s %5s %6s %9s %9s %8s %8s %6s %5s\n' config round load 'create/s' 'drain/s' \
     'm_us/cr' 'm_us/dl' lost dups
 for ((round = 1; round <= ROUNDS; round++)); do
