@@ -21,8 +21,8 @@
 # phase and over the drain phase (resume to the last arrival): CPU from /proc
 # (bench/proc_cpu.py) of each redis-server (masters and replicas apart), the
 # scheduler, timerush-fcgi, nginx, the sink and the machine; each master's commands
-# (INFO stats total_commands_processed) and, after the create, the timers its shards'
-# due sets hold. Prints a line per run, then medians per configuration with ratios,
+# (INFO stats total_commands_processed; INFO commandstats per command) and, after the
+# create, the timers its shards' due sets hold. Prints a line per run, then medians per configuration with ratios,
 # the split over cl3's masters and the capacity model those figures give. Raw files
 # in the work dir (named on stderr; removed unless --keep). Every process started
 # here is stopped by PID. Sizes for a smoke run: -n 2000 --rounds 1.
@@ -136,6 +136,18 @@ master_cmds() {
         node_cli "$port" INFO stats | tr -d '\r' | sed -n 's/^total_commands_processed://p'
     done
 }
+# cmdstats PHASE: each master's INFO commandstats into $dir/PHASE.mI.txt, then
+# CONFIG RESETSTAT there, so the next phase's figures are its own.
+cmdstats() {
+    local n role pid port i=0
+    for n in "${NODES[@]}"; do
+        read -r role pid port <<<"$n"
+        [ "$role" = m ] || continue
+        [ "$1" = start ] || node_cli "$port" INFO commandstats | tr -d '\r' >"$dir/$1.m$i.txt"
+        node_cli "$port" CONFIG RESETSTAT >/dev/null
+        i=$((i + 1))
+    done
+}
 # The timers in each master's shards' due sets, one a line (a shard of another
 # master answers MOVED: not a number, not counted).
 master_due() {
@@ -204,6 +216,7 @@ one_run() {
         args+=(-sS --max-time 300 -H 'Content-Type: application/json' --data-binary "@$dir/batch.json"
             -o "$dir/batch.$b.out" "$URL/v1/timers/batch")
     done
+    cmdstats start
     c0=$(master_cmds | paste -sd,)
     snap "$dir/create.a.json" || return 1
     t0=$(now_ms)
@@ -221,6 +234,7 @@ one_run() {
     # Drain: resume, wait for N arrivals (polled every 0.2 s: reading a large log
     # more often would take CPU from the drain; its times come from the log itself).
     local d0 d1 tr
+    cmdstats create
     d0=$(master_cmds | paste -sd,)
     snap "$dir/drain.a.json" || return 1
     tr=$(now_ms)
@@ -232,6 +246,7 @@ one_run() {
     done
     snap "$dir/drain.b.json" || return 1
     d1=$(master_cmds | paste -sd,)
+    cmdstats drain
     cp "$RUN/log/scheduler.1.log" "$dir/scheduler.log" 2>/dev/null || true
     stop_tr_stack
     kill -TERM "$SINK_PID" 2>/dev/null || true

@@ -54,7 +54,20 @@ def run(argv):
             r = json.loads(line)
             ts.append(r["t_us"])
             keys[r["key"]] = keys.get(r["key"], 0) + 1
+    cmd = {}
+    for ph in ("create", "drain"):
+        cmd[ph] = {}
+        i = 0
+        while os.path.exists(f"{d}/{ph}.m{i}.txt"):
+            # cmdstat_evalsha:calls=N,usec=U,...: summed over the masters.
+            with open(f"{d}/{ph}.m{i}.txt", encoding="utf-8") as f:
+                for m in re.finditer(r"^cmdstat_([^:]+):calls=(\d+),usec=(\d+)", f.read(), re.M):
+                    c = cmd[ph].setdefault(m.group(1), [0, 0])
+                    c[0] += int(m.group(2))
+                    c[1] += int(m.group(3))
+            i += 1
     print(json.dumps({
+        "cmdstats": cmd,
         "cfg": cfg, "round": rnd, "load": load, "n": n, "created": created,
         "create_s": (t1 - t0) / 1000.0,
         "drain_span_s": (max(ts) - min(ts)) / 1e6 if len(ts) > 1 else 0.0,
@@ -144,6 +157,25 @@ def summary(path):
                   f"{fmt(f['drain_rate'], 0)} | {fmt(f['m_c'], 2)} | {fmt(f['m_d'], 2)} |")
 
     # Ratios: medians, and the median of the per-round ratios (paired rounds).
+    # What the masters ran (INFO commandstats, summed over the masters): the five
+    # commands of most time per phase, calls per timer and µs per call (medians).
+    for ph, per in (("create", "created"), ("drain", "got")):
+        if not all(r.get("cmdstats", {}).get(ph) for r in runs):
+            continue
+        print(f"\n## The masters' commands, {ph} phase (INFO commandstats; calls per timer, µs per call)\n")
+        print("| config | the five commands of most Redis time |")
+        print("| --- | --- |")
+        for c in cfgs:
+            tot = {}
+            for r in by[c]:
+                for k, (calls, usec) in r["cmdstats"][ph].items():
+                    tot.setdefault(k, []).append((calls / max(1, r[per]), usec / calls if calls else 0.0,
+                                                  usec / max(1, r[per])))
+            top = sorted(tot.items(), key=lambda kv: -median(x[2] for x in kv[1]))[:5]
+            print(f"| {c} | " + "; ".join(
+                f"{k} {median(x[0] for x in v):.3f} x {median(x[1] for x in v):.1f} µs"
+                for k, v in top) + " |")
+
     # Each configuration against each one-Redis configuration before it in the list.
     bases = [b for b in cfgs if not b.startswith("cl")]
     pairs_of = [(c, b) for c in cfgs for b in bases if cfgs.index(b) < cfgs.index(c)]
