@@ -9,10 +9,11 @@ local Redis Cluster, issue 11).
         log (DIR/sink.log); T0/T1 the create's start and end, TRESUME the resume
         (ms since the epoch); C0/C1 and D0/D1 the masters' commands processed
         before and after each phase, DUE the timers each master held after the
-        create (comma-separated, masters in node order).
+        create (comma-separated, masters in node order); DIR/{create,drain}.mI.txt,
+        master I's INFO commandstats of each phase, when present.
   cluster_report.py line < RUN.json      the run's line of the probe's table
-  cluster_report.py summary RESULTS.jsonl medians per configuration, ratios, the
-        split over the masters and the capacity model, as markdown
+  cluster_report.py summary RESULTS.jsonl medians per configuration, the masters'
+        commands, ratios, the split over the masters and the capacity model, as markdown
 
 Parts: m0.. (masters), r0.. (replicas), scheduler, timerush-fcgi, nginx, sink,
 "redis children (AOF rewrite)", busy (the whole machine). Standard library only.
