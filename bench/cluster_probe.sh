@@ -58,7 +58,7 @@ while [ $# -gt 0 ]; do
         --keep) KEEP=1 ;;
         --as-launched) AS_LAUNCHED=1 ;;
         --) shift; EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,32p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,31p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
     shift
