@@ -28,7 +28,8 @@
 # here is stopped by PID. Sizes for a smoke run: -n 2000 --rounds 1.
 # The cluster's nodes get `CONFIG SET hash-max-listpack-value 1024`, the embedded
 # Redis's setting (docs/OPERATIONS.md asks it of any Redis; --cluster-local's nodes
-# run with Redis's default 64, and the scheduler warns): --as-launched leaves them so.
+# had Redis's default 64 before scripts/cluster-local.sh set it too): --as-launched
+# leaves them as the launcher made them.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,7 +59,7 @@ while [ $# -gt 0 ]; do
         --keep) KEEP=1 ;;
         --as-launched) AS_LAUNCHED=1 ;;
         --) shift; EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,31p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,32p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
     shift
