@@ -59,17 +59,7 @@ command -v wrk >/dev/null || "$SRC/scripts/install-deps.sh" --for bench || die "
 
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-close_inherited_fds
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tr-create-probe.XXXXXX")
-say "raw data in $WORK"
-PIDS=()
-LAUNCHER_PID=""
-cleanup() {
-    stop_tr_stack
-    stop_pids
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_start create-probe
 
 # --- the stack ----------------------------------------------------------------------
 extra=("${STACK_EXTRA[@]}")

@@ -31,6 +31,26 @@ close_inherited_fds() {
     done
 }
 
+# bench_start NAME: the start the probes share (call it at the top level, after
+# sourcing this file): closes inherited descriptors, makes WORK (a new temp dir
+# tr-NAME.XXXXXX, named on stderr), empties PIDS and LAUNCHER_PID, and on exit
+# stops the stack (stop_tr_stack) and every pid in PIDS (stop_pids), then calls
+# bench_on_exit if the script defines one.
+bench_start() {
+    close_inherited_fds
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/tr-$1.XXXXXX")
+    say "raw data in $WORK"
+    PIDS=()
+    LAUNCHER_PID=""
+    trap bench_stop EXIT
+    trap 'exit 130' INT TERM
+}
+bench_stop() {
+    stop_tr_stack
+    stop_pids
+    if declare -F bench_on_exit >/dev/null; then bench_on_exit; fi
+}
+
 # median: the median of the numbers on stdin, one a line (the lower one of an even count).
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print 0}'; }
 
