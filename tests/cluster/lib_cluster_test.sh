@@ -21,6 +21,11 @@
 #   tc_batch_body N URL SPREAD_MS
 #                   a POST /v1/timers/batch body of N timers to URL, data "x", timer i
 #                   due 2000 + SPREAD_MS * i / N ms after the create
+#   tc_stack_and_spread SEEDS S N PATH SPREAD_MS
+#                   sink A, a stack on the cluster (SEEDS, S shards, two schedulers),
+#                   then N timers to sink A's PATH in one batch spread as tc_batch_body:
+#                   checks all N created, sets t0 (ms, the create's answer) and writes
+#                   their keys, sorted, to $TR_TMP/keys
 #   tc_due_per_master S
 #                   the timers in the due sets of shards 0..S-1 on each master, asked
 #                   of each master alone (a shard it does not serve answers MOVED, not
@@ -106,6 +111,17 @@ import json, sys
 n, url, spread = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 print(json.dumps({'timers': [{'url': url, 'data': 'x', 'delay_ms': 2000 + spread * i // n}
                              for i in range(n)]}))" "$@"
+}
+
+tc_stack_and_spread() {
+    local seeds=$1 S=$2 n=$3 path=$4 spread=$5
+    tr_start_sink A
+    tr_start_stack --cluster "$seeds" --shards "$S" --redis-password-file "$pwfile" --schedulers 2 \
+        --max-body 1000000 --host-limit 512 || tr_finish
+    api POST /v1/timers/batch "$(tc_batch_body "$n" "$SINK_A_URL$path" "$spread")"
+    t0=$(tr_now_ms)
+    check_eq "$n timers created over $S shards" "$n" "$(jqb '[.results[] | select(.status == 201)] | length')"
+    jqb '.results[] | select(.status == 201) | .timer.key' | LC_ALL=C sort >"$TR_TMP/keys"
 }
 
 tc_due_per_master() {

@@ -16,15 +16,7 @@ export TR_TEST_SHARDS=16
 S=16 n=900
 seeds=$(tc_seeds "${cports[@]}")
 
-tr_start_sink A
-tr_start_stack --cluster "$seeds" --shards "$S" --redis-password-file "$pwfile" --schedulers 2 \
-    --max-body 1000000 --host-limit 512 || tr_finish
-
-body=$(tc_batch_body "$n" "$SINK_A_URL/f" 9000)
-api POST /v1/timers/batch "$body"
-t0=$(tr_now_ms)
-check_eq "$n timers created over $S shards" "$n" "$(jqb '[.results[] | select(.status == 201)] | length')"
-jqb '.results[] | select(.status == 201) | .timer.key' | LC_ALL=C sort >"$TR_TMP/keys"
+tc_stack_and_spread "$seeds" "$S" "$n" /f 9000
 
 # The victim: the first master (every master holds shards: test_cluster_e2e.sh), and
 # its share of the timers; the other masters' go on while it is away (the cut-off).

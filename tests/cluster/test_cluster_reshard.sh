@@ -16,15 +16,7 @@ seeds=$(tc_seeds "${masters[@]}")
 # move_shard I: shard I's slot to the next master.
 move_shard() { tc_move_slot "{$TR_KEY:$1}:due"; }
 
-tr_start_sink A
-tr_start_stack --cluster "$seeds" --shards "$S" --redis-password-file "$pwfile" --schedulers 2 \
-    --max-body 1000000 --host-limit 512 || tr_finish
-
-body=$(tc_batch_body "$n" "$SINK_A_URL/m" 7000)
-api POST /v1/timers/batch "$body"
-t0=$(tr_now_ms)
-check_eq "$n timers created over $S shards" "$n" "$(jqb '[.results[] | select(.status == 201)] | length')"
-jqb '.results[] | select(.status == 201) | .timer.key' >"$TR_TMP/keys"
+tc_stack_and_spread "$seeds" "$S" "$n" /m 7000
 
 wait_ms=$((t0 + 4000 - $(tr_now_ms)))
 ((wait_ms > 0)) && tr_sleep "$(printf '%d.%03d' $((wait_ms / 1000)) $((wait_ms % 1000)))"
