@@ -10,9 +10,10 @@
 #include "tr_log.h"
 #include "tr_num.h"
 
-/* One line's endpoint field "<ip>:<port>@<cport>[,<hostname>]" (f, n bytes): adds the
- * node. 1 added, 0 skipped (no address), -1 malformed. */
-static int add_endpoint(tr_netpolicy *p, const char *f, size_t n, char *err, size_t errlen)
+/* One line's endpoint field "<ip>:<port>@<cport>[,<hostname>]" (f, n bytes): hands
+ * the node to fn. 1 taken, 0 skipped (no address), -1 malformed or fn failed. */
+static int parse_endpoint(const char *f, size_t n, tr_cluster_node_fn fn, void *ctx,
+                          char *err, size_t errlen)
 {
     char ep[TR_CLUSTER_HOST_MAX + 16];
     if (n >= sizeof ep) {
@@ -39,14 +40,11 @@ static int add_endpoint(tr_netpolicy *p, const char *f, size_t n, char *err, siz
     *colon = '\0';
     if (ep[0] == '\0' || port == 0)
         return 0; /* noaddr, or not yet known */
-    if (tr_netpolicy_add_self(p, NULL, 0, ep, (int)port, err, errlen) != 0 ||
-        (bus > 0 && tr_netpolicy_add_self(p, NULL, 0, ep, (int)bus, err, errlen) != 0))
-        return -1;
-    return 1;
+    return fn(ctx, ep, (int)port, (int)bus, err, errlen) == 0 ? 1 : -1;
 }
 
-int tr_cluster_self_add_nodes(tr_netpolicy *p, const char *text, size_t len, char *err,
-                              size_t errlen)
+int tr_cluster_self_parse(const char *text, size_t len, tr_cluster_node_fn fn, void *ctx,
+                          char *err, size_t errlen)
 {
     int added = 0;
     const char *end = text + len;
@@ -63,7 +61,7 @@ int tr_cluster_self_add_nodes(tr_netpolicy *p, const char *text, size_t len, cha
                 snprintf(err, errlen, "CLUSTER NODES: a line without flags");
                 return -1;
             }
-            int r = add_endpoint(p, f, (size_t)(fe - f), err, errlen);
+            int r = parse_endpoint(f, (size_t)(fe - f), fn, ctx, err, errlen);
             if (r < 0)
                 return -1;
             added += r;
@@ -74,6 +72,23 @@ int tr_cluster_self_add_nodes(tr_netpolicy *p, const char *text, size_t len, cha
         line = eol + 1;
     }
     return added;
+}
+
+/* tr_cluster_node_fn: the node's client port, and its bus port when it has one. */
+static int add_to_policy(void *ctx, const char *host, int port, int bus_port, char *err,
+                         size_t errlen)
+{
+    tr_netpolicy *p = ctx;
+    if (tr_netpolicy_add_self(p, NULL, 0, host, port, err, errlen) != 0 ||
+        (bus_port > 0 && tr_netpolicy_add_self(p, NULL, 0, host, bus_port, err, errlen) != 0))
+        return -1;
+    return 0;
+}
+
+int tr_cluster_self_add_nodes(tr_netpolicy *p, const char *text, size_t len, char *err,
+                              size_t errlen)
+{
+    return tr_cluster_self_parse(text, len, add_to_policy, p, err, errlen);
 }
 
 int tr_cluster_self_add(tr_config *cfg, char *err, size_t errlen)

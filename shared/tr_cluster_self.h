@@ -18,6 +18,21 @@
 #include "tr_config.h"
 #include "tr_netpolicy.h"
 
+/* Called by tr_cluster_self_parse for each node with a known address: host is
+ * NUL-terminated (an IP address as the node announces it, IPv6 without brackets),
+ * port 1-65535, bus_port 0-65535 (0: none announced). Returns 0, or -1 with a reason
+ * in err (the parse stops). */
+typedef int (*tr_cluster_node_fn)(void *ctx, const char *host, int port, int bus_port,
+                                  char *err, size_t errlen);
+
+/* Reads a CLUSTER NODES answer (text, len bytes, not necessarily NUL-terminated):
+ * one line per node, "<id> <ip>:<port>@<cport>[,<hostname>] <flags> ...", and calls fn
+ * for each node with a known address (a node with an empty ip or port 0, "noaddr",
+ * is skipped). Returns how many nodes fn took, or -1 with a reason in err when a line
+ * is malformed or fn failed. Pure: no I/O, no name resolution (fuzz_cluster_nodes). */
+int tr_cluster_self_parse(const char *text, size_t len, tr_cluster_node_fn fn, void *ctx,
+                          char *err, size_t errlen);
+
 /* Adds the endpoints of every node line of a CLUSTER NODES answer (text, len bytes,
  * not necessarily NUL-terminated): "<id> <ip>:<port>@<cport>[,<hostname>] <flags> ...".
  * A node without a known address (an empty ip, or port 0: "noaddr") is skipped: the
