@@ -263,8 +263,14 @@ static void cl_wait(tr_store *s, cl_call **calls, size_t n)
     snprintf(ms, sizeof ms, "%d", s->cfg->redis_timeout_ms / 2);
     const char *wargv[] = {"WAIT", nstr, ms};
     size_t ng = 0;
-    for (size_t i = 0; group != NULL && node != NULL && wc != NULL && wa != NULL && i < n;
-         i++) {
+    if (group == NULL || node == NULL || wc == NULL || wa == NULL) {
+        for (size_t i = 0; i < n; i++)
+            if (calls[i]->reply != NULL && calls[i]->reply->type != REDIS_REPLY_ERROR &&
+                wait_applies(calls[i]->which))
+                call_failed(calls[i], TR_RET_OUTCOME_UNKNOWN, "written, then WAIT: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
         cl_call *c = calls[i];
         group[i] = n;
         if (c->reply == NULL || c->reply->type == REDIS_REPLY_ERROR || !wait_applies(c->which))
@@ -286,11 +292,6 @@ static void cl_wait(tr_store *s, cl_call **calls, size_t n)
         (void)tr_cluster_run(s->cl, ng, wc, wa); /* each answer is checked below */
     for (size_t i = 0; i < n; i++) {
         cl_call *c = calls[i];
-        if (group == NULL || node == NULL || wc == NULL || wa == NULL) {
-            if (c->reply != NULL && c->reply->type != REDIS_REPLY_ERROR)
-                call_failed(c, TR_RET_OUTCOME_UNKNOWN, "written, then WAIT: out of memory");
-            continue;
-        }
         if (group[i] == n)
             continue;
         const tr_cluster_answer *w = &wa[group[i]];
@@ -309,9 +310,10 @@ static void cl_wait(tr_store *s, cl_call **calls, size_t n)
                      got < 0 ? 0 : got, want, s->cfg->redis_timeout_ms / 2);
         call_failed(c, TR_RET_OUTCOME_UNKNOWN, why);
     }
-    for (size_t g = 0; wa != NULL && g < ng; g++)
+    for (size_t g = 0; g < ng; g++)
         if (wa[g].reply != NULL)
             freeReplyObject(wa[g].reply);
+done:
     free(group);
     free(node);
     free(wc);
