@@ -284,18 +284,25 @@ static void test_moved_and_ask(void **state)
     tr_cluster_free(c);
 }
 
+/* script's SHA1 (from a node's SCRIPT LOAD) into sha, then SCRIPT FLUSH on every
+ * node: no node knows it. */
+static void sha_then_flush(const char *script, char *sha, size_t len)
+{
+    redisReply *r = raw_cmd(tc.ports[0], "SCRIPT LOAD %s", script);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    snprintf(sha, len, "%s", r->str);
+    freeReplyObject(r);
+    for (int n = 0; n < tc.nnodes; n++)
+        expect_status(raw_cmd(tc.ports[n], "SCRIPT FLUSH"));
+}
+
 /* EVALSHA on nodes that never saw the script: loaded per node, once. */
 static void test_noscript_per_node(void **state)
 {
     (void)state;
     static const char script[] = "return redis.call('INCR', KEYS[1])";
-    redisReply *r = raw_cmd(tc.ports[0], "SCRIPT LOAD %s", script);
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
     char sha[64];
-    snprintf(sha, sizeof sha, "%s", r->str);
-    freeReplyObject(r);
-    for (int n = 0; n < tc.nnodes; n++)
-        expect_status(raw_cmd(tc.ports[n], "SCRIPT FLUSH"));
+    sha_then_flush(script, sha, sizeof sha);
 
     tr_cluster *c = open_cluster(0, 0);
     char keys[3][16];
@@ -323,7 +330,7 @@ static void test_noscript_per_node(void **state)
     for (int round = 1; round <= 2; round++) {
         for (int i = 0; i < tc.nmasters; i++) {
             const char *argv[] = {"EVALSHA", sha, "1", keys[i]};
-            r = tr_cluster_evalsha(c, script, 4, argv, NULL, 0);
+            redisReply *r = tr_cluster_evalsha(c, script, 4, argv, NULL, 0);
             if (r == NULL)
                 fail_msg("EVALSHA: %s", tr_cluster_errstr(c));
             assert_int_equal(r->type, REDIS_REPLY_INTEGER);
@@ -447,13 +454,8 @@ static void test_run(void **state)
     (void)state;
     static run_batch b;
     static const char script[] = "return redis.call('APPEND', KEYS[1], ARGV[1])";
-    redisReply *r = raw_cmd(tc.ports[0], "SCRIPT LOAD %s", script);
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
     char sha[64];
-    snprintf(sha, sizeof sha, "%s", r->str);
-    freeReplyObject(r);
-    for (int n = 0; n < tc.nnodes; n++)
-        expect_status(raw_cmd(tc.ports[n], "SCRIPT FLUSH"));
+    sha_then_flush(script, sha, sizeof sha);
 
     tr_cluster *c = open_cluster(0, 0);
     run_abc(&b, "run");
