@@ -3,9 +3,9 @@
 # per created and per delivered timer, its split over the masters, and the create and
 # burst-drain rates, in one run.
 #
-#   bench/cluster_probe.sh [--build-dir DIR] [-n N] [--rounds R] [--configs LIST]
-#                          [--shards S] [--parallel P] [--as-launched] [--keep]
-#                          [-- extra ./timerush options]
+#   bench/cluster_probe.sh [--build-dir DIR] [--base-build DIR] [-n N] [--rounds R]
+#                          [--configs LIST] [--shards S] [--parallel P] [--as-launched]
+#                          [--keep] [-- extra ./timerush options]
 #
 # Configurations (--configs, default single,single16,cl1,cl3), each on a fresh stack
 # (bench/lib.sh's start_tr_stack: ./timerush --no-build --no-install, its defaults):
@@ -13,6 +13,8 @@
 #   singleK   the embedded Redis, --shards K (the shards' own cost, without a cluster)
 #   clM       --cluster-local M --shards S: M masters, a replica each
 #   clM-K     --cluster-local M --shards K
+#   base-CFG  CFG with the programs of --base-build (another tree's build, e.g. main's:
+#             before/after in one run; this tree's launcher and sink)
 # Every round runs each configuration once, in that order, so that load from elsewhere
 # hits them alike. One run: timerush-sink, the stack, deliveries paused (POST
 # /v1/pause); N timers to the sink (100 bytes of data, delay 0) created with POST
@@ -34,6 +36,7 @@ set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$SRC/build
+BASE_BUILD=
 N=100000
 ROUNDS=3
 CONFIGS=single,single16,cl1,cl3
@@ -51,6 +54,7 @@ say() { echo "cluster_probe: $*" >&2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --build-dir) BUILD=$(cd "$2" && pwd); shift ;;
+        --base-build) BASE_BUILD=$(cd "$2" && pwd); shift ;;
         -n) N=$2; shift ;;
         --rounds) ROUNDS=$2; shift ;;
         --configs) CONFIGS=$2; shift ;;
@@ -59,7 +63,7 @@ while [ $# -gt 0 ]; do
         --keep) KEEP=1 ;;
         --as-launched) AS_LAUNCHED=1 ;;
         --) shift; EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,32p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,35p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
     shift
@@ -68,8 +72,15 @@ if ! [[ $N =~ ^[0-9]+$ ]] || ((N < BATCH || N % BATCH != 0)); then die "-n must 
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "--rounds must be 1 or more"
 if ! [[ $SHARDS =~ ^[0-9]+$ ]] || ((SHARDS < 2)); then die "--shards must be 2 or more (a cluster needs it)"; fi
 IFS=, read -r -a CFGS <<<"$CONFIGS"
-# cfg_opts CONFIG: sets CUR_OPTS (the launcher's options) and CUR_SHARDS.
+# cfg_opts CONFIG: sets CUR_OPTS (the launcher's options), CUR_SHARDS and CUR_BUILD.
 cfg_opts() {
+    CUR_BUILD=$BUILD
+    if [[ $1 == base-* ]]; then
+        [ -n "$BASE_BUILD" ] || return 1
+        cfg_opts "${1#base-}" || return 1
+        CUR_BUILD=$BASE_BUILD
+        return 0
+    fi
     if [[ $1 == single ]]; then
         CUR_OPTS=() CUR_SHARDS=1
     elif [[ $1 =~ ^single([0-9]+)$ ]]; then
@@ -82,7 +93,7 @@ cfg_opts() {
     fi
 }
 for c in "${CFGS[@]}"; do
-    cfg_opts "$c" || die "unknown configuration $c (single, singleK, clM or clM-K)"
+    cfg_opts "$c" || die "unknown configuration $c (single, singleK, clM or clM-K; base-CFG with --base-build)"
 done
 SINK=$BUILD/tests/sink/timerush-sink
 [ -x "$SINK" ] || die "no $SINK: build first (scripts/build.sh $BUILD)"
@@ -197,7 +208,8 @@ one_run() {
     PIDS+=("$SINK_PID")
     wait_for "sink listening" 10 test -s "$dir/sink.port" || return 1
     local load; load=$(cut -d' ' -f1 /proc/loadavg)
-    start_tr_stack "$dir/stack" "$dir/launcher.out" 1048576 "${CUR_OPTS[@]}" "${EXTRA[@]}" || return 1
+    # start_tr_stack runs the programs of $BUILD: this configuration's.
+    BUILD=$CUR_BUILD start_tr_stack "$dir/stack" "$dir/launcher.out" 1048576 "${CUR_OPTS[@]}" "${EXTRA[@]}" || return 1
     read_nodes || return 1
     if [ "$AS_LAUNCHED" = 0 ] && [ -d "$RUN/redis/cluster" ]; then
         local n role pid port
@@ -259,11 +271,11 @@ one_run() {
     tail -n1 "$WORK/results.jsonl" | python3 "$REPORT" line
 }
 
-say "N=$N rounds=$ROUNDS configs=$CONFIGS shards=$SHARDS parallel=$PAR build=$BUILD extra=[${EXTRA[*]:-}] load=$(cut -d' ' -f1-3 /proc/loadavg)"
+say "N=$N rounds=$ROUNDS configs=$CONFIGS shards=$SHARDS parallel=$PAR build=$BUILD base=${BASE_BUILD:-none} extra=[${EXTRA[*]:-}] load=$(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$WORK/results.jsonl"
 echo "# cluster probe $(date -u +%FT%TZ), commit $(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')," \
     "$(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))," \
-    "$(redis-server --version | awk '{print $1, $2, $3}'), build $BUILD"
+    "$(redis-server --version | awk '{print $1, $2, $3}'), build $BUILD${BASE_BUILD:+, base-* build $BASE_BUILD}"
 echo "# N=$N timers a run, batches of $BATCH, $PAR requests in parallel, S=$SHARDS, configs $CONFIGS," \
     "as launched $AS_LAUNCHED, extra options [${EXTRA[*]:-}], load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-8s %5s %6s %9s %9s %8s %8s %6s %5s\n' config round load 'create/s' 'drain/s' \

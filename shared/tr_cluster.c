@@ -745,6 +745,232 @@ int tr_cluster_pipeline(tr_cluster *c, const char *key, size_t keylen, size_t n,
     return -1;
 }
 
+/* --- many calls over many masters (tr_cluster_run) ------------------------------ */
+
+/* Where a call of tr_cluster_run stands after the pipelined pass. */
+typedef enum run_state {
+    RUN_QUEUED, /* appended to its master's output, answer not read yet */
+    RUN_DONE,   /* answered: its answer is final (a reply, or a failure) */
+    RUN_AGAIN,  /* to be run alone through route() */
+    RUN_LOST    /* written, its answer lost: it may have run */
+} run_state;
+
+/* A master of the run. */
+typedef struct run_node {
+    unsigned ni;                /* index into c->nodes */
+    size_t ncalls;              /* calls appended to its connection */
+    cl_send s;                  /* CL_SENT while its connection is usable */
+    int failed;                 /* a call run again after its failure failed too */
+    tr_ret err;                 /* its failure (s != CL_SENT, or failed) */
+    char errstr[sizeof ((tr_cluster *)0)->errstr];
+} run_node;
+
+static void node_failed(tr_cluster *c, run_node *rn, cl_send s)
+{
+    rn->s = s;
+    rn->err = c->err != TR_RET_OK ? c->err : TR_RET_STORE_DOWN;
+    memcpy(rn->errstr, c->errstr, sizeof rn->errstr);
+}
+
+static void answer_fail(tr_cluster_answer *a, tr_ret code, const char *msg)
+{
+    a->reply = NULL;
+    a->err = code;
+    snprintf(a->errstr, sizeof a->errstr, "%s", msg);
+}
+
+/* 1 when a first-pass answer must be run again alone. */
+static int run_again(const redisReply *r, const tr_cluster_call *call)
+{
+    return resend_alone(r) || (call->script != NULL && error_is(r, "NOSCRIPT"));
+}
+
+static redisReply *route_call(tr_cluster *c, const tr_cluster_call *call)
+{
+    return route(c, call->key, call->keylen, call->argc, call->argv, call->argvlen,
+                 call->flags, call->script);
+}
+
+/* Appends every call to its master's connection and writes every master's output;
+ * rn[] gets the masters (at most n), which[i] the index of call i's (n: none). */
+static void run_send(tr_cluster *c, size_t n, const tr_cluster_call *calls,
+                     const unsigned *node, unsigned char *st, run_node *rn, size_t *nrn,
+                     size_t *which)
+{
+    for (size_t i = 0; i < n; i++) {
+        which[i] = n;
+        st[i] = RUN_AGAIN;
+        if (node[i] == NO_NODE)
+            continue; /* route() reloads the map, pauses and retries */
+        size_t k = 0;
+        while (k < *nrn && rn[k].ni != node[i])
+            k++;
+        if (k == *nrn) {
+            rn[k] = (run_node){.ni = node[i], .s = CL_SENT};
+            (*nrn)++;
+            cl_send s = node_ready(c, node[i]);
+            if (s != CL_SENT)
+                node_failed(c, &rn[k], s);
+        }
+        which[i] = k;
+        if (rn[k].s != CL_SENT)
+            continue;
+        redisContext *ctx = c->nodes[node[i]].ctx;
+        if (redisAppendCommandArgv(ctx, calls[i].argc, calls[i].argv, calls[i].argvlen) !=
+            REDIS_OK) {
+            set_err(c, TR_RET_INTERNAL, "redis cluster %s:%d: %s", c->nodes[node[i]].host,
+                    c->nodes[node[i]].port, ctx->errstr);
+            node_close(&c->nodes[node[i]]); /* nothing written yet: none of its calls ran */
+            node_failed(c, &rn[k], CL_NOT_SENT);
+            continue;
+        }
+        st[i] = RUN_QUEUED;
+        rn[k].ncalls++;
+    }
+    /* Every master's output before any answer: the round trips overlap. */
+    for (size_t k = 0; k < *nrn; k++) {
+        cl_node *nd = &c->nodes[rn[k].ni];
+        int done = rn[k].s != CL_SENT;
+        while (!done) {
+            if (redisBufferWrite(nd->ctx, &done) != REDIS_OK) {
+                set_err(c, TR_RET_STORE_DOWN, "redis cluster %s:%d: %s", nd->host, nd->port,
+                        nd->ctx->errstr);
+                node_close(nd);
+                /* A command cut short is not run; whole ones before it may have been. */
+                node_failed(c, &rn[k], rn[k].ncalls == 1 ? CL_NOT_SENT : CL_LOST);
+                break;
+            }
+        }
+    }
+}
+
+/* Reads the answers in call order. 1 when one was -MOVED (the map entry is set). */
+static int run_read(tr_cluster *c, size_t n, const tr_cluster_call *calls,
+                    unsigned char *st, run_node *rn, const size_t *which,
+                    tr_cluster_answer *answers)
+{
+    int moved = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (st[i] != RUN_QUEUED)
+            continue;
+        run_node *k = &rn[which[i]];
+        cl_node *nd = &c->nodes[k->ni];
+        if (k->s != CL_SENT) {
+            st[i] = k->s == CL_LOST ? RUN_LOST : k->s == CL_NOT_SENT ? RUN_AGAIN : RUN_DONE;
+            if (st[i] == RUN_DONE)
+                answer_fail(&answers[i], k->err, k->errstr);
+            continue;
+        }
+        void *v = NULL;
+        if (redisGetReply(nd->ctx, &v) != REDIS_OK || v == NULL) {
+            set_err(c, TR_RET_OUTCOME_UNKNOWN, "redis cluster %s:%d: no answer: %s", nd->host,
+                    nd->port, nd->ctx->errstr);
+            node_close(nd);
+            node_failed(c, k, CL_LOST);
+            st[i] = RUN_LOST;
+            continue;
+        }
+        redisReply *r = v;
+        if (!run_again(r, &calls[i])) {
+            answers[i].reply = r;
+            st[i] = RUN_DONE;
+            continue;
+        }
+        tr_cluster_redirect red;
+        if (tr_cluster_parse_redirect(r->str, r->len, &red) == TR_CLUSTER_REDIRECT_MOVED) {
+            const char *host = red.host[0] != '\0' ? red.host : nd->host;
+            unsigned to = node_index(c, host, strlen(host), red.port);
+            if (to != NO_NODE)
+                c->slot_node[red.slot] = (uint16_t)to; /* route() goes there at once */
+            c->stats.moved++;
+            moved = 1;
+        }
+        freeReplyObject(r);
+        st[i] = RUN_AGAIN;
+    }
+    return moved;
+}
+
+int tr_cluster_run(tr_cluster *c, size_t n, const tr_cluster_call *calls,
+                   tr_cluster_answer *answers)
+{
+    for (size_t i = 0; i < n; i++)
+        answers[i] = (tr_cluster_answer){.reply = NULL, .err = TR_RET_OK};
+    c->err = TR_RET_OK;
+    c->errstr[0] = '\0';
+    if (n == 0)
+        return 0;
+    if (n == 1) {
+        answers[0].reply = route_call(c, &calls[0]);
+        answers[0].err = c->err;
+        memcpy(answers[0].errstr, c->errstr, sizeof answers[0].errstr);
+        return answers[0].reply != NULL ? 0 : -1;
+    }
+    unsigned *node = malloc(n * sizeof *node);
+    size_t *which = malloc(n * sizeof *which);
+    unsigned char *st = malloc(n);
+    run_node *rn = malloc(n * sizeof *rn);
+    if (node == NULL || which == NULL || st == NULL || rn == NULL) {
+        free(node);
+        free(which);
+        free(st);
+        free(rn);
+        set_err(c, TR_RET_INTERNAL, "redis cluster: out of memory");
+        for (size_t i = 0; i < n; i++)
+            answer_fail(&answers[i], c->err, c->errstr);
+        return -1;
+    }
+    /* Every call's master first: a map reload (no master for a slot) closes the
+     * connections of nodes that serve nothing, which must hold no pipeline yet. */
+    for (size_t i = 0; i < n; i++)
+        node[i] = slot_master(c, tr_cluster_keyslot(calls[i].key, calls[i].keylen));
+    size_t nrn = 0;
+    run_send(c, n, calls, node, st, rn, &nrn, which);
+    if (run_read(c, n, calls, st, rn, which, answers))
+        (void)tr_cluster_refresh(c); /* every answer is read: connections may go now */
+    int rc = 0;
+    tr_ret first = TR_RET_OK;
+    char first_msg[sizeof c->errstr] = "";
+    for (size_t i = 0; i < n; i++) {
+        tr_cluster_answer *a = &answers[i];
+        run_node *k = which[i] < nrn ? &rn[which[i]] : NULL;
+        if (st[i] == RUN_LOST && !(calls[i].flags & TR_CLUSTER_IDEMPOTENT)) {
+            answer_fail(a, TR_RET_OUTCOME_UNKNOWN, k->errstr);
+        } else if (st[i] != RUN_DONE && k != NULL && (k->failed || k->s == CL_FATAL)) {
+            /* Its master failed once in this run, or refused us (AUTH). */
+            answer_fail(a, k->err, k->errstr);
+        } else if (st[i] == RUN_AGAIN && k != NULL && k->s == CL_NOT_SENT &&
+                   (calls[i].flags & TR_CLUSTER_ONE_TRY)) {
+            /* A probe: its one send was this run's; a promoted replica is found next. */
+            answer_fail(a, k->err, k->errstr);
+            k->failed = 1;
+            reload_keep_err(c, k->ni);
+        } else if (st[i] != RUN_DONE) {
+            a->reply = route_call(c, &calls[i]);
+            if (a->reply == NULL) {
+                answer_fail(a, c->err != TR_RET_OK ? c->err : TR_RET_STORE_DOWN, c->errstr);
+                if (k != NULL && k->s != CL_SENT) { /* its connection failed, then this */
+                    k->failed = 1;
+                    k->err = a->err;
+                    memcpy(k->errstr, a->errstr, sizeof k->errstr);
+                }
+            }
+        }
+        if (a->reply == NULL && rc == 0) {
+            rc = -1;
+            first = a->err;
+            memcpy(first_msg, a->errstr, sizeof first_msg);
+        }
+    }
+    free(node);
+    free(which);
+    free(st);
+    free(rn);
+    c->err = first;
+    memcpy(c->errstr, first_msg, sizeof c->errstr);
+    return rc;
+}
+
 redisContext *tr_cluster_connect_for_key(tr_cluster *c, const char *key, size_t keylen)
 {
     unsigned ni = slot_master(c, tr_cluster_keyslot(key, keylen));

@@ -25,9 +25,10 @@
  * The password never appears in a message.
  *
  * Not thread-safe: one handle per thread, as with a redisContext. Callers run with
- * SIGPIPE ignored (tr_redis.h says why). Blocking only; the scheduler's non-blocking
- * claim/finish and sharded pub/sub are designed in docs/CLUSTER.md, see the end of
- * this header for what is here for them.
+ * SIGPIPE ignored (tr_redis.h says why). Blocking only: tr_cluster_run pipelines a
+ * batch of calls per master (the scheduler's claim over every shard, a finish); the
+ * non-blocking claim/finish and sharded pub/sub are designed in docs/CLUSTER.md, see
+ * the end of this header for what is here for them.
  */
 #ifndef TR_CLUSTER_H
 #define TR_CLUSTER_H
@@ -158,6 +159,47 @@ typedef struct tr_cluster_cmd {
  * node are a caller's loop over slots for now (docs/CLUSTER.md). */
 int tr_cluster_pipeline(tr_cluster *c, const char *key, size_t keylen, size_t n,
                         const tr_cluster_cmd *cmds, redisReply **replies, unsigned flags);
+
+/* One call of tr_cluster_run: any command, routed by its own key. */
+typedef struct tr_cluster_call {
+    const char *key;         /* the routing key (keylen bytes), usually one of argv */
+    size_t keylen;
+    int argc;
+    const char **argv;
+    const size_t *argvlen;   /* NULL: NUL-terminated arguments */
+    const char *script;      /* EVALSHA's Lua source (argv[1] is its SHA1): -NOSCRIPT
+                              * loads it there as tr_cluster_evalsha does; NULL for a
+                              * plain command */
+    unsigned flags;          /* TR_CLUSTER_IDEMPOTENT, TR_CLUSTER_ONE_TRY */
+} tr_cluster_call;
+
+/* What one call of tr_cluster_run gave. */
+typedef struct tr_cluster_answer {
+    redisReply *reply;       /* the caller's (freeReplyObject()); may be an error reply
+                              * of the command's own; NULL when the call failed */
+    tr_ret err;              /* TR_RET_OK, or as tr_cluster_err() after a failed call */
+    char errstr[256];        /* "" or the failure, as tr_cluster_errstr() */
+} tr_cluster_answer;
+
+/* Runs calls[0..n-1], each on the master of its own key's slot (any slots, any
+ * masters), pipelined per master: every call is appended to its master's
+ * connection, every master's output written before any answer is read, then the
+ * answers read in call order, so a batch over M masters costs about one round trip
+ * instead of n. An answer that is -MOVED/-ASK/-TRYAGAIN/-CLUSTERDOWN (-NOSCRIPT for
+ * a script), a call not sent (no master, a failed connect, a write that failed on
+ * the only command of a connection) and, when idempotent, one whose answer was lost,
+ * is run again alone through the routing above (tr_cluster_command /
+ * tr_cluster_evalsha, with the call's flags), after the first pass and in call order,
+ * so the calls run again of one slot keep their order (a call that ran the first time
+ * is not repeated: as after NOSCRIPT in a pipeline on one Redis). A master whose
+ * connection failed is not tried again for the other calls of the same run: they fail
+ * at once with that failure. A lost answer of a call that is not idempotent fails it
+ * with TR_RET_OUTCOME_UNKNOWN (it may have run). answers[i] is calls[i]'s. Returns 0
+ * when every call has a reply, -1 when one or more failed (the handle's error is the
+ * first failure's; the others' replies stand). With n == 1 it is tr_cluster_command /
+ * tr_cluster_evalsha. */
+int tr_cluster_run(tr_cluster *c, size_t n, const tr_cluster_call *calls,
+                   tr_cluster_answer *answers);
 
 /* A NEW authenticated connection to the master of key's slot, for a caller that
  * needs a connection of its own: SSUBSCRIBE to a shard channel (Redis 7 sharded

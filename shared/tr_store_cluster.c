@@ -5,10 +5,12 @@
  *
  * The store's pipelines (a claim over every shard, a finish's calls) are written as
  * on one Redis, with tr_store_append_script; on a cluster each call is queued here
- * (a copy of its argv) and run, in order, when the pipeline reads its answer: every
- * shard's call is atomic on its node, and the order of one shard's calls is kept.
- * One round trip per call, blocking (each bounded by --redis-timeout-ms and the
- * client's retries): docs/CLUSTER.md says what that costs the scheduler.
+ * (a copy of its argv) and run when the pipeline reads its answer: every shard's call
+ * is atomic on its node, and the order of one shard's calls is kept.
+ * When the first answer is wanted, every call queued is run at once, pipelined per
+ * master (tr_cluster_run): about one round trip for a claim over every shard,
+ * blocking (bounded by --redis-timeout-ms and the client's retries);
+ * docs/CLUSTER.md says what that costs the scheduler.
  */
 #include "tr_store_int.h"
 
@@ -26,13 +28,18 @@
 const char *const tr_store_cluster_names[TR_CLUSTER_COUNTERS] = {
     "moved", "ask", "retries", "map_loads", "script_loads", "connects"};
 
-/* One queued call: argv[i] points into the same allocation. */
+/* One call: queued (argv[i] then points into the same allocation), then run with
+ * the others queued (cl_batch), then taken by tr_store_cl_next. */
 typedef struct cl_call {
     struct cl_call *next;
     int which;          /* S_* */
     int argc;
     const char **argv;
     size_t *len;
+    int ran;            /* reply/err below are its answer */
+    redisReply *reply;  /* owned until taken; NULL: failed, err says why */
+    tr_ret err;
+    char errstr[256];   /* "<script>: <why>", as the store's error */
 } cl_call;
 
 struct tr_store_clq {
@@ -146,6 +153,8 @@ void tr_store_cl_drop(tr_store *s)
     while (s->clq->head != NULL) {
         cl_call *c = s->clq->head;
         s->clq->head = c->next;
+        if (c->reply != NULL)
+            freeReplyObject(c->reply); /* run, never taken */
         free(c);
     }
     s->clq->tail = NULL;
@@ -175,6 +184,8 @@ int tr_store_cl_queue(tr_store *s, const call_args *a)
     if (c == NULL)
         goto oom;
     c->next = NULL;
+    c->ran = 0;
+    c->reply = NULL;
     c->which = a->which;
     c->argc = (int)a->argc;
     c->argv = (const char **)(c + 1);
@@ -206,70 +217,211 @@ static int wait_applies(int which)
     return !tr_store_read_only(which) && which != S_CLAIM;
 }
 
-/* --wait-replicas N: after a write answered on a master, WAIT N there (the same
- * connection: tr_cluster routes by the same key), up to half --redis-timeout-ms so
- * the read timeout is not reached. Frees r and returns NULL, error
- * TR_RET_OUTCOME_UNKNOWN, when fewer replicas confirmed (the write stands on the
- * master, but may be lost with it). */
-static redisReply *cl_wait(tr_store *s, int which, const char *const *argv, const size_t *len,
-                           redisReply *r)
+/* Sets call c's failure: code and "<script>: <why>". */
+static void call_failed(cl_call *c, tr_ret code, const char *why)
 {
-    int n = s->cfg->wait_replicas;
-    if (r == NULL || n <= 0 || r->type == REDIS_REPLY_ERROR || !wait_applies(which))
-        return r;
-    char want[16], ms[24];
-    snprintf(want, sizeof want, "%d", n);
-    snprintf(ms, sizeof ms, "%d", s->cfg->redis_timeout_ms / 2);
-    const char *wargv[] = {"WAIT", want, ms};
-    /* argv[3]: the call's first key, which routed it. */
-    redisReply *w = tr_cluster_command(s->cl, argv[3], len[3], 3, wargv, NULL, 0);
-    long long got = w != NULL && w->type == REDIS_REPLY_INTEGER ? w->integer : -1;
-    if (got >= n) {
-        freeReplyObject(w);
-        return r;
-    }
-    if (w == NULL)
-        tr_store_set_error(s, TR_RET_OUTCOME_UNKNOWN, "%s: written, then WAIT failed: %s",
-                           tr_store_script_name(which), tr_cluster_errstr(s->cl));
-    else
-        tr_store_set_error(s, TR_RET_OUTCOME_UNKNOWN,
-                           "%s: written on the master, but %lld of %d replicas confirmed it "
-                           "within %d ms (--wait-replicas): it may be lost on a failover",
-                           tr_store_script_name(which), got < 0 ? 0 : got, n,
-                           s->cfg->redis_timeout_ms / 2);
-    if (w != NULL)
-        freeReplyObject(w);
-    freeReplyObject(r);
-    return NULL;
+    if (c->reply != NULL)
+        freeReplyObject(c->reply);
+    c->reply = NULL;
+    c->err = code == TR_RET_OK ? TR_RET_STORE_DOWN : code;
+    snprintf(c->errstr, sizeof c->errstr, "%s: %.200s", tr_store_script_name(c->which), why);
 }
 
-/* One script call on its shard's master, through the cut-off when it is on: a
- * master given up for now is not called (STORE_DOWN, nothing sent), one due for a
- * retry gets one try, and the answer (or its absence) says whether it is back. */
-static redisReply *cl_run(tr_store *s, int which, int argc, const char **argv,
-                          const size_t *len)
+/* The master the map names for call c's shard now (port 0: none). */
+static void call_master(const tr_store *s, const cl_call *c, tr_store_cut_node *n)
 {
-    unsigned flags = tr_store_read_only(which) ? TR_CLUSTER_IDEMPOTENT : 0;
-    const char *name = tr_store_script_name(which);
-    tr_store_cut_node node = {.port = 0};
-    if (tr_store_cut_on(s)) {
-        /* argv[3]: the call's first key, which routes it. */
-        tr_store_cut_verdict v = tr_store_cut_check(s, argv[3], len[3], &node);
-        if (v == TR_STORE_CUT_SKIP) {
-            tr_store_cut_skipped(s, name, &node);
-            return NULL;
-        }
-        if (v == TR_STORE_CUT_PROBE)
-            flags |= TR_CLUSTER_ONE_TRY;
+    const char *host = NULL;
+    n->host[0] = '\0';
+    if (tr_cluster_slot_node(s->cl, tr_cluster_keyslot(c->argv[3], c->len[3]), &host,
+                             &n->port) != 0)
+        n->port = 0;
+    else
+        snprintf(n->host, sizeof n->host, "%s", host);
+}
+
+static int same_node(const tr_store_cut_node *a, const tr_store_cut_node *b)
+{
+    return a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+/* --wait-replicas N: after the writes answered on their masters, one WAIT N on each
+ * of those masters (the same connections: tr_cluster routes by a write's key), all
+ * masters pipelined, up to half --redis-timeout-ms so the read timeout is not
+ * reached. A write whose master confirmed fewer replicas fails with
+ * TR_RET_OUTCOME_UNKNOWN (it stands on the master, but may be lost with it). */
+static void cl_wait(tr_store *s, cl_call **calls, size_t n)
+{
+    int want = s->cfg->wait_replicas;
+    if (want <= 0)
+        return;
+    size_t *group = malloc(n * sizeof *group);
+    tr_store_cut_node *node = malloc(n * sizeof *node);
+    tr_cluster_call *wc = malloc(n * sizeof *wc);
+    tr_cluster_answer *wa = malloc(n * sizeof *wa);
+    char nstr[16], ms[24];
+    snprintf(nstr, sizeof nstr, "%d", want);
+    snprintf(ms, sizeof ms, "%d", s->cfg->redis_timeout_ms / 2);
+    const char *wargv[] = {"WAIT", nstr, ms};
+    size_t ng = 0;
+    if (group == NULL || node == NULL || wc == NULL || wa == NULL) {
+        for (size_t i = 0; i < n; i++)
+            if (calls[i]->reply != NULL && calls[i]->reply->type != REDIS_REPLY_ERROR &&
+                wait_applies(calls[i]->which))
+                call_failed(calls[i], TR_RET_OUTCOME_UNKNOWN, "written, then WAIT: out of memory");
+        goto done;
     }
-    redisReply *r = tr_cluster_evalsha(s->cl, tr_store_script_source(which), argc, argv, len,
-                                       flags);
+    for (size_t i = 0; i < n; i++) {
+        cl_call *c = calls[i];
+        group[i] = n;
+        if (c->reply == NULL || c->reply->type == REDIS_REPLY_ERROR || !wait_applies(c->which))
+            continue;
+        tr_store_cut_node m;
+        call_master(s, c, &m);
+        size_t g = 0;
+        while (g < ng && (m.port == 0 || !same_node(&node[g], &m)))
+            g++;
+        if (g == ng) {
+            node[ng] = m;
+            /* argv[3]: the call's first key, which routed it. */
+            wc[ng++] = (tr_cluster_call){.key = c->argv[3], .keylen = c->len[3], .argc = 3,
+                                         .argv = wargv};
+        }
+        group[i] = g;
+    }
+    if (ng > 0)
+        (void)tr_cluster_run(s->cl, ng, wc, wa); /* each answer is checked below */
+    for (size_t i = 0; i < n; i++) {
+        cl_call *c = calls[i];
+        if (group[i] == n)
+            continue;
+        const tr_cluster_answer *w = &wa[group[i]];
+        long long got = w->reply != NULL && w->reply->type == REDIS_REPLY_INTEGER
+                            ? w->reply->integer
+                            : -1;
+        if (got >= want)
+            continue;
+        char why[sizeof c->errstr];
+        if (w->reply == NULL)
+            snprintf(why, sizeof why, "written, then WAIT failed: %.200s", w->errstr);
+        else
+            snprintf(why, sizeof why,
+                     "written on the master, but %lld of %d replicas confirmed it within "
+                     "%d ms (--wait-replicas): it may be lost on a failover",
+                     got < 0 ? 0 : got, want, s->cfg->redis_timeout_ms / 2);
+        call_failed(c, TR_RET_OUTCOME_UNKNOWN, why);
+    }
+    for (size_t g = 0; g < ng; g++)
+        if (wa[g].reply != NULL)
+            freeReplyObject(wa[g].reply);
+done:
+    free(group);
+    free(node);
+    free(wc);
+    free(wa);
+}
+
+/* Cut-off: tells it, once per master of the batch, whether that master answered
+ * (any of its calls got a reply) or not (the first failure). */
+static void cl_cut_results(tr_store *s, cl_call **calls, const tr_store_cut_node *node,
+                           const unsigned char *sent, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = sent[j] && same_node(&node[j], &node[i]);
+        if (!sent[i] || seen)
+            continue;
+        const cl_call *failed = NULL, *ok = NULL;
+        for (size_t j = i; j < n && ok == NULL; j++) {
+            if (!sent[j] || !same_node(&node[j], &node[i]))
+                continue;
+            if (calls[j]->reply != NULL)
+                ok = calls[j];
+            else if (failed == NULL)
+                failed = calls[j];
+        }
+        tr_store_cut_result(s, &node[i], ok != NULL ? TR_RET_OK : failed->err,
+                            ok != NULL ? NULL : failed->errstr);
+    }
+}
+
+/* Runs calls[0..n) on their shards' masters, pipelined per master (tr_cluster_run),
+ * through the cut-off when it is on: a call for a master given up for now is not
+ * sent (STORE_DOWN), the calls for one due for a retry are its probe (one try), and
+ * the answers (or their absence) say whether each master is back. Each call gets
+ * its answer (ran = 1). */
+static void cl_batch(tr_store *s, cl_call **calls, size_t n)
+{
+    tr_cluster_call *cc = malloc(n * sizeof *cc);
+    tr_cluster_answer *ans = malloc(n * sizeof *ans);
+    tr_store_cut_node *node = malloc(n * sizeof *node);
+    unsigned char *sent = malloc(n);
+    size_t *idx = malloc(n * sizeof *idx);
+    if (cc == NULL || ans == NULL || node == NULL || sent == NULL || idx == NULL) {
+        for (size_t i = 0; i < n; i++) {
+            call_failed(calls[i], TR_RET_INTERNAL, "out of memory");
+            calls[i]->ran = 1;
+        }
+        goto done;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        cl_call *c = calls[i];
+        unsigned flags = tr_store_read_only(c->which) ? TR_CLUSTER_IDEMPOTENT : 0;
+        c->ran = 1;
+        c->reply = NULL;
+        sent[i] = 0;
+        node[i].port = 0;
+        if (tr_store_cut_on(s)) {
+            /* argv[3]: the call's first key, which routes it. */
+            tr_store_cut_verdict v = tr_store_cut_check(s, c->argv[3], c->len[3], &node[i]);
+            if (v == TR_STORE_CUT_SKIP) {
+                tr_store_cut_skipped(s, tr_store_script_name(c->which), &node[i]);
+                c->err = s->err_code;
+                snprintf(c->errstr, sizeof c->errstr, "%s", s->err);
+                continue;
+            }
+            if (v == TR_STORE_CUT_PROBE)
+                flags |= TR_CLUSTER_ONE_TRY;
+        }
+        sent[i] = 1;
+        idx[m] = i;
+        cc[m++] = (tr_cluster_call){.key = c->argv[3], .keylen = c->len[3], .argc = c->argc,
+                                    .argv = c->argv, .argvlen = c->len,
+                                    .script = tr_store_script_source(c->which), .flags = flags};
+    }
+    if (m > 0)
+        (void)tr_cluster_run(s->cl, m, cc, ans); /* each answer is taken below */
+    for (size_t k = 0; k < m; k++) {
+        cl_call *c = calls[idx[k]];
+        c->reply = ans[k].reply;
+        if (c->reply == NULL)
+            call_failed(c, ans[k].err, ans[k].errstr);
+    }
+    cl_cut_results(s, calls, node, sent, n);
+    cl_wait(s, calls, n);
+    for (size_t i = 0; i < n; i++) {
+        if (calls[i]->reply != NULL) {
+            /* To a node that just answered. */
+            cl_write_counters(s, calls[i]->argv[3], calls[i]->len[3]);
+            break;
+        }
+    }
+done:
+    free(cc);
+    free(ans);
+    free(node);
+    free(sent);
+    free(idx);
+}
+
+/* Call c's answer: its reply (the caller's), or NULL with the store's error set. */
+static redisReply *cl_take(tr_store *s, cl_call *c)
+{
+    redisReply *r = c->reply;
+    c->reply = NULL;
     if (r == NULL)
-        cl_failed(s, name);
-    tr_store_cut_result(s, &node, r != NULL ? TR_RET_OK : s->err_code, s->err);
-    r = cl_wait(s, which, argv, len, r);
-    if (r != NULL)
-        cl_write_counters(s, argv[3], len[3]); /* to the node that just answered */
+        tr_store_set_error(s, c->err, "%s", c->errstr);
     return r;
 }
 
@@ -280,17 +432,40 @@ redisReply *tr_store_cl_next(tr_store *s)
         return NULL;
     }
     cl_call *c = s->clq->head;
+    if (!c->ran) {
+        /* Its answer is wanted: every call queued behind it goes with it, one
+         * pipeline per master (the claim over every shard, a finish's calls). */
+        size_t n = 0;
+        for (cl_call *q = c; q != NULL; q = q->next)
+            n += !q->ran;
+        cl_call **batch = malloc(n * sizeof *batch);
+        if (batch == NULL) {
+            batch = &c;
+            n = 1;
+        } else {
+            n = 0;
+            for (cl_call *q = c; q != NULL; q = q->next)
+                if (!q->ran)
+                    batch[n++] = q;
+        }
+        cl_batch(s, batch, n);
+        if (batch != &c)
+            free(batch);
+    }
     s->clq->head = c->next;
     if (s->clq->head == NULL)
         s->clq->tail = NULL;
-    redisReply *r = cl_run(s, c->which, c->argc, c->argv, c->len);
+    redisReply *r = cl_take(s, c);
     free(c);
     return r;
 }
 
 redisReply *tr_store_cl_script(tr_store *s, const call_args *a)
 {
-    return cl_run(s, a->which, (int)a->argc, a->argv, a->len);
+    cl_call c = {.which = a->which, .argc = (int)a->argc, .argv = a->argv, .len = a->len};
+    cl_call *one = &c;
+    cl_batch(s, &one, 1);
+    return cl_take(s, &c);
 }
 
 redisReply *tr_store_cl_command(tr_store *s, const char *route, int argc, const char **argv,

@@ -2,6 +2,7 @@
  * each (run by tests/cluster/with_cluster.sh, which exports the ports, pids and the
  * password): CRC16 slots against CLUSTER KEYSLOT, routing to every master, a slot
  * moved by hand (ASK while it migrates, MOVED after), NOSCRIPT per node, pipelines,
+ * calls over many slots pipelined per master (tr_cluster_run),
  * sharded pub/sub through tr_cluster_connect_for_key, AUTH, and last a master killed
  * with -9 whose replica takes over.
  */
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
@@ -282,18 +284,25 @@ static void test_moved_and_ask(void **state)
     tr_cluster_free(c);
 }
 
+/* script's SHA1 (from a node's SCRIPT LOAD) into sha, then SCRIPT FLUSH on every
+ * node: no node knows it. */
+static void sha_then_flush(const char *script, char *sha, size_t len)
+{
+    redisReply *r = raw_cmd(tc.ports[0], "SCRIPT LOAD %s", script);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    snprintf(sha, len, "%s", r->str);
+    freeReplyObject(r);
+    for (int n = 0; n < tc.nnodes; n++)
+        expect_status(raw_cmd(tc.ports[n], "SCRIPT FLUSH"));
+}
+
 /* EVALSHA on nodes that never saw the script: loaded per node, once. */
 static void test_noscript_per_node(void **state)
 {
     (void)state;
     static const char script[] = "return redis.call('INCR', KEYS[1])";
-    redisReply *r = raw_cmd(tc.ports[0], "SCRIPT LOAD %s", script);
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
     char sha[64];
-    snprintf(sha, sizeof sha, "%s", r->str);
-    freeReplyObject(r);
-    for (int n = 0; n < tc.nnodes; n++)
-        expect_status(raw_cmd(tc.ports[n], "SCRIPT FLUSH"));
+    sha_then_flush(script, sha, sizeof sha);
 
     tr_cluster *c = open_cluster(0, 0);
     char keys[3][16];
@@ -321,7 +330,7 @@ static void test_noscript_per_node(void **state)
     for (int round = 1; round <= 2; round++) {
         for (int i = 0; i < tc.nmasters; i++) {
             const char *argv[] = {"EVALSHA", sha, "1", keys[i]};
-            r = tr_cluster_evalsha(c, script, 4, argv, NULL, 0);
+            redisReply *r = tr_cluster_evalsha(c, script, 4, argv, NULL, 0);
             if (r == NULL)
                 fail_msg("EVALSHA: %s", tr_cluster_errstr(c));
             assert_int_equal(r->type, REDIS_REPLY_INTEGER);
@@ -378,6 +387,204 @@ static void test_pipeline(void **state)
         assert_string_equal(replies[i]->str, v[i]);
         freeReplyObject(replies[i]);
     }
+    tr_cluster_free(c);
+}
+
+/* tr_cluster_run's calls of the tests: up to RUN_MAX, each "CMD key [arg]" (argv
+ * pointing into the struct). */
+enum { RUN_TAGS = 16, RUN_MAX = 4 * RUN_TAGS };
+typedef struct run_batch {
+    size_t n;
+    char key[RUN_MAX][32];
+    const char *argv[RUN_MAX][5];
+    tr_cluster_call calls[RUN_MAX];
+    tr_cluster_answer ans[RUN_MAX];
+} run_batch;
+
+/* Adds argv[0..argc) on key (argv[1] is set to it; argc 2 to 5). */
+static void run_add(run_batch *b, const char *key, int argc, const char *const *argv,
+                    const char *script)
+{
+    assert_true(b->n < RUN_MAX);
+    size_t i = b->n++;
+    snprintf(b->key[i], sizeof b->key[i], "%s", key);
+    for (int a = 0; a < argc; a++)
+        b->argv[i][a] = argv[a];
+    b->argv[i][script != NULL ? 3 : 1] = b->key[i];
+    b->calls[i] = (tr_cluster_call){.key = b->key[i], .keylen = strlen(b->key[i]),
+                                    .argc = argc, .argv = b->argv[i], .script = script};
+}
+
+static void run_free(run_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (b->ans[i].reply != NULL)
+            freeReplyObject(b->ans[i].reply);
+    b->n = 0;
+}
+
+/* Round 0 SETs "a" on key t of RUN_TAGS tags, rounds 1 and 2 APPEND "b" and "c":
+ * each key's three calls in order, the tags interleaved, over every master. */
+static void run_abc(run_batch *b, const char *prefix)
+{
+    static const char *const set[] = {"SET", "", "a"}, *const app_b[] = {"APPEND", "", "b"},
+                             *const app_c[] = {"APPEND", "", "c"};
+    for (int round = 0; round < 3; round++) {
+        for (int t = 0; t < RUN_TAGS; t++) {
+            char k[32];
+            snprintf(k, sizeof k, "{%s:%d}:v", prefix, t);
+            run_add(b, k, 3, round == 0 ? set : round == 1 ? app_b : app_c, NULL);
+        }
+    }
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* tr_cluster_run: calls over 16 slots on every master pipelined per master, replies
+ * in call order; NOSCRIPT on every master (one SCRIPT LOAD each); a slot moved away
+ * (its calls answered -MOVED, run again alone in order); a stopped master (its calls
+ * fail as maybe run after one read timeout, the others' stand). */
+static void test_run(void **state)
+{
+    (void)state;
+    static run_batch b;
+    static const char script[] = "return redis.call('APPEND', KEYS[1], ARGV[1])";
+    char sha[64];
+    sha_then_flush(script, sha, sizeof sha);
+
+    tr_cluster *c = open_cluster(0, 0);
+    run_abc(&b, "run");
+    const char *ev[] = {"EVALSHA", sha, "1", "", "d"};
+    for (int t = 0; t < RUN_TAGS; t++) {
+        char k[32];
+        snprintf(k, sizeof k, "{run:%d}:v", t);
+        run_add(&b, k, 5, ev, script);
+    }
+    int on_master[TR_TEST_CLUSTER_NODES_MAX] = {0};
+    for (size_t i = 0; i < b.n; i++) {
+        const char *host;
+        int port;
+        assert_int_equal(tr_cluster_slot_node(c, tr_cluster_keyslot(b.key[i], strlen(b.key[i])),
+                                              &host, &port), 0);
+        for (int n = 0; n < tc.nmasters; n++)
+            on_master[n] += tc.ports[n] == port;
+    }
+    for (int n = 0; n < tc.nmasters; n++)
+        assert_true(on_master[n] > 0); /* every master has calls in the batch */
+    if (tr_cluster_run(c, b.n, b.calls, b.ans) != 0)
+        fail_msg("tr_cluster_run: %s", tr_cluster_errstr(c));
+    for (size_t i = 0; i < b.n; i++) {
+        redisReply *a = b.ans[i].reply;
+        assert_non_null(a);
+        assert_int_equal(b.ans[i].err, TR_RET_OK);
+        if (i < RUN_TAGS) {
+            assert_int_equal(a->type, REDIS_REPLY_STATUS);
+        } else {
+            assert_int_equal(a->type, REDIS_REPLY_INTEGER);
+            assert_int_equal(a->integer, (long long)(i / RUN_TAGS) + 1); /* "ab", "abc", "abcd" */
+        }
+    }
+    run_free(&b);
+    for (int t = 0; t < RUN_TAGS; t++) {
+        char k[32];
+        snprintf(k, sizeof k, "{run:%d}:v", t);
+        expect_get(c, k, "abcd");
+    }
+    tr_cluster_stats st;
+    tr_cluster_get_stats(c, &st);
+    printf("tr_cluster_run: %d calls over %d slots on %d masters: %llu connections, %llu "
+           "SCRIPT LOADs\n", 4 * RUN_TAGS, RUN_TAGS, tc.nmasters,
+           (unsigned long long)st.connects, (unsigned long long)st.script_loads);
+    assert_int_equal(st.script_loads, (uint64_t)tc.nmasters); /* one per node, not per call */
+    /* One per master, and the seed (a replica) the map came from. */
+    assert_int_equal(st.connects, (uint64_t)tc.nmasters + 1);
+
+    /* Tag 5's slot moved to another master: its three calls are answered -MOVED and
+     * run again alone, in order ("abc", not "bca"); the others' stand. */
+    const char *mk = "{mvrun:5}:v";
+    unsigned slot = tr_cluster_keyslot(mk, strlen(mk));
+    const char *host;
+    int from, to = 0;
+    assert_int_equal(tr_cluster_slot_node(c, slot, &host, &from), 0);
+    for (int n = 0; n < tc.nmasters && to == 0; n++)
+        to = tc.ports[n] != from ? tc.ports[n] : 0;
+    char to_id[64];
+    node_id(to, to_id, sizeof to_id);
+    for (int n = 0; n < tc.nmasters; n++) /* the slot is empty: no MIGRATE */
+        expect_status(raw_cmd(tc.ports[n], "CLUSTER SETSLOT %u NODE %s", slot, to_id));
+    /* Until the replicas (the seed the map reloads from) have heard of it, by gossip. */
+    tr_cluster *probe = open_cluster(0, 0);
+    int seen = 0;
+    for (double until = mono_ms() + 10000; mono_ms() < until;) {
+        assert_int_equal(tr_cluster_refresh(probe), 0);
+        if (tr_cluster_slot_node(probe, slot, &host, &seen) == 0 && seen == to)
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    tr_cluster_free(probe);
+    assert_int_equal(seen, to);
+    run_abc(&b, "mvrun");
+    uint64_t moved = st.moved;
+    if (tr_cluster_run(c, b.n, b.calls, b.ans) != 0)
+        fail_msg("tr_cluster_run after a move: %s", tr_cluster_errstr(c));
+    run_free(&b);
+    tr_cluster_get_stats(c, &st);
+    printf("a slot moved: %llu MOVED followed\n", (unsigned long long)(st.moved - moved));
+    assert_int_equal(st.moved - moved, 3); /* the first pass's; the map then had it */
+    for (int t = 0; t < RUN_TAGS; t++) {
+        char k[32];
+        snprintf(k, sizeof k, "{mvrun:%d}:v", t);
+        expect_get(c, k, "abc");
+    }
+    int now;
+    assert_int_equal(tr_cluster_slot_node(c, slot, &host, &now), 0);
+    assert_int_equal(now, to);
+    tr_cluster_free(c);
+
+    /* The first master stopped (no failover): one read timeout for the whole run. */
+    tr_cluster_opts o = {.seeds = seeds, .password = tc.password, .timeout_ms = 500};
+    tr_ret code;
+    char err[256];
+    c = tr_cluster_new(&o, &code, err, sizeof err);
+    assert_non_null(c);
+    run_abc(&b, "stop");
+    assert_int_equal(tr_cluster_run(c, b.n, b.calls, b.ans), 0); /* connected everywhere */
+    run_free(&b);
+    for (int n = 0; n < tc.nnodes; n++)
+        expect_status(raw_cmd(tc.ports[n], "CONFIG SET cluster-node-timeout 60000"));
+    assert_int_equal(kill(tc.pids[0], SIGSTOP), 0);
+    run_abc(&b, "stop");
+    double t0 = mono_ms();
+    int rc = tr_cluster_run(c, b.n, b.calls, b.ans);
+    double took = mono_ms() - t0;
+    assert_int_equal(kill(tc.pids[0], SIGCONT), 0);
+    size_t lost = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        int port;
+        assert_int_equal(tr_cluster_slot_node(c, tr_cluster_keyslot(b.key[i], strlen(b.key[i])),
+                                              &host, &port), 0);
+        if (port == tc.ports[0]) {
+            assert_null(b.ans[i].reply);
+            assert_int_equal(b.ans[i].err, TR_RET_OUTCOME_UNKNOWN);
+            lost++;
+        } else if (b.ans[i].reply == NULL) {
+            fail_msg("call %zu on port %d: %s", i, port, b.ans[i].errstr);
+        }
+    }
+    run_free(&b);
+    printf("a master stopped: %zu of %d calls maybe run (its), the others answered, in %.0f ms "
+           "(--redis-timeout-ms 500)\n", lost, 3 * RUN_TAGS, took);
+    assert_int_equal(rc, -1);
+    assert_true(lost > 0 && lost < 3 * RUN_TAGS);
+    assert_true(took < 2000); /* one timeout, not one per call */
+    for (int n = 0; n < tc.nnodes; n++)
+        expect_status(raw_cmd(tc.ports[n], "CONFIG SET cluster-node-timeout 2000"));
     tr_cluster_free(c);
 }
 
@@ -570,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_moved_and_ask),
         cmocka_unit_test(test_noscript_per_node),
         cmocka_unit_test(test_pipeline),
+        cmocka_unit_test(test_run),
         cmocka_unit_test(test_sharded_pubsub),
         cmocka_unit_test(test_auth),
         cmocka_unit_test(test_unknown_endpoint_and_moved_target),
