@@ -40,6 +40,8 @@
 #   tc_last_delivery LOG KEYS_FILE
 #                   the sink's time (ms since the epoch) of the last first delivery
 #                   of those keys
+#   tc_delivered_between LOG KEYS_FILE FROM_MS TO_MS
+#                   how many of those keys had their first delivery in [FROM, TO)
 _tc_integration=$(cd "$(dirname "${BASH_SOURCE[0]}")/../integration" && pwd)
 source "$_tc_integration/lib.sh"
 source "$_tc_integration/lib_api.sh"
@@ -155,6 +157,10 @@ _tc_firsts() {
 tc_lateness() {
     _tc_firsts "$1" "$2" | awk '{ print $2 - $3 }' | sort -n |
         awk '{ a[NR] = $1 } END { print a[NR] + 0, a[int((NR + 1) / 2)] + 0 }'
+}
+
+tc_delivered_between() {
+    _tc_firsts "$1" "$2" | awk -v a="$3" -v b="$4" '$2 >= a && $2 < b' | wc -l
 }
 
 tc_last_delivery() { _tc_firsts "$1" "$2" | awk '{ print $2 }' | sort -n | tail -n 1; }

@@ -52,10 +52,18 @@ during=$(($(tr_now_ms) - tstop))
 check "... before it comes back (all in $during ms of the stop; it lasts 5000)" test "$during" -lt 5000
 hold_ms=$((tstop + 5000 - $(tr_now_ms)))
 ((hold_ms > 0)) && tr_sleep "$(printf '%d.%03d' $((hold_ms / 1000)) $((hold_ms % 1000)))"
-victim_early=$(jq -r .key "$SINK_A_LOG" | grep -Fxcf "$TR_TMP/victim_keys")
 kill -CONT "${cpids[victim]}"
 tcont=$(tr_now_ms)
-check_eq "none of the stopped master's timers delivered while it was stopped" 0 "$victim_early"
+# A claim answered just before the stop may still be delivered after it (its ack then
+# waits for the SIGCONT); none may be delivered once the stop is a second old. On a
+# loaded machine the stop can land after some of the victim's timers fell due: those
+# were delivered before it, and most must still be left for the stop to mean anything.
+victim_before=$(tc_delivered_between "$SINK_A_LOG" "$TR_TMP/victim_keys" 0 "$tstop")
+victim_during=$(tc_delivered_between "$SINK_A_LOG" "$TR_TMP/victim_keys" "$((tstop + 1000))" "$tcont")
+echo "# stopped master's timers delivered before the stop: $victim_before of $nv"
+check "most of the stopped master's timers fell due while it was stopped ($victim_before of $nv before)" \
+    test "$((victim_before * 2))" -lt "$nv"
+check_eq "none of the stopped master's timers delivered from 1 s after the stop to SIGCONT" 0 "$victim_during"
 
 tr_wait_for "the stopped master's timers are delivered after SIGCONT" 20 \
     ts_all_delivered "$TR_TMP/victim_keys" "$SINK_A_LOG"
