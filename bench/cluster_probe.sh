@@ -5,7 +5,7 @@
 #
 #   bench/cluster_probe.sh [--build-dir DIR] [-n N] [--rounds R] [--configs LIST]
 #                          [--shards S] [--parallel P] [--as-launched] [--keep]
-#                          [-- extra ./timerush options]
+#                          [--tree DIR] [--results FILE] [-- extra ./timerush options]
 #
 # Configurations (--configs, default single,single16,cl1,cl3), each on a fresh stack
 # (bench/lib.sh's start_tr_stack: ./timerush --no-build --no-install, its defaults):
@@ -30,6 +30,8 @@
 # Redis's setting (docs/OPERATIONS.md asks it of any Redis; --cluster-local's nodes
 # had Redis's default 64 before scripts/cluster-local.sh set it too): --as-launched
 # leaves them as the launcher made them.
+# --tree DIR: the stack is DIR's ./timerush (another commit's worktree, --build-dir its
+# build). --results FILE: each run's JSON line (cluster_report.py run) appended there too.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,6 +46,8 @@ AS_LAUNCHED=0
 EXTRA=()
 BATCH=1000
 PREFIX=_timerush_redis_data_
+TREE=$SRC
+RESULTS=""
 
 die() { echo "cluster_probe: $*" >&2; exit 1; }
 say() { echo "cluster_probe: $*" >&2; }
@@ -58,8 +62,10 @@ while [ $# -gt 0 ]; do
         --parallel) PAR=$2; shift ;;
         --keep) KEEP=1 ;;
         --as-launched) AS_LAUNCHED=1 ;;
+        --tree) TREE=$(cd "$2" && pwd); shift ;;
+        --results) RESULTS=$2; shift ;;
         --) shift; EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,32p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,34p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
     shift
@@ -256,12 +262,13 @@ one_run() {
 
     python3 "$REPORT" run "$dir" "$cfg" "$round" "$load" "$N" "$created" "$t0" "$t1" "$tr" \
         "$c0" "$c1" "$d0" "$d1" "$due" >>"$WORK/results.jsonl" || return 1
+    [ -z "$RESULTS" ] || tail -n1 "$WORK/results.jsonl" >>"$RESULTS"
     tail -n1 "$WORK/results.jsonl" | python3 "$REPORT" line
 }
 
 say "N=$N rounds=$ROUNDS configs=$CONFIGS shards=$SHARDS parallel=$PAR build=$BUILD extra=[${EXTRA[*]:-}] load=$(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$WORK/results.jsonl"
-echo "# cluster probe $(date -u +%FT%TZ), commit $(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')," \
+echo "# cluster probe $(date -u +%FT%TZ), commit $(git -C "$TREE" describe --always --dirty 2>/dev/null || echo '?')," \
     "$(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))," \
     "$(redis-server --version | awk '{print $1, $2, $3}'), build $BUILD"
 echo "# N=$N timers a run, batches of $BATCH, $PAR requests in parallel, S=$SHARDS, configs $CONFIGS," \
