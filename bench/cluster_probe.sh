@@ -13,6 +13,8 @@
 #   singleK   the embedded Redis, --shards K (the shards' own cost, without a cluster)
 #   clM       --cluster-local M --shards S: M masters, a replica each
 #   clM-K     --cluster-local M --shards K
+#   any of these +wR and/or +sN: with --wait-replicas R, with --schedulers N
+#             (cl3+w1, cl3+s2: the same run against cl3)
 # Every round runs each configuration once, in that order, so that load from elsewhere
 # hits them alike. One run: timerush-sink, the stack, deliveries paused (POST
 # /v1/pause); N timers to the sink (100 bytes of data, delay 0) created with POST
@@ -65,7 +67,7 @@ while [ $# -gt 0 ]; do
         --tree) TREE=$(cd "$2" && pwd); shift ;;
         --results) RESULTS=$2; shift ;;
         --) shift; EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,34p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,36p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
     shift
@@ -76,6 +78,16 @@ if ! [[ $SHARDS =~ ^[0-9]+$ ]] || ((SHARDS < 2)); then die "--shards must be 2 o
 IFS=, read -r -a CFGS <<<"$CONFIGS"
 # cfg_opts CONFIG: sets CUR_OPTS (the launcher's options) and CUR_SHARDS.
 cfg_opts() {
+    local cfg=$1 more=()
+    while [[ $cfg =~ ^(.+)\+([ws])([0-9]+)$ ]]; do
+        if [[ ${BASH_REMATCH[2]} == w ]]; then more+=(--wait-replicas "${BASH_REMATCH[3]}")
+        else more+=(--schedulers "${BASH_REMATCH[3]}"); fi
+        cfg=${BASH_REMATCH[1]}
+    done
+    cfg_base "$cfg" || return 1
+    CUR_OPTS+=("${more[@]}")
+}
+cfg_base() {
     if [[ $1 == single ]]; then
         CUR_OPTS=() CUR_SHARDS=1
     elif [[ $1 =~ ^single([0-9]+)$ ]]; then
@@ -88,7 +100,7 @@ cfg_opts() {
     fi
 }
 for c in "${CFGS[@]}"; do
-    cfg_opts "$c" || die "unknown configuration $c (single, singleK, clM or clM-K)"
+    cfg_opts "$c" || die "unknown configuration $c (single, singleK, clM or clM-K, each +wR, +sN)"
 done
 SINK=$BUILD/tests/sink/timerush-sink
 [ -x "$SINK" ] || die "no $SINK: build first (scripts/build.sh $BUILD)"
