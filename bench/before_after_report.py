@@ -36,6 +36,13 @@ def create_figs(path):
     return out
 
 
+def drain_us_per_call(r):
+    """Redis's µs per script call (EVALSHA, its inner commands included) over the
+    drain (INFO commandstats): how dear the same scripts were in that minute."""
+    calls, usec = r.get("cmdstats", {}).get("drain", {}).get("evalsha", (0, 0))
+    return usec / calls if calls else 0.0
+
+
 def load(d):
     """{tree: {round: {figure: value}}} and the lost/duplicate counts."""
     data, checks = {}, []
@@ -57,7 +64,11 @@ def load(d):
                     "Redis µs per created timer (100,000)": fg["m_c"],
                     "burst drain callbacks/s": fg["drain_rate"],
                     "Redis µs per delivered timer": fg["m_d"],
-                    "scheduler µs per delivered timer": fg["sched_d"]})
+                    "scheduler µs per delivered timer": fg["sched_d"],
+                    # The same work or not: counts, free of the CPU noise of a shared machine.
+                    "Redis commands per created timer (100,000)": fg["cmds_c"],
+                    "Redis commands per delivered timer": fg["cmds_d"],
+                    "Redis µs per script call, drain (commandstats)": drain_us_per_call(r)})
         data.setdefault(tree, {})[rnd] = row
         checks.append((tree, rnd, r["lost"], r["dups"],
                        sum(len(v["errors"]) for v in c.values())))
