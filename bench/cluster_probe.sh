@@ -5,7 +5,7 @@
 #
 #   bench/cluster_probe.sh [--build-dir DIR] [--base-build DIR] [-n N] [--rounds R]
 #                          [--configs LIST] [--shards S] [--parallel P] [--as-launched]
-#                          [--keep] [-- extra ./timerush options]
+#                          [--keep] [--tree DIR] [--results FILE] [-- extra ./timerush options]
 #
 # Configurations (--configs, default single,single16,cl1,cl3), each on a fresh stack
 # (bench/lib.sh's start_tr_stack: ./timerush --no-build --no-install, its defaults):
@@ -13,6 +13,8 @@
 #   singleK   the embedded Redis, --shards K (the shards' own cost, without a cluster)
 #   clM       --cluster-local M --shards S: M masters, a replica each
 #   clM-K     --cluster-local M --shards K
+#   any of these +wR and/or +sN: with --wait-replicas R, with --schedulers N
+#             (cl3+w1, cl3+s2: the same run against cl3)
 #   base-CFG  CFG with the programs of --base-build (another tree's build, e.g. main's:
 #             before/after in one run; this tree's launcher and sink)
 # Every round runs each configuration once, in that order, so that load from elsewhere
@@ -32,6 +34,8 @@
 # Redis's setting (docs/OPERATIONS.md asks it of any Redis; --cluster-local's nodes
 # had Redis's default 64 before scripts/cluster-local.sh set it too): --as-launched
 # leaves them as the launcher made them.
+# --tree DIR: the stack is DIR's ./timerush (another commit's worktree, --build-dir its
+# build). --results FILE: each run's JSON line (cluster_report.py run) appended there too.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -47,6 +51,8 @@ AS_LAUNCHED=0
 EXTRA=()
 BATCH=1000
 PREFIX=_timerush_redis_data_
+TREE=$SRC
+RESULTS=""
 
 die() { echo "cluster_probe: $*" >&2; exit 1; }
 say() { echo "cluster_probe: $*" >&2; }
@@ -62,8 +68,10 @@ while [ $# -gt 0 ]; do
         --parallel) PAR=$2; shift ;;
         --keep) KEEP=1 ;;
         --as-launched) AS_LAUNCHED=1 ;;
+        --tree) TREE=$(cd "$2" && pwd); shift ;;
+        --results) RESULTS=$2; shift ;;
         --) shift; EXTRA=("$@"); break ;;
-        -h|--help) sed -n '2,35p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,38p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
     shift
@@ -81,6 +89,16 @@ cfg_opts() {
         CUR_BUILD=$BASE_BUILD
         return 0
     fi
+    local cfg=$1 more=()
+    while [[ $cfg =~ ^(.+)\+([ws])([0-9]+)$ ]]; do
+        if [[ ${BASH_REMATCH[2]} == w ]]; then more+=(--wait-replicas "${BASH_REMATCH[3]}")
+        else more+=(--schedulers "${BASH_REMATCH[3]}"); fi
+        cfg=${BASH_REMATCH[1]}
+    done
+    cfg_base "$cfg" || return 1
+    CUR_OPTS+=("${more[@]}")
+}
+cfg_base() {
     if [[ $1 == single ]]; then
         CUR_OPTS=() CUR_SHARDS=1
     elif [[ $1 =~ ^single([0-9]+)$ ]]; then
@@ -93,7 +111,7 @@ cfg_opts() {
     fi
 }
 for c in "${CFGS[@]}"; do
-    cfg_opts "$c" || die "unknown configuration $c (single, singleK, clM or clM-K; base-CFG with --base-build)"
+    cfg_opts "$c" || die "unknown configuration $c (single, singleK, clM or clM-K, each +wR, +sN; base-CFG with --base-build)"
 done
 SINK=$BUILD/tests/sink/timerush-sink
 [ -x "$SINK" ] || die "no $SINK: build first (scripts/build.sh $BUILD)"
@@ -268,12 +286,13 @@ one_run() {
 
     python3 "$REPORT" run "$dir" "$cfg" "$round" "$load" "$N" "$created" "$t0" "$t1" "$tr" \
         "$c0" "$c1" "$d0" "$d1" "$due" >>"$WORK/results.jsonl" || return 1
+    [ -z "$RESULTS" ] || tail -n1 "$WORK/results.jsonl" >>"$RESULTS"
     tail -n1 "$WORK/results.jsonl" | python3 "$REPORT" line
 }
 
 say "N=$N rounds=$ROUNDS configs=$CONFIGS shards=$SHARDS parallel=$PAR build=$BUILD base=${BASE_BUILD:-none} extra=[${EXTRA[*]:-}] load=$(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$WORK/results.jsonl"
-echo "# cluster probe $(date -u +%FT%TZ), commit $(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?')," \
+echo "# cluster probe $(date -u +%FT%TZ), commit $(git -C "$TREE" describe --always --dirty 2>/dev/null || echo '?')," \
     "$(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))," \
     "$(redis-server --version | awk '{print $1, $2, $3}'), build $BUILD${BASE_BUILD:+, base-* build $BASE_BUILD}"
 echo "# N=$N timers a run, batches of $BATCH, $PAR requests in parallel, S=$SHARDS, configs $CONFIGS," \

@@ -177,9 +177,11 @@ def summary(path):
                 f"{k} {median(x[0] for x in v):.3f} x {median(x[1] for x in v):.1f} µs"
                 for k, v in top) + " |")
 
-    # Each configuration against each one-Redis configuration before it in the list.
+    # Each configuration against each one-Redis configuration before it in the list,
+    # and a variant (cl3+w1, cl3+s2) against its configuration without the suffix.
     bases = [b for b in cfgs if not b.startswith("cl")]
     pairs_of = [(c, b) for c in cfgs for b in bases if cfgs.index(b) < cfgs.index(c)]
+    pairs_of += [(c, c.split("+")[0]) for c in cfgs if "+" in c and c.split("+")[0] in cfgs]
     print("\n## Ratios (median of the per-round ratios; ratio of the medians in brackets)\n")
     print("| figure | " + " | ".join(f"{c} / {b}" for c, b in pairs_of) + " |")
     print("| --- |" + " ---: |" * len(pairs_of))

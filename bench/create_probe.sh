@@ -4,6 +4,7 @@
 #
 #   bench/create_probe.sh [--build-dir DIR] [--workers N] [--reps N] [--secs S]
 #                         [--perf] [--perf-on register|refuse|batch] [--strace] [--only LIST] [--max-body BYTES]
+#                         [--tree DIR] [--json FILE]
 #                         [-- extra ./timerush options, e.g. --appendfsync always]
 #
 # Starts the stack with ./timerush (--no-install --no-build) in a fresh run dir on a
@@ -17,6 +18,12 @@
 # --perf: `perf record -g -p <the stack's pids>` during one extra register run (not -a:
 #         others' builds on a shared machine drown it), report by comm,dso,sym.
 # --strace: `strace -c -f -p` on one fcgi worker during one extra register run.
+# --tree DIR: the stack is DIR's ./timerush (another commit's worktree; --build-dir
+#         its build), measured by this checkout's probe (bench/single_before_after.sh).
+# --json FILE: also appends one JSON line a wrk run to FILE: {"scenario", "rep", "rate"
+#         (requests/s), "timers" (created by the run), "cpu" (proc_cpu.py diffjson),
+#         "cmdstats" ({command: [calls, usec]}: Redis's INFO commandstats of the run,
+#         CONFIG RESETSTAT before it)}.
 # Every process started here is stopped by PID on exit. Output: markdown on stdout,
 # raw files in the work dir (printed on stderr).
 set -euo pipefail
@@ -32,6 +39,8 @@ DO_STRACE=0
 ONLY="static,register,refuse,batch"
 STACK_EXTRA=()
 MAX_BODY=1048576
+TREE=$SRC
+JSON_OUT=""
 
 die() { echo "create_probe: $*" >&2; exit 1; }
 say() { echo "create_probe: $*" >&2; }
@@ -47,7 +56,9 @@ while [ $# -gt 0 ]; do
         --strace) DO_STRACE=1 ;;
         --only) ONLY=$2; shift ;;
         --max-body) MAX_BODY=$2; shift ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        --tree) TREE=$(cd "$2" && pwd); shift ;;
+        --json) JSON_OUT=$2; shift ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         --) shift; STACK_EXTRA=("$@"); break ;;
         *) die "unknown option $1" ;;
     esac
@@ -109,15 +120,35 @@ run() {
     local name=$1 url=$2 lua=$3 i reqs
     : >"$WORK/$name.rates"
     for i in $(seq 1 "$REPS"); do
+        [ -z "$JSON_OUT" ] || rcli CONFIG RESETSTAT >/dev/null
         python3 "$CPU" snap "$RUN" "nginx-static=$(cat "$NGX/nginx.pid")" >"$WORK/$name.$i.a.json"
         wrk -t2 -c64 -d"${SECS}s" -s "$lua" "$url" >"$WORK/$name.$i.wrk" 2>&1
         python3 "$CPU" snap "$RUN" "nginx-static=$(cat "$NGX/nginx.pid")" >"$WORK/$name.$i.b.json"
+        [ -z "$JSON_OUT" ] || rcli INFO commandstats | tr -d '\r' >"$WORK/$name.$i.cmdstats"
         reqs=$(awk '/requests in/ {print $1}' "$WORK/$name.$i.wrk")
         python3 "$CPU" diff "$WORK/$name.$i.a.json" "$WORK/$name.$i.b.json" "${reqs:-0}" >"$WORK/$name.$i.cpu"
         printf '%s %s\n' "$(awk '/^Requests\/sec:/ {print $2}' "$WORK/$name.$i.wrk")" "$i" >>"$WORK/$name.rates"
+        [ -z "$JSON_OUT" ] || json_line "$name" "$i" "${reqs:-0}" >>"$JSON_OUT"
         grep -h 'Non-2xx\|Socket errors' "$WORK/$name.$i.wrk" >&2 || true
     done
     say "$name: $(awk '{print $1}' "$WORK/$name.rates" | paste -sd' ')"
+}
+# json_line NAME REP REQUESTS: the --json line of run REP of NAME (a batch request
+# creates 1000 timers, a register one, the others none).
+json_line() {
+    local per=0
+    case $1 in register) per=1 ;; batch) per=1000 ;; esac
+    python3 "$CPU" diffjson "$WORK/$1.$2.a.json" "$WORK/$1.$2.b.json" "$3" |
+        python3 -c 'import json, re, sys
+cpu = json.load(sys.stdin)
+name, rep, reqs, per, wrk = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+rate = next((float(l.split()[1]) for l in open(wrk) if l.startswith("Requests/sec:")), 0.0)
+errs = [l.strip() for l in open(wrk) if "Non-2xx" in l or "Socket errors" in l]
+cmd = {m[0]: [int(m[1]), int(m[2])] for m in re.findall(
+    r"^cmdstat_([^:]+):calls=(\d+),usec=(\d+)", open(sys.argv[6]).read(), re.M)}
+print(json.dumps({"scenario": name, "rep": rep, "rate": rate, "requests": reqs,
+                  "timers": reqs * per, "errors": errs, "cpu": cpu, "cmdstats": cmd}))' \
+        "$1" "$2" "$3" "$per" "$WORK/$1.$2.wrk" "$WORK/$1.$2.cmdstats"
 }
 # median_run NAME: the index of the median run (its CPU table is quoted).
 median_run() { sort -g "$WORK/$1.rates" | awk '{a[NR]=$2} END {print a[int((NR+1)/2)]}'; }

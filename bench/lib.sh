@@ -55,17 +55,19 @@ bench_stop() {
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print 0}'; }
 
 # start_tr_stack RUN_DIR LOG MAX_BODY [./timerush options...]: the TimeRush stack with
-# $SRC/timerush --no-install --no-build --build-dir $BUILD on a free port of
+# $TREE/timerush --no-install --no-build --build-dir $BUILD on a free port of
 # 127.0.0.1, --max-seconds one year (as root also --nginx-user root), stdin from
 # /dev/null, its output in LOG. Returns when it prints its ready line (60 s at most;
 # else says so and returns 1). Sets LAUNCHER_PID (stop it with stop_tr_stack), RUN,
 # URL, NFCGI (timerush-fcgi processes) and REDIS_SOCK (empty: TCP; see rcli).
+# TREE (default $SRC) is the checkout whose launcher runs: a probe's --tree measures
+# another commit's tree (its own worktree and build) with this checkout's probe.
 start_tr_stack() {
     local run=$1 log=$2 max_body=$3; shift 3
     local port deadline extra=("$@")
     port=$(free_port)
     [ "$(id -u)" = 0 ] && extra+=(--nginx-user root)
-    "$SRC/timerush" --no-install --no-build --build-dir "$BUILD" --run-dir "$run" \
+    "${TREE:-$SRC}/timerush" --no-install --no-build --build-dir "$BUILD" --run-dir "$run" \
         --listen-host 127.0.0.1 --listen-port "$port" --max-body "$max_body" \
         --max-seconds 31536000 "${extra[@]}" </dev/null >"$log" 2>&1 &
     LAUNCHER_PID=$!

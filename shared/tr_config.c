@@ -748,8 +748,10 @@ tr_config_result tr_config_parse(tr_config *cfg, unsigned program, const char *p
         snprintf(err, errlen, "--redis-user needs a password (--redis-password-file)");
         return TR_CONFIG_ERROR;
     }
-    if (cfg->wait_replicas > 0 && cfg->cluster[0] == '\0') {
-        snprintf(err, errlen, "--wait-replicas is for --cluster (on one Redis it is not built)");
+    /* The launcher's --cluster-local hands its programs --cluster once the nodes run. */
+    if (cfg->wait_replicas > 0 && cfg->cluster[0] == '\0' && cfg->cluster_local == 0) {
+        snprintf(err, errlen,
+                 "--wait-replicas is for --cluster or --cluster-local (on one Redis it is not built)");
         return TR_CONFIG_ERROR;
     }
     if (cfg->cluster[0] != '\0') {

@@ -250,6 +250,9 @@ static void test_cluster_option(void **state)
                            "1"),
                      TR_CONFIG_OK);
     assert_int_equal(cfg.wait_replicas, 1);
+    /* ./timerush --cluster-local 3 --wait-replicas 1: the launcher's own cluster. */
+    assert_int_equal(PARSE(TR_PROG_LAUNCHER, "--cluster-local", "3", "--wait-replicas", "1"),
+                     TR_CONFIG_OK);
     assert_int_equal(PARSE(TR_PROG_LAUNCHER, "--cluster", "a:1"), TR_CONFIG_ERROR);
     assert_non_null(strstr(err, "needs --shards 2 or more"));
 }
