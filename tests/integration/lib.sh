@@ -462,20 +462,39 @@ tr_shard_of() {
 }
 # tr_k_of KEY SUFFIX: the store key SUFFIX (due, meta, ...) of timer KEY's shard.
 tr_k_of() { printf '%s:%s' "$(tr_tag "$(tr_shard_of "$1")")" "$2"; }
+# tr_redis_line ARGS...: one command as a line of redis-cli's input (each argument in
+# double quotes, escaped), for tr_redis_pipe.
+tr_redis_line() {
+    local a out=()
+    for a in "$@"; do
+        a=${a//\\/\\\\}
+        a=${a//\"/\\\"}
+        out+=("\"${a//$'\n'/\\n}\"")
+    done
+    printf '%s\n' "${out[*]}"
+}
+# tr_redis_pipe: the commands of its input (tr_redis_line's) through one redis-cli,
+# the answers in order: on a cluster it follows each -MOVED (and then says so on
+# stdout: those lines are dropped). One process for all shards: 16 redis-cli each
+# took ~1 s on a loaded machine, too slow for a test that looks while timers fly.
+tr_redis_pipe() { tr_redis | grep -v '^-> Redirected to slot \['; }
 # tr_each_shard CMD SUFFIX [ARGS...]: CMD on every shard's SUFFIX key, the answers one
 # after another (ZRANGE inflight 0 -1: every timer in flight).
 tr_each_shard() {
-    local cmd=$1 suffix=$2 i
+    local cmd=$1 suffix=$2 i S
     shift 2
-    for ((i = 0; i < $(tr_shards); i++)); do
-        tr_redis "$cmd" "$(tr_tag "$i"):$suffix" "$@"
-    done
+    S=$(tr_shards)
+    for ((i = 0; i < S; i++)); do
+        tr_redis_line "$cmd" "$(tr_tag "$i"):$suffix" "$@"
+    done | tr_redis_pipe
 }
 # tr_sum_shards CMD SUFFIX [ARGS...]: the integer answers of tr_each_shard added up
 # (ZCARD due, HGET stats delivered, EXISTS paused, ...).
-tr_sum_shards() {
+tr_sum_shards() { tr_each_shard "$@" | tr_sum_lines; }
+# tr_sum_lines: the integers of its input added up (an empty line counts 0).
+tr_sum_lines() {
     local v n=0
-    while IFS= read -r v; do n=$((n + ${v:-0})); done < <(tr_each_shard "$@")
+    while IFS= read -r v; do n=$((n + ${v:-0})); done
     echo "$n"
 }
 
@@ -491,25 +510,24 @@ tr_no_timers_left() { [[ $(tr_rec_count) == 0 ]]; }
 # in the single hash {P}:timers.
 # tr_rec_count: the records in all the buckets and the old hash.
 tr_rec_count() {
-    local i n=0 v
-    for ((i = 0; i < $(tr_shards); i++)); do
-        v=$(tr_redis EVAL "local n = redis.call('HLEN', KEYS[1])
-            for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do n = n + redis.call('HLEN', k) end
-            return n" 1 "$(tr_tag "$i"):timers")
-        n=$((n + v))
-    done
-    echo "$n"
+    tr_rec_eval "local n = redis.call('HLEN', KEYS[1])
+        for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do n = n + redis.call('HLEN', k) end
+        return n" | tr_sum_lines
 }
 # tr_rec_values: every record (buckets and old hash), one per line.
 tr_rec_values() {
-    local i
-    for ((i = 0; i < $(tr_shards); i++)); do
-        tr_redis EVAL "local out = redis.call('HVALS', KEYS[1])
-            for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do
-                for _, v in ipairs(redis.call('HVALS', k)) do out[#out + 1] = v end
-            end
-            return out" 1 "$(tr_tag "$i"):timers"
-    done
+    tr_rec_eval "local out = redis.call('HVALS', KEYS[1])
+        for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do
+            for _, v in ipairs(redis.call('HVALS', k)) do out[#out + 1] = v end
+        end
+        return out"
+}
+# tr_rec_eval SCRIPT: SCRIPT with KEYS[1] each shard's {P}:timers, the answers in order.
+tr_rec_eval() {
+    local i S
+    S=$(tr_shards)
+    for ((i = 0; i < S; i++)); do tr_redis_line EVAL "$1" 1 "$(tr_tag "$i"):timers"; done |
+        tr_redis_pipe
 }
 # tr_rec_key ID: the bucket key of ID's record, from the one definition
 # (shared/lua/record_key.lua behind the prelude, as the programs embed them).
