@@ -51,14 +51,21 @@ state_read() {
     done <"$1/cluster.env"
 }
 # Stops the nodes of DIR's state that are still redis-server processes (a pid may
-# have been reused since), then removes DIR.
+# have been reused since), then removes DIR. Prints the CPU time each node used (what
+# the tests that shared it cost Redis).
 state_stop() {
-    local pid
+    local pid stat f hz
+    hz=$(getconf CLK_TCK)
     if state_read "$1"; then
         IFS=, read -r -a TR_CLUSTER_PIDS <<<"$TR_TEST_CLUSTER_PIDS"
         local mine=()
         for pid in "${TR_CLUSTER_PIDS[@]}"; do
-            [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == redis-server* ]] && mine+=("$pid")
+            [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == redis-server* ]] || continue
+            mine+=("$pid")
+            read -r stat <"/proc/$pid/stat" && read -r -a f <<<"${stat##*) }"
+            # (utime and stime: fields 14 and 15 of stat, 12 and 13 after the name)
+            printf '# node pid %s: CPU %d.%02d s\n' "$pid" $(((f[11] + f[12]) / hz)) \
+                $(((f[11] + f[12]) * 100 / hz % 100))
         done
         TR_CLUSTER_PIDS=("${mine[@]}")
         tr_cluster_stop
