@@ -431,7 +431,7 @@ tr_each_master() {
 
 # tr_stack_keys: every key of the stack ({KEY}... and {KEY:i}...), one a line. (On one
 # Redis that is the whole database; a cluster may hold other tests' keys too.)
-tr_stack_keys() { tr_each_master --scan --pattern "{$TR_KEY[}:]*"; }
+tr_stack_keys() { tr_each_master --scan --pattern "{${TR_KEY}[}:]*"; }
 
 # tr_key_count: how many keys the stack has (DBSIZE on a Redis of its own).
 tr_key_count() { tr_stack_keys | grep -c .; }
