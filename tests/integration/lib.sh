@@ -429,16 +429,24 @@ tr_each_master() {
     fi
 }
 
-# tr_stack_keys: every key of the stack ({KEY}... and {KEY:i}...), one a line. (On one
-# Redis that is the whole database; a cluster may hold other tests' keys too.)
+# tr_stack_keys: every key of the stack ({KEY}... and {KEY:i}...), one a line (a
+# cluster may hold other tests' keys too).
 tr_stack_keys() { tr_each_master --scan --pattern "{${TR_KEY}[}:]*"; }
 
-# tr_key_count: how many keys the stack has (DBSIZE on a Redis of its own).
-tr_key_count() { tr_stack_keys | grep -c .; }
+# tr_key_count: how many keys the stack has: DBSIZE on a Redis of its own (any key,
+# its prefix or not), its prefix's keys on a cluster.
+tr_key_count() {
+    if tr_on_cluster; then tr_stack_keys | grep -c .; else tr_redis DBSIZE; fi
+}
 
-# tr_flush_keys: deletes every key of the stack (FLUSHALL on a Redis of its own).
+# tr_flush_keys: deletes every key of the stack: FLUSHALL on a Redis of its own, its
+# prefix's keys on a cluster.
 tr_flush_keys() {
     local k
+    if ! tr_on_cluster; then
+        [[ $(tr_redis FLUSHALL) == OK ]]
+        return
+    fi
     tr_stack_keys | while IFS= read -r k; do tr_redis UNLINK "$k" >/dev/null || return 1; done
 }
 
