@@ -17,7 +17,7 @@
 : "${TR_BUILD_DIR:=$TR_SOURCE_DIR/build}"
 # TR_TEST_CLUSTER=1: the stack runs on the Redis Cluster that tests/cluster/with_cluster.sh
 # started (TR_TEST_CLUSTER_PORTS, masters first, and TR_TEST_CLUSTER_PASSWORD) instead of
-# an embedded Redis: see "On a Redis Cluster" below. Its key prefix names the test and
+# an embedded Redis: see "on a Redis Cluster" below. Its key prefix names the test and
 # the shell, as several tests may share one cluster (a ctest fixture), and its
 # --shards defaults to 16 (the launcher refuses fewer than 2 on a cluster).
 if [[ ${TR_TEST_CLUSTER:-} == 1 ]]; then
