@@ -69,7 +69,7 @@ tc_seeds() {
     echo "${s%,}"
 }
 
-node_cli() { REDISCLI_AUTH=$TR_TEST_CLUSTER_PASSWORD redis-cli -h 127.0.0.1 -p "$1" "${@:2}"; }
+node_cli() { tr_node_cli "$@"; }
 tr_redis() { node_cli "${masters[0]}" -c "$@"; }
 
 # The others answer -MOVED.

@@ -15,6 +15,16 @@
 
 : "${TR_SOURCE_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${TR_BUILD_DIR:=$TR_SOURCE_DIR/build}"
+# TR_TEST_CLUSTER=1: the stack runs on the Redis Cluster that tests/cluster/with_cluster.sh
+# started (TR_TEST_CLUSTER_PORTS, masters first, and TR_TEST_CLUSTER_PASSWORD) instead of
+# an embedded Redis: see "on a Redis Cluster" below. Its key prefix names the test and
+# the shell, as several tests may share one cluster (a ctest fixture), and its
+# --shards defaults to 16 (the launcher refuses fewer than 2 on a cluster).
+if [[ ${TR_TEST_CLUSTER:-} == 1 ]]; then
+    _tr_script=${0##*/}
+    : "${TR_KEY:=itc-${_tr_script%.sh}-$$}" "${TR_TEST_SHARDS:=16}"
+    export TR_TEST_SHARDS
+fi
 : "${TR_KEY:=_timerush_redis_data_}"
 export TR_SOURCE_DIR TR_BUILD_DIR
 
@@ -148,6 +158,7 @@ tr_setup() {
     for tool in curl jq redis-cli; do
         command -v "$tool" >/dev/null || { echo "not ok - $tool is not installed"; exit 1; }
     done
+    if tr_on_cluster; then tr_cluster_use || tr_finish; fi
 }
 
 # Is PID alive (and not a zombie)?
@@ -267,15 +278,24 @@ tr_start_stack() {
     [[ " $* " == *" --workers "* ]] && workers=()
     # TR_TEST_SHARDS: the stack's --shards (the sharded variants of some tests).
     [[ -n ${TR_TEST_SHARDS:-} && " $* " != *" --shards "* ]] && shards=(--shards "$TR_TEST_SHARDS")
+    TR_REDIS_SOCK="$TR_RUN/redis/redis.sock"
+    TR_REDIS_PASSWORD_FILE="$TR_RUN/run/redis.password"
+    local redis=()
+    if tr_on_cluster; then
+        TR_REDIS_PASSWORD_FILE=$TR_TMP/cluster.password
+        mapfile -t redis < <(tr_redis_opts)
+        # (A test that gives the password itself gives the cluster's.)
+        [[ " $* " == *" --redis-password"[\ -]* ]] ||
+            redis+=(--redis-password-file "$TR_REDIS_PASSWORD_FILE")
+        [[ " $* " == *" --key "* ]] || redis+=(--key "$TR_KEY")
+    fi
     (
         exec "$TR_SOURCE_DIR/timerush" --no-build --no-install --build-dir "$TR_BUILD_DIR" \
-            --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" "${workers[@]}" "${shards[@]}" "$@" >"$out" \
-            2>"$err" </dev/null
+            --run-dir "$TR_RUN" --listen-port "$TR_LISTEN_PORT" "${workers[@]}" "${shards[@]}" \
+            "${redis[@]}" "$@" >"$out" 2>"$err" </dev/null
     ) &
     TR_LAUNCHER_PID=$!
     TR_URL="http://127.0.0.1:$TR_LISTEN_PORT"
-    TR_REDIS_SOCK="$TR_RUN/redis/redis.sock"
-    TR_REDIS_PASSWORD_FILE="$TR_RUN/run/redis.password"
     # 60 s: a start takes 1-5 s, and 30 s was seen at load 19.
     local deadline=$((${EPOCHREALTIME/./} + 60 * 1000000))
     until tr_file_has_prefix "$out" 'TimeRush ready:'; do
@@ -289,6 +309,11 @@ tr_start_stack() {
         fi
         tr_sleep 0.02
     done
+    # On a cluster: the stack must really be on it (not on a Redis of its own).
+    if tr_on_cluster && ! grep -q "redis: cluster $(tr_cluster_seeds)," "$out"; then
+        tr_fail "stack $TR_STACK_N runs on the cluster" "ready line: $(cat "$out")"
+        return 1
+    fi
     return 0
 }
 
@@ -339,8 +364,91 @@ tr_redis_auth() {
     if [[ -n "$pw" ]]; then REDISCLI_AUTH=$pw "$@"; else "$@"; fi
 }
 
-# tr_redis CMD...: redis-cli on the stack's unix socket, authenticated.
-tr_redis() { tr_redis_auth redis-cli -s "$TR_REDIS_SOCK" "$@"; }
+# tr_redis CMD...: redis-cli on the stack's unix socket, authenticated; on a cluster,
+# on the node that serves the command's key (redis-cli -c follows -MOVED).
+tr_redis() {
+    if tr_on_cluster; then
+        tr_node_cli "${TR_CLUSTER_MASTERS[0]}" -c "$@"
+    else
+        tr_redis_auth redis-cli -s "$TR_REDIS_SOCK" "$@"
+    fi
+}
+
+# tr_redis_opts: the options that point a program of the stack at its Redis (the
+# launcher's socket, or the cluster's masters as seeds), one a line.
+tr_redis_opts() {
+    if tr_on_cluster; then
+        printf '%s\n' --cluster "$(tr_cluster_seeds)"
+    else
+        printf '%s\n' --redis-socket "$TR_REDIS_SOCK"
+    fi
+}
+
+# --- on a Redis Cluster (TR_TEST_CLUSTER=1) ------------------------------------------
+# The stack's keys are the same as on one Redis with TR_TEST_SHARDS shards, each shard
+# on the master that serves its slot; what a test reads goes through tr_redis and the
+# shard helpers below, which reach each key there, so it means the same on both.
+
+tr_on_cluster() { [[ ${TR_TEST_CLUSTER:-} == 1 ]]; }
+
+# tr_node_cli PORT ARGS...: redis-cli against one node of the cluster, authenticated
+# (the password through the environment, never on the command line).
+tr_node_cli() { REDISCLI_AUTH=$TR_TEST_CLUSTER_PASSWORD redis-cli -h 127.0.0.1 -p "$1" "${@:2}"; }
+
+# tr_cluster_use (tr_setup calls it): reads the cluster of with_cluster.sh
+# (TR_CLUSTER_MASTERS: the masters' ports) and writes its password to a 0600 file,
+# $TR_TMP/cluster.password, which tr_start_stack passes as --redis-password-file
+# (TR_REDIS_PASSWORD_FILE). Not ok without a cluster.
+tr_cluster_use() {
+    if [[ -z ${TR_TEST_CLUSTER_PORTS:-} || -z ${TR_TEST_CLUSTER_PASSWORD:-} ]]; then
+        tr_fail "a Redis Cluster to run on" "TR_TEST_CLUSTER=1 outside tests/cluster/with_cluster.sh"
+        return 1
+    fi
+    local ports
+    IFS=, read -r -a ports <<<"$TR_TEST_CLUSTER_PORTS"
+    TR_CLUSTER_MASTERS=("${ports[@]:0:${TR_TEST_CLUSTER_MASTERS:-3}}")
+    TR_REDIS_PASSWORD_FILE=$TR_TMP/cluster.password
+    (umask 077 && printf '%s\n' "$TR_TEST_CLUSTER_PASSWORD" >"$TR_REDIS_PASSWORD_FILE")
+}
+
+# tr_cluster_seeds: "127.0.0.1:PORT,..." of the masters (--cluster).
+tr_cluster_seeds() {
+    local s
+    s=$(printf '127.0.0.1:%s,' "${TR_CLUSTER_MASTERS[@]}")
+    echo "${s%,}"
+}
+
+# tr_each_master CMD...: prints CMD's answer on each master (one Redis: on it). For
+# what no single key routes: a scan of the stack's keys.
+tr_each_master() {
+    local p
+    if tr_on_cluster; then
+        for p in "${TR_CLUSTER_MASTERS[@]}"; do tr_node_cli "$p" "$@"; done
+    else
+        tr_redis "$@"
+    fi
+}
+
+# tr_stack_keys: every key of the stack ({KEY}... and {KEY:i}...), one a line (a
+# cluster may hold other tests' keys too).
+tr_stack_keys() { tr_each_master --scan --pattern "{${TR_KEY}[}:]*"; }
+
+# tr_key_count: how many keys the stack has: DBSIZE on a Redis of its own (any key,
+# its prefix or not), its prefix's keys on a cluster.
+tr_key_count() {
+    if tr_on_cluster; then tr_stack_keys | grep -c .; else tr_redis DBSIZE; fi
+}
+
+# tr_flush_keys: deletes every key of the stack: FLUSHALL on a Redis of its own, its
+# prefix's keys on a cluster.
+tr_flush_keys() {
+    local k
+    if ! tr_on_cluster; then
+        [[ $(tr_redis FLUSHALL) == OK ]]
+        return
+    fi
+    tr_stack_keys | while IFS= read -r k; do tr_redis UNLINK "$k" >/dev/null || return 1; done
+}
 
 # --- shards (shared/tr_shard.h): TR_TEST_SHARDS is the stack's --shards ----------
 
@@ -362,15 +470,39 @@ tr_shard_of() {
 }
 # tr_k_of KEY SUFFIX: the store key SUFFIX (due, meta, ...) of timer KEY's shard.
 tr_k_of() { printf '%s:%s' "$(tr_tag "$(tr_shard_of "$1")")" "$2"; }
-# tr_sum_shards CMD SUFFIX [ARGS...]: CMD on every shard's SUFFIX key, the integer
-# answers added up (ZCARD due, HGET stats delivered, ...).
-tr_sum_shards() {
-    local cmd=$1 suffix=$2 i v n=0
-    shift 2
-    for ((i = 0; i < $(tr_shards); i++)); do
-        v=$(tr_redis "$cmd" "$(tr_tag "$i"):$suffix" "$@")
-        n=$((n + ${v:-0}))
+# tr_redis_line ARGS...: one command as a line of redis-cli's input (each argument in
+# double quotes, escaped), for tr_redis_pipe.
+tr_redis_line() {
+    local a out=()
+    for a in "$@"; do
+        a=${a//\\/\\\\}
+        a=${a//\"/\\\"}
+        out+=("\"${a//$'\n'/\\n}\"")
     done
+    printf '%s\n' "${out[*]}"
+}
+# tr_redis_pipe: the commands of its input (tr_redis_line's) through one redis-cli,
+# the answers in order: on a cluster it follows each -MOVED (and then says so on
+# stdout: those lines are dropped). One process for all shards: 16 redis-cli each
+# took ~1 s on a loaded machine, too slow for a test that looks while timers fly.
+tr_redis_pipe() { tr_redis | grep -v '^-> Redirected to slot \['; }
+# tr_each_shard CMD SUFFIX [ARGS...]: CMD on every shard's SUFFIX key, the answers one
+# after another (ZRANGE inflight 0 -1: every timer in flight).
+tr_each_shard() {
+    local cmd=$1 suffix=$2 i S
+    shift 2
+    S=$(tr_shards)
+    for ((i = 0; i < S; i++)); do
+        tr_redis_line "$cmd" "$(tr_tag "$i"):$suffix" "$@"
+    done | tr_redis_pipe
+}
+# tr_sum_shards CMD SUFFIX [ARGS...]: the integer answers of tr_each_shard added up
+# (ZCARD due, HGET stats delivered, EXISTS paused, ...).
+tr_sum_shards() { tr_each_shard "$@" | tr_sum_lines; }
+# tr_sum_lines: the integers of its input added up (an empty line counts 0).
+tr_sum_lines() {
+    local v n=0
+    while IFS= read -r v; do n=$((n + ${v:-0})); done
     echo "$n"
 }
 
@@ -386,25 +518,24 @@ tr_no_timers_left() { [[ $(tr_rec_count) == 0 ]]; }
 # in the single hash {P}:timers.
 # tr_rec_count: the records in all the buckets and the old hash.
 tr_rec_count() {
-    local i n=0 v
-    for ((i = 0; i < $(tr_shards); i++)); do
-        v=$(tr_redis EVAL "local n = redis.call('HLEN', KEYS[1])
-            for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do n = n + redis.call('HLEN', k) end
-            return n" 1 "$(tr_tag "$i"):timers")
-        n=$((n + v))
-    done
-    echo "$n"
+    tr_rec_eval "local n = redis.call('HLEN', KEYS[1])
+        for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do n = n + redis.call('HLEN', k) end
+        return n" | tr_sum_lines
 }
 # tr_rec_values: every record (buckets and old hash), one per line.
 tr_rec_values() {
-    local i
-    for ((i = 0; i < $(tr_shards); i++)); do
-        tr_redis EVAL "local out = redis.call('HVALS', KEYS[1])
-            for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do
-                for _, v in ipairs(redis.call('HVALS', k)) do out[#out + 1] = v end
-            end
-            return out" 1 "$(tr_tag "$i"):timers"
-    done
+    tr_rec_eval "local out = redis.call('HVALS', KEYS[1])
+        for _, k in ipairs(redis.call('KEYS', KEYS[1] .. ':*')) do
+            for _, v in ipairs(redis.call('HVALS', k)) do out[#out + 1] = v end
+        end
+        return out"
+}
+# tr_rec_eval SCRIPT: SCRIPT with KEYS[1] each shard's {P}:timers, the answers in order.
+tr_rec_eval() {
+    local i S
+    S=$(tr_shards)
+    for ((i = 0; i < S; i++)); do tr_redis_line EVAL "$1" 1 "$(tr_tag "$i"):timers"; done |
+        tr_redis_pipe
 }
 # tr_rec_key ID: the bucket key of ID's record, from the one definition
 # (shared/lua/record_key.lua behind the prelude, as the programs embed them).

@@ -27,15 +27,16 @@ ts_setup() { tr_setup; }
 # before/after comparison of one change in the same run; the stack's keeps the build's).
 ts_sched_bin() { printf '%s\n' "${TR_SCHED_BIN:-$TR_BUILD_DIR/scheduler/timerush-scheduler}"; }
 
-# ts_start_scheduler NAME [options...]: a timerush-scheduler on the stack's Redis, with
-# the stack's prefix and password (its file, as the launcher passes it), logging to
-# $TR_TMP/sched.NAME.log (stdout/stderr in .out).
+# ts_start_scheduler NAME [options...]: a timerush-scheduler on the stack's Redis (or
+# cluster: lib.sh's tr_redis_opts), with the stack's prefix and password (its file, as
+# the launcher passes it), logging to $TR_TMP/sched.NAME.log (stdout/stderr in .out).
 ts_start_scheduler() {
-    local name=$1 auth=()
+    local name=$1 auth=() redis
     shift
     [[ -n "${TR_REDIS_PASSWORD_FILE:-}" && -r "$TR_REDIS_PASSWORD_FILE" ]] &&
         auth=(--redis-password-file "$TR_REDIS_PASSWORD_FILE")
-    "$(ts_sched_bin)" --redis-socket "$TR_REDIS_SOCK" "${auth[@]}" --key "$TS_KEY" \
+    mapfile -t redis < <(tr_redis_opts)
+    "$(ts_sched_bin)" "${redis[@]}" "${auth[@]}" --key "$TS_KEY" \
         --shards "$(tr_shards)" \
         --logpath "$TR_TMP/sched.$name.log" "$@" >"$TR_TMP/sched.$name.out" 2>&1 &
     TS_SCHED_PID[$name]=$!

@@ -171,12 +171,12 @@ check_api "... the known one was cancelled all the same" 404
 # --- pause / resume / stats ------------------------------------------------------------
 ctl pause
 check_rc "pause: exit 0" 0
-check_eq "pause: the flag is set in Redis" 1 "$(tr_redis EXISTS "{$TR_KEY}:paused")"
+check_eq "pause: the flag is set in Redis (every shard)" "$(tr_shards)" "$(tr_sum_shards EXISTS paused)"
 ctl stats --json
 check_eq "stats --json: paused true" true "$(jqo .paused)"
 ctl resume --json
 check_eq "resume --json: the API's answer" false "$(jqo .paused)"
-check_eq "resume: the flag is gone from Redis" 0 "$(tr_redis EXISTS "{$TR_KEY}:paused")"
+check_eq "resume: the flag is gone from Redis (every shard)" 0 "$(tr_sum_shards EXISTS paused)"
 ctl stats
 check_rc "stats: exit 0" 0
 api GET /v1/stats
@@ -204,7 +204,7 @@ ctl pause  # so the replayed timer is not claimed before it is read back
 ctl dead replay dead-1 --json
 check_rc "dead replay: exit 0" 0
 check_eq "dead replay: pending again, attempts reset" "pending 0" "$(jqo '"\(.timer.state) \(.timer.attempts)"')"
-check_eq "dead replay: back in the due set (Redis)" 1 "$(tr_redis ZSCORE "{$TR_KEY}:due" dead-1 | grep -c .)"
+check_eq "dead replay: back in the due set (Redis)" 1 "$(tr_redis ZSCORE "$(tr_k_of dead-1 due)" dead-1 | grep -c .)"
 ctl resume
 tr_wait_for "the replayed timer fails again and is dead" 10 is_dead
 ctl pause  # as above: the answer is read after the replay, a scheduler could be quicker
@@ -219,7 +219,7 @@ ctl dead delete dead-1
 check_rc "dead delete: exit 0" 0
 api GET /v1/timers/dead-1
 check_api "dead delete: gone (API)" 404
-check_eq "dead delete: not in the dead set (Redis)" "" "$(tr_redis ZSCORE "{$TR_KEY}:dead" dead-1)"
+check_eq "dead delete: not in the dead set (Redis)" "" "$(tr_redis ZSCORE "$(tr_k_of dead-1 dead)" dead-1)"
 
 # --- top -------------------------------------------------------------------------------
 for i in 1 2 3 4 5 6; do
@@ -285,10 +285,10 @@ printf '# as ./timerush -c reads it\nlisten-host = 0.0.0.0\nlisten-port = %s\nap
     "$TR_LISTEN_PORT" "$tokens" >"$conf"
 env -u TIMERUSH_URL -u TIMERUSH_TOKEN -u TIMERUSH_TOKEN_FILE "$CTL_BIN" --config "$conf" pause >/dev/null
 check_eq "--config: URL and token from the service's config file" 0 $?
-check_eq "... the pause took effect (Redis)" 1 "$(tr_redis EXISTS "{$TR_KEY}:paused")"
+check_eq "... the pause took effect (Redis)" "$(tr_shards)" "$(tr_sum_shards EXISTS paused)"
 env -u TIMERUSH_URL -u TIMERUSH_TOKEN -u TIMERUSH_TOKEN_FILE TIMERUSH_CONFIG="$conf" "$CTL_BIN" resume >/dev/null
 check_eq "TIMERUSH_CONFIG: the same" 0 $?
-check_eq "... the resume took effect (Redis)" 0 "$(tr_redis EXISTS "{$TR_KEY}:paused")"
+check_eq "... the resume took effect (Redis)" 0 "$(tr_sum_shards EXISTS paused)"
 env -u TIMERUSH_TOKEN -u TIMERUSH_TOKEN_FILE TIMERUSH_URL="http://127.0.0.1:$down" \
     TIMERUSH_CONFIG="$conf" "$CTL_BIN" stats >/dev/null 2>&1
 check_eq "TIMERUSH_URL beats the config file" 3 $?

@@ -15,7 +15,7 @@ tr_start_stack --max-attempts 3 --backoff-min-ms 100 --backoff-max-ms 400 || tr_
 key=$(ts_register "$SINK_A_URL/dead" "dead-letter-payload" 1)
 check "timer registered" test -n "$key"
 
-is_dead() { [[ -n $(tr_redis ZSCORE "$(ts_k dead)" "$key") ]]; }
+is_dead() { [[ -n $(tr_redis ZSCORE "$(tr_k_of "$key" dead)" "$key") ]]; }
 tr_wait_for "timer is in the dead-letter set" 20 is_dead
 
 check_eq "3 attempts reached the receiver" 3 "$(ts_sink_count_key "$SINK_A_LOG" "$key")"
@@ -31,9 +31,9 @@ check_eq "meta holds the last status" 500 "$(jq -r '.status' <<<"$meta" 2>/dev/n
 check "meta holds an error" jq -e '(.error | type) == "string" and (.error | length) > 0' <<<"$meta"
 check_eq "meta counts 3 attempts" 3 "$(jq -r '.attempts' <<<"$meta" 2>/dev/null)"
 check_eq "record still in its bucket" 1 "$(tr_rec_exists "$key")"
-check_eq "not due any more" "" "$(tr_redis ZSCORE "$(ts_k due)" "$key")"
-check_eq "not in flight" "" "$(tr_redis ZSCORE "$(ts_k inflight)" "$key")"
-check_eq "stats count one dead timer" 1 "$(tr_redis HGET "$(ts_k stats)" dead)"
+check_eq "not due any more" "" "$(tr_redis ZSCORE "$(tr_k_of "$key" due)" "$key")"
+check_eq "not in flight" "" "$(tr_redis ZSCORE "$(tr_k_of "$key" inflight)" "$key")"
+check_eq "stats count one dead timer" 1 "$(ts_stat dead)"
 
 # Nothing can deliver it now; watch for longer than three largest back-offs anyway.
 three_only() { (($(ts_sink_count_key "$SINK_A_LOG" "$key") == 3)); }

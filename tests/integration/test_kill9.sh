@@ -39,8 +39,8 @@ kill -KILL "${TS_SCHED_PID[first]}"
 wait "${TS_SCHED_PID[first]}" 2>/dev/null
 t_kill=$(ts_now_ms)
 
-# With no scheduler left, {P}:inflight is exactly what the dead one held.
-tr_redis ZRANGE "$(ts_k inflight)" 0 -1 | sort >"$TR_TMP/inflight_at_kill"
+# With no scheduler left, the inflight sets hold exactly what the dead one held.
+tr_each_shard ZRANGE inflight 0 -1 | grep . | sort >"$TR_TMP/inflight_at_kill"
 held=$(wc -l <"$TR_TMP/inflight_at_kill")
 echo "# $held timers were in flight at the kill"
 check "the killed scheduler held timers" test "$held" -gt 0
@@ -67,7 +67,7 @@ check_eq "no key arrived more than twice" "" \
 check_eq "a re-delivered timer carries attempt 2" "2" \
     "$(jq -r --argjson n "$n1" 'select(.n > $n) | select(.attempt > 1) | .attempt' \
         "$SINK_A_LOG" | sort -u | paste -sd,)"
-reaped=$(tr_redis HGET "$(ts_k stats)" reaped)
+reaped=$(ts_stat reaped)
 echo "# stats: reaped ${reaped:-0}"
 check_eq "every held timer was reaped" "$held" "${reaped:-0}"
 check "the second scheduler is still running" ts_sched_alive second

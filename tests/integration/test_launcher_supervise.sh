@@ -19,6 +19,8 @@ contains() { [[ $1 == *"$2"* ]]; }
 rnd() { od -An -N12 -tx1 /dev/urandom | tr -d ' \n'; }
 tok_cli=cli$(rnd) tok_metrics=met$(rnd) redis_pw=pw$(rnd) tok_file=file$(rnd)
 tok_conf=conf$(rnd) tok_mfile=mfile$(rnd) whsec=whsec_$(head -c 32 /dev/urandom | base64 | tr -d '\n')
+# On a cluster (lib.sh's TR_TEST_CLUSTER) the Redis password is the cluster's.
+if tr_on_cluster; then redis_pw=$TR_TEST_CLUSTER_PASSWORD; fi
 secrets=("$tok_cli" "$tok_metrics" "$redis_pw" "$tok_file" "$tok_conf" "$tok_mfile" "${whsec#whsec_}")
 (
     umask 077

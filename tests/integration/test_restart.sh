@@ -29,7 +29,7 @@ distinct() { jq -r .key "$SINK_A_LOG" | sort -u | wc -l; }
 # Read in this order so a timer moving on meanwhile is counted at least once.
 in_store_or_sink() {
     local d f s
-    d=$(tr_due_count) f=$(tr_redis ZCARD "{$TR_KEY}:inflight") s=$(distinct)
+    d=$(tr_due_count) f=$(tr_sum_shards ZCARD inflight) s=$(distinct)
     echo $((d + f + s))
 }
 check "$N timers are pending (or already delivered)" test "$(in_store_or_sink)" -ge "$N"

@@ -39,7 +39,7 @@ check "timers registered" test -n "$key" -a -n "$key_ra" || tr_finish
 state_now() {
     local rep=()
     mapfile -t rep < <(tr_redis EVAL "return {redis.call('HGET', KEYS[1], ARGV[1]) or '',
-        redis.call('ZSCORE', KEYS[2], ARGV[1]) or ''}" 2 "$(ts_k meta)" "$(ts_k due)" "$key")
+        redis.call('ZSCORE', KEYS[2], ARGV[1]) or ''}" 2 "$(tr_k_of "$key" meta)" "$(tr_k_of "$key" due)" "$key")
     ST_META=${rep[0]:-} ST_DUE=${rep[1]:-} ST_ATT=0
     ST_DUE=${ST_DUE%%.*}
     [[ $ST_META =~ \"attempts\":([0-9]+) ]] && ST_ATT=${BASH_REMATCH[1]}
@@ -154,7 +154,7 @@ once() {
 }
 ts_true_for "delivered exactly once, then never again" 1500 once
 check_eq "A's timer not due, in flight or dead" "::" \
-    "$(tr_redis ZSCORE "$(ts_k due)" "$key"):$(tr_redis ZSCORE "$(ts_k inflight)" "$key"):$(tr_redis ZSCORE "$(ts_k dead)" "$key")"
+    "$(tr_redis ZSCORE "$(tr_k_of "$key" due)" "$key"):$(tr_redis ZSCORE "$(tr_k_of "$key" inflight)" "$key"):$(tr_redis ZSCORE "$(tr_k_of "$key" dead)" "$key")"
 
 ts_no_sanitizer_reports
 

@@ -30,8 +30,8 @@ check "attempts after a closed connection are 1, 2 or libcurl's resend 1, 1 (got
 check_eq "attempts after 503 and 404 are 1, 2, 3" "1 2 3 " "$(attempts "$KS")"
 
 tr_wait_for "the records are gone once acknowledged" 3 tr_no_timers_left
-check_eq "nothing is in flight" 0 "$(tr_redis ZCARD "{$TR_KEY}:inflight")"
-check_eq "nothing is dead" 0 "$(tr_redis ZCARD "{$TR_KEY}:dead")"
+check_eq "nothing is in flight" 0 "$(tr_sum_shards ZCARD inflight)"
+check_eq "nothing is dead" 0 "$(tr_sum_shards ZCARD dead)"
 sleep 1.5 # bounded: proves no further delivery after the ok
 check_eq "never delivered again after ok" "3 2 3" \
     "$(tr_sink_count A "select(.key == \"$KR\")") $(tr_sink_count A "select(.key == \"$KC\")") $(tr_sink_count A "select(.key == \"$KS\")")"

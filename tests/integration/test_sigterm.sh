@@ -33,7 +33,7 @@ ts_stop_scheduler first 10 TERM
 stopped=$?
 t_exit=$(ts_now_ms)
 inflight_after=$(ts_zcard inflight)
-due_now=$(tr_redis ZCOUNT "$(ts_k due)" -inf "$((t_exit + 50))")
+due_now=$(tr_sum_shards ZCOUNT due -inf "$((t_exit + 50))")
 echo "# the scheduler exited $TS_STOP_MS ms after SIGTERM, status $TS_RC"
 check "it exited" test "$stopped" -eq 0
 check_eq "exit status 0" 0 "$TS_RC"
@@ -41,7 +41,7 @@ check "within drain 500 ms + 3 s" test "$TS_STOP_MS" -le 3500
 check "not before the drain time (it let deliveries try to finish)" test "$TS_STOP_MS" -ge 450
 check_eq "ZCARD inflight == 0 right after the exit" 0 "$inflight_after"
 check_eq "all $n unfinished timers are due again, at once" "$n" "$due_now"
-check_eq "stats: released = $n" "$n" "$(tr_redis HGET "$(ts_k stats)" released)"
+check_eq "stats: released = $n" "$n" "$(ts_stat released)"
 check_eq "their records are kept" "$n" "$(tr_rec_count)"
 
 ts_start_scheduler second
@@ -57,7 +57,7 @@ check_eq "none lost: each key reached the receiver again" "" \
     "$(comm -23 <(sort -u "$TR_TMP/keys") <(second_keys | sort -u) | head -3)"
 check_eq "each exactly once from the new scheduler" "" "$(second_keys | sort | uniq -d | head -3)"
 check_eq "nothing dead" 0 "$(ts_zcard dead)"
-check_eq "stats: delivered = $n" "$n" "$(tr_redis HGET "$(ts_k stats)" delivered)"
+check_eq "stats: delivered = $n" "$n" "$(ts_stat delivered)"
 check "the new scheduler still runs" ts_sched_alive second
 
 ts_no_sanitizer_reports

@@ -114,7 +114,7 @@ section "policy"
 if getent hosts localhost | grep -q '127.0.0.1'; then
     KD=$(tr_register "localhost:$DENY_PORT" '"x"' 1)
     check "a name passes creation" test -n "$KD"
-    dead_has() { tr_redis ZSCORE "{$TR_KEY}:dead" "$KD" | grep -q .; }
+    dead_has() { tr_redis ZSCORE "$(tr_k_of "$KD" dead)" "$KD" | grep -q .; }
     tr_wait_for "delivery to a refused resolved address is dead at once" 5 dead_has
 else
     tr_pass "skipped: localhost does not resolve to 127.0.0.1 here"
@@ -149,7 +149,7 @@ for i in $(seq 0 9); do made=$((made + $(batch "$LS_M_PORT" $((i * 1000)) $((i *
 check_eq "10,000 timers made" 10000 "$made"
 tr_wait_for "10,000 lines arrive" 30 has_lines M 10000
 # Nothing due or in flight (the policy test's timer stays in the dead-letter set).
-all_gone() { [[ $(tr_due_count) == 0 && $(tr_redis ZCARD "{$TR_KEY}:inflight") == 0 ]]; }
+all_gone() { [[ $(tr_due_count) == 0 && $(tr_sum_shards ZCARD inflight) == 0 ]]; }
 tr_wait_for "and are acked" 10 all_gone
 TOTAL=$(lines M)
 UNIQ=$(jq -r .key "$LS_M_LOG" | sort -u | wc -l)

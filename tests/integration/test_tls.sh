@@ -28,7 +28,7 @@ arrived() { (($(ts_sink_count_key "$SINK_A_LOG" "$1") >= 1)); }
 attempts_at_least() { (($(ts_attempts "$1") >= $2)); }
 pending() { # the timer is still alive and will be tried again
     [[ $(tr_rec_exists "$1") == 1 &&
-        -z $(tr_redis ZSCORE "$(ts_k dead)" "$1") ]]
+        -z $(tr_redis ZSCORE "$(tr_k_of "$1" dead)" "$1") ]]
 }
 
 # (a) the right CA and a client certificate.
@@ -83,7 +83,7 @@ check_eq "(c) body intact" "needs-a-cert" \
     "$(jq -r --arg k "$key_b" 'select(.key == $k) | .body' "$SINK_A_LOG")"
 check_eq "(c) its attempt number counts every try" "$((n_c + 1))" \
     "$(jq -r --arg k "$key_b" 'select(.key == $k) | .attempt' "$SINK_A_LOG")"
-gone() { [[ $(tr_redis HEXISTS "$(ts_k timers)" "$key_b") == 0 ]]; }
+gone() { [[ $(tr_rec_exists "$key_b") == 0 ]]; }
 tr_wait_for "(c) the timer is done" 5 gone
 ts_stop_scheduler d 10
 check_eq "(c) scheduler exited 0" 0 "$TS_RC"

@@ -48,8 +48,8 @@ lines() { # lines NAME [KEY]: lines NAME's receiver got (for KEY)
     if [[ -z "${2:-}" ]]; then wc -l <"${!v}"; else grep -c "\"key\":\"$2\"" "${!v}"; fi
 }
 has_lines() { (($(lines "$1" "${3:-}") >= $2)); }
-meta() { tr_redis HGET "{$TR_KEY}:meta" "$1"; }
-attempts() { local n; n=$(tr_redis HGET "{$TR_KEY}:attempts" "$1"); echo "${n:-0}"; }
+meta() { tr_redis HGET "$(tr_k_of "$1" meta)" "$1"; }
+attempts() { local n; n=$(tr_redis HGET "$(tr_k_of "$1" attempts)" "$1"); echo "${n:-0}"; }
 attempts_at_least() { (($(attempts "$1") >= $2)); }
 timer_gone() { [[ $(curl -s -o /dev/null -w '%{http_code}' "$TR_URL/v1/timers/$1") == 404 ]]; }
 
@@ -131,7 +131,7 @@ conns_before=$(grep -c . "$TR_TMP/subj.G")
 made=$(($(batch "tls://localhost:$TLS_G_PORT" 0 1000) + $(batch "tls://localhost:$TLS_G_PORT" 1000 2000)))
 check_eq "(e) 2,000 timers made" 2000 "$made"
 tr_wait_for "(e) 2,000 lines arrive" 30 has_lines G $((before + 2000))
-burst_done() { (($(tr_due_count) <= 3)) && [[ $(tr_redis ZCARD "{$TR_KEY}:inflight") -le 3 ]]; }
+burst_done() { (($(tr_due_count) <= 3)) && [[ $(tr_sum_shards ZCARD inflight) -le 3 ]]; }
 tr_wait_for "(e) and are acked (only (b)-(d) left)" 10 burst_done
 TOTAL=$(($(lines G) - before))
 UNIQ=$(tail -n +"$((before + 1))" "$LS_G_LOG" | jq -r .key | sort -u | wc -l)

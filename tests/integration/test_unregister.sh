@@ -22,11 +22,11 @@ check "the answer is {ret:0,data:{ttl}} with an integer ttl" \
 T0=$(tr_now_ms)
 K2=$(reg /k2 2)
 KC=$(reg /control 2)   # not cancelled: proves the scheduler runs meanwhile
-check "the timer to cancel is due" test -n "$(tr_redis ZSCORE "{$TR_KEY}:due" "$K2")"
+check "the timer to cancel is due" test -n "$(tr_redis ZSCORE "$(tr_k_of "$K2" due)" "$K2")"
 A2=$(unreg "$K2")
 TTL2=$(jq -r .data.ttl <<<"$A2")
 check "seconds=2 -> ttl 2 or 1 (got $TTL2)" test "$TTL2" = 2 -o "$TTL2" = 1
-check_eq "the cancelled timer leaves the due set" "" "$(tr_redis ZSCORE "{$TR_KEY}:due" "$K2")"
+check_eq "the cancelled timer leaves the due set" "" "$(tr_redis ZSCORE "$(tr_k_of "$K2" due)" "$K2")"
 check_eq "its record is gone" 0 "$(tr_rec_exists "$K2")"
 
 check_eq "a second unregister of the same key: ttl 0" '{"ret":0,"data":{"ttl":0}}' \
