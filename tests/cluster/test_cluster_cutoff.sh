@@ -8,7 +8,8 @@
 # timers must be delivered on time (each within 3 s of its due time: a claim that
 # meets the stopped master waits --redis-timeout-ms once, then its shards are
 # skipped), the stopped master's within 6 s of the SIGCONT; lost 0, duplicated 0;
-# the lateness figures are printed. (A master's kill -9 and its replica's
+# /healthz answers 503 while the master is stopped and 200 after; the lateness figures
+# are printed. (A master's kill -9 and its replica's
 # promotion: test_cluster_failover.sh.)
 set -uo pipefail
 export LC_ALL=C
@@ -50,6 +51,10 @@ tr_wait_for "the other masters' timers are delivered while it is stopped" 15 \
     ts_all_delivered "$TR_TMP/other_keys" "$SINK_A_LOG"
 during=$(($(tr_now_ms) - tstop))
 check "... before it comes back (all in $during ms of the stop; it lasts 5000)" test "$during" -lt 5000
+# /healthz pings every shard's master: one of them stopped is 503 (after one
+# --redis-timeout-ms), not a hang and not "ok".
+api GET /healthz
+check_eq "/healthz while a master is stopped: 503 unavailable" "503 unavailable" "$API_STATUS $(jqb .status)"
 hold_ms=$((tstop + 5000 - $(tr_now_ms)))
 ((hold_ms > 0)) && tr_sleep "$(printf '%d.%03d' $((hold_ms / 1000)) $((hold_ms % 1000)))"
 kill -CONT "${cpids[victim]}"
@@ -67,6 +72,9 @@ check_eq "none of the stopped master's timers delivered from 1 s after the stop 
 
 tr_wait_for "the stopped master's timers are delivered after SIGCONT" 20 \
     ts_all_delivered "$TR_TMP/victim_keys" "$SINK_A_LOG"
+
+api GET /healthz
+check_eq "/healthz once it answers again: 200 ok" "200 ok" "$API_STATUS $(jqb .status)"
 
 # Figures: lateness (sink time - due time) of each first delivery.
 read -r other_max other_p50 < <(tc_lateness "$SINK_A_LOG" "$TR_TMP/other_keys")
