@@ -5,9 +5,9 @@
 # Receiver A answers HTTP 500, then {"ret":1}, then never (timeout, --timeout-ms
 # 1000); then it is stopped (connection refused); then it comes back on the same port
 # and answers ok. Attempts 1,2,3,4,5: 1-3 and 5 reach the receiver, 4 is refused
-# (seen in {P}:meta). (On a machine too loaded to stop A within 400 ms, or to start
-# it again within 800 ms, one more attempt reaches A or is refused: the test adapts
-# the numbers and says so.) With --backoff-min-ms 200 --backoff-max-ms 5000 the documented
+# (seen in {P}:meta). (On a machine too loaded to see attempt 3's failure or stop A
+# within 400 ms, or to start it again within 800 ms, one more attempt reaches A or is
+# refused: the test adapts the numbers and says so.) With --backoff-min-ms 200 --backoff-max-ms 5000 the documented
 # delay after attempt n (docs/SCHEDULER.md, scheduler/tr_backoff.h) is uniform in
 # [base(n)/2, base(n)], base(n) = min(5000, 200 * 2^(n-1)): at least 100, 200, 400,
 # 800 ms after attempts 1..4, counted from when the attempt finished.
@@ -45,11 +45,13 @@ state_now() {
     [[ $ST_META =~ \"attempts\":([0-9]+) ]] && ST_ATT=${BASH_REMATCH[1]}
     return 0
 }
-# failed_n N: attempt N failed and the retry is scheduled; keeps meta_N, retry_due_N.
-failed_n() {
+# failed_from N: attempt N, or a later one, failed and its retry is scheduled; keeps
+# c (that attempt), meta_c and retry_due_c. (The state lasts 400-800 ms after attempt
+# 3: a poll on a loaded machine can miss it and see attempt 4's, a timeout too.)
+failed_from() {
     state_now
-    [[ $ST_ATT == "$1" && -n $ST_DUE ]] || return 1
-    declare -g "meta_$1=$ST_META" "retry_due_$1=$ST_DUE"
+    ((ST_ATT >= $1)) && [[ -n $ST_DUE ]] || return 1
+    declare -g "c=$ST_ATT" "meta_c=$ST_META" "retry_due_c=$ST_DUE"
 }
 # refused_after N: a failed attempt after N was refused; keeps r (its number),
 # meta_r and retry_due_r.
@@ -60,19 +62,20 @@ refused_after() {
 }
 arrived() { (($(ts_sink_count_key "$1" "$2") >= $3)); }
 base_ms() { local b=200 i; for ((i = 1; i < $1; i++)); do b=$((b * 2)); done; echo $((b > 5000 ? 5000 : b)); }
-meta_3='{}' retry_due_3=0 r=0 meta_r='{}' retry_due_r=0
+c=0 meta_c='{}' retry_due_c=0 r=0 meta_r='{}' retry_due_r=0
 
 # Attempt 3 hangs until the scheduler's 1 s timeout; A is stopped as soon as that
 # failure is recorded, so attempt 3 stays a timeout and attempt 4, 400-800 ms later,
 # finds the port closed.
 tr_wait_for "attempt 3 reached A" 20 arrived "$SINK_A_LOG" "$key" 3 || tr_finish
-tr_wait_for "attempt 3 failed and is scheduled again" 10 failed_n 3 || tr_finish
+tr_wait_for "attempt 3 failed and is scheduled again" 10 failed_from 3 || tr_finish
 kill -TERM "$SINK_A_PID"
 tr_stop_sink A
-echo "# meta after attempt 3: $meta_3, retry due $retry_due_3"
-check "attempt 3 failed by timeout" jq -e '.error | test("time"; "i")' <<<"$meta_3"
+echo "# meta after attempt $c: $meta_c, retry due $retry_due_c"
+((c != 3)) && echo "# note: the first failure seen after attempt 3 was attempt $c's (a loaded machine)"
+check "attempt $c failed by timeout" jq -e '.error | test("time"; "i")' <<<"$meta_c"
 
-tr_wait_for "a later attempt was refused" 15 refused_after 3 || tr_finish
+tr_wait_for "a later attempt was refused" 15 refused_after "$c" || tr_finish
 # Back on the same port at once: the next attempt comes 800-1600 ms later.
 tr_start_sink A2 --listen "127.0.0.1:$port_a" --answer ok || tr_finish
 # The last refused attempt: r itself, unless A2 took longer than that back-off to
@@ -83,7 +86,7 @@ if ((ST_ATT > r)) && [[ -n $ST_DUE ]]; then
     last_failed=$ST_ATT meta_last=$ST_META retry_due_last=$ST_DUE
 fi
 echo "# meta after attempt $r: $meta_r, retry due $retry_due_r"
-if ((r != 4)); then
+if ((r != c + 1)); then
     # Not the scheduler's fault: this test was too slow (an overloaded machine) to
     # close A within the 400-800 ms back-off; the later attempts still count.
     echo "# note: A was stopped only after attempt $((r - 1)) reached it; refused attempt is $r"
@@ -99,8 +102,12 @@ tr_wait_for "attempt $((last_failed + 1)) reached A again" 15 arrived "$SINK_A2_
 gone() { [[ $(tr_rec_exists "$key") == 0 ]]; }
 tr_wait_for "timer is done (record removed)" 5 gone
 
-check_eq "attempts seen by A before the stop: 1..$((r - 1))" "$(seq -s, 1 $((r - 1)))" \
-    "$(jq -r --arg k "$key" 'select(.key == $k) | .attempt' "$SINK_A_LOG" | paste -sd,)"
+# A logs an attempt as it answers: one it was holding when it was stopped is not in its
+# log. So A saw 1..k, k from 3 to r - 1.
+seen_a=$(jq -r --arg k "$key" 'select(.key == $k) | .attempt' "$SINK_A_LOG" | paste -sd,)
+k_a=$(awk -F, '{ print NF }' <<<"$seen_a")
+check "attempts seen by A before the stop: 1..k, 3 <= k <= $((r - 1)) ($seen_a)" \
+    test "$seen_a" = "$(seq -s, 1 "$k_a")" -a "$k_a" -ge 3 -a "$k_a" -le $((r - 1))
 check_eq "attempt seen by A after the restart: $((last_failed + 1))" "$((last_failed + 1))" \
     "$(jq -r --arg k "$key" 'select(.key == $k) | .attempt' "$SINK_A2_LOG" | paste -sd,)"
 
@@ -108,27 +115,31 @@ check_eq "attempt seen by A after the restart: $((last_failed + 1))" "$((last_fa
 mapfile -t t < <(jq -r --arg k "$key" 'select(.key == $k) | (.t_us / 1000 | floor)' \
     "$SINK_A_LOG")
 t_last=$(jq -r --arg k "$key" 'select(.key == $k) | (.t_us / 1000 | floor)' "$SINK_A2_LOG")
-at3=$(jq -r '.at' <<<"$meta_3")
+at_c=$(jq -r '.at' <<<"$meta_c")
 at_r=$(jq -r '.at' <<<"$meta_r")
 g12=$((t[1] - t[0]))
 g23=$((t[2] - t[1]))
-d3=$((retry_due_3 - at3))
+d_c=$((retry_due_c - at_c))
+b_c=$(base_ms "$c")
 d_r=$((retry_due_r - at_r))
 g3_last=$((t_last - t[2]))
 b_r=$(base_ms "$r")
 echo "# gaps at the receiver: 1->2 ${g12} ms, 2->3 ${g23} ms, 3->$((last_failed + 1)) ${g3_last} ms;" \
-    "delays stored: after 3 ${d3} ms, after $r ${d_r} ms; attempt 3 timed out after $((at3 - t[2])) ms"
+    "delays stored: after $c ${d_c} ms, after $r ${d_r} ms"
 check "gap 1->2 >= 100 ms" test "$g12" -ge 100
 check "gap 2->3 >= 200 ms" test "$g23" -ge 200
-check "attempt 3 gave up after its 1 s timeout (counted from before A saw it)" \
-    test $((at3 - t[2])) -ge 800
-check "delay after attempt 3 >= 400 ms" test "$d3" -ge 400
+if ((c == 3)); then
+    echo "# attempt 3 timed out after $((at_c - t[2])) ms"
+    check "attempt 3 gave up after its 1 s timeout (counted from before A saw it)" \
+        test $((at_c - t[2])) -ge 800
+fi
+check "delay after attempt $c >= $((b_c / 2)) ms" test "$d_c" -ge $((b_c / 2))
 check "delay after attempt $r >= $((b_r / 2)) ms" test "$d_r" -ge $((b_r / 2))
 # The documented maximum, plus slack for a busy machine (the stored delay also holds
 # the time between the scheduler's clock read and Redis's).
 check "gap 1->2 <= 200 ms + 1 s" test "$g12" -le 1200
 check "gap 2->3 <= 400 ms + 1 s" test "$g23" -le 1400
-check "delay after attempt 3 <= 800 ms + 500" test "$d3" -le 1300
+check "delay after attempt $c <= $b_c ms + 500" test "$d_c" -le $((b_c + 500))
 check "delay after attempt $r <= $b_r ms + 500" test "$d_r" -le $((b_r + 500))
 check "attempt $((last_failed + 1)) not before its retry time" \
     test "$t_last" -ge $((retry_due_last - 5))
