@@ -31,8 +31,8 @@ check "$((n1 + n2)) timers registered" ts_register_bulk "$TR_TMP/keys" "$SINK_A_
 
 at_receiver() { (($(ts_sink_lines "$SINK_A_LOG") >= n1)); }
 tr_wait_for "the first $n1 deliveries reached the slow receiver" 15 at_receiver
-check "timers are in flight before the kill (ZCARD inflight > 0)" \
-    test "$(ts_zcard inflight)" -gt 0
+# Killed at once: a look at the store first took ~3 s on a loaded machine (16 shards
+# on a cluster), by which time the slow answers had come. What it held is read below.
 check "the slow receiver has answered none yet" \
     test $(($(ts_now_us) - $(jq -s 'map(.t_us) | min' "$SINK_A_LOG"))) -lt 3000000
 kill -KILL "${TS_SCHED_PID[first]}"

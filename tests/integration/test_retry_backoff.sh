@@ -102,8 +102,8 @@ tr_wait_for "attempt $((last_failed + 1)) reached A again" 15 arrived "$SINK_A2_
 gone() { [[ $(tr_rec_exists "$key") == 0 ]]; }
 tr_wait_for "timer is done (record removed)" 5 gone
 
-# A logs an attempt as it answers: one it was holding when it was stopped is not in its
-# log. So A saw 1..k, k from 3 to r - 1.
+# A logs an attempt once it has read the request: one still in its listen queue when it
+# was stopped (then reset, not refused) is not in its log. So A saw 1..k, 3 <= k < r.
 seen_a=$(jq -r --arg k "$key" 'select(.key == $k) | .attempt' "$SINK_A_LOG" | paste -sd,)
 k_a=$(awk -F, '{ print NF }' <<<"$seen_a")
 check "attempts seen by A before the stop: 1..k, 3 <= k <= $((r - 1)) ($seen_a)" \
