@@ -876,14 +876,20 @@ static int run_read(tr_cluster *c, size_t n, const tr_cluster_call *calls,
             st[i] = RUN_DONE;
             continue;
         }
+        /* Counted here as route() counts them: the resend may not meet them again. */
         tr_cluster_redirect red;
-        if (tr_cluster_parse_redirect(r->str, r->len, &red) == TR_CLUSTER_REDIRECT_MOVED) {
+        tr_cluster_redirect_kind kind = tr_cluster_parse_redirect(r->str, r->len, &red);
+        if (kind == TR_CLUSTER_REDIRECT_MOVED) {
             const char *host = red.host[0] != '\0' ? red.host : nd->host;
             unsigned to = node_index(c, host, strlen(host), red.port);
             if (to != NO_NODE)
                 c->slot_node[red.slot] = (uint16_t)to; /* route() goes there at once */
             c->stats.moved++;
             moved = 1;
+        } else if (kind == TR_CLUSTER_REDIRECT_ASK) {
+            c->stats.ask++;
+        } else if (error_is(r, "TRYAGAIN") || error_is(r, "CLUSTERDOWN")) {
+            c->stats.retries++;
         }
         freeReplyObject(r);
         st[i] = RUN_AGAIN;
