@@ -34,7 +34,6 @@
 #define N (S * PER)
 
 static tr_test_cluster tc;
-#define raw_cmd(...) tr_test_cluster_cmd(&tc, __VA_ARGS__)
 static tr_config cfg;
 
 static int setup(void **state)
@@ -176,20 +175,6 @@ static void test_claim_behind_finish(void **state)
     tr_store_free(s);
 }
 
-static void expect_status(redisReply *r)
-{
-    if (r->type != REDIS_REPLY_STATUS)
-        fail_msg("reply type %d: %s", r->type, r->type == REDIS_REPLY_ERROR ? r->str : "");
-    freeReplyObject(r);
-}
-
-/* cluster-node-timeout on every node (a stopped master is not failed over). */
-static void node_timeout_all(int ms)
-{
-    for (int i = 0; i < tc.nnodes; i++)
-        expect_status(raw_cmd(tc.ports[i], "CONFIG SET cluster-node-timeout %d", ms));
-}
-
 /* The cut-off, the first master stopped: a claim finds it gone (its claim calls
  * owed a recovery); a finish with an ack for its shard and a claim queued behind:
  * the ack UNWRITTEN, the others APPLIED, the claim the other shards' second timers.
@@ -203,16 +188,10 @@ static void test_behind_cutoff(void **state)
     char ids[N][32];
     tr_store *s = store_with_timers(&c, "stbcut", ids);
     assert_int_equal(tr_store_set_cutoff(s, 60000), 0);
-    int victim[S] = {0}, nvictim = 0;
-    for (int k = 0; k < S; k++) {
-        /* The first master's shards: it answers ZCARD, the others MOVED. */
-        redisReply *r = raw_cmd(tc.ports[0], "ZCARD {stbcut:%d}:due", k);
-        victim[k] = r->type == REDIS_REPLY_INTEGER;
-        nvictim += victim[k];
-        freeReplyObject(r);
-    }
+    int victim[S] = {0};
+    int nvictim = tr_test_cluster_first_master_shards(&tc, "stbcut", S, victim);
     assert_true(nvictim > 0 && nvictim < S);
-    node_timeout_all(60000);
+    tr_test_cluster_node_timeout_all(&tc, 60000);
     assert_int_equal(kill(tc.pids[0], SIGSTOP), 0);
 
     int seen[N] = {0};
@@ -292,7 +271,7 @@ static void test_behind_cutoff(void **state)
     tr_store_stats st;
     assert_int_equal(tr_store_get_stats(s, 0, &st), 0);
     assert_int_equal(st.pending + st.in_flight, 0);
-    node_timeout_all(2000);
+    tr_test_cluster_node_timeout_all(&tc, 2000);
     tr_store_free(s);
 }
 
