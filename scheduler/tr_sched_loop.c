@@ -37,6 +37,9 @@
 #define HIST_WRITE_MS 1000     /* histograms go to Redis at most this often */
 #define FLUSH_DELAY_MS 2       /* an outcome waits at most this long for others to join
                                 * its write (it is delivered already: only the ack waits) */
+#define BEHIND_FLUSH_MS 50      /* a cluster under a backlog: outcomes wait up to this long
+                                * for a batch of free slots, to go with its claim (one
+                                * call per shard for each: the batch pays for them) */
 #define REVOKE_MS 600000       /* a lost claim's token stays revoked this long: Redis runs
                                 * a claim it received before a stall when it resumes */
 #define MIGRATE_CHUNK 1000     /* old records moved per call (migrate.lua): a few ms of Redis */
@@ -208,6 +211,15 @@ static void written(sched *s, int rc)
     }
 }
 
+/* How long the oldest outcome held waits for others: on a cluster under a backlog
+ * for a batch to go with its claim (claim_behind()), not a few at a time (each
+ * finish and each claim there is a call per shard). */
+static int flush_delay(const sched *s)
+{
+    return !tr_store_pipelined(s->redis.store) && claim_behind(s) ? BEHIND_FLUSH_MS
+                                                                  : FLUSH_DELAY_MS;
+}
+
 /* Whether the outcomes held (and not sent yet) are sent now. They are delivered
  * already, so holding them a few ms only postpones the ack (the lease covers it);
  * they go at once when nothing else is in flight (light load keeps its
@@ -230,7 +242,7 @@ static int want_flush(sched *s, int64_t now)
     if (s->redis.rc.down)
         return tr_reconnect_due(&s->redis.rc, now);
     return s->drain.stopping || tr_notifiers_running(s->work.notify) == 0 || n >= (size_t)batch_min(s) ||
-           now - s->work.pending_since_mono >= FLUSH_DELAY_MS;
+           now - s->work.pending_since_mono >= flush_delay(s);
 }
 
 /* Sends the outcomes held when want_flush() says so; the answers are read by
@@ -825,7 +837,7 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
         target = min64(target, s->redis.rc.retry_at_ms);
     else if (!owed && tr_pending_count(s->work.pending) > s->work.held &&
              s->work.pending_since_mono >= 0)
-        target = min64(target, s->work.pending_since_mono + FLUSH_DELAY_MS);
+        target = min64(target, s->work.pending_since_mono + flush_delay(s));
     else if (!owed && s->work.held > 0)
         target = min64(target, s->work.held_retry_mono); /* held: their master's retry */
     if (tr_wake_fd(s->wake.line) < 0 && !s->redis.rc.down)
