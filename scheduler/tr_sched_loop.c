@@ -177,7 +177,9 @@ static void store_ok(sched *s)
  * finished. At light load the slots are free anyway, so nothing waits. */
 static int batch_min(const sched *s)
 {
-    int m = s->cfg->max_inflight / 8;
+    /* A cluster answers at once (blocking): nothing gathers while answers are owed,
+     * so it waits for a larger batch (each claim and finish is a call per shard). */
+    int m = s->cfg->max_inflight / (tr_store_pipelined(s->redis.store) ? 8 : 4);
     return m < 1 ? 1 : m;
 }
 
