@@ -225,7 +225,7 @@ static int flush_delay(const sched *s)
 /* Whether the outcomes held (and not sent yet) are sent now. They are delivered
  * already, so holding them a few ms only postpones the ack (the lease covers it);
  * they go at once when nothing else is in flight (light load keeps its
- * precision), when a batch is ready, when the oldest has waited FLUSH_DELAY_MS,
+ * precision), when a batch is ready, when the oldest has waited flush_delay(),
  * and while stopping; never while an earlier send awaits its answers. While
  * Redis is down: at the retry time. */
 static int want_flush(sched *s, int64_t now)
