@@ -21,6 +21,7 @@ struct tr_pending {
     tr_finish_result *results; /* cap entries, for tr_store_finish */
     size_t n, cap;
     size_t sent;    /* fin[0..sent) are outstanding (tr_store_finish_send) */
+    size_t kept;    /* the last flush's or recv's UNWRITTEN ones, first in fin[] */
     tr_pending_notice_fn notice_fn;
     void *notice_ctx;
 };
@@ -221,7 +222,13 @@ int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st)
         return 0;
     if (tr_store_finish(store, p->fin, p->n, p->results) != 0)
         return -1;
-    return applied(p, p->n, st) > 0 ? 1 : 0;
+    p->kept = applied(p, p->n, st);
+    return p->kept > 0 ? 1 : 0;
+}
+
+size_t tr_pending_kept(const tr_pending *p)
+{
+    return p->kept;
 }
 
 size_t tr_pending_sent(const tr_pending *p)
@@ -250,7 +257,8 @@ tr_store_recv_result tr_pending_recv(tr_pending *p, tr_store *store, tr_sched_st
         return rc;
     size_t n = p->sent;
     p->sent = 0; /* answered, or to be sent again (each is safe to apply twice) */
+    p->kept = 0;
     if (rc == TR_STORE_RECV_DONE)
-        (void)applied(p, n, st); /* none unwritten: the cut-off is a cluster's, never sent */
+        p->kept = applied(p, n, st); /* a cluster's cut-off may keep some (UNWRITTEN) */
     return rc;
 }

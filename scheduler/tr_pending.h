@@ -65,11 +65,17 @@ int tr_pending_flush(tr_pending *p, tr_store *store, tr_sched_stats *st);
  * 0 (also when empty), -1 when one is outstanding already or the send failed
  * (all kept). tr_pending_recv(): reads the answers as `mode` allows
  * (tr_store_sched.h); DONE (as tr_pending_flush(): the sent ones are handled and
- * leave the list; also when nothing was outstanding), OWED (not all in yet), or
- * FAILED (they stay, to be sent again). */
+ * leave the list, except those answered TR_FINISH_UNWRITTEN, which stay first
+ * (tr_pending_kept); also when nothing was outstanding), OWED (not all in yet),
+ * or FAILED (they stay, to be sent again). */
 int tr_pending_send(tr_pending *p, tr_store *store);
 tr_store_recv_result tr_pending_recv(tr_pending *p, tr_store *store, tr_sched_stats *st,
                                      tr_store_recv_mode mode);
+
+/* How many outcomes the last tr_pending_flush() or tr_pending_recv() that answered
+ * kept because the store answered them TR_FINISH_UNWRITTEN (a cluster's cut-off):
+ * they are the first of the list. */
+size_t tr_pending_kept(const tr_pending *p);
 
 /* Outcomes sent and not answered yet (0: none outstanding). */
 size_t tr_pending_sent(const tr_pending *p);

@@ -37,6 +37,9 @@
 #define HIST_WRITE_MS 1000     /* histograms go to Redis at most this often */
 #define FLUSH_DELAY_MS 2       /* an outcome waits at most this long for others to join
                                 * its write (it is delivered already: only the ack waits) */
+#define BEHIND_FLUSH_MS 50      /* a cluster under a backlog: outcomes wait up to this long
+                                * for a batch of free slots, to go with its claim (one
+                                * call per shard for each: the batch pays for them) */
 #define REVOKE_MS 600000       /* a lost claim's token stays revoked this long: Redis runs
                                 * a claim it received before a stall when it resumes */
 #define MIGRATE_CHUNK 1000     /* old records moved per call (migrate.lua): a few ms of Redis */
@@ -174,14 +177,55 @@ static void store_ok(sched *s)
  * finished. At light load the slots are free anyway, so nothing waits. */
 static int batch_min(const sched *s)
 {
-    int m = s->cfg->max_inflight / 8;
+    /* A cluster answers at once (blocking): nothing gathers while answers are owed,
+     * so it waits for a larger batch (each claim and finish is a call per shard). */
+    int m = s->cfg->max_inflight / (tr_store_pipelined(s->redis.store) ? 8 : 4);
     return m < 1 ? 1 : m;
+}
+
+/* Whether a claim may be queued behind an owed finish (its answers are then read
+ * after the finish's): under a backlog, with the clock offset known and Redis
+ * answering. On a cluster the finish is then only queued too (flush()), so that
+ * both run as one pipeline per master. */
+static int claim_behind(const sched *s)
+{
+    return s->claim.backlog && s->redis.have_offset && !s->redis.rc.down;
+}
+
+/* After outcomes were written: rc 0 all of them, 1 all but those whose master is
+ * away (the cut-off on a cluster: they wait for its retry time, first in the
+ * list), -1 none (Redis away: kept, sent again at the retry time). */
+static void written(sched *s, int rc)
+{
+    s->work.held = 0;
+    if (rc >= 0)
+        s->claim.need = 1; /* a retry or a chain may now be the earliest timer */
+    if (rc == 0) {
+        store_ok(s);
+    } else if (rc == 1) {
+        int64_t in = tr_store_cutoff_retry_ms(s->redis.store);
+        s->work.held = tr_pending_kept(s->work.pending);
+        s->work.held_retry_mono = tr_clock_mono_ms() + (in < 0 ? RECONNECT_MIN_MS : in);
+        if (s->redis.rc.down)
+            store_failed(s, "finish"); /* the next reconnect attempt, later */
+    } else {
+        store_failed(s, "finish");
+    }
+}
+
+/* How long the oldest outcome held waits for others: on a cluster under a backlog
+ * for a batch to go with its claim (claim_behind()), not a few at a time (each
+ * finish and each claim there is a call per shard). */
+static int flush_delay(const sched *s)
+{
+    return !tr_store_pipelined(s->redis.store) && claim_behind(s) ? BEHIND_FLUSH_MS
+                                                                  : FLUSH_DELAY_MS;
 }
 
 /* Whether the outcomes held (and not sent yet) are sent now. They are delivered
  * already, so holding them a few ms only postpones the ack (the lease covers it);
  * they go at once when nothing else is in flight (light load keeps its
- * precision), when a batch is ready, when the oldest has waited FLUSH_DELAY_MS,
+ * precision), when a batch is ready, when the oldest has waited flush_delay(),
  * and while stopping; never while an earlier send awaits its answers. While
  * Redis is down: at the retry time. */
 static int want_flush(sched *s, int64_t now)
@@ -200,7 +244,7 @@ static int want_flush(sched *s, int64_t now)
     if (s->redis.rc.down)
         return tr_reconnect_due(&s->redis.rc, now);
     return s->drain.stopping || tr_notifiers_running(s->work.notify) == 0 || n >= (size_t)batch_min(s) ||
-           now - s->work.pending_since_mono >= FLUSH_DELAY_MS;
+           now - s->work.pending_since_mono >= flush_delay(s);
 }
 
 /* Sends the outcomes held when want_flush() says so; the answers are read by
@@ -211,29 +255,18 @@ static void flush(sched *s)
     if (!want_flush(s, tr_clock_mono_ms()))
         return;
     assert(!outstanding(s)); /* one call owed on the connection at a time */
-    if (!tr_store_pipelined(s->redis.store)) {
-        /* A cluster: written now, one shard's call at a time (docs/CLUSTER.md). */
+    if (!tr_store_pipelined(s->redis.store) && !claim_behind(s)) {
+        /* A cluster, no claim to queue behind: written now, blocking, one pipeline
+         * per master (docs/CLUSTER.md). */
         int rc = tr_pending_flush(s->work.pending, s->redis.store, &s->report.st);
-        s->work.held = 0;
-        if (rc >= 0) {
+        if (rc >= 0)
             s->work.pending_since_mono = -1;
-            s->claim.need = 1; /* a retry or a chain may now be the earliest timer */
-        }
-        if (rc == 0) {
-            store_ok(s);
-        } else if (rc == 1) {
-            /* Some masters are away (the cut-off): theirs wait for its retry time,
-             * the others' went. */
-            int64_t in = tr_store_cutoff_retry_ms(s->redis.store);
-            s->work.held = tr_pending_count(s->work.pending);
-            s->work.held_retry_mono = tr_clock_mono_ms() + (in < 0 ? RECONNECT_MIN_MS : in);
-            if (s->redis.rc.down)
-                store_failed(s, "finish"); /* the next reconnect attempt, later */
-        } else {
-            store_failed(s, "finish"); /* kept: sent again at the retry time */
-        }
+        written(s, rc);
         return;
     }
+    /* One Redis: written now, read when the socket is readable. A cluster under a
+     * backlog: queued, the claim queued behind it, both run by store_step()'s
+     * receive(). */
     if (tr_pending_send(s->work.pending, s->redis.store) == 0)
         s->work.pending_since_mono = -1;
     else
@@ -253,12 +286,7 @@ static void receive(sched *s, int wait)
             tr_pending_recv(s->work.pending, s->redis.store, &s->report.st, claim_mode);
         if (rc == TR_STORE_RECV_OWED)
             return;
-        if (rc == TR_STORE_RECV_DONE) {
-            store_ok(s);
-            s->claim.need = 1; /* a retry or a chain may now be the earliest timer */
-        } else {
-            store_failed(s, "finish"); /* kept: sent again at the retry time */
-        }
+        written(s, rc == TR_STORE_RECV_FAILED ? -1 : tr_pending_kept(s->work.pending) > 0);
         if (!wait)
             claim_mode = TR_STORE_RECV_BUFFERED; /* the read is spent: what it brought only */
     }
@@ -525,8 +553,10 @@ static void claim(sched *s, int free_slots)
     int64_t lease = (int64_t)s->cfg->timeout_ms + s->cfg->lease_margin_ms;
     assert(!tr_store_claim_outstanding(s->redis.store)); /* want_claim() refuses */
     const char *token = tr_claim_tokens_next(&s->claim.tokens);
-    if (s->claim.backlog && s->redis.have_offset && !s->redis.rc.down &&
-        tr_store_pipelined(s->redis.store)) {
+    if (claim_behind(s) &&
+        (tr_store_pipelined(s->redis.store) || tr_pending_sent(s->work.pending) > 0)) {
+        /* On a cluster only behind a finish queued by flush(): read at once by
+         * store_step(), the finish's calls and the claim's in one batch. */
         s->claim.last_mono = tr_clock_mono_ms();
         if (tr_store_claim_send(s->redis.store, (size_t)free_slots, lease, token) != 0) {
             tr_claim_tokens_lost(&s->claim.tokens, token); /* part of it may have gone out */
@@ -643,8 +673,7 @@ static int want_claim(sched *s, int64_t now, int free_slots)
      * behind an owed finish (pipelined), and one claim is owed at most. */
     if (s->drain.stopping || free_slots <= 0 || tr_store_claim_outstanding(s->redis.store))
         return 0;
-    if (tr_pending_sent(s->work.pending) > 0 &&
-        !(s->claim.backlog && s->redis.have_offset && !s->redis.rc.down))
+    if (tr_pending_sent(s->work.pending) > 0 && !claim_behind(s))
         return 0;
     if (s->redis.rc.down) /* held: only those whose master is away (cut-off) */
         return tr_reconnect_due(&s->redis.rc, now) &&
@@ -776,6 +805,10 @@ static void store_step(sched *s, int64_t now)
     int free_slots = claim_room(s);
     if (want_claim(s, now, free_slots))
         claim(s, free_slots);
+    /* A cluster: what flush() and claim() queued runs now, one pipeline per master
+     * (the reads block; the first runs every queued call). */
+    if (!tr_store_pipelined(s->redis.store) && outstanding(s))
+        receive(s, 1);
 }
 
 /* How long the poll may sleep: until the next due time (mapped to the local clock),
@@ -806,7 +839,7 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
         target = min64(target, s->redis.rc.retry_at_ms);
     else if (!owed && tr_pending_count(s->work.pending) > s->work.held &&
              s->work.pending_since_mono >= 0)
-        target = min64(target, s->work.pending_since_mono + FLUSH_DELAY_MS);
+        target = min64(target, s->work.pending_since_mono + flush_delay(s));
     else if (!owed && s->work.held > 0)
         target = min64(target, s->work.held_retry_mono); /* held: their master's retry */
     if (tr_wake_fd(s->wake.line) < 0 && !s->redis.rc.down)

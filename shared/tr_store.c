@@ -555,7 +555,10 @@ int tr_store_read_only(int which)
 redisReply *tr_store_run_script(tr_store *s, call_args *a)
 {
     const char *name = scripts[a->which].name;
-    if (tr_store_connect(s) != 0)
+    /* On a cluster a call run alone leaves the queued calls as they are (they run
+     * when their answers are read), so a finish queued there does not stop it: the
+     * cut-off's recoveries go before a claim queued behind a finish. */
+    if (tr_store_on_cluster(s) ? connect_cluster(s) != 0 : tr_store_connect(s) != 0)
         return NULL;
     if (tr_store_on_cluster(s)) {
         /* NOSCRIPT, MOVED and ASK are the client's (per node). */

@@ -504,6 +504,14 @@ tr_store_recv_result tr_store_finish_recv(tr_store *store, const tr_finish *item
     }
     int did_read = 0;
     while (fa->answered < fa->plan.ncalls) {
+        if (tr_store_cut_on(store)) {
+            /* A cluster (its calls run when the first answer is read, blocking): as
+             * the blocking finish, a call that fails holds back only its own
+             * outcomes (UNWRITTEN), and a claim queued behind keeps its calls. */
+            cut_answer(store, items, &fa->plan, fa->answered++, fa->res, fa->again,
+                       &fa->nagain);
+            continue;
+        }
         void *v = NULL;
         tr_store_recv_result got = tr_store_take_reply(store, mode, &did_read, &v);
         if (got == TR_STORE_RECV_OWED)

@@ -221,7 +221,9 @@ int tr_store_finish(tr_store *store, const tr_finish *items, size_t n,
  * send again later). tr_store_finish_recv() takes the answers that arrived:
  * `items` must hold the same n outcomes at the same indexes (the array may have
  * moved), `results` n entries, filled when it answers DONE (as tr_store_finish()).
- * FAILED: as tr_store_finish()'s -1 (no result known, nothing outstanding). */
+ * FAILED: as tr_store_finish()'s -1 (no result known, nothing outstanding).
+ * With the cut-off on, as tr_store_finish(): the outcomes of a master that did not
+ * answer are TR_FINISH_UNWRITTEN (DONE), and a claim sent behind keeps its calls. */
 int tr_store_finish_send(tr_store *store, const tr_finish *items, size_t n);
 tr_store_recv_result tr_store_finish_recv(tr_store *store, const tr_finish *items,
                                           tr_finish_result *results,
@@ -234,8 +236,10 @@ int tr_store_fd(const tr_store *store);
 
 /* 1 when _send/_recv overlap Redis's work with the caller's (one Redis: the calls are
  * written at _send, the answers read when tr_store_fd() is readable). 0 on a cluster
- * (--cluster): there _send only queues and _recv runs the calls one by one, blocking,
- * on each shard's master, so a polling caller should use the blocking calls. */
+ * (--cluster): there _send only queues, and the first _recv runs every queued call
+ * (a finish and the claim sent behind it) at once, one pipeline per master, blocking;
+ * so a caller reads at once, and sends a claim behind a finish only to have both
+ * run in one batch. */
 int tr_store_pipelined(const tr_store *store);
 
 /* ---- The cluster client ---- */

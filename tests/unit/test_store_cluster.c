@@ -298,13 +298,6 @@ static void test_wait_replicas(void **state)
     tr_store_free(s);
 }
 
-/* cluster-node-timeout on every node (a stopped master is not failed over). */
-static void node_timeout_all(int ms)
-{
-    for (int i = 0; i < tc.nnodes; i++)
-        expect_status(raw_cmd(tc.ports[i], "CONFIG SET cluster-node-timeout %d", ms));
-}
-
 /* The cut-off (tr_store_set_cutoff): one timer on every shard, the first master
  * stopped (SIGSTOP, no failover). A claim waits for it once (--redis-timeout-ms),
  * returns the other masters' timers, and the next ones skip it (one probes it at
@@ -335,15 +328,9 @@ static void test_cutoff(void **state)
         have++;
     }
     assert_int_equal(have, S);
-    for (int k = 0; k < S; k++) {
-        /* The first master's shards: it answers ZCARD, the others MOVED. */
-        redisReply *r = raw_cmd(tc.ports[0], "ZCARD {stcut:%d}:due", k);
-        victim_shard[k] = r->type == REDIS_REPLY_INTEGER;
-        nvictim += victim_shard[k];
-        freeReplyObject(r);
-    }
+    nvictim = tr_test_cluster_first_master_shards(&tc, "stcut", S, victim_shard);
     assert_true(nvictim > 0 && nvictim < S);
-    node_timeout_all(60000);
+    tr_test_cluster_node_timeout_all(&tc, 60000);
     assert_int_equal(kill(tc.pids[0], SIGSTOP), 0);
 
     tr_claim_batch b = {0};
@@ -410,7 +397,7 @@ static void test_cutoff(void **state)
     tr_store_stats st;
     assert_int_equal(tr_store_get_stats(s, 0, &st), 0);
     assert_int_equal(st.pending, 0);
-    node_timeout_all(2000);
+    tr_test_cluster_node_timeout_all(&tc, 2000);
     tr_store_free(s);
 }
 

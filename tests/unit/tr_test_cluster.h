@@ -88,4 +88,30 @@ static inline redisReply *tr_test_cluster_cmd(const tr_test_cluster *tc, int por
     return r;
 }
 
+/* CONFIG SET cluster-node-timeout ms on every node (a master stopped for longer than
+ * the test needs is then not failed over). */
+static inline void tr_test_cluster_node_timeout_all(const tr_test_cluster *tc, int ms)
+{
+    for (int i = 0; i < tc->nnodes; i++) {
+        redisReply *r = tr_test_cluster_cmd(tc, tc->ports[i], "CONFIG SET cluster-node-timeout %d", ms);
+        assert_int_equal(r->type, REDIS_REPLY_STATUS);
+        freeReplyObject(r);
+    }
+}
+
+/* on[k] = 1 for each of the nshards shards of key prefix `key` whose slot the first
+ * master serves (it answers ZCARD {key:k}:due, the others MOVED), else 0. How many. */
+static inline int tr_test_cluster_first_master_shards(const tr_test_cluster *tc, const char *key,
+                                                      int nshards, int *on)
+{
+    int n = 0;
+    for (int k = 0; k < nshards; k++) {
+        redisReply *r = tr_test_cluster_cmd(tc, tc->ports[0], "ZCARD {%s:%d}:due", key, k);
+        on[k] = r->type == REDIS_REPLY_INTEGER;
+        n += on[k];
+        freeReplyObject(r);
+    }
+    return n;
+}
+
 #endif
