@@ -97,7 +97,7 @@ last_req=$(jq -s 'map(.t_us) | max / 1000 | floor' "$SINK_B_LOG")
 # The slow answers go out slow_ms (and step_ms apart) after their requests, into the
 # stalled store.
 slow_end=$((slow_ms + (nb - nb / 2 - 1) * step_ms))
-until (($(ts_now_ms) >= last_req + slow_end + 300)); do sleep 0.02; done
+tr_sleep_until_ms $((last_req + slow_end + 300))
 kill -KILL "${TS_SCHED_PID[victim-b]}"
 wait "${TS_SCHED_PID[victim-b]}" 2>/dev/null
 kill -CONT "$TS_REDIS_PID"

@@ -36,7 +36,7 @@ tr_wait_for "a tenth of the burst delivered" 30 some_in
 kill -STOP "$SINK_A_PID"
 t_stop=$(ts_now_ms)
 at_stop=$(ts_sink_lines "$SINK_A_LOG")
-until (($(ts_now_ms) >= t_stop + 1000)); do tr_sleep 0.05; done
+tr_sleep_until_ms $((t_stop + 1000))
 kill -CONT "$SINK_A_PID"
 echo "# receiver paused $(($(ts_now_ms) - t_stop)) ms from $((t_stop - due0)) ms after the first due time"
 check "the pause fell inside the burst ($at_stop of $n in when it began)" test "$at_stop" -lt "$n"

@@ -36,7 +36,7 @@ check_eq "$n timers created in one batch" "$n" "$(jqb '[.results[] | select(.sta
 kill -STOP "$TS_REDIS_PID"
 t_stop=$(ts_now_ms)
 check_eq "none delivered before the stall" 0 "$(ts_sink_lines "$SINK_A_LOG")"
-until (($(ts_now_ms) >= t_stop + stall_s * 1000)); do sleep 0.1; done
+tr_sleep_until_ms $((t_stop + stall_s * 1000))
 kill -CONT "$TS_REDIS_PID"
 t_cont=$(ts_now_ms)
 echo "# redis stalled $((t_cont - t_stop)) ms"

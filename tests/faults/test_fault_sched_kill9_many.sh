@@ -44,13 +44,13 @@ step=$((spread_ms / kills))
 held_total=0
 for ((k = 1; k <= kills; k++)); do
     # Half-way through each slice of the spread: deliveries are running.
-    until (($(ts_now_ms) >= due0 + (k - 1) * step + step / 2)); do sleep 0.02; done
+    tr_sleep_until_ms $((due0 + (k - 1) * step + step / 2))
     # On a loaded machine a restarted victim may not have claimed yet: a kill then
     # hits nothing. Wait (at most 3 s by the clock: 150 polls of redis-cli and awk
     # took minutes on a loaded CI-like run, and the test timed out) until it holds
     # deliveries.
     wait_until=$(($(ts_now_ms) + 3000))
-    while [[ -z $(held_by_victim) ]] && (($(ts_now_ms) < wait_until)); do sleep 0.02; done
+    while [[ -z $(held_by_victim) ]] && tr_before_ms "$wait_until"; do sleep 0.02; done
     pid=${TS_SCHED_PID[$victim]}
     kill -KILL "$pid"
     wait "$pid" 2>/dev/null

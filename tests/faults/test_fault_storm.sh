@@ -34,7 +34,7 @@ check "$n timers created through /v1/timers/batch, all due at $at" \
 echo "# created $n in $(($(ts_now_ms) - t0)) ms (the instant: +$lead_ms ms, TR_FAULT_LEAD_MS)"
 check_eq "all $n due at one instant (else raise TR_FAULT_LEAD_MS)" "1 $n" \
     "$(tr_redis ZRANGE "$(ts_k due)" 0 -1 WITHSCORES | awk 'NR % 2 == 0' | sort -u | wc -l) $(ts_zcard due)"
-until (($(ts_now_ms) > at)); do sleep 0.02; done
+tr_sleep_until_ms $((at + 1))
 
 # The sha1 of each script as the programs load it (shared/embed_lua.cmake: the
 # prelude in front of the script).

@@ -76,7 +76,7 @@ held_by_victim() {
 : >"$TR_TMP/held_at_kills"
 held_total=0 hits=0
 for ((k = 1; k <= kills; k++)); do
-    until (($(ts_now_ms) >= due0 + (k - 1) * step - 300)); do sleep 0.01; done
+    tr_sleep_until_ms $((due0 + (k - 1) * step - 300))
     # A stream delivery holds its claim only until its ack is written: one redis-cli
     # polls every ms (for at most ~3 s) how many claims the victim holds, and the
     # first nonzero answer kills it at once, inside that window.

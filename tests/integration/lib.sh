@@ -83,6 +83,17 @@ tr_finish() {
 # Wall clock in ms / µs, from bash itself (no fork).
 tr_now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 tr_now_us() { echo "${EPOCHREALTIME/./}"; }
+# Loops that wait on the clock use these, not $(tr_now_ms): a subshell's fork costs
+# ~10 ms of CPU here, and the suite is CPU-bound.
+# tr_before_ms T: true while the clock (tr_now_ms) is before T.
+tr_before_ms() { local t=${EPOCHREALTIME/./}; ((t / 1000 < $1)); }
+# tr_sleep_until_ms T: returns once the clock reached T, in one sleep.
+tr_sleep_until_ms() {
+    local left=$(($1 * 1000 - ${EPOCHREALTIME/./})) frac
+    ((left > 0)) || return 0
+    printf -v frac '%06d' $((left % 1000000))
+    tr_sleep "$((left / 1000000)).$frac"
+}
 
 # Seconds (whole or with a fraction, e.g. 2.5) to µs.
 tr_s_to_us() {

@@ -208,7 +208,7 @@ ts_true_for() {
     local desc=$1 ms=$2 limit
     shift 2
     limit=$(($(ts_now_ms) + ms))
-    while (($(ts_now_ms) < limit)); do
+    while tr_before_ms "$limit"; do
         "$@" || { check "$desc" false; return 1; }
         sleep 0.02
     done

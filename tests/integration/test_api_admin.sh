@@ -30,7 +30,8 @@ none_yet() { (($(sink_count_path "$SINK_A_LOG" /paused) == 0)); }
 # Held for 1 s past its due time: a scheduler that ignored the flag would fire in ms.
 t_end=$(($(tr_now_ms) + 1000))
 held=1
-while (($(tr_now_ms) < t_end)); do none_yet || held=0; done
+while tr_before_ms "$t_end"; do none_yet || held=0; sleep 0.05; done
+none_yet || held=0
 check_eq "while paused, nothing is delivered" 1 "$held"
 api GET /v1/stats
 check_eq "stats: paused" true "$(jqb .paused)"

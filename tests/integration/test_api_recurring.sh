@@ -32,7 +32,7 @@ api DELETE /v1/timers/st
 check_api "cancelling the series: 200" 200
 n=$(sink_count_path "$SINK_A_LOG" /st)
 t_end=$(($(tr_now_ms) + 1000))
-while (($(tr_now_ms) < t_end)); do :; done
+tr_sleep_until_ms "$t_end"
 m=$(sink_count_path "$SINK_A_LOG" /st)
 check "no firing 1 s after the cancel (at most one already in flight: $n -> $m)" test "$m" -le $((n + 1))
 

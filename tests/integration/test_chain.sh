@@ -51,7 +51,7 @@ fi
 tr_wait_for "the zero-second chain's first callback arrived" 3 tr_sink_has A 1 'select(.path == "/zero")'
 tr_wait_for "all records are gone" 3 tr_no_timers_left
 T_ZERO=$(( $(jq -j 'select(.path == "/zero") | .t_us' "$SINK_A_LOG" | head -n 1) / 1000 ))
-while (($(tr_now_ms) < T_ZERO + 2000)); do sleep 0.05; done # bounded: proves absence
+tr_sleep_until_ms $((T_ZERO + 2000)) # bounded: proves absence
 check_eq "a chain with seconds 0 chains nothing" 0 "$(tr_sink_count B 'select(.path == "/never")')"
 check_eq "each callback came once" "1 1 1" \
     "$(tr_sink_count A 'select(.path == "/first")') $(tr_sink_count A 'select(.path == "/zero")') $(tr_sink_count B)"
@@ -60,7 +60,7 @@ check_eq "nothing is left due" 0 "$(tr_due_count)"
 tr_wait_for "chain_limit 2: the timer and two generations arrive" 8 tr_sink_has C 3 'select(.path == "/loop")'
 tr_wait_for "every chain-limited record is gone" 4 tr_no_timers_left
 T_LAST=$(( $(jq -r 'select(.path == "/loop") | .t_us' "$SINK_C_LOG" | tail -n 1) / 1000 ))
-while (($(tr_now_ms) < T_LAST + 1500)); do sleep 0.05; done # bounded: proves absence
+tr_sleep_until_ms $((T_LAST + 1500)) # bounded: proves absence
 check_eq "chain_limit 2: exactly three /loop deliveries" 3 "$(tr_sink_count C 'select(.path == "/loop")')"
 check_eq "chain_limit 0: one /none delivery, no chain" 1 "$(tr_sink_count C 'select(.path == "/none")')"
 check_eq "a limit lowered by the answer: two /lower deliveries" 2 "$(tr_sink_count C 'select(.path == "/lower")')"

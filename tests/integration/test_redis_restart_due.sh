@@ -36,7 +36,7 @@ echo "# redis down $((t_down - t_reg)) ms after the registrations"
 check_eq "no timer was delivered before redis stopped" 0 "$(ts_sink_lines "$SINK_A_LOG")"
 
 # Stay down until every timer is past due (4 s) and a little more: ~5 s in all.
-until (($(ts_now_ms) >= t_reg + 5000)); do sleep 0.05; done
+tr_sleep_until_ms $((t_reg + 5000))
 check "the scheduler is still running while redis is away" tr_alive "$sched_pid"
 
 ts_restart_redis

@@ -118,7 +118,7 @@ deadline=$(($(tr_now_ms) + 30000))
 # There the drain is waited for and the entries checked, not this instant.
 drained() { (($(added drain) >= N)); }
 tr_on_cluster && tr_poll 30 drained
-while (($(added drain) < N && $(tr_now_ms) < deadline)); do
+while (($(added drain) < N)) && tr_before_ms "$deadline"; do
     b=$(tr_redis EVAL "$BOTH" 3 "$(sk drain)" "{$TR_KEY}:due" "{$TR_KEY}:inflight")
     ((b > both_max)) && both_max=$b
     looks=$((looks + 1))
