@@ -122,8 +122,9 @@ static int make_nonblocking(tr_wake *w, redisContext *ctx)
     return 0;
 }
 
-/* A (S)SUBSCRIBE confirmation: ["subscribe"/"ssubscribe", channel, count]. */
-static int is_confirmation(const redisReply *r, const char *kind)
+/* A pub/sub push of that kind: ["subscribe"/"ssubscribe", channel, count] (a
+ * confirmation), ["smessage", channel, payload], ... */
+static int is_push(const redisReply *r, const char *kind)
 {
     return r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
            r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, kind) == 0;
@@ -158,7 +159,7 @@ static int connect_one(tr_wake *w)
             goto fail;
         }
         redisReply *r = v;
-        int ok = is_confirmation(r, "subscribe");
+        int ok = is_push(r, "subscribe");
         if (!ok)
             snprintf(w->err, sizeof w->err, "redis SUBSCRIBE: unexpected reply (type %d)",
                      r->type);
@@ -235,18 +236,25 @@ static int subscribe_part(tr_wake *w, tr_cluster *c, int p, const char *node,
         }
         asked++;
     }
-    /* The replies come in the order asked. */
-    for (int i = 0, got = 0; got < asked; i++) {
-        if (!want[i])
-            continue;
-        got++;
+    /* The answers come in the order asked. A message on a channel confirmed already
+     * may come between them (the commands may reach Redis in several reads): it is
+     * dropped, the caller claims after connecting anyway. */
+    for (int i = -1, got = 0; got < asked;) {
         void *v = NULL;
         if (redisGetReply(ctx, &v) != REDIS_OK || v == NULL) {
             snprintf(w->err, sizeof w->err, "wake: master %s: SSUBSCRIBE: %s", node, ctx->errstr);
             goto fail;
         }
         redisReply *r = v;
-        if (is_confirmation(r, "ssubscribe")) {
+        if (is_push(r, "smessage")) {
+            freeReplyObject(r);
+            continue;
+        }
+        do
+            i++;
+        while (!want[i]);
+        got++;
+        if (is_push(r, "ssubscribe")) {
             w->part_of[i] = p;
             joined++;
         } else {
