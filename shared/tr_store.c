@@ -442,8 +442,39 @@ static int script_sha(tr_store *s, int which)
     return 0;
 }
 
+/* The cluster variant of the scripts SPUBLISHes (Redis 7.0+). On an older Redis a
+ * script would fail at its announcement, after its writes (Redis does not roll a
+ * script back), so a cluster that lacks the command is refused before any script
+ * runs: `COMMAND INFO SPUBLISH` answers [nil] there. Asked of the master of
+ * {P}:shards, once per process. 0, or -1 with the error set. */
+static int check_spublish(tr_store *s)
+{
+    char key[KEY_MAX];
+    if (tr_config_redis_key(s->cfg, "shards", key, sizeof key) != 0) {
+        tr_store_set_error(s, TR_RET_INTERNAL, "--key too long");
+        return -1;
+    }
+    const char *argv[] = {"COMMAND", "INFO", "SPUBLISH"};
+    redisReply *r = tr_store_command(s, key, 3, argv, 1);
+    if (r == NULL)
+        return -1;
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR) {
+        tr_store_reply_failed(s, "COMMAND INFO", r);
+        rc = -1;
+    } else if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
+               r->element[0]->type != REDIS_REPLY_ARRAY) {
+        tr_store_set_error(s, TR_RET_STORE_DOWN,
+                           "--cluster needs Redis 7.0 or later on every node (the scripts "
+                           "announce wake-ups with SPUBLISH, which this cluster does not know)");
+        rc = -1;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 /* tr_store_connect on a cluster: the client (slot map) once, then the shard count
- * check and the scripts' hashes once per process. */
+ * check, the SPUBLISH check and the scripts' hashes once per process. */
 static int connect_cluster(tr_store *s)
 {
     if (s->refused) {
@@ -454,7 +485,7 @@ static int connect_cluster(tr_store *s)
         return -1;
     if (s->have_sha)
         return 0;
-    if (check_shards(s) != 0)
+    if (check_shards(s) != 0 || check_spublish(s) != 0)
         return -1;
     for (int i = 0; i < S_COUNT; i++)
         if (script_sha(s, i) != 0)
