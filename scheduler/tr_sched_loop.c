@@ -31,8 +31,6 @@
 #define RECONNECT_MAX_MS 250   /* back-off cap: a return is noticed within 0.25 s */
 #define IDLE_CLAIM_MS 1000     /* safety claim when nothing else wakes us */
 #define NO_WAKE_CLAIM_MS 100   /* claim period while the wake line is down */
-_Static_assert(TR_WAKE_FDS_MAX + 1 <= TR_NOTIFIERS_LOOP_FDS_MAX,
-               "the poll takes every wake socket and the store's");
 #define MAX_SLEEP_MS 1000      /* bounds the signal-vs-poll race (see docs) */
 #define LATE_SAMPLE 8192       /* lateness values kept per status interval */
 #define FINAL_FLUSH_MS 5000    /* at exit, time given to write the last outcomes */
@@ -53,6 +51,8 @@ _Static_assert(TR_WAKE_FDS_MAX + 1 <= TR_NOTIFIERS_LOOP_FDS_MAX,
                                    * the Redis clock offset (a master kept it waiting) */
 #define CLAIM_MAX 256          /* timers one claim takes at most: the script holds Redis
                                 * ~8 us a timer, so 512 at once took up to 18 ms */
+_Static_assert(TR_WAKE_FDS_MAX + 1 <= TR_NOTIFIERS_LOOP_FDS_MAX,
+               "the poll takes every wake socket and the store's");
 
 /* The store's connection: claims, outcomes and histograms go over it. */
 typedef struct sched_redis {
