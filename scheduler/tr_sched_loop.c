@@ -51,6 +51,8 @@
                                    * the Redis clock offset (a master kept it waiting) */
 #define CLAIM_MAX 256          /* timers one claim takes at most: the script holds Redis
                                 * ~8 us a timer, so 512 at once took up to 18 ms */
+_Static_assert(TR_WAKE_FDS_MAX + 1 <= TR_NOTIFIERS_LOOP_FDS_MAX,
+               "the poll takes every wake socket and the store's");
 
 /* The store's connection: claims, outcomes and histograms go over it. */
 typedef struct sched_redis {
@@ -65,11 +67,13 @@ typedef struct sched_redis {
     int config_checked;      /* hash-max-listpack-value looked at (once a run) */
 } sched_redis;
 
-/* The wake line ({P}:wake), on its own connection. */
+/* The wake line ({P}:wake; on a cluster one connection per master), on its own
+ * connections. */
 typedef struct sched_wake {
     tr_wake *line;
-    tr_reconnect rc;         /* down from a lost line or a failed subscribe until
-                              * subscribed again */
+    tr_reconnect rc;         /* down from a lost channel or a failed subscribe until
+                              * every channel is subscribed again (on a cluster the
+                              * other masters' connections stay up meanwhile) */
 } sched_wake;
 
 /* What the next claim depends on. */
@@ -306,7 +310,7 @@ static void receive(sched *s, int wait)
 static void wake_connect(sched *s)
 {
     int64_t now = tr_clock_mono_ms();
-    if (tr_wake_fd(s->wake.line) >= 0 || !tr_reconnect_due(&s->wake.rc, now) || s->redis.rc.down)
+    if (tr_wake_up(s->wake.line) || !tr_reconnect_due(&s->wake.rc, now) || s->redis.rc.down)
         return;
     if (tr_wake_connect(s->wake.line) == 0) {
         if (tr_reconnect_ok(&s->wake.rc, now) >= 0)
@@ -317,6 +321,35 @@ static void wake_connect(sched *s)
     if (tr_reconnect_failed(&s->wake.rc, now))
         tr_log_warning("wake line down (%s): claiming every %d ms until it is back",
                        tr_wake_error(s->wake.line), NO_WAKE_CLAIM_MS);
+}
+
+/* Reads the wake line's ready sockets (fds[0..n-1], ready[i] set by the poll). */
+static void wake_drain(sched *s, const int *fds, const int *ready, int n)
+{
+    int any = 0;
+    for (int i = 0; i < n; i++)
+        any |= ready[i];
+    if (!any)
+        return;
+    int64_t due = -1;
+    int m = tr_wake_drain(s->wake.line, fds, ready, n, &due);
+    if (m < 0) {
+        /* A connection lost or a channel dropped (its slot moved): what it would
+         * have announced meanwhile is found by claiming now. */
+        tr_log_warning("wake line lost: %s", tr_wake_error(s->wake.line));
+        (void)tr_reconnect_failed(&s->wake.rc, tr_clock_mono_ms());
+        s->claim.need = 1;
+    } else if (m > 0 && s->claim.paused) {
+        s->claim.need = 1; /* maybe a resume: find out at once */
+    } else if (m > 0 && due >= 0) {
+        tr_log_debug("wake: %d message(s), earliest due_ms=%lld in %lld ms", m, (long long)due,
+                     (long long)(due - (tr_clock_mono_ms() + s->redis.offset_ms)));
+        if (s->claim.next_due_ms < 0 || due < s->claim.next_due_ms)
+            s->claim.next_due_ms = due;
+        if (tr_store_claim_outstanding(s->redis.store) &&
+            (s->claim.wake_due_ms < 0 || due < s->claim.wake_due_ms))
+            s->claim.wake_due_ms = due; /* the owed answer must not hide it */
+    }
 }
 
 /* Starts x now (its destination has a slot, and a global one is free; d NULL: a
@@ -686,7 +719,7 @@ static int want_claim(sched *s, int64_t now, int free_slots)
         return 1;
     if (s->claim.next_due_ms >= 0 && now + s->redis.offset_ms >= s->claim.next_due_ms)
         return 1;
-    int period = tr_wake_fd(s->wake.line) >= 0 ? IDLE_CLAIM_MS : NO_WAKE_CLAIM_MS;
+    int period = tr_wake_up(s->wake.line) ? IDLE_CLAIM_MS : NO_WAKE_CLAIM_MS;
     return now - s->claim.last_mono >= period;
 }
 
@@ -825,7 +858,7 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
             if (free_slots >= batch_min(s) || tr_notifiers_running(s->work.notify) == 0)
                 target = now;
         } else {
-            int period = tr_wake_fd(s->wake.line) >= 0 ? IDLE_CLAIM_MS : NO_WAKE_CLAIM_MS;
+            int period = tr_wake_up(s->wake.line) ? IDLE_CLAIM_MS : NO_WAKE_CLAIM_MS;
             target = min64(target, s->claim.last_mono + period);
             if (s->claim.need || !s->redis.have_offset)
                 target = now;
@@ -842,7 +875,7 @@ static int sleep_ms(sched *s, int64_t now, int free_slots)
         target = min64(target, s->work.pending_since_mono + flush_delay(s));
     else if (!owed && s->work.held > 0)
         target = min64(target, s->work.held_retry_mono); /* held: their master's retry */
-    if (tr_wake_fd(s->wake.line) < 0 && !s->redis.rc.down)
+    if (!tr_wake_up(s->wake.line) && !s->redis.rc.down)
         target = min64(target, s->wake.rc.retry_at_ms);
     target = min64(target, s->report.next_status_mono);
     if (!owed && (s->report.late_hist.count > 0 || s->report.dur_hist.count > 0))
@@ -878,7 +911,7 @@ static void status_line(sched *s)
                         tr_pending_count(s->work.pending), line, sizeof line);
     tr_log_info("%s queued=%zu breakers_open=%zu redis=%s wake=%s", line,
                 tr_dests_queued(s->work.dests), tr_dests_open(s->work.dests),
-                s->redis.rc.down ? "down" : "up", tr_wake_fd(s->wake.line) >= 0 ? "up" : "down");
+                s->redis.rc.down ? "down" : "up", tr_wake_up(s->wake.line) ? "up" : "down");
 }
 
 /* Gives the last outcomes a bounded time to reach Redis. */
@@ -958,9 +991,12 @@ static int loop(sched *s)
         }
 
         int free_slots = claim_room(s);
-        int fds[2] = {tr_wake_fd(s->wake.line), outstanding(s) ? tr_store_fd(s->redis.store) : -1};
-        int ready[2] = {0, 0};
-        if (tr_notifiers_wait(s->work.notify, fds, ready, 2, sleep_ms(s, now, free_slots)) != 0) {
+        /* The wake line's sockets (one per master on a cluster), then the store's. */
+        int fds[TR_WAKE_FDS_MAX + 1], ready[TR_WAKE_FDS_MAX + 1];
+        int nw = tr_wake_fds(s->wake.line, fds, TR_WAKE_FDS_MAX);
+        fds[nw] = outstanding(s) ? tr_store_fd(s->redis.store) : -1;
+        if (tr_notifiers_wait(s->work.notify, fds, ready, (unsigned)nw + 1,
+                              sleep_ms(s, now, free_slots)) != 0) {
             tr_log_error("libcurl multi or a notifier failed; stopping");
             collect(s);
             if (tr_store_claim_outstanding(s->redis.store))
@@ -969,28 +1005,9 @@ static int loop(sched *s)
             rc = -1;
             break;
         }
-        if (ready[1])
+        if (ready[nw])
             receive(s, 0);
-        if (ready[0]) {
-            int64_t due = -1;
-            int n = tr_wake_drain(s->wake.line, &due);
-            if (n < 0) {
-                tr_log_warning("wake line lost: %s", tr_wake_error(s->wake.line));
-                (void)tr_reconnect_failed(&s->wake.rc, tr_clock_mono_ms());
-                s->claim.need = 1;
-            } else if (n > 0 && s->claim.paused) {
-                s->claim.need = 1; /* maybe a resume: find out at once */
-            } else if (n > 0 && due >= 0) {
-                tr_log_debug("wake: %d message(s), earliest due_ms=%lld in %lld ms", n,
-                             (long long)due,
-                             (long long)(due - (tr_clock_mono_ms() + s->redis.offset_ms)));
-                if (s->claim.next_due_ms < 0 || due < s->claim.next_due_ms)
-                    s->claim.next_due_ms = due;
-                if (tr_store_claim_outstanding(s->redis.store) &&
-                    (s->claim.wake_due_ms < 0 || due < s->claim.wake_due_ms))
-                    s->claim.wake_due_ms = due; /* the owed answer must not hide it */
-            }
-        }
+        wake_drain(s, fds, ready, nw);
         collect(s);
         pump(s); /* the slots collect() freed, and queue waits that ran out */
         store_step(s, tr_clock_mono_ms()); /* this round's outcomes, or a claim */

@@ -35,18 +35,60 @@ extern const char tr_lua_pause[];
 extern const char tr_lua_stats[];
 extern const char tr_lua_recover[];
 extern const char tr_lua_migrate[];
+extern const char tr_lua_add_cluster[];
+extern const char tr_lua_cancel_cluster[];
+extern const char tr_lua_claim_cluster[];
+extern const char tr_lua_ack_cluster[];
+extern const char tr_lua_ack_many_cluster[];
+extern const char tr_lua_retry_cluster[];
+extern const char tr_lua_dead_cluster[];
+extern const char tr_lua_release_cluster[];
+extern const char tr_lua_extend_cluster[];
+extern const char tr_lua_create_cluster[];
+extern const char tr_lua_get_cluster[];
+extern const char tr_lua_list_cluster[];
+extern const char tr_lua_reschedule_cluster[];
+extern const char tr_lua_replay_cluster[];
+extern const char tr_lua_pause_cluster[];
+extern const char tr_lua_stats_cluster[];
+extern const char tr_lua_recover_cluster[];
+extern const char tr_lua_migrate_cluster[];
 
-/* Every script but get, list and stats writes (see `read_only` below). */
+/* Every script but get, list and stats writes (see `read_only` below).
+ *
+ * Each script in two variants that differ only in how they announce a due time on
+ * the wake channel (shared/embed_lua.cmake): `one` PUBLISHes (one Redis, where the
+ * wake line SUBSCRIBEs), `cluster` SPUBLISHes (Redis 7 sharded pub/sub: the message
+ * stays on the shard's master instead of crossing the cluster bus to every node;
+ * the wake line SSUBSCRIBEs per master). The store picks the variant from --cluster
+ * (script_text), so every process calling the scripts through it (the REST API's
+ * handlers, /register/, the scheduler, timerushctl) announces the way the wake line
+ * listens, and no call site or script argument has to carry it: an argument would
+ * be one more thing each of the dozen calls could pass wrong, silently losing the
+ * wake-ups. */
 static const struct {
     const char *name;
-    const char *source;
+    const char *one;
+    const char *cluster;
 } scripts[S_COUNT] = {
-    {"add", tr_lua_add},     {"cancel", tr_lua_cancel}, {"claim", tr_lua_claim},
-    {"ack", tr_lua_ack},     {"retry", tr_lua_retry},   {"dead", tr_lua_dead},
-    {"release", tr_lua_release}, {"extend", tr_lua_extend}, {"create", tr_lua_create},
-    {"get", tr_lua_get},     {"list", tr_lua_list},     {"reschedule", tr_lua_reschedule},
-    {"replay", tr_lua_replay}, {"pause", tr_lua_pause}, {"stats", tr_lua_stats},
-    {"ack_many", tr_lua_ack_many}, {"recover", tr_lua_recover}, {"migrate", tr_lua_migrate},
+    {"add", tr_lua_add, tr_lua_add_cluster},
+    {"cancel", tr_lua_cancel, tr_lua_cancel_cluster},
+    {"claim", tr_lua_claim, tr_lua_claim_cluster},
+    {"ack", tr_lua_ack, tr_lua_ack_cluster},
+    {"retry", tr_lua_retry, tr_lua_retry_cluster},
+    {"dead", tr_lua_dead, tr_lua_dead_cluster},
+    {"release", tr_lua_release, tr_lua_release_cluster},
+    {"extend", tr_lua_extend, tr_lua_extend_cluster},
+    {"create", tr_lua_create, tr_lua_create_cluster},
+    {"get", tr_lua_get, tr_lua_get_cluster},
+    {"list", tr_lua_list, tr_lua_list_cluster},
+    {"reschedule", tr_lua_reschedule, tr_lua_reschedule_cluster},
+    {"replay", tr_lua_replay, tr_lua_replay_cluster},
+    {"pause", tr_lua_pause, tr_lua_pause_cluster},
+    {"stats", tr_lua_stats, tr_lua_stats_cluster},
+    {"ack_many", tr_lua_ack_many, tr_lua_ack_many_cluster},
+    {"recover", tr_lua_recover, tr_lua_recover_cluster},
+    {"migrate", tr_lua_migrate, tr_lua_migrate_cluster},
 };
 
 const char *tr_store_script_name(int which)
@@ -54,10 +96,16 @@ const char *tr_store_script_name(int which)
     return which >= 0 && which < S_COUNT ? scripts[which].name : "unknown";
 }
 
-const char *tr_store_script_source(int which)
+/* The variant this store runs (see `scripts` above). */
+static const char *script_text(const tr_store *s, int which)
 {
     assert(which >= 0 && which < S_COUNT);
-    return scripts[which].source;
+    return s->cfg->cluster[0] != '\0' ? scripts[which].cluster : scripts[which].one;
+}
+
+const char *tr_store_script_source(const tr_store *s, int which)
+{
+    return script_text(s, which);
 }
 
 int tr_store_on_cluster(const tr_store *s)
@@ -343,7 +391,7 @@ const char *tr_store_error(const tr_store *store)
 int tr_store_load_scripts(tr_store *s)
 {
     for (int i = 0; i < S_COUNT; i++) {
-        const char *argv[] = {"SCRIPT", "LOAD", scripts[i].source};
+        const char *argv[] = {"SCRIPT", "LOAD", script_text(s, i)};
         if (redisAppendCommandArgv(s->ctx, 3, argv, NULL) != REDIS_OK) {
             tr_store_io_failed(s, "SCRIPT LOAD");
             return -1;
@@ -384,7 +432,7 @@ static int script_sha(tr_store *s, int which)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
-    const char *src = scripts[which].source;
+    const char *src = script_text(s, which);
     if (EVP_Digest(src, strlen(src), md, &mdlen, EVP_sha1(), NULL) != 1 || mdlen != 20) {
         tr_store_set_error(s, TR_RET_INTERNAL, "SHA1 of %s failed", scripts[which].name);
         return -1;
@@ -394,8 +442,39 @@ static int script_sha(tr_store *s, int which)
     return 0;
 }
 
+/* The cluster variant of the scripts SPUBLISHes (Redis 7.0+). On an older Redis a
+ * script would fail at its announcement, after its writes (Redis does not roll a
+ * script back), so a cluster that lacks the command is refused before any script
+ * runs: `COMMAND INFO SPUBLISH` answers [nil] there. Asked of the master of
+ * {P}:shards, once per process. 0, or -1 with the error set. */
+static int check_spublish(tr_store *s)
+{
+    char key[KEY_MAX];
+    if (tr_config_redis_key(s->cfg, "shards", key, sizeof key) != 0) {
+        tr_store_set_error(s, TR_RET_INTERNAL, "--key too long");
+        return -1;
+    }
+    const char *argv[] = {"COMMAND", "INFO", "SPUBLISH"};
+    redisReply *r = tr_store_command(s, key, 3, argv, 1);
+    if (r == NULL)
+        return -1;
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR) {
+        tr_store_reply_failed(s, "COMMAND INFO", r);
+        rc = -1;
+    } else if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
+               r->element[0]->type != REDIS_REPLY_ARRAY) {
+        tr_store_set_error(s, TR_RET_STORE_DOWN,
+                           "--cluster needs Redis 7.0 or later on every node (the scripts "
+                           "announce wake-ups with SPUBLISH, which this cluster does not know)");
+        rc = -1;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 /* tr_store_connect on a cluster: the client (slot map) once, then the shard count
- * check and the scripts' hashes once per process. */
+ * check, the SPUBLISH check and the scripts' hashes once per process. */
 static int connect_cluster(tr_store *s)
 {
     if (s->refused) {
@@ -406,7 +485,7 @@ static int connect_cluster(tr_store *s)
         return -1;
     if (s->have_sha)
         return 0;
-    if (check_shards(s) != 0)
+    if (check_shards(s) != 0 || check_spublish(s) != 0)
         return -1;
     for (int i = 0; i < S_COUNT; i++)
         if (script_sha(s, i) != 0)

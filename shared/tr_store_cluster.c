@@ -388,7 +388,7 @@ static void cl_batch(tr_store *s, cl_call **calls, size_t n)
         idx[m] = i;
         cc[m++] = (tr_cluster_call){.key = c->argv[3], .keylen = c->len[3], .argc = c->argc,
                                     .argv = c->argv, .argvlen = c->len,
-                                    .script = tr_store_script_source(c->which), .flags = flags};
+                                    .script = tr_store_script_source(s, c->which), .flags = flags};
     }
     if (m > 0)
         (void)tr_cluster_run(s->cl, m, cc, ans); /* each answer is taken below */

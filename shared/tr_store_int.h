@@ -199,8 +199,9 @@ void tr_store_async_clear(finish_async *fa);
 
 /* The name of script `which` (an S_* value), for messages. */
 const char *tr_store_script_name(int which);
-/* Its Lua source (NUL-terminated, static). */
-const char *tr_store_script_source(int which);
+/* The Lua source of the variant s runs (one Redis or a cluster: tr_store.c),
+ * NUL-terminated, static. */
+const char *tr_store_script_source(const tr_store *s, int which);
 /* 1 for the scripts that change nothing (get, list, stats): a lost answer leaves
  * nothing in doubt, so they may be resent. */
 int tr_store_read_only(int which);

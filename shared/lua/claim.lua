@@ -98,6 +98,6 @@ if f[2] and (nxt < 0 or tonumber(f[2]) < nxt) then nxt = tonumber(f[2]) end
 out[2] = nxt
 -- Reaped timers this claim could not take: tell the other schedulers.
 if #late > 0 and d[2] and tonumber(d[2]) <= now then
-  redis.call('PUBLISH', ARGV[4], now)
+  tr_wake(ARGV[4], now)
 end
 return out

@@ -58,5 +58,5 @@ for s = 1, #zadd, 2 * CHUNK do
   redis.call('ZADD', KEYS[2], unpack(zadd, s, math.min(s + 2 * CHUNK - 1, #zadd)))
 end
 if #new_ids > 0 then redis.call('HINCRBY', KEYS[3], 'created', #new_ids) end
-if wake then redis.call('PUBLISH', ARGV[1], wake) end
+if wake then tr_wake(ARGV[1], wake) end
 return out

@@ -12,6 +12,6 @@ if redis.call('DEL', KEYS[1]) == 1 then
   -- The earliest due time (or now): a scheduler sleeping on "paused" claims again.
   local at = now
   if first[2] and tonumber(first[2]) > now then at = tonumber(first[2]) end
-  redis.call('PUBLISH', ARGV[2], at)
+  tr_wake(ARGV[2], at)
 end
 return 0

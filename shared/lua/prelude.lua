@@ -1,6 +1,7 @@
 -- prelude: not a script. shared/embed_lua.cmake puts these lines in front of
--- every shared/lua/NAME.lua when it embeds them, so the Redis clock is read one
--- way everywhere. TIME answers {seconds, microseconds}.
+-- every shared/lua/NAME.lua when it embeds them (after publish/classic.lua or
+-- publish/sharded.lua), so the Redis clock is read one way everywhere. TIME
+-- answers {seconds, microseconds}.
 
 -- Now in ms, rounded down: an instant counts as reached only once it has passed
 -- (claim's "due <= now", lease deadlines, dead-at and replay stamps).
@@ -43,12 +44,19 @@ local function tr_fenced(owner_key, stats_key, id, token)
   return due
 end
 
+-- Announces `msg` (a due time, ms) on the wake channel: PUBLISH on one Redis,
+-- SPUBLISH on a cluster (TR_PUBLISH, set by the variant's first line:
+-- shared/lua/publish/).
+local function tr_wake(channel, msg)
+  redis.call(TR_PUBLISH, channel, msg)
+end
+
 -- Puts `id` in the due set `due_key` at `due`, announcing `due` on the wake channel
 -- when it is now the earliest due time there (a sleeping scheduler wakes for it).
 local function tr_schedule(due_key, wake, due, id)
   local first = redis.call('ZRANGE', due_key, 0, 0, 'WITHSCORES')
   if first[2] == nil or due < tonumber(first[2]) then
-    redis.call('PUBLISH', wake, due)
+    tr_wake(wake, due)
   end
   redis.call('ZADD', due_key, due, id)
 end

@@ -44,6 +44,6 @@ for c = 1, #ids, 1000 do
 end
 if released > 0 then
   redis.call('HINCRBY', KEYS[4], 'recovered', released)
-  redis.call('PUBLISH', ARGV[2], now)
+  tr_wake(ARGV[2], now)
 end
 return released

@@ -23,5 +23,5 @@ end
 -- the due set along with the rest of the hand-back.)
 tr_give_back(KEYS[1], KEYS[3], KEYS[2], KEYS[5], id, first_due, at)
 redis.call('HINCRBY', KEYS[4], ARGV[5] or 'released', 1)
-if announce then redis.call('PUBLISH', ARGV[3], at) end
+if announce then tr_wake(ARGV[3], at) end
 return 1

@@ -8,5 +8,5 @@ local now = tr_now_ms()
 redis.call('ZADD', KEYS[2], now, id)
 redis.call('HDEL', KEYS[3], id)
 redis.call('HINCRBY', KEYS[4], 'replayed', 1)
-redis.call('PUBLISH', ARGV[2], now)
+tr_wake(ARGV[2], now)
 return now

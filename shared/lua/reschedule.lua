@@ -14,5 +14,5 @@ redis.call('ZADD', KEYS[2], due, id)
 -- is a new firing, so neither that claim's late outcome nor its due time applies.
 redis.call('HDEL', KEYS[5], id)
 local first = redis.call('ZRANGE', KEYS[2], 0, 0)
-if first[1] == id then redis.call('PUBLISH', ARGV[4], due) end
+if first[1] == id then tr_wake(ARGV[4], due) end
 return {0, due}

@@ -149,7 +149,8 @@ check_eq "stats: delivered = every callback" "$left" "$(ts_stat delivered)"
 check_eq "every delivery was a first attempt" 0 \
     "$(cat "$TR_RUN"/log/scheduler.*.log | grep ' delivered status=' | grep -vc ' attempt=1 ')"
 
-# A fresh timer wakes a scheduler (PUBLISH reaches every node's subscribers).
+# A fresh timer wakes a scheduler (SPUBLISH on its shard's master, where the wake line
+# SSUBSCRIBEs; test_cluster_wake.sh checks it per master).
 k=$(ts_register "$SINK_A_URL/wake" w 1)
 tr_wait_for "a timer created after the run fires" 10 tr_sink_has A 1 "select(.key == \"$k\")"
 

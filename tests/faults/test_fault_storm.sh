@@ -36,14 +36,14 @@ check_eq "all $n due at one instant (else raise TR_FAULT_LEAD_MS)" "1 $n" \
     "$(tr_redis ZRANGE "$(ts_k due)" 0 -1 WITHSCORES | awk 'NR % 2 == 0' | sort -u | wc -l) $(ts_zcard due)"
 tr_sleep_until_ms $((at + 1))
 
-# The sha1 of each script as the programs load it (shared/embed_lua.cmake: the
-# prelude in front of the script).
+# The sha1 of each script as the programs load it on one Redis (shared/embed_lua.cmake:
+# publish/classic.lua and the prelude in front of the script).
 lua=$TR_SOURCE_DIR/shared/lua
 declare -A script_of=()
 for f in "$lua"/*.lua; do
     name=$(basename "$f" .lua)
     [[ $name == prelude ]] && continue
-    script_of[$(cat "$lua/prelude.lua" "$f" | sha1sum | cut -d' ' -f1)]=$name
+    script_of[$(cat "$lua/publish/classic.lua" "$lua/prelude.lua" "$f" | sha1sum | cut -d' ' -f1)]=$name
 done
 
 tr_redis CONFIG SET slowlog-max-len 1000000 >/dev/null

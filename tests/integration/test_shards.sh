@@ -23,6 +23,16 @@ tr_start_sink A \
 tr_start_stack --schedulers 2 --max-body 1000000 || tr_finish
 check_eq "the shard count is kept in Redis" "$S" "$(tr_redis GET "{$TR_KEY}:shards")"
 
+# The wake line on one Redis: classic pub/sub (SUBSCRIBE, the scripts PUBLISH), every
+# shard's channel; sharded pub/sub (SSUBSCRIBE/SPUBLISH) is the cluster's only.
+wake_channels() { tr_redis PUBSUB CHANNELS "{$TR_KEY*" | LC_ALL=C sort | paste -sd' '; }
+want_channels=$(for ((i = 0; i < S; i++)); do echo "{$TR_KEY:$i}:wake"; done | LC_ALL=C sort | paste -sd' ')
+wake_lines_up() { [[ $(wake_channels) == "$want_channels" ]]; }
+tr_wait_for "one Redis: the wake lines SUBSCRIBE every shard's {P:i}:wake" 20 wake_lines_up
+check_eq "... both schedulers on each channel" "$S" \
+    "$(tr_redis PUBSUB NUMSUB $want_channels | awk 'NR % 2 == 0 && $1 == 2' | wc -l)"
+check_eq "... and no sharded channel" "" "$(tr_redis PUBSUB SHARDCHANNELS "{$TR_KEY*")"
+
 # shardcheck: "KEY SHARD" lines in, the lines whose SHARD is not KEY's (FNV-1a 32
 # mod S, as shared/tr_shard.c) out. One process for every key: forks are slow when loaded.
 shardcheck() {

@@ -860,15 +860,31 @@ static void test_finish_errors(void **state)
     tr_store_free(s);
 }
 
-/* Waits until tr_wake_fd() is readable and drains it; returns the message count. */
+/* The wake line's one socket on one Redis, or -1 while it holds none. */
+static int wake_fd(const tr_wake *w)
+{
+    int fds[TR_WAKE_FDS_MAX];
+    int n = tr_wake_fds(w, fds, TR_WAKE_FDS_MAX);
+    assert_true(n <= 1);
+    return n == 1 ? fds[0] : -1;
+}
+
+/* Drains the one socket as if the poll said it was readable. */
+static int wake_drain1(tr_wake *w, int64_t *earliest)
+{
+    int fd = wake_fd(w), ready = 1;
+    return tr_wake_drain(w, &fd, &ready, 1, earliest);
+}
+
+/* Waits until the wake socket is readable and drains it; returns the message count. */
 static int wake_wait(tr_wake *w, int timeout_ms, int64_t *earliest)
 {
-    struct pollfd p = {.fd = tr_wake_fd(w), .events = POLLIN};
+    struct pollfd p = {.fd = wake_fd(w), .events = POLLIN};
     int n = poll(&p, 1, timeout_ms);
     assert_true(n >= 0);
     if (n == 0)
         return 0;
-    return tr_wake_drain(w, earliest);
+    return wake_drain1(w, earliest);
 }
 
 static void test_wake(void **state)
@@ -877,11 +893,13 @@ static void test_wake(void **state)
     tr_store *s = tr_store_new(&cfg_sock);
     tr_wake *w = tr_wake_new(&cfg_tcp);
     assert_non_null(w);
-    assert_int_equal(tr_wake_fd(w), -1);
+    assert_int_equal(wake_fd(w), -1);
+    assert_int_equal(tr_wake_up(w), 0);
     assert_int_equal(tr_wake_connect(w), 0);
-    assert_true(tr_wake_fd(w) >= 0);
+    assert_true(wake_fd(w) >= 0);
+    assert_int_equal(tr_wake_up(w), 1);
     int64_t earliest = -1;
-    assert_int_equal(tr_wake_drain(w, &earliest), 0); /* nothing yet: EAGAIN is fine */
+    assert_int_equal(wake_drain1(w, &earliest), 0); /* nothing yet: EAGAIN is fine */
     assert_int_equal(earliest, -1);
 
     int64_t due1, due2, due3;
@@ -1003,10 +1021,11 @@ static void test_redis_killed(void **state)
     assert_int_equal(tr_store_error_code(s), TR_RET_STORE_DOWN);
     assert_true(tr_clock_mono_ms() - t0 < 3000);
     int64_t e = -1;
-    struct pollfd p = {.fd = tr_wake_fd(w), .events = POLLIN};
+    struct pollfd p = {.fd = wake_fd(w), .events = POLLIN};
     assert_int_equal(poll(&p, 1, 3000), 1); /* EOF is readable */
-    assert_int_equal(tr_wake_drain(w, &e), -1);
-    assert_int_equal(tr_wake_fd(w), -1);
+    assert_int_equal(wake_drain1(w, &e), -1);
+    assert_int_equal(wake_fd(w), -1);
+    assert_int_equal(tr_wake_up(w), 0);
     assert_int_equal(tr_wake_connect(w), -1);
     assert_true(strlen(tr_wake_error(w)) > 0);
 
