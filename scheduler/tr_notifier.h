@@ -113,7 +113,7 @@ int tr_notifiers_running(const tr_notifiers *ns);
 /* Polls every notifier's fds and fds[0..n) (reading; -1 entries skipped; ready[i]
  * set nonzero when readable) for up to timeout_ms, shortened to the notifiers'
  * next_ms, then lets every notifier perform. 0, or -1 (a notifier failed). */
-#define TR_NOTIFIERS_LOOP_FDS_MAX 4
+#define TR_NOTIFIERS_LOOP_FDS_MAX 33 /* the wake line and 32 store sockets (a cluster's masters) */
 int tr_notifiers_wait(tr_notifiers *ns, const int *fds, int *ready, unsigned n, int timeout_ms);
 
 /* Lets every notifier perform without a poll (e.g. right after starting a batch).
