@@ -1110,6 +1110,7 @@ int tr_cluster_recv(tr_cluster *c, int mode)
     run_batch *b = &c->batch;
     if (b->n == 0)
         return 1;
+    tr_cluster_flush(c); /* calls appended and not written yet would never answer */
     if (mode > 0) {
         for (size_t k = 0; k < b->nrn; k++) {
             node_take(c, k);

@@ -94,8 +94,9 @@ struct tr_store {
     redisContext *ctx;             /* NULL while disconnected; always NULL with --cluster */
     struct tr_cluster *cl;         /* with --cluster: the client (owned), NULL until the
                                     * first connect; without: NULL */
-    struct tr_store_clq *clq;      /* with --cluster: calls appended, run when their
-                                    * answer is read (tr_store_cluster.c); owned */
+    struct tr_store_clq *clq;      /* with --cluster: calls appended, sent at the
+                                    * pipeline's write, taken in order once answered
+                                    * (tr_store_cluster.c); owned */
     int have_sha;                  /* sha[] filled (with --cluster: kept across failures,
                                     * a script's SHA1 is the same on every node) */
     char sha[S_COUNT][41];         /* SCRIPT LOAD answers, valid while ctx is */

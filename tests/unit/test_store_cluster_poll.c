@@ -406,11 +406,20 @@ static void test_poll_stopped_master(void **state)
     tr_store_free(s);
 }
 
+/* After each test, even a failed one: every master running again. */
+static int resume_all(void **state)
+{
+    (void)state;
+    for (int m = 0; m < tc.nmasters; m++)
+        (void)kill(tc.pids[m], SIGCONT);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_poll_behind_finish),
-        cmocka_unit_test(test_poll_stopped_master),
+        cmocka_unit_test_teardown(test_poll_behind_finish, resume_all),
+        cmocka_unit_test_teardown(test_poll_stopped_master, resume_all),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
