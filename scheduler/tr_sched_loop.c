@@ -949,8 +949,10 @@ static int loop(sched *s)
         fds[0] = tr_wake_fd(s->wake.line);
         size_t nstore = outstanding(s) ? tr_store_fds(s->redis.store, fds + 1, TR_STORE_FDS_MAX) : 0;
         int timeout = sleep_ms(s, now, free_slots);
-        if (nstore > TR_STORE_FDS_MAX) {
-            nstore = TR_STORE_FDS_MAX; /* the others are read by the next turns' receive() */
+        int unpolled = nstore > TR_STORE_FDS_MAX; /* a cluster of more masters */
+        if (unpolled) {
+            /* The others are read by each turn's receive() (which polls them itself). */
+            nstore = TR_STORE_FDS_MAX;
             timeout = timeout > 1 ? 1 : timeout;
         }
         if (tr_notifiers_wait(s->work.notify, fds, ready, 1 + (unsigned)nstore, timeout) != 0) {
@@ -967,7 +969,8 @@ static int loop(sched *s)
             store_ready |= ready[i];
         /* Also when a cluster's master stayed silent past its timeout (given up
          * there) or an answer is in without a read. */
-        if (store_ready || (outstanding(s) && tr_store_recv_in_ms(s->redis.store) == 0))
+        if (store_ready || unpolled ||
+            (outstanding(s) && tr_store_recv_in_ms(s->redis.store) == 0))
             receive(s, 0);
         if (ready[0]) {
             int64_t due = -1;
