@@ -114,7 +114,8 @@ int tr_notifiers_running(const tr_notifiers *ns);
  * set nonzero when readable) for up to timeout_ms, shortened to the notifiers'
  * next_ms, then lets every notifier perform. 0, or -1 (a notifier failed).
  * n at most TR_NOTIFIERS_LOOP_FDS_MAX: the wake line's sockets (one per master on a
- * cluster, TR_WAKE_FDS_MAX at most) and the store's. */
+ * cluster, TR_WAKE_FDS_MAX at most) and the store's (TR_STORE_FDS_MAX at most: the
+ * masters that owe answers). */
 #define TR_NOTIFIERS_LOOP_FDS_MAX 64
 int tr_notifiers_wait(tr_notifiers *ns, const int *fds, int *ready, unsigned n, int timeout_ms);
 

@@ -51,7 +51,7 @@
                                    * the Redis clock offset (a master kept it waiting) */
 #define CLAIM_MAX 256          /* timers one claim takes at most: the script holds Redis
                                 * ~8 us a timer, so 512 at once took up to 18 ms */
-_Static_assert(TR_WAKE_FDS_MAX + 1 <= TR_NOTIFIERS_LOOP_FDS_MAX,
+_Static_assert(TR_WAKE_FDS_MAX + TR_STORE_FDS_MAX <= TR_NOTIFIERS_LOOP_FDS_MAX,
                "the poll takes every wake socket and the store's");
 
 /* The store's connection: claims, outcomes and histograms go over it. */
@@ -181,16 +181,16 @@ static void store_ok(sched *s)
  * finished. At light load the slots are free anyway, so nothing waits. */
 static int batch_min(const sched *s)
 {
-    /* A cluster answers at once (blocking): nothing gathers while answers are owed,
-     * so it waits for a larger batch (each claim and finish is a call per shard). */
-    int m = s->cfg->max_inflight / (tr_store_pipelined(s->redis.store) ? 8 : 4);
+    /* A cluster waits for a larger batch: each claim and finish is a call per
+     * shard there, and fewer, larger batches measured cheaper (docs/CLUSTER.md). */
+    int m = s->cfg->max_inflight / (tr_store_on_cluster(s->redis.store) ? 4 : 8);
     return m < 1 ? 1 : m;
 }
 
-/* Whether a claim may be queued behind an owed finish (its answers are then read
+/* Whether a claim may be sent behind an owed finish (its answers are then read
  * after the finish's): under a backlog, with the clock offset known and Redis
- * answering. On a cluster the finish is then only queued too (flush()), so that
- * both run as one pipeline per master. */
+ * answering. On a cluster the claim's calls then go behind the finish's on the
+ * same masters' connections. */
 static int claim_behind(const sched *s)
 {
     return s->claim.backlog && s->redis.have_offset && !s->redis.rc.down;
@@ -222,7 +222,7 @@ static void written(sched *s, int rc)
  * finish and each claim there is a call per shard). */
 static int flush_delay(const sched *s)
 {
-    return !tr_store_pipelined(s->redis.store) && claim_behind(s) ? BEHIND_FLUSH_MS
+    return tr_store_on_cluster(s->redis.store) && claim_behind(s) ? BEHIND_FLUSH_MS
                                                                   : FLUSH_DELAY_MS;
 }
 
@@ -252,25 +252,14 @@ static int want_flush(sched *s, int64_t now)
 }
 
 /* Sends the outcomes held when want_flush() says so; the answers are read by
- * receive() when the store's socket is readable, so the loop never waits for
- * Redis to run the scripts (one send outstanding at most). */
+ * receive() when a store socket is readable (one Redis: its connection; a cluster:
+ * each master's), so the loop never waits for Redis to run the scripts (one send
+ * outstanding at most). */
 static void flush(sched *s)
 {
     if (!want_flush(s, tr_clock_mono_ms()))
         return;
     assert(!outstanding(s)); /* one call owed on the connection at a time */
-    if (!tr_store_pipelined(s->redis.store) && !claim_behind(s)) {
-        /* A cluster, no claim to queue behind: written now, blocking, one pipeline
-         * per master (docs/CLUSTER.md). */
-        int rc = tr_pending_flush(s->work.pending, s->redis.store, &s->report.st);
-        if (rc >= 0)
-            s->work.pending_since_mono = -1;
-        written(s, rc);
-        return;
-    }
-    /* One Redis: written now, read when the socket is readable. A cluster under a
-     * backlog: queued, the claim queued behind it, both run by store_step()'s
-     * receive(). */
     if (tr_pending_send(s->work.pending, s->redis.store) == 0)
         s->work.pending_since_mono = -1;
     else
@@ -586,10 +575,7 @@ static void claim(sched *s, int free_slots)
     int64_t lease = (int64_t)s->cfg->timeout_ms + s->cfg->lease_margin_ms;
     assert(!tr_store_claim_outstanding(s->redis.store)); /* want_claim() refuses */
     const char *token = tr_claim_tokens_next(&s->claim.tokens);
-    if (claim_behind(s) &&
-        (tr_store_pipelined(s->redis.store) || tr_pending_sent(s->work.pending) > 0)) {
-        /* On a cluster only behind a finish queued by flush(): read at once by
-         * store_step(), the finish's calls and the claim's in one batch. */
+    if (claim_behind(s)) {
         s->claim.last_mono = tr_clock_mono_ms();
         if (tr_store_claim_send(s->redis.store, (size_t)free_slots, lease, token) != 0) {
             tr_claim_tokens_lost(&s->claim.tokens, token); /* part of it may have gone out */
@@ -620,7 +606,7 @@ static void claim(sched *s, int free_slots)
     /* Redis read its TIME about half-way through the round trip; not so on a cluster
      * claim that waited for a master that did not answer (the cut-off): the shards
      * after it read theirs near the end. */
-    if (!s->redis.have_offset || tr_store_pipelined(s->redis.store) ||
+    if (!s->redis.have_offset || !tr_store_on_cluster(s->redis.store) ||
         t1 - t0 <= OFFSET_CLAIM_MAX_US) {
         s->redis.offset_ms = b.now_ms - (t0 + t1) / 2000;
         s->redis.have_offset = 1;
@@ -838,10 +824,6 @@ static void store_step(sched *s, int64_t now)
     int free_slots = claim_room(s);
     if (want_claim(s, now, free_slots))
         claim(s, free_slots);
-    /* A cluster: what flush() and claim() queued runs now, one pipeline per master
-     * (the reads block; the first runs every queued call). */
-    if (!tr_store_pipelined(s->redis.store) && outstanding(s))
-        receive(s, 1);
 }
 
 /* How long the poll may sleep: until the next due time (mapped to the local clock),
@@ -849,9 +831,13 @@ static void store_step(sched *s, int64_t now)
 static int sleep_ms(sched *s, int64_t now, int free_slots)
 {
     int64_t target = now + MAX_SLEEP_MS;
-    /* While answers are owed, the store's socket ends the poll; the next send,
-     * the histograms and a claim that would wait for its answer wait for them. */
+    /* While answers are owed, a store socket ends the poll (or, on a cluster, a
+     * master's read timeout: tr_store_recv_in_ms); the next send, the histograms
+     * and a claim that would wait for its answer wait for them. */
     int owed = outstanding(s);
+    int64_t recv_in = owed ? tr_store_recv_in_ms(s->redis.store) : -1;
+    if (recv_in >= 0)
+        target = min64(target, now + recv_in);
     if (!s->drain.stopping && free_slots > 0 && !s->redis.rc.down && !owed) {
         if (s->claim.backlog) {
             /* Else a finishing transfer ends the poll and frees the batch. */
@@ -991,12 +977,21 @@ static int loop(sched *s)
         }
 
         int free_slots = claim_room(s);
-        /* The wake line's sockets (one per master on a cluster), then the store's. */
-        int fds[TR_WAKE_FDS_MAX + 1], ready[TR_WAKE_FDS_MAX + 1];
+        /* The wake line's sockets (one per master on a cluster), then the store's
+         * while answers are owed (a cluster: the masters that owe them). */
+        int fds[TR_WAKE_FDS_MAX + TR_STORE_FDS_MAX], ready[TR_WAKE_FDS_MAX + TR_STORE_FDS_MAX];
         int nw = tr_wake_fds(s->wake.line, fds, TR_WAKE_FDS_MAX);
-        fds[nw] = outstanding(s) ? tr_store_fd(s->redis.store) : -1;
-        if (tr_notifiers_wait(s->work.notify, fds, ready, (unsigned)nw + 1,
-                              sleep_ms(s, now, free_slots)) != 0) {
+        size_t nstore =
+            outstanding(s) ? tr_store_fds(s->redis.store, fds + nw, TR_STORE_FDS_MAX) : 0;
+        int timeout = sleep_ms(s, now, free_slots);
+        int unpolled = nstore > TR_STORE_FDS_MAX; /* a cluster of more masters */
+        if (unpolled) {
+            /* The others are read by each turn's receive() (which polls them itself). */
+            nstore = TR_STORE_FDS_MAX;
+            timeout = timeout > 1 ? 1 : timeout;
+        }
+        if (tr_notifiers_wait(s->work.notify, fds, ready, (unsigned)nw + (unsigned)nstore,
+                              timeout) != 0) {
             tr_log_error("libcurl multi or a notifier failed; stopping");
             collect(s);
             if (tr_store_claim_outstanding(s->redis.store))
@@ -1005,7 +1000,13 @@ static int loop(sched *s)
             rc = -1;
             break;
         }
-        if (ready[nw])
+        int store_ready = 0;
+        for (size_t i = 0; i < nstore; i++)
+            store_ready |= ready[(size_t)nw + i];
+        /* Also when a cluster's master stayed silent past its timeout (given up
+         * there) or an answer is in without a read. */
+        if (store_ready || unpolled ||
+            (outstanding(s) && tr_store_recv_in_ms(s->redis.store) == 0))
             receive(s, 0);
         wake_drain(s, fds, ready, nw);
         collect(s);

@@ -1,6 +1,7 @@
 #include "tr_cluster.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "tr_clock.h"
 #include "tr_redis.h"
 
 #define NO_NODE 0xFFFFu
@@ -22,6 +24,47 @@ typedef struct cl_node {
     redisContext *ctx;              /* NULL until first use, and after a failure */
 } cl_node;
 
+/* What one exchange with a node gave. */
+typedef enum cl_send {
+    CL_SENT,      /* every reply read */
+    CL_NOT_SENT,  /* no connection, or it failed before the commands were all written */
+    CL_LOST,      /* written, then the connection failed: they may have run */
+    CL_FATAL      /* the node refused us (AUTH) or out of memory: retrying will not help */
+} cl_send;
+
+/* A call of the batch in flight (tr_cluster_append; tr_cluster_run's too). */
+typedef struct run_call {
+    const tr_cluster_call *call; /* the caller's, until the batch is done */
+    tr_cluster_answer *ans;      /* the caller's, filled when the batch is done */
+    size_t rn;                   /* its master's index in run_batch.rn; SIZE_MAX: none */
+    unsigned char st;            /* run_state */
+} run_call;
+
+/* A master of the batch in flight. */
+typedef struct run_node {
+    unsigned ni;                /* index into c->nodes */
+    size_t ncalls;              /* calls appended to its connection */
+    size_t owed;                /* of them, answers not read yet */
+    size_t unwritten;           /* of them, appended since the last write */
+    size_t next;                /* calls[] index from which its next owed call is found */
+    int64_t deadline_ms;        /* monotonic ms: owed answers not begun by then are lost */
+    cl_send s;                  /* CL_SENT while its connection is usable */
+    int failed;                 /* a call run again after its failure failed too */
+    tr_ret err;                 /* its failure (s != CL_SENT, or failed) */
+    char errstr[256];
+} run_node;
+
+/* The calls sent and not all answered: one pipeline per master, the answers read
+ * as they arrive (tr_cluster_recv), resends once all are in. */
+typedef struct run_batch {
+    run_call *calls;
+    size_t n, cap;
+    run_node *rn;
+    size_t nrn, rncap;
+    int moved;                  /* an answer was -MOVED: reload the map at the end */
+    int finishing;              /* the resends run (blocking routing): no settle */
+} run_batch;
+
 struct tr_cluster {
     cl_node *nodes;                 /* append-only; slot_node[] indexes it */
     size_t nnodes, cap;
@@ -31,15 +74,8 @@ struct tr_cluster {
     tr_ret err;
     char errstr[256];
     tr_cluster_stats stats;
+    run_batch batch;                /* the calls sent and not all answered */
 };
-
-/* What one exchange with a node gave. */
-typedef enum cl_send {
-    CL_SENT,      /* every reply read */
-    CL_NOT_SENT,  /* no connection, or it failed before the commands were all written */
-    CL_LOST,      /* written, then the connection failed: they may have run */
-    CL_FATAL      /* the node refused us (AUTH) or out of memory: retrying will not help */
-} cl_send;
 
 __attribute__((format(printf, 3, 4))) static void set_err(tr_cluster *c, tr_ret code,
                                                           const char *fmt, ...)
@@ -445,8 +481,11 @@ static int refresh_avoiding(tr_cluster *c, unsigned avoid)
     return rc;
 }
 
+static void settle(tr_cluster *c);
+
 int tr_cluster_refresh(tr_cluster *c)
 {
+    settle(c);
     return refresh_avoiding(c, NO_NODE);
 }
 
@@ -643,12 +682,14 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
 redisReply *tr_cluster_command(tr_cluster *c, const char *key, size_t keylen, int argc,
                                const char **argv, const size_t *argvlen, unsigned flags)
 {
+    settle(c);
     return route(c, key, keylen, argc, argv, argvlen, flags, NULL);
 }
 
 redisReply *tr_cluster_evalsha(tr_cluster *c, const char *script, int argc,
                                const char **argv, const size_t *argvlen, unsigned flags)
 {
+    settle(c);
     size_t nk_len = argc >= 3 ? (argvlen ? argvlen[2] : strlen(argv[2])) : 0;
     size_t used = 0;
     long numkeys = argc >= 3 ? parse_dec(argv[2], nk_len, 9, &used) : -1;
@@ -681,6 +722,7 @@ static void free_replies(redisReply **replies, size_t n)
 int tr_cluster_pipeline(tr_cluster *c, const char *key, size_t keylen, size_t n,
                         const tr_cluster_cmd *cmds, redisReply **replies, unsigned flags)
 {
+    settle(c);
     unsigned slot = tr_cluster_keyslot(key, keylen);
     int backoff = c->backoff_ms;
     for (size_t i = 0; i < n; i++)
@@ -745,25 +787,17 @@ int tr_cluster_pipeline(tr_cluster *c, const char *key, size_t keylen, size_t n,
     return -1;
 }
 
-/* --- many calls over many masters (tr_cluster_run) ------------------------------ */
+/* --- many calls over many masters: a batch ----------------------------------------
+ * tr_cluster_append / tr_cluster_flush send, tr_cluster_recv takes the answers (as
+ * they arrive, or blocking), tr_cluster_run is all three, blocking. */
 
-/* Where a call of tr_cluster_run stands after the pipelined pass. */
+/* Where a call of the batch stands. */
 typedef enum run_state {
     RUN_QUEUED, /* appended to its master's output, answer not read yet */
     RUN_DONE,   /* answered: its answer is final (a reply, or a failure) */
     RUN_AGAIN,  /* to be run alone through route() */
     RUN_LOST    /* written, its answer lost: it may have run */
 } run_state;
-
-/* A master of the run. */
-typedef struct run_node {
-    unsigned ni;                /* index into c->nodes */
-    size_t ncalls;              /* calls appended to its connection */
-    cl_send s;                  /* CL_SENT while its connection is usable */
-    int failed;                 /* a call run again after its failure failed too */
-    tr_ret err;                 /* its failure (s != CL_SENT, or failed) */
-    char errstr[sizeof ((tr_cluster *)0)->errstr];
-} run_node;
 
 static void node_failed(tr_cluster *c, run_node *rn, cl_send s)
 {
@@ -791,115 +825,381 @@ static redisReply *route_call(tr_cluster *c, const tr_cluster_call *call)
                  call->flags, call->script);
 }
 
-/* Appends every call to its master's connection and writes every master's output;
- * rn[] gets the masters (at most n), which[i] the index of call i's (n: none). */
-static void run_send(tr_cluster *c, size_t n, const tr_cluster_call *calls,
-                     const unsigned *node, unsigned char *st, run_node *rn, size_t *nrn,
-                     size_t *which)
+/* Room for n more calls and masters in the batch. 0, or -1 (out of memory). */
+static int batch_reserve(run_batch *b, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        which[i] = n;
-        st[i] = RUN_AGAIN;
-        if (node[i] == NO_NODE)
-            continue; /* route() reloads the map, pauses and retries */
-        size_t k = 0;
-        while (k < *nrn && rn[k].ni != node[i])
-            k++;
-        if (k == *nrn) {
-            rn[k] = (run_node){.ni = node[i], .s = CL_SENT};
-            (*nrn)++;
-            cl_send s = node_ready(c, node[i]);
-            if (s != CL_SENT)
-                node_failed(c, &rn[k], s);
-        }
-        which[i] = k;
-        if (rn[k].s != CL_SENT)
-            continue;
-        redisContext *ctx = c->nodes[node[i]].ctx;
-        if (redisAppendCommandArgv(ctx, calls[i].argc, calls[i].argv, calls[i].argvlen) !=
-            REDIS_OK) {
-            set_err(c, TR_RET_INTERNAL, "redis cluster %s:%d: %s", c->nodes[node[i]].host,
-                    c->nodes[node[i]].port, ctx->errstr);
-            node_close(&c->nodes[node[i]]); /* nothing written yet: none of its calls ran */
-            node_failed(c, &rn[k], CL_NOT_SENT);
-            continue;
-        }
-        st[i] = RUN_QUEUED;
-        rn[k].ncalls++;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 32;
+        while (cap < b->n + n)
+            cap *= 2;
+        run_call *p = realloc(b->calls, cap * sizeof *p);
+        if (p == NULL)
+            return -1;
+        b->calls = p;
+        b->cap = cap;
     }
-    /* Every master's output before any answer: the round trips overlap. */
-    for (size_t k = 0; k < *nrn; k++) {
-        cl_node *nd = &c->nodes[rn[k].ni];
-        int done = rn[k].s != CL_SENT;
+    if (b->nrn + n > b->rncap) {
+        size_t cap = b->rncap ? b->rncap : 8;
+        while (cap < b->nrn + n)
+            cap *= 2;
+        run_node *p = realloc(b->rn, cap * sizeof *p);
+        if (p == NULL)
+            return -1;
+        b->rn = p;
+        b->rncap = cap;
+    }
+    return 0;
+}
+
+/* Master k of the batch failed (s): its connection goes, and so do the answers it
+ * owed: lost (CL_LOST: they may have run), to be sent again alone (CL_NOT_SENT), or
+ * failed (CL_FATAL). The handle's error says why. */
+static void node_down(tr_cluster *c, size_t k, cl_send s)
+{
+    run_batch *b = &c->batch;
+    run_node *rn = &b->rn[k];
+    node_close(&c->nodes[rn->ni]);
+    node_failed(c, rn, s);
+    for (size_t i = rn->next; i < b->n; i++) {
+        run_call *rc = &b->calls[i];
+        if (rc->rn != k || rc->st != RUN_QUEUED)
+            continue;
+        rc->st = s == CL_LOST ? RUN_LOST : s == CL_NOT_SENT ? RUN_AGAIN : RUN_DONE;
+        if (rc->st == RUN_DONE)
+            answer_fail(rc->ans, rn->err, rn->errstr);
+    }
+    rn->owed = 0;
+}
+
+/* Adds call (answer: its answer) for node ni (NO_NODE: no master known; route()
+ * reloads the map, pauses and retries) to the batch, appended to that node's output.
+ * Room is reserved. */
+static void batch_add(tr_cluster *c, unsigned ni, const tr_cluster_call *call,
+                      tr_cluster_answer *answer)
+{
+    run_batch *b = &c->batch;
+    size_t i = b->n++;
+    run_call *rc = &b->calls[i];
+    *rc = (run_call){.call = call, .ans = answer, .rn = SIZE_MAX, .st = RUN_AGAIN};
+    answer->reply = NULL;
+    answer->err = TR_RET_OK;
+    answer->errstr[0] = '\0';
+    if (ni == NO_NODE)
+        return;
+    size_t k = 0;
+    while (k < b->nrn && b->rn[k].ni != ni)
+        k++;
+    if (k == b->nrn) {
+        b->rn[k] = (run_node){.ni = ni, .s = CL_SENT, .next = i};
+        b->nrn++;
+        cl_send s = node_ready(c, ni);
+        if (s != CL_SENT)
+            node_failed(c, &b->rn[k], s);
+    }
+    rc->rn = k;
+    run_node *rn = &b->rn[k];
+    if (rn->s == CL_LOST) {
+        /* Its master failed with answers owed in this batch: not tried again here
+         * (not sent: STORE_DOWN), as the others of a master that failed. */
+        answer_fail(answer, TR_RET_STORE_DOWN, rn->errstr);
+        rc->st = RUN_DONE;
+        return;
+    }
+    if (rn->s != CL_SENT)
+        return;
+    redisContext *ctx = c->nodes[ni].ctx;
+    if (redisAppendCommandArgv(ctx, call->argc, call->argv, call->argvlen) != REDIS_OK) {
+        set_err(c, TR_RET_INTERNAL, "redis cluster %s:%d: %s", c->nodes[ni].host,
+                c->nodes[ni].port, ctx->errstr);
+        /* Nothing of it written yet: none of its calls ran, unless some went out
+         * earlier in the batch. */
+        node_down(c, k, rn->ncalls > rn->unwritten ? CL_LOST : CL_NOT_SENT);
+        return;
+    }
+    rc->st = RUN_QUEUED;
+    rn->ncalls++;
+    rn->unwritten++;
+    rn->owed++;
+}
+
+int tr_cluster_append(tr_cluster *c, const tr_cluster_call *call, tr_cluster_answer *answer)
+{
+    run_batch *b = &c->batch;
+    if (batch_reserve(b, 1) != 0) {
+        set_err(c, TR_RET_INTERNAL, "redis cluster: out of memory");
+        answer_fail(answer, c->err, c->errstr);
+        return -1;
+    }
+    unsigned slot = tr_cluster_keyslot(call->key, call->keylen);
+    /* A map reload closes the connections of nodes that serve nothing: only while
+     * none holds a call of the batch. Later, a slot with no master is route()'s. */
+    unsigned ni = b->n == 0 ? slot_master(c, slot) : c->slot_node[slot];
+    batch_add(c, ni, call, answer);
+    return 0;
+}
+
+void tr_cluster_flush(tr_cluster *c)
+{
+    run_batch *b = &c->batch;
+    int64_t deadline = tr_clock_mono_ms() + c->timeout_ms;
+    /* Every master's output before any answer is read: the round trips overlap. */
+    for (size_t k = 0; k < b->nrn; k++) {
+        run_node *rn = &b->rn[k];
+        if (rn->s != CL_SENT || rn->unwritten == 0)
+            continue;
+        cl_node *nd = &c->nodes[rn->ni];
+        int done = 0;
         while (!done) {
             if (redisBufferWrite(nd->ctx, &done) != REDIS_OK) {
                 set_err(c, TR_RET_STORE_DOWN, "redis cluster %s:%d: %s", nd->host, nd->port,
                         nd->ctx->errstr);
-                node_close(nd);
                 /* A command cut short is not run; whole ones before it may have been. */
-                node_failed(c, &rn[k], rn[k].ncalls == 1 ? CL_NOT_SENT : CL_LOST);
+                node_down(c, k, rn->ncalls == 1 ? CL_NOT_SENT : CL_LOST);
                 break;
             }
         }
+        rn->unwritten = 0;
+        if (done && rn->owed > 0)
+            rn->deadline_ms = deadline;
     }
 }
 
-/* Reads the answers in call order. 1 when one was -MOVED (the map entry is set). */
-static int run_read(tr_cluster *c, size_t n, const tr_cluster_call *calls,
-                    unsigned char *st, run_node *rn, const size_t *which,
-                    tr_cluster_answer *answers)
+/* Call i's first-pass answer r (from node nd). */
+static void take_answer(tr_cluster *c, size_t i, redisReply *r, const cl_node *nd)
 {
-    int moved = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (st[i] != RUN_QUEUED)
-            continue;
-        run_node *k = &rn[which[i]];
-        cl_node *nd = &c->nodes[k->ni];
-        if (k->s != CL_SENT) {
-            st[i] = k->s == CL_LOST ? RUN_LOST : k->s == CL_NOT_SENT ? RUN_AGAIN : RUN_DONE;
-            if (st[i] == RUN_DONE)
-                answer_fail(&answers[i], k->err, k->errstr);
-            continue;
-        }
+    run_batch *b = &c->batch;
+    run_call *rc = &b->calls[i];
+    if (!run_again(r, rc->call)) {
+        rc->ans->reply = r;
+        rc->st = RUN_DONE;
+        return;
+    }
+    /* Counted here as route() counts them: the resend may not meet them again. */
+    tr_cluster_redirect red;
+    tr_cluster_redirect_kind kind = tr_cluster_parse_redirect(r->str, r->len, &red);
+    if (kind == TR_CLUSTER_REDIRECT_MOVED) {
+        const char *host = red.host[0] != '\0' ? red.host : nd->host;
+        unsigned to = node_index(c, host, strlen(host), red.port);
+        if (to != NO_NODE)
+            c->slot_node[red.slot] = (uint16_t)to; /* route() goes there at once */
+        c->stats.moved++;
+        b->moved = 1;
+    } else if (kind == TR_CLUSTER_REDIRECT_ASK) {
+        c->stats.ask++;
+    } else if (error_is(r, "TRYAGAIN") || error_is(r, "CLUSTERDOWN")) {
+        c->stats.retries++;
+    }
+    freeReplyObject(r);
+    rc->st = RUN_AGAIN;
+}
+
+/* Takes the answers master k's reader holds, in its calls' order (no read(2)). */
+static void node_take(tr_cluster *c, size_t k)
+{
+    run_batch *b = &c->batch;
+    run_node *rn = &b->rn[k];
+    cl_node *nd = &c->nodes[rn->ni];
+    while (rn->owed > 0 && rn->s == CL_SENT) {
         void *v = NULL;
-        if (redisGetReply(nd->ctx, &v) != REDIS_OK || v == NULL) {
+        if (redisGetReplyFromReader(nd->ctx, &v) != REDIS_OK) {
             set_err(c, TR_RET_OUTCOME_UNKNOWN, "redis cluster %s:%d: no answer: %s", nd->host,
                     nd->port, nd->ctx->errstr);
-            node_close(nd);
-            node_failed(c, k, CL_LOST);
-            st[i] = RUN_LOST;
-            continue;
+            node_down(c, k, CL_LOST);
+            return;
         }
-        redisReply *r = v;
-        if (!run_again(r, &calls[i])) {
-            answers[i].reply = r;
-            st[i] = RUN_DONE;
-            continue;
-        }
-        /* Counted here as route() counts them: the resend may not meet them again. */
-        tr_cluster_redirect red;
-        tr_cluster_redirect_kind kind = tr_cluster_parse_redirect(r->str, r->len, &red);
-        if (kind == TR_CLUSTER_REDIRECT_MOVED) {
-            const char *host = red.host[0] != '\0' ? red.host : nd->host;
-            unsigned to = node_index(c, host, strlen(host), red.port);
-            if (to != NO_NODE)
-                c->slot_node[red.slot] = (uint16_t)to; /* route() goes there at once */
-            c->stats.moved++;
-            moved = 1;
-        } else if (kind == TR_CLUSTER_REDIRECT_ASK) {
-            c->stats.ask++;
-        } else if (error_is(r, "TRYAGAIN") || error_is(r, "CLUSTERDOWN")) {
-            c->stats.retries++;
-        }
-        freeReplyObject(r);
-        st[i] = RUN_AGAIN;
+        if (v == NULL)
+            return;
+        size_t i = rn->next;
+        while (b->calls[i].rn != k || b->calls[i].st != RUN_QUEUED)
+            i++;
+        rn->next = i + 1;
+        rn->owed--;
+        rn->deadline_ms = tr_clock_mono_ms() + c->timeout_ms; /* it answers: more time */
+        take_answer(c, i, v, nd);
     }
-    return moved;
+}
+
+/* One read(2) on master k's connection (blocking up to the timeout on a socket that
+ * is not readable), then the answers it brought. */
+static void node_read(tr_cluster *c, size_t k)
+{
+    cl_node *nd = &c->nodes[c->batch.rn[k].ni];
+    if (redisBufferRead(nd->ctx) != REDIS_OK) {
+        set_err(c, TR_RET_OUTCOME_UNKNOWN, "redis cluster %s:%d: no answer: %s", nd->host,
+                nd->port, nd->ctx->errstr);
+        node_down(c, k, CL_LOST);
+        return;
+    }
+    node_take(c, k);
+}
+
+/* POLL: one read(2) on each master whose socket is readable now. */
+static void batch_poll(tr_cluster *c)
+{
+    run_batch *b = &c->batch;
+    struct pollfd pf[32];
+    size_t idx[32];
+    for (size_t from = 0; from < b->nrn;) {
+        size_t m = 0;
+        for (; from < b->nrn && m < 32; from++) {
+            if (b->rn[from].owed == 0 || b->rn[from].s != CL_SENT)
+                continue;
+            pf[m] = (struct pollfd){.fd = c->nodes[b->rn[from].ni].ctx->fd, .events = POLLIN};
+            idx[m++] = from;
+        }
+        if (m == 0 || poll(pf, m, 0) <= 0)
+            continue; /* EINTR: the next call reads */
+        for (size_t j = 0; j < m; j++)
+            if (pf[j].revents != 0)
+                node_read(c, idx[j]);
+    }
+}
+
+/* The batch's end: every first-pass answer is in. The calls not answered for good
+ * are run again alone (route()), in call order; the batch is emptied. */
+static void batch_finish(tr_cluster *c)
+{
+    run_batch *b = &c->batch;
+    b->finishing = 1;
+    if (b->moved)
+        (void)refresh_avoiding(c, NO_NODE); /* every answer is read: connections may go */
+    tr_ret first = TR_RET_OK;
+    char first_msg[sizeof c->errstr] = "";
+    for (size_t i = 0; i < b->n; i++) {
+        run_call *rc = &b->calls[i];
+        tr_cluster_answer *a = rc->ans;
+        const tr_cluster_call *call = rc->call;
+        run_node *k = rc->rn != SIZE_MAX ? &b->rn[rc->rn] : NULL;
+        if (rc->st == RUN_LOST && !(call->flags & TR_CLUSTER_IDEMPOTENT)) {
+            answer_fail(a, TR_RET_OUTCOME_UNKNOWN, k->errstr);
+        } else if (rc->st != RUN_DONE && k != NULL && (k->failed || k->s == CL_FATAL)) {
+            /* Its master failed once in this batch, or refused us (AUTH). */
+            answer_fail(a, k->err, k->errstr);
+        } else if (rc->st == RUN_AGAIN && k != NULL && k->s == CL_NOT_SENT &&
+                   (call->flags & TR_CLUSTER_ONE_TRY)) {
+            /* A probe: its one send was this batch's; a promoted replica is found next. */
+            answer_fail(a, k->err, k->errstr);
+            k->failed = 1;
+            reload_keep_err(c, k->ni);
+        } else if (rc->st != RUN_DONE) {
+            a->reply = route_call(c, call);
+            if (a->reply == NULL) {
+                answer_fail(a, c->err != TR_RET_OK ? c->err : TR_RET_STORE_DOWN, c->errstr);
+                if (k != NULL && k->s != CL_SENT) { /* its connection failed, then this */
+                    k->failed = 1;
+                    k->err = a->err;
+                    memcpy(k->errstr, a->errstr, sizeof k->errstr);
+                }
+            }
+        }
+        if (a->reply == NULL && first == TR_RET_OK) {
+            first = a->err;
+            memcpy(first_msg, a->errstr, sizeof first_msg);
+        }
+    }
+    b->n = 0;
+    b->nrn = 0;
+    b->moved = 0;
+    b->finishing = 0;
+    c->err = first;
+    memcpy(c->errstr, first_msg, sizeof c->errstr);
+}
+
+int tr_cluster_recv(tr_cluster *c, int mode)
+{
+    run_batch *b = &c->batch;
+    if (b->n == 0)
+        return 1;
+    tr_cluster_flush(c); /* calls appended and not written yet would never answer */
+    if (mode > 0) {
+        for (size_t k = 0; k < b->nrn; k++) {
+            node_take(c, k);
+            while (b->rn[k].owed > 0 && b->rn[k].s == CL_SENT)
+                node_read(c, k); /* bounded by the socket's timeout */
+        }
+    } else {
+        if (mode == 0)
+            batch_poll(c);
+        /* A master that stays silent past the timeout is lost, as a blocking read's
+         * timeout would have it; the others' answers are not held up. */
+        int64_t now = tr_clock_mono_ms();
+        for (size_t k = 0; k < b->nrn; k++) {
+            run_node *rn = &b->rn[k];
+            if (rn->owed == 0 || rn->s != CL_SENT || now < rn->deadline_ms)
+                continue;
+            set_err(c, TR_RET_OUTCOME_UNKNOWN, "redis cluster %s:%d: no answer within %d ms",
+                    c->nodes[rn->ni].host, c->nodes[rn->ni].port, c->timeout_ms);
+            node_down(c, k, CL_LOST);
+        }
+    }
+    for (size_t k = 0; k < b->nrn; k++)
+        if (b->rn[k].owed > 0)
+            return 0;
+    batch_finish(c);
+    return 1;
+}
+
+int tr_cluster_owed(const tr_cluster *c)
+{
+    return c->batch.n > 0;
+}
+
+size_t tr_cluster_fds(const tr_cluster *c, int *fds, size_t max)
+{
+    size_t m = 0;
+    for (size_t k = 0; k < c->batch.nrn; k++) {
+        const run_node *rn = &c->batch.rn[k];
+        if (rn->owed == 0 || rn->s != CL_SENT)
+            continue;
+        if (m < max)
+            fds[m] = c->nodes[rn->ni].ctx->fd;
+        m++;
+    }
+    return m;
+}
+
+int64_t tr_cluster_recv_in_ms(const tr_cluster *c)
+{
+    int64_t at = -1;
+    for (size_t k = 0; k < c->batch.nrn; k++) {
+        const run_node *rn = &c->batch.rn[k];
+        if (rn->owed > 0 && rn->s == CL_SENT && (at < 0 || rn->deadline_ms < at))
+            at = rn->deadline_ms;
+    }
+    if (at < 0)
+        return -1;
+    int64_t in = at - tr_clock_mono_ms();
+    return in < 0 ? 0 : in;
+}
+
+void tr_cluster_abandon(tr_cluster *c)
+{
+    run_batch *b = &c->batch;
+    for (size_t k = 0; k < b->nrn; k++)
+        if (b->rn[k].owed > 0 || b->rn[k].unwritten > 0)
+            node_close(&c->nodes[b->rn[k].ni]); /* its answers would come out of step */
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->calls[i].ans->reply != NULL)
+            freeReplyObject(b->calls[i].ans->reply);
+        answer_fail(b->calls[i].ans, TR_RET_STORE_DOWN, "redis cluster: batch dropped");
+    }
+    b->n = 0;
+    b->nrn = 0;
+    b->moved = 0;
+}
+
+/* Before a blocking call: the batch in flight is answered first (its connections
+ * must carry nothing else meanwhile). */
+static void settle(tr_cluster *c)
+{
+    if (c->batch.n > 0 && !c->batch.finishing)
+        (void)tr_cluster_recv(c, 1);
 }
 
 int tr_cluster_run(tr_cluster *c, size_t n, const tr_cluster_call *calls,
                    tr_cluster_answer *answers)
 {
+    settle(c);
     for (size_t i = 0; i < n; i++)
         answers[i] = (tr_cluster_answer){.reply = NULL, .err = TR_RET_OK};
     c->err = TR_RET_OK;
@@ -913,14 +1213,8 @@ int tr_cluster_run(tr_cluster *c, size_t n, const tr_cluster_call *calls,
         return answers[0].reply != NULL ? 0 : -1;
     }
     unsigned *node = malloc(n * sizeof *node);
-    size_t *which = malloc(n * sizeof *which);
-    unsigned char *st = malloc(n);
-    run_node *rn = malloc(n * sizeof *rn);
-    if (node == NULL || which == NULL || st == NULL || rn == NULL) {
+    if (node == NULL || batch_reserve(&c->batch, n) != 0) {
         free(node);
-        free(which);
-        free(st);
-        free(rn);
         set_err(c, TR_RET_INTERNAL, "redis cluster: out of memory");
         for (size_t i = 0; i < n; i++)
             answer_fail(&answers[i], c->err, c->errstr);
@@ -930,55 +1224,17 @@ int tr_cluster_run(tr_cluster *c, size_t n, const tr_cluster_call *calls,
      * connections of nodes that serve nothing, which must hold no pipeline yet. */
     for (size_t i = 0; i < n; i++)
         node[i] = slot_master(c, tr_cluster_keyslot(calls[i].key, calls[i].keylen));
-    size_t nrn = 0;
-    run_send(c, n, calls, node, st, rn, &nrn, which);
-    if (run_read(c, n, calls, st, rn, which, answers))
-        (void)tr_cluster_refresh(c); /* every answer is read: connections may go now */
-    int rc = 0;
-    tr_ret first = TR_RET_OK;
-    char first_msg[sizeof c->errstr] = "";
-    for (size_t i = 0; i < n; i++) {
-        tr_cluster_answer *a = &answers[i];
-        run_node *k = which[i] < nrn ? &rn[which[i]] : NULL;
-        if (st[i] == RUN_LOST && !(calls[i].flags & TR_CLUSTER_IDEMPOTENT)) {
-            answer_fail(a, TR_RET_OUTCOME_UNKNOWN, k->errstr);
-        } else if (st[i] != RUN_DONE && k != NULL && (k->failed || k->s == CL_FATAL)) {
-            /* Its master failed once in this run, or refused us (AUTH). */
-            answer_fail(a, k->err, k->errstr);
-        } else if (st[i] == RUN_AGAIN && k != NULL && k->s == CL_NOT_SENT &&
-                   (calls[i].flags & TR_CLUSTER_ONE_TRY)) {
-            /* A probe: its one send was this run's; a promoted replica is found next. */
-            answer_fail(a, k->err, k->errstr);
-            k->failed = 1;
-            reload_keep_err(c, k->ni);
-        } else if (st[i] != RUN_DONE) {
-            a->reply = route_call(c, &calls[i]);
-            if (a->reply == NULL) {
-                answer_fail(a, c->err != TR_RET_OK ? c->err : TR_RET_STORE_DOWN, c->errstr);
-                if (k != NULL && k->s != CL_SENT) { /* its connection failed, then this */
-                    k->failed = 1;
-                    k->err = a->err;
-                    memcpy(k->errstr, a->errstr, sizeof k->errstr);
-                }
-            }
-        }
-        if (a->reply == NULL && rc == 0) {
-            rc = -1;
-            first = a->err;
-            memcpy(first_msg, a->errstr, sizeof first_msg);
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        batch_add(c, node[i], &calls[i], &answers[i]);
     free(node);
-    free(which);
-    free(st);
-    free(rn);
-    c->err = first;
-    memcpy(c->errstr, first_msg, sizeof c->errstr);
-    return rc;
+    tr_cluster_flush(c);
+    (void)tr_cluster_recv(c, 1);
+    return c->err == TR_RET_OK ? 0 : -1;
 }
 
 redisContext *tr_cluster_connect_for_key(tr_cluster *c, const char *key, size_t keylen)
 {
+    settle(c);
     unsigned ni = slot_master(c, tr_cluster_keyslot(key, keylen));
     if (ni == NO_NODE)
         return NULL;
@@ -1086,6 +1342,9 @@ void tr_cluster_free(tr_cluster *c)
 {
     if (c == NULL)
         return;
+    tr_cluster_abandon(c);
+    free(c->batch.calls);
+    free(c->batch.rn);
     for (size_t i = 0; i < c->nnodes; i++)
         node_close(&c->nodes[i]);
     free(c->nodes);

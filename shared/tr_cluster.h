@@ -25,10 +25,10 @@
  * The password never appears in a message.
  *
  * Not thread-safe: one handle per thread, as with a redisContext. Callers run with
- * SIGPIPE ignored (tr_redis.h says why). Blocking only: tr_cluster_run pipelines a
- * batch of calls per master (the scheduler's claim over every shard, a finish); the
- * non-blocking claim/finish and sharded pub/sub are designed in docs/CLUSTER.md, see
- * the end of this header for what is here for them.
+ * SIGPIPE ignored (tr_redis.h says why). tr_cluster_run pipelines a batch of calls
+ * per master (the scheduler's claim over every shard, a finish), blocking; the same
+ * batch in steps (tr_cluster_append ... tr_cluster_recv) lets a caller poll for the
+ * answers. Sharded pub/sub is designed in docs/CLUSTER.md.
  */
 #ifndef TR_CLUSTER_H
 #define TR_CLUSTER_H
@@ -200,6 +200,37 @@ typedef struct tr_cluster_answer {
  * tr_cluster_evalsha. */
 int tr_cluster_run(tr_cluster *c, size_t n, const tr_cluster_call *calls,
                    tr_cluster_answer *answers);
+
+/* The same, in steps, for a caller that polls (the scheduler's claim and finish):
+ * a batch of calls in flight, one per handle, that the handle's other calls wait
+ * for (any blocking call, tr_cluster_run included, first takes every answer the
+ * batch owes, blocking).
+ *
+ * tr_cluster_append() appends call to its master's connection (no I/O but a
+ * connect): *call and *answer are borrowed until tr_cluster_recv() answers 1.
+ * -1 (out of memory) when it was not added; *answer then says so. Calls may be
+ * appended while the batch's answers are owed (a claim behind a finish): they go
+ * behind on the same connections. tr_cluster_flush() writes every master's output
+ * (blocking, bounded by the timeout, as the one-Redis store's writes).
+ * tr_cluster_recv() takes the answers: mode 1 blocks until every one is in (as
+ * tr_cluster_run); 0 makes one read(2) at most on each master whose socket is
+ * readable now (never blocks); -1 reads nothing. A master that owes answers and
+ * sent nothing for timeout_ms is lost then (its calls as after a connection lost
+ * after writing), so a stopped master does not hold up the others. Once every
+ * first-pass answer is in, the calls to run again (as tr_cluster_run says) are run
+ * alone, blocking, the answers filled, and it returns 1 (0: answers still owed).
+ * tr_cluster_fds() puts the sockets of the masters owing answers in fds[0..max)
+ * and returns how many there are (may be more than max); tr_cluster_recv_in_ms()
+ * says in how many ms the first of them times out (-1: none owed).
+ * tr_cluster_abandon() drops the batch (its connections closed, its answers failed,
+ * replies freed). */
+int tr_cluster_append(tr_cluster *c, const tr_cluster_call *call, tr_cluster_answer *answer);
+void tr_cluster_flush(tr_cluster *c);
+int tr_cluster_recv(tr_cluster *c, int mode);
+int tr_cluster_owed(const tr_cluster *c); /* 1 while a batch is in flight */
+size_t tr_cluster_fds(const tr_cluster *c, int *fds, size_t max);
+int64_t tr_cluster_recv_in_ms(const tr_cluster *c);
+void tr_cluster_abandon(tr_cluster *c);
 
 /* A NEW authenticated connection to the master of key's slot, for a caller that
  * needs a connection of its own: SSUBSCRIBE to a shard channel (Redis 7 sharded

@@ -634,9 +634,10 @@ int tr_store_read_only(int which)
 redisReply *tr_store_run_script(tr_store *s, call_args *a)
 {
     const char *name = scripts[a->which].name;
-    /* On a cluster a call run alone leaves the queued calls as they are (they run
-     * when their answers are read), so a finish queued there does not stop it: the
-     * cut-off's recoveries go before a claim queued behind a finish. */
+    /* On a cluster a call run alone first takes the answers owed on the masters'
+     * connections (blocking) and leaves the calls queued as they are, so a finish
+     * owed there does not stop it: the cut-off's recoveries go before a claim
+     * queued behind a finish. */
     if (tr_store_on_cluster(s) ? connect_cluster(s) != 0 : tr_store_connect(s) != 0)
         return NULL;
     if (tr_store_on_cluster(s)) {
@@ -700,8 +701,10 @@ int tr_store_append_script(tr_store *s, call_args *a, const char *what)
 
 int tr_store_write_out(tr_store *s, const char *what)
 {
-    if (tr_store_on_cluster(s))
-        return 0; /* the queued calls are sent one by one as they are read */
+    if (tr_store_on_cluster(s)) {
+        tr_store_cl_start(s); /* every call queued, one pipeline per master */
+        return 0;
+    }
     int done = 0;
     while (!done) {
         if (redisBufferWrite(s->ctx, &done) != REDIS_OK) {
@@ -717,10 +720,16 @@ tr_store_recv_result tr_store_take_reply(tr_store *s, tr_store_recv_mode mode, i
 {
     *reply = NULL;
     if (tr_store_on_cluster(s)) {
-        /* Always blocking: the calls were queued, not sent (tr_store_cluster.c). */
-        (void)did_read;
-        *reply = tr_store_cl_next(s);
-        return *reply != NULL ? TR_STORE_RECV_DONE : TR_STORE_RECV_FAILED;
+        /* Answers on several masters' sockets: POLL's one read(2) per master, once
+         * per _recv; the later takes of that _recv only what it brought. */
+        if (mode == TR_STORE_RECV_POLL && *did_read)
+            mode = TR_STORE_RECV_BUFFERED;
+        else if (mode == TR_STORE_RECV_POLL)
+            *did_read = 1;
+        redisReply *r = NULL;
+        tr_store_recv_result got = tr_store_cl_take(s, mode, &r);
+        *reply = r;
+        return got;
     }
     if (mode == TR_STORE_RECV_BLOCK)
         return redisGetReply(s->ctx, reply) == REDIS_OK && *reply != NULL ? TR_STORE_RECV_DONE

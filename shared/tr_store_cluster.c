@@ -7,10 +7,12 @@
  * on one Redis, with tr_store_append_script; on a cluster each call is queued here
  * (a copy of its argv) and run when the pipeline reads its answer: every shard's call
  * is atomic on its node, and the order of one shard's calls is kept.
- * When the first answer is wanted, every call queued is run at once, pipelined per
- * master (tr_cluster_run): about one round trip for a claim over every shard,
- * blocking (bounded by --redis-timeout-ms and the client's retries);
- * docs/CLUSTER.md says what that costs the scheduler.
+ * The pipeline's write (tr_store_write_out) sends every call queued, pipelined per
+ * master, as one batch of the client's (tr_cluster_append, tr_cluster_flush); the
+ * answers are taken as they arrive (tr_store_cl_take: the scheduler polls the
+ * masters' sockets, tr_store_fds) or blocking, the rare resends (MOVED, ASK,
+ * NOSCRIPT, ...) blocking once every first answer is in. A claim over every shard
+ * costs about one round trip; docs/CLUSTER.md says what the scheduler gains.
  */
 #include "tr_store_int.h"
 
@@ -28,14 +30,19 @@
 const char *const tr_store_cluster_names[TR_CLUSTER_COUNTERS] = {
     "moved", "ask", "retries", "map_loads", "script_loads", "connects"};
 
-/* One call: queued (argv[i] then points into the same allocation), then run with
- * the others queued (cl_batch), then taken by tr_store_cl_next. */
+/* One call: queued (argv[i] then points into the same allocation), then sent with
+ * the others queued (cl_start, into the client's batch) or run with them
+ * (cl_batch), then taken by tr_store_cl_take once answered. */
 typedef struct cl_call {
     struct cl_call *next;
     int which;          /* S_* */
     int argc;
     const char **argv;
     size_t *len;
+    int sent;           /* in the client's batch, answer owed (cc, ans, node) */
+    tr_cluster_call cc;
+    tr_cluster_answer ans;
+    tr_store_cut_node node; /* its master when sent (cut-off) */
     int ran;            /* reply/err below are its answer */
     redisReply *reply;  /* owned until taken; NULL: failed, err says why */
     tr_ret err;
@@ -148,6 +155,8 @@ void tr_store_cl_free(tr_store *s)
 
 void tr_store_cl_drop(tr_store *s)
 {
+    if (s->cl != NULL)
+        tr_cluster_abandon(s->cl); /* the calls it borrows go below */
     if (s->clq == NULL)
         return;
     while (s->clq->head != NULL) {
@@ -184,6 +193,7 @@ int tr_store_cl_queue(tr_store *s, const call_args *a)
     if (c == NULL)
         goto oom;
     c->next = NULL;
+    c->sent = 0;
     c->ran = 0;
     c->reply = NULL;
     c->which = a->which;
@@ -425,43 +435,145 @@ static redisReply *cl_take(tr_store *s, cl_call *c)
     return r;
 }
 
-redisReply *tr_store_cl_next(tr_store *s)
+/* The calls of the client's batch are answered (tr_cluster_recv said so, or a
+ * blocking call of the client's took them): each gets its answer, then, as
+ * cl_batch does, the cut-off hears which masters answered, --wait-replicas waits
+ * (blocking, one WAIT per master), and the counters go out. */
+static void cl_answered(tr_store *s)
 {
+    size_t n = 0;
+    for (cl_call *q = s->clq->head; q != NULL; q = q->next)
+        n += q->sent;
+    cl_call **calls = malloc(n * sizeof *calls);
+    tr_store_cut_node *node = malloc(n * sizeof *node);
+    unsigned char *sent = malloc(n);
+    int oom = calls == NULL || node == NULL || sent == NULL;
+    n = 0;
+    for (cl_call *q = s->clq->head; q != NULL; q = q->next) {
+        if (!q->sent)
+            continue;
+        q->sent = 0;
+        q->ran = 1;
+        q->reply = q->ans.reply;
+        if (q->reply == NULL)
+            call_failed(q, q->ans.err, q->ans.errstr);
+        else if (oom)
+            call_failed(q, TR_RET_OUTCOME_UNKNOWN, "answered, then out of memory");
+        if (!oom) {
+            calls[n] = q;
+            node[n] = q->node;
+            sent[n++] = 1;
+        }
+    }
+    if (!oom) {
+        cl_cut_results(s, calls, node, sent, n);
+        cl_wait(s, calls, n);
+        for (size_t i = 0; i < n; i++) {
+            if (calls[i]->reply != NULL) {
+                /* To a node that just answered. */
+                cl_write_counters(s, calls[i]->argv[3], calls[i]->len[3]);
+                break;
+            }
+        }
+    }
+    free(calls);
+    free(node);
+    free(sent);
+}
+
+/* 1 when no call of the store's is owed by the client (all sent ones answered),
+ * 0 while some are. mode: as tr_cluster_recv. */
+static int cl_settle(tr_store *s, int mode)
+{
+    int owed = 0;
+    for (cl_call *q = s->clq != NULL ? s->clq->head : NULL; q != NULL && !owed; q = q->next)
+        owed = q->sent;
+    if (!owed)
+        return 1;
+    if (tr_cluster_owed(s->cl) && tr_cluster_recv(s->cl, mode) == 0)
+        return 0;
+    cl_answered(s);
+    return 1;
+}
+
+void tr_store_cl_start(tr_store *s)
+{
+    int any = 0;
+    for (cl_call *c = s->clq != NULL ? s->clq->head : NULL; c != NULL; c = c->next) {
+        if (c->ran || c->sent)
+            continue;
+        unsigned flags = tr_store_read_only(c->which) ? TR_CLUSTER_IDEMPOTENT : 0;
+        c->node.port = 0;
+        c->node.host[0] = '\0';
+        if (tr_store_cut_on(s)) {
+            /* argv[3]: the call's first key, which routes it. */
+            tr_store_cut_verdict v = tr_store_cut_check(s, c->argv[3], c->len[3], &c->node);
+            if (v == TR_STORE_CUT_SKIP) {
+                tr_store_cut_skipped(s, tr_store_script_name(c->which), &c->node);
+                c->ran = 1;
+                c->err = s->err_code;
+                snprintf(c->errstr, sizeof c->errstr, "%s", s->err);
+                continue;
+            }
+            if (v == TR_STORE_CUT_PROBE)
+                flags |= TR_CLUSTER_ONE_TRY;
+        }
+        c->cc = (tr_cluster_call){.key = c->argv[3], .keylen = c->len[3], .argc = c->argc,
+                                  .argv = c->argv, .argvlen = c->len,
+                                  .script = tr_store_script_source(s, c->which), .flags = flags};
+        if (tr_cluster_append(s->cl, &c->cc, &c->ans) != 0) {
+            c->ran = 1;
+            call_failed(c, c->ans.err, c->ans.errstr);
+            continue;
+        }
+        c->sent = 1;
+        any = 1;
+    }
+    if (any)
+        tr_cluster_flush(s->cl);
+}
+
+tr_store_recv_result tr_store_cl_take(tr_store *s, tr_store_recv_mode mode, redisReply **reply)
+{
+    *reply = NULL;
     if (!tr_store_cl_pending(s)) {
         tr_store_set_error(s, TR_RET_INTERNAL, "redis cluster: no call owed");
-        return NULL;
+        return TR_STORE_RECV_FAILED;
     }
     cl_call *c = s->clq->head;
-    if (!c->ran) {
-        /* Its answer is wanted: every call queued behind it goes with it, one
-         * pipeline per master (the claim over every shard, a finish's calls). */
-        size_t n = 0;
-        for (cl_call *q = c; q != NULL; q = q->next)
-            n += !q->ran;
-        cl_call **batch = malloc(n * sizeof *batch);
-        if (batch == NULL) {
-            batch = &c;
-            n = 1;
-        } else {
-            n = 0;
-            for (cl_call *q = c; q != NULL; q = q->next)
-                if (!q->ran)
-                    batch[n++] = q;
-        }
-        cl_batch(s, batch, n);
-        if (batch != &c)
-            free(batch);
-    }
+    if (!c->ran && !c->sent)
+        tr_store_cl_start(s); /* queued, not written out yet */
+    if (!c->ran && !cl_settle(s, mode == TR_STORE_RECV_BLOCK ? 1
+                                 : mode == TR_STORE_RECV_POLL ? 0 : -1))
+        return TR_STORE_RECV_OWED;
     s->clq->head = c->next;
     if (s->clq->head == NULL)
         s->clq->tail = NULL;
-    redisReply *r = cl_take(s, c);
+    *reply = cl_take(s, c);
     free(c);
-    return r;
+    return *reply != NULL ? TR_STORE_RECV_DONE : TR_STORE_RECV_FAILED;
+}
+
+size_t tr_store_cl_fds(const tr_store *s, int *fds, size_t max)
+{
+    return s->cl != NULL ? tr_cluster_fds(s->cl, fds, max) : 0;
+}
+
+int64_t tr_store_cl_recv_in_ms(const tr_store *s)
+{
+    if (!tr_store_cl_pending(s))
+        return -1;
+    const cl_call *c = s->clq->head;
+    if (c->ran || !c->sent || !tr_cluster_owed(s->cl))
+        return 0; /* its answer is in (or the take sends it): no read needed */
+    int64_t in = tr_cluster_recv_in_ms(s->cl);
+    return in < 0 ? 0 : in;
 }
 
 redisReply *tr_store_cl_script(tr_store *s, const call_args *a)
 {
+    /* The client's batch first: its connections carry nothing else meanwhile. */
+    (void)cl_settle(s, 1);
     cl_call c = {.which = a->which, .argc = (int)a->argc, .argv = a->argv, .len = a->len};
     cl_call *one = &c;
     cl_batch(s, &one, 1);
@@ -471,6 +583,7 @@ redisReply *tr_store_cl_script(tr_store *s, const call_args *a)
 redisReply *tr_store_cl_command(tr_store *s, const char *route, int argc, const char **argv,
                                 unsigned idempotent)
 {
+    (void)cl_settle(s, 1);
     redisReply *r = tr_cluster_command(s->cl, route, strlen(route), argc, argv, NULL,
                                        idempotent ? TR_CLUSTER_IDEMPOTENT : 0);
     if (r == NULL)
@@ -482,6 +595,7 @@ int tr_store_cl_pipeline(tr_store *s, const char *route, size_t n, int argc,
                          const char *const *argv, redisReply **replies)
 {
     tr_cluster_cmd cmds[32];
+    (void)cl_settle(s, 1);
     if (n > sizeof cmds / sizeof cmds[0]) {
         tr_store_set_error(s, TR_RET_INTERNAL, "redis cluster: pipeline too long");
         return -1;

@@ -337,23 +337,30 @@ static int plan_answer(tr_store *s, const tr_finish *items, const finish_plan *p
     return rc;
 }
 
-/* Cut-off: runs call k of plan p (queued on a cluster) and takes its answer; when
- * it failed, was skipped (its master given up for now) or said Redis cannot serve,
- * its outcomes are TR_FINISH_UNWRITTEN: kept by the caller and written again. */
-static void cut_answer(tr_store *s, const tr_finish *items, const finish_plan *p, size_t k,
-                       tr_finish_result *results, size_t *again, size_t *nagain)
+/* Cut-off: call k of plan p answered r (NULL: it failed or was skipped, its
+ * master given up for now; the store's error says why). When it failed or said
+ * Redis cannot serve, its outcomes are TR_FINISH_UNWRITTEN: kept by the caller and
+ * written again. Frees r. */
+static void cut_took(tr_store *s, const tr_finish *items, const finish_plan *p, size_t k,
+                     redisReply *r, tr_finish_result *results, size_t *again, size_t *nagain)
 {
-    void *v = NULL;
-    int did_read = 0;
-    int ok = tr_store_take_reply(s, TR_STORE_RECV_BLOCK, &did_read, &v) == TR_STORE_RECV_DONE &&
-             plan_answer(s, items, p, k, v, results, again, nagain) == 0;
-    if (ok)
+    if (r != NULL && plan_answer(s, items, p, k, r, results, again, nagain) == 0)
         return;
     const finish_call *c = &p->calls[k];
     for (size_t j = 0; j < c->count; j++)
         results[p->order[c->first + j]] = TR_FINISH_UNWRITTEN;
     tr_log_debug("key=%s and %zu more: outcome kept, written again later (%s)",
                  items[p->order[c->first]].id, c->count - 1, s->err);
+}
+
+/* Cut-off: takes call k's answer (blocking), as cut_took. */
+static void cut_answer(tr_store *s, const tr_finish *items, const finish_plan *p, size_t k,
+                       tr_finish_result *results, size_t *again, size_t *nagain)
+{
+    void *v = NULL;
+    int did_read = 0;
+    tr_store_recv_result got = tr_store_take_reply(s, TR_STORE_RECV_BLOCK, &did_read, &v);
+    cut_took(s, items, p, k, got == TR_STORE_RECV_DONE ? v : NULL, results, again, nagain);
 }
 
 /* Sends items[idx[0..n)] in one pipeline and reads the answers into results
@@ -504,18 +511,17 @@ tr_store_recv_result tr_store_finish_recv(tr_store *store, const tr_finish *item
     }
     int did_read = 0;
     while (fa->answered < fa->plan.ncalls) {
-        if (tr_store_cut_on(store)) {
-            /* A cluster (its calls run when the first answer is read, blocking): as
-             * the blocking finish, a call that fails holds back only its own
-             * outcomes (UNWRITTEN), and a claim queued behind keeps its calls. */
-            cut_answer(store, items, &fa->plan, fa->answered++, fa->res, fa->again,
-                       &fa->nagain);
-            continue;
-        }
         void *v = NULL;
         tr_store_recv_result got = tr_store_take_reply(store, mode, &did_read, &v);
         if (got == TR_STORE_RECV_OWED)
             return got;
+        if (tr_store_cut_on(store)) {
+            /* A cluster: as the blocking finish, a call that fails holds back only
+             * its own outcomes (UNWRITTEN), and a claim sent behind keeps its calls. */
+            cut_took(store, items, &fa->plan, fa->answered++,
+                     got == TR_STORE_RECV_DONE ? v : NULL, fa->res, fa->again, &fa->nagain);
+            continue;
+        }
         if (got == TR_STORE_RECV_FAILED) {
             tr_store_io_failed(store, "finish"); /* clears fa: the caller resends */
             return TR_STORE_RECV_FAILED;

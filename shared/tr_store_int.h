@@ -94,8 +94,9 @@ struct tr_store {
     redisContext *ctx;             /* NULL while disconnected; always NULL with --cluster */
     struct tr_cluster *cl;         /* with --cluster: the client (owned), NULL until the
                                     * first connect; without: NULL */
-    struct tr_store_clq *clq;      /* with --cluster: calls appended, run when their
-                                    * answer is read (tr_store_cluster.c); owned */
+    struct tr_store_clq *clq;      /* with --cluster: calls appended, sent at the
+                                    * pipeline's write, taken in order once answered
+                                    * (tr_store_cluster.c); owned */
     int have_sha;                  /* sha[] filled (with --cluster: kept across failures,
                                     * a script's SHA1 is the same on every node) */
     char sha[S_COUNT][41];         /* SCRIPT LOAD answers, valid while ctx is */
@@ -205,8 +206,6 @@ const char *tr_store_script_source(const tr_store *s, int which);
 /* 1 for the scripts that change nothing (get, list, stats): a lost answer leaves
  * nothing in doubt, so they may be resent. */
 int tr_store_read_only(int which);
-/* 1 when the store runs on Redis Cluster (--cluster). */
-int tr_store_on_cluster(const tr_store *s);
 /* 1 while the store is connected (or, on a cluster, has its client and scripts). */
 int tr_store_connected(const tr_store *s);
 /* A plain command (no script) routed by `route` (a key of the slot it touches; on one
@@ -225,13 +224,21 @@ int tr_store_cl_connect(tr_store *s);
 void tr_store_cl_free(tr_store *s);
 /* Drops the queued calls (their answers are lost, as on a lost connection). */
 void tr_store_cl_drop(tr_store *s);
-/* 1 while calls are queued. */
+/* 1 while calls are queued (sent or not, answered or not, until taken). */
 int tr_store_cl_pending(const tr_store *s);
 /* Queues a copy of the call (args_finish'ed). 0, or -1 (out of memory). */
 int tr_store_cl_queue(tr_store *s, const call_args *a);
-/* Runs the oldest queued call on its shard's master: its reply (caller frees; may be
- * the script's error reply) or NULL. */
-redisReply *tr_store_cl_next(tr_store *s);
+/* Sends every queued call not sent yet (the cut-off's verdicts applied), pipelined
+ * per master, as one batch of the client's (or behind the one in flight). */
+void tr_store_cl_start(tr_store *s);
+/* Takes the oldest queued call's answer (sending it first if it was not): DONE with
+ * *reply (caller frees; may be the script's error reply), FAILED (the store's error
+ * says why; the call is gone), or OWED while it is not in (mode as for a _recv). */
+tr_store_recv_result tr_store_cl_take(tr_store *s, tr_store_recv_mode mode, redisReply **reply);
+/* The sockets of the masters owing answers (tr_cluster_fds). */
+size_t tr_store_cl_fds(const tr_store *s, int *fds, size_t max);
+/* ms until a take must be tried without a readable socket (0: now), -1: never. */
+int64_t tr_store_cl_recv_in_ms(const tr_store *s);
 /* Runs one call now. As tr_store_cl_next. */
 redisReply *tr_store_cl_script(tr_store *s, const call_args *a);
 /* One plain command routed by `route`. As tr_store_command. */

@@ -542,14 +542,25 @@ int tr_store_listpack_value(tr_store *store, int64_t *value)
     return rc;
 }
 
-int tr_store_pipelined(const tr_store *store)
-{
-    return !tr_store_on_cluster(store);
-}
-
 int tr_store_fd(const tr_store *store)
 {
-    return store->ctx != NULL ? store->ctx->fd : -1; /* -1 on a cluster: nothing is sent ahead */
+    return store->ctx != NULL ? store->ctx->fd : -1; /* -1 on a cluster: tr_store_fds */
+}
+
+size_t tr_store_fds(const tr_store *store, int *fds, size_t max)
+{
+    if (tr_store_on_cluster(store))
+        return tr_store_cl_fds(store, fds, max);
+    if (store->ctx == NULL)
+        return 0;
+    if (max > 0)
+        fds[0] = store->ctx->fd;
+    return 1;
+}
+
+int64_t tr_store_recv_in_ms(const tr_store *store)
+{
+    return tr_store_on_cluster(store) ? tr_store_cl_recv_in_ms(store) : -1;
 }
 
 int tr_store_observe(tr_store *store, const char *name,

@@ -3,7 +3,8 @@
  *
  * Each call exists blocking (tr_store_claim, tr_store_finish) and, for a loop
  * that polls, in two steps: _send writes the command now, _recv reads the answer
- * when tr_store_fd() is readable. The connection carries one claim and one finish
+ * when a socket of tr_store_fds() is readable (one Redis: tr_store_fd(); a
+ * cluster: each master's, the calls pipelined per master). The connection carries one claim and one finish
  * outstanding at most; until their answers are read, every other call on the
  * store fails (TR_RET_INTERNAL). A claim may be sent behind an outstanding finish
  * (pipelined: the finish's answers are read first).
@@ -24,8 +25,9 @@
 /* How far a _recv call may go to get its answer. */
 typedef enum tr_store_recv_mode {
     TR_STORE_RECV_BUFFERED = -1, /* no read(2): only what an earlier read brought */
-    TR_STORE_RECV_POLL = 0,      /* at most one read(2): call it when tr_store_fd() is
-                                  * readable; never blocks */
+    TR_STORE_RECV_POLL = 0,      /* at most one read(2) (on a cluster one per master
+                                  * whose socket is readable): call it when a socket of
+                                  * tr_store_fds() is readable; never blocks */
     TR_STORE_RECV_BLOCK = 1      /* blocks (--redis-timeout-ms) until it is all in */
 } tr_store_recv_mode;
 
@@ -230,17 +232,30 @@ tr_store_recv_result tr_store_finish_recv(tr_store *store, const tr_finish *item
                                           tr_store_recv_mode mode);
 int tr_store_finish_outstanding(const tr_store *store); /* 1 when a finish is owed */
 
-/* The socket to poll for reading while a claim or finish is owed (-1 when
- * disconnected, and always on a cluster). */
+/* The socket to poll for reading while a claim or finish is owed, on one Redis (-1
+ * when disconnected, and always on a cluster: see tr_store_fds). */
 int tr_store_fd(const tr_store *store);
 
-/* 1 when _send/_recv overlap Redis's work with the caller's (one Redis: the calls are
- * written at _send, the answers read when tr_store_fd() is readable). 0 on a cluster
- * (--cluster): there _send only queues, and the first _recv runs every queued call
- * (a finish and the claim sent behind it) at once, one pipeline per master, blocking;
- * so a caller reads at once, and sends a claim behind a finish only to have both
- * run in one batch. */
-int tr_store_pipelined(const tr_store *store);
+/* The sockets to poll for reading while a claim or finish is owed: on one Redis
+ * tr_store_fd()'s, on a cluster (--cluster) those of the masters that owe answers
+ * (the calls are written at _send there too, one pipeline per master). Fills
+ * fds[0..max) and returns how many there are (more than max: poll those, and call
+ * the _recv again within a few ms). A _recv in TR_STORE_RECV_POLL mode makes at most
+ * one read(2) per socket and only on those readable then, so any may be polled. */
+#define TR_STORE_FDS_MAX 32
+size_t tr_store_fds(const tr_store *store, int *fds, size_t max);
+
+/* While a claim or finish is owed: in how many ms a _recv (POLL) must be called even
+ * if no socket became readable (0: now; -1: only when one is). On a cluster, a
+ * master that owes answers and sent nothing for --redis-timeout-ms is given up by
+ * that call (its calls as lost after writing: the cut-off's rules apply), and an
+ * answer may be in already (a master given up for now: the call was skipped). -1 on
+ * one Redis (its socket's timeout bounds it when read blocking). */
+int64_t tr_store_recv_in_ms(const tr_store *store);
+
+/* 1 when the store runs on Redis Cluster (--cluster): each claim and finish is then a
+ * call per shard, grouped per master. */
+int tr_store_on_cluster(const tr_store *store);
 
 /* ---- The cluster client ---- */
 
