@@ -18,14 +18,16 @@
 #   tc_owner KEY            the master port that serves KEY's slot
 #   tc_move_slot KEY        KEY's slot (and every key in it) to the next master, the way
 #                           `redis-cli --cluster reshard` does it; prints what it moved
-#   tc_batch_body N URL SPREAD_MS
+#   tc_batch_body N URL SPREAD_MS [FROM COUNT]
 #                   a POST /v1/timers/batch body of N timers to URL, data "x", timer i
-#                   due 2000 + SPREAD_MS * i / N ms after the create
+#                   due 2000 + SPREAD_MS * i / N ms after the create (only timers
+#                   FROM..FROM+COUNT-1 of the N when given)
 #   tc_stack_and_spread SEEDS S N PATH SPREAD_MS
 #                   sink A, a stack on the cluster (SEEDS, S shards, two schedulers),
-#                   then N timers to sink A's PATH in one batch spread as tc_batch_body:
-#                   checks all N created, sets t0 (ms, the create's answer) and writes
-#                   their keys, sorted, to $TR_TMP/keys
+#                   then N timers to sink A's PATH spread as tc_batch_body, in batches
+#                   of 1,000 (the API's most): checks all N created, sets t0 (ms, the
+#                   last create's answer) and writes their keys, sorted, to
+#                   $TR_TMP/keys; TC_STACK_OPTS (words) adds launcher options
 #   tc_due_per_master S
 #                   the timers in the due sets of shards 0..S-1 on each master, asked
 #                   of each master alone (a shard it does not serve answers MOVED, not
@@ -111,19 +113,27 @@ tc_batch_body() {
     python3 -c "
 import json, sys
 n, url, spread = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+first = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+count = int(sys.argv[5]) if len(sys.argv) > 5 else n
 print(json.dumps({'timers': [{'url': url, 'data': 'x', 'delay_ms': 2000 + spread * i // n}
-                             for i in range(n)]}))" "$@"
+                             for i in range(first, min(n, first + count))]}))" "$@"
 }
 
 tc_stack_and_spread() {
     local seeds=$1 S=$2 n=$3 path=$4 spread=$5
     tr_start_sink A
     tr_start_stack --cluster "$seeds" --shards "$S" --redis-password-file "$pwfile" --schedulers 2 \
-        --max-body 1000000 --host-limit 512 || tr_finish
-    api POST /v1/timers/batch "$(tc_batch_body "$n" "$SINK_A_URL$path" "$spread")"
+        --max-body 1000000 --host-limit 512 ${TC_STACK_OPTS:-} || tr_finish
+    local from created=0
+    : >"$TR_TMP/keys.unsorted"
+    for ((from = 0; from < n; from += 1000)); do
+        api POST /v1/timers/batch "$(tc_batch_body "$n" "$SINK_A_URL$path" "$spread" "$from" 1000)"
+        created=$((created + $(jqb '[.results[] | select(.status == 201)] | length')))
+        jqb '.results[] | select(.status == 201) | .timer.key' >>"$TR_TMP/keys.unsorted"
+    done
     t0=$(tr_now_ms)
-    check_eq "$n timers created over $S shards" "$n" "$(jqb '[.results[] | select(.status == 201)] | length')"
-    jqb '.results[] | select(.status == 201) | .timer.key' | LC_ALL=C sort >"$TR_TMP/keys"
+    check_eq "$n timers created over $S shards" "$n" "$created"
+    LC_ALL=C sort "$TR_TMP/keys.unsorted" >"$TR_TMP/keys"
 }
 
 tc_due_per_master() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_cluster_reshard.sh - shards moved between masters while their timers fall due
-# (issue 11; run under tests/cluster/with_cluster.sh). 900 timers over 16 shards, due
+# (issue 11; run under tests/cluster/with_cluster.sh). 5,000 timers over 16 shards, due
 # over 2-9 s; from 4 s in, two shards' slots are moved to another master the way
 # `redis-cli --cluster reshard` does it (SETSLOT IMPORTING/MIGRATING, MIGRATE of the
 # slot's keys until none is left, SETSLOT NODE on every master): the service follows the
@@ -10,7 +10,7 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib_cluster_test.sh"
 export TR_TEST_SHARDS=16
-S=16 n=900
+S=16 n=5000
 seeds=$(tc_seeds "${masters[@]}")
 
 # move_shard I: shard I's slot to the next master.
