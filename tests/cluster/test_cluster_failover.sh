@@ -137,7 +137,14 @@ check "duplicates within the at-least-once window (at most the victim's $most)" 
 # every slot until the promotion: that pause is the cluster's, not a blocked claim).
 read -r other_max other_p50 < <(tc_lateness "$SINK_A_LOG" "$TR_TMP/other_keys")
 echo "# the other masters' $((n - most)) timers: lateness max $other_max ms, median $other_p50 ms"
-check "the other masters' timers each within 6 s of due (max $other_max ms)" test "$other_max" -le 6000
+if ((wait_replicas > 0)); then
+    # Not a check here: until the promoted master has a replica again, each batch of
+    # outcomes that touches its shards waits for a WAIT that cannot be confirmed
+    # (docs/CLUSTER.md "Not built yet"), and the loop waits with it.
+    echo "# (--wait-replicas $wait_replicas: printed, not checked)"
+else
+    check "the other masters' timers each within 6 s of due (max $other_max ms)" test "$other_max" -le 6000
+fi
 check "a scheduler gave the dead master up (cut-off) ..." \
     grep -q "master 127.0.0.1:${cports[victim]} given up for now" "$TR_RUN"/log/scheduler.*.log
 check "... and saw its shards served again" \
