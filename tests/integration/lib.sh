@@ -648,5 +648,12 @@ tr_sink_count() {
     jq -c "${2:-.}" "${!var}" | wc -l
 }
 
-# tr_sink_has NAME N [JQ_SELECT]: succeeds when at least N requests match.
-tr_sink_has() { (($(tr_sink_count "$1" "${3:-.}") >= $2)); }
+# tr_sink_has NAME N [JQ_SELECT]: succeeds when at least N requests match. Polled:
+# while the log holds fewer than N lines it fails at once, without jq (JQ_SELECT
+# keeps or drops a request, as select() does: never more than one output each).
+tr_sink_has() {
+    local var="SINK_$1_LOG" l=()
+    [[ -f ${!var} ]] && mapfile -t l <"${!var}"
+    ((${#l[@]} >= $2)) || return 1
+    (($(tr_sink_count "$1" "${3:-.}") >= $2))
+}
