@@ -29,6 +29,7 @@
 #include "tr_store_rest.h"
 #include "tr_store_sched.h"
 #include "tr_test_cluster.h"
+#include "tr_test_store_cluster.h"
 
 #define S 16
 #define PER 2 /* timers per shard */
@@ -40,47 +41,14 @@ static tr_config cfg;
 static int setup(void **state)
 {
     (void)state;
-    if (tr_test_cluster_env(&tc) != 0)
-        return -1;
-    tr_config_defaults(&cfg);
-    snprintf(cfg.cluster, sizeof cfg.cluster, "127.0.0.1:%d", tc.ports[0]);
-    snprintf(cfg.redis_password, sizeof cfg.redis_password, "%s", tc.password);
-    cfg.shards = S;
-    cfg.redis_timeout_ms = 2000;
-    return 0;
-}
-
-#define REC "{\"u\":\"http://x/\",\"d\":\"hi\"}"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return tr_tsc_config(&tc, &cfg, S);
 }
 
 /* PER timers on every shard, due now, under key prefix `key`: ids[k * PER + j] is
  * shard k's j-th. */
 static tr_store *store_with_timers(tr_config *c, const char *key, char ids[N][32])
 {
-    snprintf(c->key, sizeof c->key, "%s", key);
-    tr_store *s = tr_store_new(c);
-    assert_non_null(s);
-    int have[S] = {0}, added = 0;
-    for (int i = 0; added < N && i < 100000; i++) {
-        char id[32];
-        snprintf(id, sizeof id, "b-%d", i);
-        int k = tr_shard_of(c, id);
-        if (have[k] == PER)
-            continue;
-        snprintf(ids[k * PER + have[k]++], 32, "%s", id);
-        int64_t due = 0;
-        if (tr_store_add(s, id, REC, strlen(REC), 0, &due) != TR_STORE_ADD_NEW)
-            fail_msg("add %s: %s", id, tr_store_error(s));
-        added++;
-    }
-    assert_int_equal(added, N);
-    return s;
+    return tr_tsc_store_with_timers(c, key, "b", PER, ids);
 }
 
 /* Asserts the timers due and in flight, counted by another store (this one owes
@@ -97,31 +65,6 @@ static void expect_counts(const tr_config *c, int64_t pending, int64_t in_flight
     assert_int_equal(st.in_flight, in_flight);
 }
 
-/* Acks of every item of b under token, into f (room for b->count). */
-static size_t acks_of(const tr_claim_batch *b, const char *token, tr_finish *f)
-{
-    for (size_t i = 0; i < b->count; i++)
-        f[i] = (tr_finish){.kind = TR_FINISH_ACK, .id = b->items[i].id, .token = token,
-                           .attempt = b->items[i].attempt};
-    return b->count;
-}
-
-/* Marks each item of b claimed in seen[] (indexes into ids); each exactly once. */
-static void count_claimed(char ids[N][32], int *seen, const tr_claim_batch *b)
-{
-    for (size_t i = 0; i < b->count; i++) {
-        int found = 0;
-        for (int t = 0; t < N && !found; t++) {
-            if (strcmp(ids[t], b->items[i].id) != 0)
-                continue;
-            if (seen[t]++ != 0)
-                fail_msg("%s claimed twice", ids[t]);
-            found = 1;
-        }
-        assert_true(found);
-    }
-}
-
 /* A finish sent, a claim sent behind it: the claim's answer is owed until the
  * finish's is read; reading the finish's answers also brings the claim's; the claim
  * takes the other half, each timer once. */
@@ -135,36 +78,36 @@ static void test_claim_behind_finish(void **state)
     tr_claim_batch b = {0};
     assert_int_equal(tr_store_claim(s, S, 30000, "b/1/1", &b), 0);
     assert_int_equal(b.count, S); /* a quota of 1 per shard */
-    count_claimed(ids, seen, &b);
+    tr_tsc_count_claimed(ids, N, seen, &b);
     tr_finish f[N];
     tr_finish_result res[N];
-    size_t nf = acks_of(&b, "b/1/1", f);
+    size_t nf = tr_tsc_acks_of(&b, "b/1/1", f);
 
     assert_int_equal(tr_store_finish_send(s, f, nf), 0);
     assert_int_equal(tr_store_claim_send(s, 1000, 30000, "b/1/2"), 0);
     assert_true(tr_store_finish_outstanding(s) && tr_store_claim_outstanding(s));
     tr_claim_batch b2 = {0};
     assert_int_equal(tr_store_claim_recv(s, &b2, TR_STORE_RECV_BLOCK), TR_STORE_RECV_OWED);
-    double t0 = now_ms();
+    double t0 = tr_tsc_now_ms();
     assert_int_equal(tr_store_finish_recv(s, f, res, TR_STORE_RECV_BLOCK), TR_STORE_RECV_DONE);
-    double batch = now_ms() - t0;
+    double batch = tr_tsc_now_ms() - t0;
     for (size_t i = 0; i < nf; i++)
         assert_int_equal(res[i], TR_FINISH_APPLIED);
     /* The claim ran in the same batch: its timers are in flight before its answer
      * is read. */
     expect_counts(&c, 0, S);
-    t0 = now_ms();
+    t0 = tr_tsc_now_ms();
     assert_int_equal(tr_store_claim_recv(s, &b2, TR_STORE_RECV_BLOCK), TR_STORE_RECV_DONE);
-    double taken = now_ms() - t0;
+    double taken = tr_tsc_now_ms() - t0;
     assert_int_equal(b2.count, S);
-    count_claimed(ids, seen, &b2);
+    tr_tsc_count_claimed(ids, N, seen, &b2);
     for (int t = 0; t < N; t++)
         assert_int_equal(seen[t], 1);
     printf("finish of %zu acks + claim behind it over %d shards on %d masters: %.2f ms for "
            "both, then %.3f ms to take the claim's answer (already run)\n",
            nf, S, tc.nmasters, batch, taken);
 
-    nf = acks_of(&b2, "b/1/2", f);
+    nf = tr_tsc_acks_of(&b2, "b/1/2", f);
     assert_int_equal(tr_store_finish(s, f, nf, res), 0);
     for (size_t i = 0; i < nf; i++)
         assert_int_equal(res[i], TR_FINISH_APPLIED);
@@ -201,10 +144,10 @@ static void test_behind_cutoff(void **state)
     tr_claim_batch b = {0};
     assert_int_equal(tr_store_claim(s, S, 30000, "c/1/1", &b), 0);
     assert_int_equal(b.count, S - nvictim);
-    count_claimed(ids, seen, &b);
+    tr_tsc_count_claimed(ids, N, seen, &b);
     tr_finish f[N + 1];
     tr_finish_result res[N + 1];
-    size_t nf = acks_of(&b, "c/1/1", f);
+    size_t nf = tr_tsc_acks_of(&b, "c/1/1", f);
     int vk = 0;
     while (!victim[vk])
         vk++;
@@ -215,7 +158,7 @@ static void test_behind_cutoff(void **state)
                       .attempt = 1};
     f[nf++] = held;
 
-    double t0 = now_ms();
+    double t0 = tr_tsc_now_ms();
     assert_int_equal(tr_store_finish_send(s, f, nf), 0);
     assert_int_equal(tr_store_claim_send(s, 1000, 30000, "c/1/2"), 0);
     assert_int_equal(tr_store_finish_recv(s, f, res, TR_STORE_RECV_BLOCK), TR_STORE_RECV_DONE);
@@ -224,14 +167,14 @@ static void test_behind_cutoff(void **state)
     assert_int_equal(res[nf - 1], TR_FINISH_UNWRITTEN);
     tr_claim_batch b2 = {0};
     assert_int_equal(tr_store_claim_recv(s, &b2, TR_STORE_RECV_BLOCK), TR_STORE_RECV_DONE);
-    double both = now_ms() - t0;
+    double both = tr_tsc_now_ms() - t0;
     assert_int_equal(b2.count, S - nvictim); /* the others' second timers */
-    count_claimed(ids, seen, &b2);
+    tr_tsc_count_claimed(ids, N, seen, &b2);
     assert_true(b2.next_ms >= 0 && b2.next_ms <= b2.now_ms + 2000); /* claim again then */
     printf("cut-off: finish + claim behind it %.0f ms with %d of %d shards on the stopped "
            "master (--redis-timeout-ms 300)\n",
            both, nvictim, S);
-    nf = acks_of(&b2, "c/1/2", f);
+    nf = tr_tsc_acks_of(&b2, "c/1/2", f);
     assert_int_equal(tr_store_finish(s, f, nf, res), 0);
     tr_claim_batch_clear(&b);
     tr_claim_batch_clear(&b2);
@@ -260,9 +203,9 @@ static void test_behind_cutoff(void **state)
         assert_int_equal(tr_store_claim_recv(s, &v, TR_STORE_RECV_BLOCK), TR_STORE_RECV_DONE);
         for (size_t i = 0; i < v.count; i++)
             assert_true(victim[tr_shard_of(&c, v.items[i].id)]);
-        count_claimed(ids, seen, &v);
+        tr_tsc_count_claimed(ids, N, seen, &v);
         got += (int)v.count;
-        nf = acks_of(&v, token, f);
+        nf = tr_tsc_acks_of(&v, token, f);
         if (nf > 0)
             assert_int_equal(tr_store_finish(s, f, nf, res), 0);
         tr_claim_batch_clear(&v);

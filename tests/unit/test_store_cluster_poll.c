@@ -33,6 +33,7 @@
 #include "tr_store_rest.h"
 #include "tr_store_sched.h"
 #include "tr_test_cluster.h"
+#include "tr_test_store_cluster.h"
 
 #define S 16
 #define PER 2 /* timers per shard */
@@ -44,71 +45,14 @@ static tr_config cfg;
 static int setup(void **state)
 {
     (void)state;
-    if (tr_test_cluster_env(&tc) != 0)
-        return -1;
-    tr_config_defaults(&cfg);
-    snprintf(cfg.cluster, sizeof cfg.cluster, "127.0.0.1:%d", tc.ports[0]);
-    snprintf(cfg.redis_password, sizeof cfg.redis_password, "%s", tc.password);
-    cfg.shards = S;
-    cfg.redis_timeout_ms = 2000;
-    return 0;
-}
-
-#define REC "{\"u\":\"http://x/\",\"d\":\"hi\"}"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return tr_tsc_config(&tc, &cfg, S);
 }
 
 /* PER timers on every shard, due now, under key prefix `key`: ids[k * PER + j] is
  * shard k's j-th. */
 static tr_store *store_with_timers(tr_config *c, const char *key, char ids[N][32])
 {
-    snprintf(c->key, sizeof c->key, "%s", key);
-    tr_store *s = tr_store_new(c);
-    assert_non_null(s);
-    int have[S] = {0}, added = 0;
-    for (int i = 0; added < N && i < 100000; i++) {
-        char id[32];
-        snprintf(id, sizeof id, "p-%d", i);
-        int k = tr_shard_of(c, id);
-        if (have[k] == PER)
-            continue;
-        snprintf(ids[k * PER + have[k]++], 32, "%s", id);
-        int64_t due = 0;
-        if (tr_store_add(s, id, REC, strlen(REC), 0, &due) != TR_STORE_ADD_NEW)
-            fail_msg("add %s: %s", id, tr_store_error(s));
-        added++;
-    }
-    assert_int_equal(added, N);
-    return s;
-}
-
-static size_t acks_of(const tr_claim_batch *b, const char *token, tr_finish *f)
-{
-    for (size_t i = 0; i < b->count; i++)
-        f[i] = (tr_finish){.kind = TR_FINISH_ACK, .id = b->items[i].id, .token = token,
-                           .attempt = b->items[i].attempt};
-    return b->count;
-}
-
-/* Marks each item of b claimed in seen[] (indexes into ids); each exactly once. */
-static void count_claimed(char ids[N][32], int *seen, const tr_claim_batch *b)
-{
-    for (size_t i = 0; i < b->count; i++) {
-        int found = 0;
-        for (int t = 0; t < N && !found; t++) {
-            if (strcmp(ids[t], b->items[i].id) != 0)
-                continue;
-            if (seen[t]++ != 0)
-                fail_msg("%s claimed twice", ids[t]);
-            found = 1;
-        }
-        assert_true(found);
-    }
+    return tr_tsc_store_with_timers(c, key, "p", PER, ids);
 }
 
 static void signal_masters(int sig)
@@ -184,14 +128,14 @@ static void drive_both(tr_store *s, const tr_finish *f, tr_finish_result *res,
         size_t n = tr_store_fds(s, fds, 8);
         assert_true(n <= 8);
         if (n == 1 && d->one_left_ms < 0)
-            d->one_left_ms = now_ms() - t0;
+            d->one_left_ms = tr_tsc_now_ms() - t0;
         struct pollfd p[8];
         for (size_t i = 0; i < n; i++)
             p[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
         int64_t in = tr_store_recv_in_ms(s);
         (void)poll(p, n, in < 0 || in > 1000 ? 1000 : (int)in);
         d->turns++;
-        double c0 = now_ms();
+        double c0 = tr_tsc_now_ms();
         tr_store_recv_mode mode = TR_STORE_RECV_POLL;
         if (fin) {
             tr_store_recv_result rc = tr_store_finish_recv(s, f, res, TR_STORE_RECV_POLL);
@@ -199,7 +143,7 @@ static void drive_both(tr_store *s, const tr_finish *f, tr_finish_result *res,
                 fail_msg("finish: %s", tr_store_error(s));
             if (rc == TR_STORE_RECV_DONE) {
                 fin = 0;
-                d->finish_ms = now_ms() - t0;
+                d->finish_ms = tr_tsc_now_ms() - t0;
             }
             mode = TR_STORE_RECV_BUFFERED;
         }
@@ -209,10 +153,10 @@ static void drive_both(tr_store *s, const tr_finish *f, tr_finish_result *res,
                 fail_msg("claim: %s", tr_store_error(s));
             if (rc == TR_STORE_RECV_DONE) {
                 cl = 0;
-                d->claim_ms = now_ms() - t0;
+                d->claim_ms = tr_tsc_now_ms() - t0;
             }
         }
-        double dt = now_ms() - c0;
+        double dt = tr_tsc_now_ms() - c0;
         if (dt > d->max_call_ms)
             d->max_call_ms = dt;
     }
@@ -234,27 +178,27 @@ static void test_poll_behind_finish(void **state)
     tr_claim_batch b = {0};
     assert_int_equal(tr_store_claim(s, S, 30000, "p/1/1", &b), 0);
     assert_int_equal(b.count, S); /* a quota of 1 per shard */
-    count_claimed(ids, seen, &b);
+    tr_tsc_count_claimed(ids, N, seen, &b);
     tr_finish f[N];
     tr_finish_result res[N];
-    size_t nf = acks_of(&b, "p/1/1", f);
+    size_t nf = tr_tsc_acks_of(&b, "p/1/1", f);
     tr_cluster_stats before, after;
     tr_cluster_get_stats(tr_store_cluster(s), &before);
     move_shard("stp", 5);
 
     signal_masters(SIGSTOP);
-    double t0 = now_ms();
+    double t0 = tr_tsc_now_ms();
     assert_int_equal(tr_store_finish_send(s, f, nf), 0);
     assert_int_equal(tr_store_claim_send(s, 1000, 30000, "p/1/2"), 0);
-    double sent = now_ms() - t0;
+    double sent = tr_tsc_now_ms() - t0;
     int fds[8];
     assert_int_equal(tr_store_fds(s, fds, 8), (size_t)tc.nmasters); /* each owes answers */
     assert_true(tr_store_recv_in_ms(s) > 0);
-    double p0 = now_ms();
+    double p0 = tr_tsc_now_ms();
     tr_claim_batch b2 = {0};
     assert_int_equal(tr_store_finish_recv(s, f, res, TR_STORE_RECV_POLL), TR_STORE_RECV_OWED);
     assert_int_equal(tr_store_claim_recv(s, &b2, TR_STORE_RECV_POLL), TR_STORE_RECV_OWED);
-    double polled = now_ms() - p0;
+    double polled = tr_tsc_now_ms() - p0;
     /* Blocking, these would wait for the stopped masters (--redis-timeout-ms 2000). */
     assert_true(polled < 1000);
     /* Resumed one at a time: each one's answers are taken, over turns of their
@@ -282,7 +226,7 @@ static void test_poll_behind_finish(void **state)
     for (size_t i = 0; i < nf; i++)
         assert_int_equal(res[i], TR_FINISH_APPLIED);
     assert_int_equal(b2.count, S);
-    count_claimed(ids, seen, &b2);
+    tr_tsc_count_claimed(ids, N, seen, &b2);
     for (int t = 0; t < N; t++)
         assert_int_equal(seen[t], 1);
     tr_cluster_get_stats(tr_store_cluster(s), &after);
@@ -293,7 +237,7 @@ static void test_poll_behind_finish(void **state)
            nf, sent, polled, turns, d.max_call_ms,
            (unsigned long long)(after.moved - before.moved));
 
-    nf = acks_of(&b2, "p/1/2", f);
+    nf = tr_tsc_acks_of(&b2, "p/1/2", f);
     assert_int_equal(tr_store_finish(s, f, nf, res), 0);
     for (size_t i = 0; i < nf; i++)
         assert_int_equal(res[i], TR_FINISH_APPLIED);
@@ -329,13 +273,13 @@ static void test_poll_stopped_master(void **state)
     tr_claim_batch b = {0};
     assert_int_equal(tr_store_claim(s, S, 30000, "q/1/1", &b), 0);
     assert_int_equal(b.count, S);
-    count_claimed(ids, seen, &b);
+    tr_tsc_count_claimed(ids, N, seen, &b);
     tr_finish f[N];
     tr_finish_result res[N];
-    size_t nf = acks_of(&b, "q/1/1", f);
+    size_t nf = tr_tsc_acks_of(&b, "q/1/1", f);
 
     assert_int_equal(kill(tc.pids[0], SIGSTOP), 0);
-    double t0 = now_ms();
+    double t0 = tr_tsc_now_ms();
     assert_int_equal(tr_store_finish_send(s, f, nf), 0);
     assert_int_equal(tr_store_claim_send(s, 1000, 30000, "q/1/2"), 0);
     tr_claim_batch b2 = {0};
@@ -358,8 +302,8 @@ static void test_poll_stopped_master(void **state)
     }
     assert_int_equal(nheld, (size_t)nvictim);
     assert_int_equal(b2.count, S - nvictim); /* the others' second timers */
-    count_claimed(ids, seen, &b2);
-    nf = acks_of(&b2, "q/1/2", f);
+    tr_tsc_count_claimed(ids, N, seen, &b2);
+    nf = tr_tsc_acks_of(&b2, "q/1/2", f);
     assert_int_equal(tr_store_finish(s, f, nf, res), 0);
     tr_claim_batch_clear(&b2);
 
@@ -375,7 +319,7 @@ static void test_poll_stopped_master(void **state)
             assert_int_equal(tr_store_finish_send(s, held, nheld), 0);
         assert_int_equal(tr_store_claim_send(s, 1000, 30000, token), 0);
         tr_claim_batch v = {0};
-        drive_both(s, held, res, &v, now_ms(), &d);
+        drive_both(s, held, res, &v, tr_tsc_now_ms(), &d);
         size_t keep = 0;
         for (size_t i = 0; i < nheld; i++) {
             /* Sent to it before it was given up, they ran when it resumed: STALE. */
@@ -387,9 +331,9 @@ static void test_poll_stopped_master(void **state)
         nheld = keep;
         for (size_t i = 0; i < v.count; i++)
             assert_true(victim[tr_shard_of(&c, v.items[i].id)]);
-        count_claimed(ids, seen, &v);
+        tr_tsc_count_claimed(ids, N, seen, &v);
         got += (int)v.count;
-        nf = acks_of(&v, token, f);
+        nf = tr_tsc_acks_of(&v, token, f);
         if (nf > 0)
             assert_int_equal(tr_store_finish(s, f, nf, res), 0);
         tr_claim_batch_clear(&v);

@@ -26,6 +26,7 @@
 #include "tr_shard.h"
 #include "tr_store.h"
 #include "tr_test_cluster.h"
+#include "tr_test_store_cluster.h"
 #include "tr_wake.h"
 
 #define S 16
@@ -37,14 +38,9 @@ static tr_config cfg;
 static int setup(void **state)
 {
     (void)state;
-    if (tr_test_cluster_env(&tc) != 0)
+    if (tr_tsc_config(&tc, &cfg, S) != 0)
         return -1;
-    tr_config_defaults(&cfg);
     snprintf(cfg.key, sizeof cfg.key, "wkc");
-    snprintf(cfg.cluster, sizeof cfg.cluster, "127.0.0.1:%d", tc.ports[0]);
-    snprintf(cfg.redis_password, sizeof cfg.redis_password, "%s", tc.password);
-    cfg.shards = S;
-    cfg.redis_timeout_ms = 2000;
     return 0;
 }
 
