@@ -18,6 +18,7 @@
 #include "tr_config.h"
 #include "tr_shard.h"
 #include "tr_store.h"
+#include "tr_store_rest.h"
 #include "tr_store_sched.h"
 
 #define TR_TSC_REC "{\"u\":\"http://x/\",\"d\":\"hi\"}"
@@ -98,6 +99,24 @@ static inline void tr_tsc_count_claimed(char (*ids)[TR_TSC_ID_MAX], int n, int *
         }
         assert_true(found);
     }
+}
+
+/* Acks every timer of b under token (each APPLIED), then asserts the store holds no
+ * timer any more, due or in flight. */
+static inline void tr_tsc_ack_last(tr_store *s, const tr_claim_batch *b, const char *token)
+{
+    tr_finish *f = calloc(b->count + 1, sizeof *f);
+    tr_finish_result *res = calloc(b->count + 1, sizeof *res);
+    assert_true(f != NULL && res != NULL);
+    size_t nf = tr_tsc_acks_of(b, token, f);
+    assert_int_equal(tr_store_finish(s, f, nf, res), 0);
+    for (size_t i = 0; i < nf; i++)
+        assert_int_equal(res[i], TR_FINISH_APPLIED);
+    free(f);
+    free(res);
+    tr_store_stats st;
+    assert_int_equal(tr_store_get_stats(s, 0, &st), 0);
+    assert_int_equal(st.pending + st.in_flight, 0);
 }
 
 #endif
