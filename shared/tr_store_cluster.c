@@ -355,6 +355,22 @@ static void cl_cut_results(tr_store *s, cl_call **calls, const tr_store_cut_node
     }
 }
 
+/* Once a batch's calls have their answers (blocking or taken as they came): the
+ * cut-off hears which masters answered, --wait-replicas waits, and the counters go
+ * to a node that just answered. */
+static void cl_after_answers(tr_store *s, cl_call **calls, const tr_store_cut_node *node,
+                             const unsigned char *sent, size_t n)
+{
+    cl_cut_results(s, calls, node, sent, n);
+    cl_wait(s, calls, n);
+    for (size_t i = 0; i < n; i++) {
+        if (calls[i]->reply != NULL) {
+            cl_write_counters(s, calls[i]->argv[3], calls[i]->len[3]);
+            break;
+        }
+    }
+}
+
 /* Runs calls[0..n) on their shards' masters, pipelined per master (tr_cluster_run),
  * through the cut-off when it is on: a call for a master given up for now is not
  * sent (STORE_DOWN), the calls for one due for a retry are its probe (one try), and
@@ -408,15 +424,7 @@ static void cl_batch(tr_store *s, cl_call **calls, size_t n)
         if (c->reply == NULL)
             call_failed(c, ans[k].err, ans[k].errstr);
     }
-    cl_cut_results(s, calls, node, sent, n);
-    cl_wait(s, calls, n);
-    for (size_t i = 0; i < n; i++) {
-        if (calls[i]->reply != NULL) {
-            /* To a node that just answered. */
-            cl_write_counters(s, calls[i]->argv[3], calls[i]->len[3]);
-            break;
-        }
-    }
+    cl_after_answers(s, calls, node, sent, n);
 done:
     free(cc);
     free(ans);
@@ -465,17 +473,8 @@ static void cl_answered(tr_store *s)
             sent[n++] = 1;
         }
     }
-    if (!oom) {
-        cl_cut_results(s, calls, node, sent, n);
-        cl_wait(s, calls, n);
-        for (size_t i = 0; i < n; i++) {
-            if (calls[i]->reply != NULL) {
-                /* To a node that just answered. */
-                cl_write_counters(s, calls[i]->argv[3], calls[i]->len[3]);
-                break;
-            }
-        }
-    }
+    if (!oom)
+        cl_after_answers(s, calls, node, sent, n);
     free(calls);
     free(node);
     free(sent);

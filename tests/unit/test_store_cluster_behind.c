@@ -127,11 +127,8 @@ static void test_behind_cutoff(void **state)
     c.redis_timeout_ms = 300;
     char ids[N][32];
     tr_store *s = store_with_timers(&c, "stbcut", ids);
-    assert_int_equal(tr_store_set_cutoff(s, 60000), 0);
     int victim[S] = {0};
-    int nvictim = tr_test_cluster_first_master_shards(&tc, "stbcut", S, victim);
-    assert_true(nvictim > 0 && nvictim < S);
-    tr_test_cluster_node_timeout_all(&tc, 60000);
+    int nvictim = tr_tsc_cutoff_on_first(s, &tc, "stbcut", S, victim);
     assert_int_equal(kill(tc.pids[0], SIGSTOP), 0);
 
     int seen[N] = {0};

@@ -257,11 +257,8 @@ static void test_poll_stopped_master(void **state)
     c.redis_timeout_ms = 1000;
     char ids[N][32];
     tr_store *s = store_with_timers(&c, "stps", ids);
-    assert_int_equal(tr_store_set_cutoff(s, 60000), 0);
     int victim[S] = {0};
-    int nvictim = tr_test_cluster_first_master_shards(&tc, "stps", S, victim);
-    assert_true(nvictim > 0 && nvictim < S);
-    tr_test_cluster_node_timeout_all(&tc, 60000);
+    int nvictim = tr_tsc_cutoff_on_first(s, &tc, "stps", S, victim);
 
     int seen[N] = {0};
     tr_claim_batch b = {0};

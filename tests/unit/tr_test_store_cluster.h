@@ -119,4 +119,18 @@ static inline void tr_tsc_ack_last(tr_store *s, const tr_claim_batch *b, const c
     assert_int_equal(st.pending + st.in_flight, 0);
 }
 
+/* Turns the scheduler's cut-off on in s (store key prefix `key`), marks in victim[]
+ * the shards the first master serves (some, not all) and raises every node's
+ * cluster-node-timeout so a stopped master is not failed over. Returns how many
+ * shards that master serves. */
+static inline int tr_tsc_cutoff_on_first(tr_store *s, tr_test_cluster *tc, const char *key,
+                                         int shards, int *victim)
+{
+    assert_int_equal(tr_store_set_cutoff(s, 60000), 0);
+    int nvictim = tr_test_cluster_first_master_shards(tc, key, shards, victim);
+    assert_true(nvictim > 0 && nvictim < shards);
+    tr_test_cluster_node_timeout_all(tc, 60000);
+    return nvictim;
+}
+
 #endif
