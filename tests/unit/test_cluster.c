@@ -176,20 +176,9 @@ static void test_set_get_all_nodes(void **state)
     tr_cluster_free(c);
 }
 
-static void node_id(int port, char *out, size_t len)
-{
-    redisReply *r = raw_cmd(port, "CLUSTER MYID");
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
-    snprintf(out, len, "%s", r->str);
-    freeReplyObject(r);
-}
+#define node_id(port, out, len) tr_test_cluster_node_id(&tc, port, out, len)
 
-static void expect_status(redisReply *r)
-{
-    if (r->type != REDIS_REPLY_STATUS)
-        fail_msg("reply type %d: %s", r->type, r->type == REDIS_REPLY_ERROR ? r->str : "");
-    freeReplyObject(r);
-}
+#define expect_status tr_test_cluster_expect_status
 
 /* A slot moved by hand as redis-cli --cluster reshard does it: the client follows
  * -ASK while the slot migrates and -MOVED once it has, and its map follows. */

@@ -49,12 +49,7 @@ static int setup(void **state)
     return 0;
 }
 
-static void expect_status(redisReply *r)
-{
-    if (r->type != REDIS_REPLY_STATUS)
-        fail_msg("reply type %d: %s", r->type, r->type == REDIS_REPLY_ERROR ? r->str : "");
-    freeReplyObject(r);
-}
+#define expect_status tr_test_cluster_expect_status
 
 #define REC "{\"u\":\"http://x/\",\"d\":\"hi\"}"
 
@@ -185,38 +180,14 @@ static void test_shard_moved(void **state)
     const char *tag = "{stc:3}";
     unsigned slot = tr_cluster_keyslot(tag, strlen(tag));
     /* Which master holds it now, and another one. */
-    int from = 0, to = 0;
-    for (int m = 0; m < tc.nmasters; m++) {
-        redisReply *own = raw_cmd(tc.ports[m], "EXISTS %s:due", tag); /* others: -MOVED */
-        if (own->type == REDIS_REPLY_INTEGER)
-            from = tc.ports[m];
-        freeReplyObject(own);
-    }
-    assert_true(from != 0);
-    for (int m = 0; m < tc.nmasters; m++)
-        if (tc.ports[m] != from) {
+    char due[64];
+    snprintf(due, sizeof due, "%s:due", tag);
+    int from = tr_test_cluster_owner(&tc, due), to = 0;
+    for (int m = 0; m < tc.nmasters && to == 0; m++)
+        if (tc.ports[m] != from)
             to = tc.ports[m];
-            break;
-        }
-    char from_id[64], to_id[64];
-    redisReply *r = raw_cmd(from, "CLUSTER MYID");
-    snprintf(from_id, sizeof from_id, "%s", r->str);
-    freeReplyObject(r);
-    r = raw_cmd(to, "CLUSTER MYID");
-    snprintf(to_id, sizeof to_id, "%s", r->str);
-    freeReplyObject(r);
-
-    expect_status(raw_cmd(to, "CLUSTER SETSLOT %u IMPORTING %s", slot, from_id));
-    expect_status(raw_cmd(from, "CLUSTER SETSLOT %u MIGRATING %s", slot, to_id));
-    r = raw_cmd(from, "CLUSTER GETKEYSINSLOT %u 1000", slot);
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    printf("moving shard 3 (slot %u, %zu keys) from %d to %d\n", slot, r->elements, from, to);
-    for (size_t i = 0; i < r->elements; i++)
-        expect_status(raw_cmd(from, "MIGRATE 127.0.0.1 %d %s 0 5000 AUTH %s", to,
-                              r->element[i]->str, tc.password));
-    freeReplyObject(r);
-    for (int m = 0; m < tc.nmasters; m++)
-        expect_status(raw_cmd(tc.ports[m], "CLUSTER SETSLOT %u NODE %s", slot, to_id));
+    size_t keys = tr_test_cluster_move_slot(&tc, slot, from, to);
+    printf("moved shard 3 (slot %u, %zu keys) from %d to %d\n", slot, keys, from, to);
 
     tr_timer_view v = {0};
     assert_int_equal(tr_store_get(s, ids[0], &v), TR_STORE_GET_FOUND);
@@ -225,7 +196,7 @@ static void test_shard_moved(void **state)
     add_ok(s, "mv-new-after"); /* any shard */
     size_t want = 11;
     assert_int_equal(claim_ack(s, want, "test/3/1"), want);
-    r = raw_cmd(to, "ZCARD %s:due", tag);
+    redisReply *r = raw_cmd(to, "ZCARD %s:due", tag);
     assert_int_equal(r->type, REDIS_REPLY_INTEGER);
     assert_int_equal(r->integer, 0);
     freeReplyObject(r);

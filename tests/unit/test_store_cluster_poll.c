@@ -61,49 +61,19 @@ static void signal_masters(int sig)
         assert_int_equal(kill(tc.pids[m], sig), 0);
 }
 
-static void expect_status(redisReply *r)
-{
-    if (r->type != REDIS_REPLY_STATUS)
-        fail_msg("expected a status reply, got type %d: %s", r->type,
-                 r->type == REDIS_REPLY_ERROR ? r->str : "");
-    freeReplyObject(r);
-}
 
 /* Moves shard k's slot (prefix key) to another master, as redis-cli --cluster
  * reshard does: the store's map still names the old master. */
 static void move_shard(const char *key, int k)
 {
-    char tag[64];
+    char tag[64], due[80];
     snprintf(tag, sizeof tag, "{%s:%d}", key, k);
-    unsigned slot = tr_cluster_keyslot(tag, strlen(tag));
-    int from = 0, to = 0;
-    for (int m = 0; m < tc.nmasters; m++) {
-        redisReply *own = tr_test_cluster_cmd(&tc, tc.ports[m], "EXISTS %s:due", tag);
-        if (own->type == REDIS_REPLY_INTEGER)
-            from = tc.ports[m];
-        freeReplyObject(own);
-    }
-    assert_true(from != 0);
+    snprintf(due, sizeof due, "%s:due", tag);
+    int from = tr_test_cluster_owner(&tc, due), to = 0;
     for (int m = 0; m < tc.nmasters && to == 0; m++)
         if (tc.ports[m] != from)
             to = tc.ports[m];
-    char from_id[64], to_id[64];
-    redisReply *r = tr_test_cluster_cmd(&tc, from, "CLUSTER MYID");
-    snprintf(from_id, sizeof from_id, "%s", r->str);
-    freeReplyObject(r);
-    r = tr_test_cluster_cmd(&tc, to, "CLUSTER MYID");
-    snprintf(to_id, sizeof to_id, "%s", r->str);
-    freeReplyObject(r);
-    expect_status(tr_test_cluster_cmd(&tc, to, "CLUSTER SETSLOT %u IMPORTING %s", slot, from_id));
-    expect_status(tr_test_cluster_cmd(&tc, from, "CLUSTER SETSLOT %u MIGRATING %s", slot, to_id));
-    r = tr_test_cluster_cmd(&tc, from, "CLUSTER GETKEYSINSLOT %u 1000", slot);
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    for (size_t i = 0; i < r->elements; i++)
-        expect_status(tr_test_cluster_cmd(&tc, from, "MIGRATE 127.0.0.1 %d %s 0 5000 AUTH %s", to,
-                                          r->element[i]->str, tc.password));
-    freeReplyObject(r);
-    for (int m = 0; m < tc.nmasters; m++)
-        expect_status(tr_test_cluster_cmd(&tc, tc.ports[m], "CLUSTER SETSLOT %u NODE %s", slot, to_id));
+    (void)tr_test_cluster_move_slot(&tc, tr_cluster_keyslot(tag, strlen(tag)), from, to);
 }
 
 /* What driving the answers took. */

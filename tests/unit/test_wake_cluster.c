@@ -47,15 +47,9 @@ static int setup(void **state)
 /* The master port serving shard k's slot (it answers EXISTS, the others MOVED). */
 static int shard_owner(int k)
 {
-    int owner = 0;
-    for (int m = 0; m < tc.nmasters; m++) {
-        redisReply *r = raw_cmd(tc.ports[m], "EXISTS {wkc:%d}:due", k);
-        if (r->type == REDIS_REPLY_INTEGER)
-            owner = tc.ports[m];
-        freeReplyObject(r);
-    }
-    assert_true(owner != 0);
-    return owner;
+    char due[32];
+    snprintf(due, sizeof due, "{wkc:%d}:due", k);
+    return tr_test_cluster_owner(&tc, due);
 }
 
 /* How many subscribers master `port` has on shard k's wake channel (SSUBSCRIBE). */
@@ -200,33 +194,7 @@ static int move_shard(int k)
     for (int m = 0; m < tc.nmasters; m++)
         if (tc.ports[m] == from)
             to = tc.ports[(m + 1) % tc.nmasters];
-    char from_id[64], to_id[64];
-    redisReply *r = raw_cmd(from, "CLUSTER MYID");
-    snprintf(from_id, sizeof from_id, "%s", r->str);
-    freeReplyObject(r);
-    r = raw_cmd(to, "CLUSTER MYID");
-    snprintf(to_id, sizeof to_id, "%s", r->str);
-    freeReplyObject(r);
-    r = raw_cmd(to, "CLUSTER SETSLOT %u IMPORTING %s", slot, from_id);
-    assert_int_equal(r->type, REDIS_REPLY_STATUS);
-    freeReplyObject(r);
-    r = raw_cmd(from, "CLUSTER SETSLOT %u MIGRATING %s", slot, to_id);
-    assert_int_equal(r->type, REDIS_REPLY_STATUS);
-    freeReplyObject(r);
-    r = raw_cmd(from, "CLUSTER GETKEYSINSLOT %u 1000", slot);
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    for (size_t i = 0; i < r->elements; i++) {
-        redisReply *m = raw_cmd(from, "MIGRATE 127.0.0.1 %d %s 0 5000 AUTH %s", to,
-                                r->element[i]->str, tc.password);
-        assert_int_equal(m->type, REDIS_REPLY_STATUS);
-        freeReplyObject(m);
-    }
-    freeReplyObject(r);
-    for (int m = 0; m < tc.nmasters; m++) {
-        r = raw_cmd(tc.ports[m], "CLUSTER SETSLOT %u NODE %s", slot, to_id);
-        assert_int_equal(r->type, REDIS_REPLY_STATUS);
-        freeReplyObject(r);
-    }
+    (void)tr_test_cluster_move_slot(&tc, slot, from, to);
     printf("shard %d (slot %u) moved from %d to %d\n", k, slot, from, to);
     return to;
 }

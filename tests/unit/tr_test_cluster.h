@@ -88,6 +88,67 @@ static inline redisReply *tr_test_cluster_cmd(const tr_test_cluster *tc, int por
     return r;
 }
 
+/* Fails the test unless r is a status reply (OK); frees r. */
+static inline void tr_test_cluster_expect_status(redisReply *r)
+{
+    if (r->type != REDIS_REPLY_STATUS)
+        fail_msg("expected a status reply, got type %d: %s", r->type,
+                 r->type == REDIS_REPLY_ERROR ? r->str : "");
+    freeReplyObject(r);
+}
+
+/* The cluster node id of the node on port (CLUSTER MYID) into out. */
+static inline void tr_test_cluster_node_id(const tr_test_cluster *tc, int port, char *out,
+                                           size_t len)
+{
+    redisReply *r = tr_test_cluster_cmd(tc, port, "CLUSTER MYID");
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    snprintf(out, len, "%s", r->str);
+    freeReplyObject(r);
+}
+
+/* The port of the master serving key's slot: it answers EXISTS key, the others
+ * -MOVED. */
+static inline int tr_test_cluster_owner(const tr_test_cluster *tc, const char *key)
+{
+    int owner = 0;
+    for (int m = 0; m < tc->nmasters; m++) {
+        redisReply *r = tr_test_cluster_cmd(tc, tc->ports[m], "EXISTS %s", key);
+        if (r->type == REDIS_REPLY_INTEGER)
+            owner = tc->ports[m];
+        freeReplyObject(r);
+    }
+    assert_true(owner != 0);
+    return owner;
+}
+
+/* Moves slot and its keys (up to 1,000) from master `from` to master `to` the way
+ * redis-cli --cluster reshard does: SETSLOT IMPORTING on the target, MIGRATING on the
+ * source, MIGRATE of each key, then SETSLOT NODE on every master. A client's map
+ * still names the source: its next call there is answered -MOVED. How many keys moved. */
+static inline size_t tr_test_cluster_move_slot(const tr_test_cluster *tc, unsigned slot,
+                                               int from, int to)
+{
+    char from_id[64], to_id[64];
+    tr_test_cluster_node_id(tc, from, from_id, sizeof from_id);
+    tr_test_cluster_node_id(tc, to, to_id, sizeof to_id);
+    tr_test_cluster_expect_status(
+        tr_test_cluster_cmd(tc, to, "CLUSTER SETSLOT %u IMPORTING %s", slot, from_id));
+    tr_test_cluster_expect_status(
+        tr_test_cluster_cmd(tc, from, "CLUSTER SETSLOT %u MIGRATING %s", slot, to_id));
+    redisReply *r = tr_test_cluster_cmd(tc, from, "CLUSTER GETKEYSINSLOT %u 1000", slot);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    size_t moved = r->elements;
+    for (size_t i = 0; i < r->elements; i++)
+        tr_test_cluster_expect_status(tr_test_cluster_cmd(
+            tc, from, "MIGRATE 127.0.0.1 %d %s 0 5000 AUTH %s", to, r->element[i]->str, tc->password));
+    freeReplyObject(r);
+    for (int m = 0; m < tc->nmasters; m++)
+        tr_test_cluster_expect_status(
+            tr_test_cluster_cmd(tc, tc->ports[m], "CLUSTER SETSLOT %u NODE %s", slot, to_id));
+    return moved;
+}
+
 /* CONFIG SET cluster-node-timeout ms on every node (a master stopped for longer than
  * the test needs is then not failed over). */
 static inline void tr_test_cluster_node_timeout_all(const tr_test_cluster *tc, int ms)
