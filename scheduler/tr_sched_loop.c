@@ -275,10 +275,17 @@ static void receive(sched *s, int wait)
 {
     tr_store_recv_mode claim_mode = wait ? TR_STORE_RECV_BLOCK : TR_STORE_RECV_POLL;
     if (tr_pending_sent(s->work.pending) > 0) {
+        int claim_behind = tr_store_claim_outstanding(s->redis.store);
         tr_store_recv_result rc =
             tr_pending_recv(s->work.pending, s->redis.store, &s->report.st, claim_mode);
         if (rc == TR_STORE_RECV_OWED)
             return;
+        /* The failed read dropped the connection and the claim sent behind the finish
+         * with it; Redis may have run that claim: its token is lost like a failed
+         * claim's, so what it took is given back before the next claim. */
+        if (rc == TR_STORE_RECV_FAILED && claim_behind &&
+            !tr_store_claim_outstanding(s->redis.store))
+            tr_claim_tokens_lost(&s->claim.tokens, s->claim.token);
         written(s, rc == TR_STORE_RECV_FAILED ? -1 : tr_pending_kept(s->work.pending) > 0);
         if (!wait)
             claim_mode = TR_STORE_RECV_BUFFERED; /* the read is spent: what it brought only */
