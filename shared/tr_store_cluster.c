@@ -30,6 +30,14 @@
 const char *const tr_store_cluster_names[TR_CLUSTER_COUNTERS] = {
     "moved", "ask", "retries", "map_loads", "script_loads", "connects"};
 
+/* What --wait-replicas' WAIT said of a call's write (cl_wait). */
+typedef enum cl_wait_verdict {
+    CL_WAIT_NONE = 0, /* not asked: no --wait-replicas, not a write, or not answered */
+    CL_WAIT_OK,       /* enough replicas confirmed it */
+    CL_WAIT_SHORT,    /* fewer did (wait_got) within the WAIT's time */
+    CL_WAIT_LOST      /* the WAIT got no answer (err, errstr say why) */
+} cl_wait_verdict;
+
 /* One call: queued (argv[i] then points into the same allocation), then sent with
  * the others queued (cl_start, into the client's batch) or run with them
  * (cl_batch), then taken by tr_store_cl_take once answered. */
@@ -47,6 +55,9 @@ typedef struct cl_call {
     redisReply *reply;  /* owned until taken; NULL: failed, err says why */
     tr_ret err;
     char errstr[256];   /* "<script>: <why>", as the store's error */
+    int answered;       /* its master answered it (before any WAIT) */
+    cl_wait_verdict wait;
+    long long wait_got; /* CL_WAIT_SHORT: the replicas that confirmed it */
 } cl_call;
 
 struct tr_store_clq {
@@ -196,6 +207,9 @@ int tr_store_cl_queue(tr_store *s, const call_args *a)
     c->sent = 0;
     c->ran = 0;
     c->reply = NULL;
+    c->answered = 0;
+    c->wait = CL_WAIT_NONE;
+    c->wait_got = 0;
     c->which = a->which;
     c->argc = (int)a->argc;
     c->argv = (const char **)(c + 1);
@@ -258,7 +272,8 @@ static int same_node(const tr_store_cut_node *a, const tr_store_cut_node *b)
  * of those masters (the same connections: tr_cluster routes by a write's key), all
  * masters pipelined, up to half --redis-timeout-ms so the read timeout is not
  * reached. A write whose master confirmed fewer replicas fails with
- * TR_RET_OUTCOME_UNKNOWN (it stands on the master, but may be lost with it). */
+ * TR_RET_OUTCOME_UNKNOWN (it stands on the master, but may be lost with it). Each
+ * write's verdict is kept in calls[i]->wait for the cut-off (cl_cut_results). */
 static void cl_wait(tr_store *s, cl_call **calls, size_t n)
 {
     int want = s->cfg->wait_replicas;
@@ -308,16 +323,22 @@ static void cl_wait(tr_store *s, cl_call **calls, size_t n)
         long long got = w->reply != NULL && w->reply->type == REDIS_REPLY_INTEGER
                             ? w->reply->integer
                             : -1;
-        if (got >= want)
+        if (got >= want) {
+            c->wait = CL_WAIT_OK;
             continue;
+        }
         char why[sizeof c->errstr];
-        if (w->reply == NULL)
+        if (w->reply == NULL) {
             snprintf(why, sizeof why, "written, then WAIT failed: %.200s", w->errstr);
-        else
+            c->wait = CL_WAIT_LOST;
+        } else {
             snprintf(why, sizeof why,
                      "written on the master, but %lld of %d replicas confirmed it within "
                      "%d ms (--wait-replicas): it may be lost on a failover",
                      got < 0 ? 0 : got, want, s->cfg->redis_timeout_ms / 2);
+            c->wait = CL_WAIT_SHORT; /* an error reply too: the master answers */
+            c->wait_got = got < 0 ? 0 : got;
+        }
         call_failed(c, TR_RET_OUTCOME_UNKNOWN, why);
     }
     for (size_t g = 0; g < ng; g++)
@@ -330,8 +351,11 @@ done:
     free(wa);
 }
 
-/* Cut-off: tells it, once per master of the batch, whether that master answered
- * (any of its calls got a reply) or not (the first failure). */
+/* Cut-off: tells it, once per master of the batch, what that master did: its
+ * writes answered but WAIT confirmed too few replicas (unconfirmed: given up for
+ * its replicas), the WAIT lost (not answering), some call answered (OK), or none
+ * did (the first failure). After cl_wait, so a shortfall is heard before the OK
+ * that would take a silent master back. */
 static void cl_cut_results(tr_store *s, cl_call **calls, const tr_store_cut_node *node,
                            const unsigned char *sent, size_t n)
 {
@@ -341,28 +365,39 @@ static void cl_cut_results(tr_store *s, cl_call **calls, const tr_store_cut_node
             seen = sent[j] && same_node(&node[j], &node[i]);
         if (!sent[i] || seen)
             continue;
-        const cl_call *failed = NULL, *ok = NULL;
-        for (size_t j = i; j < n && ok == NULL; j++) {
+        const cl_call *failed = NULL, *ok = NULL, *shortc = NULL, *lost = NULL;
+        for (size_t j = i; j < n; j++) {
+            const cl_call *c = calls[j];
             if (!sent[j] || !same_node(&node[j], &node[i]))
                 continue;
-            if (calls[j]->reply != NULL)
-                ok = calls[j];
-            else if (failed == NULL)
-                failed = calls[j];
+            if (c->wait == CL_WAIT_SHORT && shortc == NULL)
+                shortc = c;
+            else if (c->wait == CL_WAIT_LOST && lost == NULL)
+                lost = c;
+            else if (c->answered && ok == NULL)
+                ok = c;
+            else if (!c->answered && failed == NULL)
+                failed = c;
         }
-        tr_store_cut_result(s, &node[i], ok != NULL ? TR_RET_OK : failed->err,
-                            ok != NULL ? NULL : failed->errstr);
+        if (shortc != NULL)
+            tr_store_cut_unconfirmed(s, &node[i], shortc->wait_got);
+        else if (lost != NULL)
+            tr_store_cut_result(s, &node[i], lost->err, lost->errstr);
+        else
+            tr_store_cut_result(s, &node[i], ok != NULL ? TR_RET_OK : failed->err,
+                                ok != NULL ? NULL : failed->errstr);
     }
 }
 
-/* Once a batch's calls have their answers (blocking or taken as they came): the
- * cut-off hears which masters answered, --wait-replicas waits, and the counters go
- * to a node that just answered. */
+/* Once a batch's calls have their answers (blocking or taken as they came):
+ * --wait-replicas waits, the cut-off hears what each master did (WAIT's verdict
+ * included: docs/CLUSTER.md "A master short of replicas"), and the counters go to
+ * a node that just answered. */
 static void cl_after_answers(tr_store *s, cl_call **calls, const tr_store_cut_node *node,
                              const unsigned char *sent, size_t n)
 {
-    cl_cut_results(s, calls, node, sent, n);
     cl_wait(s, calls, n);
+    cl_cut_results(s, calls, node, sent, n);
     for (size_t i = 0; i < n; i++) {
         if (calls[i]->reply != NULL) {
             cl_write_counters(s, calls[i]->argv[3], calls[i]->len[3]);
@@ -390,12 +425,15 @@ static void cl_batch(tr_store *s, cl_call **calls, size_t n)
         }
         goto done;
     }
+    tr_store_cut_probe(s); /* masters given up for their replicas, before any call */
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         cl_call *c = calls[i];
         unsigned flags = tr_store_read_only(c->which) ? TR_CLUSTER_IDEMPOTENT : 0;
         c->ran = 1;
         c->reply = NULL;
+        c->answered = 0;
+        c->wait = CL_WAIT_NONE;
         sent[i] = 0;
         node[i].port = 0;
         if (tr_store_cut_on(s)) {
@@ -421,6 +459,7 @@ static void cl_batch(tr_store *s, cl_call **calls, size_t n)
     for (size_t k = 0; k < m; k++) {
         cl_call *c = calls[idx[k]];
         c->reply = ans[k].reply;
+        c->answered = c->reply != NULL;
         if (c->reply == NULL)
             call_failed(c, ans[k].err, ans[k].errstr);
     }
@@ -463,6 +502,8 @@ static void cl_answered(tr_store *s)
         q->sent = 0;
         q->ran = 1;
         q->reply = q->ans.reply;
+        q->answered = q->reply != NULL;
+        q->wait = CL_WAIT_NONE;
         if (q->reply == NULL)
             call_failed(q, q->ans.err, q->ans.errstr);
         else if (oom)
@@ -498,6 +539,9 @@ static int cl_settle(tr_store *s, int mode)
 void tr_store_cl_start(tr_store *s)
 {
     int any = 0;
+    /* Masters given up for their replicas, before any call (nothing may be in
+     * flight for it: a claim sent behind a finish waits for the next send). */
+    tr_store_cut_probe(s);
     for (cl_call *c = s->clq != NULL ? s->clq->head : NULL; c != NULL; c = c->next) {
         if (c->ran || c->sent)
             continue;

@@ -9,6 +9,12 @@
  * reload). A master is known by the host:port the slot map named when the call
  * went out, so a replica promoted in its place is a new master, not given up. Only
  * the scheduler turns this on: the REST API's calls wait for the client's retries.
+ *
+ * With --wait-replicas N, a master that answers but whose WAIT confirmed fewer than
+ * N replicas (a promoted replica before its old master rejoins) is given up the same
+ * way, so its WAIT timeouts do not hold up the other masters' batches; its calls are
+ * never its probe (each would wait the WAIT out again): tr_store_cut_probe asks its
+ * replicas on the same retry schedule and takes it back once N are in sync.
  */
 #include "tr_store_int.h"
 
@@ -26,8 +32,16 @@
 #define CUT_BACKOFF_MIN_MS 200
 #define CUT_BACKOFF_MAX_MS 2000
 
+/* Why a master is given up. */
+typedef enum cut_why {
+    CUT_SILENT,      /* it did not answer: the first call at its retry time probes it */
+    CUT_UNCONFIRMED  /* it answers, but fewer replicas than --wait-replicas confirm its
+                      * writes: no call goes there; tr_store_cut_probe asks its replicas */
+} cut_why;
+
 typedef struct cut_master {
     tr_store_cut_node node;
+    cut_why why;
     int64_t since_ms;     /* local monotonic ms: given up then */
     int64_t retry_at_ms;  /* local monotonic ms: the next call is a probe from then */
     int backoff_ms;
@@ -97,6 +111,24 @@ static void forget(tr_store *s, cut_master *m)
     s->cut->ndown--;
 }
 
+/* m failed again (or is still short of replicas): its next try, later. */
+static void back_off(cut_master *m, int64_t now)
+{
+    m->backoff_ms = m->backoff_ms * 2 > CUT_BACKOFF_MAX_MS ? CUT_BACKOFF_MAX_MS : m->backoff_ms * 2;
+    m->retry_at_ms = now + m->backoff_ms;
+}
+
+/* Gives node up now (why); NULL when the list is full (then it is not given up). */
+static cut_master *give_up(tr_store *s, const tr_store_cut_node *node, cut_why why, int64_t now)
+{
+    if (s->cut->ndown == CUT_MASTERS_MAX)
+        return NULL;
+    cut_master *m = &s->cut->down[s->cut->ndown++];
+    *m = (cut_master){.node = *node, .why = why, .since_ms = now,
+                      .retry_at_ms = now + CUT_BACKOFF_MIN_MS, .backoff_ms = CUT_BACKOFF_MIN_MS};
+    return m;
+}
+
 tr_store_cut_verdict tr_store_cut_check(tr_store *s, const char *route, size_t len,
                                         tr_store_cut_node *node)
 {
@@ -104,6 +136,8 @@ tr_store_cut_verdict tr_store_cut_check(tr_store *s, const char *route, size_t l
     cut_master *m = find(s, node);
     if (m == NULL)
         return TR_STORE_CUT_CALL;
+    if (m->why == CUT_UNCONFIRMED)
+        return TR_STORE_CUT_SKIP; /* tr_store_cut_probe takes it back, never a call */
     return tr_clock_mono_ms() >= m->retry_at_ms ? TR_STORE_CUT_PROBE : TR_STORE_CUT_SKIP;
 }
 
@@ -111,9 +145,17 @@ void tr_store_cut_skipped(tr_store *s, const char *what, const tr_store_cut_node
 {
     cut_master *m = find(s, node);
     long long in = m != NULL ? (long long)(m->retry_at_ms - tr_clock_mono_ms()) : 0;
-    tr_store_set_error(s, TR_RET_STORE_DOWN,
-                       "%s: redis cluster master %s:%d given up for now (tried again in %lld ms)",
-                       what, node->host, node->port, in < 0 ? 0 : in);
+    if (m != NULL && m->why == CUT_UNCONFIRMED)
+        tr_store_set_error(s, TR_RET_STORE_DOWN,
+                           "%s: redis cluster master %s:%d given up for now: fewer than %d "
+                           "replicas confirm its writes (--wait-replicas; checked again in "
+                           "%lld ms)",
+                           what, node->host, node->port, s->cfg->wait_replicas, in < 0 ? 0 : in);
+    else
+        tr_store_set_error(s, TR_RET_STORE_DOWN,
+                           "%s: redis cluster master %s:%d given up for now (tried again in "
+                           "%lld ms)",
+                           what, node->host, node->port, in < 0 ? 0 : in);
 }
 
 void tr_store_cut_result(tr_store *s, const tr_store_cut_node *node, tr_ret code,
@@ -124,7 +166,9 @@ void tr_store_cut_result(tr_store *s, const tr_store_cut_node *node, tr_ret code
     cut_master *m = find(s, node);
     int64_t now = tr_clock_mono_ms();
     if (code == TR_RET_OK) {
-        if (m != NULL) {
+        /* An answer says nothing of its replicas: an unconfirmed master is taken
+         * back by its probe only (else: back, given up at the next WAIT, ...). */
+        if (m != NULL && m->why == CUT_SILENT) {
             tr_log_info("redis cluster: master %s:%d answers again after %lld ms: its shards "
                         "are claimed and written again",
                         node->host, node->port, (long long)(now - m->since_ms));
@@ -135,47 +179,189 @@ void tr_store_cut_result(tr_store *s, const tr_store_cut_node *node, tr_ret code
     if (code != TR_RET_STORE_DOWN && code != TR_RET_OUTCOME_UNKNOWN)
         return; /* the call's own fault (out of memory, a bug): not the node's */
     if (m != NULL) {
-        m->backoff_ms = m->backoff_ms * 2 > CUT_BACKOFF_MAX_MS ? CUT_BACKOFF_MAX_MS
-                                                               : m->backoff_ms * 2;
-        m->retry_at_ms = now + m->backoff_ms;
+        back_off(m, now);
         return; /* said once, when it was given up */
     }
-    if (s->cut->ndown == CUT_MASTERS_MAX)
+    if (give_up(s, node, CUT_SILENT, now) == NULL)
         return;
-    m = &s->cut->down[s->cut->ndown++];
-    *m = (cut_master){.node = *node, .since_ms = now, .retry_at_ms = now + CUT_BACKOFF_MIN_MS,
-                      .backoff_ms = CUT_BACKOFF_MIN_MS};
     tr_log_warning("redis cluster: master %s:%d given up for now (%s): the shards it serves "
                    "are skipped, the others' timers go on; tried again from %d to %d ms apart",
                    node->host, node->port, why, CUT_BACKOFF_MIN_MS, CUT_BACKOFF_MAX_MS);
+}
+
+void tr_store_cut_unconfirmed(tr_store *s, const tr_store_cut_node *node, long long got)
+{
+    if (s->cut == NULL || node->port == 0)
+        return;
+    cut_master *m = find(s, node);
+    int64_t now = tr_clock_mono_ms();
+    int want = s->cfg->wait_replicas, wait_ms = s->cfg->redis_timeout_ms / 2;
+    if (m != NULL && m->why == CUT_UNCONFIRMED) {
+        back_off(m, now);
+        return; /* said once, when it was given up */
+    }
+    if (m != NULL) {
+        /* A silent master's probe answered, its WAIT did not: given up still, now
+         * for its replicas (one line, not "answers again" then "given up"). */
+        m->why = CUT_UNCONFIRMED;
+        back_off(m, now);
+        tr_log_warning("redis cluster: master %s:%d answers again after %lld ms, but %lld of %d "
+                       "replicas confirmed its writes within %d ms (--wait-replicas): still "
+                       "given up until they do, its replicas checked from %d to %d ms apart",
+                       node->host, node->port, (long long)(now - m->since_ms), got, want,
+                       wait_ms, CUT_BACKOFF_MIN_MS, CUT_BACKOFF_MAX_MS);
+        return;
+    }
+    if (give_up(s, node, CUT_UNCONFIRMED, now) == NULL)
+        return;
+    tr_log_warning("redis cluster: master %s:%d given up for now: %lld of %d replicas confirmed "
+                   "its writes within %d ms (--wait-replicas): the shards it serves are skipped "
+                   "(their outcomes held, their timers not claimed), the others' timers go on; "
+                   "its replicas checked from %d to %d ms apart",
+                   node->host, node->port, got, want, wait_ms, CUT_BACKOFF_MIN_MS,
+                   CUT_BACKOFF_MAX_MS);
+}
+
+/* A shard whose master is m's per the map now, or -1 when none is. s keeps its
+ * current shard's names. */
+static int served_shard(tr_store *s, const cut_master *m)
+{
+    int S = s->cfg->shards > 1 ? s->cfg->shards : 1, found = -1, keep = s->shard;
+    for (int k = 0; k < S && found < 0; k++) {
+        tr_store_cut_node n;
+        tr_store_use_shard(s, k);
+        master_of(s, s->key[K_DUE], strlen(s->key[K_DUE]), &n);
+        if (n.port == m->node.port && strcmp(n.host, m->node.host) == 0)
+            found = k;
+    }
+    tr_store_use_shard(s, keep);
+    return found;
+}
+
+static void served_none(tr_store *s, cut_master *m)
+{
+    tr_log_info("redis cluster: master %s:%d serves none of the shards any more after "
+                "%lld ms (a replica took over): its shards are claimed and written there",
+                m->node.host, m->node.port, (long long)(tr_clock_mono_ms() - m->since_ms));
+    forget(s, m);
 }
 
 void tr_store_cut_sweep(tr_store *s)
 {
     if (s->cut == NULL || s->cut->ndown == 0)
         return;
-    int S = s->cfg->shards > 1 ? s->cfg->shards : 1;
+    for (size_t i = 0; i < s->cut->ndown;) {
+        if (served_shard(s, &s->cut->down[i]) >= 0)
+            i++;
+        else
+            served_none(s, &s->cut->down[i]);
+    }
+}
+
+/* The replicas INFO replication's answer (len bytes) lists as online: lines
+ * "slave<k>:ip=...,port=...,state=online,offset=...,lag=..." ("\r\n" ends each). */
+static long long online_replicas(const char *info, size_t len)
+{
+    long long n = 0;
+    const char *p = info, *end = info + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *lend = eol != NULL ? eol : end;
+        const char *f = p + 5;
+        if (lend - p > 5 && memcmp(p, "slave", 5) == 0) {
+            while (f < lend && *f >= '0' && *f <= '9')
+                f++;
+            if (f == p + 5 || f == lend || *f != ':')
+                f = lend; /* not a replica's line */
+            else
+                f++;
+            /* Its comma-separated fields, one of which is the state. */
+            while (f < lend) {
+                const char *comma = memchr(f, ',', (size_t)(lend - f));
+                const char *fend = comma != NULL ? comma : lend;
+                size_t flen = (size_t)(fend - f);
+                if (flen > 0 && f[flen - 1] == '\r')
+                    flen--;
+                if (flen == 12 && memcmp(f, "state=online", 12) == 0) {
+                    n++;
+                    break;
+                }
+                if (comma == NULL)
+                    break;
+                f = comma + 1;
+            }
+        }
+        p = eol != NULL ? eol + 1 : end;
+    }
+    return n;
+}
+
+/* How many replicas of shard's master are in sync: INFO replication's online
+ * ones, and when there are enough, WAIT's count on the store's own connection
+ * there (the replicas that acknowledged this connection's writes: a replica still
+ * listed online but hung acknowledges none). Both answer at once when enough are
+ * in sync (WAIT's 1 ms otherwise waits for the server's next tick, ~100 ms); with
+ * none online, WAIT is not sent. -1 when the master did not answer (or answered
+ * an error: a node demoted to replica refuses WAIT). */
+static long long replicas_in_sync(tr_store *s, int shard, int want)
+{
     int keep = s->shard;
+    char route[KEY_MAX], nstr[16];
+    tr_store_use_shard(s, shard);
+    snprintf(route, sizeof route, "%s", s->key[K_DUE]);
+    tr_store_use_shard(s, keep);
+    const unsigned flags = TR_CLUSTER_IDEMPOTENT | TR_CLUSTER_ONE_TRY;
+    const char *info[] = {"INFO", "replication"};
+    redisReply *r = tr_cluster_command(s->cl, route, strlen(route), 2, info, NULL, flags);
+    if (r == NULL || r->type != REDIS_REPLY_STRING) {
+        if (r != NULL)
+            freeReplyObject(r);
+        return -1;
+    }
+    long long online = online_replicas(r->str, r->len);
+    freeReplyObject(r);
+    if (online < want)
+        return online;
+    snprintf(nstr, sizeof nstr, "%d", want);
+    const char *wait[] = {"WAIT", nstr, "1"};
+    r = tr_cluster_command(s->cl, route, strlen(route), 3, wait, NULL, flags);
+    long long got = r != NULL && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (r != NULL)
+        freeReplyObject(r);
+    return got;
+}
+
+void tr_store_cut_probe(tr_store *s)
+{
+    if (s->cut == NULL || s->cut->ndown == 0 || s->cl == NULL || tr_cluster_owed(s->cl))
+        return; /* a batch in flight: its answers would be taken first, blocking */
+    int64_t now = tr_clock_mono_ms();
+    int want = s->cfg->wait_replicas;
     for (size_t i = 0; i < s->cut->ndown;) {
         cut_master *m = &s->cut->down[i];
-        int serves = 0;
-        for (int k = 0; k < S && !serves; k++) {
-            tr_store_cut_node n;
-            tr_store_use_shard(s, k);
-            master_of(s, s->key[K_DUE], strlen(s->key[K_DUE]), &n);
-            serves = n.port == m->node.port && strcmp(n.host, m->node.host) == 0;
-        }
-        if (serves) {
+        if (m->why != CUT_UNCONFIRMED || now < m->retry_at_ms) {
             i++;
             continue;
         }
-        tr_log_info("redis cluster: master %s:%d serves none of the shards any more after "
-                    "%lld ms (a replica took over): its shards are claimed and written there",
-                    m->node.host, m->node.port, (long long)(tr_clock_mono_ms() - m->since_ms));
-        forget(s, m);
+        int shard = served_shard(s, m);
+        if (shard < 0) {
+            served_none(s, m);
+            continue;
+        }
+        long long got = replicas_in_sync(s, shard, want);
+        now = tr_clock_mono_ms();
+        if (got >= want) {
+            tr_log_info("redis cluster: master %s:%d has %lld of %d replicas in sync again "
+                        "after %lld ms: its shards are claimed and written again",
+                        m->node.host, m->node.port, got, want, (long long)(now - m->since_ms));
+            forget(s, m);
+            continue;
+        }
+        back_off(m, now);
+        i++;
     }
-    tr_store_use_shard(s, keep);
 }
+
 
 int64_t tr_store_cutoff_retry_ms(const tr_store *s)
 {

@@ -251,8 +251,9 @@ int tr_store_cl_pipeline(tr_store *s, const char *route, size_t n, int argc,
 
 /* ---- tr_store_cutoff.c: the scheduler's cut-off on a cluster (tr_store_set_cutoff) ----
  * Masters given up for now (their shards' calls fail at once until a retry time,
- * then one call probes them) and the claim tokens owed a recovery per shard. Every
- * call is a no-op (or CALL) while the cut-off is off. */
+ * then one call probes them; a master short of --wait-replicas' replicas is probed
+ * by tr_store_cut_probe instead) and the claim tokens owed a recovery per shard.
+ * Every call is a no-op (or CALL) while the cut-off is off. */
 typedef struct tr_store_cut_node {
     char host[TR_CLUSTER_HOST_MAX];
     int port;                      /* 0: the map names no master */
@@ -276,6 +277,17 @@ void tr_store_cut_skipped(tr_store *s, const char *what, const tr_store_cut_node
  * back; why: the failure, for the one log line). */
 void tr_store_cut_result(tr_store *s, const tr_store_cut_node *node, tr_ret code,
                          const char *why);
+/* After writes to node answered but its WAIT confirmed only `got` of --wait-replicas'
+ * replicas (fed before the batch's tr_store_cut_result OK, which would take a silent
+ * master back): gives it up for its replicas (logged once), or pushes its retry back.
+ * No call goes to it then (CUT_SKIP) until tr_store_cut_probe finds them in sync. */
+void tr_store_cut_unconfirmed(tr_store *s, const tr_store_cut_node *node, long long got);
+/* Asks each master given up for its replicas whose retry time has come whether
+ * enough are in sync now (INFO replication, then WAIT N 1: about one round trip
+ * each, blocking) and takes it back when they are (logged once), else pushes its
+ * retry back. Does nothing while the client has a batch in flight (the question
+ * would wait for the batch's answers): call it before a batch's sends. */
+void tr_store_cut_probe(tr_store *s);
 /* Forgets the masters no shard maps to any more (a replica took over), logging it. */
 void tr_store_cut_sweep(tr_store *s);
 /* A claim under token may have run on shard without its answer: recover it there

@@ -39,6 +39,9 @@
 #   tc_lateness LOG KEYS_FILE
 #                   "MAX MEDIAN": ms from due to the first delivery in sink LOG of the
 #                   keys of KEYS_FILE (sorted) that were delivered
+#   tc_lateness_due_between LOG KEYS_FILE FROM_MS TO_MS
+#                   "N MAX MEDIAN": the same for those keys due in [FROM, TO) (ms
+#                   since the epoch), N of them delivered
 #   tc_last_delivery LOG KEYS_FILE
 #                   the sink's time (ms since the epoch) of the last first delivery
 #                   of those keys
@@ -167,6 +170,11 @@ _tc_firsts() {
 tc_lateness() {
     _tc_firsts "$1" "$2" | awk '{ print $2 - $3 }' | sort -n |
         awk '{ a[NR] = $1 } END { print a[NR] + 0, a[int((NR + 1) / 2)] + 0 }'
+}
+
+tc_lateness_due_between() {
+    _tc_firsts "$1" "$2" | awk -v a="$3" -v b="$4" '$3 >= a && $3 < b { print $2 - $3 }' | sort -n |
+        awk '{ v[NR] = $1 } END { print NR + 0, v[NR] + 0, v[int((NR + 1) / 2)] + 0 }'
 }
 
 tc_delivered_between() {

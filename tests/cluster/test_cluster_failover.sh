@@ -16,6 +16,10 @@
 # printed). The promoted replica has no replica of its own, so its writes cannot be
 # confirmed until the killed node, started again (as an operator would), rejoins as its
 # replica and syncs: meanwhile its shards' creates answer 5xx and its acks are held.
+# The schedulers give that master up for its replicas (the cut-off) and check, with
+# timers due throughout that period, that the other masters' are not late by a WAIT
+# timeout per batch (--redis-timeout-ms 4000 here, so a WAIT waits 2 s: far above
+# this machine's noise).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib_cluster_test.sh"
 export TR_TEST_SHARDS=16
@@ -30,12 +34,33 @@ replicas_online() {
     done
 }
 TC_STACK_OPTS=""
+wait_ms=0
 if ((wait_replicas > 0)); then
     # WAIT confirms nothing before a replica's first sync.
     tr_wait_for "every master's replica is in sync" 30 replicas_online "${masters[@]}"
-    TC_STACK_OPTS="--wait-replicas $wait_replicas"
+    wait_ms=2000 # half --redis-timeout-ms: how long a WAIT waits for a replica
+    TC_STACK_OPTS="--wait-replicas $wait_replicas --redis-timeout-ms $((2 * wait_ms))"
 fi
 tc_stack_and_spread "$seeds" "$S" "$n" /f 9000
+if ((wait_replicas > 0)); then
+    # Timers due while the promoted master will have no replica (from ~9 s after the
+    # create until the old master, started again, is in sync: ~30-40 s here): 3,000
+    # more, due 12-42 s from now, about 100 a second, on every shard.
+    : >"$TR_TMP/late.unsorted"
+    for ((from = 0; from < 3000; from += 1000)); do
+        api POST /v1/timers/batch "$(python3 -c "
+import json, sys
+url, first = sys.argv[1], int(sys.argv[2])
+print(json.dumps({'timers': [{'url': url, 'data': 'x', 'delay_ms': 12000 + 30000 * i // 3000}
+                             for i in range(first, first + 1000)]}))" "$SINK_A_URL/w" "$from")"
+        jqb '.results[] | select(.status == 201) | .timer.key' >>"$TR_TMP/late.unsorted"
+    done
+    check_eq "3000 more timers due 12-42 s after the create" 3000 "$(wc -l <"$TR_TMP/late.unsorted")"
+    LC_ALL=C sort "$TR_TMP/late.unsorted" >"$TR_TMP/late_keys"
+    LC_ALL=C sort -m "$TR_TMP/keys" "$TR_TMP/late_keys" >"$TR_TMP/keys.all"
+    mv "$TR_TMP/keys.all" "$TR_TMP/keys"
+    n=$((n + 3000))
+fi
 
 # The victim: the first master (every master holds shards: test_cluster_e2e.sh), and
 # its share of the timers; the other masters' go on while it is away (the cut-off).
@@ -47,8 +72,8 @@ check "the victim master holds timers ($most on port ${cports[victim]})" test "$
 survivor=$(((victim + 1) % M))
 
 # Killed 5 s after the create: in the middle of the due times (2-11 s).
-wait_ms=$((t0 + 5000 - $(tr_now_ms)))
-((wait_ms > 0)) && tr_sleep "$(printf '%d.%03d' $((wait_ms / 1000)) $((wait_ms % 1000)))"
+sleep_ms=$((t0 + 5000 - $(tr_now_ms)))
+((sleep_ms > 0)) && tr_sleep "$(printf '%d.%03d' $((sleep_ms / 1000)) $((sleep_ms % 1000)))"
 delivered_before=$(ts_sink_lines "$SINK_A_LOG")
 # Creates racing the kill: one at a time, each acknowledged key (201) noted; they must
 # all be delivered, unless the master acknowledged one its replica never received.
@@ -83,7 +108,8 @@ promoted() {
                 index($2, v) != 1 { n++ } END { print n + 0 }') == M))
 }
 tr_wait_for "the victim's replica is promoted" 30 promoted
-echo "# cluster ok again $(($(tr_now_ms) - tkill)) ms after the kill"
+tpromoted=$(tr_now_ms)
+echo "# cluster ok again $((tpromoted - tkill)) ms after the kill"
 
 if ((wait_replicas > 0)); then
     # Until then the promoted one has no replica: its shards' creates cannot be
@@ -97,6 +123,9 @@ if ((wait_replicas > 0)); then
     done
     check "with no replica behind the promoted master, its shards' creates are refused, the others' acknowledged ($gap_refused of 20 refused)" \
         test "$gap_refused" -gt 0 -a "$gap_refused" -lt 20
+    # From here the schedulers have long found the promoted master short of replicas
+    # (each found it once, with one WAIT of its own, right after the promotion).
+    tgap=$(tr_now_ms)
     cat "$TR_TMP/gap.acked" >>"$TR_TMP/race.acked"
     # The promoted replica confirms writes again once the old master, started again,
     # is its replica and in sync (the node rejoins from its nodes.conf as a replica).
@@ -109,7 +138,8 @@ if ((wait_replicas > 0)); then
     check "the victim's replica is the new master (port ${new_master:-none})" test -n "$new_master"
     tr_wait_for "the old master rejoined as its replica and is in sync" 40 \
         replicas_online "$new_master"
-    echo "# the promoted master has a replica again $(($(tr_now_ms) - tkill)) ms after the kill"
+    tsynced=$(tr_now_ms)
+    echo "# the promoted master has a replica again $((tsynced - tkill)) ms after the kill"
 fi
 tr_sleep 1
 touch "$TR_TMP/race.stop"
@@ -137,13 +167,39 @@ check "duplicates within the at-least-once window (at most the victim's $most)" 
 # every slot until the promotion: that pause is the cluster's, not a blocked claim).
 read -r other_max other_p50 < <(tc_lateness "$SINK_A_LOG" "$TR_TMP/other_keys")
 echo "# the other masters' $((n - most)) timers: lateness max $other_max ms, median $other_p50 ms"
+# With --wait-replicas each scheduler waits one WAIT when it finds the promoted master
+# short of replicas (right after the promotion, beside the cluster's own pause).
+check "the other masters' timers each within $(((6000 + wait_ms) / 1000)) s of due (max $other_max ms)" \
+    test "$other_max" -le $((6000 + wait_ms))
 if ((wait_replicas > 0)); then
-    # Not a check here: until the promoted master has a replica again, each batch of
-    # outcomes that touches its shards waits for a WAIT that cannot be confirmed
-    # (docs/CLUSTER.md "Not built yet"), and the loop waits with it.
-    echo "# (--wait-replicas $wait_replicas: printed, not checked)"
-else
-    check "the other masters' timers each within 6 s of due (max $other_max ms)" test "$other_max" -le 6000
+    # While the promoted master had no replica: each scheduler gave it up for its
+    # replicas (its WAITs fell short), so the other masters' batches wait for no WAIT.
+    # Without that, every batch that wrote there (its held acks, written again each
+    # time) waited a whole WAIT timeout, and the other masters' timers with it.
+    read -r win_n win_max win_p50 < <(tc_lateness_due_between "$SINK_A_LOG" "$TR_TMP/other_keys" \
+        "$tpromoted" "$tsynced")
+    echo "# the other masters' $win_n timers due from the promotion to the replica's sync: lateness max $win_max ms, median $win_p50 ms"
+    read -r win_n win_max win_p50 < <(tc_lateness_due_between "$SINK_A_LOG" "$TR_TMP/other_keys" \
+        "$tgap" "$tsynced")
+    echo "# ... due after the 20 creates until the sync ($(((tsynced - tgap) / 1000)) s): $win_n, lateness max $win_max ms, median $win_p50 ms"
+    check "the other masters' timers due while the promoted master had no replica ($win_n) were delivered" \
+        test "$win_n" -ge 100
+    check "... each within one WAIT timeout ($wait_ms ms) of due (max $win_max ms)" \
+        test "$win_max" -lt "$wait_ms"
+    check "a scheduler gave the promoted master up for its replicas ..." \
+        grep -q "master 127.0.0.1:$new_master given up for now: 0 of $wait_replicas replicas" \
+        "$TR_RUN"/log/scheduler.*.log
+    check "... and took it back once in sync" \
+        grep -q "master 127.0.0.1:$new_master has [0-9]* of $wait_replicas replicas in sync again" \
+        "$TR_RUN"/log/scheduler.*.log
+    grep -h "redis cluster: master 127.0.0.1:$new_master " "$TR_RUN"/log/scheduler.*.log | head -n 6 | sed 's/^/#   /'
+    # Once each per scheduler: no flapping between given up and taken back.
+    for f in "$TR_RUN"/log/scheduler.*.log; do
+        ups=$(grep -c "master 127.0.0.1:$new_master given up for now" "$f")
+        backs=$(grep -c "master 127.0.0.1:$new_master has [0-9]* of $wait_replicas replicas in sync again" "$f")
+        check "$(basename "$f"): the promoted master given up at most once ($ups) and taken back as often ($backs)" \
+            test "$ups" -le 1 -a "$backs" -eq "$ups"
+    done
 fi
 check "a scheduler gave the dead master up (cut-off) ..." \
     grep -q "master 127.0.0.1:${cports[victim]} given up for now" "$TR_RUN"/log/scheduler.*.log
