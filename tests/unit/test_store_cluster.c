@@ -223,18 +223,8 @@ static void test_wait_replicas(void **state)
 {
     (void)state;
     /* A new cluster's replicas sync first (diskless, after repl-diskless-sync-delay):
-     * until then WAIT counts none. Bounded wait for each master's replica. */
-    for (int m = 0; m < tc.nmasters; m++) {
-        int online = 0;
-        for (int tries = 0; tries < 300 && !online; tries++) {
-            redisReply *r = raw_cmd(tc.ports[m], "INFO replication");
-            online = r->type == REDIS_REPLY_STRING && strstr(r->str, "state=online") != NULL;
-            freeReplyObject(r);
-            if (!online)
-                nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
-        }
-        assert_true(online);
-    }
+     * until then WAIT counts none. */
+    tr_test_cluster_replicas_online(&tc);
     tr_config one = cfg, two = cfg;
     one.wait_replicas = 1;
     two.wait_replicas = 2;

@@ -81,22 +81,6 @@ static int log_count(const char *what)
     return n;
 }
 
-/* Waits (bounded) until every master has a replica online. */
-static void replicas_online(void)
-{
-    for (int m = 0; m < tc.nmasters; m++) {
-        int online = 0;
-        for (int tries = 0; tries < 300 && !online; tries++) {
-            redisReply *r = raw_cmd(tc.ports[m], "INFO replication");
-            online = r->type == REDIS_REPLY_STRING && strstr(r->str, "state=online") != NULL;
-            freeReplyObject(r);
-            if (!online)
-                nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
-        }
-        assert_true(online);
-    }
-}
-
 /* The pid of the first master's replica (INFO replication names its port). */
 static int first_replica_pid(void)
 {
@@ -139,7 +123,7 @@ static void one_per_shard(tr_store *add, const char *prefix, char ids[S][TR_TSC_
 static void test_unconfirmed_master(void **state)
 {
     (void)state;
-    replicas_online();
+    tr_test_cluster_replicas_online(&tc);
     tr_config c = cfg, plain = cfg;
     snprintf(c.key, sizeof c.key, "stwait");
     snprintf(plain.key, sizeof plain.key, "stwait");

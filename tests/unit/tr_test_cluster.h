@@ -17,6 +17,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #define TR_TEST_CLUSTER_NODES_MAX 16
 
@@ -147,6 +149,23 @@ static inline size_t tr_test_cluster_move_slot(const tr_test_cluster *tc, unsign
         tr_test_cluster_expect_status(
             tr_test_cluster_cmd(tc, tc->ports[m], "CLUSTER SETSLOT %u NODE %s", slot, to_id));
     return moved;
+}
+
+/* Waits (up to 30 s each, else fails) until every master has a replica online: a
+ * new cluster's replicas sync first, and until then WAIT counts none. */
+static inline void tr_test_cluster_replicas_online(const tr_test_cluster *tc)
+{
+    for (int m = 0; m < tc->nmasters; m++) {
+        int online = 0;
+        for (int tries = 0; tries < 300 && !online; tries++) {
+            redisReply *r = tr_test_cluster_cmd(tc, tc->ports[m], "INFO replication");
+            online = r->type == REDIS_REPLY_STRING && strstr(r->str, "state=online") != NULL;
+            freeReplyObject(r);
+            if (!online)
+                nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+        }
+        assert_true(online);
+    }
 }
 
 /* CONFIG SET cluster-node-timeout ms on every node (a master stopped for longer than
