@@ -8,7 +8,8 @@
 #       DIR (one 0700 subdirectory each: redis.conf 0600, nodes.conf, redis.log), each
 #       on a free port with its cluster bus on another free port (cluster-port:
 #       port+10000 may be over 65535), no persistence, cluster-node-timeout 2000 ms so
-#       a failover takes a few seconds. PASSWORD (non-empty) is requirepass and
+#       a failover takes a few seconds, cluster-require-full-coverage no (the other
+#       masters' slots stay served while one master's are not). PASSWORD (non-empty) is requirepass and
 #       masterauth; with TR_CLUSTER_ACL_USER set, that ACL user with the password
 #       "${PASSWORD}-u" may do everything too. Then, for 3 masters or more, `redis-cli
 #       --cluster create ... --cluster-yes`; for 1 or 2 (which redis-cli refuses) the
@@ -82,6 +83,10 @@ tr_cluster_start_node() {
             echo "cluster-port $bus"
             echo "cluster-config-file $dir/node$i/nodes.conf"
             echo "cluster-node-timeout 2000"
+            # With the default "yes" every node answers CLUSTERDOWN for every slot from
+            # the moment a master is marked failed until its replica is promoted: all
+            # timers stall, not only that master's (docs/CLUSTER.md, "Failover").
+            echo "cluster-require-full-coverage no"
             echo "dir $dir/node$i"
             echo "logfile $dir/node$i/redis.log"
             echo "daemonize no"

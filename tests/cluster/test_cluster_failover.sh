@@ -167,6 +167,9 @@ check "duplicates within the at-least-once window (at most the victim's $most)" 
 # every slot until the promotion: that pause is the cluster's, not a blocked claim).
 read -r other_max other_p50 < <(tc_lateness "$SINK_A_LOG" "$TR_TMP/other_keys")
 echo "# the other masters' $((n - most)) timers: lateness max $other_max ms, median $other_p50 ms"
+read -r fo_n fo_max fo_p50 < <(tc_lateness_due_between "$SINK_A_LOG" "$TR_TMP/other_keys" \
+    "$tkill" "$tpromoted")
+echo "# ... of them due from the kill to the promotion: $fo_n, lateness max $fo_max ms, median $fo_p50 ms"
 # With --wait-replicas each scheduler waits one WAIT when it finds the promoted master
 # short of replicas (right after the promotion, beside the cluster's own pause).
 check "the other masters' timers each within $(((6000 + wait_ms) / 1000)) s of due (max $other_max ms)" \
