@@ -591,6 +591,7 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
     c->errstr[0] = '\0';
     int pause_next = 0; /* the last attempt asked for a pause and a reload first */
     unsigned last = NO_NODE; /* the node the last attempt went to */
+    int tries = 0;
     for (int attempt = 0; attempt < c->max_attempts; attempt++) {
         if (pause_next) {
             if (flags & TR_CLUSTER_ONE_TRY) {
@@ -600,6 +601,7 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
             retry_pause(c, &backoff);
             pause_next = 0;
         }
+        tries++;
         unsigned ni = next != NO_NODE ? next : slot_master(c, slot);
         last = ni;
         int asking = next != NO_NODE && next_asking;
@@ -615,6 +617,10 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
         cl_send s = exchange(c, ni, asking ? 2 : 1, asking ? cmds : cmds + 1, rs, 1);
         if (s == CL_LOST && (flags & TR_CLUSTER_IDEMPOTENT))
             s = CL_NOT_SENT;
+        if (s == CL_NOT_SENT && (flags & TR_CLUSTER_FAIL_FAST)) {
+            reload_keep_err(c, ni); /* a promoted replica is found next time */
+            break;
+        }
         if (s == CL_NOT_SENT) {
             pause_next = 1;
             continue;
@@ -675,7 +681,7 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
         }
         return succeeded(c, r); /* the command's own error */
     }
-    gave_up(c, slot, (flags & TR_CLUSTER_ONE_TRY) ? 1 : c->max_attempts);
+    gave_up(c, slot, tries);
     return NULL;
 }
 
@@ -731,6 +737,7 @@ int tr_cluster_pipeline(tr_cluster *c, const char *key, size_t keylen, size_t n,
     c->errstr[0] = '\0';
     int pause_next = 0; /* the last attempt asked for a pause and a reload first */
     unsigned last = NO_NODE; /* the node the last attempt went to */
+    int tries = 0;
     for (int attempt = 0; attempt < c->max_attempts; attempt++) {
         if (pause_next) {
             if (flags & TR_CLUSTER_ONE_TRY) {
@@ -740,6 +747,7 @@ int tr_cluster_pipeline(tr_cluster *c, const char *key, size_t keylen, size_t n,
             retry_pause(c, &backoff);
             pause_next = 0;
         }
+        tries++;
         unsigned ni = slot_master(c, slot);
         last = ni;
         if (ni == NO_NODE) {
@@ -749,6 +757,10 @@ int tr_cluster_pipeline(tr_cluster *c, const char *key, size_t keylen, size_t n,
         cl_send s = exchange(c, ni, n, cmds, replies, n == 1);
         if (s == CL_LOST && (flags & TR_CLUSTER_IDEMPOTENT))
             s = CL_NOT_SENT;
+        if (s == CL_NOT_SENT && (flags & TR_CLUSTER_FAIL_FAST)) {
+            reload_keep_err(c, ni);
+            break;
+        }
         if (s == CL_NOT_SENT) {
             pause_next = 1;
             continue;
@@ -783,7 +795,7 @@ int tr_cluster_pipeline(tr_cluster *c, const char *key, size_t keylen, size_t n,
         c->errstr[0] = '\0';
         return 0;
     }
-    gave_up(c, slot, (flags & TR_CLUSTER_ONE_TRY) ? 1 : c->max_attempts);
+    gave_up(c, slot, tries);
     return -1;
 }
 
@@ -1076,8 +1088,9 @@ static void batch_finish(tr_cluster *c)
             /* Its master failed once in this batch, or refused us (AUTH). */
             answer_fail(a, k->err, k->errstr);
         } else if (rc->st == RUN_AGAIN && k != NULL && k->s == CL_NOT_SENT &&
-                   (call->flags & TR_CLUSTER_ONE_TRY)) {
-            /* A probe: its one send was this batch's; a promoted replica is found next. */
+                   (call->flags & (TR_CLUSTER_ONE_TRY | TR_CLUSTER_FAIL_FAST))) {
+            /* A probe, or its caller gives an unreachable master up: its one send was
+             * this batch's; a promoted replica is found next. */
             answer_fail(a, k->err, k->errstr);
             k->failed = 1;
             reload_keep_err(c, k->ni);

@@ -119,6 +119,14 @@ int tr_cluster_refresh(tr_cluster *c);
                                   * master given up for now (the scheduler's cut-off,
                                   * docs/CLUSTER.md): about two --redis-timeout-ms at
                                   * most, not the retries' seconds */
+#define TR_CLUSTER_FAIL_FAST 4u  /* a master that cannot be reached (a refused or failed
+                                  * connect, a connection lost before the command was
+                                  * completely written) fails the call at once
+                                  * (TR_RET_STORE_DOWN, not run), after one map reload
+                                  * not asking that node; TRYAGAIN, CLUSTERDOWN, no
+                                  * master and redirections keep their retries. For a
+                                  * caller that gives such a master up instead of
+                                  * waiting (the scheduler's cut-off) */
 
 /* Sends argv (argc arguments, argvlen[i] bytes each; argvlen NULL: NUL-terminated)
  * to the master of key's slot (key, keylen bytes: the routing key, usually one of
@@ -170,7 +178,8 @@ typedef struct tr_cluster_call {
     const char *script;      /* EVALSHA's Lua source (argv[1] is its SHA1): -NOSCRIPT
                               * loads it there as tr_cluster_evalsha does; NULL for a
                               * plain command */
-    unsigned flags;          /* TR_CLUSTER_IDEMPOTENT, TR_CLUSTER_ONE_TRY */
+    unsigned flags;          /* TR_CLUSTER_IDEMPOTENT, TR_CLUSTER_ONE_TRY,
+                              * TR_CLUSTER_FAIL_FAST */
 } tr_cluster_call;
 
 /* What one call of tr_cluster_run gave. */

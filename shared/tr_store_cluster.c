@@ -437,6 +437,8 @@ static void cl_batch(tr_store *s, cl_call **calls, size_t n)
         sent[i] = 0;
         node[i].port = 0;
         if (tr_store_cut_on(s)) {
+            /* An unreachable master is given up at once, not after the retries. */
+            flags |= TR_CLUSTER_FAIL_FAST;
             /* argv[3]: the call's first key, which routes it. */
             tr_store_cut_verdict v = tr_store_cut_check(s, c->argv[3], c->len[3], &node[i]);
             if (v == TR_STORE_CUT_SKIP) {
@@ -549,6 +551,8 @@ void tr_store_cl_start(tr_store *s)
         c->node.port = 0;
         c->node.host[0] = '\0';
         if (tr_store_cut_on(s)) {
+            /* An unreachable master is given up at once, not after the retries. */
+            flags |= TR_CLUSTER_FAIL_FAST;
             /* argv[3]: the call's first key, which routes it. */
             tr_store_cut_verdict v = tr_store_cut_check(s, c->argv[3], c->len[3], &c->node);
             if (v == TR_STORE_CUT_SKIP) {
