@@ -1,12 +1,14 @@
 #include "tr_cluster.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "tr_clock.h"
@@ -17,11 +19,26 @@
 #define DEFAULT_ATTEMPTS 8
 #define DEFAULT_BACKOFF_MS 20
 #define DEFAULT_BACKOFF_MAX_MS 1000
+/* A probe (TR_CLUSTER_ONE_TRY) waits this long at most for its connection to be
+ * made and authenticated; what is not done by then goes on at the next probe, so a
+ * node that accepts connections but does not answer (stopped) costs a caller's loop
+ * a few ms, not a read timeout. Loopback and LAN nodes answer well within it. */
+#define PROBE_CONNECT_WAIT_MS 5
+/* A probe's connection still not answered after this long (and the read timeout)
+ * is made anew: a stopped node answers the AUTH waiting in its socket when it
+ * resumes, so it is kept over a few probes; a lost SYN is not waited for forever. */
+#define PROBE_CONNECT_MAX_MS 5000
 
 typedef struct cl_node {
     char host[TR_CLUSTER_HOST_MAX]; /* as the seeds or the cluster name it */
     int port;
     redisContext *ctx;              /* NULL until first use, and after a failure */
+    redisContext *pend;             /* a probe's connection being made, non-blocking
+                                     * (TR_CLUSTER_ONE_TRY): connect, then AUTH (PING
+                                     * without a password) until answered; then it is
+                                     * ctx. NULL: none. Only while ctx is NULL */
+    int64_t pend_since_ms;          /* monotonic ms: pend started */
+    int pend_written;               /* pend's AUTH/PING is written out */
 } cl_node;
 
 /* What one exchange with a node gave. */
@@ -258,6 +275,9 @@ static unsigned node_index(tr_cluster *c, const char *host_in, size_t hostlen, i
     n->host[hostlen] = '\0';
     n->port = port;
     n->ctx = NULL;
+    n->pend = NULL;
+    n->pend_since_ms = 0;
+    n->pend_written = 0;
     return (unsigned)c->nnodes++;
 }
 
@@ -266,6 +286,10 @@ static void node_close(cl_node *n)
     if (n->ctx != NULL) {
         redisFree(n->ctx);
         n->ctx = NULL;
+    }
+    if (n->pend != NULL) {
+        redisFree(n->pend);
+        n->pend = NULL;
     }
 }
 
@@ -324,27 +348,202 @@ fail:
     return NULL;
 }
 
-/* Makes sure node ni has a usable connection. 0, or a CL_* failure. */
-static cl_send node_ready(tr_cluster *c, unsigned ni)
+/* --- a probe's connection, made without blocking ------------------------------ */
+
+typedef enum pend_state {
+    PEND_READY,  /* answered: it is n->ctx now, blocking with the timeouts set */
+    PEND_WAIT,   /* not answered yet: kept for the next probe (error set) */
+    PEND_FAILED, /* refused, reset, closed: gone (error set) */
+    PEND_FATAL   /* AUTH refused, or out of memory: gone (error set) */
+} pend_state;
+
+/* Starts n's probe connection: a non-blocking connect with AUTH (or PING) queued.
+ * 0, or -1 with the error set (*fatal: out of memory). */
+static int pend_start(tr_cluster *c, cl_node *n, int *fatal)
+{
+    *fatal = 0;
+    redisContext *p = redisConnectNonBlock(n->host, n->port);
+    if (p == NULL) {
+        *fatal = 1;
+        set_err(c, TR_RET_INTERNAL, "redis cluster connect: out of memory");
+        return -1;
+    }
+    if (p->err) {
+        set_err(c, TR_RET_STORE_DOWN, "redis cluster connect %s:%d: %s", n->host, n->port,
+                p->errstr);
+        redisFree(p);
+        return -1;
+    }
+    /* Its answer says the node runs: a stopped node accepts the connection (the
+     * kernel does) but answers nothing. */
+    const char *argv[3] = {"PING", NULL, NULL};
+    int argc = 1;
+    if (c->password != NULL) {
+        argc = 0;
+        argv[argc++] = "AUTH";
+        if (c->user != NULL)
+            argv[argc++] = c->user;
+        argv[argc++] = c->password;
+    }
+    if (redisAppendCommandArgv(p, argc, argv, NULL) != REDIS_OK) {
+        *fatal = 1;
+        set_err(c, TR_RET_INTERNAL, "redis cluster %s:%d: %s", n->host, n->port, p->errstr);
+        redisFree(p);
+        return -1;
+    }
+    n->pend = p;
+    n->pend_since_ms = tr_clock_mono_ms();
+    n->pend_written = 0;
+    return 0;
+}
+
+/* n's probe connection answered: made blocking, with the timeouts, as node_connect's. */
+static pend_state pend_adopt(tr_cluster *c, cl_node *n)
+{
+    redisContext *p = n->pend;
+    struct timeval tv = {c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000};
+    int fl = fcntl(p->fd, F_GETFL);
+    n->pend = NULL;
+    /* hiredis 0.14 has no call for it: the socket and the context's flag (the reverse
+     * of scheduler/tr_wake.c's make_nonblocking). */
+    if (fl < 0 || fcntl(p->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        set_err(c, TR_RET_STORE_DOWN, "redis cluster %s:%d: fcntl: %s", n->host, n->port,
+                strerror(errno));
+        redisFree(p);
+        return PEND_FAILED;
+    }
+    p->flags |= REDIS_BLOCK;
+    if (redisSetTimeout(p, tv) != REDIS_OK) {
+        set_err(c, TR_RET_STORE_DOWN, "redis cluster %s:%d: set timeout: %s", n->host, n->port,
+                p->errstr);
+        redisFree(p);
+        return PEND_FAILED;
+    }
+    n->ctx = p;
+    c->stats.connects++;
+    return PEND_READY;
+}
+
+/* Drives n's probe connection for up to wait_ms: connected (POLLOUT, no SO_ERROR),
+ * its AUTH/PING written, its answer read. */
+static pend_state pend_step(tr_cluster *c, cl_node *n, int wait_ms)
+{
+    redisContext *p = n->pend;
+    int64_t end = tr_clock_mono_ms() + wait_ms;
+    const char *why = NULL;
+    char buf[128];
+    for (;;) {
+        int64_t left = end - tr_clock_mono_ms();
+        struct pollfd pf = {.fd = p->fd, .events = n->pend_written ? POLLIN : POLLOUT};
+        int r = poll(&pf, 1, left > 0 ? (int)left : 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(buf, sizeof buf, "poll: %s", strerror(errno));
+            why = buf;
+            break;
+        }
+        if (r == 0) {
+            set_err(c, TR_RET_STORE_DOWN,
+                    "redis cluster %s:%d: connecting: no answer to %s after %lld ms (tried "
+                    "again at the next probe)",
+                    n->host, n->port, c->password != NULL ? "AUTH" : "PING",
+                    (long long)(tr_clock_mono_ms() - n->pend_since_ms));
+            return PEND_WAIT;
+        }
+        if (!n->pend_written) {
+            int err = 0, done = 0;
+            socklen_t len = sizeof err;
+            if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+                err = errno;
+            if (err != 0) {
+                snprintf(buf, sizeof buf, "%s", strerror(err));
+                why = buf;
+                break;
+            }
+            if (redisBufferWrite(p, &done) != REDIS_OK) {
+                why = p->errstr;
+                break;
+            }
+            n->pend_written = done;
+            continue;
+        }
+        void *v = NULL;
+        if (redisBufferRead(p) != REDIS_OK || redisGetReplyFromReader(p, &v) != REDIS_OK) {
+            why = p->errstr;
+            break;
+        }
+        if (v == NULL)
+            continue; /* part of the answer: more to come */
+        redisReply *rep = v;
+        if (rep->type == REDIS_REPLY_ERROR && c->password != NULL) {
+            /* Redis's error text never holds the password. */
+            set_err(c, TR_RET_STORE_DOWN, "redis cluster %s:%d: AUTH refused (%s): %.*s",
+                    n->host, n->port,
+                    c->user != NULL ? "check --redis-user and the password"
+                                    : "check the password",
+                    (int)(rep->len > 120 ? 120 : rep->len), rep->str);
+            freeReplyObject(rep);
+            node_close(n);
+            return PEND_FATAL;
+        }
+        freeReplyObject(rep); /* PING's error (NOAUTH) is the next command's to meet */
+        return pend_adopt(c, n);
+    }
+    set_err(c, TR_RET_STORE_DOWN, "redis cluster connect %s:%d: %s", n->host, n->port, why);
+    node_close(n);
+    return PEND_FAILED;
+}
+
+/* A probe's connection to n: the one being made goes on (made anew when it is too
+ * old), a new one is started; then up to PROBE_CONNECT_WAIT_MS for it. */
+static cl_send node_ready_probe(tr_cluster *c, cl_node *n)
+{
+    int fatal = 0;
+    int max_ms = c->timeout_ms > PROBE_CONNECT_MAX_MS ? c->timeout_ms : PROBE_CONNECT_MAX_MS;
+    if (n->pend != NULL && tr_clock_mono_ms() - n->pend_since_ms >= max_ms) {
+        pend_state st = pend_step(c, n, 0); /* answered just now? */
+        if (st != PEND_WAIT)
+            return st == PEND_READY ? CL_SENT : st == PEND_FATAL ? CL_FATAL : CL_NOT_SENT;
+        node_close(n);
+    }
+    if (n->pend == NULL && pend_start(c, n, &fatal) != 0)
+        return fatal ? CL_FATAL : CL_NOT_SENT;
+    pend_state st = pend_step(c, n, PROBE_CONNECT_WAIT_MS);
+    return st == PEND_READY ? CL_SENT : st == PEND_FATAL ? CL_FATAL : CL_NOT_SENT;
+}
+
+/* Makes sure node ni has a usable connection. 0, or a CL_* failure. A probe
+ * (flags: TR_CLUSTER_ONE_TRY) does not block on a new connection: node_ready_probe. */
+static cl_send node_ready(tr_cluster *c, unsigned ni, unsigned flags)
 {
     cl_node *n = &c->nodes[ni];
     if (n->ctx != NULL && (n->ctx->err || tr_redis_is_stale(n->ctx)))
         node_close(n); /* closed while idle: reopen rather than lose a command on it */
-    if (n->ctx == NULL) {
-        int fatal;
-        n->ctx = node_connect(c, n, &fatal);
-        if (n->ctx == NULL)
-            return fatal ? CL_FATAL : CL_NOT_SENT;
+    if (n->ctx != NULL)
+        return CL_SENT;
+    if (flags & TR_CLUSTER_ONE_TRY)
+        return node_ready_probe(c, n);
+    if (n->pend != NULL) {
+        /* Another call than a probe: the probe's connection if it is ready, else
+         * a connection made the blocking way. */
+        if (pend_step(c, n, 0) == PEND_READY)
+            return CL_SENT;
+        node_close(n);
     }
+    int fatal;
+    n->ctx = node_connect(c, n, &fatal);
+    if (n->ctx == NULL)
+        return fatal ? CL_FATAL : CL_NOT_SENT;
     return CL_SENT;
 }
 
 /* Writes cmds[0..k-1] to node ni in one go and reads the k replies into replies[]
  * (caller's on CL_SENT; none left on failure). */
 static cl_send exchange(tr_cluster *c, unsigned ni, size_t k, const tr_cluster_cmd *cmds,
-                        redisReply **replies, int one_cmd)
+                        redisReply **replies, int one_cmd, unsigned flags)
 {
-    cl_send s = node_ready(c, ni);
+    cl_send s = node_ready(c, ni, flags);
     if (s != CL_SENT)
         return s;
     cl_node *n = &c->nodes[ni];
@@ -453,7 +652,7 @@ static int refresh_avoiding(tr_cluster *c, unsigned avoid)
         redisReply *r = NULL;
         if (i == avoid)
             continue;
-        if (exchange(c, (unsigned)i, 1, &cmd, &r, 1) != CL_SENT)
+        if (exchange(c, (unsigned)i, 1, &cmd, &r, 1, 0) != CL_SENT)
             continue;
         if (parse_slots(c, r, (unsigned)i, map) == 0) {
             memcpy(c->slot_node, map, sizeof c->slot_node);
@@ -548,7 +747,7 @@ static int load_script(tr_cluster *c, unsigned ni, const char *script, const cha
     const char *argv[] = {"SCRIPT", "LOAD", script};
     tr_cluster_cmd cmd = {3, argv, NULL};
     redisReply *r = NULL;
-    *s = exchange(c, ni, 1, &cmd, &r, 1);
+    *s = exchange(c, ni, 1, &cmd, &r, 1, 0);
     if (*s == CL_LOST)
         *s = CL_NOT_SENT; /* SCRIPT LOAD may be repeated */
     if (*s != CL_SENT)
@@ -614,7 +813,7 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
         const char *asking_argv[] = {"ASKING"};
         tr_cluster_cmd cmds[2] = {{1, asking_argv, NULL}, {argc, argv, argvlen}};
         redisReply *rs[2] = {NULL, NULL};
-        cl_send s = exchange(c, ni, asking ? 2 : 1, asking ? cmds : cmds + 1, rs, 1);
+        cl_send s = exchange(c, ni, asking ? 2 : 1, asking ? cmds : cmds + 1, rs, 1, flags);
         if (s == CL_LOST && (flags & TR_CLUSTER_IDEMPOTENT))
             s = CL_NOT_SENT;
         if (s == CL_NOT_SENT && (flags & TR_CLUSTER_FAIL_FAST)) {
@@ -754,7 +953,7 @@ int tr_cluster_pipeline(tr_cluster *c, const char *key, size_t keylen, size_t n,
             pause_next = 1;
             continue;
         }
-        cl_send s = exchange(c, ni, n, cmds, replies, n == 1);
+        cl_send s = exchange(c, ni, n, cmds, replies, n == 1, flags);
         if (s == CL_LOST && (flags & TR_CLUSTER_IDEMPOTENT))
             s = CL_NOT_SENT;
         if (s == CL_NOT_SENT && (flags & TR_CLUSTER_FAIL_FAST)) {
@@ -904,7 +1103,7 @@ static void batch_add(tr_cluster *c, unsigned ni, const tr_cluster_call *call,
     if (k == b->nrn) {
         b->rn[k] = (run_node){.ni = ni, .s = CL_SENT, .next = i};
         b->nrn++;
-        cl_send s = node_ready(c, ni);
+        cl_send s = node_ready(c, ni, call->flags);
         if (s != CL_SENT)
             node_failed(c, &b->rn[k], s);
     }

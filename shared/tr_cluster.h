@@ -117,8 +117,14 @@ int tr_cluster_refresh(tr_cluster *c);
                                   * reload so the next call finds a promoted replica;
                                   * redirections are still followed. For probing a
                                   * master given up for now (the scheduler's cut-off,
-                                  * docs/CLUSTER.md): about two --redis-timeout-ms at
-                                  * most, not the retries' seconds */
+                                  * docs/CLUSTER.md). A new connection is made without
+                                  * blocking: connect, then AUTH (PING without a
+                                  * password), waited for a few ms at most; one not
+                                  * answered by then fails the call (TR_RET_STORE_DOWN,
+                                  * not sent) and is kept for the next call to the node
+                                  * (made anew after max(5 s, the timeout)), so a node
+                                  * that accepts connections but does not answer
+                                  * (stopped) costs a probe a few ms, not the timeout */
 #define TR_CLUSTER_FAIL_FAST 4u  /* a master that cannot be reached (a refused or failed
                                   * connect, a connection lost before the command was
                                   * completely written) fails the call at once
