@@ -732,7 +732,7 @@ static void test_unknown_endpoint_and_moved_target(void **state)
 }
 
 /* Last, it changes the cluster: kill -9 a master; its replica is promoted and the
- * client gets there by retrying (refused connections, CLUSTERDOWN) and reloading. */
+ * client gets there by retrying (refused connections) and reloading. */
 static void test_master_killed(void **state)
 {
     (void)state;
