@@ -39,6 +39,8 @@ typedef struct cl_node {
                                      * ctx. NULL: none. Only while ctx is NULL */
     int64_t pend_since_ms;          /* monotonic ms: pend started */
     int pend_written;               /* pend's AUTH/PING is written out */
+    int suspect;                    /* its last exchange failed (no connection, no
+                                     * answer): a map reload asks it last */
 } cl_node;
 
 /* What one exchange with a node gave. */
@@ -278,6 +280,7 @@ static unsigned node_index(tr_cluster *c, const char *host_in, size_t hostlen, i
     n->pend = NULL;
     n->pend_since_ms = 0;
     n->pend_written = 0;
+    n->suspect = 0;
     return (unsigned)c->nnodes++;
 }
 
@@ -540,8 +543,8 @@ static cl_send node_ready(tr_cluster *c, unsigned ni, unsigned flags)
 
 /* Writes cmds[0..k-1] to node ni in one go and reads the k replies into replies[]
  * (caller's on CL_SENT; none left on failure). */
-static cl_send exchange(tr_cluster *c, unsigned ni, size_t k, const tr_cluster_cmd *cmds,
-                        redisReply **replies, int one_cmd, unsigned flags)
+static cl_send exchange_once(tr_cluster *c, unsigned ni, size_t k, const tr_cluster_cmd *cmds,
+                             redisReply **replies, int one_cmd, unsigned flags)
 {
     cl_send s = node_ready(c, ni, flags);
     if (s != CL_SENT)
@@ -582,6 +585,16 @@ static cl_send exchange(tr_cluster *c, unsigned ni, size_t k, const tr_cluster_c
         replies[i] = r;
     }
     return CL_SENT;
+}
+
+/* exchange_once, noting whether node ni answered (cl_node.suspect). */
+static cl_send exchange(tr_cluster *c, unsigned ni, size_t k, const tr_cluster_cmd *cmds,
+                        redisReply **replies, int one_cmd, unsigned flags)
+{
+    cl_send s = exchange_once(c, ni, k, cmds, replies, one_cmd, flags);
+    if (s != CL_FATAL)
+        c->nodes[ni].suspect = s != CL_SENT;
+    return s;
 }
 
 /* --- the slot map ------------------------------------------------------------ */
@@ -646,11 +659,13 @@ static int refresh_avoiding(tr_cluster *c, unsigned avoid)
     }
     tr_cluster_cmd cmd = {2, argv, NULL};
     int rc = -1;
-    /* Any node will do; nnodes may grow while parsing, the loop sees only old ones. */
+    /* Any node will do; nnodes may grow while parsing, the loop sees only old ones.
+     * Those whose last exchange failed last: one stopped would make us wait. */
     size_t known = c->nnodes;
-    for (size_t i = 0; i < known && rc != 0; i++) {
+    for (size_t j = 0; j < 2 * known && rc != 0; j++) {
+        size_t i = j % known;
         redisReply *r = NULL;
-        if (i == avoid)
+        if (i == avoid || c->nodes[i].suspect != (j >= known))
             continue;
         if (exchange(c, (unsigned)i, 1, &cmd, &r, 1, 0) != CL_SENT)
             continue;
@@ -697,17 +712,16 @@ static void pause_ms(int ms)
     }
 }
 
-/* A map reload (not from node avoid) whose failure is ignored: the command's
- * failure says more. */
+/* A map reload (not from node avoid) whose outcome is ignored: the command's
+ * failure is kept as the handle's error (a reload that works clears it). */
 static void reload_keep_err(tr_cluster *c, unsigned avoid)
 {
     tr_ret keep = c->err;
     char msg[sizeof c->errstr];
     memcpy(msg, c->errstr, sizeof msg);
-    if (refresh_avoiding(c, avoid) != 0) {
-        c->err = keep; /* the command's failure says more than the reload's */
-        memcpy(c->errstr, msg, sizeof msg);
-    }
+    (void)refresh_avoiding(c, avoid);
+    c->err = keep; /* the command's failure says more than the reload's */
+    memcpy(c->errstr, msg, sizeof msg);
 }
 
 /* A pause before a retry, doubled each time; then a map reload (failure ignored: the
@@ -1070,6 +1084,8 @@ static void node_down(tr_cluster *c, size_t k, cl_send s)
     run_batch *b = &c->batch;
     run_node *rn = &b->rn[k];
     node_close(&c->nodes[rn->ni]);
+    if (s != CL_FATAL)
+        c->nodes[rn->ni].suspect = 1;
     node_failed(c, rn, s);
     for (size_t i = rn->next; i < b->n; i++) {
         run_call *rc = &b->calls[i];
@@ -1104,6 +1120,8 @@ static void batch_add(tr_cluster *c, unsigned ni, const tr_cluster_call *call,
         b->rn[k] = (run_node){.ni = ni, .s = CL_SENT, .next = i};
         b->nrn++;
         cl_send s = node_ready(c, ni, call->flags);
+        if (s == CL_NOT_SENT)
+            c->nodes[ni].suspect = 1;
         if (s != CL_SENT)
             node_failed(c, &b->rn[k], s);
     }
@@ -1226,6 +1244,7 @@ static void node_take(tr_cluster *c, size_t k)
         rn->next = i + 1;
         rn->owed--;
         rn->deadline_ms = tr_clock_mono_ms() + c->timeout_ms; /* it answers: more time */
+        nd->suspect = 0;
         take_answer(c, i, v, nd);
     }
 }

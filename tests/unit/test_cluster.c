@@ -731,6 +731,71 @@ static void test_unknown_endpoint_and_moved_target(void **state)
         expect_status(raw_cmd(tc.ports[n], "CONFIG SET cluster-preferred-endpoint-type %s", "ip"));
 }
 
+/* A master stopped (SIGSTOP: its kernel accepts connections, nothing answers), the
+ * first seed: once a call there found no answer, a map reload asks it last (it
+ * would wait --redis-timeout-ms for its AUTH first), and a probe (ONE_TRY) makes
+ * its new connection without blocking, failing in a few ms while it is stopped;
+ * after SIGCONT the probe's connection is answered and the call goes through. */
+static void test_stopped_node_skipped(void **state)
+{
+    (void)state;
+    char first[128];
+    snprintf(first, sizeof first, "127.0.0.1:%d,127.0.0.1:%d", tc.ports[0], tc.ports[1]);
+    tr_cluster_opts o = {.seeds = first, .password = tc.password, .timeout_ms = 500};
+    tr_ret code = TR_RET_OK;
+    char err[256] = "";
+    tr_cluster *c = tr_cluster_new(&o, &code, err, sizeof err);
+    if (c == NULL)
+        fail_msg("tr_cluster_new: %s", err);
+    char k[32] = "";
+    for (int i = 0; i < 1000 && k[0] == '\0'; i++) {
+        const char *host;
+        int port;
+        snprintf(k, sizeof k, "{stop%d}:k", i);
+        if (tr_cluster_slot_node(c, tr_cluster_keyslot(k, strlen(k)), &host, &port) != 0 ||
+            port != tc.ports[0])
+            k[0] = '\0';
+    }
+    assert_true(k[0] != '\0');
+    expect_ok(cl_set(c, k, "v"), c); /* connected there */
+    for (int n = 0; n < tc.nnodes; n++)
+        expect_status(raw_cmd(tc.ports[n], "CONFIG SET cluster-node-timeout 60000"));
+    assert_int_equal(kill(tc.pids[0], SIGSTOP), 0);
+
+    const char *get[] = {"GET", k};
+    const unsigned probe = TR_CLUSTER_ONE_TRY | TR_CLUSTER_IDEMPOTENT;
+    double t0 = mono_ms();
+    assert_null(tr_cluster_command(c, k, strlen(k), 2, get, NULL, probe));
+    double found = mono_ms() - t0; /* its read timeout */
+    t0 = mono_ms();
+    assert_int_equal(tr_cluster_refresh(c), 0);
+    double reload = mono_ms() - t0;
+    t0 = mono_ms();
+    assert_null(tr_cluster_command(c, k, strlen(k), 2, get, NULL, probe));
+    double probed = mono_ms() - t0;
+    printf("the first seed stopped (timeout 500 ms): found in %.0f ms; then a map reload "
+           "%.1f ms, a probe %.1f ms (%s)\n", found, reload, probed, tr_cluster_errstr(c));
+    assert_true(found >= 450);
+    assert_true(reload < 250);
+    assert_true(probed < 250);
+    assert_non_null(strstr(tr_cluster_errstr(c), "connecting"));
+
+    assert_int_equal(kill(tc.pids[0], SIGCONT), 0);
+    redisReply *r = NULL;
+    for (int i = 0; i < 100 && r == NULL; i++) {
+        r = tr_cluster_command(c, k, strlen(k), 2, get, NULL, probe);
+        if (r == NULL)
+            nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+    }
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_string_equal(r->str, "v");
+    freeReplyObject(r);
+    for (int n = 0; n < tc.nnodes; n++)
+        expect_status(raw_cmd(tc.ports[n], "CONFIG SET cluster-node-timeout 2000"));
+    tr_cluster_free(c);
+}
+
 /* Last, it changes the cluster: kill -9 a master; its replica is promoted and the
  * client gets there by retrying (refused connections) and reloading. */
 static void test_master_killed(void **state)
@@ -784,6 +849,7 @@ int main(void)
         cmocka_unit_test(test_sharded_pubsub),
         cmocka_unit_test(test_auth),
         cmocka_unit_test(test_unknown_endpoint_and_moved_target),
+        cmocka_unit_test(test_stopped_node_skipped),
         cmocka_unit_test(test_master_killed),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
