@@ -303,6 +303,12 @@ static void receive(sched *s, int wait)
     }
 }
 
+/* tr_wake_set_gone's question, asked of the store's cut-off. */
+static int master_gone(void *store, const char *host, int port)
+{
+    return tr_store_cut_silent(store, host, port);
+}
+
 static void wake_connect(sched *s)
 {
     int64_t now = tr_clock_mono_ms();
@@ -1121,6 +1127,8 @@ int tr_sched_run(const tr_config *cfg, tr_sched_flags flags, tr_sign *signer)
         tr_log_error("cannot start: %s", tr_store_error(s.redis.store));
         goto done;
     }
+    /* ... and the wake line leaves it alone meanwhile (a connect would wait for it). */
+    tr_wake_set_gone(s.wake.line, master_gone, s.redis.store);
     if (tr_store_connect(s.redis.store) != 0) {
         if (tr_store_refused(s.redis.store)) {
             tr_log_error("cannot start: %s", tr_store_error(s.redis.store));

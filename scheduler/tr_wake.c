@@ -34,6 +34,8 @@ struct tr_wake {
     char (*channel)[TR_CONFIG_STR_MAX + 32]; /* "{P}:wake", or "{P:i}:wake" for shard i */
     int *part_of;                          /* channel i's part, -1 while not subscribed */
     wake_part part[TR_WAKE_FDS_MAX];
+    int (*gone)(void *arg, const char *host, int port); /* masters to leave alone; NULL */
+    void *gone_arg;                        /* borrowed */
     char err[256];
 };
 
@@ -84,6 +86,13 @@ void tr_wake_free(tr_wake *wake)
     free(wake->part_of);
     free(wake->channel);
     free(wake);
+}
+
+void tr_wake_set_gone(tr_wake *wake, int (*gone)(void *arg, const char *host, int port),
+                      void *arg)
+{
+    wake->gone = gone;
+    wake->gone_arg = arg;
 }
 
 const char *tr_wake_error(const tr_wake *wake)
@@ -179,16 +188,59 @@ fail:
     return -1;
 }
 
-/* The master serving channel i's slot per c's map, as "host:port" in node. 0 or -1. */
-static int channel_node(tr_cluster *c, const tr_wake *w, int i, char *node, size_t len)
+/* The master serving channel i's slot per c's map, as "host:port" in node; *gone
+ * when the caller's gone() names it. 0 or -1. */
+static int channel_node(tr_cluster *c, const tr_wake *w, int i, char *node, size_t len,
+                        int *gone)
 {
     const char *host;
     int port;
     if (tr_cluster_slot_node(c, tr_cluster_keyslot(w->channel[i], strlen(w->channel[i])), &host,
                              &port) != 0)
         return -1;
+    *gone = w->gone != NULL && w->gone(w->gone_arg, host, port);
     int n = snprintf(node, len, "%s:%d", host, port);
     return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* --cluster's seeds into out (len bytes), those gone() names last: the map is
+ * loaded from the first seed that answers, and a stopped one would make it wait
+ * --redis-timeout-ms. A seed that does not parse keeps its place. */
+static void seeds_gone_last(const tr_wake *w, char *out, size_t len)
+{
+    const char *all = w->cfg->cluster;
+    size_t used = 0;
+    out[0] = '\0';
+    for (int pass = 0; pass < 2; pass++) {
+        for (const char *p = all; *p != '\0';) {
+            const char *end = strchr(p, ',');
+            size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+            char seed[TR_CLUSTER_HOST_MAX + 8];
+            int gone = 0;
+            if (n < sizeof seed) {
+                memcpy(seed, p, n);
+                seed[n] = '\0';
+                char *colon = strrchr(seed, ':');
+                if (w->gone != NULL && colon != NULL) {
+                    char *pend;
+                    long port = strtol(colon + 1, &pend, 10);
+                    *colon = '\0';
+                    gone = *pend == '\0' && port > 0 && port <= 65535 &&
+                           w->gone(w->gone_arg, seed, (int)port);
+                }
+            }
+            if (gone == pass && used + n + 2 <= len) {
+                if (used > 0)
+                    out[used++] = ',';
+                memcpy(out + used, p, n);
+                used += n;
+                out[used] = '\0';
+            }
+            p = end != NULL ? end + 1 : p + n;
+        }
+    }
+    if (used == 0)
+        snprintf(out, len, "%s", all);
 }
 
 /* The part for master `node`: the one held (closed first: its channels join the
@@ -289,7 +341,9 @@ fail:
  * otherwise; *moved when a master answered -MOVED. */
 static int cluster_pass(tr_wake *w, int *moved)
 {
-    tr_cluster_opts o = {.seeds = w->cfg->cluster,
+    char seeds[sizeof w->cfg->cluster];
+    seeds_gone_last(w, seeds, sizeof seeds);
+    tr_cluster_opts o = {.seeds = seeds,
                          .user = w->cfg->redis_user,
                          .password = w->cfg->redis_password,
                          .timeout_ms = w->cfg->redis_timeout_ms,
@@ -302,19 +356,26 @@ static int cluster_pass(tr_wake *w, int *moved)
         return -1;
     }
     unsigned char *want = malloc((size_t)w->nchannels);
+    int *gone = malloc((size_t)w->nchannels * sizeof *gone);
     char(*node)[NODE_MAX] = malloc((size_t)w->nchannels * sizeof *node);
-    if (want == NULL || node == NULL) {
+    if (want == NULL || gone == NULL || node == NULL) {
         snprintf(w->err, sizeof w->err, "wake: out of memory");
         goto done;
     }
     for (int i = 0; i < w->nchannels; i++)
-        if (channel_node(c, w, i, node[i], sizeof node[i]) != 0)
+        if (channel_node(c, w, i, node[i], sizeof node[i], &gone[i]) != 0)
             node[i][0] = '\0'; /* no master known for its slot now */
     for (int i = 0; i < w->nchannels; i++) {
         if (w->part_of[i] >= 0)
             continue;
         if (node[i][0] == '\0') {
             snprintf(w->err, sizeof w->err, "wake: no master serves %s's slot", w->channel[i]);
+            continue;
+        }
+        if (gone[i]) {
+            /* Given up by the store: a connect there would wait for it. */
+            snprintf(w->err, sizeof w->err,
+                     "wake: master %s given up for now: its channels wait for it", node[i]);
             continue;
         }
         int p = part_for(w, node[i]); /* may release channels of that master: below */
@@ -337,6 +398,7 @@ static int cluster_pass(tr_wake *w, int *moved)
     }
 done:
     free(node);
+    free(gone);
     free(want);
     tr_cluster_free(c); /* the connections are ours */
     return tr_wake_up(w) ? 0 : -1;

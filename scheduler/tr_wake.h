@@ -45,6 +45,16 @@ void tr_wake_free(tr_wake *wake); /* takes NULL */
  * failure; the connections made stay, try again later for the rest). */
 int tr_wake_connect(tr_wake *wake);
 
+/* On a cluster, masters to leave alone: gone(arg, host, port) answers 1 for a
+ * master known not to answer now (the scheduler asks its store's cut-off,
+ * tr_store_cut_silent). tr_wake_connect() then leaves that master's channels
+ * unsubscribed (tr_wake_up() stays 0: they are tried at a later connect, once it
+ * is no longer gone; a connection held there already is kept) and loads its slot
+ * map from the other seeds first, so a stopped master costs a connect nothing.
+ * gone NULL (the default): none. arg is borrowed. */
+void tr_wake_set_gone(tr_wake *wake, int (*gone)(void *arg, const char *host, int port),
+                      void *arg);
+
 /* 1 when every channel is subscribed (nothing to connect), else 0. */
 int tr_wake_up(const tr_wake *wake);
 

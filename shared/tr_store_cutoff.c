@@ -362,7 +362,15 @@ void tr_store_cut_probe(tr_store *s)
     }
 }
 
-
+int tr_store_cut_silent(const tr_store *s, const char *host, int port)
+{
+    for (size_t i = 0; s->cut != NULL && i < s->cut->ndown; i++) {
+        const cut_master *m = &s->cut->down[i];
+        if (m->why == CUT_SILENT && m->node.port == port && strcmp(m->node.host, host) == 0)
+            return 1;
+    }
+    return 0;
+}
 int64_t tr_store_cutoff_retry_ms(const tr_store *s)
 {
     if (s->cut == NULL || s->cut->ndown == 0)

@@ -208,6 +208,11 @@ int tr_store_set_cutoff(tr_store *store, int64_t revoke_ms);
 /* Milliseconds until a master given up is tried again (0: now), -1 when none is. */
 int64_t tr_store_cutoff_retry_ms(const tr_store *store);
 
+/* 1 when the cut-off has given master host:port up for not answering (stopped,
+ * killed, cut off; not one given up only because its replicas fall short), else 0.
+ * For the scheduler's wake line, which leaves such a master alone meanwhile. */
+int tr_store_cut_silent(const tr_store *store, const char *host, int port);
+
 /* Applies n outcomes in one pipelined round trip (plain acks - no chain, no
  * repeat - of the round go together in one script call, after the others).
  * results[i] says what became of items[i]; a refused one never holds back the

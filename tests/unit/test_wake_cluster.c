@@ -6,10 +6,12 @@
  * is heard; a shard's slot moved to another master drops its channel there
  * ("sunsubscribe"), and the line subscribes it again on the new owner, still one
  * connection per master; a connection killed by its master costs only that
- * master's channels until the line connects again.
+ * master's channels until the line connects again; a master the scheduler's store
+ * has given up (stopped) is left alone by a connect instead of waited for.
  */
 #include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -279,12 +281,81 @@ static void test_connection_killed(void **state)
     tr_wake_free(w);
 }
 
+/* The master tr_wake_set_gone names (test_gone_master_skipped); 0: none. */
+static int gone_port;
+
+static int gone_fn(void *arg, const char *host, int port)
+{
+    (void)arg;
+    return port == gone_port && strcmp(host, "127.0.0.1") == 0;
+}
+
+/* A master the scheduler's store has given up (stopped here: it accepts
+ * connections, answers nothing) is left alone: the connect loads its map from
+ * another seed (the stopped one is the first), subscribes the other masters'
+ * channels and returns without waiting for it, the line not up; a line that is
+ * not told waits --redis-timeout-ms for it twice (the map load, then its
+ * connection's AUTH). Once it answers and is no longer given up, a connect
+ * subscribes its channels. */
+static void test_gone_master_skipped(void **state)
+{
+    (void)state;
+    tr_config c = cfg;
+    c.redis_timeout_ms = 1000;
+    snprintf(c.cluster, sizeof c.cluster, "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", tc.ports[0],
+             tc.ports[1], tc.ports[2]);
+    int owner[S];
+    for (int k = 0; k < S; k++)
+        owner[k] = shard_owner(k); /* asked before the stop: every master answers */
+    int owners = distinct_owners();
+    tr_test_cluster_node_timeout_all(&tc, 60000); /* no failover while it is stopped */
+    assert_int_equal(kill(tc.pids[0], SIGSTOP), 0);
+    gone_port = tc.ports[0];
+
+    tr_wake *w = tr_wake_new(&c);
+    assert_non_null(w);
+    tr_wake_set_gone(w, gone_fn, NULL);
+    double t0 = tr_tsc_now_ms();
+    assert_int_equal(tr_wake_connect(w), -1);
+    double skipped = tr_tsc_now_ms() - t0;
+    assert_int_equal(tr_wake_up(w), 0);
+    assert_non_null(strstr(tr_wake_error(w), "given up for now"));
+    int fds[TR_WAKE_FDS_MAX];
+    assert_int_equal(tr_wake_fds(w, fds, TR_WAKE_FDS_MAX), owners - 1);
+    for (int k = 0; k < S; k++)
+        if (owner[k] != tc.ports[0])
+            assert_int_equal(shard_subs(owner[k], k), 1);
+
+    tr_wake *blind = tr_wake_new(&c);
+    assert_non_null(blind);
+    t0 = tr_tsc_now_ms();
+    assert_int_equal(tr_wake_connect(blind), -1);
+    double waited = tr_tsc_now_ms() - t0;
+    tr_wake_free(blind);
+    printf("a stopped master (--redis-timeout-ms %d): a connect that leaves it alone %.1f ms, "
+           "one that does not %.0f ms\n", c.redis_timeout_ms, skipped, waited);
+    assert_true(skipped < c.redis_timeout_ms / 4);
+    assert_true(waited >= c.redis_timeout_ms * 0.9);
+
+    assert_int_equal(kill(tc.pids[0], SIGCONT), 0);
+    gone_port = 0;
+    if (tr_wake_connect(w) != 0)
+        fail_msg("connect after SIGCONT: %s", tr_wake_error(w));
+    assert_int_equal(tr_wake_fds(w, fds, TR_WAKE_FDS_MAX), owners);
+    for (int k = 0; k < S; k++)
+        if (owner[k] == tc.ports[0])
+            assert_int_equal(shard_subs(owner[k], k), 1);
+    tr_wake_free(w);
+    tr_test_cluster_node_timeout_all(&tc, 2000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_per_master),
         cmocka_unit_test(test_connection_killed),
         cmocka_unit_test(test_slot_moved),
+        cmocka_unit_test(test_gone_master_skipped),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
