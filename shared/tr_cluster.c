@@ -652,20 +652,26 @@ static int parse_slots(tr_cluster *c, const redisReply *r, unsigned from, uint16
 static int refresh_avoiding(tr_cluster *c, unsigned avoid)
 {
     const char *argv[] = {"CLUSTER", "SLOTS"};
+    /* Any node will do; nnodes may grow while parsing, the loop sees only old ones.
+     * Those whose last exchange failed are asked last (one stopped would make us
+     * wait), each node once: which ones is decided before asking. */
+    size_t known = c->nnodes;
     uint16_t *map = malloc(sizeof c->slot_node);
-    if (map == NULL) {
+    unsigned char *late = malloc(known > 0 ? known : 1);
+    if (map == NULL || late == NULL) {
+        free(map);
+        free(late);
         set_err(c, TR_RET_INTERNAL, "redis cluster: out of memory");
         return -1;
     }
+    for (size_t i = 0; i < known; i++)
+        late[i] = c->nodes[i].suspect != 0;
     tr_cluster_cmd cmd = {2, argv, NULL};
     int rc = -1;
-    /* Any node will do; nnodes may grow while parsing, the loop sees only old ones.
-     * Those whose last exchange failed last: one stopped would make us wait. */
-    size_t known = c->nnodes;
     for (size_t j = 0; j < 2 * known && rc != 0; j++) {
         size_t i = j % known;
         redisReply *r = NULL;
-        if (i == avoid || c->nodes[i].suspect != (j >= known))
+        if (i == avoid || late[i] != (j >= known))
             continue;
         if (exchange(c, (unsigned)i, 1, &cmd, &r, 1, 0) != CL_SENT)
             continue;
@@ -677,6 +683,7 @@ static int refresh_avoiding(tr_cluster *c, unsigned avoid)
         freeReplyObject(r);
     }
     free(map);
+    free(late);
     if (rc == 0) {
         /* Connections to nodes that serve no slot now (a demoted master) go. */
         unsigned char *used = calloc(c->nnodes, 1);
