@@ -81,6 +81,7 @@ typedef struct run_batch {
     run_node *rn;
     size_t nrn, rncap;
     int moved;                  /* an answer was -MOVED: reload the map at the end */
+    unsigned moved_to;          /* ... from the node the last one named, first */
     int finishing;              /* the resends run (blocking routing): no settle */
 } run_batch;
 
@@ -648,8 +649,11 @@ static int parse_slots(tr_cluster *c, const redisReply *r, unsigned from, uint16
 }
 
 /* tr_cluster_refresh, not asking node `avoid` (NO_NODE: any): a probe's reload
- * would otherwise wait on the very node that just did not answer. */
-static int refresh_avoiding(tr_cluster *c, unsigned avoid)
+ * would otherwise wait on the very node that just did not answer; asking node
+ * `prefer` first (NO_NODE: none): after a -MOVED the node it named serves the slot,
+ * so its map has the move, where another node (a replica, the seed) may not have
+ * heard of it yet and would give the old master back. */
+static int refresh_from(tr_cluster *c, unsigned avoid, unsigned prefer)
 {
     const char *argv[] = {"CLUSTER", "SLOTS"};
     /* Any node will do; nnodes may grow while parsing, the loop sees only old ones.
@@ -668,10 +672,22 @@ static int refresh_avoiding(tr_cluster *c, unsigned avoid)
         late[i] = c->nodes[i].suspect != 0;
     tr_cluster_cmd cmd = {2, argv, NULL};
     int rc = -1;
+    if (prefer != NO_NODE && prefer != avoid && prefer < known && !late[prefer]) {
+        redisReply *r = NULL;
+        if (exchange(c, prefer, 1, &cmd, &r, 1, 0) == CL_SENT) {
+            if (parse_slots(c, r, prefer, map) == 0) {
+                memcpy(c->slot_node, map, sizeof c->slot_node);
+                c->stats.refreshes++;
+                rc = 0;
+            }
+            freeReplyObject(r);
+        }
+        late[prefer] = 2; /* asked: not again below */
+    }
     for (size_t j = 0; j < 2 * known && rc != 0; j++) {
         size_t i = j % known;
         redisReply *r = NULL;
-        if (i == avoid || late[i] != (j >= known))
+        if (i == avoid || late[i] == 2 || late[i] != (j >= known))
             continue;
         if (exchange(c, (unsigned)i, 1, &cmd, &r, 1, 0) != CL_SENT)
             continue;
@@ -707,7 +723,14 @@ static void settle(tr_cluster *c);
 int tr_cluster_refresh(tr_cluster *c)
 {
     settle(c);
-    return refresh_avoiding(c, NO_NODE);
+    return refresh_from(c, NO_NODE, NO_NODE);
+}
+
+/* After a -MOVED to node `to`: the map reloaded from that node first. */
+static int refresh_after_moved(tr_cluster *c, unsigned to)
+{
+    settle(c);
+    return refresh_from(c, NO_NODE, to);
 }
 
 /* --- routing ------------------------------------------------------------------- */
@@ -726,7 +749,7 @@ static void reload_keep_err(tr_cluster *c, unsigned avoid)
     tr_ret keep = c->err;
     char msg[sizeof c->errstr];
     memcpy(msg, c->errstr, sizeof msg);
-    (void)refresh_avoiding(c, avoid);
+    (void)refresh_from(c, avoid, NO_NODE);
     c->err = keep; /* the command's failure says more than the reload's */
     memcpy(c->errstr, msg, sizeof msg);
 }
@@ -874,7 +897,7 @@ static redisReply *route(tr_cluster *c, const char *key, size_t keylen, int argc
             } else {
                 c->stats.moved++;
                 c->slot_node[red.slot] = (uint16_t)to; /* kept if the reload fails */
-                (void)tr_cluster_refresh(c);
+                (void)refresh_after_moved(c, to);
             }
             set_err(c, TR_RET_INTERNAL, "redis cluster: slot %u: too many redirections", slot);
             continue;
@@ -996,8 +1019,12 @@ int tr_cluster_pipeline(tr_cluster *c, const char *key, size_t keylen, size_t n,
                          TR_CLUSTER_REDIRECT_MOVED;
         if (n > 0 && moved == n) {
             c->stats.moved++;
+            const char *host = red.host[0] != '\0' ? red.host : c->nodes[ni].host;
+            unsigned to = node_index(c, host, strlen(host), red.port);
             free_replies(replies, n);
-            (void)tr_cluster_refresh(c);
+            if (to != NO_NODE)
+                c->slot_node[red.slot] = (uint16_t)to; /* kept if the reload fails */
+            (void)refresh_after_moved(c, to);
             continue;
         }
         for (size_t i = 0; i < n; i++) {
@@ -1220,6 +1247,7 @@ static void take_answer(tr_cluster *c, size_t i, redisReply *r, const cl_node *n
             c->slot_node[red.slot] = (uint16_t)to; /* route() goes there at once */
         c->stats.moved++;
         b->moved = 1;
+        b->moved_to = to;
     } else if (kind == TR_CLUSTER_REDIRECT_ASK) {
         c->stats.ask++;
     } else if (error_is(r, "TRYAGAIN") || error_is(r, "CLUSTERDOWN")) {
@@ -1298,8 +1326,8 @@ static void batch_finish(tr_cluster *c)
 {
     run_batch *b = &c->batch;
     b->finishing = 1;
-    if (b->moved)
-        (void)refresh_avoiding(c, NO_NODE); /* every answer is read: connections may go */
+    if (b->moved) /* every answer is read: connections may go */
+        (void)refresh_from(c, NO_NODE, b->moved_to);
     tr_ret first = TR_RET_OK;
     char first_msg[sizeof c->errstr] = "";
     for (size_t i = 0; i < b->n; i++) {
@@ -1338,6 +1366,7 @@ static void batch_finish(tr_cluster *c)
     b->n = 0;
     b->nrn = 0;
     b->moved = 0;
+    b->moved_to = NO_NODE;
     b->finishing = 0;
     c->err = first;
     memcpy(c->errstr, first_msg, sizeof c->errstr);
@@ -1424,6 +1453,7 @@ void tr_cluster_abandon(tr_cluster *c)
     b->n = 0;
     b->nrn = 0;
     b->moved = 0;
+    b->moved_to = NO_NODE;
 }
 
 /* Before a blocking call: the batch in flight is answered first (its connections
