@@ -15,8 +15,8 @@
 #       --cluster create ... --cluster-yes`; for 1 or 2 (which redis-cli refuses) the
 #       same by hand: the slots split evenly (CLUSTER ADDSLOTSRANGE), CLUSTER MEET, and
 #       node MASTERS + k made a replica of master k mod MASTERS (CLUSTER REPLICATE).
-#       Then a wait until every node says cluster_state:ok and knows all the masters
-#       (deadline 60 s). Sets TR_CLUSTER_PORTS, TR_CLUSTER_BUS and TR_CLUSTER_PIDS
+#       Then a wait until every node says cluster_state:ok and sees all the masters
+#       with their slots and all the replicas as replicas (deadline 60 s). Sets TR_CLUSTER_PORTS, TR_CLUSTER_BUS and TR_CLUSTER_PIDS
 #       (arrays, node order: the first MASTERS are the masters); a node that did not
 #       start is stopped before the return. Returns 1 with the logs on stderr.
 #       Each node is started as TR_CLUSTER_SPAWN redis-server ... (an array, empty by
@@ -126,14 +126,25 @@ tr_cluster_start_node() {
     return 1
 }
 
-# 0 when every node says cluster_state:ok and sees MASTERS masters with slots.
+# 0 when every node says cluster_state:ok and sees MASTERS masters with slots and
+# REPLICAS replicas: "ok" alone may come while a node still lists a new replica as a
+# master without slots (its gossip not in yet), and a caller reading CLUSTER NODES at
+# once saw 5 masters and 1 replica. Parsed by the shell: this is polled.
 tr_cluster_all_ok() {
-    local masters=$1 port
+    local masters=$1 replicas=$2 port m s f
     for port in "${TR_CLUSTER_PORTS[@]}"; do
-        tr_cluster_cli "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
-        [[ $(tr_cluster_cli "$port" cluster slots 2>/dev/null | grep -c .) -gt 0 ]] || return 1
-        (($(tr_cluster_cli "$port" cluster nodes 2>/dev/null |
-            awk '$3 ~ /master/ && $9 != "" { n++ } END { print n + 0 }') == masters)) || return 1
+        [[ $(tr_cluster_cli "$port" cluster info 2>/dev/null) == *cluster_state:ok* ]] || return 1
+        m=0 s=0
+        while read -r -a f; do
+            # <id> <addr> <flags> <master> <ping> <pong> <epoch> <link> [<slots>...]
+            [[ ${f[2]:-} == *fail* || ${f[2]:-} == *handshake* ]] && continue
+            if [[ ${f[2]:-} == *master* && -n ${f[8]:-} ]]; then
+                m=$((m + 1))
+            elif [[ ${f[2]:-} == *slave* ]]; then
+                s=$((s + 1))
+            fi
+        done < <(tr_cluster_cli "$port" cluster nodes 2>/dev/null)
+        ((m == masters && s == replicas)) || return 1
     done
     return 0
 }
@@ -192,7 +203,7 @@ tr_cluster_start() {
         fi
     fi
     local deadline=$((SECONDS + 60))
-    until tr_cluster_all_ok "$masters"; do
+    until tr_cluster_all_ok "$masters" $((masters * replicas)); do
         if ((SECONDS >= deadline)); then
             echo "cluster-local: cluster not ok after 60 s" >&2
             cat "$dir/create.log" >&2

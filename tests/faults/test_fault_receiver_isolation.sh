@@ -61,7 +61,8 @@ done
 total=$(cat "$TR_TMP"/keys.{hole,refused,slow,ok} | wc -l)
 t_created=$(ts_now_ms)
 
-healthy_done() { [[ -z $(ts_missing "$TR_TMP/keys.ok" "$SINK_OK_LOG") ]]; }
+# (ts_all_delivered: a poll answers "not yet" from line counts before it runs jq.)
+healthy_done() { ts_all_delivered "$TR_TMP/keys.ok" "$SINK_OK_LOG"; }
 tr_wait_for "the healthy receiver got all $n_healthy" "${ISO_HEALTHY_WAIT_S:-$(((start_ms + window_ms) / 1000 + 20))}" \
     healthy_done
 jq -r '(.t_us / 1000 | floor) - .due_ms' "$SINK_OK_LOG" >"$TR_TMP/late.ok"
@@ -105,9 +106,9 @@ swallowed=$(ts_sink_lines "$SINK_HOLE_LOG") # final: probes during a longer outa
 tr_start_sink HOLE2 --listen "127.0.0.1:$hole_port" --answer ok || tr_finish
 tr_start_sink REFUSED --listen "127.0.0.1:$refused_port" --answer ok || tr_finish
 all_done() {
-    [[ -z $(ts_missing "$TR_TMP/keys.hole" "$SINK_HOLE_LOG" "$SINK_HOLE2_LOG") &&
-        -z $(ts_missing "$TR_TMP/keys.refused" "$SINK_REFUSED_LOG") &&
-        -z $(ts_missing "$TR_TMP/keys.slow" "$SINK_SLOW_LOG") ]]
+    ts_all_delivered "$TR_TMP/keys.hole" "$SINK_HOLE_LOG" "$SINK_HOLE2_LOG" &&
+        ts_all_delivered "$TR_TMP/keys.refused" "$SINK_REFUSED_LOG" &&
+        ts_all_delivered "$TR_TMP/keys.slow" "$SINK_SLOW_LOG"
 }
 tr_wait_for "every held timer delivered once its receiver is back" 90 all_done
 t_all=$(ts_now_ms)

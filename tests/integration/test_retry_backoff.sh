@@ -60,7 +60,13 @@ refused_after() {
     ((ST_ATT > $1)) && [[ -n $ST_DUE && $ST_META =~ "t connect"|refused ]] || return 1
     declare -g "r=$ST_ATT" "meta_r=$ST_META" "retry_due_r=$ST_DUE"
 }
-arrived() { (($(ts_sink_count_key "$1" "$2") >= $3)); }
+# (Polled: fewer lines in LOG than N answers "not yet" without jq.)
+arrived() {
+    local l=()
+    [[ -f $1 ]] && mapfile -t l <"$1"
+    ((${#l[@]} >= $3)) || return 1
+    (($(ts_sink_count_key "$1" "$2") >= $3))
+}
 base_ms() { local b=200 i; for ((i = 1; i < $1; i++)); do b=$((b * 2)); done; echo $((b > 5000 ? 5000 : b)); }
 c=0 meta_c='{}' retry_due_c=0 r=0 meta_r='{}' retry_due_r=0
 

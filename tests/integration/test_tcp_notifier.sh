@@ -27,7 +27,13 @@ lines() {
     local v="LS_$1_LOG"
     if [[ -z "${2:-}" ]]; then wc -l <"${!v}"; else jq -c "$2" "${!v}" 2>/dev/null | wc -l; fi
 }
-has_lines() { (($(lines "$1" "${3:-.}") >= $2)); }
+# (Polled: while the log holds fewer than N lines it fails at once, without jq.)
+has_lines() {
+    local v="LS_$1_LOG" l=()
+    [[ -f ${!v} ]] && mapfile -t l <"${!v}"
+    ((${#l[@]} >= $2)) || return 1
+    (($(lines "$1" "${3:-.}") >= $2))
+}
 # v1 URL DATA_JSON DELAY_MS: creates a timer with /v1/timers, prints the answer.
 v1() { tr_post /v1/timers "$(jq -cn --arg u "$1" --argjson d "$2" --argjson ms "$3" \
     '{url: $u, data: $d, delay_ms: $ms}')"; }
