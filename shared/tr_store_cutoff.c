@@ -25,6 +25,7 @@
 #include "tr_clock.h"
 #include "tr_cluster.h"
 #include "tr_log.h"
+#include "tr_redis_info.h"
 
 #define CUT_MASTERS_MAX 64    /* masters given up at once; more are not given up */
 #define CUT_OWED_MAX 256      /* (shard, token) recoveries owed; older ones are
@@ -258,44 +259,6 @@ void tr_store_cut_sweep(tr_store *s)
     }
 }
 
-/* The replicas INFO replication's answer (len bytes) lists as online: lines
- * "slave<k>:ip=...,port=...,state=online,offset=...,lag=..." ("\r\n" ends each). */
-static long long online_replicas(const char *info, size_t len)
-{
-    long long n = 0;
-    const char *p = info, *end = info + len;
-    while (p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *lend = eol != NULL ? eol : end;
-        const char *f = p + 5;
-        if (lend - p > 5 && memcmp(p, "slave", 5) == 0) {
-            while (f < lend && *f >= '0' && *f <= '9')
-                f++;
-            if (f == p + 5 || f == lend || *f != ':')
-                f = lend; /* not a replica's line */
-            else
-                f++;
-            /* Its comma-separated fields, one of which is the state. */
-            while (f < lend) {
-                const char *comma = memchr(f, ',', (size_t)(lend - f));
-                const char *fend = comma != NULL ? comma : lend;
-                size_t flen = (size_t)(fend - f);
-                if (flen > 0 && f[flen - 1] == '\r')
-                    flen--;
-                if (flen == 12 && memcmp(f, "state=online", 12) == 0) {
-                    n++;
-                    break;
-                }
-                if (comma == NULL)
-                    break;
-                f = comma + 1;
-            }
-        }
-        p = eol != NULL ? eol + 1 : end;
-    }
-    return n;
-}
-
 /* How many replicas of shard's master are in sync: INFO replication's online
  * ones, and when there are enough, WAIT's count on the store's own connection
  * there (the replicas that acknowledged this connection's writes: a replica still
@@ -318,7 +281,7 @@ static long long replicas_in_sync(tr_store *s, int shard, int want)
             freeReplyObject(r);
         return -1;
     }
-    long long online = online_replicas(r->str, r->len);
+    long long online = tr_redis_info_online_replicas(r->str, r->len);
     freeReplyObject(r);
     if (online < want)
         return online;
