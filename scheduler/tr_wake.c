@@ -203,44 +203,49 @@ static int channel_node(tr_cluster *c, const tr_wake *w, int i, char *node, size
     return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
+/* seeds_gone_last's walk over the seeds: one pass appends those gone() names
+ * (gone_pass 1) or the others (0). */
+typedef struct seed_walk {
+    const tr_wake *w;
+    int gone_pass;
+    char *out;
+    size_t len, used;
+} seed_walk;
+
+static int seed_append(void *arg, const char *host, size_t hostlen, int port, char *err,
+                       size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    seed_walk *sw = arg;
+    char h[TR_CLUSTER_HOST_MAX];
+    snprintf(h, sizeof h, "%.*s", (int)hostlen, host); /* the reader bounds hostlen */
+    int gone = sw->w->gone != NULL && sw->w->gone(sw->w->gone_arg, h, port);
+    if (gone != sw->gone_pass)
+        return 0;
+    int n = snprintf(sw->out + sw->used, sw->len - sw->used, "%s%s:%d", sw->used > 0 ? "," : "",
+                     h, port);
+    if (n > 0 && (size_t)n < sw->len - sw->used)
+        sw->used += (size_t)n;
+    else
+        sw->out[sw->used] = '\0'; /* cannot happen: the list is as long as --cluster */
+    return 0;
+}
+
 /* --cluster's seeds into out (len bytes), those gone() names last: the map is
  * loaded from the first seed that answers, and a stopped one would make it wait
- * --redis-timeout-ms. A seed that does not parse keeps its place. */
+ * --redis-timeout-ms. The seeds as given when they cannot be read (tr_cluster_new
+ * then says why). */
 static void seeds_gone_last(const tr_wake *w, char *out, size_t len)
 {
-    const char *all = w->cfg->cluster;
-    size_t used = 0;
+    seed_walk sw = {.w = w, .out = out, .len = len, .used = 0};
+    char err[256];
     out[0] = '\0';
-    for (int pass = 0; pass < 2; pass++) {
-        for (const char *p = all; *p != '\0';) {
-            const char *end = strchr(p, ',');
-            size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
-            char seed[TR_CLUSTER_HOST_MAX + 8];
-            int gone = 0;
-            if (n < sizeof seed) {
-                memcpy(seed, p, n);
-                seed[n] = '\0';
-                char *colon = strrchr(seed, ':');
-                if (w->gone != NULL && colon != NULL) {
-                    char *pend;
-                    long port = strtol(colon + 1, &pend, 10);
-                    *colon = '\0';
-                    gone = *pend == '\0' && port > 0 && port <= 65535 &&
-                           w->gone(w->gone_arg, seed, (int)port);
-                }
-            }
-            if (gone == pass && used + n + 2 <= len) {
-                if (used > 0)
-                    out[used++] = ',';
-                memcpy(out + used, p, n);
-                used += n;
-                out[used] = '\0';
-            }
-            p = end != NULL ? end + 1 : p + n;
+    for (sw.gone_pass = 0; sw.gone_pass < 2; sw.gone_pass++)
+        if (tr_cluster_seeds_each(w->cfg->cluster, seed_append, &sw, err, sizeof err) != 0) {
+            snprintf(out, len, "%s", w->cfg->cluster);
+            return;
         }
-    }
-    if (used == 0)
-        snprintf(out, len, "%s", all);
 }
 
 /* The part for master `node`: the one held (closed first: its channels join the

@@ -1538,8 +1538,8 @@ static int parse_seed(const char *p, size_t len, size_t *hostlen, int *port)
     return 0;
 }
 
-/* Calls add(c, host, hostlen, port) for every seed; 0, or -1 with err filled. */
-static int each_seed(const char *seeds, tr_cluster *c, char *err, size_t errlen)
+int tr_cluster_seeds_each(const char *seeds, tr_cluster_seed_fn fn, void *arg, char *err,
+                          size_t errlen)
 {
     const char *p = seeds;
     if (p == NULL || *p == '\0') {
@@ -1556,10 +1556,8 @@ static int each_seed(const char *seeds, tr_cluster *c, char *err, size_t errlen)
                      (int)(len > 200 ? 200 : len), p);
             return -1;
         }
-        if (c != NULL && node_index(c, p, hostlen, port) == NO_NODE) {
-            snprintf(err, errlen, "%s", c->errstr);
+        if (fn != NULL && fn(arg, p, hostlen, port, err, errlen) != 0)
             return -1;
-        }
         if (end == NULL)
             return 0;
         p = end + 1;
@@ -1568,7 +1566,19 @@ static int each_seed(const char *seeds, tr_cluster *c, char *err, size_t errlen)
 
 int tr_cluster_seeds_check(const char *seeds, char *err, size_t errlen)
 {
-    return each_seed(seeds, NULL, err, errlen);
+    return tr_cluster_seeds_each(seeds, NULL, NULL, err, errlen);
+}
+
+/* tr_cluster_new's seed callback: the seed becomes a known node. */
+static int add_seed(void *arg, const char *host, size_t hostlen, int port, char *err,
+                    size_t errlen)
+{
+    tr_cluster *c = arg;
+    if (node_index(c, host, hostlen, port) != NO_NODE)
+        return 0;
+    if (err != c->errstr)
+        snprintf(err, errlen, "%s", c->errstr);
+    return -1;
 }
 
 tr_cluster *tr_cluster_new(const tr_cluster_opts *opts, tr_ret *code, char *err, size_t errlen)
@@ -1592,7 +1602,7 @@ tr_cluster *tr_cluster_new(const tr_cluster_opts *opts, tr_ret *code, char *err,
         set_err(c, TR_RET_INTERNAL, "redis cluster: out of memory");
         goto fail;
     }
-    if (each_seed(opts->seeds, c, c->errstr, sizeof c->errstr) != 0) {
+    if (tr_cluster_seeds_each(opts->seeds, add_seed, c, c->errstr, sizeof c->errstr) != 0) {
         c->err = TR_RET_STORE_DOWN;
         goto fail;
     }

@@ -78,6 +78,16 @@ tr_cluster_redirect_kind tr_cluster_parse_redirect(const char *msg, size_t len,
  * For --check: nothing is contacted. */
 int tr_cluster_seeds_check(const char *seeds, char *err, size_t errlen);
 
+/* Called by tr_cluster_seeds_each for each seed: host is hostlen bytes (not
+ * NUL-terminated, borrowed), port 1..65535. 0, or -1 with a reason in err (stops). */
+typedef int (*tr_cluster_seed_fn)(void *arg, const char *host, size_t hostlen, int port,
+                                  char *err, size_t errlen);
+
+/* Reads `seeds` as tr_cluster_seeds_check does and calls fn (NULL: none) for each
+ * seed in order. 0, or -1 with a one-line reason in err. */
+int tr_cluster_seeds_each(const char *seeds, tr_cluster_seed_fn fn, void *arg, char *err,
+                          size_t errlen);
+
 /* How to reach the cluster. Strings are copied by tr_cluster_new(). */
 typedef struct tr_cluster_opts {
     const char *seeds;     /* "host:port[,host:port...]" (--cluster); at least one */
