@@ -54,33 +54,21 @@ static int setup(void **state)
     if (tr_tsc_config(&tc, &cfg, S) != 0)
         return -1;
     cfg.redis_timeout_ms = TIMEOUT_MS;
-    int fd = mkstemp(log_path);
-    if (fd < 0)
-        return -1;
-    close(fd);
     /* The cut-off's lines, to count them. */
-    return tr_log_open("test_store_cluster_lost", TR_LOG_INFO, log_path);
+    return tr_tsc_log_open(log_path, "test_store_cluster_lost");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    tr_log_close();
-    unlink(log_path);
+    tr_tsc_log_close(log_path);
     return 0;
 }
 
 /* Lines of the log holding `what`. */
 static int log_count(const char *what)
 {
-    FILE *f = fopen(log_path, "r");
-    assert_non_null(f);
-    char line[2048];
-    int n = 0;
-    while (fgets(line, sizeof line, f) != NULL)
-        n += strstr(line, what) != NULL;
-    fclose(f);
-    return n;
+    return tr_tsc_log_count(log_path, what);
 }
 
 static void pause_ms(long ms)

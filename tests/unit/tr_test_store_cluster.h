@@ -1,8 +1,8 @@
 /* tr_test_store_cluster.h - what the unit tests of the store on a real Redis Cluster
- * share (test_store_cluster_behind.c, test_store_cluster_poll.c): the store's
- * configuration for the cluster of tests/cluster/with_cluster.sh, a store holding a
- * given number of timers on every shard, the acks of a claim, and a count of what
- * was claimed that fails on a timer claimed twice.
+ * share (test_store_cluster*.c): the store's configuration for the cluster of
+ * tests/cluster/with_cluster.sh, a store holding a given number of timers on every
+ * shard, the acks of a claim, a count of what was claimed that fails on a timer
+ * claimed twice, and the log in a file whose lines a test counts.
  *
  * Header-only (static inline), like tr_test_cluster.h; include after <cmocka.h> and
  * tr_test_cluster.h. Every failure is a cmocka assertion.
@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tr_config.h"
+#include "tr_log.h"
 #include "tr_shard.h"
 #include "tr_store.h"
 #include "tr_store_rest.h"
@@ -23,6 +25,38 @@
 
 #define TR_TSC_REC "{\"u\":\"http://x/\",\"d\":\"hi\"}"
 #define TR_TSC_ID_MAX 32
+
+/* The process's log into a new temp file (path: a mkstemp template, "...XXXXXX",
+ * filled in), so a test can count the store's lines (tr_tsc_log_count). 0 or -1 (a
+ * cmocka setup's answer). */
+static inline int tr_tsc_log_open(char *path, const char *name)
+{
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return tr_log_open(name, TR_LOG_INFO, path);
+}
+
+/* The log closed and its file removed. */
+static inline void tr_tsc_log_close(const char *path)
+{
+    tr_log_close();
+    unlink(path);
+}
+
+/* How many lines of the log at path hold `what`. */
+static inline int tr_tsc_log_count(const char *path, const char *what)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[2048];
+    int n = 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        n += strstr(line, what) != NULL;
+    fclose(f);
+    return n;
+}
 
 /* cfg for tc's cluster (its first node as the seed), `shards` shards, a 2 s timeout.
  * 0, or -1 when not run through with_cluster.sh (a cmocka setup's answer). */
