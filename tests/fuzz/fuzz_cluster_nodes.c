@@ -64,10 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 4096)
         return 0;
-    char *text = malloc(size ? size : 1);
-    if (text == NULL)
-        return 0;
-    memcpy(text, data, size);
+    char *text = tr_fuzz_bytes(data, size);
     int calls = 0;
     char err[200] = "";
     int n = tr_cluster_self_parse(text, size, check_node, &calls, err, sizeof err);

@@ -45,10 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > 600)
         return 0;
     /* Exactly size bytes, no NUL after: the parser must not read past len. */
-    char *msg = malloc(size ? size : 1);
-    if (msg == NULL)
-        return 0;
-    memcpy(msg, data, size);
+    char *msg = tr_fuzz_bytes(data, size);
 
     unsigned slot = tr_cluster_keyslot(msg, size);
     TR_FUZZ_CHECK(slot < 16384, "slot %u", slot);

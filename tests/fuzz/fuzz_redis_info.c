@@ -35,10 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 4096)
         return 0;
-    char *text = malloc(size ? size : 1);
-    if (text == NULL)
-        return 0;
-    memcpy(text, data, size);
+    char *text = tr_fuzz_bytes(data, size);
     long long n = tr_redis_info_online_replicas(text, size);
     long long lines = 1;
     for (size_t i = 0; i < size; i++)

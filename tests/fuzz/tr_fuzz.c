@@ -53,6 +53,16 @@ char *tr_fuzz_str(const void *p, size_t len)
     return s;
 }
 
+char *tr_fuzz_bytes(const void *p, size_t len)
+{
+    char *s = malloc(len > 0 ? len : 1);
+    if (s == NULL)
+        abort();
+    if (len > 0)
+        memcpy(s, p, len);
+    return s;
+}
+
 char *tr_fuzz_field_str(tr_fuzz_in *in, uint8_t sep)
 {
     size_t n = 0;

@@ -48,6 +48,11 @@ const uint8_t *tr_fuzz_field(tr_fuzz_in *in, uint8_t sep, size_t *len);
  * memory (a fuzz run has nothing better to do). */
 char *tr_fuzz_str(const void *p, size_t len);
 
+/* A malloc'd copy of p[0..len) with nothing after it (at least 1 byte allocated), so
+ * AddressSanitizer sees a read even one byte past the input. Caller frees. Aborts when
+ * out of memory. */
+char *tr_fuzz_bytes(const void *p, size_t len);
+
 /* The next field (tr_fuzz_field) as a tr_fuzz_str. Caller frees. */
 char *tr_fuzz_field_str(tr_fuzz_in *in, uint8_t sep);
 
