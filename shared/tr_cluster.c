@@ -299,6 +299,25 @@ static void node_close(cl_node *n)
 
 /* A new connection to n, timeouts set and authenticated. NULL with the error set;
  * *fatal = 1 when the node refused us (retrying will not help). */
+/* AUTH [user] password into argv (3 slots): its argc. Only with a password. */
+static int auth_argv(const tr_cluster *c, const char **argv)
+{
+    int argc = 0;
+    argv[argc++] = "AUTH";
+    if (c->user != NULL)
+        argv[argc++] = c->user;
+    argv[argc++] = c->password;
+    return argc;
+}
+
+/* The error for an AUTH answered with error r (Redis's text never holds the password). */
+static void auth_refused(tr_cluster *c, const cl_node *n, const redisReply *r)
+{
+    set_err(c, TR_RET_STORE_DOWN, "redis cluster %s:%d: AUTH refused (%s): %.*s", n->host,
+            n->port, c->user != NULL ? "check --redis-user and the password" : "check the password",
+            (int)(r->len > 120 ? 120 : r->len), r->str);
+}
+
 static redisContext *node_connect(tr_cluster *c, const cl_node *n, int *fatal)
 {
     *fatal = 0;
@@ -322,11 +341,7 @@ static redisContext *node_connect(tr_cluster *c, const cl_node *n, int *fatal)
     c->stats.connects++;
     if (c->password != NULL) {
         const char *argv[3];
-        int argc = 0;
-        argv[argc++] = "AUTH";
-        if (c->user != NULL)
-            argv[argc++] = c->user;
-        argv[argc++] = c->password;
+        int argc = auth_argv(c, argv);
         redisReply *r = redisCommandArgv(ctx, argc, argv, NULL);
         if (r == NULL) {
             set_err(c, TR_RET_STORE_DOWN, "redis cluster %s:%d: AUTH: %s", n->host, n->port,
@@ -334,12 +349,7 @@ static redisContext *node_connect(tr_cluster *c, const cl_node *n, int *fatal)
             goto fail;
         }
         if (r->type == REDIS_REPLY_ERROR) {
-            /* Redis's error text never holds the password. */
-            set_err(c, TR_RET_STORE_DOWN, "redis cluster %s:%d: AUTH refused (%s): %.*s",
-                    n->host, n->port,
-                    c->user != NULL ? "check --redis-user and the password"
-                                    : "check the password",
-                    (int)(r->len > 120 ? 120 : r->len), r->str);
+            auth_refused(c, n, r);
             freeReplyObject(r);
             *fatal = 1;
             goto fail;
@@ -381,14 +391,7 @@ static int pend_start(tr_cluster *c, cl_node *n, int *fatal)
     /* Its answer says the node runs: a stopped node accepts the connection (the
      * kernel does) but answers nothing. */
     const char *argv[3] = {"PING", NULL, NULL};
-    int argc = 1;
-    if (c->password != NULL) {
-        argc = 0;
-        argv[argc++] = "AUTH";
-        if (c->user != NULL)
-            argv[argc++] = c->user;
-        argv[argc++] = c->password;
-    }
+    int argc = c->password != NULL ? auth_argv(c, argv) : 1;
     if (redisAppendCommandArgv(p, argc, argv, NULL) != REDIS_OK) {
         *fatal = 1;
         set_err(c, TR_RET_INTERNAL, "redis cluster %s:%d: %s", n->host, n->port, p->errstr);
@@ -481,12 +484,7 @@ static pend_state pend_step(tr_cluster *c, cl_node *n, int wait_ms)
             continue; /* part of the answer: more to come */
         redisReply *rep = v;
         if (rep->type == REDIS_REPLY_ERROR && c->password != NULL) {
-            /* Redis's error text never holds the password. */
-            set_err(c, TR_RET_STORE_DOWN, "redis cluster %s:%d: AUTH refused (%s): %.*s",
-                    n->host, n->port,
-                    c->user != NULL ? "check --redis-user and the password"
-                                    : "check the password",
-                    (int)(rep->len > 120 ? 120 : rep->len), rep->str);
+            auth_refused(c, n, rep);
             freeReplyObject(rep);
             node_close(n);
             return PEND_FATAL;
