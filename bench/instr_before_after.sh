@@ -89,7 +89,7 @@ say "output in $OUT"
 # its timerush-fcgi and timerush-scheduler as wrappers), each wrapped program's
 # callgrind output in DIR/cg/KIND.PID[.DUMP].
 shim() {
-    local dir=$1 build=$2 e sub prog kind
+    local dir=$1 build=$2 e sub prog
     mkdir -p "$dir/path" "$dir/build" "$dir/cg"
     cat >"$dir/path/redis-server" <<EOF
 #!/bin/sh
@@ -99,7 +99,7 @@ EOF
     chmod +x "$dir/path/redis-server"
     for e in "$build"/*; do ln -s "$e" "$dir/build/${e##*/}"; done
     for sub in fcgi:timerush-fcgi scheduler:timerush-scheduler; do
-        prog=${sub#*:} sub=${sub%%:*} kind=${sub%%:*}
+        prog=${sub#*:} sub=${sub%%:*}
         rm "$dir/build/$sub"
         mkdir "$dir/build/$sub"
         for e in "$build/$sub"/*; do ln -s "$e" "$dir/build/$sub/${e##*/}"; done
@@ -109,7 +109,7 @@ EOF
 for a in "\$@"; do
     case "\$a" in --print-options|--launcher-settings|--check|--help|--version) exec "$build/$sub/$prog" "\$@" ;; esac
 done
-exec valgrind --tool=callgrind --callgrind-out-file="$dir/cg/$kind.%p" "$build/$sub/$prog" "\$@"
+exec valgrind --tool=callgrind --callgrind-out-file="$dir/cg/$sub.%p" "$build/$sub/$prog" "\$@"
 EOF
         chmod +x "$dir/build/$sub/$prog"
     done
